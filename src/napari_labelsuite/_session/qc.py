@@ -1,0 +1,7 @@
+"""Quality control: agreement, consistency checks, review queue."""
+
+from __future__ import annotations
+
+
+class QCMixin:
+    """Quality control: agreement, consistency checks, review queue."""

@@ -1,0 +1,7 @@
+"""Zarr mask stores: open, create, save, autosave, edit regions."""
+
+from __future__ import annotations
+
+
+class StoreMixin:
+    """Zarr mask stores: open, create, save, autosave, edit regions."""

@@ -1,0 +1,88 @@
+"""What every dock widget shares: the session, error notifications, background work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtWidgets import QVBoxLayout, QWidget
+
+from ..core.errors import LabelsuiteError
+from ..session import LabelSession
+
+if TYPE_CHECKING:  # pragma: no cover
+    import napari
+
+__all__ = ["SessionWidget"]
+
+
+class SessionWidget(QWidget):
+    """Base dock widget bound to the viewer's :class:`LabelSession`.
+
+    Subclasses build their controls in ``__init__`` after calling ``super().__init__``
+    and call session methods through :meth:`guarded` (synchronous) or
+    :meth:`run_in_worker` (long work off the GUI thread, with a progress bar).
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = viewer
+        self.session = LabelSession.attach(viewer)
+        self.session.push_to_console()
+        self._workers: list[Any] = []
+        self.setLayout(QVBoxLayout())
+        self.layout().setContentsMargins(4, 4, 4, 4)
+
+    # -- errors ------------------------------------------------------------------------
+    def guarded(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn``; a LabelsuiteError becomes a napari error notification (returns None)."""
+        try:
+            return fn(*args, **kwargs)
+        except LabelsuiteError as exc:
+            show_error(str(exc))
+            return None
+
+    @staticmethod
+    def info(message: str) -> None:
+        show_info(message)
+
+    @staticmethod
+    def warn(message: str) -> None:
+        show_warning(message)
+
+    # -- background work ---------------------------------------------------------------
+    def run_in_worker(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        description: str = "",
+        total: int = 0,
+        **kwargs: Any,
+    ):
+        """Run ``fn(*args, **kwargs)`` in a thread worker with a napari progress bar.
+
+        If ``fn`` is a generator it may yield progress increments (ints); ``total`` is then
+        the number of steps. Errors are shown as notifications. Returns the started worker
+        (``worker.quit()`` cancels a generator at its next yield).
+        """
+        from napari.qt.threading import create_worker
+
+        progress = {"total": total, "desc": description} if description or total else None
+        worker = create_worker(fn, *args, _progress=progress, **kwargs)
+
+        def _done(result: Any) -> None:
+            if on_done is not None:
+                on_done(result)
+
+        def _error(exc: BaseException) -> None:
+            show_error(str(exc) if isinstance(exc, LabelsuiteError) else repr(exc))
+
+        worker.returned.connect(_done)
+        worker.errored.connect(_error)
+        worker.finished.connect(lambda: self._workers.remove(worker)
+                                if worker in self._workers else None)
+        self._workers.append(worker)
+        worker.start()
+        return worker

@@ -1,0 +1,16 @@
+"""The "Augmentation preview" dock widget."""
+
+from __future__ import annotations
+
+import napari
+from qtpy.QtWidgets import QLabel
+
+from ._base import SessionWidget
+
+
+class AugmentWidget(SessionWidget):
+    """Augmentation preview."""
+
+    def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
+        super().__init__(viewer, parent)
+        self.layout().addWidget(QLabel("Augmentation preview"))

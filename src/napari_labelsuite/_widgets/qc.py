@@ -1,0 +1,16 @@
+"""The "Quality control" dock widget."""
+
+from __future__ import annotations
+
+import napari
+from qtpy.QtWidgets import QLabel
+
+from ._base import SessionWidget
+
+
+class QualityControlWidget(SessionWidget):
+    """Quality control."""
+
+    def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
+        super().__init__(viewer, parent)
+        self.layout().addWidget(QLabel("Quality control"))

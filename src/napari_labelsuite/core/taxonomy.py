@@ -1,0 +1,691 @@
+"""Class taxonomy: named classes with stable ids, colours, hierarchy, hotkeys and attributes.
+
+A ``Taxonomy`` is the one class list every layer obeys. Ids are stable (never reused
+silently); 0 is background. It is stored with the data as YAML or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import TaxonomyError
+from .fileio import atomic_write_text
+
+__all__ = ["ATTRIBUTE_KINDS", "AttributeSpec", "LabelClass", "Taxonomy", "parse_color"]
+
+ATTRIBUTE_KINDS = ("bool", "int", "float", "text", "choice")
+
+# Okabe-Ito (colour-blind safe) first, then Paul Tol's "muted" and "light" sets; beyond
+# that, evenly spaced hues in a golden-ratio sequence.
+_PALETTE = [
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+    "#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+    "#882255", "#AA4499", "#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF",
+    "#44BB99", "#BBCC33", "#AAAA00",
+]
+
+
+def _golden_color(i: int) -> tuple[float, float, float, float]:
+    import colorsys
+
+    h = (i * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(h, 0.65, 0.95)
+    return (r, g, b, 1.0)
+
+
+def _hex_to_rgba(s: str) -> tuple[float, float, float, float]:
+    s = s.lstrip("#")
+    if len(s) not in (6, 8) or any(c not in "0123456789abcdefABCDEF" for c in s):
+        raise ValueError(s)
+    vals = [int(s[i : i + 2], 16) / 255 for i in range(0, len(s), 2)]
+    if len(vals) == 3:
+        vals.append(1.0)
+    return tuple(vals)  # type: ignore[return-value]
+
+
+def parse_color(value: Any) -> tuple[float, float, float, float]:
+    """Normalise a colour to an RGBA tuple of floats in [0, 1].
+
+    Accepts ``"#rrggbb"``, ``"#rrggbbaa"``, a matplotlib/napari colour name, 3 or 4 floats in
+    [0, 1], or 3 or 4 ints in [0, 255].
+
+    Raises
+    ------
+    ValueError
+        When the value is not a colour.
+    """
+    if isinstance(value, str):
+        if value.startswith("#"):
+            return _hex_to_rgba(value)
+        from ._colornames import NAMED_COLORS
+
+        key = value.strip().lower()
+        if key in NAMED_COLORS:
+            return _hex_to_rgba(NAMED_COLORS[key])
+        raise ValueError(value)
+    try:
+        vals = [float(v) for v in value]
+    except TypeError as exc:
+        raise ValueError(value) from exc
+    if len(vals) not in (3, 4):
+        raise ValueError(value)
+    if any(v > 1.0 for v in vals):
+        if any(v < 0 or v > 255 or v != int(v) for v in vals):
+            raise ValueError(value)
+        vals = [v / 255 for v in vals]
+    if any(v < 0 or v > 1 for v in vals):
+        raise ValueError(value)
+    if len(vals) == 3:
+        vals.append(1.0)
+    return tuple(vals)  # type: ignore[return-value]
+
+
+def color_to_hex(rgba: tuple[float, ...]) -> str:
+    """``(r, g, b, a)`` floats -> ``"#rrggbb"`` (or ``"#rrggbbaa"`` when not opaque)."""
+    ints = [round(c * 255) for c in rgba]
+    if ints[3] == 255:
+        ints = ints[:3]
+    return "#" + "".join(f"{v:02x}" for v in ints)
+
+
+@dataclass
+class AttributeSpec:
+    """A per-object attribute that annotators fill in (occluded, truncated, ...)."""
+
+    name: str
+    kind: str = "bool"
+    choices: list[Any] = field(default_factory=list)
+    default: Any = None
+    required: bool = False
+    description: str = ""
+
+    def validate(self, where: str = "", path: Any = None) -> None:
+        if not self.name or not isinstance(self.name, str):
+            raise TaxonomyError("attribute name must be a non-empty string", path=path,
+                                where=where, field="attributes.name", value=self.name)
+        w = f"{where} attribute '{self.name}'".strip()
+        if self.kind not in ATTRIBUTE_KINDS:
+            raise TaxonomyError(f"unknown attribute kind; use one of {ATTRIBUTE_KINDS}",
+                                path=path, where=w, field="kind", value=self.kind)
+        if self.kind == "choice":
+            if not self.choices:
+                raise TaxonomyError("a choice attribute needs choices", path=path, where=w,
+                                    field="choices", value=self.choices)
+            if self.default is not None and self.default not in self.choices:
+                raise TaxonomyError(f"default is not among the choices {self.choices}",
+                                    path=path, where=w, field="default", value=self.default)
+
+    def default_value(self) -> Any:
+        if self.default is not None:
+            return self.default
+        return {"bool": False, "int": 0, "float": 0.0, "text": "",
+                "choice": self.choices[0] if self.choices else None}[self.kind]
+
+    def coerce(self, value: Any, where: str = "") -> Any:
+        """Convert ``value`` to this attribute's kind or raise TaxonomyError."""
+        try:
+            if self.kind == "bool":
+                if isinstance(value, str):
+                    low = value.strip().lower()
+                    if low in ("1", "true", "yes", "y"):
+                        return True
+                    if low in ("0", "false", "no", "n", ""):
+                        return False
+                    raise ValueError(value)
+                return bool(value)
+            if self.kind == "int":
+                return int(value)
+            if self.kind == "float":
+                return float(value)
+            if self.kind == "text":
+                return "" if value is None else str(value)
+        except (TypeError, ValueError) as exc:
+            raise TaxonomyError(f"value is not a valid {self.kind}", where=where,
+                                field=self.name, value=value) from exc
+        if value not in self.choices:
+            raise TaxonomyError(f"value is not among the choices {self.choices}",
+                                where=where, field=self.name, value=value)
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.choices:
+            d["choices"] = list(self.choices)
+        if self.default is not None:
+            d["default"] = self.default
+        if self.required:
+            d["required"] = True
+        if self.description:
+            d["description"] = self.description
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "", path: Any = None) -> AttributeSpec:
+        if not isinstance(d, dict) or "name" not in d:
+            raise TaxonomyError("an attribute needs at least a 'name'", path=path,
+                                where=where, field="attributes", value=d)
+        unknown = set(d) - {"name", "kind", "choices", "default", "required", "description"}
+        if unknown:
+            raise TaxonomyError("unknown attribute keys", path=path, where=where,
+                                field="attributes", value=sorted(unknown))
+        spec = cls(
+            name=d["name"],
+            kind=d.get("kind", "bool"),
+            choices=list(d.get("choices") or []),
+            default=d.get("default"),
+            required=bool(d.get("required", False)),
+            description=d.get("description", ""),
+        )
+        spec.validate(where, path)
+        return spec
+
+
+@dataclass
+class LabelClass:
+    """One class of the taxonomy."""
+
+    id: int
+    name: str
+    color: tuple[float, float, float, float] | None = None
+    parent: int | None = None
+    description: str = ""
+    hotkey: str | None = None
+    attributes: list[AttributeSpec] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.color is not None:
+            d["color"] = color_to_hex(self.color)
+        if self.parent is not None:
+            d["parent"] = self.parent
+        if self.description:
+            d["description"] = self.description
+        if self.hotkey:
+            d["hotkey"] = self.hotkey
+        if self.attributes:
+            d["attributes"] = [a.to_dict() for a in self.attributes]
+        return d
+
+
+_CLASS_KEYS = {"id", "name", "color", "parent", "description", "hotkey", "attributes"}
+
+
+class Taxonomy:
+    """An ordered list of :class:`LabelClass` with stable ids.
+
+    Parameters
+    ----------
+    classes : iterable of LabelClass or dict, optional
+    name : str, optional
+        A name for the taxonomy (stored in files).
+
+    Notes
+    -----
+    Listeners registered with :meth:`connect` are called as ``fn(event, **info)`` after each
+    change, with ``event`` in ``{"added", "removed", "renamed", "recolored", "changed",
+    "merged", "reordered", "reset"}``. The session uses this to keep layers in sync.
+    """
+
+    def __init__(self, classes: Iterable[LabelClass | dict] = (), name: str = "",
+                 _path: Any = None) -> None:
+        self.name = name
+        self._classes: dict[int, LabelClass] = {}
+        self._listeners: list[Callable[..., None]] = []
+        for c in classes:
+            lc = c if isinstance(c, LabelClass) else self._class_from_dict(c, _path)
+            if lc.id in self._classes:
+                raise TaxonomyError("duplicate class id", path=_path,
+                                    where=f"class '{lc.name}'", field="id", value=lc.id)
+            self._classes[lc.id] = lc
+        self._validate(_path)
+        self._assign_missing_colors()
+
+    # -- construction --------------------------------------------------------------
+    @staticmethod
+    def _class_from_dict(d: Any, path: Any = None) -> LabelClass:
+        if not isinstance(d, dict):
+            raise TaxonomyError("each class must be a mapping", path=path, field="classes",
+                                value=d)
+        where = f"class '{d.get('name', d.get('id', '?'))}'"
+        unknown = set(d) - _CLASS_KEYS
+        if unknown:
+            raise TaxonomyError("unknown class keys", path=path, where=where,
+                                field="classes", value=sorted(unknown))
+        for key in ("id", "name"):
+            if key not in d:
+                raise TaxonomyError(f"class is missing '{key}'", path=path, where=where,
+                                    field=key)
+        cid = d["id"]
+        if isinstance(cid, bool) or not isinstance(cid, (int, np.integer)):
+            raise TaxonomyError("class id must be an integer", path=path, where=where,
+                                field="id", value=cid)
+        color = d.get("color")
+        if color is not None:
+            try:
+                color = parse_color(color)
+            except ValueError:
+                raise TaxonomyError("invalid colour", path=path, where=where,
+                                    field="color", value=d.get("color")) from None
+        attrs = [
+            AttributeSpec.from_dict(a, where, path) for a in (d.get("attributes") or [])
+        ]
+        parent = d.get("parent")
+        if parent is not None and (isinstance(parent, bool) or not isinstance(parent, int)):
+            raise TaxonomyError("parent must be a class id", path=path, where=where,
+                                field="parent", value=parent)
+        hotkey = d.get("hotkey")
+        return LabelClass(id=int(cid), name=str(d["name"]), color=color, parent=parent,
+                          description=str(d.get("description") or ""),
+                          hotkey=None if hotkey in (None, "") else str(hotkey),
+                          attributes=attrs)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], path: Any = None) -> Taxonomy:
+        if not isinstance(d, dict) or not isinstance(d.get("classes"), list):
+            raise TaxonomyError("a taxonomy file needs a top-level 'classes' list", path=path,
+                                field="classes")
+        return cls(d["classes"], name=str(d.get("name") or ""), _path=path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "classes": [c.to_dict() for c in self]}
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Taxonomy:
+        """Read a taxonomy from a ``.yaml``/``.yml`` or ``.json`` file."""
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TaxonomyError(f"cannot read file: {exc.strerror}", path=p) from exc
+        try:
+            if p.suffix.lower() == ".json":
+                data = json.loads(text)
+            else:
+                import yaml
+
+                data = yaml.safe_load(text)
+        except Exception as exc:  # yaml and json raise different types
+            raise TaxonomyError(f"not valid {p.suffix.lstrip('.').upper() or 'YAML'}: {exc}",
+                                path=p) from exc
+        return cls.from_dict(data, path=p)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write to ``.yaml``/``.yml`` or ``.json`` atomically (temp file, then rename)."""
+        p = Path(path)
+        if p.suffix.lower() == ".json":
+            text = json.dumps(self.to_dict(), indent=2) + "\n"
+        elif p.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        else:
+            raise TaxonomyError("use a .yaml, .yml or .json file name", path=p,
+                                field="suffix", value=p.suffix)
+        atomic_write_text(p, text)
+        return p
+
+    # -- container protocol ------------------------------------------------------------
+    def __iter__(self) -> Iterator[LabelClass]:
+        return iter(list(self._classes.values()))
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._classes
+
+    def __getitem__(self, cid: int) -> LabelClass:
+        try:
+            return self._classes[int(cid)]
+        except (KeyError, TypeError, ValueError):
+            raise TaxonomyError("unknown class id", field="id", value=cid) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Taxonomy) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        names = ", ".join(f"{c.id}:{c.name}" for c in self)
+        return f"Taxonomy({names})"
+
+    def ids(self) -> list[int]:
+        return list(self._classes)
+
+    def names(self) -> list[str]:
+        return [c.name for c in self._classes.values()]
+
+    def by_name(self, name: str) -> LabelClass:
+        for c in self._classes.values():
+            if c.name == name:
+                return c
+        raise TaxonomyError("unknown class name", field="name", value=name)
+
+    def resolve(self, cls: int | str | LabelClass) -> LabelClass:
+        """A class given by id, name or object."""
+        if isinstance(cls, LabelClass):
+            return self[cls.id]
+        if isinstance(cls, str):
+            return self.by_name(cls)
+        return self[cls]
+
+    def children(self, cid: int) -> list[LabelClass]:
+        self[cid]
+        return [c for c in self._classes.values() if c.parent == cid]
+
+    def descendants(self, cid: int) -> list[LabelClass]:
+        out, todo = [], [cid]
+        while todo:
+            kids = self.children(todo.pop())
+            out.extend(kids)
+            todo.extend(k.id for k in kids)
+        return out
+
+    def ancestors(self, cid: int) -> list[LabelClass]:
+        """Parent, grandparent, ... up to the root (nearest first)."""
+        out = []
+        c = self[cid]
+        while c.parent is not None:
+            c = self[c.parent]
+            out.append(c)
+        return out
+
+    def root(self, cid: int) -> LabelClass:
+        anc = self.ancestors(cid)
+        return anc[-1] if anc else self[cid]
+
+    def next_id(self) -> int:
+        return max(self._classes, default=0) + 1
+
+    # -- validation ------------------------------------------------------------------------
+    def _validate(self, path: Any = None) -> None:
+        seen_names: dict[str, int] = {}
+        seen_keys: dict[str, str] = {}
+        for c in self._classes.values():
+            where = f"class '{c.name}'"
+            if c.id <= 0:
+                raise TaxonomyError("class id must be >= 1 (0 is background)", path=path,
+                                    where=where, field="id", value=c.id)
+            if not c.name.strip():
+                raise TaxonomyError("class name must not be empty", path=path,
+                                    where=f"class {c.id}", field="name", value=c.name)
+            if c.name in seen_names:
+                raise TaxonomyError(f"duplicate class name (ids {seen_names[c.name]} and {c.id})",
+                                    path=path, where=where, field="name", value=c.name)
+            seen_names[c.name] = c.id
+            if c.parent is not None and c.parent not in self._classes:
+                raise TaxonomyError("parent is not a class of this taxonomy", path=path,
+                                    where=where, field="parent", value=c.parent)
+            if c.hotkey:
+                if c.hotkey in seen_keys:
+                    raise TaxonomyError(f"hotkey already used by '{seen_keys[c.hotkey]}'",
+                                        path=path, where=where, field="hotkey",
+                                        value=c.hotkey)
+                seen_keys[c.hotkey] = c.name
+            names = set()
+            for a in c.attributes:
+                a.validate(where, path)
+                if a.name in names:
+                    raise TaxonomyError("duplicate attribute name", path=path, where=where,
+                                        field="attributes", value=a.name)
+                names.add(a.name)
+        for c in self._classes.values():
+            seen = {c.id}
+            p = c.parent
+            while p is not None:
+                if p in seen:
+                    raise TaxonomyError("the hierarchy has a cycle", path=path,
+                                        where=f"class '{c.name}'", field="parent",
+                                        value=c.parent)
+                seen.add(p)
+                p = self._classes[p].parent
+
+    def _assign_missing_colors(self) -> None:
+        used = {color_to_hex(c.color).lower() for c in self if c.color is not None}
+        i = 0
+        for c in self._classes.values():
+            if c.color is not None:
+                continue
+            while True:
+                cand = (_hex_to_rgba(_PALETTE[i]) if i < len(_PALETTE)
+                        else _golden_color(i))
+                i += 1
+                if color_to_hex(cand).lower() not in used:
+                    break
+            c.color = cand
+            used.add(color_to_hex(cand).lower())
+
+    # -- events ----------------------------------------------------------------------------
+    def connect(self, fn: Callable[..., None]) -> Callable[..., None]:
+        self._listeners.append(fn)
+        return fn
+
+    def disconnect(self, fn: Callable[..., None]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def _emit(self, event: str, **info: Any) -> None:
+        for fn in list(self._listeners):
+            fn(event, **info)
+
+    def _checked_change(self, mutate: Callable[[], None]) -> None:
+        """Apply ``mutate`` and validate; roll back on error."""
+        before = {k: _copy_class(c) for k, c in self._classes.items()}
+        try:
+            mutate()
+            self._validate()
+            self._assign_missing_colors()
+        except Exception:
+            self._classes = before
+            raise
+
+    # -- editing ------------------------------------------------------------------------------
+    def add(self, name: str, id: int | None = None, color: Any = None,
+            parent: int | str | None = None, description: str = "",
+            hotkey: str | None = None,
+            attributes: Iterable[AttributeSpec | dict] = ()) -> LabelClass:
+        """Add a class; ``id`` defaults to one more than the largest id."""
+        cid = self.next_id() if id is None else int(id)
+        if cid in self._classes:
+            raise TaxonomyError("duplicate class id", where=f"class '{name}'", field="id",
+                                value=cid)
+        d: dict[str, Any] = {"id": cid, "name": name, "description": description,
+                             "hotkey": hotkey}
+        if color is not None:
+            d["color"] = color if isinstance(color, str) else list(color)
+        if parent is not None:
+            d["parent"] = self.resolve(parent).id
+        d["attributes"] = [a.to_dict() if isinstance(a, AttributeSpec) else a
+                           for a in attributes]
+        lc = self._class_from_dict(d)
+        self._checked_change(lambda: self._classes.__setitem__(cid, lc))
+        self._emit("added", id=cid)
+        return lc
+
+    def rename(self, cls: int | str, new_name: str) -> None:
+        c = self.resolve(cls)
+        old = c.name
+
+        def mutate() -> None:
+            self._classes[c.id].name = new_name
+
+        self._checked_change(mutate)
+        self._emit("renamed", id=c.id, old=old, new=new_name)
+
+    def recolor(self, cls: int | str, color: Any) -> None:
+        c = self.resolve(cls)
+        try:
+            rgba = parse_color(color)
+        except ValueError:
+            raise TaxonomyError("invalid colour", where=f"class '{c.name}'", field="color",
+                                value=color) from None
+        c.color = rgba
+        self._emit("recolored", id=c.id)
+
+    def update(self, cls: int | str, **changes: Any) -> None:
+        """Change ``description``, ``hotkey``, ``parent`` or ``attributes`` of a class."""
+        c = self.resolve(cls)
+        allowed = {"description", "hotkey", "parent", "attributes"}
+        bad = set(changes) - allowed
+        if bad:
+            raise TaxonomyError(f"only {sorted(allowed)} can be updated",
+                                where=f"class '{c.name}'", field=sorted(bad)[0])
+        if "parent" in changes and changes["parent"] is not None:
+            changes["parent"] = self.resolve(changes["parent"]).id
+        if "attributes" in changes:
+            changes["attributes"] = [
+                a if isinstance(a, AttributeSpec) else AttributeSpec.from_dict(a, c.name)
+                for a in changes["attributes"]
+            ]
+
+        def mutate() -> None:
+            for k, v in changes.items():
+                setattr(self._classes[c.id], k, v)
+
+        self._checked_change(mutate)
+        self._emit("changed", id=c.id, fields=sorted(changes))
+
+    def reparent(self, cls: int | str, parent: int | str | None) -> None:
+        self.update(cls, parent=parent)
+
+    def reorder(self, ids: list[int]) -> None:
+        """Put classes in the given id order (ids must be a permutation of :meth:`ids`)."""
+        if sorted(ids) != sorted(self._classes):
+            raise TaxonomyError("reorder needs every class id exactly once", field="ids",
+                                value=ids)
+        self._classes = {i: self._classes[i] for i in ids}
+        self._emit("reordered")
+
+    def remove(self, cls: int | str, remap_to: int | str | None = None,
+               in_use: Callable[[int], bool] | None = None) -> None:
+        """Remove a class.
+
+        Parameters
+        ----------
+        remap_to : class, optional
+            Where objects of the removed class go. Listeners receive ``remap_to`` so
+            bound layers can relabel.
+        in_use : callable, optional
+            ``in_use(id) -> bool``; when it says True and no ``remap_to`` is given, the
+            removal is refused with TaxonomyError and nothing changes.
+        """
+        c = self.resolve(cls)
+        dst = None if remap_to is None else self.resolve(remap_to).id
+        if dst == c.id:
+            raise TaxonomyError("cannot remap a class to itself", where=f"class '{c.name}'",
+                                field="remap_to", value=remap_to)
+        if dst is None and in_use is not None and in_use(c.id):
+            raise TaxonomyError("class is in use; pass remap_to to move its objects",
+                                where=f"class '{c.name}'", field="remap_to", value=None)
+        if self.children(c.id):
+            kids = [k.name for k in self.children(c.id)]
+            # children move up to the removed class's parent
+            for k in self.children(c.id):
+                k.parent = c.parent
+            _ = kids
+        del self._classes[c.id]
+        self._emit("removed", id=c.id, remap_to=dst)
+
+    def merge(self, src: int | str, dst: int | str) -> None:
+        """Merge class ``src`` into ``dst``: ``src`` disappears, its objects become ``dst``."""
+        s, d = self.resolve(src), self.resolve(dst)
+        if s.id == d.id:
+            raise TaxonomyError("cannot merge a class into itself", where=f"class '{s.name}'",
+                                field="dst", value=dst)
+        for k in self.children(s.id):
+            k.parent = d.id if d.id != k.id else s.parent
+        del self._classes[s.id]
+        self._emit("merged", id=s.id, remap_to=d.id)
+
+    # -- interchange ------------------------------------------------------------------------
+    def colormap(self, background: Any = (0.0, 0.0, 0.0, 0.0)) -> dict[Any, Any]:
+        """``{None: transparent, 0: background, id: rgba}`` for napari's DirectLabelColormap."""
+        cmap: dict[Any, Any] = {None: np.zeros(4), 0: np.asarray(parse_color(background))}
+        for c in self:
+            cmap[c.id] = np.asarray(c.color, dtype=float)
+        return cmap
+
+    def to_coco(self) -> list[dict[str, Any]]:
+        """COCO ``categories``; ``supercategory`` is the top-level ancestor's name.
+
+        The full hierarchy is kept in a ``parent`` key (ignored by COCO readers).
+        """
+        out = []
+        for c in self:
+            entry: dict[str, Any] = {"id": c.id, "name": c.name,
+                                     "supercategory": self.root(c.id).name}
+            if c.parent is not None:
+                entry["parent"] = c.parent
+            if c.color is not None:
+                entry["color"] = color_to_hex(c.color)
+            out.append(entry)
+        return out
+
+    @classmethod
+    def from_coco(cls, categories: list[dict[str, Any]], path: Any = None) -> Taxonomy:
+        """Build from COCO ``categories``.
+
+        A ``parent`` key (written by :meth:`to_coco`) restores the full hierarchy. Otherwise
+        a ``supercategory`` that names another category becomes its parent, and one that
+        names no category becomes a new parent class appended after the others.
+        """
+        if not isinstance(categories, list):
+            raise TaxonomyError("COCO 'categories' must be a list", path=path,
+                                field="categories", value=type(categories).__name__)
+        classes: list[dict[str, Any]] = []
+        names = set()
+        for i, cat in enumerate(categories):
+            if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
+                raise TaxonomyError("category needs 'id' and 'name'", path=path,
+                                    where=f"categories[{i}]", value=cat)
+            d = {"id": cat["id"], "name": cat["name"]}
+            if "color" in cat:
+                d["color"] = cat["color"]
+            if "parent" in cat:
+                d["parent"] = cat["parent"]
+            classes.append(d)
+            names.add(cat["name"])
+        by_name = {d["name"]: d["id"] for d in classes}
+        next_id = max((int(d["id"]) for d in classes if isinstance(d["id"], int)), default=0)
+        extra: dict[str, int] = {}
+        has_parent_keys = any("parent" in c for c in categories)
+        for cat, d in zip(categories, classes):
+            sup = cat.get("supercategory")
+            if has_parent_keys or not sup or sup == cat["name"]:
+                continue
+            if sup in by_name:
+                d["parent"] = by_name[sup]
+            else:
+                if sup not in extra:
+                    next_id += 1
+                    extra[sup] = next_id
+                d["parent"] = extra[sup]
+        classes.extend({"id": i, "name": n} for n, i in extra.items())
+        return cls(classes, _path=path)
+
+    def to_yolo_names(self) -> dict[int, str]:
+        """YOLO ``names``: class index (0-based, in taxonomy order) -> name.
+
+        Index ``k`` corresponds to ``self.ids()[k]``; see :meth:`yolo_index_to_id`.
+        """
+        return {k: c.name for k, c in enumerate(self)}
+
+    def yolo_index_to_id(self) -> dict[int, int]:
+        return dict(enumerate(self.ids()))
+
+    def id_to_yolo_index(self) -> dict[int, int]:
+        return {cid: k for k, cid in enumerate(self.ids())}
+
+    def copy(self) -> Taxonomy:
+        return Taxonomy.from_dict(self.to_dict())
+
+
+def _copy_class(c: LabelClass) -> LabelClass:
+    return LabelClass(id=c.id, name=c.name, color=c.color, parent=c.parent,
+                      description=c.description, hotkey=c.hotkey,
+                      attributes=[AttributeSpec(**vars(a)) for a in c.attributes])

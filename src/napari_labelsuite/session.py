@@ -1,0 +1,220 @@
+"""``LabelSession``: the one object that ties a viewer, a taxonomy and the annotation layers.
+
+Every widget talks to the session and every widget action is a session method, so all
+that the GUI does can be typed in napari's console (where the session is ``labelsuite``)
+or run headless with ``LabelSession(viewer=None)``.
+
+Without a viewer the session keeps its own napari ``LayerList`` (napari layers do not
+need Qt), so scripts, notebooks and the command line run the very same code, including
+napari's undo history.
+
+The methods are grouped by feature in mixins under ``napari_labelsuite._session``; this
+module holds what they share: the viewer binding, the taxonomy, the layer registry and the
+provenance log.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from ._session.augment import AugmentMixin
+from ._session.dataset import DatasetMixin
+from ._session.formats import FormatsMixin
+from ._session.instances import InstancesMixin
+from ._session.layers import LayersMixin
+from ._session.qc import QCMixin
+from ._session.store import StoreMixin
+from .core.errors import SessionError
+from .core.taxonomy import Taxonomy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import napari
+
+__all__ = ["LabelSession"]
+
+#: viewer -> its session. Weak on both sides: a closed viewer frees its session.
+_SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+#: ``layer.metadata`` key under which a managed layer records its role.
+META_KEY = "labelsuite"
+
+
+def _unwrap(viewer: Any) -> Any:
+    """The real viewer behind napari's ``PublicOnlyProxy`` (widgets receive the proxy)."""
+    return getattr(viewer, "__wrapped__", viewer)
+
+
+class LabelSession(
+    LayersMixin,
+    FormatsMixin,
+    InstancesMixin,
+    StoreMixin,
+    AugmentMixin,
+    QCMixin,
+    DatasetMixin,
+):
+    """Labeling state of one viewer (or of a headless script).
+
+    Parameters
+    ----------
+    viewer : napari.Viewer, optional
+        The viewer to bind. ``None`` gives a headless session with its own layer list.
+    taxonomy : Taxonomy or path, optional
+        The class list; a default empty taxonomy otherwise.
+    user : str, optional
+        Name recorded in the provenance log (defaults to the login name).
+
+    Examples
+    --------
+    >>> from napari_labelsuite import LabelSession
+    >>> s = LabelSession()                       # headless
+    >>> s.taxonomy = "classes.yaml"              # doctest: +SKIP
+    >>> s = LabelSession.attach(viewer)          # doctest: +SKIP  (the viewer's session)
+    """
+
+    def __init__(self, viewer: napari.Viewer | None = None, taxonomy: Any = None,
+                 user: str | None = None) -> None:
+        self._viewer_ref = None if viewer is None else weakref.ref(_unwrap(viewer))
+        self._own_layers = None
+        self._taxonomy: Taxonomy | None = None
+        self._taxonomy_listeners: list = []
+        self.user = user or _default_user()
+        self._history: list[dict[str, Any]] = []
+        self._provenance_sinks: list = []
+        for base in type(self).__mro__[1:]:
+            init = base.__dict__.get("_init_mixin")
+            if init is not None:
+                init(self)
+        self.taxonomy = taxonomy if taxonomy is not None else Taxonomy()
+
+    # -- binding ------------------------------------------------------------------------
+    @classmethod
+    def attach(cls, viewer: napari.Viewer) -> LabelSession:
+        """The session bound to ``viewer``, created the first time it is asked for."""
+        real = _unwrap(viewer)
+        session = _SESSIONS.get(real)
+        if session is None:
+            session = cls(real)
+            _SESSIONS[real] = session
+        return session
+
+    @property
+    def viewer(self) -> napari.Viewer | None:
+        """The bound viewer, or None for a headless session."""
+        return None if self._viewer_ref is None else self._viewer_ref()
+
+    @property
+    def headless(self) -> bool:
+        return self._viewer_ref is None
+
+    def require_viewer(self) -> napari.Viewer:
+        v = self.viewer
+        if v is None:
+            raise SessionError("this needs a napari viewer; the session is headless")
+        return v
+
+    @property
+    def layers(self):
+        """The viewer's layer list, or the session's own list when headless."""
+        v = self.viewer
+        if v is not None:
+            return v.layers
+        if self._viewer_ref is not None:
+            raise SessionError("the viewer of this session has been closed")
+        if self._own_layers is None:
+            from napari.components import LayerList
+
+            self._own_layers = LayerList()
+        return self._own_layers
+
+    def push_to_console(self, name: str = "labelsuite") -> None:
+        """Make the session available in napari's console as ``name``."""
+        v = self.viewer
+        if v is not None:
+            v.update_console({name: self})
+
+    # -- taxonomy --------------------------------------------------------------------------
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The class list every managed layer obeys (set a Taxonomy or a file path)."""
+        assert self._taxonomy is not None
+        return self._taxonomy
+
+    @taxonomy.setter
+    def taxonomy(self, value: Taxonomy | str | Any) -> None:
+        tax = value if isinstance(value, Taxonomy) else Taxonomy.load(value)
+        old = self._taxonomy
+        if old is not None:
+            old.disconnect(self._on_taxonomy_event)
+        self._taxonomy = tax
+        tax.connect(self._on_taxonomy_event)
+        if old is not None or len(tax):
+            self._record("set_taxonomy", classes=len(tax), name=tax.name)
+        self._on_taxonomy_event("reset")
+
+    def _on_taxonomy_event(self, event: str, **info: Any) -> None:
+        """Fan taxonomy changes out to the layers (LayersMixin) and to listeners."""
+        self._sync_layers_to_taxonomy(event, **info)
+        for fn in list(self._taxonomy_listeners):
+            fn(event, **info)
+
+    def on_taxonomy_changed(self, fn) -> None:
+        """Call ``fn(event, **info)`` after each taxonomy change (widgets use this)."""
+        self._taxonomy_listeners.append(fn)
+
+    def disconnect_taxonomy(self, fn) -> None:
+        if fn in self._taxonomy_listeners:
+            self._taxonomy_listeners.remove(fn)
+
+    # -- provenance ------------------------------------------------------------------------
+    def _record(self, action: str, **params: Any) -> dict[str, Any]:
+        """Append one entry (who, when, what, parameters) to the provenance log."""
+        entry = {
+            "user": self.user,
+            "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "action": action,
+            "params": {k: _jsonable(v) for k, v in params.items()},
+        }
+        self._history.append(entry)
+        for sink in list(self._provenance_sinks):
+            sink(entry)
+        return entry
+
+    def history(self) -> list[dict[str, Any]]:
+        """The provenance log of this session: one dict per change, oldest first."""
+        return list(self._history)
+
+    def __repr__(self) -> str:
+        where = "headless" if self.headless else "viewer"
+        return f"LabelSession({where}, {len(self.taxonomy)} classes, user={self.user!r})"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def _jsonable(v: Any) -> Any:
+    """Parameters as JSON-friendly values (arrays and layers are summarised)."""
+    import numpy as np
+
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        if len(v) > 50:
+            return f"<{len(v)} items>"
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if hasattr(v, "shape") and hasattr(v, "dtype"):
+        return f"<array {tuple(v.shape)} {v.dtype}>"
+    if hasattr(v, "name") and hasattr(v, "data"):
+        return f"<layer {v.name!r}>"
+    return repr(v)[:200]
