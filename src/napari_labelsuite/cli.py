@@ -16,8 +16,11 @@ __all__ = ["main"]
 
 
 def _add_demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--screenshot", metavar="PATH",
-                   help="render the whole window (canvas and docked widgets) to PATH and exit")
+    p.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        help="render the whole window (canvas and docked widgets) to PATH and exit",
+    )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -45,9 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (help_, example, add, _run) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_.capitalize() + ".",
-                           epilog=f"example:\n  {example}",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_.capitalize() + ".",
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         add(p)
     return parser
 

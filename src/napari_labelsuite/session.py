@@ -75,8 +75,9 @@ class LabelSession(
     >>> s = LabelSession.attach(viewer)          # doctest: +SKIP  (the viewer's session)
     """
 
-    def __init__(self, viewer: napari.Viewer | None = None, taxonomy: Any = None,
-                 user: str | None = None) -> None:
+    def __init__(
+        self, viewer: napari.Viewer | None = None, taxonomy: Any = None, user: str | None = None
+    ) -> None:
         self._viewer_ref = None if viewer is None else weakref.ref(_unwrap(viewer))
         self._own_layers = None
         self._taxonomy: Taxonomy | None = None

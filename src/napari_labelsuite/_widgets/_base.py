@@ -81,8 +81,9 @@ class SessionWidget(QWidget):
 
         worker.returned.connect(_done)
         worker.errored.connect(_error)
-        worker.finished.connect(lambda: self._workers.remove(worker)
-                                if worker in self._workers else None)
+        worker.finished.connect(
+            lambda: self._workers.remove(worker) if worker in self._workers else None
+        )
         self._workers.append(worker)
         worker.start()
         return worker

@@ -169,15 +169,19 @@ class ImageAnnotation:
         self.shape = tuple(int(s) for s in self.shape)
         if len(self.shape) < 2:
             raise AnnotationError(
-                "an image needs at least two spatial axes", where=self.image_name,
-                field="shape", value=self.shape,
+                "an image needs at least two spatial axes",
+                where=self.image_name,
+                field="shape",
+                value=self.shape,
             )
         if not self.axes:
             self.axes = _default_axes(len(self.shape))
         if len(self.axes) != len(self.shape):
             raise AnnotationError(
-                f"axes must name {len(self.shape)} axes", where=self.image_name,
-                field="axes", value=self.axes,
+                f"axes must name {len(self.shape)} axes",
+                where=self.image_name,
+                field="axes",
+                value=self.axes,
             )
         self.objects = {int(k): v for k, v in self.objects.items()}
 
@@ -228,56 +232,77 @@ class ImageAnnotation:
             if tuple(arr.shape) != self.shape:
                 raise AnnotationError(
                     f"{name} mask shape does not match image shape {self.shape}",
-                    where=where, field=name, value=tuple(arr.shape),
+                    where=where,
+                    field=name,
+                    value=tuple(arr.shape),
                 )
             dt = np.dtype(arr.dtype)
             if dt.kind not in "ui":
                 raise AnnotationError(
-                    f"{name} mask must have an integer dtype", where=where, field=name,
+                    f"{name} mask must have an integer dtype",
+                    where=where,
+                    field=name,
                     value=str(dt),
                 )
         h, w = self.plane_shape
         lead = self.shape[:-2]
         for i, b in enumerate(self.boxes):
             bw = f"{where} boxes[{i}]"
-            if len(b.plane) != len(lead) or any(
-                not 0 <= p < n for p, n in zip(b.plane, lead)
-            ):
+            if len(b.plane) != len(lead) or any(not 0 <= p < n for p, n in zip(b.plane, lead)):
                 raise AnnotationError(
                     f"plane index must have {len(lead)} entries within {lead}",
-                    where=bw, field="plane", value=b.plane,
+                    where=bw,
+                    field="plane",
+                    value=b.plane,
                 )
             if not (b.x1 > b.x0 and b.y1 > b.y0):
-                raise AnnotationError("box has no area (x1<=x0 or y1<=y0)", where=bw,
-                                      field="xyxy", value=b.xyxy)
+                raise AnnotationError(
+                    "box has no area (x1<=x0 or y1<=y0)", where=bw, field="xyxy", value=b.xyxy
+                )
             if b.x0 < 0 or b.y0 < 0 or b.x1 > w or b.y1 > h:
                 raise AnnotationError(
-                    f"box lies outside the {w}x{h} image", where=bw, field="xyxy",
+                    f"box lies outside the {w}x{h} image",
+                    where=bw,
+                    field="xyxy",
                     value=b.xyxy,
                 )
             if b.status not in REVIEW_STATUSES:
-                raise AnnotationError(f"status must be one of {REVIEW_STATUSES}",
-                                      where=bw, field="status", value=b.status)
+                raise AnnotationError(
+                    f"status must be one of {REVIEW_STATUSES}",
+                    where=bw,
+                    field="status",
+                    value=b.status,
+                )
         for k, o in self.objects.items():
             if k <= 0:
-                raise AnnotationError("instance ids must be >= 1", where=where,
-                                      field="objects", value=k)
+                raise AnnotationError(
+                    "instance ids must be >= 1", where=where, field="objects", value=k
+                )
             if o.status not in REVIEW_STATUSES:
-                raise AnnotationError(f"status must be one of {REVIEW_STATUSES}",
-                                      where=f"{where} object {k}", field="status",
-                                      value=o.status)
+                raise AnnotationError(
+                    f"status must be one of {REVIEW_STATUSES}",
+                    where=f"{where} object {k}",
+                    field="status",
+                    value=o.status,
+                )
         if taxonomy is not None:
             known = set(taxonomy.ids())
             for k, o in self.objects.items():
                 if o.class_id not in known:
-                    raise AnnotationError("class id is not in the taxonomy",
-                                          where=f"{where} object {k}", field="class_id",
-                                          value=o.class_id)
+                    raise AnnotationError(
+                        "class id is not in the taxonomy",
+                        where=f"{where} object {k}",
+                        field="class_id",
+                        value=o.class_id,
+                    )
             for i, b in enumerate(self.boxes):
                 if b.class_id not in known:
-                    raise AnnotationError("class id is not in the taxonomy",
-                                          where=f"{where} boxes[{i}]", field="class_id",
-                                          value=b.class_id)
+                    raise AnnotationError(
+                        "class id is not in the taxonomy",
+                        where=f"{where} boxes[{i}]",
+                        field="class_id",
+                        value=b.class_id,
+                    )
 
     # -- (de)serialisation of the non-array part --------------------------------------
     def tables_to_dict(self) -> dict[str, Any]:
@@ -315,5 +340,4 @@ class ImageAnnotation:
         if deep_masks:
             sem = None if sem is None else np.array(sem, copy=True)
             ins = None if ins is None else np.array(ins, copy=True)
-        return ImageAnnotation.from_tables_dict(self.tables_to_dict(), semantic=sem,
-                                                instances=ins)
+        return ImageAnnotation.from_tables_dict(self.tables_to_dict(), semantic=sem, instances=ins)

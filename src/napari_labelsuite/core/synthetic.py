@@ -14,13 +14,25 @@ __all__ = ["NUCLEI_CLASSES", "SyntheticCells", "make_cells_2d", "make_cells_3d"]
 
 #: The classes used by the synthetic samples (semantic label values).
 NUCLEI_CLASSES = [
-    {"id": 1, "name": "nucleus", "color": "#E69F00", "hotkey": "n",
-     "description": "A cell nucleus. Label every nucleus, including those cut by the image "
-                    "border; touching nuclei are separate instances.",
-     "attributes": [{"name": "dividing", "kind": "bool"},
-                    {"name": "truncated", "kind": "bool"}]},
-    {"id": 2, "name": "cytoplasm", "color": "#56B4E9", "hotkey": "c",
-     "description": "Cytoplasm around a nucleus, up to the cell boundary."},
+    {
+        "id": 1,
+        "name": "nucleus",
+        "color": "#E69F00",
+        "hotkey": "n",
+        "description": "A cell nucleus. Label every nucleus, including those cut by the image "
+        "border; touching nuclei are separate instances.",
+        "attributes": [
+            {"name": "dividing", "kind": "bool"},
+            {"name": "truncated", "kind": "bool"},
+        ],
+    },
+    {
+        "id": 2,
+        "name": "cytoplasm",
+        "color": "#56B4E9",
+        "hotkey": "c",
+        "description": "Cytoplasm around a nucleus, up to the cell boundary.",
+    },
 ]
 
 
@@ -50,8 +62,14 @@ class SyntheticCells:
         return int(self.instances.max())
 
 
-def _place_centres(rng: np.random.Generator, shape: tuple[int, ...], radii_range,
-                   n_target: int, touch: float, aniso: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _place_centres(
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    radii_range,
+    n_target: int,
+    touch: float,
+    aniso: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Random centres; many placed next to an earlier nucleus so that they touch."""
     centres: list[np.ndarray] = []
     radii: list[float] = []
@@ -80,8 +98,9 @@ def _place_centres(rng: np.random.Generator, shape: tuple[int, ...], radii_range
     return np.asarray(centres), np.asarray(radii)
 
 
-def _render(shape: tuple[int, ...], seed: int, n_target: int, radii_range,
-            aniso: tuple[float, ...]) -> SyntheticCells:
+def _render(
+    shape: tuple[int, ...], seed: int, n_target: int, radii_range, aniso: tuple[float, ...]
+) -> SyntheticCells:
     rng = np.random.default_rng(seed)
     aniso_a = np.asarray(aniso, float)
     centres, radii = _place_centres(rng, shape, radii_range, n_target, 0.82, aniso_a)
@@ -103,8 +122,7 @@ def _render(shape: tuple[int, ...], seed: int, n_target: int, radii_range,
         sub_best[take] = d[take]
         instances[sl][take] = k
     # whole cells: grow nuclei by a few pixels into cytoplasm (no overlap)
-    dist, (idx) = ndi.distance_transform_edt(instances == 0, sampling=aniso_a,
-                                             return_indices=True)
+    dist, (idx) = ndi.distance_transform_edt(instances == 0, sampling=aniso_a, return_indices=True)
     grown = instances[tuple(idx)]
     cell_r = float(np.mean(radii_range)) * 0.9
     cells = np.where(dist <= cell_r, grown, 0).astype(np.int32)
@@ -126,8 +144,9 @@ def _render(shape: tuple[int, ...], seed: int, n_target: int, radii_range,
     return SyntheticCells(image=image, instances=instances, semantic=semantic, cells=cells)
 
 
-def make_cells_2d(shape: tuple[int, int] = (1024, 1024), seed: int = 0,
-                  density: float = 1.0) -> SyntheticCells:
+def make_cells_2d(
+    shape: tuple[int, int] = (1024, 1024), seed: int = 0, density: float = 1.0
+) -> SyntheticCells:
     """A two-channel 2D image of touching round nuclei with their ground truth.
 
     Parameters

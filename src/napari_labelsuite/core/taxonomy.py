@@ -25,10 +25,30 @@ ATTRIBUTE_KINDS = ("bool", "int", "float", "text", "choice")
 # Okabe-Ito (colour-blind safe) first, then Paul Tol's "muted" and "light" sets; beyond
 # that, evenly spaced hues in a golden-ratio sequence.
 _PALETTE = [
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-    "#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
-    "#882255", "#AA4499", "#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF",
-    "#44BB99", "#BBCC33", "#AAAA00",
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#332288",
+    "#88CCEE",
+    "#44AA99",
+    "#117733",
+    "#999933",
+    "#DDCC77",
+    "#CC6677",
+    "#882255",
+    "#AA4499",
+    "#77AADD",
+    "#EE8866",
+    "#EEDD88",
+    "#FFAABB",
+    "#99DDFF",
+    "#44BB99",
+    "#BBCC33",
+    "#AAAA00",
 ]
 
 
@@ -108,25 +128,50 @@ class AttributeSpec:
 
     def validate(self, where: str = "", path: Any = None) -> None:
         if not self.name or not isinstance(self.name, str):
-            raise TaxonomyError("attribute name must be a non-empty string", path=path,
-                                where=where, field="attributes.name", value=self.name)
+            raise TaxonomyError(
+                "attribute name must be a non-empty string",
+                path=path,
+                where=where,
+                field="attributes.name",
+                value=self.name,
+            )
         w = f"{where} attribute '{self.name}'".strip()
         if self.kind not in ATTRIBUTE_KINDS:
-            raise TaxonomyError(f"unknown attribute kind; use one of {ATTRIBUTE_KINDS}",
-                                path=path, where=w, field="kind", value=self.kind)
+            raise TaxonomyError(
+                f"unknown attribute kind; use one of {ATTRIBUTE_KINDS}",
+                path=path,
+                where=w,
+                field="kind",
+                value=self.kind,
+            )
         if self.kind == "choice":
             if not self.choices:
-                raise TaxonomyError("a choice attribute needs choices", path=path, where=w,
-                                    field="choices", value=self.choices)
+                raise TaxonomyError(
+                    "a choice attribute needs choices",
+                    path=path,
+                    where=w,
+                    field="choices",
+                    value=self.choices,
+                )
             if self.default is not None and self.default not in self.choices:
-                raise TaxonomyError(f"default is not among the choices {self.choices}",
-                                    path=path, where=w, field="default", value=self.default)
+                raise TaxonomyError(
+                    f"default is not among the choices {self.choices}",
+                    path=path,
+                    where=w,
+                    field="default",
+                    value=self.default,
+                )
 
     def default_value(self) -> Any:
         if self.default is not None:
             return self.default
-        return {"bool": False, "int": 0, "float": 0.0, "text": "",
-                "choice": self.choices[0] if self.choices else None}[self.kind]
+        return {
+            "bool": False,
+            "int": 0,
+            "float": 0.0,
+            "text": "",
+            "choice": self.choices[0] if self.choices else None,
+        }[self.kind]
 
     def coerce(self, value: Any, where: str = "") -> Any:
         """Convert ``value`` to this attribute's kind or raise TaxonomyError."""
@@ -147,11 +192,16 @@ class AttributeSpec:
             if self.kind == "text":
                 return "" if value is None else str(value)
         except (TypeError, ValueError) as exc:
-            raise TaxonomyError(f"value is not a valid {self.kind}", where=where,
-                                field=self.name, value=value) from exc
+            raise TaxonomyError(
+                f"value is not a valid {self.kind}", where=where, field=self.name, value=value
+            ) from exc
         if value not in self.choices:
-            raise TaxonomyError(f"value is not among the choices {self.choices}",
-                                where=where, field=self.name, value=value)
+            raise TaxonomyError(
+                f"value is not among the choices {self.choices}",
+                where=where,
+                field=self.name,
+                value=value,
+            )
         return value
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,12 +219,22 @@ class AttributeSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "", path: Any = None) -> AttributeSpec:
         if not isinstance(d, dict) or "name" not in d:
-            raise TaxonomyError("an attribute needs at least a 'name'", path=path,
-                                where=where, field="attributes", value=d)
+            raise TaxonomyError(
+                "an attribute needs at least a 'name'",
+                path=path,
+                where=where,
+                field="attributes",
+                value=d,
+            )
         unknown = set(d) - {"name", "kind", "choices", "default", "required", "description"}
         if unknown:
-            raise TaxonomyError("unknown attribute keys", path=path, where=where,
-                                field="attributes", value=sorted(unknown))
+            raise TaxonomyError(
+                "unknown attribute keys",
+                path=path,
+                where=where,
+                field="attributes",
+                value=sorted(unknown),
+            )
         spec = cls(
             name=d["name"],
             kind=d.get("kind", "bool"),
@@ -233,16 +293,22 @@ class Taxonomy:
     "merged", "reordered", "reset"}``. The session uses this to keep layers in sync.
     """
 
-    def __init__(self, classes: Iterable[LabelClass | dict] = (), name: str = "",
-                 _path: Any = None) -> None:
+    def __init__(
+        self, classes: Iterable[LabelClass | dict] = (), name: str = "", _path: Any = None
+    ) -> None:
         self.name = name
         self._classes: dict[int, LabelClass] = {}
         self._listeners: list[Callable[..., None]] = []
         for c in classes:
             lc = c if isinstance(c, LabelClass) else self._class_from_dict(c, _path)
             if lc.id in self._classes:
-                raise TaxonomyError("duplicate class id", path=_path,
-                                    where=f"class '{lc.name}'", field="id", value=lc.id)
+                raise TaxonomyError(
+                    "duplicate class id",
+                    path=_path,
+                    where=f"class '{lc.name}'",
+                    field="id",
+                    value=lc.id,
+                )
             self._classes[lc.id] = lc
         self._validate(_path)
         self._assign_missing_colors()
@@ -251,46 +317,58 @@ class Taxonomy:
     @staticmethod
     def _class_from_dict(d: Any, path: Any = None) -> LabelClass:
         if not isinstance(d, dict):
-            raise TaxonomyError("each class must be a mapping", path=path, field="classes",
-                                value=d)
+            raise TaxonomyError(
+                "each class must be a mapping", path=path, field="classes", value=d
+            )
         where = f"class '{d.get('name', d.get('id', '?'))}'"
         unknown = set(d) - _CLASS_KEYS
         if unknown:
-            raise TaxonomyError("unknown class keys", path=path, where=where,
-                                field="classes", value=sorted(unknown))
+            raise TaxonomyError(
+                "unknown class keys",
+                path=path,
+                where=where,
+                field="classes",
+                value=sorted(unknown),
+            )
         for key in ("id", "name"):
             if key not in d:
-                raise TaxonomyError(f"class is missing '{key}'", path=path, where=where,
-                                    field=key)
+                raise TaxonomyError(f"class is missing '{key}'", path=path, where=where, field=key)
         cid = d["id"]
         if isinstance(cid, bool) or not isinstance(cid, (int, np.integer)):
-            raise TaxonomyError("class id must be an integer", path=path, where=where,
-                                field="id", value=cid)
+            raise TaxonomyError(
+                "class id must be an integer", path=path, where=where, field="id", value=cid
+            )
         color = d.get("color")
         if color is not None:
             try:
                 color = parse_color(color)
             except ValueError:
-                raise TaxonomyError("invalid colour", path=path, where=where,
-                                    field="color", value=d.get("color")) from None
-        attrs = [
-            AttributeSpec.from_dict(a, where, path) for a in (d.get("attributes") or [])
-        ]
+                raise TaxonomyError(
+                    "invalid colour", path=path, where=where, field="color", value=d.get("color")
+                ) from None
+        attrs = [AttributeSpec.from_dict(a, where, path) for a in (d.get("attributes") or [])]
         parent = d.get("parent")
         if parent is not None and (isinstance(parent, bool) or not isinstance(parent, int)):
-            raise TaxonomyError("parent must be a class id", path=path, where=where,
-                                field="parent", value=parent)
+            raise TaxonomyError(
+                "parent must be a class id", path=path, where=where, field="parent", value=parent
+            )
         hotkey = d.get("hotkey")
-        return LabelClass(id=int(cid), name=str(d["name"]), color=color, parent=parent,
-                          description=str(d.get("description") or ""),
-                          hotkey=None if hotkey in (None, "") else str(hotkey),
-                          attributes=attrs)
+        return LabelClass(
+            id=int(cid),
+            name=str(d["name"]),
+            color=color,
+            parent=parent,
+            description=str(d.get("description") or ""),
+            hotkey=None if hotkey in (None, "") else str(hotkey),
+            attributes=attrs,
+        )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], path: Any = None) -> Taxonomy:
         if not isinstance(d, dict) or not isinstance(d.get("classes"), list):
-            raise TaxonomyError("a taxonomy file needs a top-level 'classes' list", path=path,
-                                field="classes")
+            raise TaxonomyError(
+                "a taxonomy file needs a top-level 'classes' list", path=path, field="classes"
+            )
         return cls(d["classes"], name=str(d.get("name") or ""), _path=path)
 
     def to_dict(self) -> dict[str, Any]:
@@ -312,8 +390,9 @@ class Taxonomy:
 
                 data = yaml.safe_load(text)
         except Exception as exc:  # yaml and json raise different types
-            raise TaxonomyError(f"not valid {p.suffix.lstrip('.').upper() or 'YAML'}: {exc}",
-                                path=p) from exc
+            raise TaxonomyError(
+                f"not valid {p.suffix.lstrip('.').upper() or 'YAML'}: {exc}", path=p
+            ) from exc
         return cls.from_dict(data, path=p)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -326,8 +405,9 @@ class Taxonomy:
 
             text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         else:
-            raise TaxonomyError("use a .yaml, .yml or .json file name", path=p,
-                                field="suffix", value=p.suffix)
+            raise TaxonomyError(
+                "use a .yaml, .yml or .json file name", path=p, field="suffix", value=p.suffix
+            )
         atomic_write_text(p, text)
         return p
 
@@ -409,39 +489,72 @@ class Taxonomy:
         for c in self._classes.values():
             where = f"class '{c.name}'"
             if c.id <= 0:
-                raise TaxonomyError("class id must be >= 1 (0 is background)", path=path,
-                                    where=where, field="id", value=c.id)
+                raise TaxonomyError(
+                    "class id must be >= 1 (0 is background)",
+                    path=path,
+                    where=where,
+                    field="id",
+                    value=c.id,
+                )
             if not c.name.strip():
-                raise TaxonomyError("class name must not be empty", path=path,
-                                    where=f"class {c.id}", field="name", value=c.name)
+                raise TaxonomyError(
+                    "class name must not be empty",
+                    path=path,
+                    where=f"class {c.id}",
+                    field="name",
+                    value=c.name,
+                )
             if c.name in seen_names:
-                raise TaxonomyError(f"duplicate class name (ids {seen_names[c.name]} and {c.id})",
-                                    path=path, where=where, field="name", value=c.name)
+                raise TaxonomyError(
+                    f"duplicate class name (ids {seen_names[c.name]} and {c.id})",
+                    path=path,
+                    where=where,
+                    field="name",
+                    value=c.name,
+                )
             seen_names[c.name] = c.id
             if c.parent is not None and c.parent not in self._classes:
-                raise TaxonomyError("parent is not a class of this taxonomy", path=path,
-                                    where=where, field="parent", value=c.parent)
+                raise TaxonomyError(
+                    "parent is not a class of this taxonomy",
+                    path=path,
+                    where=where,
+                    field="parent",
+                    value=c.parent,
+                )
             if c.hotkey:
                 if c.hotkey in seen_keys:
-                    raise TaxonomyError(f"hotkey already used by '{seen_keys[c.hotkey]}'",
-                                        path=path, where=where, field="hotkey",
-                                        value=c.hotkey)
+                    raise TaxonomyError(
+                        f"hotkey already used by '{seen_keys[c.hotkey]}'",
+                        path=path,
+                        where=where,
+                        field="hotkey",
+                        value=c.hotkey,
+                    )
                 seen_keys[c.hotkey] = c.name
             names = set()
             for a in c.attributes:
                 a.validate(where, path)
                 if a.name in names:
-                    raise TaxonomyError("duplicate attribute name", path=path, where=where,
-                                        field="attributes", value=a.name)
+                    raise TaxonomyError(
+                        "duplicate attribute name",
+                        path=path,
+                        where=where,
+                        field="attributes",
+                        value=a.name,
+                    )
                 names.add(a.name)
         for c in self._classes.values():
             seen = {c.id}
             p = c.parent
             while p is not None:
                 if p in seen:
-                    raise TaxonomyError("the hierarchy has a cycle", path=path,
-                                        where=f"class '{c.name}'", field="parent",
-                                        value=c.parent)
+                    raise TaxonomyError(
+                        "the hierarchy has a cycle",
+                        path=path,
+                        where=f"class '{c.name}'",
+                        field="parent",
+                        value=c.parent,
+                    )
                 seen.add(p)
                 p = self._classes[p].parent
 
@@ -452,8 +565,7 @@ class Taxonomy:
             if c.color is not None:
                 continue
             while True:
-                cand = (_hex_to_rgba(_PALETTE[i]) if i < len(_PALETTE)
-                        else _golden_color(i))
+                cand = _hex_to_rgba(_PALETTE[i]) if i < len(_PALETTE) else _golden_color(i)
                 i += 1
                 if color_to_hex(cand).lower() not in used:
                     break
@@ -485,23 +597,28 @@ class Taxonomy:
             raise
 
     # -- editing ------------------------------------------------------------------------------
-    def add(self, name: str, id: int | None = None, color: Any = None,
-            parent: int | str | None = None, description: str = "",
-            hotkey: str | None = None,
-            attributes: Iterable[AttributeSpec | dict] = ()) -> LabelClass:
+    def add(
+        self,
+        name: str,
+        id: int | None = None,
+        color: Any = None,
+        parent: int | str | None = None,
+        description: str = "",
+        hotkey: str | None = None,
+        attributes: Iterable[AttributeSpec | dict] = (),
+    ) -> LabelClass:
         """Add a class; ``id`` defaults to one more than the largest id."""
         cid = self.next_id() if id is None else int(id)
         if cid in self._classes:
-            raise TaxonomyError("duplicate class id", where=f"class '{name}'", field="id",
-                                value=cid)
-        d: dict[str, Any] = {"id": cid, "name": name, "description": description,
-                             "hotkey": hotkey}
+            raise TaxonomyError(
+                "duplicate class id", where=f"class '{name}'", field="id", value=cid
+            )
+        d: dict[str, Any] = {"id": cid, "name": name, "description": description, "hotkey": hotkey}
         if color is not None:
             d["color"] = color if isinstance(color, str) else list(color)
         if parent is not None:
             d["parent"] = self.resolve(parent).id
-        d["attributes"] = [a.to_dict() if isinstance(a, AttributeSpec) else a
-                           for a in attributes]
+        d["attributes"] = [a.to_dict() if isinstance(a, AttributeSpec) else a for a in attributes]
         lc = self._class_from_dict(d)
         self._checked_change(lambda: self._classes.__setitem__(cid, lc))
         self._emit("added", id=cid)
@@ -522,8 +639,9 @@ class Taxonomy:
         try:
             rgba = parse_color(color)
         except ValueError:
-            raise TaxonomyError("invalid colour", where=f"class '{c.name}'", field="color",
-                                value=color) from None
+            raise TaxonomyError(
+                "invalid colour", where=f"class '{c.name}'", field="color", value=color
+            ) from None
         c.color = rgba
         self._emit("recolored", id=c.id)
 
@@ -533,8 +651,11 @@ class Taxonomy:
         allowed = {"description", "hotkey", "parent", "attributes"}
         bad = set(changes) - allowed
         if bad:
-            raise TaxonomyError(f"only {sorted(allowed)} can be updated",
-                                where=f"class '{c.name}'", field=sorted(bad)[0])
+            raise TaxonomyError(
+                f"only {sorted(allowed)} can be updated",
+                where=f"class '{c.name}'",
+                field=sorted(bad)[0],
+            )
         if "parent" in changes and changes["parent"] is not None:
             changes["parent"] = self.resolve(changes["parent"]).id
         if "attributes" in changes:
@@ -556,13 +677,18 @@ class Taxonomy:
     def reorder(self, ids: list[int]) -> None:
         """Put classes in the given id order (ids must be a permutation of :meth:`ids`)."""
         if sorted(ids) != sorted(self._classes):
-            raise TaxonomyError("reorder needs every class id exactly once", field="ids",
-                                value=ids)
+            raise TaxonomyError(
+                "reorder needs every class id exactly once", field="ids", value=ids
+            )
         self._classes = {i: self._classes[i] for i in ids}
         self._emit("reordered")
 
-    def remove(self, cls: int | str, remap_to: int | str | None = None,
-               in_use: Callable[[int], bool] | None = None) -> None:
+    def remove(
+        self,
+        cls: int | str,
+        remap_to: int | str | None = None,
+        in_use: Callable[[int], bool] | None = None,
+    ) -> None:
         """Remove a class.
 
         Parameters
@@ -577,11 +703,19 @@ class Taxonomy:
         c = self.resolve(cls)
         dst = None if remap_to is None else self.resolve(remap_to).id
         if dst == c.id:
-            raise TaxonomyError("cannot remap a class to itself", where=f"class '{c.name}'",
-                                field="remap_to", value=remap_to)
+            raise TaxonomyError(
+                "cannot remap a class to itself",
+                where=f"class '{c.name}'",
+                field="remap_to",
+                value=remap_to,
+            )
         if dst is None and in_use is not None and in_use(c.id):
-            raise TaxonomyError("class is in use; pass remap_to to move its objects",
-                                where=f"class '{c.name}'", field="remap_to", value=None)
+            raise TaxonomyError(
+                "class is in use; pass remap_to to move its objects",
+                where=f"class '{c.name}'",
+                field="remap_to",
+                value=None,
+            )
         if self.children(c.id):
             kids = [k.name for k in self.children(c.id)]
             # children move up to the removed class's parent
@@ -595,8 +729,12 @@ class Taxonomy:
         """Merge class ``src`` into ``dst``: ``src`` disappears, its objects become ``dst``."""
         s, d = self.resolve(src), self.resolve(dst)
         if s.id == d.id:
-            raise TaxonomyError("cannot merge a class into itself", where=f"class '{s.name}'",
-                                field="dst", value=dst)
+            raise TaxonomyError(
+                "cannot merge a class into itself",
+                where=f"class '{s.name}'",
+                field="dst",
+                value=dst,
+            )
         for k in self.children(s.id):
             k.parent = d.id if d.id != k.id else s.parent
         del self._classes[s.id]
@@ -617,8 +755,11 @@ class Taxonomy:
         """
         out = []
         for c in self:
-            entry: dict[str, Any] = {"id": c.id, "name": c.name,
-                                     "supercategory": self.root(c.id).name}
+            entry: dict[str, Any] = {
+                "id": c.id,
+                "name": c.name,
+                "supercategory": self.root(c.id).name,
+            }
             if c.parent is not None:
                 entry["parent"] = c.parent
             if c.color is not None:
@@ -635,14 +776,22 @@ class Taxonomy:
         names no category becomes a new parent class appended after the others.
         """
         if not isinstance(categories, list):
-            raise TaxonomyError("COCO 'categories' must be a list", path=path,
-                                field="categories", value=type(categories).__name__)
+            raise TaxonomyError(
+                "COCO 'categories' must be a list",
+                path=path,
+                field="categories",
+                value=type(categories).__name__,
+            )
         classes: list[dict[str, Any]] = []
         names = set()
         for i, cat in enumerate(categories):
             if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
-                raise TaxonomyError("category needs 'id' and 'name'", path=path,
-                                    where=f"categories[{i}]", value=cat)
+                raise TaxonomyError(
+                    "category needs 'id' and 'name'",
+                    path=path,
+                    where=f"categories[{i}]",
+                    value=cat,
+                )
             d = {"id": cat["id"], "name": cat["name"]}
             if "color" in cat:
                 d["color"] = cat["color"]
@@ -686,6 +835,12 @@ class Taxonomy:
 
 
 def _copy_class(c: LabelClass) -> LabelClass:
-    return LabelClass(id=c.id, name=c.name, color=c.color, parent=c.parent,
-                      description=c.description, hotkey=c.hotkey,
-                      attributes=[AttributeSpec(**vars(a)) for a in c.attributes])
+    return LabelClass(
+        id=c.id,
+        name=c.name,
+        color=c.color,
+        parent=c.parent,
+        description=c.description,
+        hotkey=c.hotkey,
+        attributes=[AttributeSpec(**vars(a)) for a in c.attributes],
+    )
