@@ -1,10 +1,10 @@
-"""Taxonomy binding and annotation layers (semantic, instances, boxes); layers <-> ImageAnnotation."""
+"""Taxonomy binding and the annotation layers; layers <-> ImageAnnotation."""
 
 from __future__ import annotations
 
 
 class LayersMixin:
-    """Taxonomy binding and annotation layers (semantic, instances, boxes); layers <-> ImageAnnotation."""
+    """Taxonomy binding and the annotation layers; layers <-> ImageAnnotation."""
 
     def _sync_layers_to_taxonomy(self, event: str, **info) -> None:
         """Bring every managed layer in line with the taxonomy after a change."""
