@@ -1,10 +1,831 @@
-"""Taxonomy binding and the annotation layers; layers <-> ImageAnnotation."""
+"""Taxonomy binding and the annotation layers; layers <-> ImageAnnotation.
+
+Managed layers record their role in ``layer.metadata["labelsuite"]["role"]``:
+
+``semantic``
+    Labels layer whose values are class ids. Colormap straight from the taxonomy.
+``instances``
+    Labels layer whose values are instance ids; ``layer.features`` is the instance -> class
+    (+ attributes, review state) table. Each instance is drawn in its class's colour, with a
+    small per-instance brightness change so touching instances stay distinguishable.
+``boxes``
+    Shapes layer of rectangles, one features row per box (class, instance link,
+    attributes, status); edge colours come from the taxonomy and the text shows the class.
+
+Every taxonomy change (rename, recolour, remove with ``remap_to``, merge, ...) is pushed to
+all managed layers by :meth:`LayersMixin._sync_layers_to_taxonomy`.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import convert
+from ..core.annotation import Box, ImageAnnotation, ObjectInfo
+from ..core.boxes import boxes_to_napari, napari_to_xyxy
+from ..core.errors import AnnotationError, SessionError, TaxonomyError
+from ..core.tables import (
+    BOX_COLUMNS,
+    box_meta_from_frame,
+    boxes_frame,
+    class_name,
+    frame_to_objects,
+    objects_to_frame,
+    semantic_frame,
+)
+
+ROLES = ("semantic", "instances", "boxes")
+META_KEY = "labelsuite"
+_TRANSPARENT = np.zeros(4)
+#: colour of instances that have no class yet
+_UNCLASSIFIED = np.array([0.6, 0.6, 0.6, 1.0])
+_BOX_FILL = {"class": "", "class_id": 0, "instance_id": 0, "status": "todo"}
+_BOX_TEXT = {"string": "{class}", "size": 10, "color": "white", "anchor": "upper_left"}
+
+
+def role_of(layer: Any) -> str | None:
+    """The managed role recorded in a layer's metadata, or None."""
+    meta = getattr(layer, "metadata", None) or {}
+    info = meta.get(META_KEY)
+    return info.get("role") if isinstance(info, dict) else None
+
+
+def _layer_data(layer: Any) -> Any:
+    """The full-resolution array of a (possibly multiscale) Labels layer."""
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+
+
+def _instance_shade(iid: int) -> float:
+    # a deterministic factor in [0.75, 1.15] so neighbouring instances of one class differ
+    return 0.75 + ((iid * 2654435761) % 1000) / 1000 * 0.4
 
 
 class LayersMixin:
     """Taxonomy binding and the annotation layers; layers <-> ImageAnnotation."""
 
-    def _sync_layers_to_taxonomy(self, event: str, **info) -> None:
+    def _init_mixin(self) -> None:
+        self._active_class: int | None = None
+        self._usage_checked: Any = None
+        self._paint_hooks: dict[int, Any] = {}
+
+    # -- roles ----------------------------------------------------------------------------
+    def manage_layer(self, layer: Any, role: str) -> Any:
+        """Bind an existing layer to the taxonomy under ``role`` (added to the layers if absent).
+
+        Parameters
+        ----------
+        layer : napari Labels or Shapes layer
+        role : {"semantic", "instances", "boxes"}
+        """
+        from napari.layers import Labels, Shapes
+
+        if role not in ROLES:
+            raise SessionError(f"role must be one of {ROLES}", field="role", value=role)
+        want = Shapes if role == "boxes" else Labels
+        if not isinstance(layer, want):
+            raise SessionError(
+                f"a {role} layer must be a {want.__name__} layer",
+                where=f"layer '{getattr(layer, 'name', '?')}'",
+                field="role",
+                value=type(layer).__name__,
+            )
+        info = dict(layer.metadata.get(META_KEY) or {})
+        info["role"] = role
+        layer.metadata = {**layer.metadata, META_KEY: info}
+        if layer not in self.layers:
+            self.layers.append(layer)
+        self._bind_layer(layer)
+        self._record("manage_layer", layer=layer.name, role=role)
+        return layer
+
+    def layers_of_role(self, role: str) -> list:
+        """Managed layers with ``role``, in layer-list order."""
+        return [layer for layer in self.layers if role_of(layer) == role]
+
+    def _active_of_role(self, role: str) -> Any:
+        found = self.layers_of_role(role)
+        if not found:
+            return None
+        selection = getattr(self.layers, "selection", None)
+        active = getattr(selection, "active", None)
+        return active if active in found else found[0]
+
+    @property
+    def semantic(self) -> Any:
+        """The active semantic Labels layer (the selected one, else the first), or None."""
+        return self._active_of_role("semantic")
+
+    @property
+    def instances(self) -> Any:
+        """The active instance Labels layer, or None."""
+        return self._active_of_role("instances")
+
+    @property
+    def boxes(self) -> Any:
+        """The active boxes Shapes layer, or None."""
+        return self._active_of_role("boxes")
+
+    @property
+    def image(self) -> Any:
+        """The first Image layer, or None."""
+        from napari.layers import Image
+
+        return next((layer for layer in self.layers if isinstance(layer, Image)), None)
+
+    def _require(self, role: str, layer: Any = None) -> Any:
+        layer = layer if layer is not None else self._active_of_role(role)
+        if layer is None:
+            raise SessionError(f"there is no {role} layer", field="layer", value=None)
+        if role_of(layer) != role:
+            raise SessionError(
+                f"layer is not a managed {role} layer",
+                where=f"layer '{layer.name}'",
+                field="role",
+                value=role_of(layer),
+            )
+        return layer
+
+    # -- creating layers ------------------------------------------------------------------
+    def _default_shape(self, shape: Any) -> tuple[int, ...]:
+        if shape is not None:
+            return tuple(int(s) for s in shape)
+        img = self.image
+        if img is not None:
+            data = _layer_data(img)
+            return tuple(data.shape[:-1] if img.rgb else data.shape)
+        for role in ("semantic", "instances"):
+            other = self._active_of_role(role)
+            if other is not None:
+                return tuple(_layer_data(other).shape)
+        raise SessionError(
+            "give data or shape: there is no image to take the shape from", field="shape"
+        )
+
+    def add_semantic_layer(
+        self, data: Any = None, *, name: str = "semantic", shape: Any = None, **layer_kwargs: Any
+    ):
+        """Add a Labels layer of class ids bound to the taxonomy.
+
+        Parameters
+        ----------
+        data : array-like of int, optional
+            Class-id mask (numpy, zarr or dask). Zeros of ``shape`` (or of the image's
+            shape) when omitted.
+        name : str
+        shape : tuple of int, optional
+        **layer_kwargs
+            Passed to ``napari.layers.Labels`` (``scale``, ``opacity``...).
+        """
+        from napari.layers import Labels
+
+        if data is None:
+            data = np.zeros(
+                self._default_shape(shape),
+                dtype=np.uint8 if len(self.taxonomy) < 255 else np.uint16,
+            )
+        layer = Labels(data, name=name, **_with_meta(layer_kwargs, "semantic"))
+        self.layers.append(layer)
+        self._bind_layer(layer)
+        self._record("add_semantic_layer", name=name, data=data)
+        return layer
+
+    def add_instance_layer(
+        self,
+        data: Any = None,
+        *,
+        name: str = "instances",
+        objects: dict[int, ObjectInfo] | None = None,
+        shape: Any = None,
+        **layer_kwargs: Any,
+    ):
+        """Add a Labels layer of instance ids with its instance -> class table.
+
+        Parameters
+        ----------
+        data : array-like of int, optional
+            Instance-id mask; zeros of ``shape`` (or the image's shape) when omitted.
+        objects : dict of int to ObjectInfo, optional
+            The instance table (class, attributes, review state).
+        """
+        from napari.layers import Labels
+
+        if data is None:
+            data = np.zeros(self._default_shape(shape), dtype=np.int32)
+        objects = dict(objects or {})
+        self._check_objects(objects)
+        kw = _with_meta(layer_kwargs, "instances")
+        kw["features"] = objects_to_frame(objects, self.taxonomy)
+        layer = Labels(data, name=name, **kw)
+        self.layers.append(layer)
+        self._bind_layer(layer)
+        self._record("add_instance_layer", name=name, data=data, n_objects=len(objects))
+        return layer
+
+    def add_boxes_layer(
+        self,
+        boxes: list[Box] | None = None,
+        *,
+        name: str = "boxes",
+        ndim: int | None = None,
+        **layer_kwargs: Any,
+    ):
+        """Add a Shapes layer of rectangles whose rows carry class, attributes and status.
+
+        Parameters
+        ----------
+        boxes : list of Box, optional
+        ndim : int, optional
+            Layer dimensionality; a box lives on one plane of an nD image (its leading
+            coordinates). Defaults to the boxes' ``len(plane) + 2``, else the image's or
+            masks' ndim, else 2.
+        """
+        layer = self._make_boxes_layer(list(boxes or []), name, ndim, layer_kwargs)
+        self.layers.append(layer)
+        self._bind_layer(layer)
+        self._record("add_boxes_layer", name=name, n_boxes=len(boxes or []), ndim=layer.ndim)
+        return layer
+
+    def _make_boxes_layer(self, boxes: list[Box], name: str, ndim: Any, kwargs: dict) -> Any:
+        from napari.layers import Shapes
+
+        if ndim is None:
+            if boxes:
+                ndim = len(boxes[0].plane) + 2
+            else:
+                try:
+                    ndim = len(self._default_shape(None))
+                except SessionError:
+                    ndim = 2
+        for i, b in enumerate(boxes):
+            if b.class_id not in self.taxonomy:
+                raise AnnotationError(
+                    "class id is not in the taxonomy",
+                    where=f"boxes[{i}]",
+                    field="class_id",
+                    value=b.class_id,
+                )
+        data = boxes_to_napari(boxes, ndim)
+        kw = _with_meta(kwargs, "boxes")
+        kw.setdefault("face_color", "transparent")
+        kw.setdefault("edge_width", 2)
+        kw.setdefault("text", dict(_BOX_TEXT))
+        kw["features"] = boxes_frame(boxes, self.taxonomy)
+        if boxes:
+            kw["edge_color"] = self._box_colors(kw["features"])
+        return Shapes(data, ndim=ndim, shape_type="rectangle", name=name, **kw)
+
+    # -- binding --------------------------------------------------------------------------
+    def _bind_layer(self, layer: Any) -> None:
+        role = role_of(layer)
+        if role == "semantic":
+            self._bind_semantic(layer)
+        elif role == "instances":
+            self._bind_instances(layer)
+            if id(layer) not in self._paint_hooks:
+                hook = _PaintHook(self, layer)
+                layer.events.paint.connect(hook)
+                self._paint_hooks[id(layer)] = hook
+        elif role == "boxes":
+            self._bind_boxes(layer)
+
+    def _bind_semantic(self, layer: Any) -> None:
+        from napari.utils import DirectLabelColormap
+
+        layer.colormap = DirectLabelColormap(color_dict=self.taxonomy.colormap())
+        layer.features = semantic_frame(self.taxonomy)
+
+    def _instance_colormap(self, objects: dict[int, ObjectInfo]) -> dict:
+        cmap: dict[Any, Any] = {None: _UNCLASSIFIED, 0: _TRANSPARENT}
+        for iid, o in objects.items():
+            if o.class_id in self.taxonomy:
+                rgba = np.asarray(self.taxonomy[o.class_id].color, dtype=float).copy()
+                rgba[:3] = np.clip(rgba[:3] * _instance_shade(iid), 0, 1)
+                cmap[iid] = rgba
+        return cmap
+
+    def _bind_instances(self, layer: Any, objects: dict | None = None) -> None:
+        from napari.utils import DirectLabelColormap
+
+        if objects is None:
+            objects = frame_to_objects(layer.features)
+        layer.features = objects_to_frame(objects, self.taxonomy)
+        layer.colormap = DirectLabelColormap(color_dict=self._instance_colormap(objects))
+
+    def _box_colors(self, frame: pd.DataFrame) -> np.ndarray:
+        colors = np.tile(_UNCLASSIFIED, (len(frame), 1))
+        if "class_id" in frame.columns:
+            for i, cid in enumerate(frame["class_id"].tolist()):
+                if cid is not None and not pd.isna(cid) and int(cid) in self.taxonomy:
+                    colors[i] = self.taxonomy[int(cid)].color
+        return colors
+
+    def _bind_boxes(self, layer: Any, frame: pd.DataFrame | None = None) -> None:
+        if frame is None:
+            frame = layer.features.copy()
+        for col in BOX_COLUMNS:
+            if col not in frame.columns:
+                frame[col] = _BOX_FILL.get(col)
+        # one column per taxonomy attribute, so the next box can carry its class's defaults
+        for c in self.taxonomy:
+            for spec in c.attributes:
+                if spec.name not in frame.columns:
+                    frame[spec.name] = pd.Series([None] * len(frame), dtype=object)
+        if len(frame):
+            frame["class"] = [
+                class_name(self.taxonomy, int(c)) if not pd.isna(c) else ""
+                for c in frame["class_id"]
+            ]
+        layer.features = frame
+        if len(frame):
+            layer.edge_color = self._box_colors(frame)
+        if not layer.text.string or getattr(layer.text.string, "format", None) != "{class}":
+            layer.text = dict(_BOX_TEXT)
+        layer.text.refresh(layer.features)
+        self._apply_box_defaults(layer)
+
+    def _apply_box_defaults(self, layer: Any) -> None:
+        cid = self._active_class if self._active_class in self.taxonomy else None
+        if cid is None and len(self.taxonomy):
+            cid = self.taxonomy.ids()[0]
+        defaults = {
+            "class": class_name(self.taxonomy, cid) if cid else "",
+            "class_id": int(cid or 0),
+            "instance_id": 0,
+            "status": "todo",
+            "reviewer": None,
+            "reviewed_at": None,
+        }
+        for col in layer.features.columns:
+            defaults.setdefault(col, None)
+        if cid:
+            for spec in self.taxonomy[cid].attributes:
+                defaults[spec.name] = spec.default_value()
+        layer.feature_defaults = {k: v for k, v in defaults.items() if k in layer.features}
+        if cid:
+            layer.current_edge_color = self.taxonomy[cid].color
+
+    # -- taxonomy -> layers -----------------------------------------------------------------
+    def _sync_layers_to_taxonomy(self, event: str, **info: Any) -> None:
         """Bring every managed layer in line with the taxonomy after a change."""
+        if event == "reset":
+            self._install_usage_check()
+            if self._active_class is not None and self._active_class not in self.taxonomy:
+                self._active_class = None
+        remap = info.get("remap_to")
+        if event in ("removed", "merged") and remap is not None:
+            self._relabel_class(int(info["id"]), int(remap))
+        if event in ("removed", "merged") and self._active_class == info.get("id"):
+            self._active_class = remap
+        # layers may be read after the viewer closed (e.g. a late event); then nothing to do
+        try:
+            layers = list(self.layers)
+        except SessionError:
+            return
+        for layer in layers:
+            if role_of(layer) in ROLES:
+                self._bind_layer(layer)
+
+    def _install_usage_check(self) -> None:
+        old = self._usage_checked
+        if old is not None and old is not self.taxonomy:
+            old.remove_usage_check(self.class_in_use)
+        self.taxonomy.add_usage_check(self.class_in_use)
+        self._usage_checked = self.taxonomy
+
+    def class_in_use(self, class_id: int) -> bool:
+        """True when a managed mask, instance table or boxes layer uses ``class_id``."""
+        for layer in self.layers_of_role("boxes"):
+            if "class_id" in layer.features and (layer.features["class_id"] == class_id).any():
+                return True
+        for layer in self.layers_of_role("instances"):
+            if any(o.class_id == class_id for o in frame_to_objects(layer.features).values()):
+                return True
+        return any(
+            convert.contains_value(_layer_data(layer), class_id)
+            for layer in self.layers_of_role("semantic")
+        )
+
+    def _relabel_class(self, src: int, dst: int) -> None:
+        for layer in self.layers_of_role("semantic"):
+            data = _layer_data(layer)
+            if isinstance(data, np.ndarray):
+                idx = np.nonzero(data == src)
+                if idx[0].size:
+                    # through napari's history so Ctrl+Z restores the mask
+                    layer.data_setitem(idx, dst)
+            else:
+                convert.replace_values(data, {src: dst})
+                layer.refresh()
+        for layer in self.layers_of_role("instances"):
+            objects = frame_to_objects(layer.features)
+            for o in objects.values():
+                if o.class_id == src:
+                    o.class_id = dst
+            layer.features = objects_to_frame(objects, self.taxonomy)
+        for layer in self.layers_of_role("boxes"):
+            frame = layer.features.copy()
+            if "class_id" in frame.columns:
+                frame.loc[frame["class_id"] == src, "class_id"] = dst
+                layer.features = frame
+
+    # -- taxonomy editing through the session (recorded) ------------------------------------
+    def add_class(self, name: str, **kwargs: Any):
+        """Add a class to the taxonomy (see :meth:`Taxonomy.add`)."""
+        lc = self.taxonomy.add(name, **kwargs)
+        self._record("add_class", name=name, id=lc.id, **kwargs)
+        return lc
+
+    def rename_class(self, cls: int | str, new_name: str) -> None:
+        """Rename a class; every bound layer's features and box text follow."""
+        cid = self.taxonomy.resolve(cls).id
+        self.taxonomy.rename(cid, new_name)
+        self._record("rename_class", id=cid, name=new_name)
+
+    def recolor_class(self, cls: int | str, color: Any) -> None:
+        """Change a class's colour; colormaps and box edges follow."""
+        cid = self.taxonomy.resolve(cls).id
+        self.taxonomy.recolor(cid, color)
+        self._record("recolor_class", id=cid, color=color)
+
+    def update_class(self, cls: int | str, **changes: Any) -> None:
+        """Change description, hotkey, parent or attributes of a class."""
+        cid = self.taxonomy.resolve(cls).id
+        self.taxonomy.update(cid, **changes)
+        self._record("update_class", id=cid, **changes)
+
+    def remove_class(self, cls: int | str, remap_to: int | str | None = None) -> None:
+        """Remove a class; refused while in use unless ``remap_to`` takes its objects.
+
+        Masks, instance tables and boxes of the class are relabelled to ``remap_to``
+        (mask edits go through napari's undo history).
+        """
+        cid = self.taxonomy.resolve(cls).id
+        self.taxonomy.remove(cid, remap_to=remap_to, in_use=self.class_in_use)
+        self._record("remove_class", id=cid, remap_to=remap_to)
+
+    def merge_classes(self, src: int | str, dst: int | str) -> None:
+        """Merge class ``src`` into ``dst``: masks and boxes of ``src`` become ``dst``."""
+        s, d = self.taxonomy.resolve(src).id, self.taxonomy.resolve(dst).id
+        self.taxonomy.merge(s, d)
+        self._record("merge_classes", src=s, dst=d)
+
+    # -- active class ---------------------------------------------------------------------
+    @property
+    def active_class(self) -> int | None:
+        """The class id new labels, boxes and instances get (None when unset)."""
+        return self._active_class
+
+    def set_active_class(self, cls: int | str) -> int:
+        """Make ``cls`` (id or name) the class of the next label, box and instance.
+
+        Sets ``selected_label`` on the active semantic layer, the ``feature_defaults`` and
+        ``current_edge_color`` of the boxes layer, and on an instance layer starts a new
+        instance id (painted instances get this class).
+        """
+        cid = self.taxonomy.resolve(cls).id
+        self._active_class = cid
+        sem = self.semantic
+        if sem is not None:
+            sem.selected_label = cid
+        for layer in self.layers_of_role("boxes"):
+            self._apply_box_defaults(layer)
+        inst = self.instances
+        if inst is not None:
+            objects = frame_to_objects(inst.features)
+            if inst.selected_label == 0 or inst.selected_label in objects:
+                inst.selected_label = self.next_instance_id(inst)
+        return cid
+
+    def class_for_key(self, key: str) -> int | None:
+        """The class a key selects: ``"1"``-``"9"`` pick the n-th class, else its hotkey."""
+        if len(key) == 1 and key in "123456789":
+            ids = self.taxonomy.ids()
+            n = int(key)
+            return ids[n - 1] if n <= len(ids) else None
+        for c in self.taxonomy:
+            if c.hotkey and c.hotkey.lower() == key.lower():
+                return c.id
+        return None
+
+    def class_hotkeys(self) -> dict[str, int]:
+        """Every key that selects a class -> class id (digits first, then class hotkeys)."""
+        keys = {str(i + 1): cid for i, cid in enumerate(self.taxonomy.ids()[:9])}
+        for c in self.taxonomy:
+            if c.hotkey:
+                keys[c.hotkey] = c.id
+        return keys
+
+    # -- instance table -------------------------------------------------------------------
+    def _check_objects(self, objects: dict[int, ObjectInfo]) -> None:
+        for iid, o in objects.items():
+            if int(iid) <= 0:
+                raise AnnotationError("instance ids must be >= 1", field="objects", value=iid)
+            if o.class_id not in self.taxonomy:
+                raise AnnotationError(
+                    "class id is not in the taxonomy",
+                    where=f"object {iid}",
+                    field="class_id",
+                    value=o.class_id,
+                )
+
+    def objects(self, layer: Any = None) -> dict[int, ObjectInfo]:
+        """The instance table (instance id -> ObjectInfo) of an instance layer."""
+        return frame_to_objects(self._require("instances", layer).features)
+
+    def set_objects(self, objects: dict[int, ObjectInfo], layer: Any = None) -> None:
+        """Replace the instance table of an instance layer."""
+        layer = self._require("instances", layer)
+        objects = {int(k): v for k, v in objects.items()}
+        self._check_objects(objects)
+        self._bind_instances(layer, objects)
+        self._record("set_objects", layer=layer.name, n_objects=len(objects))
+
+    def set_object_class(self, instance_id: int, cls: int | str, layer: Any = None) -> None:
+        """Give instance ``instance_id`` the class ``cls`` (added to the table if missing)."""
+        layer = self._require("instances", layer)
+        cid = self.taxonomy.resolve(cls).id
+        objects = frame_to_objects(layer.features)
+        iid = int(instance_id)
+        if iid <= 0:
+            raise SessionError("instance ids are >= 1", field="instance_id", value=iid)
+        info = objects.get(iid) or ObjectInfo(class_id=cid)
+        info.class_id = cid
+        objects[iid] = info
+        self._bind_instances(layer, objects)
+        self._record("set_object_class", layer=layer.name, instance_id=iid, class_id=cid)
+
+    def set_object_attributes(self, instance_id: int, layer: Any = None, **attrs: Any) -> None:
+        """Set attributes of one instance (checked against its class's attribute specs)."""
+        layer = self._require("instances", layer)
+        objects = frame_to_objects(layer.features)
+        iid = int(instance_id)
+        if iid not in objects:
+            raise SessionError(
+                "instance has no entry in the table; set its class first",
+                where=f"layer '{layer.name}'",
+                field="instance_id",
+                value=iid,
+            )
+        objects[iid].attributes.update(
+            self._coerce_attrs(objects[iid].class_id, attrs, f"object {iid}")
+        )
+        self._bind_instances(layer, objects)
+        self._record("set_object_attributes", layer=layer.name, instance_id=iid, **attrs)
+
+    def next_instance_id(self, layer: Any = None) -> int:
+        """One more than the largest instance id in the table or (in-memory) mask."""
+        layer = self._require("instances", layer)
+        top = max(frame_to_objects(layer.features), default=0)
+        data = _layer_data(layer)
+        if isinstance(data, np.ndarray) and data.size:
+            top = max(top, int(data.max()))
+        return top + 1
+
+    def _coerce_attrs(self, class_id: int, attrs: dict[str, Any], where: str) -> dict:
+        specs = {a.name: a for a in self.taxonomy[class_id].attributes}
+        out = {}
+        for k, v in attrs.items():
+            if k not in specs:
+                raise TaxonomyError(
+                    f"class '{self.taxonomy[class_id].name}' has no such attribute",
+                    where=where,
+                    field=k,
+                    value=v,
+                )
+            out[k] = specs[k].coerce(v, where)
+        return out
+
+    # -- boxes ------------------------------------------------------------------------------
+    def _box_indices(self, layer: Any, indices: Any) -> list[int]:
+        idx = sorted(layer.selected_data) if indices is None else [int(i) for i in indices]
+        if not idx:
+            raise SessionError("no box selected", where=f"layer '{layer.name}'", field="indices")
+        n = len(layer.data)
+        bad = [i for i in idx if not 0 <= i < n]
+        if bad:
+            raise SessionError(f"box index out of range 0..{n - 1}", field="indices", value=bad[0])
+        return idx
+
+    def set_box_class(self, cls: int | str, indices: Any = None, layer: Any = None) -> list[int]:
+        """Set the class of boxes ``indices`` (default: the selected boxes)."""
+        layer = self._require("boxes", layer)
+        cid = self.taxonomy.resolve(cls).id
+        idx = self._box_indices(layer, indices)
+        frame = layer.features.copy()
+        frame.loc[idx, "class_id"] = cid
+        self._bind_boxes(layer, frame)
+        self._record("set_box_class", layer=layer.name, indices=idx, class_id=cid)
+        return idx
+
+    def set_box_attributes(self, indices: Any = None, layer: Any = None, **attrs: Any) -> None:
+        """Set attributes (or ``status``) of boxes ``indices`` (default: the selected boxes)."""
+        layer = self._require("boxes", layer)
+        idx = self._box_indices(layer, indices)
+        frame = layer.features.copy()
+        status = attrs.pop("status", None)
+        if status is not None:
+            from ..core.annotation import REVIEW_STATUSES
+
+            if status not in REVIEW_STATUSES:
+                raise SessionError(
+                    f"status must be one of {REVIEW_STATUSES}", field="status", value=status
+                )
+            frame.loc[idx, "status"] = status
+        for i in idx:
+            cid = int(frame.loc[i, "class_id"])
+            for k, v in self._coerce_attrs(cid, attrs, f"boxes[{i}]").items():
+                if k not in frame.columns:
+                    frame[k] = None
+                frame[k] = frame[k].astype(object)
+                frame.at[i, k] = v
+        self._bind_boxes(layer, frame)
+        self._record("set_box_attributes", layer=layer.name, indices=idx, status=status, **attrs)
+
+    def boxes_list(self, layer: Any = None) -> list[Box]:
+        """The boxes of a boxes layer as :class:`Box` objects."""
+        layer = self._require("boxes", layer)
+        meta = box_meta_from_frame(layer.features, len(layer.data))
+        out = []
+        for i, (verts, m) in enumerate(zip(layer.data, meta)):
+            try:
+                xyxy, plane = napari_to_xyxy(verts)
+            except AnnotationError as exc:
+                raise AnnotationError(
+                    exc.message, where=f"{layer.name} boxes[{i}]", field=exc.field, value=exc.value
+                ) from None
+            out.append(Box(*xyxy, plane=plane, **m))
+        return out
+
+    # -- conversions ------------------------------------------------------------------------
+    def instances_to_semantic(self, layer: Any = None, *, name: str = "semantic"):
+        """A new semantic layer from an instance layer through its class table."""
+        layer = self._require("instances", layer)
+        sem = convert.instances_to_semantic(_layer_data(layer), frame_to_objects(layer.features))
+        self._record("instances_to_semantic", layer=layer.name)
+        return self.add_semantic_layer(sem, name=name, scale=layer.scale)
+
+    def semantic_to_instances(self, layer: Any = None, *, name: str = "instances"):
+        """A new instance layer: connected components of each class of a semantic layer."""
+        layer = self._require("semantic", layer)
+        inst, objects = convert.semantic_to_instances(_layer_data(layer))
+        objects = {k: o for k, o in objects.items() if o.class_id in self.taxonomy}
+        self._record("semantic_to_instances", layer=layer.name, n_objects=len(objects))
+        return self.add_instance_layer(inst, name=name, objects=objects, scale=layer.scale)
+
+    def instances_to_boxes(self, layer: Any = None, *, name: str = "boxes"):
+        """A new boxes layer: one box per instance and plane, linked by ``instance_id``."""
+        layer = self._require("instances", layer)
+        objects = frame_to_objects(layer.features)
+        boxes = [
+            b
+            for b in convert.instances_to_boxes(_layer_data(layer), objects)
+            if b.class_id in self.taxonomy
+        ]
+        self._record("instances_to_boxes", layer=layer.name, n_boxes=len(boxes))
+        return self.add_boxes_layer(boxes, name=name, ndim=layer.ndim, scale=layer.scale)
+
+    def class_counts(self, progress: Any = None) -> dict[int, dict[str, int]]:
+        """Per class: ``pixels`` in the semantic layer, ``instances`` and ``boxes``.
+
+        Pixels are counted block by block with a bincount, so big and lazy masks work.
+        """
+        counts = {cid: {"pixels": 0, "instances": 0, "boxes": 0} for cid in self.taxonomy.ids()}
+        sem = self.semantic
+        if sem is not None:
+            for cid, n in convert.class_counts(_layer_data(sem), progress=progress).items():
+                if cid in counts:
+                    counts[cid]["pixels"] = int(n)
+        inst = self.instances
+        if inst is not None:
+            for o in frame_to_objects(inst.features).values():
+                if o.class_id in counts:
+                    counts[o.class_id]["instances"] += 1
+        box = self.boxes
+        if box is not None and "class_id" in box.features:
+            for cid in box.features["class_id"].tolist():
+                if not pd.isna(cid) and int(cid) in counts:
+                    counts[int(cid)]["boxes"] += 1
+        return counts
+
+    # -- layers <-> ImageAnnotation -----------------------------------------------------------
+    def to_annotation(self, image_name: str | None = None) -> ImageAnnotation:
+        """The active managed layers as one :class:`ImageAnnotation` (masks are not copied)."""
+        sem, inst, box = self.semantic, self.instances, self.boxes
+        img = self.image
+        shape = None
+        for layer in (sem, inst):
+            if layer is not None:
+                shape = tuple(_layer_data(layer).shape)
+                break
+        if shape is None:
+            shape = self._default_shape(None) if img is not None else None
+        boxes = self.boxes_list(box) if box is not None else []
+        if shape is None:
+            raise SessionError(
+                "cannot tell the image shape: add an image or a mask layer", field="shape"
+            )
+        if image_name is None:
+            image_name = img.name if img is not None else "image"
+        image_path = getattr(getattr(img, "source", None), "path", None) if img else None
+        ann = ImageAnnotation(
+            image_name=image_name,
+            shape=shape,
+            semantic=None if sem is None else _layer_data(sem),
+            instances=None if inst is None else _layer_data(inst),
+            objects=frame_to_objects(inst.features) if inst is not None else {},
+            boxes=boxes,
+            image_path=image_path,
+        )
+        return ann
+
+    def load_annotation(
+        self, ann: ImageAnnotation, *, image: Any = None, replace: bool = True
+    ) -> list:
+        """Show an :class:`ImageAnnotation` as managed layers.
+
+        Validated against the taxonomy first; all or nothing: on error no layer is added or
+        changed. With ``replace`` the managed layers of the roles ``ann`` holds are removed.
+
+        Parameters
+        ----------
+        image : array-like, optional
+            Pixels to add as an Image layer named ``ann.image_name``.
+        """
+        from napari.layers import Image, Labels
+
+        ann.validate(self.taxonomy)
+        self._check_objects(ann.objects)
+        new: list = []
+        if image is not None:
+            arr = np.asarray(image) if not hasattr(image, "shape") else image
+            rgb = arr.ndim == ann.ndim + 1 and arr.shape[-1] in (3, 4)
+            if tuple(arr.shape[: ann.ndim]) != ann.shape:
+                raise AnnotationError(
+                    f"image shape does not match annotation shape {ann.shape}",
+                    where=ann.image_name,
+                    field="image",
+                    value=tuple(arr.shape),
+                )
+            new.append(Image(arr, name=ann.image_name, rgb=rgb))
+        if ann.semantic is not None:
+            new.append(Labels(ann.semantic, name="semantic", **_with_meta({}, "semantic")))
+        if ann.instances is not None:
+            kw = _with_meta({}, "instances")
+            kw["features"] = objects_to_frame(ann.objects, self.taxonomy)
+            new.append(Labels(ann.instances, name="instances", **kw))
+        if ann.boxes or (ann.semantic is None and ann.instances is None):
+            new.append(self._make_boxes_layer(list(ann.boxes), "boxes", ann.ndim, {}))
+        if replace:
+            roles = {role_of(layer) for layer in new} - {None}
+            for old in [layer for layer in self.layers if role_of(layer) in roles]:
+                self.layers.remove(old)
+        for layer in new:
+            self.layers.append(layer)
+            self._bind_layer(layer)
+        self._record(
+            "load_annotation",
+            image_name=ann.image_name,
+            layers=[layer.name for layer in new],
+            replace=replace,
+        )
+        return new
+
+
+class _PaintHook:
+    """Gives newly painted instance ids the active class (the "next instance" class)."""
+
+    def __init__(self, session: Any, layer: Any) -> None:
+        import weakref
+
+        self._session = weakref.ref(session)
+        self._layer = weakref.ref(layer)
+
+    def __call__(self, event: Any = None) -> None:
+        session, layer = self._session(), self._layer()
+        if session is None or layer is None or role_of(layer) != "instances":
+            return
+        iid = int(layer.selected_label)
+        cid = session.active_class
+        if iid <= 0 or cid is None or cid not in session.taxonomy:
+            return
+        objects = frame_to_objects(layer.features)
+        if iid in objects:
+            return
+        objects[iid] = ObjectInfo(
+            class_id=cid,
+            attributes={a.name: a.default_value() for a in session.taxonomy[cid].attributes},
+        )
+        session._bind_instances(layer, objects)
+
+
+def _with_meta(kwargs: dict[str, Any], role: str) -> dict[str, Any]:
+    kw = dict(kwargs)
+    meta = dict(kw.pop("metadata", None) or {})
+    info = dict(meta.get(META_KEY) or {})
+    info["role"] = role
+    meta[META_KEY] = info
+    kw["metadata"] = meta
+    return kw

@@ -299,6 +299,7 @@ class Taxonomy:
         self.name = name
         self._classes: dict[int, LabelClass] = {}
         self._listeners: list[Callable[..., None]] = []
+        self._usage_checks: list[Callable[[int], bool]] = []
         for c in classes:
             lc = c if isinstance(c, LabelClass) else self._class_from_dict(c, _path)
             if lc.id in self._classes:
@@ -581,6 +582,23 @@ class Taxonomy:
         if fn in self._listeners:
             self._listeners.remove(fn)
 
+    def add_usage_check(self, fn: Callable[[int], bool]) -> None:
+        """Register ``fn(id) -> bool`` telling whether data uses a class.
+
+        :meth:`remove` consults every check, so a class that any bound data uses cannot
+        be removed without ``remap_to`` (a session registers its layers here).
+        """
+        if fn not in self._usage_checks:
+            self._usage_checks.append(fn)
+
+    def remove_usage_check(self, fn: Callable[[int], bool]) -> None:
+        if fn in self._usage_checks:
+            self._usage_checks.remove(fn)
+
+    def in_use(self, cid: int) -> bool:
+        """True when a registered usage check reports that data uses class ``cid``."""
+        return any(fn(cid) for fn in list(self._usage_checks))
+
     def _emit(self, event: str, **info: Any) -> None:
         for fn in list(self._listeners):
             fn(event, **info)
@@ -697,8 +715,9 @@ class Taxonomy:
             Where objects of the removed class go. Listeners receive ``remap_to`` so
             bound layers can relabel.
         in_use : callable, optional
-            ``in_use(id) -> bool``; when it says True and no ``remap_to`` is given, the
-            removal is refused with TaxonomyError and nothing changes.
+            ``in_use(id) -> bool``; when it (or a check registered with
+            :meth:`add_usage_check`) says True and no ``remap_to`` is given, the removal is
+            refused with TaxonomyError and nothing changes.
         """
         c = self.resolve(cls)
         dst = None if remap_to is None else self.resolve(remap_to).id
@@ -709,19 +728,16 @@ class Taxonomy:
                 field="remap_to",
                 value=remap_to,
             )
-        if dst is None and in_use is not None and in_use(c.id):
+        if dst is None and ((in_use is not None and in_use(c.id)) or self.in_use(c.id)):
             raise TaxonomyError(
                 "class is in use; pass remap_to to move its objects",
                 where=f"class '{c.name}'",
                 field="remap_to",
                 value=None,
             )
-        if self.children(c.id):
-            kids = [k.name for k in self.children(c.id)]
-            # children move up to the removed class's parent
-            for k in self.children(c.id):
-                k.parent = c.parent
-            _ = kids
+        # children move up to the removed class's parent, keeping the rest of the tree
+        for k in self.children(c.id):
+            k.parent = c.parent
         del self._classes[c.id]
         self._emit("removed", id=c.id, remap_to=dst)
 
@@ -736,7 +752,9 @@ class Taxonomy:
                 value=dst,
             )
         for k in self.children(s.id):
-            k.parent = d.id if d.id != k.id else s.parent
+            # a child above dst in the tree moves up instead, so no cycle forms
+            above = k.id == d.id or d.id in {x.id for x in self.descendants(k.id)}
+            k.parent = s.parent if above else d.id
         del self._classes[s.id]
         self._emit("merged", id=s.id, remap_to=d.id)
 
