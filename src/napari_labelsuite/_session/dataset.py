@@ -2,6 +2,257 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..core.annotation import ImageAnnotation
+from ..core.dataset import Dataset, DatasetItem, image_spatial_shape, summarize
+from ..core.errors import SessionError
+from ..core.provenance import ProvenanceError, ProvenanceLog
+
+META_KEY = "labelsuite"
+_ROLES = ("semantic", "instances", "boxes")
+
+
+def _is_dataset_image(layer: Any) -> bool:
+    info = (getattr(layer, "metadata", None) or {}).get(META_KEY)
+    return isinstance(info, dict) and "dataset_item" in info
+
+
+def _is_managed(layer: Any) -> bool:
+    info = (getattr(layer, "metadata", None) or {}).get(META_KEY)
+    return isinstance(info, dict) and info.get("role") in _ROLES
+
 
 class DatasetMixin:
-    """Datasets (many images), navigation with autosave, provenance persistence."""
+    """Datasets (many images), navigation with autosave, provenance persistence.
+
+    Open a folder or a list of images with :meth:`open_dataset`; :meth:`next`,
+    :meth:`prev` and :meth:`goto` switch images and save the current one first. Every
+    change recorded by the session is also appended to the dataset's provenance log
+    (``<annotations>/provenance.jsonl``), which :meth:`history` shows.
+    """
+
+    def _init_mixin(self) -> None:
+        self._dataset: Dataset | None = None
+        self._index: int | None = None
+        self._provenance_sinks.append(self._persist_provenance)
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset | None:
+        """The open dataset, or None."""
+        return self._dataset
+
+    @property
+    def index(self) -> int | None:
+        """Position of the image shown, or None when no dataset is open."""
+        return self._index
+
+    @property
+    def current(self) -> DatasetItem | None:
+        """The dataset item shown, or None."""
+        if self._dataset is None or self._index is None:
+            return None
+        return self._dataset[self._index]
+
+    def _require_dataset(self) -> Dataset:
+        if self._dataset is None:
+            raise SessionError("no dataset is open: call open_dataset(folder) first")
+        return self._dataset
+
+    # -- provenance -----------------------------------------------------------------------
+    def _log(self) -> ProvenanceLog | None:
+        return None if self._dataset is None else ProvenanceLog(self._dataset.provenance_path)
+
+    def _persist_provenance(self, entry: dict[str, Any]) -> None:
+        """Provenance sink: append the session's entry to the dataset's log."""
+        log = self._log()
+        if log is None:
+            return
+        item = self.current
+        if item is not None:
+            entry.setdefault("image", item.key)
+        written = log.append(entry)
+        entry["seq"], entry["hash"] = written["seq"], written["hash"]
+
+    def provenance(self, *, check: bool = True) -> list[dict[str, Any]]:
+        """The dataset's persisted provenance log (every session that worked on it).
+
+        Raises
+        ------
+        ProvenanceError
+            With ``check`` when a line was edited, removed or reordered.
+        """
+        log = self._log()
+        return [] if log is None else log.entries(check=check)
+
+    def _adopt_log(self, ds: Dataset) -> list[dict[str, Any]]:
+        log = ProvenanceLog(ds.provenance_path)
+        if log.repair():
+            warnings.warn(
+                f"{log.path}: dropped an incomplete last line left by an interrupted write",
+                stacklevel=3,
+            )
+        try:
+            return log.entries(check=True)
+        except ProvenanceError as exc:
+            warnings.warn(f"provenance log fails verification: {exc}", stacklevel=3)
+            return log.entries(check=False)
+
+    # -- opening and navigating --------------------------------------------------------------
+    def open_dataset(
+        self,
+        sources: str | os.PathLike | Iterable[str | os.PathLike],
+        *,
+        annotation_dir: str | os.PathLike | None = None,
+        start: int = 0,
+    ) -> Dataset:
+        """Open a folder of images, or a list of image files, and show image ``start``.
+
+        Annotations are saved beside the images in ``<folder>/labelsuite/`` (or
+        ``annotation_dir``) together with the provenance log; previously saved
+        annotations are shown again.
+
+        Examples
+        --------
+        >>> ds = labelsuite.open_dataset("plates/")  # doctest: +SKIP
+        >>> labelsuite.progress()  # doctest: +SKIP
+        """
+        ds = Dataset.open(sources, annotation_dir=annotation_dir)
+        ds._check(start)
+        if self._dataset is not None and self._index is not None:
+            self.save_current()
+        past = self._adopt_log(ds)
+        # changes made before any dataset was open are persisted with this one
+        pending = [e for e in self._history if "seq" not in e]
+        self._dataset, self._index = ds, None
+        self._history[:] = past
+        for e in pending:
+            self._history.append(e)
+            self._persist_provenance(e)
+        self._record("open_dataset", sources=[str(it.path) for it in ds], root=str(ds.root))
+        self._show(start)
+        return ds
+
+    def goto(self, i: int, *, save: bool = True) -> DatasetItem:
+        """Show image ``i`` (negative counts from the end), saving the current one first."""
+        ds = self._require_dataset()
+        j = ds._check(i)
+        if save and self._index is not None:
+            self.save_current()
+        self._show(j)
+        return ds[j]
+
+    def next(self, *, save: bool = True) -> DatasetItem:
+        """Show the next image (saving the current one); stays on the last one at the end."""
+        ds = self._require_dataset()
+        cur = -1 if self._index is None else self._index
+        return self.goto(min(cur + 1, len(ds) - 1), save=save)
+
+    def prev(self, *, save: bool = True) -> DatasetItem:
+        """Show the previous image (saving the current one); stays on the first one."""
+        self._require_dataset()
+        cur = 0 if self._index is None else self._index
+        return self.goto(max(cur - 1, 0), save=save)
+
+    def _show(self, j: int) -> None:
+        """Replace the shown image and its annotation layers by item ``j``."""
+        from napari.layers import Image
+
+        ds = self._require_dataset()
+        item = ds[j]
+        pixels = ds.read_image(j)
+        shape, rgb = image_spatial_shape(pixels)
+        ann = ds.load_annotation(j)
+        if ann is None:
+            ann = self._blank_annotation(item.key, shape)
+        elif tuple(ann.shape) != shape:
+            raise SessionError(
+                f"saved annotation has shape {tuple(ann.shape)} but the image has {shape}",
+                path=ds.sidecar_path(j),
+                field="shape",
+                value=tuple(ann.shape),
+            )
+        ann.image_name = item.key
+        ann.validate(self.taxonomy)  # before touching any layer: all or nothing
+        check_objects = getattr(self, "_check_objects", None)
+        if check_objects is not None:
+            check_objects(ann.objects)
+        for layer in [ly for ly in self.layers if _is_dataset_image(ly) or _is_managed(ly)]:
+            self.layers.remove(layer)
+        self._index = j
+        self.layers.append(
+            Image(pixels, name=item.key, rgb=rgb, metadata={META_KEY: {"dataset_item": item.key}})
+        )
+        self.load_annotation(ann, replace=True)
+        v = self.viewer
+        if v is not None:
+            v.reset_view()
+
+    def _blank_annotation(self, key: str, shape: tuple[int, ...]) -> ImageAnnotation:
+        top = max(self.taxonomy.ids(), default=0)
+        sem_dtype = np.uint8 if top < 256 else np.uint32
+        return ImageAnnotation(
+            key,
+            shape,
+            semantic=np.zeros(shape, sem_dtype),
+            instances=np.zeros(shape, np.int32),
+        )
+
+    # -- saving and progress ---------------------------------------------------------------
+    def save_current(self, *, force: bool = False) -> str | None:
+        """Save the shown image's annotation into the dataset; returns the file written.
+
+        An image that has never been saved and holds no label is skipped (returns None)
+        unless ``force``, so browsing a dataset writes nothing.
+        """
+        ds = self._require_dataset()
+        if self._index is None:
+            raise SessionError("no image is shown", field="index", value=None)
+        ann = self.to_annotation(image_name=ds[self._index].key)
+        if not (force or ds.has_annotation(self._index) or summarize(ann)["labeled"]):
+            return None
+        path = ds.save_annotation(self._index, ann)
+        self._record("save", path=str(path))
+        return str(path)
+
+    def progress(self):
+        """Which images are labelled and reviewed: one row per image (a DataFrame).
+
+        Columns: ``image``, ``saved``, ``labeled``, ``reviewed``, ``n_objects``,
+        ``n_boxes``, ``todo``, ``approved``, ``needs-fix``. The image shown counts with its
+        unsaved changes.
+        """
+        import pandas as pd
+
+        ds = self._require_dataset()
+        rows = []
+        for i, item in enumerate(ds):
+            if i == self._index:
+                s = summarize(self.to_annotation(image_name=item.key))
+            else:
+                s = ds.saved_summary(i) or summarize(ImageAnnotation(item.key, (1, 1)))
+            rows.append(
+                {
+                    "image": item.key,
+                    "saved": ds.has_annotation(i),
+                    **{
+                        k: s.get(k, 0)
+                        for k in (
+                            "labeled",
+                            "reviewed",
+                            "n_objects",
+                            "n_boxes",
+                            "todo",
+                            "approved",
+                            "needs-fix",
+                        )
+                    },
+                }
+            )
+        return pd.DataFrame(rows)
