@@ -1,0 +1,278 @@
+"""Instance tools on small hand-made arrays, on the synthetic nuclei and on zarr arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from scipy import sparse
+
+from napari_labelsuite.core import instances as inst
+from napari_labelsuite.core.annotation import ObjectInfo
+from napari_labelsuite.core.errors import InstanceError
+
+
+def dumbbell() -> np.ndarray:
+    """Two 7x7 squares (rows 2-8) joined by a one-pixel bridge at row 5, id 1."""
+    lab = np.zeros((11, 20), np.int32)
+    lab[2:9, 1:8] = 1
+    lab[2:9, 12:19] = 1
+    lab[5, 8:12] = 1
+    return lab
+
+
+def f1_at_iou(gt: np.ndarray, pred: np.ndarray, thr: float = 0.5) -> float:
+    """F1 of matched objects (IoU > thr is a one-to-one match)."""
+    n = gt.size
+    m = sparse.coo_matrix((np.ones(n), (gt.ravel(), pred.ravel()))).tocsr().toarray()
+    inter = m[1:, 1:]
+    iou = inter / (m[1:].sum(1)[:, None] + m[:, 1:].sum(0)[None, :] - inter)
+    tp = int((iou > thr).sum())
+    fp = len(np.unique(pred[pred > 0])) - tp
+    fn = len(np.unique(gt[gt > 0])) - tp
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+# -- label_components --------------------------------------------------------------------
+def test_label_components_connectivity():
+    mask = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0]], bool)
+    assert inst.label_components(mask, connectivity=1).max() == 2
+    assert inst.label_components(mask, connectivity=2).max() == 1
+
+
+def test_label_components_semantic_keeps_classes_apart():
+    sem = np.array([[1, 1, 2, 2], [0, 0, 0, 0], [2, 0, 1, 1]], np.uint8)
+    lab = inst.label_components(sem)
+    assert lab.dtype == np.int32 and lab.max() == 4
+    assert lab[0, 0] == lab[0, 1] != lab[0, 2] == lab[0, 3]
+    classes = inst.component_classes(lab, sem)
+    assert classes == {int(lab[0, 0]): 1, int(lab[0, 2]): 2, int(lab[2, 0]): 2, int(lab[2, 2]): 1}
+
+
+def test_component_classes_rejects_mismatched_shapes():
+    with pytest.raises(InstanceError, match="semantic") as err:
+        inst.component_classes(np.zeros((3, 3), np.int32), np.zeros((3, 4), np.uint8))
+    assert err.value.field == "semantic"
+
+
+# -- split_touching ----------------------------------------------------------------------
+def test_split_touching_dumbbell_into_its_squares():
+    lab = dumbbell()
+    edit = inst.split_touching(lab, min_distance=2)
+    out = edit.apply(lab)
+    left, right = np.unique(out[2:9, 1:8]), np.unique(out[2:9, 12:19])
+    assert left.size == 1 and right.size == 1 and left[0] != right[0]
+    assert set(np.unique(out)) == {0, 1, 2}
+    assert edit.parents == {2: 1}
+    assert np.array_equal(out > 0, lab > 0)
+
+
+def test_split_touching_does_not_modify_input():
+    lab = dumbbell()
+    before = lab.copy()
+    inst.split_touching(lab, min_distance=2).apply(lab)
+    assert np.array_equal(lab, before)
+
+
+def test_split_touching_with_seeds_splits_at_the_seeds():
+    lab = np.zeros((7, 22), np.uint16)
+    lab[1:6, 1:21] = 5
+    edit = inst.split_touching(lab, seeds=[[3, 3], [3, 18]])
+    out = edit.apply(lab)
+    assert np.unique(out[1:6, 1:8]).size == 1 and np.unique(out[1:6, 14:21]).size == 1
+    assert out[3, 3] != out[3, 18] and set(np.unique(out)) == {0, 5, 6}
+    assert edit.parents == {6: 5}
+
+
+def test_split_touching_one_seed_leaves_object_whole():
+    lab = dumbbell()
+    assert inst.split_touching(lab, seeds=[[5, 3]]).empty
+
+
+def test_split_touching_only_the_chosen_ids():
+    lab = dumbbell()
+    other = dumbbell() * 3
+    both = np.concatenate([lab, other])
+    out = inst.split_touching(both, ids=[3], min_distance=2).apply(both)
+    assert np.array_equal(out[:11], lab)
+    assert np.unique(out[11:][out[11:] > 0]).size == 2
+
+
+def test_split_touching_3d_balls():
+    zz, yy, xx = np.ogrid[:20, :20, :36]
+    a = (zz - 10) ** 2 + (yy - 10) ** 2 + (xx - 10) ** 2 <= 64
+    b = (zz - 10) ** 2 + (yy - 10) ** 2 + (xx - 24) ** 2 <= 64
+    lab = (a | b).astype(np.int32)
+    out = inst.split_touching(lab, min_distance=4).apply(lab)
+    assert out[10, 10, 10] != out[10, 10, 24]
+    assert np.unique(out[out > 0]).size == 2
+
+
+def test_split_touching_recovers_sample_nuclei(cells_2d):
+    """The merged foreground of the touching nuclei splits back with F1 >= 0.9 at IoU 0.5."""
+    merged = inst.label_components(cells_2d.instances > 0)
+    assert merged.max() < 0.6 * cells_2d.n_instances  # the input really is merged
+    out = inst.split_touching(merged).apply(merged)
+    assert f1_at_iou(cells_2d.instances, out) >= 0.9
+
+
+# -- split_by_line -----------------------------------------------------------------------
+def test_split_by_line_cuts_square_in_two():
+    lab = np.zeros((12, 12), np.int32)
+    lab[1:11, 1:11] = 3
+    lab[0, 0] = 7
+    edit = inst.split_by_line(lab, 3, [[0, 6], [11, 6]])
+    out = edit.apply(lab)
+    assert set(np.unique(out[1:11, 1:6])) == {3}  # the larger part keeps the id
+    assert set(np.unique(out[1:11, 7:11])) == {8}
+    assert set(np.unique(out[1:11, 6])) <= {3, 8} and out[0, 0] == 7
+    assert edit.parents == {8: 3}
+
+
+def test_split_by_line_on_a_plane_of_a_volume():
+    lab = np.zeros((3, 8, 8), np.int32)
+    lab[:, 1:7, 1:7] = 2
+    out = inst.split_by_line(lab, 2, [[1, 0, 4], [1, 7, 4]]).apply(lab)
+    assert np.array_equal(out[0], lab[0]) and np.array_equal(out[2], lab[2])
+    assert set(np.unique(out[1])) == {0, 2, 3}
+
+
+def test_split_by_line_not_crossing_leaves_object():
+    lab = np.zeros((8, 8), np.int32)
+    lab[1:7, 1:7] = 1
+    assert inst.split_by_line(lab, 1, [[2, 2], [2, 5]]).empty
+
+
+def test_split_by_line_unknown_id():
+    with pytest.raises(InstanceError) as err:
+        inst.split_by_line(np.ones((4, 4), np.int32), 9, [[0, 0], [3, 3]])
+    assert err.value.field == "id" and err.value.value == [9]
+
+
+# -- merge / delete / relabel ------------------------------------------------------------
+def test_merge_into_smallest_id():
+    lab = np.array([[1, 1, 0, 4], [0, 2, 0, 4]], np.int32)
+    edit = inst.merge(lab, [4, 2])
+    assert np.array_equal(edit.apply(lab), [[1, 1, 0, 2], [0, 2, 0, 2]])
+    assert edit.removed == {4} and edit.merged == {4: 2}
+
+
+def test_merge_needs_two_ids():
+    with pytest.raises(InstanceError) as err:
+        inst.merge(np.ones((2, 2), np.int32), [1])
+    assert err.value.field == "ids"
+
+
+def test_delete_ids():
+    lab = np.array([[1, 2, 3], [3, 2, 1]], np.uint8)
+    out = inst.delete(lab, [3, 1]).apply(lab)
+    assert np.array_equal(out, [[0, 2, 0], [0, 2, 0]])
+
+
+def test_delete_unknown_ids_names_them():
+    with pytest.raises(InstanceError, match="unknown") as err:
+        inst.delete(np.array([[1, 2]], np.int32), [2, 5, 6])
+    assert err.value.field == "ids" and err.value.value == [5, 6]
+
+
+def test_relabel_sequential():
+    lab = np.array([[0, 5, 5], [9, 0, 2]], np.int32)
+    edit = inst.relabel_sequential(lab)
+    assert np.array_equal(edit.apply(lab), [[0, 2, 2], [3, 0, 1]])
+    assert edit.relabel == {2: 1, 5: 2, 9: 3}
+
+
+# -- cleaning ----------------------------------------------------------------------------
+def test_fill_holes_keeps_other_objects():
+    lab = np.zeros((7, 7), np.int32)
+    lab[1:6, 1:6] = 4
+    lab[2:5, 2:5] = 0
+    lab[3, 3] = 9
+    out = inst.fill_holes(lab).apply(lab)
+    expected = np.zeros((7, 7), np.int32)
+    expected[1:6, 1:6] = 4
+    expected[3, 3] = 9
+    assert np.array_equal(out, expected)
+
+
+def test_remove_small():
+    lab = np.array([[1, 1, 1, 0], [2, 2, 0, 3]], np.int32)
+    assert np.array_equal(inst.remove_small(lab, 2).apply(lab), [[1, 1, 1, 0], [2, 2, 0, 0]])
+
+
+def test_remove_border_objects():
+    lab = np.zeros((6, 6), np.int32)
+    lab[0, 1] = 1
+    lab[2:4, 2:4] = 2
+    lab[4:6, 4] = 3
+    out = inst.remove_border_objects(lab).apply(lab)
+    assert set(np.unique(out)) == {0, 2} and np.array_equal(out == 2, lab == 2)
+
+
+def test_split_disconnected_largest_keeps_id():
+    lab = np.array([[4, 0, 4, 4], [0, 0, 0, 0], [4, 0, 1, 0]], np.int32)
+    edit = inst.split_disconnected(lab)
+    out = edit.apply(lab)
+    assert np.array_equal(out, [[5, 0, 4, 4], [0, 0, 0, 0], [6, 0, 1, 0]])
+    assert edit.parents == {5: 4, 6: 4}
+
+
+def test_region_limits_the_operation_to_a_plane():
+    lab = np.zeros((2, 4, 4), np.int32)
+    lab[:, 0, 0] = 1
+    lab[:, 3, 3] = 1
+    out = inst.split_disconnected(lab, region=(slice(1, 2),)).apply(lab)
+    assert np.array_equal(out[0], lab[0])
+    assert out[1, 0, 0] != out[1, 3, 3] and out.max() == 2
+
+
+# -- bad input ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "bad, field",
+    [(np.ones((3, 3), float), "labels"), (-np.ones((3, 3), np.int32), "labels")],
+)
+def test_bad_labels_rejected(bad, field):
+    with pytest.raises(InstanceError) as err:
+        inst.remove_small(bad, 2)
+    assert err.value.field == field
+
+
+def test_seeds_of_wrong_dimension_rejected():
+    with pytest.raises(InstanceError) as err:
+        inst.split_touching(dumbbell(), seeds=[[1, 2, 3]])
+    assert err.value.field == "seeds"
+
+
+# -- the class table ---------------------------------------------------------------------
+def test_split_parts_inherit_class():
+    lab = dumbbell()
+    edit = inst.split_touching(lab, min_distance=2)
+    objs = inst.apply_to_objects({1: ObjectInfo(2, {"dividing": True}, status="approved")}, edit)
+    assert objs[2].class_id == 2 and objs[2].attributes == {"dividing": True}
+    assert objs[2].status == "todo" and objs[1].status == "approved"
+
+
+def test_merge_of_different_classes_needs_a_class():
+    edit = inst.merge(np.array([[1, 2]], np.int32), [1, 2])
+    objects = {1: ObjectInfo(1), 2: ObjectInfo(2)}
+    with pytest.raises(InstanceError) as err:
+        inst.apply_to_objects(objects, edit)
+    assert err.value.field == "class"
+    assert inst.apply_to_objects(objects, edit, merge_class=2) == {1: ObjectInfo(2)}
+
+
+def test_relabel_moves_table_rows():
+    lab = np.array([[0, 5, 9]], np.int32)
+    edit = inst.relabel_sequential(lab)
+    objs = inst.apply_to_objects({5: ObjectInfo(1), 9: ObjectInfo(2)}, edit)
+    assert objs == {1: ObjectInfo(1), 2: ObjectInfo(2)}
+
+
+def test_label_components_matches_scipy_up_to_renumbering():
+    rng = np.random.default_rng(1)
+    mask = ndi.binary_opening(rng.random((64, 64)) > 0.5)
+    ours = inst.label_components(mask)
+    ref, n = ndi.label(mask)
+    assert ours.max() == n
+    pairs = np.unique(np.stack([ours.ravel(), ref.ravel()]), axis=1)
+    assert pairs.shape[1] == n + 1  # a one-to-one correspondence of ids
