@@ -1,0 +1,219 @@
+"""Helpers shared by the format modules: staged (all-or-nothing) writes, names, polygons."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..annotation import ImageAnnotation
+from ..errors import AnnotationError, FormatError
+
+__all__ = [
+    "StagedFiles",
+    "check_annotations",
+    "validate_read",
+    "mask_polygons",
+    "plane_label",
+    "polygons_to_mask",
+    "unique_stems",
+]
+
+
+class StagedFiles:
+    """Write many files under ``root`` so that either all of them appear or none does.
+
+    Files are written into a hidden temporary directory next to ``root`` and moved into
+    place with ``os.replace`` only when every file has been written; an exception inside
+    the ``with`` block removes the temporary directory and leaves ``root`` untouched.
+    """
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self._tmp: Path | None = None
+        self.files: list[str] = []
+
+    def __enter__(self) -> StagedFiles:
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(
+            tempfile.mkdtemp(prefix=f".{self.root.name}.", suffix=".tmp", dir=self.root.parent)
+        )
+        return self
+
+    def path(self, rel: str) -> Path:
+        """Temporary path to write ``rel`` (relative to ``root``) to."""
+        assert self._tmp is not None
+        p = self._tmp / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if rel not in self.files:
+            self.files.append(rel)
+        return p
+
+    def write_text(self, rel: str, text: str) -> None:
+        self.path(rel).write_text(text, encoding="utf-8")
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._tmp is not None
+        try:
+            if exc_type is None:
+                for rel in self.files:
+                    dst = self.root / rel
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(self._tmp / rel, dst)
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def written(self) -> list[Path]:
+        return [self.root / rel for rel in self.files]
+
+
+def check_annotations(annotations: Any, taxonomy: Any, path: Any) -> list[ImageAnnotation]:
+    """Validate the input of a writer; AnnotationError becomes FormatError naming ``path``."""
+    if isinstance(annotations, ImageAnnotation):
+        annotations = [annotations]
+    annotations = list(annotations)
+    for i, ann in enumerate(annotations):
+        if not isinstance(ann, ImageAnnotation):
+            raise FormatError(
+                "expected ImageAnnotation objects",
+                path=path,
+                where=f"annotations[{i}]",
+                value=type(ann).__name__,
+            )
+        try:
+            ann.validate(taxonomy)
+        except AnnotationError as exc:
+            raise FormatError(
+                exc.message, path=path, where=exc.where, field=exc.field, value=exc.value
+            ) from exc
+    return annotations
+
+
+def validate_read(annotations: list[ImageAnnotation], taxonomy: Any, path: Any) -> None:
+    """Final check of what a reader built; AnnotationError becomes FormatError."""
+    for ann in annotations:
+        try:
+            ann.validate(taxonomy)
+        except AnnotationError as exc:
+            raise FormatError(
+                exc.message, path=path, where=exc.where, field=exc.field, value=exc.value
+            ) from exc
+
+
+def unique_stems(annotations: list[ImageAnnotation], path: Any) -> list[str]:
+    """File stems of the images; two images with the same stem cannot share a folder."""
+    stems: dict[str, int] = {}
+    out = []
+    for i, ann in enumerate(annotations):
+        stem = Path(ann.image_name).stem or f"image{i}"
+        if stem in stems:
+            raise FormatError(
+                f"two images would write the same file (annotations[{stems[stem]}] and "
+                f"annotations[{i}])",
+                path=path,
+                where=f"annotations[{i}]",
+                field="image_name",
+                value=ann.image_name,
+            )
+        stems[stem] = i
+        out.append(stem)
+    return out
+
+
+def planes(ann: ImageAnnotation) -> Iterator[tuple[int, ...]]:
+    """Plane indices of an annotation: ``()`` for 2D, else every leading-axes index."""
+    yield from np.ndindex(*ann.shape[:-2])
+
+
+def plane_label(ann: ImageAnnotation, plane: tuple[int, ...]) -> str:
+    """File-name suffix of one plane, e.g. ``"_z003"`` or ``"_t001_z003"`` (``""`` in 2D)."""
+    if not plane:
+        return ""
+    lead = ann.axes[: len(plane)]
+    return "".join(
+        f"_{ax}{p:0{len(str(n - 1))}d}" for ax, p, n in zip(lead, plane, ann.shape[:-2])
+    )
+
+
+def plane_of(arr: Any, plane: tuple[int, ...]) -> np.ndarray:
+    """One 2D plane of a numpy, zarr or dask array, loaded."""
+    return np.asarray(arr[plane] if plane else arr)
+
+
+# -- polygons ---------------------------------------------------------------------------
+def has_holes(mask: np.ndarray) -> bool:
+    """True when the binary ``mask`` encloses background (4-connected) pixels."""
+    return bool(np.any(ndi.binary_fill_holes(mask) != mask))
+
+
+def mask_polygons(mask: np.ndarray, r0: int = 0, c0: int = 0) -> list[np.ndarray]:
+    """Outer boundary polygons of a hole-free binary crop, as ``(n, 2)`` x, y arrays.
+
+    Coordinates are pixel-edge coordinates of the full image (the crop starts at row
+    ``r0``, column ``c0``). The polygons run through the midpoints between foreground and
+    background pixel centres (marching squares at 0.5), so a pixel belongs to the object
+    exactly when its centre lies inside one of them: :func:`polygons_to_mask` gives the mask
+    back pixel for pixel. Collinear vertices are dropped.
+    """
+    from skimage.measure import approximate_polygon, find_contours
+
+    padded = np.pad(mask.astype(np.uint8), 1)
+    out = []
+    for contour in find_contours(padded, 0.5, fully_connected="low"):
+        contour = approximate_polygon(contour, tolerance=0)
+        if len(contour) > 1 and np.array_equal(contour[0], contour[-1]):
+            contour = contour[:-1]
+        if len(contour) < 3:
+            continue
+        # padded centre coords -> image edge coords: -1 (pad) + 0.5 (centre -> edge)
+        xy = np.column_stack([contour[:, 1] + c0 - 0.5, contour[:, 0] + r0 - 0.5])
+        out.append(xy)
+    return out
+
+
+def polygons_to_mask(
+    polygons: list[Any], height: int, width: int
+) -> tuple[np.ndarray, tuple[slice, slice]] | None:
+    """Rasterise x, y polygons (pixel-edge coordinates) by pixel-centre inclusion.
+
+    Returns the union mask over the polygons' bounding box and that box's slices, or
+    None when no pixel centre lies inside.
+    """
+    from skimage.draw import polygon as draw_polygon
+
+    pts = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons]
+    allp = np.concatenate(pts)
+    c0 = max(int(np.floor(allp[:, 0].min())), 0)
+    r0 = max(int(np.floor(allp[:, 1].min())), 0)
+    c1 = min(int(np.ceil(allp[:, 0].max())), width)
+    r1 = min(int(np.ceil(allp[:, 1].max())), height)
+    if c1 <= c0 or r1 <= r0:
+        return None
+    crop = np.zeros((r1 - r0, c1 - c0), dtype=bool)
+    for p in pts:
+        # pixel (r, c) has its centre at edge coords (r + 0.5, c + 0.5)
+        rr, cc = draw_polygon(p[:, 1] - 0.5 - r0, p[:, 0] - 0.5 - c0, crop.shape)
+        crop[rr, cc] = True
+    if not crop.any():
+        return None
+    return crop, (slice(r0, r1), slice(c0, c1))
+
+
+@contextlib.contextmanager
+def reading(path: Any, where: str | None = None) -> Iterator[None]:
+    """Turn OS errors while reading into FormatError naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        raise FormatError(
+            f"cannot read: {exc.strerror or exc}",
+            path=getattr(exc, "filename", None) or path,
+            where=where,
+        ) from exc

@@ -1,0 +1,568 @@
+"""COCO detection and instance segmentation (one JSON file, many images).
+
+Writing
+    Every instance of an instance mask becomes one annotation per plane it occupies, with
+    its segmentation as a compressed RLE (``segmentation="rle"``, the default: exact for
+    any shape) or as polygons (``segmentation="polygon"``: used for objects without holes;
+    objects with holes stay RLE so nothing is lost). ``bbox`` and ``area`` come from the
+    mask; ``iscrowd`` is the object's ``iscrowd`` attribute (0 when absent). Object
+    attributes go under ``attributes``. A box linked to an instance on the same plane
+    replaces that annotation's ``bbox`` (its review fields go under ``box``); every other
+    box becomes a bbox-only annotation (no ``segmentation``).
+
+    Images of more than two dimensions are written one COCO image per plane; each image
+    record names its source image and plane index (``source_image``, ``plane``,
+    ``source_shape``, ``axes``). ``categories`` come from :meth:`Taxonomy.to_coco`; the full
+    taxonomy (attributes, colours, hotkeys) is kept under the top-level ``labelsuite`` key,
+    which COCO readers ignore.
+
+Reading
+    Accepts files from other tools too: images without ``source_image`` are 2D images;
+    annotations without ``instance_id`` are numbered per image in file order; overlapping
+    masks are painted in file order (later annotations win). Without a ``labelsuite`` key
+    the taxonomy is built from ``categories`` (supercategories become parents).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..annotation import REVIEW_STATUSES, Box, ImageAnnotation, ObjectInfo
+from ..errors import FormatError, TaxonomyError
+from ..fileio import atomic_write_text
+from ..taxonomy import Taxonomy
+from . import rle
+from ._common import (
+    check_annotations,
+    has_holes,
+    mask_polygons,
+    plane_label,
+    plane_of,
+    planes,
+    polygons_to_mask,
+    reading,
+    validate_read,
+)
+
+__all__ = ["read", "write"]
+
+SEGMENTATIONS = ("rle", "polygon")
+_REVIEW_KEYS = ("status", "reviewer", "reviewed_at")
+
+
+# -- writing --------------------------------------------------------------------------
+def write(
+    path: str | Path,
+    annotations: list[ImageAnnotation],
+    taxonomy: Taxonomy,
+    *,
+    segmentation: str = "rle",
+    indent: int | None = None,
+    info: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write annotations to one COCO JSON file (atomically).
+
+    Parameters
+    ----------
+    path : path
+        The ``.json`` file.
+    annotations : list of ImageAnnotation
+    taxonomy : Taxonomy
+        Gives ``categories``; every class id used must be in it.
+    segmentation : {"rle", "polygon"}
+        How instance masks are written (objects with holes are always RLE).
+    indent : int, optional
+        JSON indentation (None: compact).
+    info : dict, optional
+        The COCO ``info`` record.
+
+    Returns
+    -------
+    list of Path
+        The file written.
+    """
+    path = Path(path)
+    if segmentation not in SEGMENTATIONS:
+        raise FormatError(
+            f"segmentation must be one of {SEGMENTATIONS}",
+            path=path,
+            field="segmentation",
+            value=segmentation,
+        )
+    annotations = check_annotations(annotations, taxonomy, path)
+    doc = to_dict(annotations, taxonomy, segmentation=segmentation, info=info)
+    atomic_write_text(path, json.dumps(doc, indent=indent))
+    return [path]
+
+
+def to_dict(
+    annotations: list[ImageAnnotation],
+    taxonomy: Taxonomy,
+    *,
+    segmentation: str = "rle",
+    info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The COCO document as a dict (see :func:`write`)."""
+    images: list[dict[str, Any]] = []
+    anns: list[dict[str, Any]] = []
+    for ann in annotations:
+        for plane in planes(ann):
+            image_id = len(images) + 1
+            images.append(_image_record(ann, plane, image_id))
+            anns.extend(_plane_annotations(ann, plane, image_id, len(anns) + 1, segmentation))
+    return {
+        "info": dict(info or {"description": "exported by napari-labelsuite"}),
+        "licenses": [],
+        "images": images,
+        "annotations": anns,
+        "categories": taxonomy.to_coco(),
+        "labelsuite": {"version": 1, "taxonomy": taxonomy.to_dict()},
+    }
+
+
+def _image_record(ann: ImageAnnotation, plane: tuple[int, ...], image_id: int) -> dict[str, Any]:
+    h, w = ann.plane_shape
+    name = ann.image_name
+    if plane:
+        p = Path(name)
+        name = f"{p.stem}{plane_label(ann, plane)}{p.suffix}"
+    rec: dict[str, Any] = {"id": image_id, "file_name": name, "width": w, "height": h}
+    first = not plane or not any(plane)
+    if ann.ndim > 2:
+        rec.update(
+            source_image=ann.image_name,
+            plane=list(plane),
+            source_shape=list(ann.shape),
+            axes=ann.axes,
+        )
+    if first:
+        # image-level extras once per source image
+        if ann.image_path:
+            rec["image_path"] = ann.image_path
+        if ann.metadata:
+            rec["metadata"] = ann.metadata
+        if ann.instances is not None:
+            rec["has_instances"] = True
+    return rec
+
+
+def _review(obj: Any) -> dict[str, Any]:
+    return {k: getattr(obj, k) for k in _REVIEW_KEYS if getattr(obj, k) not in (None, "todo")}
+
+
+def _plane_annotations(
+    ann: ImageAnnotation,
+    plane: tuple[int, ...],
+    image_id: int,
+    next_id: int,
+    segmentation: str,
+) -> list[dict[str, Any]]:
+    h, w = ann.plane_shape
+    out: list[dict[str, Any]] = []
+    boxes = ann.boxes_on_plane(plane)
+    linked = {b.instance_id: b for b in boxes if b.instance_id}
+    used_boxes: set[int] = set()
+    if ann.instances is not None:
+        labels = plane_of(ann.instances, plane)
+        if labels.dtype.kind == "i" and labels.size and labels.min() < 0:
+            raise FormatError(
+                "instance ids must be >= 0",
+                where=ann.image_name,
+                field="instances",
+                value=int(labels.min()),
+            )
+        for k, sl in enumerate(ndi.find_objects(labels), start=1):
+            if sl is None:
+                continue
+            obj = ann.objects.get(k)
+            if obj is None:
+                raise FormatError(
+                    "instance has no entry in the object table",
+                    where=f"{ann.image_name} instance {k}",
+                    field="objects",
+                    value=k,
+                )
+            crop = labels[sl] == k
+            r0, c0 = sl[0].start, sl[1].start
+            ch, cw = crop.shape
+            rec: dict[str, Any] = {
+                "id": next_id + len(out),
+                "image_id": image_id,
+                "category_id": obj.class_id,
+                "instance_id": k,
+                "iscrowd": int(bool(obj.attributes.get("iscrowd", False))),
+                "area": int(crop.sum()),
+                "bbox": [c0, r0, cw, ch],
+            }
+            if segmentation == "polygon" and not has_holes(crop):
+                rec["segmentation"] = [
+                    [round(float(v), 2) for v in poly.ravel()]
+                    for poly in mask_polygons(crop, r0, c0)
+                ]
+            else:
+                counts = rle.counts_from_crop(crop, r0, c0, h, w)
+                rec["segmentation"] = {"size": [h, w], "counts": rle.counts_to_string(counts)}
+            rec["attributes"] = dict(obj.attributes)
+            rec.update(_review(obj))
+            box = linked.get(k)
+            if box is not None:
+                used_boxes.add(id(box))
+                rec["bbox"] = [box.x0, box.y0, box.width, box.height]
+                rec["box"] = {"attributes": dict(box.attributes), **_review(box)}
+            out.append(rec)
+    for b in boxes:
+        if id(b) in used_boxes:
+            continue
+        rec = {
+            "id": next_id + len(out),
+            "image_id": image_id,
+            "category_id": b.class_id,
+            "iscrowd": int(bool(b.attributes.get("iscrowd", False))),
+            "area": float(b.area),
+            "bbox": [b.x0, b.y0, b.width, b.height],
+            "attributes": dict(b.attributes),
+        }
+        if b.instance_id:
+            rec["instance_id"] = b.instance_id
+        rec.update(_review(b))
+        out.append(rec)
+    return out
+
+
+# -- reading --------------------------------------------------------------------------
+def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
+    """Read a COCO JSON file.
+
+    Raises
+    ------
+    FormatError
+        Naming the file, the record (``images[i]``, ``annotations[i]``) and the field, for
+        invalid JSON, missing keys, wrong types, unknown image or category ids, boxes
+        outside the image, polygons with fewer than 3 points, RLE sizes that do not match
+        the image, or records of one 3D image that disagree.
+    """
+    path = Path(path)
+    with reading(path):
+        text = path.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"not valid JSON: {exc.msg}", path=path, where=f"line {exc.lineno}"
+        ) from None
+    return from_dict(doc, path)
+
+
+def _err(msg: str, path: Any, where: str, field: str | None = None, value: Any = ...) -> None:
+    kw: dict[str, Any] = {} if value is ... else {"value": value}
+    raise FormatError(msg, path=path, where=where, field=field, **kw)
+
+
+def _require(rec: Any, key: str, types: Any, path: Any, where: str) -> Any:
+    if not isinstance(rec, dict):
+        _err("record must be an object", path, where, value=type(rec).__name__)
+    if key not in rec:
+        _err(f"missing key '{key}'", path, where, key)
+    v = rec[key]
+    if not isinstance(v, types) or isinstance(v, bool):
+        names = types.__name__ if isinstance(types, type) else "/".join(t.__name__ for t in types)
+        _err(f"must be {names}", path, where, key, v)
+    return v
+
+
+def _taxonomy(doc: dict[str, Any], path: Any) -> Taxonomy:
+    extra = doc.get("labelsuite")
+    try:
+        if isinstance(extra, dict) and isinstance(extra.get("taxonomy"), dict):
+            tax = Taxonomy.from_dict(extra["taxonomy"], path=path)
+        else:
+            tax = Taxonomy.from_coco(doc["categories"], path=path)
+    except TaxonomyError as exc:
+        raise FormatError(
+            exc.message,
+            path=path,
+            where=exc.where or "categories",
+            field=exc.field,
+            value=exc.value,
+        ) from exc
+    for i, cat in enumerate(doc["categories"]):
+        cid = _require(cat, "id", int, path, f"categories[{i}]")
+        if cid not in tax:
+            _err("category is missing from the taxonomy", path, f"categories[{i}]", "id", cid)
+    return tax
+
+
+class _Source:
+    """One source image assembled from its COCO image records (one per plane)."""
+
+    def __init__(self, name: str, shape: tuple[int, ...], axes: str) -> None:
+        self.name, self.shape, self.axes = name, shape, axes
+        self.records: dict[tuple[int, ...], int] = {}
+        self.image_path: str | None = None
+        self.metadata: dict[str, Any] = {}
+        self.has_instances = False
+
+
+def from_dict(doc: Any, path: Any = None) -> tuple[list[ImageAnnotation], Taxonomy]:
+    """Parse and validate a COCO document (see :func:`read`)."""
+    if not isinstance(doc, dict):
+        _err("a COCO file must hold a JSON object", path, "top level", value=type(doc).__name__)
+    for key in ("images", "annotations", "categories"):
+        _require(doc, key, list, path, "top level")
+    tax = _taxonomy(doc, path)
+    known = set(tax.ids())
+
+    sources: dict[str, _Source] = {}
+    image_of: dict[int, tuple[_Source, tuple[int, ...], int, int]] = {}
+    for i, img in enumerate(doc["images"]):
+        where = f"images[{i}]"
+        iid = _require(img, "id", int, path, where)
+        w = _require(img, "width", int, path, where)
+        h = _require(img, "height", int, path, where)
+        name = _require(img, "file_name", str, path, where)
+        if w <= 0 or h <= 0:
+            _err("width and height must be positive", path, where, "width", (w, h))
+        if iid in image_of:
+            _err("duplicate image id", path, where, "id", iid)
+        src_name = img.get("source_image", name)
+        plane: tuple[int, ...] = ()
+        shape: tuple[int, ...] = (h, w)
+        axes = ""
+        if "source_image" in img:
+            shape = tuple(_require(img, "source_shape", list, path, where))
+            plane = tuple(_require(img, "plane", list, path, where))
+            axes = img.get("axes", "")
+            if (
+                len(shape) < 3
+                or len(plane) != len(shape) - 2
+                or any(not isinstance(v, int) or isinstance(v, bool) for v in shape + plane)
+                or any(not 0 <= p < n for p, n in zip(plane, shape))
+            ):
+                _err("plane does not fit source_shape", path, where, "plane", list(plane))
+            if shape[-2:] != (h, w):
+                _err(
+                    f"image size {w}x{h} does not match source_shape",
+                    path,
+                    where,
+                    "source_shape",
+                    list(shape),
+                )
+        src = sources.get(src_name)
+        if src is None:
+            try:
+                src = sources[src_name] = _Source(src_name, shape, axes)
+                ImageAnnotation(src_name, shape, axes)
+            except Exception as exc:
+                _err(f"invalid image geometry: {exc}", path, where, "axes", axes)
+        elif src.shape != shape:
+            _err(
+                f"source image '{src_name}' has different sizes in different records",
+                path,
+                where,
+                "source_shape",
+                list(shape),
+            )
+        if plane in src.records:
+            _err(f"plane {list(plane)} of '{src_name}' appears twice", path, where, "plane")
+        src.records[plane] = iid
+        src.image_path = img.get("image_path", src.image_path)
+        if isinstance(img.get("metadata"), dict):
+            src.metadata = img["metadata"]
+        src.has_instances |= bool(img.get("has_instances"))
+        image_of[iid] = (src, plane, h, w)
+
+    # validate every annotation before building arrays
+    parsed: dict[str, list[tuple[tuple[int, ...], dict[str, Any], Any, str]]] = defaultdict(list)
+    for i, a in enumerate(doc["annotations"]):
+        where = f"annotations[{i}]"
+        iid = _require(a, "image_id", int, path, where)
+        _require(a, "id", int, path, where)
+        cid = _require(a, "category_id", int, path, where)
+        if iid not in image_of:
+            _err("image_id is not in images", path, where, "image_id", iid)
+        if cid not in known:
+            _err("category_id is not in categories", path, where, "category_id", cid)
+        src, plane, h, w = image_of[iid]
+        bbox = _require(a, "bbox", list, path, where)
+        if len(bbox) != 4 or not all(_is_number(v) for v in bbox):
+            _err("bbox must be 4 numbers [x, y, w, h]", path, where, "bbox", bbox)
+        x, y, bw, bh = (float(v) for v in bbox)
+        tol = 1e-6
+        if bw <= 0 or bh <= 0:
+            _err("bbox has no area", path, where, "bbox", bbox)
+        if x < -tol or y < -tol or x + bw > w + tol or y + bh > h + tol:
+            _err(f"bbox lies outside the {w}x{h} image", path, where, "bbox", bbox)
+        for key in ("iscrowd", "area"):
+            if key in a and not _is_number(a[key]):
+                _err("must be a number", path, where, key, a[key])
+        if "attributes" in a and not isinstance(a["attributes"], dict):
+            _err("must be an object", path, where, "attributes", a["attributes"])
+        for key in ("instance_id",):
+            if key in a and (not isinstance(a[key], int) or a[key] < 1):
+                _err("must be an integer >= 1", path, where, key, a[key])
+        for obj in (a, a.get("box") or {}):
+            if obj.get("status", "todo") not in REVIEW_STATUSES:
+                _err(
+                    f"status must be one of {REVIEW_STATUSES}",
+                    path,
+                    where,
+                    "status",
+                    obj.get("status"),
+                )
+        seg = a.get("segmentation")
+        kind = "box"
+        if seg is not None and seg != []:
+            kind = _check_segmentation(seg, h, w, path, where)
+        parsed[src.name].append((plane, a, seg, kind))
+
+    out = [_build(src, parsed.get(src.name, [])) for src in sources.values()]
+    validate_read(out, tax, path)
+    return out, tax
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_segmentation(seg: Any, h: int, w: int, path: Any, where: str) -> str:
+    if isinstance(seg, dict):
+        size = seg.get("size")
+        if size != [h, w]:
+            _err(
+                f"RLE size does not match the {w}x{h} image (size is [h, w])",
+                path,
+                where,
+                "segmentation.size",
+                size,
+            )
+        counts = seg.get("counts")
+        try:
+            if isinstance(counts, str):
+                c = rle.string_to_counts(counts)
+            elif isinstance(counts, list) and all(isinstance(v, int) for v in counts):
+                c = np.asarray(counts, dtype=np.int64)
+            else:
+                raise ValueError("counts must be a string or a list of integers")
+            if (c < 0).any() or int(c.sum()) != h * w:
+                raise ValueError(f"counts cover {int(c.sum())} pixels, the image has {h * w}")
+        except ValueError as exc:
+            _err(
+                f"invalid RLE: {exc}",
+                path,
+                where,
+                "segmentation.counts",
+                counts if isinstance(counts, str) else "...",
+            )
+        return "rle"
+    if not isinstance(seg, list):
+        _err(
+            "segmentation must be a list of polygons or an RLE object",
+            path,
+            where,
+            "segmentation",
+            type(seg).__name__,
+        )
+    for j, poly in enumerate(seg):
+        if not isinstance(poly, list) or not all(_is_number(v) for v in poly):
+            _err(
+                "a polygon must be a flat list of numbers", path, where, f"segmentation[{j}]", poly
+            )
+        if len(poly) % 2 or len(poly) < 6:
+            _err(
+                "a polygon needs at least 3 (x, y) points", path, where, f"segmentation[{j}]", poly
+            )
+    return "polygon"
+
+
+def _build(src: _Source, items: list) -> ImageAnnotation:
+    shape = src.shape
+    h, w = shape[-2:]
+    lead = shape[:-2]
+    has_masks = src.has_instances or any(kind != "box" for _, _, _, kind in items)
+    objects: dict[int, ObjectInfo] = {}
+    boxes: list[Box] = []
+    vol_t = None
+    if has_masks:
+        # planes stored column-major so RLE runs are contiguous slices
+        vol_t = np.zeros((*lead, w, h), dtype=np.int32)
+    used_ids = {
+        a["instance_id"] for _, a, _, kind in items if kind != "box" and "instance_id" in a
+    }
+    next_id = 1
+    for plane, a, seg, kind in items:
+        review = {k: a[k] for k in _REVIEW_KEYS if k in a}
+        attrs = dict(a.get("attributes") or {})
+        if a.get("iscrowd") and "iscrowd" not in attrs:
+            attrs["iscrowd"] = True
+        x, y, bw, bh = (float(v) for v in a["bbox"])
+        if kind == "box":
+            boxes.append(
+                Box(
+                    x,
+                    y,
+                    x + bw,
+                    y + bh,
+                    class_id=a["category_id"],
+                    plane=plane,
+                    instance_id=a.get("instance_id", 0),
+                    attributes=attrs,
+                    **review,
+                )
+            )
+            continue
+        k = a.get("instance_id")
+        if k is None:
+            while next_id in used_ids:
+                next_id += 1
+            k = next_id
+            used_ids.add(k)
+        objects.setdefault(k, ObjectInfo(a["category_id"], attrs, **review))
+        flat = vol_t[plane].reshape(-1)
+        if kind == "rle":
+            counts = seg["counts"]
+            counts = (
+                rle.string_to_counts(counts)
+                if isinstance(counts, str)
+                else np.asarray(counts, np.int64)
+            )
+            rle.paint_counts(flat, counts, k)
+        else:
+            res = polygons_to_mask([np.reshape(p, (-1, 2)) for p in seg], h, w)
+            if res is not None:
+                crop, (rs, cs) = res
+                vol_t[plane][cs, rs][crop.T] = k
+        if "box" in a:
+            b = a["box"] if isinstance(a["box"], dict) else {}
+            boxes.append(
+                Box(
+                    x,
+                    y,
+                    x + bw,
+                    y + bh,
+                    class_id=a["category_id"],
+                    plane=plane,
+                    instance_id=k,
+                    attributes=dict(b.get("attributes") or {}),
+                    **{kk: b[kk] for kk in _REVIEW_KEYS if kk in b},
+                )
+            )
+    instances = None
+    if vol_t is not None:
+        instances = np.ascontiguousarray(np.swapaxes(vol_t, -1, -2))
+    return ImageAnnotation(
+        image_name=src.name,
+        shape=shape,
+        axes=src.axes,
+        instances=instances,
+        objects=objects,
+        boxes=boxes,
+        image_path=src.image_path,
+        metadata=src.metadata,
+    )

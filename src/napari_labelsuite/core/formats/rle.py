@@ -1,0 +1,142 @@
+"""COCO run-length encoding (column-major, compressed counts), in numpy.
+
+The encoder works on an object's bounding-box crop and places the runs in the full image,
+so its cost follows the object's size, not the image's. The byte format is that of the
+COCO API (``rleToString`` / ``rleFrString`` in ``maskApi.c``), so the strings are
+interchangeable with pycocotools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "counts_from_crop",
+    "counts_to_string",
+    "decode",
+    "encode",
+    "paint_counts",
+    "string_to_counts",
+]
+
+
+def counts_from_crop(crop: np.ndarray, r0: int, c0: int, height: int, width: int) -> np.ndarray:
+    """Run lengths of a full ``height x width`` mask that is zero outside ``crop``.
+
+    Parameters
+    ----------
+    crop : (h, w) bool array
+        The mask inside its box, whose top-left pixel is ``(r0, c0)``.
+
+    Returns
+    -------
+    ndarray of int64
+        Alternating zero / one run lengths in column-major order, starting with zeros
+        (the first count is 0 when pixel (0, 0) is set), as pycocotools produces them.
+    """
+    n = height * width
+    h, w = crop.shape
+    if crop.size == 0:
+        return np.array([n], dtype=np.int64)
+    # each crop column, padded with a zero above and below, in column-major order
+    padded = np.zeros((w, h + 2), dtype=np.int8)
+    padded[:, 1:-1] = crop.T
+    col, row = np.nonzero(np.diff(padded, axis=1))
+    # alternating run starts and ends (exclusive), as global column-major indices
+    edges = (col.astype(np.int64) + c0) * height + r0 + row
+    if edges.size == 0:
+        return np.array([n], dtype=np.int64)
+    # runs that continue across a column boundary (the crop spans the full height)
+    touching = np.flatnonzero(edges[1:-1:2] == edges[2::2])
+    if touching.size:
+        drop = np.concatenate([2 * touching + 1, 2 * touching + 2])
+        edges = np.delete(edges, drop)
+    if edges[-1] == n:
+        edges = edges[:-1]
+    return np.diff(np.concatenate([[0], edges, [n]]))
+
+
+def counts_to_string(counts: Any) -> str:
+    """Compressed COCO counts string (LEB128-like, delta-coded after the second count)."""
+    cnts = [int(c) for c in counts]
+    out: list[str] = []
+    append = out.append
+    for i, x in enumerate(cnts):
+        if i > 2:
+            x -= cnts[i - 2]
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if c & 0x10 else x != 0
+            if more:
+                c |= 0x20
+            append(chr(c + 48))
+    return "".join(out)
+
+
+def string_to_counts(s: str | bytes) -> np.ndarray:
+    """Inverse of :func:`counts_to_string`; raises ValueError on a malformed string."""
+    if isinstance(s, bytes):
+        s = s.decode("ascii")
+    cnts: list[int] = []
+    p, n = 0, len(s)
+    while p < n:
+        x = k = 0
+        more = True
+        while more:
+            if p >= n:
+                raise ValueError("counts string ends inside a number")
+            c = ord(s[p]) - 48
+            if not 0 <= c < 64:
+                raise ValueError(f"invalid character {s[p]!r} at {p}")
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(cnts) > 2:
+            x += cnts[-2]
+        cnts.append(x)
+    return np.asarray(cnts, dtype=np.int64)
+
+
+def encode(mask: np.ndarray) -> dict[str, Any]:
+    """``{"size": [h, w], "counts": str}`` of a full 2D binary mask."""
+    mask = np.asarray(mask, dtype=bool)
+    h, w = mask.shape
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        counts = np.array([h * w], dtype=np.int64)
+    else:
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        counts = counts_from_crop(mask[r0:r1, c0:c1], r0, c0, h, w)
+    return {"size": [int(h), int(w)], "counts": counts_to_string(counts)}
+
+
+def paint_counts(flat_fortran: np.ndarray, counts: np.ndarray, value: int) -> None:
+    """Set the one-runs of ``counts`` to ``value`` in a column-major flat view of a plane."""
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    for s, e in zip(starts[1::2].tolist(), ends[1::2].tolist()):
+        flat_fortran[s:e] = value
+
+
+def decode(rle: dict[str, Any]) -> np.ndarray:
+    """A ``(h, w)`` bool mask from an RLE with a counts string or a counts list."""
+    h, w = (int(v) for v in rle["size"])
+    counts = rle["counts"]
+    counts = (
+        string_to_counts(counts)
+        if isinstance(counts, (str, bytes))
+        else np.asarray(counts, np.int64)
+    )
+    if counts.sum() != h * w or (counts < 0).any():
+        raise ValueError(f"counts sum to {int(counts.sum())}, expected {h * w}")
+    out_t = np.zeros((w, h), dtype=bool)
+    paint_counts(out_t.reshape(-1), counts, True)
+    return out_t.T
