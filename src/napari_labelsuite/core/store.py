@@ -1,0 +1,1343 @@
+"""The zarr mask store: OME-Zarr label images that open lazily and save only what changed.
+
+Layout (``docs/store.md`` has the full description)::
+
+    cells.ome.zarr/
+      zarr.json            ome: image multiscales (when an image is stored)
+                           labelsuite: marker, shape, axes, chunks, taxonomy, annotation
+                           (image name, boxes, free metadata)
+      0/ 1/ ...            optional image pyramid (channel axis first when present)
+      labels/zarr.json     ome.labels: the label image names
+      labels/<name>/       one multiscale label image per annotation layer; ``image-label``
+                           holds colours (semantic layers) and properties: one entry per
+                           class (semantic) or per instance with class, status, attributes
+      .labelsuite.lock     the writer lock (see ``store_lock``)
+
+NGFF 0.5 on zarr v3 is the default; ``ngff="0.4"`` writes zarr v2 with ``/`` separators.
+
+Edits made through :meth:`MaskStore.labels` arrays stay in memory, chunk by chunk, until
+:meth:`MaskStore.save` writes the dirty chunks, then the pyramid levels above them, then
+the metadata. zarr's ``LocalStore`` writes each chunk to a temporary file and renames it,
+so a crash leaves every chunk either old or new; a small journal records which level-0
+regions were being saved so that an interrupted pyramid update is redone on the next save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from .annotation import ImageAnnotation, ObjectInfo
+from .errors import StoreError
+from .store_lock import StoreLock
+from .store_pyramid import DOWNSAMPLE_METHODS, default_n_levels, downsample_labels, level_shapes
+from .taxonomy import Taxonomy
+
+__all__ = ["MARKER", "LabelArray", "MaskStore", "SaveReport", "is_labelsuite_store"]
+
+#: Key of our block in the root group's attributes.
+MARKER = "labelsuite"
+FORMAT_VERSION = 1
+JOURNAL_NAME = "labelsuite-journal.json"
+ROLES = ("semantic", "instances")
+_AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+#: Bytes per slab when streaming whole arrays (bounds memory of full writes and rebuilds).
+_SLAB_BYTES = 256 * 2**20
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def is_labelsuite_store(path: str | os.PathLike) -> bool:
+    """Quick check (reads one small JSON file) that ``path`` is a local store of ours."""
+    p = Path(path)
+    for meta in ("zarr.json", ".zattrs"):
+        f = p / meta
+        try:
+            if f.stat().st_size > 64 * 2**20:
+                return False
+            d = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        attrs = d.get("attributes", {}) if meta == "zarr.json" else d
+        if isinstance(attrs, dict) and isinstance(attrs.get(MARKER), dict):
+            return True
+    return False
+
+
+# -- index helpers -------------------------------------------------------------------------
+def _normalize_key(key: Any, shape: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[int, ...]]:
+    """Basic index -> (step-1 slices over every axis, axes indexed by an integer)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is Ellipsis for k in key):
+        i = next(i for i, k in enumerate(key) if k is Ellipsis)
+        key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1 :]
+    if len(key) > len(shape):
+        raise IndexError(f"too many indices for an array of {len(shape)} dimensions")
+    key = key + (slice(None),) * (len(shape) - len(key))
+    out, dropped = [], []
+    for ax, (k, n) in enumerate(zip(key, shape)):
+        if isinstance(k, (int, np.integer)):
+            i = int(k) + n if k < 0 else int(k)
+            if not 0 <= i < n:
+                raise IndexError(f"index {k} is out of bounds for axis {ax} with size {n}")
+            out.append(slice(i, i + 1))
+            dropped.append(ax)
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            if step != 1:
+                raise TypeError("only step-1 slices are supported")
+            out.append(slice(start, max(start, stop)))
+        else:
+            raise TypeError(f"unsupported index {k!r}")
+    return tuple(out), tuple(dropped)
+
+
+def _chunk_range(sl: tuple[slice, ...], chunks: Sequence[int]) -> list[range]:
+    return [range(s.start // c, (s.stop - 1) // c + 1) for s, c in zip(sl, chunks)]
+
+
+def _chunk_slices(idx: Sequence[int], chunks: Sequence[int], shape: Sequence[int]):
+    return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(idx, chunks, shape))
+
+
+def _intersect(a: tuple[slice, ...], b: tuple[slice, ...]) -> tuple[slice, ...] | None:
+    out = tuple(slice(max(x.start, y.start), min(x.stop, y.stop)) for x, y in zip(a, b))
+    return None if any(s.stop <= s.start for s in out) else out
+
+
+def _shift(sl: tuple[slice, ...], origin: tuple[slice, ...]) -> tuple[slice, ...]:
+    return tuple(slice(s.start - o.start, s.stop - o.start) for s, o in zip(sl, origin))
+
+
+def _union(a: tuple[slice, ...] | None, b: tuple[slice, ...]) -> tuple[slice, ...]:
+    if a is None:
+        return b
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
+
+
+@dataclass
+class SaveReport:
+    """What one :meth:`MaskStore.save` wrote.
+
+    ``chunks[label][level]`` lists the chunk indices written (or deleted, when a chunk
+    became all background), ``keys`` the same as store keys relative to the root
+    (``"labels/cells/0/c/1/2"``) and ``metadata`` the metadata documents rewritten.
+    """
+
+    chunks: dict[str, dict[int, list[tuple[int, ...]]]] = field(default_factory=dict)
+    keys: set[str] = field(default_factory=set)
+    metadata: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.keys)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.metadata)
+
+    def summary(self) -> str:
+        parts = [
+            f"{name}: " + ", ".join(f"level {lv} {len(ix)}" for lv, ix in sorted(lvls.items()))
+            for name, lvls in self.chunks.items()
+        ]
+        meta = f"; metadata {len(self.metadata)}" if self.metadata else ""
+        body = "; ".join(parts) if parts else "no chunks"
+        return f"wrote {body}{meta} in {self.seconds:.2f} s"
+
+
+class LabelArray:
+    """One label image of a store: numpy slicing for reads and writes, dirty chunks tracked.
+
+    Writes land in an in-memory copy of each touched chunk; :meth:`MaskStore.save` writes
+    them. Reads see the pending edits. Only basic indexing (integers and step-1 slices)
+    is supported, plus assignment through a tuple of integer coordinate arrays (as napari's
+    ``data_setitem`` does).
+    """
+
+    def __init__(self, store: MaskStore, name: str, levels: list[zarr.Array]):
+        self._store = store
+        self.name = name
+        self.levels = levels
+        self._arr = levels[0]
+        self._cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._flushing: dict[tuple[int, ...], np.ndarray] = {}
+        self._regions: dict[tuple[int, ...], tuple[slice, ...]] = {}
+        self._pyramid_todo: list[tuple[slice, ...]] = []
+
+    # -- array protocol ----------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._arr.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self._arr.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self._arr.shape)
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        return tuple(self._arr.chunks)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[...]
+        return out if dtype is None else out.astype(dtype)
+
+    def __repr__(self) -> str:
+        return (
+            f"LabelArray({self.name!r}, shape={self.shape}, dtype={self.dtype}, "
+            f"dirty_chunks={len(self.dirty_chunks)})"
+        )
+
+    @property
+    def dirty_chunks(self) -> set[tuple[int, ...]]:
+        """Level-0 chunk indices edited since the last save."""
+        with self._store._lock:
+            return set(self._cache)
+
+    @property
+    def is_dirty(self) -> bool:
+        return bool(self._cache) or bool(self._pyramid_todo)
+
+    # -- reads -------------------------------------------------------------------------
+    def __getitem__(self, key: Any) -> np.ndarray:
+        sl, dropped = _normalize_key(key, self.shape)
+        out = self._read_level(self._arr, sl, level=0)
+        with self._store._lock:
+            pending = [self._flushing, self._cache]
+            for cache in pending:
+                if not cache:
+                    continue
+                for idx in itertools.product(*_chunk_range(sl, self.chunks)):
+                    c = cache.get(idx)
+                    if c is None:
+                        continue
+                    csl = _chunk_slices(idx, self.chunks, self.shape)
+                    inter = _intersect(sl, csl)
+                    out[_shift(inter, sl)] = c[_shift(inter, csl)]
+        return out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in dropped))
+
+    def _read_level(self, arr: zarr.Array, sl: tuple[slice, ...], level: int) -> np.ndarray:
+        if any(s.stop <= s.start for s in sl):
+            return np.zeros(tuple(s.stop - s.start for s in sl), dtype=arr.dtype)
+        try:
+            return np.asarray(arr[sl])
+        except Exception as exc:  # codec errors differ by codec; find the bad chunk
+            raise self._corrupt_chunk_error(arr, sl, level, exc) from exc
+
+    def _corrupt_chunk_error(self, arr, sl, level, exc) -> StoreError:
+        chunks, shape = tuple(arr.chunks), tuple(arr.shape)
+        for idx in itertools.product(*_chunk_range(sl, chunks)):
+            try:
+                arr[_chunk_slices(idx, chunks, shape)]
+            except Exception as inner:
+                key = f"{arr.path}/{arr.metadata.encode_chunk_key(idx)}"
+                return StoreError(
+                    f"chunk {idx} of level {level} cannot be decoded ({type(inner).__name__}:"
+                    f" {inner}); it is truncated or corrupt, the other chunks are readable",
+                    path=self._store.path,
+                    where=f"chunk {key}",
+                    field=self.name,
+                )
+        return StoreError(
+            f"cannot read {self.name}: {exc}", path=self._store.path, field=self.name
+        )
+
+    # -- writes ------------------------------------------------------------------------
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._store._require_writable()
+        if (
+            isinstance(key, tuple)
+            and key
+            and all(isinstance(k, np.ndarray) and k.dtype.kind in "iu" for k in key)
+        ):
+            self._set_coords(key, value)
+            return
+        sl, dropped = _normalize_key(key, self.shape)
+        region_shape = tuple(s.stop - s.start for s in sl)
+        if 0 in region_shape:
+            return
+        sub_shape = tuple(n for i, n in enumerate(region_shape) if i not in dropped)
+        val = np.asarray(value)
+        if val.dtype.kind not in "uib":
+            raise StoreError(
+                "label values must be integers",
+                path=self._store.path,
+                field=self.name,
+                value=str(val.dtype),
+            )
+        try:
+            val = np.broadcast_to(val, sub_shape).reshape(region_shape)
+        except ValueError as exc:
+            raise StoreError(
+                f"value of shape {val.shape} does not fit the region {sub_shape}",
+                path=self._store.path,
+                field=self.name,
+                value=val.shape,
+            ) from exc
+        self._write_region(sl, val)
+
+    def _set_coords(self, coords: tuple[np.ndarray, ...], value: Any) -> None:
+        if len(coords) != self.ndim or coords[0].size == 0:
+            return
+        lo = [int(c.min()) for c in coords]
+        hi = [int(c.max()) + 1 for c in coords]
+        sl = tuple(slice(a, b) for a, b in zip(lo, hi))
+        region = self[sl]
+        region[tuple(c - a for c, a in zip(coords, lo))] = value
+        self._write_region(sl, region)
+
+    def _write_region(self, sl: tuple[slice, ...], val: np.ndarray) -> None:
+        chunks, shape = self.chunks, self.shape
+        with self._store._lock:
+            for idx in itertools.product(*_chunk_range(sl, chunks)):
+                csl = _chunk_slices(idx, chunks, shape)
+                inter = _intersect(sl, csl)
+                c = self._cache.get(idx)
+                if c is None:
+                    if inter == csl:
+                        c = np.empty(tuple(s.stop - s.start for s in csl), dtype=self.dtype)
+                    elif idx in self._flushing:
+                        c = self._flushing[idx].copy()
+                    else:
+                        c = self._read_level(self._arr, csl, level=0)
+                    self._cache[idx] = c
+                c[_shift(inter, csl)] = val[_shift(inter, sl)]
+                self._regions[idx] = _union(self._regions.get(idx), inter)
+        self._store._touched()
+
+    def write_all(self, data: Any) -> None:
+        """Replace the whole level-0 image, streaming in slabs (numpy, dask or zarr input).
+
+        The pyramid is rebuilt by the next :meth:`MaskStore.save`.
+        """
+        self._store._require_writable()
+        if tuple(data.shape) != self.shape:
+            raise StoreError(
+                f"data shape does not match the label image shape {self.shape}",
+                path=self._store.path,
+                field=self.name,
+                value=tuple(data.shape),
+            )
+        if np.dtype(data.dtype).kind not in "uib":
+            raise StoreError(
+                "label data must have an integer dtype",
+                path=self._store.path,
+                field=self.name,
+                value=str(data.dtype),
+            )
+        with self._store._lock:
+            self._cache.clear()
+            self._regions.clear()
+        for sl in _slabs(self.shape, self.chunks, self.dtype.itemsize):
+            self._arr[sl] = np.asarray(data[sl], dtype=self.dtype)
+        self._pyramid_todo.append(tuple(slice(0, n) for n in self.shape))
+        self._store._touched()
+
+    # -- saving (called by MaskStore.save) ---------------------------------------------
+    def _save(self, report: SaveReport, method: str, pool: ThreadPoolExecutor) -> None:
+        with self._store._lock:
+            self._flushing, self._cache = self._cache, {}
+            regions, self._regions = self._regions, {}
+            todo = list(self._pyramid_todo) + list(regions.values())
+        if not self._flushing and not todo:
+            return
+        self._store._journal_write(self.name, todo)
+        written: dict[int, list[tuple[int, ...]]] = {}
+        arr, chunks, shape = self._arr, self.chunks, self.shape
+
+        def put(item):
+            idx, data = item
+            arr[_chunk_slices(idx, chunks, shape)] = data
+
+        list(pool.map(put, self._flushing.items()))
+        if self._flushing:
+            written[0] = sorted(self._flushing)
+        self._update_pyramid(todo, method, written, pool)
+        with self._store._lock:
+            self._flushing = {}
+            self._pyramid_todo = []
+        report.chunks[self.name] = written
+        for lv, idxs in written.items():
+            a = self.levels[lv]
+            report.keys.update(f"{a.path}/{a.metadata.encode_chunk_key(i)}" for i in idxs)
+
+    def _update_pyramid(self, regions, method, written, pool) -> None:
+        for lv in range(1, len(self.levels)):
+            child, parent = self.levels[lv - 1], self.levels[lv]
+            f = self._store._factors(self.name, lv)
+            pch, psh = tuple(parent.chunks), tuple(parent.shape)
+            per_chunk: dict[tuple[int, ...], tuple[slice, ...]] = {}
+            next_regions = []
+            for r in regions:
+                pr = tuple(
+                    slice(s.start // k, min(n, -(-s.stop // k))) for s, k, n in zip(r, f, psh)
+                )
+                if any(s.stop <= s.start for s in pr):
+                    continue
+                next_regions.append(pr)
+                for idx in itertools.product(*_chunk_range(pr, pch)):
+                    inter = _intersect(pr, _chunk_slices(idx, pch, psh))
+                    per_chunk[idx] = _union(per_chunk.get(idx), inter)
+
+            def rebuild(item, child=child, parent=parent, f=f, lv=lv):
+                _, pr = item
+                csl = tuple(
+                    slice(s.start * k, min(n, s.stop * k)) for s, k, n in zip(pr, f, child.shape)
+                )
+                src = self._read_level(child, csl, lv - 1)
+                down = downsample_labels(src, f, method)
+                down = down[tuple(slice(0, s.stop - s.start) for s in pr)]
+                parent[pr] = down
+
+            if per_chunk:
+                list(pool.map(rebuild, per_chunk.items()))
+                written[lv] = sorted(per_chunk)
+            regions = next_regions
+
+
+def _slabs(shape, chunks, itemsize) -> Iterable[tuple[slice, ...]]:
+    """Chunk-aligned slabs along the leading axes, each at most about ``_SLAB_BYTES``."""
+    row_bytes = itemsize * int(np.prod(shape[1:], dtype=np.int64)) * chunks[0]
+    if len(shape) > 1 and row_bytes > _SLAB_BYTES:
+        for i in range(0, shape[0], chunks[0]):
+            for sub in _slabs(shape[1:], chunks[1:], itemsize * min(chunks[0], shape[0] - i)):
+                yield (slice(i, min(i + chunks[0], shape[0])), *sub)
+        return
+    step = max(1, _SLAB_BYTES // max(row_bytes, 1)) * chunks[0]
+    for i in range(0, max(shape[0], 1), step):
+        yield (slice(i, min(i + step, shape[0])), *(slice(0, n) for n in shape[1:]))
+
+
+class MaskStore:
+    """An OME-Zarr store of label images (plus optional image, taxonomy and boxes).
+
+    Use :meth:`create` or :meth:`open`; the store is a context manager (closing releases
+    the writer lock and stops autosave).
+
+    Examples
+    --------
+    >>> st = MaskStore.create("cells.ome.zarr", shape=(4096, 4096), chunks=(512, 512))
+    >>> lab = st.create_labels("instances", dtype="uint32")
+    >>> lab[100:400, 200:500] = 7
+    >>> st.save().n_chunks                            # doctest: +SKIP
+    """
+
+    def __init__(self, path: str, group: zarr.Group, mode: str, user: str, lock=None):
+        self.path = str(path)
+        self.mode = mode
+        self.user = user
+        self._group = group
+        self._lock = threading.RLock()
+        self._save_lock = threading.Lock()
+        self._writer_lock = lock
+        self._labels: dict[str, LabelArray] = {}
+        self._change_listeners: list[Callable[[], None]] = []
+        self._meta_dirty: set[str] = set()
+        self._autosave: _Autosave | None = None
+        self.last_save: float | None = None
+        self.last_report: SaveReport | None = None
+        self.downsample_method = "nearest"
+        attrs = dict(group.attrs)
+        self._zarr_format = group.metadata.zarr_format
+        self.ngff = "0.5" if self._zarr_format == 3 else "0.4"
+        self._ome_root = attrs.get("ome", {}) if self._zarr_format == 3 else attrs
+        self._meta = dict(attrs.get(MARKER) or {})
+        self._init_geometry()
+        self._taxonomy = (
+            Taxonomy.from_dict(self._meta["taxonomy"], path=self.path)
+            if (self._meta.get("taxonomy"))
+            else Taxonomy()
+        )
+        self._annotation = dict(self._meta.get("annotation") or {})
+        self._label_meta: dict[str, dict[str, Any]] = {}
+        for name in self._label_names_from_metadata():
+            self._load_label(name)
+        if lock is not None:
+            self._finalizer = weakref.finalize(self, lock.release)
+            self._recover_journal()
+
+    # -- construction ------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        *,
+        shape: Sequence[int] | None = None,
+        chunks: Sequence[int] | None = None,
+        axes: str | None = None,
+        image: Any = None,
+        n_levels: int | None = None,
+        ngff: str = "0.5",
+        overwrite: bool = False,
+        storage_options: dict | None = None,
+        user: str | None = None,
+    ) -> MaskStore:
+        """Create a store for labels of ``shape`` (spatial, without channels).
+
+        Parameters
+        ----------
+        path : str or path
+            Local directory (conventionally ``*.ome.zarr``) or fsspec URL (``s3://...``).
+        shape : tuple of int, optional
+            Spatial shape; taken from ``image`` when omitted.
+        chunks : tuple of int, optional
+            Label chunk shape (default 512 on y and x, 1 on leading axes).
+        axes : str, optional
+            Names of the spatial axes (default the last letters of ``"tzyx"``).
+        image : array-like, optional
+            The image, stored as a pyramid; one extra leading axis is a channel axis.
+        n_levels : int, optional
+            Pyramid levels (default: until one plane fits one chunk).
+        ngff : {"0.5", "0.4"}
+            OME-NGFF version (0.5 on zarr v3, 0.4 on zarr v2).
+        overwrite : bool
+            Replace an existing store.
+        """
+        path = str(path)
+        if ngff not in ("0.5", "0.4"):
+            raise StoreError("ngff must be '0.5' or '0.4'", path=path, field="ngff", value=ngff)
+        if shape is None:
+            if image is None:
+                raise StoreError("give a shape or an image", path=path, field="shape")
+            shape = tuple(image.shape)
+        shape = tuple(int(s) for s in shape)
+        if len(shape) < 2 or len(shape) > 4 or min(shape) < 1:
+            raise StoreError(
+                "shape needs 2 to 4 positive spatial sizes", path=path, field="shape", value=shape
+            )
+        axes = axes or "tzyx"[-len(shape) :]
+        if len(axes) != len(shape) or set(axes) - set("tzyx") or len(set(axes)) != len(axes):
+            raise StoreError(
+                f"axes must name the {len(shape)} axes with distinct letters of 'tzyx'",
+                path=path,
+                field="axes",
+                value=axes,
+            )
+        if image is not None:
+            ishape = tuple(image.shape)
+            if ishape != shape and ishape[1:] != shape:
+                raise StoreError(
+                    f"image shape does not match the label shape {shape} "
+                    "(a channel axis may come first)",
+                    path=path,
+                    field="shape",
+                    value=ishape,
+                )
+        chunks = tuple(int(c) for c in (chunks or (1,) * (len(shape) - 2) + (512, 512)))
+        if len(chunks) != len(shape) or min(chunks) < 1:
+            raise StoreError(
+                f"chunks must give {len(shape)} positive sizes",
+                path=path,
+                field="chunks",
+                value=chunks,
+            )
+        chunks = tuple(min(c, n) for c, n in zip(chunks, shape))
+        n_levels = int(n_levels or default_n_levels(shape, chunks))
+        zarr_format = 3 if ngff == "0.5" else 2
+        if not _is_url(path) and Path(path).exists():
+            if not overwrite:
+                raise StoreError(
+                    "a file or directory already exists here (pass overwrite=True to replace)",
+                    path=path,
+                    field="path",
+                )
+            if (Path(path) / "zarr.json").exists() or (Path(path) / ".zgroup").exists():
+                import shutil
+
+                shutil.rmtree(path)
+        store = _make_store(path, read_only=False, storage_options=storage_options)
+        meta = {
+            "format": "labelsuite-mask-store",
+            "version": FORMAT_VERSION,
+            "shape": list(shape),
+            "axes": axes,
+            "chunks": list(chunks),
+            "n_levels": n_levels,
+            "taxonomy": None,
+            "annotation": {},
+        }
+        try:
+            group = zarr.open_group(store, mode="w", zarr_format=zarr_format)
+        except Exception as exc:
+            raise StoreError(f"cannot create the store: {exc}", path=path) from exc
+        user = user or _default_user()
+        lock = _make_lock(path, store, user)
+        lock.acquire()
+        try:
+            root_attrs: dict[str, Any] = {MARKER: meta}
+            if image is not None:
+                channel = tuple(image.shape) != shape
+                img_axes = ("c" if channel else "") + axes
+                img_chunks = ((1,) if channel else ()) + chunks
+                paths = _write_image_pyramid(group, image, img_chunks, n_levels, img_axes)
+                ms = _multiscales(img_axes, paths, "image", ngff)
+                if zarr_format == 3:
+                    root_attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
+                else:
+                    root_attrs["multiscales"] = [ms]
+            group.attrs.update(root_attrs)
+            return cls(path, zarr.open_group(store, mode="r+"), "r+", user, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike,
+        mode: str = "r",
+        *,
+        storage_options: dict | None = None,
+        user: str | None = None,
+    ) -> MaskStore:
+        """Open a store lazily (no chunk is read). ``mode`` is ``"r"`` or ``"r+"``.
+
+        Stores written by other OME-Zarr tools (an image with a ``labels`` group) open too.
+        Opening for writing takes the writer lock.
+        """
+        path = str(path)
+        if mode not in ("r", "r+"):
+            raise StoreError("mode must be 'r' or 'r+'", path=path, field="mode", value=mode)
+        if not _is_url(path):
+            p = Path(path)
+            if not p.is_dir() or not any(
+                (p / m).exists() for m in ("zarr.json", ".zgroup", ".zattrs")
+            ):
+                raise StoreError(
+                    "not a zarr store (no zarr.json or .zgroup in a directory)",
+                    path=path,
+                    field="zarr.json",
+                )
+        store = _make_store(path, read_only=mode == "r", storage_options=storage_options)
+        try:
+            group = zarr.open_group(store, mode="r" if mode == "r" else "r+")
+        except (FileNotFoundError, KeyError) as exc:
+            raise StoreError("not a zarr store", path=path, field="zarr.json") from exc
+        except Exception as exc:
+            raise StoreError(
+                f"missing or corrupt zarr metadata: {exc}", path=path, field="zarr.json"
+            ) from exc
+        user = user or _default_user()
+        lock = None
+        if mode == "r+":
+            lock = _make_lock(path, store, user)
+            lock.acquire()
+        try:
+            return cls(path, group, mode, user, lock)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+
+    # -- geometry and metadata -------------------------------------------------------
+    def _init_geometry(self) -> None:
+        m = self._meta
+        if m:
+            try:
+                self.shape = tuple(int(s) for s in m["shape"])
+                self.axes = str(m["axes"])
+                self.chunks = tuple(int(c) for c in m["chunks"])
+                self.n_levels = int(m["n_levels"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise StoreError(
+                    f"corrupt store metadata ({exc!r})",
+                    path=self.path,
+                    where="zarr.json",
+                    field=MARKER,
+                ) from exc
+            return
+        # a foreign OME-Zarr: geometry from the image or the first label image
+        src = None
+        ms = self._ome_root.get("multiscales")
+        if ms:
+            src = self._group, ms[0]
+        else:
+            names = self._label_names_from_metadata()
+            if names:
+                g = self._open_node(f"labels/{names[0]}")
+                src = g, _ome(g.attrs, self._zarr_format).get("multiscales", [None])[0]
+        if not src or not src[1]:
+            raise StoreError(
+                "no OME-Zarr multiscales and no labels: not a mask store",
+                path=self.path,
+                where="zarr.json",
+                field="multiscales",
+            )
+        g, ms0 = src
+        axes = [a["name"] if isinstance(a, dict) else str(a) for a in ms0.get("axes", [])]
+        arr = self._open_node(_join(g.path, ms0["datasets"][0]["path"]), array=True)
+        keep = [i for i, a in enumerate(axes or "x" * arr.ndim) if a != "c"]
+        self.shape = tuple(int(arr.shape[i]) for i in keep)
+        self.axes = "".join(axes[i] for i in keep) if axes else "tzyx"[-len(keep) :]
+        self.chunks = tuple(int(arr.chunks[i]) for i in keep)
+        self.n_levels = len(ms0["datasets"])
+
+    def _open_node(self, path: str, array: bool = False):
+        try:
+            node = self._group[path]
+        except Exception as exc:
+            raise StoreError(
+                f"missing or unreadable node: {exc}", path=self.path, where=path, field="zarr.json"
+            ) from exc
+        if array and not isinstance(node, zarr.Array):
+            raise StoreError("expected an array", path=self.path, where=path, field="zarr.json")
+        return node
+
+    def _label_names_from_metadata(self) -> list[str]:
+        if "labels" not in self._group:
+            return []
+        lg = self._open_node("labels")
+        names = _ome(lg.attrs, self._zarr_format).get("labels")
+        if names is None:
+            return []
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise StoreError(
+                "the labels list must be a list of names",
+                path=self.path,
+                where="labels",
+                field="labels",
+                value=names,
+            )
+        return list(names)
+
+    def _load_label(self, name: str) -> LabelArray:
+        g = self._open_node(f"labels/{name}")
+        ome = _ome(g.attrs, self._zarr_format)
+        ms = ome.get("multiscales")
+        if not ms or not ms[0].get("datasets"):
+            raise StoreError(
+                "label image without multiscales metadata",
+                path=self.path,
+                where=f"labels/{name}",
+                field="multiscales",
+            )
+        levels = [
+            self._open_node(f"labels/{name}/{d['path']}", array=True) for d in ms[0]["datasets"]
+        ]
+        dt = np.dtype(levels[0].dtype)
+        if dt.kind not in "ui":
+            raise StoreError(
+                "label images must have an integer dtype",
+                path=self.path,
+                where=f"labels/{name}",
+                field="dtype",
+                value=str(dt),
+            )
+        scales = []
+        for d in ms[0]["datasets"]:
+            sc = next(
+                (
+                    t["scale"]
+                    for t in d.get("coordinateTransformations", [])
+                    if t["type"] == "scale"
+                ),
+                [1] * levels[0].ndim,
+            )
+            scales.append([float(s) for s in sc])
+        lm = dict(g.attrs.get(MARKER) or {})
+        lm["scales"] = scales
+        lm["image-label"] = dict(ome.get("image-label") or {})
+        self._label_meta[name] = lm
+        la = LabelArray(self, name, levels)
+        self._labels[name] = la
+        return la
+
+    def _factors(self, name: str, level: int) -> tuple[int, ...]:
+        sc = self._label_meta[name]["scales"]
+        return tuple(max(1, round(b / a)) for a, b in zip(sc[level - 1], sc[level]))
+
+    # -- public api --------------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        return self.mode == "r"
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError("the store is open read-only", path=self.path, field="mode")
+
+    def _touched(self) -> None:
+        for fn in list(self._change_listeners):
+            fn()
+
+    def on_change(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` after each edit (to refresh a dirty indicator)."""
+        self._change_listeners.append(fn)
+
+    def label_names(self) -> list[str]:
+        return list(self._labels)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._labels
+
+    def role(self, name: str) -> str | None:
+        """``"semantic"``, ``"instances"`` or None for a label image."""
+        return self._label_meta[self._known(name)].get("role")
+
+    def _known(self, name: str) -> str:
+        if name not in self._labels:
+            raise StoreError(
+                f"no label image named {name!r} (have {self.label_names()})",
+                path=self.path,
+                field="name",
+                value=name,
+            )
+        return name
+
+    def labels(self, name: str) -> LabelArray:
+        """The label image ``name`` (lazy; reads and writes through numpy slicing)."""
+        return self._labels[self._known(name)]
+
+    def label_levels(self, name: str) -> list[zarr.Array]:
+        """The stored pyramid levels of a label image (what napari shows as multiscale)."""
+        return list(self._labels[self._known(name)].levels)
+
+    def label_scales(self, name: str) -> list[list[float]]:
+        return [list(s) for s in self._label_meta[self._known(name)]["scales"]]
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self._ome_root.get("multiscales"))
+
+    def image_levels(self) -> list[zarr.Array]:
+        """The image pyramid (empty when the store holds no image)."""
+        ms = self._ome_root.get("multiscales")
+        if not ms:
+            return []
+        return [self._open_node(d["path"], array=True) for d in ms[0]["datasets"]]
+
+    def image_axes(self) -> str:
+        ms = self._ome_root.get("multiscales")
+        if not ms:
+            return ""
+        return "".join(a["name"] if isinstance(a, dict) else a for a in ms[0].get("axes", []))
+
+    def create_labels(
+        self, name: str, dtype: Any = "uint32", *, role: str | None = None, data: Any = None
+    ) -> LabelArray:
+        """Add an empty label image (a full pyramid of ``n_levels``) and return it."""
+        self._require_writable()
+        if not name or "/" in name or name.startswith("."):
+            raise StoreError("invalid label name", path=self.path, field="name", value=name)
+        if name in self._labels:
+            raise StoreError("a label image with this name exists", path=self.path,
+                             field="name", value=name)  # fmt: skip
+        try:
+            dt = np.dtype(dtype)
+        except TypeError as exc:
+            raise StoreError("unknown dtype", path=self.path, field="dtype", value=dtype) from exc
+        if dt.kind not in "ui":
+            raise StoreError(
+                "label images need an integer dtype (uint8..uint64, int8..int64)",
+                path=self.path,
+                where=f"labels/{name}",
+                field="dtype",
+                value=str(dt),
+            )
+        if role is not None and role not in ROLES:
+            raise StoreError(f"role must be one of {ROLES}", path=self.path, field="role",
+                             value=role)  # fmt: skip
+        lg = self._group.require_group("labels")
+        g = lg.create_group(name, overwrite=True)
+        paths = []
+        kw = _array_kwargs(self._zarr_format, self.axes)
+        for k, shp in enumerate(level_shapes(self.shape, self.n_levels)):
+            g.create_array(
+                str(k),
+                shape=shp,
+                chunks=tuple(min(c, n) for c, n in zip(self.chunks, shp)),
+                dtype=dt,
+                fill_value=0,
+                **kw,
+            )
+            paths.append(str(k))
+        ms = _multiscales(self.axes, paths, name, self.ngff)
+        ome = {"multiscales": [ms], "image-label": _image_label({}, self.ngff)}
+        attrs = {MARKER: {"role": role}} if role else {MARKER: {}}
+        if self._zarr_format == 3:
+            attrs["ome"] = {"version": "0.5", **ome}
+        else:
+            attrs.update(ome)
+        g.attrs.update(attrs)
+        names = [*self._label_names_from_metadata(), name]
+        if self._zarr_format == 3:
+            lg.attrs.update({"ome": {"version": "0.5", "labels": names}})
+        else:
+            lg.attrs.update({"labels": names})
+        la = self._load_label(name)
+        if data is not None:
+            la.write_all(data)
+        return la
+
+    # -- tables -------------------------------------------------------------------------
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The store's class taxonomy (written with the next save)."""
+        return self._taxonomy
+
+    @taxonomy.setter
+    def taxonomy(self, tax: Taxonomy) -> None:
+        self._require_writable()
+        self._taxonomy = tax
+        self._meta_dirty.add("root")
+        self._meta_dirty.update(self._labels)  # class names and colours live in image-label
+
+    def objects(self, name: str) -> dict[int, ObjectInfo]:
+        """Instance table of an instance label image (from ``image-label.properties``)."""
+        lm = self._label_meta[self._known(name)]
+        if lm.get("objects") is not None:
+            return dict(lm["objects"])
+        props = lm["image-label"].get("properties") or []
+        out = {}
+        for p in props:
+            if "class_id" in p and "label-value" in p:
+                out[int(p["label-value"])] = ObjectInfo.from_dict(p)
+        return out
+
+    def set_objects(self, name: str, objects: dict[int, ObjectInfo]) -> None:
+        """Replace the instance table of ``name`` (written with the next save)."""
+        self._require_writable()
+        self._known(name)
+        self._label_meta[name]["objects"] = {int(k): v for k, v in objects.items()}
+        self._meta_dirty.add(name)
+
+    @property
+    def annotation_meta(self) -> dict[str, Any]:
+        """Image name, image path, boxes and free metadata (a copy)."""
+        return json.loads(json.dumps(self._annotation))
+
+    def set_annotation_meta(self, meta: dict[str, Any]) -> None:
+        self._require_writable()
+        self._annotation = json.loads(json.dumps(meta))
+        self._meta_dirty.add("root")
+
+    # -- dirty state and saving ------------------------------------------------------
+    @property
+    def is_dirty(self) -> bool:
+        return bool(self._meta_dirty) or any(la.is_dirty for la in self._labels.values())
+
+    def dirty_chunks(self) -> dict[str, set[tuple[int, ...]]]:
+        """Level-0 chunks edited since the last save, per label image."""
+        return {n: la.dirty_chunks for n, la in self._labels.items() if la.dirty_chunks}
+
+    def save(self) -> SaveReport:
+        """Write dirty chunks, their pyramid ancestors, then changed metadata.
+
+        Returns
+        -------
+        SaveReport
+            The chunks and metadata written.
+        """
+        self._require_writable()
+        t0 = time.perf_counter()
+        report = SaveReport()
+        with self._save_lock, ThreadPoolExecutor(4) as pool:
+            for la in list(self._labels.values()):
+                la._save(report, self.downsample_method, pool)
+            self._write_metadata(report)
+            self._journal_clear()
+        report.seconds = time.perf_counter() - t0
+        self.last_save = time.time()
+        self.last_report = report
+        return report
+
+    def build_pyramid(self, name: str | None = None, method: str | None = None) -> SaveReport:
+        """Rebuild every pyramid level of ``name`` (all label images when None) and save."""
+        self._require_writable()
+        if method is not None:
+            if method not in DOWNSAMPLE_METHODS:
+                raise StoreError(f"method must be one of {DOWNSAMPLE_METHODS}", path=self.path,
+                                 field="method", value=method)  # fmt: skip
+            self.downsample_method = method
+        for n in [name] if name else self.label_names():
+            la = self.labels(n)
+            la._pyramid_todo.append(tuple(slice(0, s) for s in la.shape))
+        return self.save()
+
+    def _write_metadata(self, report: SaveReport) -> None:
+        dirty, self._meta_dirty = self._meta_dirty, set()
+        for name in sorted(dirty - {"root"}):
+            lm = self._label_meta[name]
+            il = _image_label(self._label_properties(name), self.ngff, self._colors(name))
+            lm["image-label"] = il
+            g = self._group[f"labels/{name}"]
+            if self._zarr_format == 3:
+                ome = dict(g.attrs.get("ome") or {})
+                ome["image-label"] = il
+                ome.setdefault("version", "0.5")
+                g.attrs.update({"ome": ome})
+            else:
+                g.attrs.update({"image-label": il})
+            report.metadata.append(f"labels/{name}")
+        if "root" in dirty:
+            meta = dict(self._meta)
+            meta["taxonomy"] = self._taxonomy.to_dict() if len(self._taxonomy) else None
+            meta["annotation"] = self._annotation
+            if not self._meta:  # a foreign store gains our block
+                meta.update(
+                    format="labelsuite-mask-store",
+                    version=FORMAT_VERSION,
+                    shape=list(self.shape),
+                    axes=self.axes,
+                    chunks=list(self.chunks),
+                    n_levels=self.n_levels,
+                )
+            self._group.attrs.update({MARKER: meta})
+            self._meta = meta
+            report.metadata.append("")
+
+    def _label_properties(self, name: str) -> list[dict[str, Any]]:
+        lm = self._label_meta[name]
+        if lm.get("role") == "semantic":
+            return [{"label-value": c.id, "class": c.name, "class_id": c.id}
+                    for c in self._taxonomy]  # fmt: skip
+        objects = lm.get("objects")
+        if objects is None:
+            return list(lm["image-label"].get("properties") or [])
+        props = []
+        for k, o in sorted(objects.items()):
+            d = o.to_dict()
+            cls = self._taxonomy[o.class_id].name if o.class_id in self._taxonomy else None
+            props.append({"label-value": int(k), "class": cls, **d})
+        return props
+
+    def _colors(self, name: str) -> list[dict[str, Any]]:
+        if self._label_meta[name].get("role") != "semantic":
+            return list(self._label_meta[name]["image-label"].get("colors") or [])
+        return [
+            {"label-value": c.id, "rgba": [round(v * 255) for v in c.color]}
+            for c in self._taxonomy
+            if c.color is not None
+        ]
+
+    # -- crash journal -----------------------------------------------------------------
+    def _journal_key(self) -> str:
+        return JOURNAL_NAME
+
+    def _journal_write(self, name: str, regions: list[tuple[slice, ...]]) -> None:
+        doc = self._journal_read()
+        doc.setdefault(name, []).extend([[s.start, s.stop] for s in r] for r in regions)
+        _store_set(self._group, self._journal_key(), json.dumps(doc).encode())
+
+    def _journal_read(self) -> dict[str, Any]:
+        raw = _store_get(self._group, self._journal_key())
+        if raw is None:
+            return {}
+        try:
+            d = json.loads(raw)
+            return d if isinstance(d, dict) else {}
+        except ValueError:
+            return {}
+
+    def _journal_clear(self) -> None:
+        _store_delete(self._group, self._journal_key())
+
+    def _recover_journal(self) -> None:
+        """Redo the pyramid above regions whose save was interrupted (next save)."""
+        for name, regions in self._journal_read().items():
+            if name not in self._labels:
+                continue
+            la = self._labels[name]
+            for r in regions:
+                la._pyramid_todo.append(tuple(slice(int(a), int(b)) for a, b in r))
+
+    # -- annotation documents ---------------------------------------------------------
+    def write_annotation(
+        self,
+        ann: ImageAnnotation,
+        *,
+        taxonomy: Taxonomy | None = None,
+        semantic: str = "semantic",
+        instances: str = "instances",
+    ) -> SaveReport:
+        """Persist a whole document (masks, instance table, boxes, taxonomy) and save."""
+        self._require_writable()
+        if tuple(ann.shape) != self.shape:
+            raise StoreError(
+                f"annotation shape does not match the store shape {self.shape}",
+                path=self.path,
+                where=ann.image_name,
+                field="shape",
+                value=tuple(ann.shape),
+            )
+        ann.validate(taxonomy)
+        for name, role, mask in ((semantic, "semantic", ann.semantic),
+                                 (instances, "instances", ann.instances)):  # fmt: skip
+            if mask is None:
+                continue
+            if name not in self._labels:
+                self.create_labels(name, dtype=mask.dtype, role=role)
+            self.labels(name).write_all(mask)
+        if ann.instances is not None:
+            self.set_objects(instances, ann.objects)
+        meta = ann.tables_to_dict()
+        meta.pop("objects")
+        self.set_annotation_meta(meta)
+        if taxonomy is not None:
+            self.taxonomy = taxonomy
+        return self.save()
+
+    def read_annotation(
+        self, *, semantic: str | None = None, instances: str | None = None
+    ) -> ImageAnnotation:
+        """The stored document; masks are lazy :class:`LabelArray` objects.
+
+        Without names, the first label image of each role is used.
+        """
+        semantic = semantic or next((n for n in self._labels if self.role(n) == "semantic"), None)
+        instances = instances or next(
+            (n for n in self._labels if self.role(n) == "instances"), None
+        )
+        meta = dict(self._annotation)
+        meta.setdefault("image_name", Path(self.path.rstrip("/")).name.split(".")[0])
+        meta["shape"] = list(self.shape)
+        meta["axes"] = self.axes
+        meta["objects"] = {}
+        if instances:
+            meta["objects"] = {str(k): o.to_dict() for k, o in self.objects(instances).items()}
+        try:
+            return ImageAnnotation.from_tables_dict(
+                meta,
+                semantic=self.labels(semantic) if semantic else None,
+                instances=self.labels(instances) if instances else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(
+                f"corrupt annotation tables ({exc!r})",
+                path=self.path,
+                where="zarr.json",
+                field=f"{MARKER}.annotation",
+            ) from exc
+
+    # -- autosave and closing ------------------------------------------------------------
+    def start_autosave(
+        self,
+        interval: float = 60.0,
+        on_save: Callable[[SaveReport], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Save dirty chunks in a background thread every ``interval`` seconds."""
+        self._require_writable()
+        self.stop_autosave()
+        self._autosave = _Autosave(self, float(interval), on_save, on_error)
+
+    def stop_autosave(self) -> None:
+        if self._autosave is not None:
+            self._autosave.stop()
+            self._autosave = None
+
+    @property
+    def autosave_running(self) -> bool:
+        return self._autosave is not None
+
+    def close(self, save: bool = False) -> None:
+        """Stop autosave, optionally save, release the writer lock."""
+        self.stop_autosave()
+        if save and not self.read_only and self.is_dirty:
+            self.save()
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._finalizer.detach()
+            self._writer_lock = None
+            self.mode = "r"
+
+    def __enter__(self) -> MaskStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"MaskStore({self.path!r}, mode={self.mode!r}, shape={self.shape}, "
+            f"labels={self.label_names()}, ngff={self.ngff})"
+        )
+
+
+class _Autosave:
+    def __init__(self, store: MaskStore, interval: float, on_save, on_error):
+        self._store = store
+        self._interval = interval
+        self._on_save = on_save
+        self._on_error = on_error
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="labelsuite-autosave", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                if self._store.is_dirty:
+                    rep = self._store.save()
+                    if self._on_save is not None:
+                        self._on_save(rep)
+            except Exception as exc:  # reported, never kills the thread silently
+                if self._on_error is not None:
+                    self._on_error(exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=30)
+
+
+# -- zarr helpers ---------------------------------------------------------------------------
+def _default_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _make_store(path: str, read_only: bool, storage_options: dict | None):
+    from zarr.storage import FsspecStore, LocalStore
+
+    if _is_url(path):
+        try:
+            return FsspecStore.from_url(
+                path, storage_options=storage_options or {}, read_only=read_only
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot open the URL: {exc}", path=path, field="path") from exc
+    if not read_only:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    return LocalStore(path, read_only=read_only)
+
+
+def _make_lock(path: str, store: Any, user: str) -> StoreLock:
+    if _is_url(path):
+        return StoreLock(store.path, user, fs=store.fs, display=path)
+    return StoreLock(str(Path(path)), user, display=path)
+
+
+def _store_set(group: zarr.Group, key: str, data: bytes) -> None:
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    st = group.store_path.store
+    full = _join(group.store_path.path, key)
+    sync(st.set(full, default_buffer_prototype().buffer.from_bytes(data)))
+
+
+def _store_get(group: zarr.Group, key: str) -> bytes | None:
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    st = group.store_path.store
+    buf = sync(st.get(_join(group.store_path.path, key), default_buffer_prototype()))
+    return None if buf is None else buf.to_bytes()
+
+
+def _store_delete(group: zarr.Group, key: str) -> None:
+    from zarr.core.sync import sync
+
+    st = group.store_path.store
+    if st.read_only:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        sync(st.delete(_join(group.store_path.path, key)))
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def _ome(attrs: Any, zarr_format: int) -> dict[str, Any]:
+    if zarr_format == 3:
+        return dict(attrs.get("ome") or {})
+    return dict(attrs)
+
+
+def _array_kwargs(zarr_format: int, axes: str) -> dict[str, Any]:
+    if zarr_format == 3:
+        return {"dimension_names": list(axes)}
+    return {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
+
+
+def _multiscales(axes: str, paths: list[str], name: str, ngff: str) -> dict[str, Any]:
+    nd = len(axes)
+    datasets = []
+    for k, p in enumerate(paths):
+        scale = [1.0] * (nd - 2) + [float(2**k), float(2**k)]
+        datasets.append({"path": p, "coordinateTransformations": [{"type": "scale",
+                                                                    "scale": scale}]})  # fmt: skip
+    ms: dict[str, Any] = {
+        "axes": [{"name": a, "type": _AXIS_TYPES[a]} for a in axes],
+        "datasets": datasets,
+        "name": name,
+    }
+    if ngff == "0.4":
+        ms["version"] = "0.4"
+    return ms
+
+
+def _image_label(
+    properties: list[dict[str, Any]], ngff: str, colors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    il: dict[str, Any] = {"source": {"image": "../../"}}
+    # the 0.5 schema forbids empty colour and property lists
+    if colors:
+        il["colors"] = colors
+    if properties:
+        il["properties"] = properties
+    if ngff == "0.4":
+        il["version"] = "0.4"
+    return il
+
+
+def _write_image_pyramid(
+    group: zarr.Group, image: Any, chunks: tuple[int, ...], n_levels: int, axes: str
+) -> list[str]:
+    """Write an image pyramid (y and x halved by striding) level by level, in slabs."""
+    paths = []
+    kw = _array_kwargs(group.metadata.zarr_format, axes)
+    prev = image
+    for k, shp in enumerate(level_shapes(tuple(image.shape), n_levels)):
+        a = group.create_array(
+            str(k),
+            shape=shp,
+            chunks=tuple(min(c, n) for c, n in zip(chunks, shp)),
+            dtype=np.dtype(image.dtype),
+            fill_value=0,
+            **kw,
+        )
+        for sl in _slabs(shp, a.chunks, a.dtype.itemsize):
+            if k == 0:
+                a[sl] = np.asarray(prev[sl])
+            else:
+                big = tuple(
+                    slice(s.start * 2, min(n, s.stop * 2)) if ax >= len(shp) - 2 else s
+                    for ax, (s, n) in enumerate(zip(sl, prev.shape))
+                )
+                a[sl] = np.asarray(prev[big])[..., ::2, ::2]
+        prev = a
+        paths.append(str(k))
+    return paths
