@@ -1,7 +1,251 @@
-"""Instance tools (split, merge, relabel, clean) on the session's instance layers, undoable."""
+"""Instance tools (split, merge, relabel, clean) on the session's instance layers, undoable.
+
+Each method runs one :mod:`napari_labelsuite.core.instances` operation on a Labels layer
+(``layer=``, else the active instance layer, else the selected Labels layer), writes only the
+pixels that change through ``Labels.data_setitem`` inside ``block_history`` (one Ctrl-Z undoes
+the whole operation, in nD too) and keeps the instance -> class table consistent: parts of a
+split object inherit its class, merging objects of different classes needs ``cls``. Rows of
+removed ids stay in the table so that undoing the pixels finds their classes again.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..core import instances as core
+from ..core import instances_chunked as chunked
+from ..core.annotation import ObjectInfo
+from ..core.errors import SessionError
+
+Region = tuple[slice, ...]
+
+
+def _role(layer: Any) -> str | None:
+    info = (getattr(layer, "metadata", None) or {}).get("labelsuite")
+    return info.get("role") if isinstance(info, dict) else None
 
 
 class InstancesMixin:
     """Instance tools (split, merge, relabel, clean) on the session's instance layers, undoable."""
+
+    # -- targets ---------------------------------------------------------------------------
+    def instance_target(self, layer: Any = None) -> Any:
+        """The Labels layer an instance tool works on (see module doc)."""
+        from napari.layers import Labels
+
+        if layer is None:
+            layer = self.instances
+        if layer is None:
+            active = getattr(getattr(self.layers, "selection", None), "active", None)
+            layer = active if isinstance(active, Labels) else None
+        if not isinstance(layer, Labels):
+            raise SessionError(
+                "select an instance (Labels) layer first", field="layer", value=layer
+            )
+        if layer.multiscale:
+            raise SessionError(
+                "instance tools edit single-resolution layers",
+                where=f"layer '{layer.name}'",
+                field="multiscale",
+                value=True,
+            )
+        return layer
+
+    def plane_region(self, layer: Any = None) -> Region:
+        """The region of the viewer's current plane in ``layer`` (leading axes fixed)."""
+        layer = self.instance_target(layer)
+        nd = layer.data.ndim
+        if nd <= 2:
+            return ()
+        viewer = self.require_viewer()
+        point = layer.world_to_data(viewer.dims.point[-nd:])
+        lead = [int(np.clip(round(float(v)), 0, n - 1)) for v, n in zip(point, layer.data.shape)]
+        return tuple(slice(v, v + 1) for v in lead[: nd - 2])
+
+    def _next_id(self, layer: Any) -> int:
+        if _role(layer) == "instances":
+            return self.next_instance_id(layer)
+        data = layer.data
+        return int(np.max(data)) + 1 if data.size else 1
+
+    def _apply_edit(
+        self,
+        layer: Any,
+        edit: core.InstanceEdit,
+        action: str,
+        *,
+        merge_class: int | None = None,
+        **params: Any,
+    ) -> core.InstanceEdit:
+        """Write ``edit`` into ``layer`` as one undo step and update its instance table."""
+        managed = _role(layer) == "instances"
+        objects = None
+        if managed and (edit.parents or edit.merged or edit.relabel or merge_class is not None):
+            # computed first: a class conflict raises before any pixel changes
+            objects = core.apply_to_objects(
+                self.objects(layer), edit, merge_class=merge_class, prune=False
+            )
+        data = layer.data
+        with layer.block_history():
+            for idx, values in edit.changes(data):
+                layer.data_setitem(idx, values.astype(data.dtype, copy=False), refresh=False)
+        layer.refresh()
+        if objects is not None:
+            self.set_objects(objects, layer)
+        self._record(
+            action,
+            layer=layer.name,
+            new_ids=sorted(edit.parents),
+            removed=sorted(edit.removed),
+            **params,
+        )
+        return edit
+
+    @staticmethod
+    def _coords_in(layer: Any, source: Any) -> np.ndarray | None:
+        """Coordinates from an array or a Points/Shapes layer, in ``layer``'s data space."""
+        if source is None:
+            return None
+        if hasattr(source, "data_to_world"):
+            data = source.data
+            if isinstance(data, list):  # Shapes: the selected shape, else the last one
+                sel = sorted(getattr(source, "selected_data", ()) or ())
+                data = data[sel[0]] if sel else data[-1]
+            pts = [layer.world_to_data(source.data_to_world(p)) for p in np.asarray(data)]
+            return np.asarray(pts, dtype=float).reshape(-1, layer.data.ndim)
+        return np.asarray(source, dtype=float)
+
+    # -- operations ------------------------------------------------------------------------
+    def split_touching(
+        self,
+        ids: int | Iterable[int] | None = None,
+        *,
+        min_distance: int = 7,
+        seeds: Any = None,
+        region: Region | None = None,
+        layer: Any = None,
+    ) -> core.InstanceEdit:
+        """Split touching objects by a watershed (seeds: array or a Points layer)."""
+        layer = self.instance_target(layer)
+        pts = self._coords_in(layer, seeds)
+        edit = core.split_touching(
+            layer.data, ids, min_distance, pts, region=region, next_id=self._next_id(layer)
+        )
+        return self._apply_edit(
+            layer,
+            edit,
+            "split_touching",
+            ids=ids,
+            min_distance=min_distance,
+            seeds=None if pts is None else len(pts),
+            region=region,
+        )
+
+    def split_by_line(self, instance_id: int, line: Any, *, layer: Any = None):
+        """Cut one object along a path (an array of vertices or a Shapes layer's shape)."""
+        layer = self.instance_target(layer)
+        pts = self._coords_in(layer, line)
+        edit = core.split_by_line(layer.data, instance_id, pts, next_id=self._next_id(layer))
+        return self._apply_edit(layer, edit, "split_by_line", instance_id=instance_id)
+
+    def split_disconnected(
+        self,
+        ids: Any = None,
+        *,
+        connectivity: int = 1,
+        region: Region | None = None,
+        layer: Any = None,
+    ):
+        """Give each connected piece of an object its own id."""
+        layer = self.instance_target(layer)
+        edit = core.split_disconnected(
+            layer.data, ids, connectivity, region=region, next_id=self._next_id(layer)
+        )
+        return self._apply_edit(layer, edit, "split_disconnected", ids=ids, region=region)
+
+    def merge_instances(
+        self,
+        ids: Iterable[int],
+        *,
+        into: int | None = None,
+        cls: int | str | None = None,
+        layer: Any = None,
+    ):
+        """Merge objects into one (``cls`` is required when their classes differ)."""
+        layer = self.instance_target(layer)
+        cid = None if cls is None else self.taxonomy.resolve(cls).id
+        edit = core.merge(layer.data, ids, into=into)
+        return self._apply_edit(layer, edit, "merge_instances", merge_class=cid, ids=ids)
+
+    def delete_instances(
+        self, ids: int | Iterable[int], *, region: Region | None = None, layer: Any = None
+    ):
+        """Erase objects (their pixels become background)."""
+        layer = self.instance_target(layer)
+        edit = core.delete(layer.data, ids, region=region)
+        return self._apply_edit(layer, edit, "delete_instances", ids=ids, region=region)
+
+    def relabel_sequential(self, *, layer: Any = None):
+        """Renumber the objects 1..n (the instance table follows)."""
+        layer = self.instance_target(layer)
+        return self._apply_edit(layer, core.relabel_sequential(layer.data), "relabel_sequential")
+
+    def fill_holes(self, ids: Any = None, *, region: Region | None = None, layer: Any = None):
+        """Fill background holes inside objects."""
+        layer = self.instance_target(layer)
+        edit = core.fill_holes(layer.data, ids, region=region)
+        return self._apply_edit(layer, edit, "fill_holes", ids=ids, region=region)
+
+    def remove_small(self, min_size: int, *, region: Region | None = None, layer: Any = None):
+        """Erase objects smaller than ``min_size`` pixels."""
+        layer = self.instance_target(layer)
+        edit = core.remove_small(layer.data, min_size, region=region)
+        return self._apply_edit(layer, edit, "remove_small", min_size=min_size, region=region)
+
+    def remove_border_objects(self, *, region: Region | None = None, layer: Any = None):
+        """Erase objects touching the image (or region) edge."""
+        layer = self.instance_target(layer)
+        edit = core.remove_border_objects(layer.data, region=region)
+        return self._apply_edit(layer, edit, "remove_border_objects", region=region)
+
+    def label_components(
+        self, source: Any = None, *, connectivity: int = 1, name: str = "instances"
+    ):
+        """A new instance layer of the connected components of a semantic layer or mask.
+
+        Each component's class is the semantic class it lies in (binary masks give objects
+        without a class).
+        """
+        if source is None:
+            source = self.semantic
+        if source is None:
+            raise SessionError("there is no semantic layer to label", field="source")
+        mask = np.asarray(getattr(source, "data", source))
+        labels = core.label_components(mask, connectivity)
+        objects = {}
+        if mask.dtype != bool and mask.max() > 1 or _role(source) == "semantic":
+            classes = core.component_classes(labels, mask)
+            objects = {i: ObjectInfo(class_id=c) for i, c in classes.items()}
+        layer = self.add_instance_layer(labels, name=name, objects=objects)
+        self._record(
+            "label_components", source=getattr(source, "name", "array"), n=int(labels.max())
+        )
+        return layer
+
+    def iter_label_components_chunked(
+        self, source: Any, out: Any, *, connectivity: int = 1, chunks: Any = None
+    ) -> Iterator[int]:
+        """Label a large (zarr / dask) mask chunk by chunk into ``out``; yields progress.
+
+        The generator yields one step per chunk and pass (``chunked.label_steps(...)`` of
+        them); stopping it cancels the work. Use for arrays larger than memory; the result is
+        then opened as a layer by the caller.
+        """
+        mask = getattr(source, "data", source)
+        yield from chunked.iter_label_components(
+            mask, out, connectivity=connectivity, chunks=chunks
+        )
+        self._record("label_components_chunked", shape=tuple(mask.shape))
