@@ -1,0 +1,1258 @@
+"""Augmentation applied jointly to an image, its masks and its boxes.
+
+A :class:`Pipeline` is a list of transforms (see :mod:`.augment_transforms`) plus the
+settings of the one resampling step. ``pipeline.apply(image, annotation, seed=k)`` returns
+the transformed image, a transformed :class:`~.annotation.ImageAnnotation` and
+:class:`AugmentDiagnostics` saying what the variant did to the labels.
+
+How the parts stay consistent
+-----------------------------
+* All geometric transforms that fire are multiplied into one matrix (an elastic
+  deformation turns it into one coordinate map), so image and masks are resampled once,
+  from the same map.
+* Masks use nearest neighbour only: every value in an output mask is a value of the input
+  mask or the background 0 (``diagnostics.invented_values`` checks it on every variant).
+* Boxes: the corners (with an elastic deformation, points along the edges) go through the
+  forward map, the enclosing box is clipped to the frame, and boxes whose visible fraction
+  falls below ``min_visibility`` are dropped or flagged (``box_policy``).
+* Each transform draws from its own random stream spawned from the seed, so the same seed
+  always gives the same variant, and editing one transform does not reshuffle the others.
+
+Works on one plane: an image ``(Y, X)``, ``(C, Y, X)`` or ``(Y, X, C)`` of any dtype; use
+:func:`annotation_plane` to take a plane (and a window) out of an nD annotation.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .annotation import Box, ImageAnnotation
+from .augment_transforms import TRANSFORMS, Transform
+from .augment_warp import FILL_MODES, INTERPOLATIONS, resolve_backend, warp
+from .errors import AugmentError
+from .fileio import atomic_write_text
+
+__all__ = [
+    "ALBUMENTATIONS_MAP",
+    "AugmentDiagnostics",
+    "Pipeline",
+    "annotation_plane",
+    "value_scale",
+]
+
+FORMAT_NAME = "napari-labelsuite augmentation pipeline"
+BOX_POLICIES = ("drop", "flag")
+MASK_FILLS = ("constant", "same")
+
+#: Our transform -> the albumentations transform it exports to (see docs/augment.md).
+ALBUMENTATIONS_MAP = {
+    "HorizontalFlip": "HorizontalFlip",
+    "VerticalFlip": "VerticalFlip",
+    "Rot90": "RandomRotate90 (only with ks = 0, 1, 2, 3)",
+    "Affine": "Affine",
+    "Crop": "Crop",
+    "RandomCrop": "RandomCrop",
+    "RandomResizedCrop": "RandomResizedCrop",
+    "ElasticDeform": "ElasticTransform (approximate amplitude)",
+    "BrightnessContrast": "RandomBrightnessContrast",
+    "Brightness": "MultiplicativeNoise (per_channel=False, elementwise=False)",
+    "Gamma": "RandomGamma",
+    "GaussianNoise": "GaussNoise",
+    "GaussianBlur": "GaussianBlur",
+    "ChannelJitter": "MultiplicativeNoise (per_channel=True), only when shift is 0",
+    "ChannelDropout": "ChannelDropout",
+}
+
+_KERAS_IGNORED = {
+    "featurewise_center",
+    "samplewise_center",
+    "featurewise_std_normalization",
+    "samplewise_std_normalization",
+    "zca_whitening",
+    "zca_epsilon",
+    "rescale",
+    "preprocessing_function",
+    "data_format",
+    "validation_split",
+    "dtype",
+}
+
+
+# -- diagnostics -----------------------------------------------------------------------------
+@dataclass
+class AugmentDiagnostics:
+    """What one variant did to the labels.
+
+    Attributes
+    ----------
+    seed : int
+    applied : list of dict
+        The transforms that fired, with the parameters drawn (``{"type": ..., ...}``).
+    shape : (int, int)
+        Output plane shape.
+    padding_fraction : float
+        Fraction of the output frame filled from outside the input (by ``fill_mode``).
+    box_visibility : list of float
+        Per input box: visible area after clipping / area of the transformed box.
+    boxes_kept : list of int
+        Input index of each output box.
+    boxes_clipped, boxes_dropped, boxes_flagged : list of int
+        Input indices of boxes cut by the frame (kept), removed, and kept below
+        ``min_visibility`` (``box_policy="flag"``).
+    instances_lost : list of int
+        Instance ids no longer present.
+    instances_cut : dict of int to (int, int)
+        Ids that fell below ``min_instance_pixels``: ``(pixels before, pixels after)``.
+    invented_values : dict of str to list of int
+        Mask values present after but not before (``"semantic"``, ``"instances"``); must be
+        empty.
+    """
+
+    seed: int
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    shape: tuple[int, int] = (0, 0)
+    padding_fraction: float = 0.0
+    box_visibility: list[float] = field(default_factory=list)
+    boxes_kept: list[int] = field(default_factory=list)
+    boxes_clipped: list[int] = field(default_factory=list)
+    boxes_dropped: list[int] = field(default_factory=list)
+    boxes_flagged: list[int] = field(default_factory=list)
+    instances_lost: list[int] = field(default_factory=list)
+    instances_cut: dict[int, tuple[int, int]] = field(default_factory=dict)
+    invented_values: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def labels_intact(self) -> bool:
+        """True when no mask value was invented."""
+        return not any(self.invented_values.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["instances_cut"] = {str(k): list(v) for k, v in self.instances_cut.items()}
+        return json.loads(json.dumps(d, default=_json_default))
+
+    def summary(self) -> str:
+        """One line for a preview tile."""
+        parts = [f"seed {self.seed}"]
+        parts.append(f"pad {self.padding_fraction:.0%}")
+        if self.boxes_dropped or self.boxes_clipped or self.boxes_flagged:
+            parts.append(
+                f"boxes clipped {len(self.boxes_clipped)} dropped {len(self.boxes_dropped)}"
+                + (f" flagged {len(self.boxes_flagged)}" if self.boxes_flagged else "")
+            )
+        if self.instances_lost:
+            parts.append(f"instances lost {len(self.instances_lost)}")
+        if self.instances_cut:
+            parts.append(f"cut small {len(self.instances_cut)}")
+        if not self.labels_intact:
+            parts.append(f"INVENTED LABELS {self.invented_values}")
+        return ", ".join(parts)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(type(v))
+
+
+# -- inputs --------------------------------------------------------------------------------------
+def value_scale(image: np.ndarray) -> float:
+    """The reference value range of intensity parameters (see :mod:`.augment_transforms`)."""
+    dt = image.dtype
+    if dt == np.uint8:
+        return 255.0
+    if dt == np.bool_ or image.size == 0:
+        return 1.0
+    mx = float(np.max(image))
+    if dt.kind == "f" and mx <= 1.0:
+        return 1.0
+    return mx if mx > 0 else 1.0
+
+
+def annotation_plane(
+    ann: ImageAnnotation,
+    plane: tuple[int, ...] = (),
+    window: tuple[int, int, int, int] | None = None,
+) -> ImageAnnotation:
+    """One 2D plane of ``ann``, optionally cut to ``window = (y0, y1, x0, x1)``.
+
+    Masks are read for that plane and window only; boxes on the plane are shifted into
+    the window and clipped (boxes outside it are left out).
+    """
+    plane = tuple(int(p) for p in plane)
+    lead = ann.shape[:-2]
+    if len(plane) != len(lead) or any(not 0 <= p < n for p, n in zip(plane, lead)):
+        raise AugmentError(
+            f"plane needs {len(lead)} indices within {lead}",
+            where=ann.image_name,
+            field="plane",
+            value=plane,
+        )
+    h, w = ann.plane_shape
+    y0, y1, x0, x1 = window if window is not None else (0, h, 0, w)
+    if not (0 <= y0 < y1 <= h and 0 <= x0 < x1 <= w):
+        raise AugmentError(
+            f"window must lie within the {w}x{h} plane",
+            where=ann.image_name,
+            field="window",
+            value=window,
+        )
+    index = (*plane, slice(y0, y1), slice(x0, x1))
+
+    def cut(a):
+        return None if a is None else np.asarray(a[index])
+
+    boxes = []
+    for b in ann.boxes_on_plane(plane):
+        bx0, bx1 = max(b.x0 - x0, 0.0), min(b.x1 - x0, float(x1 - x0))
+        by0, by1 = max(b.y0 - y0, 0.0), min(b.y1 - y0, float(y1 - y0))
+        if bx1 > bx0 and by1 > by0:
+            boxes.append(dataclasses.replace(b, x0=bx0, y0=by0, x1=bx1, y1=by1, plane=()))
+    return ImageAnnotation(
+        image_name=ann.image_name,
+        shape=(y1 - y0, x1 - x0),
+        axes=ann.axes[-2:],
+        semantic=cut(ann.semantic),
+        instances=cut(ann.instances),
+        objects={k: copy.deepcopy(v) for k, v in ann.objects.items()},
+        boxes=boxes,
+        image_path=ann.image_path,
+        metadata={**copy.deepcopy(ann.metadata), "plane": list(plane), "window": [y0, y1, x0, x1]},
+    )
+
+
+def _value_counts(arr: np.ndarray, name: str, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and their pixel counts (bincount when the ids are dense)."""
+    if arr.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0:
+        raise AugmentError("mask values must be >= 0", where=where, field=name, value=lo)
+    if hi <= 4 * arr.size + 1024:
+        bc = np.bincount(arr.ravel(), minlength=1)
+        values = np.flatnonzero(bc)
+        return values, bc[values]
+    return np.unique(arr, return_counts=True)
+
+
+@dataclass
+class _Source:
+    """The validated input, prepared once for any number of variants."""
+
+    image: np.ndarray  # (Y, X, C), C >= 1
+    channel_axis: int | None  # where the channels go back in the output
+    dtype: np.dtype
+    scale: float
+    ann: ImageAnnotation
+    semantic: np.ndarray | None
+    instances: np.ndarray | None
+    counts: dict[str, tuple[np.ndarray, np.ndarray]]
+    boxes: np.ndarray  # (N, 4) xyxy
+
+
+# -- the pipeline --------------------------------------------------------------------------------
+class Pipeline:
+    """A list of transforms applied jointly to an image, its masks and its boxes.
+
+    Parameters
+    ----------
+    transforms : list of Transform
+        Applied in order (intensity transforms after the single resampling, in order).
+    fill_mode : {"constant", "nearest", "reflect", "wrap"}
+        How pixels from outside the input are filled (Keras' ``fill_mode``).
+    cval : float
+        Image value for ``fill_mode="constant"``.
+    mask_fill : {"constant", "same"}
+        Masks get background 0 outside the input, or follow ``fill_mode`` (copies of
+        labels, never interpolated ones).
+    interpolation : {"linear", "nearest", "cubic"}
+        For the image; masks always use nearest neighbour.
+    min_visibility : float
+        Boxes with a smaller visible fraction are dropped or flagged.
+    box_policy : {"drop", "flag"}
+        What to do with those boxes (boxes entirely outside are always dropped).
+    min_instance_pixels : int
+        Instances left with fewer pixels are reported in ``instances_cut``.
+    backend : {"auto", "opencv", "scipy"}
+        Resampling library (``"auto"`` takes OpenCV when installed).
+
+    Examples
+    --------
+    >>> from napari_labelsuite.core.augment import Pipeline
+    >>> from napari_labelsuite.core.augment_transforms import Affine, HorizontalFlip
+    >>> pipe = Pipeline([HorizontalFlip(p=0.5), Affine(rotate=(-15, 15))])
+    >>> image, ann, diag = pipe.apply(image, annotation, seed=3)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        transforms: list[Transform] | None = None,
+        *,
+        fill_mode: str = "constant",
+        cval: float = 0.0,
+        mask_fill: str = "constant",
+        interpolation: str = "linear",
+        min_visibility: float = 0.3,
+        box_policy: str = "drop",
+        min_instance_pixels: int = 10,
+        backend: str = "auto",
+    ) -> None:
+        self.transforms = list(transforms or [])
+        for i, t in enumerate(self.transforms):
+            if not isinstance(t, Transform):
+                raise AugmentError(
+                    "not a transform", where=f"transforms[{i}]", field="type", value=t
+                )
+        self.fill_mode = _choice("fill_mode", fill_mode, FILL_MODES)
+        self.mask_fill = _choice("mask_fill", mask_fill, MASK_FILLS)
+        self.interpolation = _choice("interpolation", interpolation, tuple(INTERPOLATIONS))
+        self.box_policy = _choice("box_policy", box_policy, BOX_POLICIES)
+        try:
+            self.cval = float(cval)
+            self.min_visibility = float(min_visibility)
+        except (TypeError, ValueError):
+            raise AugmentError(
+                "cval and min_visibility must be numbers",
+                field="cval/min_visibility",
+                value=(cval, min_visibility),
+            ) from None
+        if not 0.0 <= self.min_visibility <= 1.0:
+            raise AugmentError(
+                "must lie within [0, 1]", field="min_visibility", value=min_visibility
+            )
+        if isinstance(min_instance_pixels, bool) or int(min_instance_pixels) < 0:
+            raise AugmentError(
+                "must be an integer >= 0",
+                field="min_instance_pixels",
+                value=min_instance_pixels,
+            )
+        self.min_instance_pixels = int(min_instance_pixels)
+        resolve_backend(backend)
+        self.backend = backend
+
+    def __repr__(self) -> str:
+        names = ", ".join(type(t).__name__ for t in self.transforms)
+        return f"Pipeline([{names}], fill_mode={self.fill_mode!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pipeline) and self.to_dict() == other.to_dict()
+
+    # -- applying --------------------------------------------------------------------------------
+    def apply(
+        self,
+        image: Any,
+        annotation: ImageAnnotation,
+        seed: int = 0,
+        *,
+        channel_axis: int | None = None,
+    ) -> tuple[np.ndarray, ImageAnnotation, AugmentDiagnostics]:
+        """One variant of ``image`` and ``annotation`` for ``seed``.
+
+        Parameters
+        ----------
+        image : array-like
+            ``(Y, X)``, ``(C, Y, X)`` or ``(Y, X, C)``, any dtype, matching
+            ``annotation.shape``.
+        annotation : ImageAnnotation
+            A 2D annotation (see :func:`annotation_plane` for nD data).
+        seed : int
+            Non-negative; the same seed always gives the same variant.
+        channel_axis : {None, 0, -1}
+            Where the channels are; found from the shapes when None.
+
+        Returns
+        -------
+        image, annotation, diagnostics
+            The image keeps its dtype and channel layout.
+        """
+        src = self._prepare(image, annotation, channel_axis)
+        return self._run(src, seed)
+
+    def apply_many(
+        self,
+        image: Any,
+        annotation: ImageAnnotation,
+        seeds: Any,
+        *,
+        channel_axis: int | None = None,
+    ) -> list[tuple[np.ndarray, ImageAnnotation, AugmentDiagnostics]]:
+        """:meth:`apply` for several seeds, checking and preparing the input once."""
+        src = self._prepare(image, annotation, channel_axis)
+        return [self._run(src, s) for s in seeds]
+
+    def _prepare(self, image: Any, ann: ImageAnnotation, channel_axis: int | None) -> _Source:
+        if not isinstance(ann, ImageAnnotation):
+            raise AugmentError(
+                "annotation must be an ImageAnnotation", field="annotation", value=type(ann)
+            )
+        where = ann.image_name
+        if ann.ndim != 2:
+            raise AugmentError(
+                "augmentation works on one plane; take it with annotation_plane()",
+                where=where,
+                field="shape",
+                value=ann.shape,
+            )
+        img = np.asarray(image)
+        hw = ann.plane_shape
+        if img.ndim == 2:
+            axis = None
+        elif img.ndim == 3:
+            if channel_axis is None:
+                axis = -1 if img.shape[:2] == hw else 0 if img.shape[1:] == hw else None
+            elif channel_axis in (0, -3):
+                axis = 0
+            elif channel_axis in (-1, 2):
+                axis = -1
+            else:
+                raise AugmentError(
+                    "channel_axis must be 0 or -1", field="channel_axis", value=channel_axis
+                )
+            if axis is None:
+                raise AugmentError(
+                    f"image shape does not match the annotation's {hw} plane",
+                    where=where,
+                    field="image",
+                    value=img.shape,
+                )
+        else:
+            raise AugmentError(
+                "image must be (Y, X), (C, Y, X) or (Y, X, C)",
+                where=where,
+                field="image",
+                value=img.shape,
+            )
+        work = img[..., None] if axis is None else np.moveaxis(img, axis, -1)
+        if work.shape[:2] != hw:
+            raise AugmentError(
+                f"image shape does not match the annotation's {hw} plane",
+                where=where,
+                field="image",
+                value=img.shape,
+            )
+        dtype = img.dtype
+        if dtype == np.bool_:
+            work = work.astype(np.uint8)
+        elif dtype.kind not in "uif":
+            raise AugmentError("image must be numeric", where=where, field="image", value=dtype)
+        masks: dict[str, np.ndarray | None] = {}
+        counts = {}
+        for name in ("semantic", "instances"):
+            m = getattr(ann, name)
+            if m is None:
+                masks[name] = None
+                continue
+            m = np.asarray(m)
+            if m.shape != hw:
+                raise AugmentError(
+                    f"{name} mask shape does not match the image plane {hw}",
+                    where=where,
+                    field=name,
+                    value=m.shape,
+                )
+            if m.dtype.kind not in "ui":
+                raise AugmentError(
+                    f"{name} mask must be integer", where=where, field=name, value=str(m.dtype)
+                )
+            masks[name] = m
+            counts[name] = _value_counts(m, name, where)
+        for i, b in enumerate(ann.boxes):
+            if b.plane != ():
+                raise AugmentError(
+                    "a 2D annotation's boxes have plane ()",
+                    where=f"{where} boxes[{i}]",
+                    field="plane",
+                    value=b.plane,
+                )
+        ann.validate()
+        boxes = np.array([b.xyxy for b in ann.boxes], dtype=np.float64).reshape(-1, 4)
+        return _Source(
+            image=np.ascontiguousarray(work),
+            channel_axis=axis,
+            dtype=dtype,
+            scale=value_scale(img),
+            ann=ann,
+            semantic=masks["semantic"],
+            instances=masks["instances"],
+            counts=counts,
+            boxes=boxes,
+        )
+
+    def _run(self, src: _Source, seed: int):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise AugmentError("seed must be an integer >= 0", field="seed", value=seed)
+        seed = int(seed)
+        backend = resolve_backend(self.backend)
+        diag = AugmentDiagnostics(seed=seed)
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(self))]
+        in_shape = src.image.shape[:2]
+        shape = in_shape
+        steps: list[tuple] = []
+        intensity = []
+        n_channels = src.image.shape[2]
+        for t, rng in zip(self.transforms, rngs):
+            if rng.random() >= t.p:
+                continue
+            if t.kind == "geometric":
+                m, shape, params = t.sample(rng, shape)
+                if steps and steps[-1][0] == "affine":
+                    steps[-1] = ("affine", m @ steps[-1][1])
+                else:
+                    steps.append(("affine", m))
+            elif t.kind == "elastic":
+                dy, dx, params = t.sample(rng, shape)
+                steps.append(("elastic", dy, dx))
+            else:
+                params = t.sample(rng, n_channels)
+                intensity.append((t, params, rng))
+            diag.applied.append({"type": type(t).__name__, **params})
+        out_shape = tuple(int(s) for s in shape)
+        diag.shape = out_shape
+
+        mask_mode = self.fill_mode if self.mask_fill == "same" else "constant"
+        order = INTERPOLATIONS[self.interpolation]
+        resample = _Resampler(steps, in_shape, out_shape)
+        diag.padding_fraction = resample.padding_fraction()
+        img = resample(src.image, order, self.fill_mode, self.cval, backend)
+        if img.ndim == 2:
+            img = img[..., None]
+        masks = {}
+        for name in ("semantic", "instances"):
+            m = getattr(src, name)
+            masks[name] = None if m is None else resample(m, 0, mask_mode, 0.0, backend)
+
+        if intensity:
+            img = img.astype(np.float32)  # always a copy: the source stays untouched
+            for t, params, rng in intensity:
+                img = t.apply(img, params, src.scale, rng)
+        img = _cast(img, src.dtype)
+        if src.channel_axis is None:
+            img = img[..., 0]
+        elif src.channel_axis == 0:
+            img = np.ascontiguousarray(np.moveaxis(img, -1, 0))
+
+        present = {}
+        for name, m in masks.items():
+            if m is None:
+                continue
+            in_values, in_counts = src.counts[name]
+            out_values, out_counts = _value_counts(m, name, src.ann.image_name)
+            present[name] = out_values
+            diag.invented_values[name] = [
+                int(v) for v in np.setdiff1d(out_values, in_values) if v != 0
+            ]
+            if name == "instances":
+                lost = np.setdiff1d(in_values, out_values)
+                diag.instances_lost = [int(v) for v in lost if v != 0]
+                before = dict(zip(in_values.tolist(), in_counts.tolist()))
+                for v, n in zip(out_values.tolist(), out_counts.tolist()):
+                    b = before.get(v, 0)
+                    if v and n < self.min_instance_pixels <= b:
+                        diag.instances_cut[v] = (b, n)
+
+        boxes = self._boxes(src, resample, out_shape, diag)
+        objects = src.ann.objects
+        if "instances" in present:
+            keep = set(present["instances"].tolist())
+            objects = {k: copy.deepcopy(o) for k, o in objects.items() if k in keep}
+        else:
+            objects = {k: copy.deepcopy(o) for k, o in objects.items()}
+        meta = copy.deepcopy(src.ann.metadata)
+        meta["augment"] = {"seed": seed, "applied": [a["type"] for a in diag.applied]}
+        out_ann = ImageAnnotation(
+            image_name=src.ann.image_name,
+            shape=out_shape,
+            axes=src.ann.axes,
+            semantic=masks["semantic"],
+            instances=masks["instances"],
+            objects=objects,
+            boxes=boxes,
+            image_path=src.ann.image_path,
+            metadata=meta,
+        )
+        return img, out_ann, diag
+
+    def _boxes(self, src, resample, out_shape, diag) -> list[Box]:
+        n = len(src.boxes)
+        if n == 0:
+            return []
+        xyxy, visibility = resample.boxes(src.boxes)
+        diag.box_visibility = [round(float(v), 6) for v in visibility]
+        out = []
+        for i, b in enumerate(src.ann.boxes):
+            v = visibility[i]
+            x0, y0, x1, y1 = xyxy[i]
+            if not (x1 > x0 and y1 > y0) or v <= 0:
+                diag.boxes_dropped.append(i)
+                continue
+            if v < self.min_visibility:
+                if self.box_policy == "drop":
+                    diag.boxes_dropped.append(i)
+                    continue
+                diag.boxes_flagged.append(i)
+            elif v < 1.0 - 1e-9:
+                diag.boxes_clipped.append(i)
+            out.append(
+                dataclasses.replace(
+                    b,
+                    x0=float(x0),
+                    y0=float(y0),
+                    x1=float(x1),
+                    y1=float(y1),
+                    attributes=copy.deepcopy(b.attributes),
+                )
+            )
+            diag.boxes_kept.append(i)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.transforms)
+
+    # -- serialisation -------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        return {
+            "fill_mode": self.fill_mode,
+            "cval": self.cval,
+            "mask_fill": self.mask_fill,
+            "interpolation": self.interpolation,
+            "min_visibility": self.min_visibility,
+            "box_policy": self.box_policy,
+            "min_instance_pixels": self.min_instance_pixels,
+            "backend": self.backend,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (YAML/JSON-ready) that :meth:`from_dict` reads back."""
+        return {
+            "format": FORMAT_NAME,
+            "version": 1,
+            **self.settings(),
+            "transforms": [t.to_dict() for t in self.transforms],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, path: Any = None) -> Pipeline:
+        if not isinstance(d, dict):
+            raise AugmentError("a pipeline must be a mapping", path=path, value=type(d))
+        known = {"format", "version", "transforms", *cls(backend="scipy").settings()}
+        for key in d:
+            if key not in known:
+                raise AugmentError("unknown pipeline setting", path=path, field=key, value=d[key])
+        items = d.get("transforms") or []
+        if not isinstance(items, list):
+            raise AugmentError("must be a list", path=path, field="transforms", value=items)
+        transforms = []
+        for i, td in enumerate(items):
+            where = f"transforms[{i}]"
+            if not isinstance(td, dict) or "type" not in td:
+                raise AugmentError("needs a 'type'", path=path, where=where, value=td)
+            kind = td["type"]
+            tcls = TRANSFORMS.get(kind)
+            if tcls is None:
+                raise AugmentError(
+                    f"unknown transform; known: {sorted(TRANSFORMS)}",
+                    path=path,
+                    where=where,
+                    field="type",
+                    value=kind,
+                )
+            names = {f.name for f in dataclasses.fields(tcls)}
+            params = {k: v for k, v in td.items() if k != "type"}
+            for k in params:
+                if k not in names:
+                    raise AugmentError(
+                        f"unknown parameter of {kind}",
+                        path=path,
+                        where=where,
+                        field=k,
+                        value=params[k],
+                    )
+            try:
+                transforms.append(tcls(**params))
+            except AugmentError as exc:
+                raise AugmentError(
+                    exc.message, path=path, where=where, field=exc.field, value=exc.value
+                ) from None
+        settings = {k: v for k, v in d.items() if k not in ("format", "version", "transforms")}
+        try:
+            return cls(transforms, **settings)
+        except AugmentError as exc:
+            raise AugmentError(exc.message, path=path, field=exc.field, value=exc.value) from None
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_json(cls, text: str, *, path: Any = None) -> Pipeline:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise AugmentError(
+                f"not valid JSON: {exc.msg}", path=path, where=f"line {exc.lineno}"
+            ) from None
+        return cls.from_dict(d, path=path)
+
+    @classmethod
+    def from_yaml(cls, text: str, *, path: Any = None) -> Pipeline:
+        import yaml
+
+        try:
+            d = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise AugmentError(f"not valid YAML: {exc}", path=path) from None
+        return cls.from_dict(d, path=path)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the pipeline as JSON (``.json``) or YAML (anything else), atomically."""
+        p = Path(path)
+        text = self.to_json() if p.suffix.lower() == ".json" else self.to_yaml()
+        atomic_write_text(p, text)
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Pipeline:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AugmentError(f"cannot read: {exc.strerror}", path=p) from None
+        if p.suffix.lower() == ".json":
+            return cls.from_json(text, path=p)
+        return cls.from_yaml(text, path=p)
+
+    # -- Keras ------------------------------------------------------------------------------------
+    @classmethod
+    def from_keras(cls, kwargs: dict[str, Any]) -> Pipeline:
+        """A pipeline equivalent to Keras ``ImageDataGenerator(**kwargs)``'s augmentation.
+
+        Accepts ``rotation_range``, ``width_shift_range``, ``height_shift_range``,
+        ``shear_range``, ``zoom_range``, ``horizontal_flip``, ``vertical_flip``,
+        ``brightness_range``, ``fill_mode`` and ``cval``; normalisation arguments
+        (``rescale``, ``featurewise_center`` ...) are ignored. Keras draws the x and y zoom
+        separately; here one isotropic factor covers the same range.
+        """
+        from .augment_transforms import Affine, Brightness, HorizontalFlip, VerticalFlip
+
+        kw = dict(kwargs)
+        unknown = sorted(set(kw) - _KERAS_IGNORED - set(_KERAS_KEYS))
+        if unknown:
+            raise AugmentError(
+                "unsupported ImageDataGenerator argument",
+                where="from_keras",
+                field=unknown[0],
+                value=kw[unknown[0]],
+            )
+        affine: dict[str, Any] = {}
+        rot = float(kw.get("rotation_range", 0) or 0)
+        if rot:
+            affine["rotate"] = (-abs(rot), abs(rot))
+        for key, frac, px in (
+            ("width_shift_range", "translate_x", "translate_px_x"),
+            ("height_shift_range", "translate_y", "translate_px_y"),
+        ):
+            v = kw.get(key, 0) or 0
+            if np.ndim(v) != 0:
+                raise AugmentError(
+                    "only a number is supported", where="from_keras", field=key, value=v
+                )
+            v = abs(float(v))
+            if 0 < v < 1:
+                affine[frac] = (-v, v)
+            elif v >= 1:
+                affine[px] = (-v, v)
+        shear = float(kw.get("shear_range", 0) or 0)
+        if shear:
+            affine["shear"] = (-abs(shear), abs(shear))
+        zoom = kw.get("zoom_range", 0) or 0
+        if np.ndim(zoom) == 0:
+            z = float(zoom)
+            lo, hi = 1 - z, 1 + z
+        else:
+            lo, hi = (float(x) for x in zoom)
+        if lo <= 0 or hi < lo:
+            raise AugmentError(
+                "zoom must stay positive", where="from_keras", field="zoom_range", value=zoom
+            )
+        if (lo, hi) != (1.0, 1.0):
+            # Keras scales the sampling grid: a zoom z shows the content 1/z times larger
+            affine["scale"] = (1.0 / hi, 1.0 / lo)
+        transforms: list[Transform] = []
+        try:
+            if affine:
+                transforms.append(Affine(**affine))
+            if kw.get("horizontal_flip"):
+                transforms.append(HorizontalFlip(p=0.5))
+            if kw.get("vertical_flip"):
+                transforms.append(VerticalFlip(p=0.5))
+            if kw.get("brightness_range") is not None:
+                transforms.append(Brightness(factor=tuple(kw["brightness_range"])))
+        except AugmentError as exc:
+            raise AugmentError(
+                exc.message, where="from_keras", field=exc.field, value=exc.value
+            ) from None
+        return cls(
+            transforms,
+            fill_mode=kw.get("fill_mode", "nearest"),
+            cval=kw.get("cval", 0.0),
+        )
+
+    # -- albumentations ---------------------------------------------------------------------------
+    def to_albumentations(self, strict: bool = False) -> dict[str, Any]:
+        """The equivalent albumentations ``Compose`` as the dict ``A.from_dict`` reads.
+
+        Transforms without an equivalent (see :data:`ALBUMENTATIONS_MAP`) raise
+        AugmentError when ``strict``, else they are left out and listed under
+        ``"labelsuite_skipped"`` (remove that key or use :meth:`to_albumentations_compose`).
+        """
+        items, skipped = [], []
+        for i, t in enumerate(self.transforms):
+            d = _to_albu(t, self)
+            if d is None:
+                if strict:
+                    raise AugmentError(
+                        "no albumentations equivalent",
+                        where=f"transforms[{i}]",
+                        field="type",
+                        value=type(t).__name__,
+                    )
+                skipped.append(i)
+                continue
+            items.append(d)
+        out: dict[str, Any] = {
+            "__version__": _albu_version(),
+            "transform": {
+                "__class_fullname__": "Compose",
+                "p": 1.0,
+                "transforms": items,
+                "bbox_params": {
+                    "format": "pascal_voc",
+                    "label_fields": ["class_ids"],
+                    "min_area": 0.0,
+                    "min_visibility": self.min_visibility,
+                    "min_width": 0.0,
+                    "min_height": 0.0,
+                    "check_each_transform": True,
+                    "clip": True,
+                    "max_accept_ratio": None,
+                },
+                "keypoint_params": None,
+                "additional_targets": {},
+                "is_check_shapes": True,
+            },
+        }
+        if skipped:
+            out["labelsuite_skipped"] = skipped
+        return out
+
+    def to_albumentations_compose(self, strict: bool = False):
+        """A live ``albumentations.Compose`` (needs the ``augment`` extra)."""
+        try:
+            import albumentations as A
+        except ImportError:
+            raise AugmentError(
+                "albumentations is not installed (pip install napari-labelsuite[augment])",
+                field="albumentations",
+            ) from None
+        d = self.to_albumentations(strict=strict)
+        d.pop("labelsuite_skipped", None)
+        return A.from_dict(d)
+
+
+_KERAS_KEYS = (
+    "rotation_range",
+    "width_shift_range",
+    "height_shift_range",
+    "shear_range",
+    "zoom_range",
+    "horizontal_flip",
+    "vertical_flip",
+    "brightness_range",
+    "fill_mode",
+    "cval",
+)
+
+
+def _choice(name: str, value: Any, allowed: tuple) -> str:
+    if value not in allowed:
+        raise AugmentError(f"must be one of {allowed}", field=name, value=value)
+    return value
+
+
+def _cast(img: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if img.dtype == dtype:
+        return img
+    if dtype == np.bool_:
+        return img > 0.5
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        img = np.rint(img) if img.dtype.kind == "f" else img
+        return np.clip(img, info.min, info.max).astype(dtype)
+    return img.astype(dtype)
+
+
+def _albu_version() -> str:
+    try:
+        import albumentations
+    except ImportError:
+        return "2.0.8"
+    return albumentations.__version__
+
+
+_CV_BORDER = {"constant": 0, "nearest": 1, "reflect": 2, "wrap": 3}
+_CV_INTERP = {"nearest": 0, "linear": 1, "cubic": 2}
+
+
+def _to_albu(t: Transform, pipe: Pipeline) -> dict[str, Any] | None:
+    name = type(t).__name__
+    d: dict[str, Any] = {"p": t.p}
+    border = {
+        "border_mode": _CV_BORDER[pipe.fill_mode],
+        "fill": pipe.cval,
+        "fill_mask": 0.0,
+        "interpolation": _CV_INTERP[pipe.interpolation],
+        "mask_interpolation": 0,
+    }
+    if name in ("HorizontalFlip", "VerticalFlip"):
+        return {"__class_fullname__": name, **d}
+    if name == "Rot90":
+        if sorted(t.ks) != [0, 1, 2, 3]:
+            return None
+        return {"__class_fullname__": "RandomRotate90", **d}
+    if name == "Affine":
+        has_pct = t.translate_x != (0, 0) or t.translate_y != (0, 0)
+        has_px = t.translate_px_x != (0, 0) or t.translate_px_y != (0, 0)
+        if has_pct and has_px:
+            return None
+        out = {
+            "__class_fullname__": "Affine",
+            **d,
+            **border,
+            "rotate": list(t.rotate),
+            "scale": {"x": list(t.scale), "y": list(t.scale)},
+            "shear": {"x": list(t.shear), "y": [0.0, 0.0]},
+            "keep_ratio": True,
+            "fit_output": False,
+        }
+        if has_px:
+            out["translate_px"] = {
+                "x": [int(round(v)) for v in t.translate_px_x],
+                "y": [int(round(v)) for v in t.translate_px_y],
+            }
+        else:
+            out["translate_percent"] = {"x": list(t.translate_x), "y": list(t.translate_y)}
+        return out
+    if name == "Crop":
+        return {
+            "__class_fullname__": "Crop",
+            **d,
+            "x_min": t.x,
+            "y_min": t.y,
+            "x_max": t.x + t.width,
+            "y_max": t.y + t.height,
+        }
+    if name == "RandomCrop":
+        return {"__class_fullname__": "RandomCrop", **d, "height": t.height, "width": t.width}
+    if name == "RandomResizedCrop":
+        return {
+            "__class_fullname__": "RandomResizedCrop",
+            **d,
+            "size": [t.height, t.width],
+            "scale": list(t.scale),
+            "ratio": list(t.ratio),
+            "interpolation": border["interpolation"],
+            "mask_interpolation": 0,
+        }
+    if name == "ElasticDeform":
+        return {
+            "__class_fullname__": "ElasticTransform",
+            **d,
+            **border,
+            "alpha": t.alpha,
+            "sigma": t.sigma,
+            "noise_distribution": "uniform",
+        }
+    if name == "BrightnessContrast":
+        return {
+            "__class_fullname__": "RandomBrightnessContrast",
+            **d,
+            "brightness_limit": list(t.brightness),
+            "contrast_limit": list(t.contrast),
+            "brightness_by_max": True,
+        }
+    if name == "Brightness":
+        return {
+            "__class_fullname__": "MultiplicativeNoise",
+            **d,
+            "multiplier": list(t.factor),
+            "per_channel": False,
+            "elementwise": False,
+        }
+    if name == "Gamma":
+        return {
+            "__class_fullname__": "RandomGamma",
+            **d,
+            "gamma_limit": [100.0 * t.gamma[0], 100.0 * t.gamma[1]],
+        }
+    if name == "GaussianNoise":
+        return {
+            "__class_fullname__": "GaussNoise",
+            **d,
+            "std_range": list(t.std),
+            "mean_range": [0.0, 0.0],
+            "per_channel": t.per_channel,
+        }
+    if name == "GaussianBlur":
+        return {
+            "__class_fullname__": "GaussianBlur",
+            **d,
+            "blur_limit": 0,
+            "sigma_limit": list(t.sigma),
+        }
+    if name == "ChannelJitter":
+        if t.shift != (0.0, 0.0):
+            return None
+        return {
+            "__class_fullname__": "MultiplicativeNoise",
+            **d,
+            "multiplier": list(t.scale),
+            "per_channel": True,
+            "elementwise": False,
+        }
+    if name == "ChannelDropout":
+        return {
+            "__class_fullname__": "ChannelDropout",
+            **d,
+            "channel_drop_range": list(t.channels),
+            "fill": t.fill,
+        }
+    return None
+
+
+# -- resampling and the point map ------------------------------------------------------------
+class _Resampler:
+    """The composed geometry of one variant: resample arrays, map boxes, measure padding."""
+
+    def __init__(self, steps, in_shape, out_shape) -> None:
+        self.steps = steps
+        self.in_shape = tuple(in_shape)
+        self.out_shape = tuple(out_shape)
+        self.affine_only = all(s[0] == "affine" for s in steps)
+        self.forward = np.eye(3)
+        if self.affine_only:
+            for s in steps:
+                self.forward = s[1] @ self.forward
+            self.inverse = np.linalg.inv(self.forward)
+            self.slices = _exact_slices(self.inverse, self.in_shape, self.out_shape)
+        else:
+            self.coords = self._coordinates()
+
+    def _coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        h, w = self.out_shape
+        r = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
+        c = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
+        on_grid = True
+        for step in reversed(self.steps):
+            if step[0] == "affine":
+                inv = np.linalg.inv(step[1]).astype(np.float32)
+                r, c = (
+                    inv[0, 0] * r + inv[0, 1] * c + inv[0, 2],
+                    inv[1, 0] * r + inv[1, 1] * c + inv[1, 2],
+                )
+                on_grid = False
+            else:
+                dy, dx = step[1], step[2]
+                if on_grid:
+                    r, c = r + dy, c + dx
+                else:
+                    grid = np.stack([r, c])
+                    r = r + ndi.map_coordinates(dy, grid, order=1, mode="nearest")
+                    c = c + ndi.map_coordinates(dx, grid, order=1, mode="nearest")
+                on_grid = False
+        return np.ascontiguousarray(r, np.float32), np.ascontiguousarray(c, np.float32)
+
+    def __call__(self, arr, order, mode, cval, backend) -> np.ndarray:
+        if self.affine_only and self.slices is not None:
+            src = arr.swapaxes(0, 1) if self.slices[0] else arr
+            return np.array(src[self.slices[1], self.slices[2]], order="C", copy=True)
+        if self.affine_only:
+            return warp(
+                arr,
+                self.out_shape,
+                inverse=self.inverse,
+                order=order,
+                mode=mode,
+                cval=cval,
+                backend=backend,
+            )
+        return warp(
+            arr,
+            self.out_shape,
+            coords=self.coords,
+            order=order,
+            mode=mode,
+            cval=cval,
+            backend=backend,
+        )
+
+    def padding_fraction(self) -> float:
+        ho, wo = self.out_shape
+        hi, wi = self.in_shape
+        if self.affine_only:
+            corners = np.array([[0.0, 0.0], [0.0, wi], [hi, wi], [hi, 0.0]]) - 0.5
+            quad = corners @ self.forward[:2, :2].T + self.forward[:2, 2] + 0.5
+            inside = _clip_polygon(quad, ho, wo)
+            return float(max(0.0, 1.0 - _polygon_area(inside) / (ho * wo)))
+        r, c = self.coords
+        outside = (r < -0.5) | (r >= hi - 0.5) | (c < -0.5) | (c >= wi - 0.5)
+        return float(outside.mean())
+
+    def forward_points(self, pts: np.ndarray) -> np.ndarray:
+        """Map ``(N, 2)`` input ``(row, col)`` centre coordinates to the output."""
+        for step in self.steps:
+            if step[0] == "affine":
+                m = step[1]
+                pts = pts @ m[:2, :2].T + m[:2, 2]
+            else:
+                # the field maps output -> input (in = out + d(out)); invert by fixed point
+                dy, dx = step[1], step[2]
+                q = pts.copy()
+                for _ in range(10):
+                    g = q.T
+                    d = np.stack(
+                        [
+                            ndi.map_coordinates(dy, g, order=1, mode="nearest"),
+                            ndi.map_coordinates(dx, g, order=1, mode="nearest"),
+                        ],
+                        axis=1,
+                    )
+                    q = pts - d
+                pts = q
+        return pts
+
+    def boxes(self, xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Enclosing, clipped output boxes and their visible fractions."""
+        ho, wo = self.out_shape
+        if self.affine_only:
+            x0, y0, x1, y1 = xyxy.T
+            pts = np.stack(
+                [
+                    np.stack([y0, x0], 1),
+                    np.stack([y0, x1], 1),
+                    np.stack([y1, x0], 1),
+                    np.stack([y1, x1], 1),
+                ],
+                axis=1,
+            ).reshape(-1, 2)
+            idx = np.repeat(np.arange(len(xyxy)), 4)
+        else:
+            chunks, ids = [], []
+            for i, (x0, y0, x1, y1) in enumerate(xyxy):
+                nx = max(2, math.ceil((x1 - x0) / 2) + 1)
+                ny = max(2, math.ceil((y1 - y0) / 2) + 1)
+                xs, ys = np.linspace(x0, x1, nx), np.linspace(y0, y1, ny)
+                chunks += [
+                    np.stack([np.full(nx, y0), xs], 1),
+                    np.stack([np.full(nx, y1), xs], 1),
+                    np.stack([ys, np.full(ny, x0)], 1),
+                    np.stack([ys, np.full(ny, x1)], 1),
+                ]
+                ids.append(np.full(2 * (nx + ny), i))
+            pts, idx = np.concatenate(chunks), np.concatenate(ids)
+        out = self.forward_points(pts - 0.5) + 0.5
+        n = len(xyxy)
+        lo = np.full((n, 2), np.inf)
+        hi = np.full((n, 2), -np.inf)
+        np.minimum.at(lo, idx, out)
+        np.maximum.at(hi, idx, out)
+        raw = np.column_stack([lo[:, 1], lo[:, 0], hi[:, 1], hi[:, 0]])
+        clipped = raw.copy()
+        clipped[:, [0, 2]] = np.clip(raw[:, [0, 2]], 0, wo)
+        clipped[:, [1, 3]] = np.clip(raw[:, [1, 3]], 0, ho)
+        area = (raw[:, 2] - raw[:, 0]) * (raw[:, 3] - raw[:, 1])
+        vis_area = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            visibility = np.where(area > 0, vis_area / area, 0.0)
+        return clipped, np.clip(visibility, 0.0, 1.0)
+
+
+def _exact_slices(inv: np.ndarray, in_shape, out_shape):
+    """``(swap, row slice, col slice)`` when the map is a pixel permutation inside the input.
+
+    Flips, quarter turns and integer crops then become views: exact, and far cheaper than
+    resampling.
+    """
+    lin, t = inv[:2, :2], inv[:2, 2]
+    r_lin = np.round(lin)
+    if not (np.allclose(lin, r_lin, atol=1e-9) and np.allclose(t, np.round(t), atol=1e-9)):
+        return None
+    if np.count_nonzero(r_lin) != 2 or not np.all(np.abs(r_lin).sum(axis=1) == 1):
+        return None
+    swap = bool(r_lin[0, 0] == 0)
+    t = np.round(t).astype(int)
+    if swap:  # out[r, c] = in.T[lin10 * r + t1, lin01 * c + t0]
+        src_shape = in_shape[::-1]
+        a, d, t = int(r_lin[1, 0]), int(r_lin[0, 1]), t[::-1]
+    else:
+        src_shape = in_shape
+        a, d = int(r_lin[0, 0]), int(r_lin[1, 1])
+    ho, wo = out_shape
+    slices = []
+    for step, start, n, limit in ((a, t[0], ho, src_shape[0]), (d, t[1], wo, src_shape[1])):
+        end = start + step * (n - 1)
+        if min(start, end) < 0 or max(start, end) >= limit:
+            return None
+        stop = end + step
+        slices.append(slice(start, None if stop < 0 else stop, step))
+    return swap, slices[0], slices[1]
+
+
+def _clip_polygon(poly: np.ndarray, h: float, w: float) -> np.ndarray:
+    """Sutherland-Hodgman clip of a ``(row, col)`` polygon to ``[0, h] x [0, w]``."""
+    pts = [tuple(p) for p in poly]
+    for axis, bound, keep_below in ((0, 0.0, False), (0, h, True), (1, 0.0, False), (1, w, True)):
+        if not pts:
+            break
+
+        def inside(p, axis=axis, bound=bound, keep_below=keep_below):
+            return p[axis] <= bound if keep_below else p[axis] >= bound
+
+        new = []
+        for i, cur in enumerate(pts):
+            prev = pts[i - 1]
+            if inside(cur):
+                if not inside(prev):
+                    new.append(_intersect(prev, cur, axis, bound))
+                new.append(cur)
+            elif inside(prev):
+                new.append(_intersect(prev, cur, axis, bound))
+        pts = new
+    return np.array(pts).reshape(-1, 2)
+
+
+def _intersect(p, q, axis, bound):
+    f = (bound - p[axis]) / (q[axis] - p[axis])
+    return (p[0] + f * (q[0] - p[0]), p[1] + f * (q[1] - p[1]))
+
+
+def _polygon_area(poly: np.ndarray) -> float:
+    if len(poly) < 3:
+        return 0.0
+    y, x = poly[:, 0], poly[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
