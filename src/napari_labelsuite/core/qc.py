@@ -1,0 +1,140 @@
+"""Quality control: agreement metrics, matching, consistency checks and reports.
+
+The public functions, gathered from the ``qc_*`` modules:
+
+* semantic agreement (:mod:`.qc_metrics`): :func:`confusion`, :func:`cohen_kappa`,
+  :func:`fleiss_kappa`, :func:`class_iou_dice`, :func:`semantic_agreement`,
+  :func:`majority_vote`;
+* instances and boxes (:mod:`.qc_matching`): :func:`match_instances`, :func:`match_boxes`,
+  :func:`instance_agreement`, :func:`average_precision`, :func:`instance_disagreement`,
+  :func:`consensus_instances`;
+* big arrays (:mod:`.qc_pairs`): :func:`pair_counts`, the sparse, block-wise pair table
+  everything above is built on;
+* consistency (:mod:`.qc_checks`): :func:`check`, :func:`check_dataset`,
+  :func:`class_summary`, :class:`Finding`;
+* reports (:mod:`.qc_report`): :func:`write_report`;
+* :func:`agreement`: everything above for two or more annotations of one image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .annotation import ImageAnnotation
+from .errors import QCError
+from .qc_checks import CHECKS, Finding, check, check_dataset, class_summary, findings_frame
+from .qc_matching import (
+    COCO_THRESHOLDS,
+    DISAGREE_CODES,
+    InstanceOverlaps,
+    MatchResult,
+    average_precision,
+    consensus_instances,
+    instance_agreement,
+    instance_disagreement,
+    instance_overlaps,
+    match_boxes,
+    match_instances,
+)
+from .qc_metrics import (
+    class_iou_dice,
+    cohen_kappa,
+    confusion,
+    fleiss_kappa,
+    fleiss_kappa_from_counts,
+    kappa_from_confusion,
+    majority_vote,
+    semantic_agreement,
+)
+from .qc_pairs import PairCounts, pair_counts
+from .qc_report import svg_bar_chart, write_report
+
+__all__ = [
+    "CHECKS",
+    "Finding",
+    "agreement",
+    "check",
+    "check_dataset",
+    "class_summary",
+    "findings_frame",
+    "svg_bar_chart",
+    "write_report",
+    "COCO_THRESHOLDS",
+    "DISAGREE_CODES",
+    "InstanceOverlaps",
+    "MatchResult",
+    "PairCounts",
+    "average_precision",
+    "class_iou_dice",
+    "cohen_kappa",
+    "confusion",
+    "consensus_instances",
+    "fleiss_kappa",
+    "fleiss_kappa_from_counts",
+    "instance_agreement",
+    "instance_disagreement",
+    "instance_overlaps",
+    "kappa_from_confusion",
+    "majority_vote",
+    "match_boxes",
+    "match_instances",
+    "pair_counts",
+    "semantic_agreement",
+]
+
+
+def agreement(
+    annotations: Sequence[ImageAnnotation],
+    taxonomy: Any = None,
+    iou_thresholds: Sequence[float] = tuple(COCO_THRESHOLDS),
+) -> dict[str, Any]:
+    """Agreement of two or more annotations of the same image, part by part.
+
+    The first annotation is the reference; every other one is compared with it.
+
+    Returns
+    -------
+    dict
+        ``semantic``: per other annotation the :func:`semantic_agreement` result (plus
+        ``fleiss_kappa`` over all when there are more than two); ``instances``: per other
+        annotation the :func:`instance_agreement` result; ``boxes``: per other annotation
+        the :func:`match_boxes` summary and per-class table at the first threshold. Parts
+        missing from any annotation are left out.
+    """
+    anns = list(annotations)
+    if len(anns) < 2:
+        raise QCError(
+            "agreement needs at least two annotations", field="annotations", value=len(anns)
+        )
+    shape = anns[0].shape
+    for i, a in enumerate(anns[1:], start=1):
+        if a.shape != shape:
+            raise QCError(
+                f"annotations must share the image shape {shape}",
+                where=a.image_name,
+                field=f"annotations[{i}].shape",
+                value=a.shape,
+            )
+    names = {c.id: c.name for c in taxonomy} if taxonomy is not None else None
+    ref, others = anns[0], anns[1:]
+    out: dict[str, Any] = {}
+    if all(a.semantic is not None for a in anns):
+        sem = {
+            f"{ref.image_name} vs #{i}": semantic_agreement(ref.semantic, a.semantic, names=names)
+            for i, a in enumerate(others, start=1)
+        }
+        if len(anns) > 2:
+            sem["fleiss_kappa"] = fleiss_kappa([a.semantic for a in anns])
+        out["semantic"] = sem
+    if all(a.instances is not None for a in anns):
+        out["instances"] = {
+            f"#{i}": instance_agreement(ref.instances, a.instances, iou_thresholds)
+            for i, a in enumerate(others, start=1)
+        }
+    if all(a.boxes for a in anns):
+        out["boxes"] = {}
+        for i, a in enumerate(others, start=1):
+            m = match_boxes(ref.boxes, a.boxes, float(iou_thresholds[0]))
+            out["boxes"][f"#{i}"] = {**m.summary(), "per_class": m.extra["per_class"]}
+    return out
