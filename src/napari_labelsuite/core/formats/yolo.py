@@ -271,8 +271,11 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     return out, tax
 
 
-def _parse_file(f: Path, h: int, w: int, n_classes: int):
-    """Rows of one label file: (line number, class index, kind, values)."""
+def _parse_file(f: Path, h: int, w: int, n_classes: int, task: str | None = None):
+    """Rows of one label file: (line number, class index, kind, values).
+
+    A 4-value row is a box unless ``task`` is ``"segment"``, where it is a 2-point polygon.
+    """
     with reading(f):
         text = f.read_text(encoding="utf-8")
     rows = []
@@ -294,7 +297,7 @@ def _parse_file(f: Path, h: int, w: int, n_classes: int):
                 field="class",
                 value=cls,
             )
-        if len(vals) == 4:
+        if len(vals) == 4 and task != "segment":
             kind = "box"
         elif len(vals) >= 6 and len(vals) % 2 == 0:
             kind = "polygon"
@@ -401,7 +404,7 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
                     value=stem,
                 )
             plane = tuple(finfo.get("plane", ()))
-            rows = _parse_file(f, h, w, len(to_id))
+            rows = _parse_file(f, h, w, len(to_id), side.get("task"))
             metas = list(finfo.get("rows") or [])
             metas += [{}] * (len(rows) - len(metas))
             target = labels[plane] if labels is not None else np.zeros((h, w), np.int32)
