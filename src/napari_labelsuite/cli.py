@@ -1,20 +1,140 @@
 """The ``napari-labelsuite`` command line.
 
 Every subcommand has ``--help`` with an example. Subcommands are registered in
-``SUBCOMMANDS`` (name -> (add_arguments, run)).
+``SUBCOMMANDS`` (name -> (help, example, add_arguments, run)). Errors in the input end
+the command with exit code 1 and one line naming the file, record, field and value.
+
+Batch subcommands (``split``, ``pyramid``) run their per-image work on dask: local threads
+by default, or a dask.distributed cluster with ``--scheduler ADDRESS``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
-from .core.errors import LabelsuiteError
+from .core.errors import LabelsuiteError, SessionError
 
 __all__ = ["main"]
 
 
+# -- shared helpers --
+def _progress(iterable, *, total: int | None = None, desc: str = ""):
+    """A tqdm progress bar on stderr (silent when stderr is not a terminal and short)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False, delay=0.5)
+
+
+def _user(args: argparse.Namespace) -> str:
+    from .session import _default_user
+
+    return getattr(args, "user", None) or _default_user()
+
+
+def _load_taxonomy(path: str | None):
+    from .core.taxonomy import Taxonomy
+
+    return Taxonomy() if path is None else Taxonomy.load(path)
+
+
+def _record(log_path: Path, args: argparse.Namespace, action: str, **params: Any) -> None:
+    """Append a provenance entry for a change made from the command line."""
+    import datetime as dt
+
+    from .core.provenance import append_entry
+    from .session import _jsonable
+
+    append_entry(
+        log_path,
+        {
+            "user": _user(args),
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "action": action,
+            "params": {k: _jsonable(v) for k, v in params.items()},
+            "tool": "cli",
+        },
+    )
+
+
+def run_batch(
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    scheduler: str | None = None,
+    desc: str = "",
+    connect_timeout: float = 10.0,
+) -> list[Any]:
+    """``[fn(x) for x in items]`` on dask, with a progress bar, results in order.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a dask.distributed scheduler (``tcp://host:8786``); default: local
+        threads. ``fn`` must be importable by the workers (a module-level function).
+    """
+    if not items:
+        return []
+    if scheduler:
+        try:
+            from distributed import Client, as_completed
+        except ImportError as exc:  # pragma: no cover - optional dependency
+            raise SessionError(
+                "--scheduler needs the 'distributed' package (pip install distributed)",
+                field="scheduler",
+                value=scheduler,
+            ) from exc
+        try:
+            client = Client(scheduler, timeout=f"{connect_timeout}s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SessionError(
+                f"cannot reach the dask scheduler: {exc}", field="scheduler", value=scheduler
+            ) from exc
+        try:
+            futures = client.map(fn, list(items), pure=False)
+            for _ in _progress(
+                as_completed(futures, loop=client.loop), total=len(futures), desc=desc
+            ):
+                pass
+            return client.gather(futures)
+        finally:
+            client.close()
+    import dask
+    from dask.diagnostics import ProgressBar
+
+    tasks = [dask.delayed(fn)(x) for x in items]
+    with ProgressBar(out=sys.stderr, minimum=1.0):
+        return list(dask.compute(*tasks, scheduler="threads"))
+
+
+def _add_scheduler(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on this dask.distributed scheduler (default: local threads)",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the scheduler (default 10)",
+    )
+
+
+def _dataset_annotations(path: str | Path):
+    """(dataset, [(index, sidecar path)]) of the saved annotations of a dataset folder."""
+    from .core.dataset import Dataset
+
+    ds = Dataset.open(path)
+    return ds, [(i, ds.sidecar_path(i)) for i in range(len(ds)) if ds.has_annotation(i)]
+
+
+# -- demo --
 def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--screenshot",
@@ -29,6 +149,291 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run_demo(screenshot=args.screenshot)
 
 
+# -- open --
+def _add_open(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a folder of images, or image files")
+    p.add_argument("--taxonomy", metavar="FILE", help="class taxonomy (.yaml or .json)")
+    p.add_argument("--user", help="name recorded in the provenance log (default: login name)")
+    p.add_argument("--start", type=int, default=0, help="index of the first image shown")
+    p.add_argument(
+        "--screenshot", metavar="PNG", help="render the window to PNG and exit (no event loop)"
+    )
+
+
+def _run_open(args: argparse.Namespace) -> int:
+    import napari
+
+    from ._demo import open_plugin_widgets
+    from .session import LabelSession
+
+    taxonomy = _load_taxonomy(args.taxonomy)  # fail before any window opens
+    viewer = napari.Viewer(title="napari-labelsuite", show=True)
+    try:
+        session = LabelSession.attach(viewer)
+        session.user = _user(args)
+        session.taxonomy = taxonomy
+        session.open_dataset(args.paths, start=args.start)
+        open_plugin_widgets(viewer)
+        session.push_to_console()
+    except BaseException:
+        viewer.close()
+        raise
+    if args.screenshot is None:  # pragma: no cover - interactive
+        napari.run()
+        return 0
+    from qtpy.QtWidgets import QApplication
+
+    viewer.window._qt_window.resize(1600, 1000)
+    for _ in range(10):
+        QApplication.processEvents()
+    viewer.screenshot(args.screenshot, canvas_only=False)
+    viewer.close()
+    return 0
+
+
+# -- validate --
+def _sniff(path: Path) -> str:
+    """The kind of an input file or folder: taxonomy, sidecar, provenance, dataset, ..."""
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        if suffix == ".zarr" or (path / "zarr.json").is_file() or (path / ".zgroup").is_file():
+            return "store"
+        return "dataset"
+    if suffix in (".yaml", ".yml"):
+        return "taxonomy"
+    if suffix == ".jsonl":
+        return "provenance"
+    if suffix == ".json":
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "json"
+        if isinstance(doc, dict):
+            if "classes" in doc:
+                return "taxonomy"
+            if doc.get("format") == "napari-labelsuite-annotation":
+                return "annotation"
+            if "images" in doc or "annotations" in doc or "categories" in doc:
+                return "coco"
+        return "json"
+    return "unknown"
+
+
+def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
+    """Raise a LabelsuiteError when ``path`` is invalid; return a one-line summary."""
+    from .core.errors import FormatError
+
+    if not path.exists():
+        raise FormatError("no such file or folder", path=path)
+    if kind == "auto":
+        kind = _sniff(path)
+    if kind == "taxonomy":
+        from .core.taxonomy import Taxonomy
+
+        tax = Taxonomy.load(path)
+        return f"taxonomy with {len(tax)} classes"
+    if kind == "annotation":
+        from .core.dataset import load_sidecar
+
+        ann = load_sidecar(path)
+        ann.validate(taxonomy if len(taxonomy) else None)
+        return (
+            f"annotation of {ann.image_name!r}: {len(ann.objects)} objects, {len(ann.boxes)} boxes"
+        )
+    if kind == "provenance":
+        from .core.provenance import verify
+
+        return f"provenance log with {verify(path)} entries, chain intact"
+    if kind == "dataset":
+        from .core.dataset import Dataset, load_sidecar
+        from .core.provenance import verify
+
+        ds = Dataset.open(path)
+        n = 0
+        for i in _progress(range(len(ds)), desc="validate"):
+            if ds.has_annotation(i):
+                ann = load_sidecar(ds.sidecar_path(i))
+                ann.validate(taxonomy if len(taxonomy) else None)
+                n += 1
+        logged = verify(ds.provenance_path)
+        return f"dataset of {len(ds)} images, {n} annotated, provenance {logged} entries"
+    raise FormatError(
+        "cannot tell what this file is; pass --kind",
+        path=path,
+        field="kind",
+        value=kind,
+    )
+
+
+_KINDS = ["auto", "taxonomy", "annotation", "provenance", "dataset"]
+
+
+def _add_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to check")
+    p.add_argument("--kind", choices=_KINDS, default="auto", help="what the inputs are")
+    p.add_argument("--taxonomy", metavar="FILE", help="also check class ids against it")
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    taxonomy = _load_taxonomy(args.taxonomy)
+    bad = 0
+    for raw in args.paths:
+        path = Path(raw)
+        try:
+            summary = _validate_one(path, args.kind, taxonomy)
+        except LabelsuiteError as exc:
+            bad += 1
+            print(f"INVALID {exc}", file=sys.stderr)
+        else:
+            print(f"ok      {path}: {summary}")
+    return 1 if bad else 0
+
+
+# -- stats --
+def _add_stats(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH", help="a dataset folder or an annotation .json")
+    p.add_argument("--taxonomy", metavar="FILE", help="show class names from this taxonomy")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+
+def annotation_stats(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Dataset totals from per-image :func:`~napari_labelsuite.core.dataset.summarize` dicts."""
+    from .core.annotation import REVIEW_STATUSES
+
+    total: dict[str, Any] = {
+        "images": len(summaries),
+        "labeled": sum(bool(s["labeled"]) for s in summaries),
+        "reviewed": sum(bool(s["reviewed"]) for s in summaries),
+        "instances": sum(s["n_objects"] for s in summaries),
+        "boxes": sum(s["n_boxes"] for s in summaries),
+        **{st: sum(s.get(st, 0) for s in summaries) for st in REVIEW_STATUSES},
+        "classes": {},
+    }
+    for s in summaries:
+        for key, col in (
+            ("objects_per_class", "instances"),
+            ("boxes_per_class", "boxes"),
+            ("semantic_pixels", "pixels"),
+        ):
+            for cid, n in s.get(key, {}).items():
+                row = total["classes"].setdefault(
+                    str(cid), {"instances": 0, "boxes": 0, "pixels": 0}
+                )
+                row[col] += int(n)
+    total["classes"] = dict(sorted(total["classes"].items(), key=lambda kv: int(kv[0])))
+    return total
+
+
+def _run_stats(args: argparse.Namespace) -> int:
+    from .core.dataset import Dataset, load_sidecar, summarize
+
+    taxonomy = _load_taxonomy(args.taxonomy)
+    path = Path(args.path)
+    if path.is_file():
+        summaries = [summarize(load_sidecar(path))]
+    else:
+        ds = Dataset.open(path)
+        summaries = []
+        for i in _progress(range(len(ds)), desc="stats"):
+            s = ds.saved_summary(i)
+            summaries.append(s if s is not None else summarize(_empty(ds[i].key)))
+    stats = annotation_stats(summaries)
+    for cid, row in stats["classes"].items():
+        row["name"] = taxonomy[int(cid)].name if int(cid) in taxonomy else None
+    if args.json:
+        print(json.dumps(stats, indent=1))
+        return 0
+    print(
+        f"{stats['images']} images, {stats['labeled']} labeled, {stats['reviewed']} reviewed; "
+        f"{stats['instances']} instances, {stats['boxes']} boxes "
+        f"(todo {stats['todo']}, approved {stats['approved']}, "
+        f"needs-fix {stats['needs-fix']})"
+    )
+    print(f"{'id':>4}  {'class':<20} {'instances':>10} {'boxes':>8} {'pixels':>12}")
+    for cid, row in stats["classes"].items():
+        name = row["name"] or "?"
+        print(f"{cid:>4}  {name:<20} {row['instances']:>10} {row['boxes']:>8} {row['pixels']:>12}")
+    return 0
+
+
+def _empty(key: str):
+    from .core.annotation import ImageAnnotation
+
+    return ImageAnnotation(key, (1, 1))
+
+
+# -- split --
+def split_annotation_file(job: tuple[str, int]) -> tuple[str, Any, dict[int, dict], int]:
+    """Split touching instances of one saved annotation (a batch task; nothing is written).
+
+    Returns ``(sidecar path, new instance mask, objects as dicts, number of new ids)``.
+    """
+    from .core.dataset import load_sidecar
+    from .core.instances import apply_to_objects, split_touching
+
+    path, min_distance = job
+    ann = load_sidecar(path)
+    if ann.instances is None:
+        return path, None, {}, 0
+    edit = split_touching(ann.instances, min_distance=min_distance)
+    labels = edit.apply(ann.instances)
+    objects = apply_to_objects(ann.objects, edit)
+    return path, labels, {k: o.to_dict() for k, o in objects.items()}, len(edit.parents)
+
+
+def _add_split(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", metavar="DATASET", help="a dataset folder with saved annotations")
+    p.add_argument(
+        "--min-distance",
+        type=int,
+        default=7,
+        help="minimal distance in pixels between the centres of two parts (default 7)",
+    )
+    _add_scheduler(p)
+    p.add_argument("--dry-run", action="store_true", help="count the splits, write nothing")
+    p.add_argument("--user", help="name recorded in the provenance log")
+
+
+def _run_split(args: argparse.Namespace) -> int:
+    from .core.annotation import ObjectInfo
+    from .core.dataset import load_sidecar, save_sidecar
+
+    if args.min_distance < 1:
+        raise SessionError(
+            "must be a positive integer", field="--min-distance", value=args.min_distance
+        )
+    ds, files = _dataset_annotations(args.dataset)
+    jobs = [(str(p), args.min_distance) for _, p in files]
+    results = run_batch(
+        split_annotation_file,
+        jobs,
+        scheduler=args.scheduler,
+        desc="split",
+        connect_timeout=args.connect_timeout,
+    )
+    total = 0
+    for path, labels, objects, n_new in results:
+        total += n_new
+        if args.dry_run or not n_new:
+            continue
+        ann = load_sidecar(path)
+        ann.instances = labels
+        ann.objects = {int(k): ObjectInfo.from_dict(v) for k, v in objects.items()}
+        save_sidecar(ann, path)
+        _record(
+            ds.provenance_path,
+            args,
+            "split_touching",
+            image=ann.image_name,
+            min_distance=args.min_distance,
+            new_ids=n_new,
+        )
+    verb = "would create" if args.dry_run else "created"
+    print(f"split: {len(results)} annotations, {verb} {total} new instances")
+    return 0
+
+
+# -- registry --
 #: name -> (help, example, add_arguments, run)
 SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
     "demo": (
@@ -36,6 +441,30 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite demo --screenshot demo.png",
         _add_demo,
         _run_demo,
+    ),
+    "open": (
+        "open a folder or list of images in napari, ready to label (autosaves when switching)",
+        "napari-labelsuite open plates/ --taxonomy classes.yaml --user ana",
+        _add_open,
+        _run_open,
+    ),
+    "validate": (
+        "check taxonomy files, saved annotations, provenance logs and dataset folders",
+        "napari-labelsuite validate classes.yaml plates/ --taxonomy classes.yaml",
+        _add_validate,
+        _run_validate,
+    ),
+    "stats": (
+        "count images, instances, boxes and mask pixels per class",
+        "napari-labelsuite stats plates/ --taxonomy classes.yaml --json",
+        _add_stats,
+        _run_stats,
+    ),
+    "split": (
+        "split touching instances in every saved annotation of a dataset (batch)",
+        "napari-labelsuite split plates/ --min-distance 5 --scheduler tcp://10.0.0.5:8786",
+        _add_split,
+        _run_split,
     ),
 }
 
@@ -51,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
             help=help_,
-            description=help_.capitalize() + ".",
+            description=help_[0].upper() + help_[1:] + ".",
             epilog=f"example:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

@@ -1,0 +1,264 @@
+"""The ``napari-labelsuite`` command line, run on real files; exit codes are checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from scipy import ndimage as ndi
+
+from napari_labelsuite.cli import SUBCOMMANDS, build_parser, main
+from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
+from napari_labelsuite.core.dataset import Dataset, load_sidecar, save_sidecar
+from napari_labelsuite.core.provenance import read_log
+from napari_labelsuite.core.synthetic import NUCLEI_CLASSES, make_cells_2d
+from napari_labelsuite.core.taxonomy import Taxonomy
+
+
+@pytest.fixture
+def taxonomy_file(tmp_path):
+    return Taxonomy(NUCLEI_CLASSES, name="cells").save(tmp_path / "classes.yaml")
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """Three 128x128 images; two saved annotations whose touching nuclei are merged."""
+    root = tmp_path / "plates"
+    root.mkdir()
+    for seed in range(3):
+        cells = make_cells_2d((128, 128), seed=seed)
+        tifffile.imwrite(root / f"img{seed}.tif", cells.image[0])
+    ds = Dataset.open(root)
+    for seed in range(2):
+        cells = make_cells_2d((128, 128), seed=seed)
+        merged, n = ndi.label(cells.instances > 0)
+        ann = ImageAnnotation(
+            f"img{seed}",
+            (128, 128),
+            semantic=cells.semantic,
+            instances=merged.astype(np.int32),
+            objects={i: ObjectInfo(1) for i in range(1, n + 1)},
+        )
+        ds.save_annotation(seed, ann)
+    return root
+
+
+def test_every_subcommand_has_help_with_an_example(capsys):
+    for name in SUBCOMMANDS:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert "example:" in out and f"napari-labelsuite {name}" in out
+
+
+def test_parser_lists_every_subcommand():
+    text = build_parser().format_help()
+    for name in SUBCOMMANDS:
+        assert name in text
+
+
+# -- validate --
+def test_validate_good_inputs_exit_0(dataset, taxonomy_file, capsys):
+    sidecar = dataset / "labelsuite" / "img0.json"
+    code = main(["validate", str(taxonomy_file), str(sidecar), str(dataset)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.count("ok ") == 3
+    assert "taxonomy with 2 classes" in out
+
+
+def test_validate_taxonomy_with_duplicate_ids_exits_1(tmp_path, capsys):
+    bad = tmp_path / "dup.yaml"
+    bad.write_text("classes:\n  - {id: 1, name: a}\n  - {id: 1, name: b}\n")
+    assert main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "dup.yaml" in err and "duplicate class id" in err
+
+
+def test_validate_taxonomy_not_yaml_exits_1(tmp_path, capsys):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("classes: [ {id: 1, name: a\n")
+    assert main(["validate", str(bad)]) == 1
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_validate_missing_file_exits_1(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope.json")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_validate_annotation_with_unknown_class_exits_1(dataset, taxonomy_file, capsys):
+    sidecar = dataset / "labelsuite" / "img1.json"
+    ann = load_sidecar(sidecar)
+    ann.objects[1].class_id = 9
+    save_sidecar(ann, sidecar)
+    code = main(["validate", str(sidecar), "--taxonomy", str(taxonomy_file)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "field 'class_id'" in err and "got 9" in err
+
+
+def test_validate_annotation_with_missing_masks_exits_1(dataset, capsys):
+    (dataset / "labelsuite" / "img0.npz").unlink()
+    assert main(["validate", str(dataset / "labelsuite" / "img0.json")]) == 1
+    assert "cannot read masks" in capsys.readouterr().err
+
+
+def test_validate_edited_provenance_log_exits_1(dataset, capsys):
+    assert main(["split", str(dataset), "--user", "ana"]) == 0
+    log = dataset / "labelsuite" / "provenance.jsonl"
+    log.write_text(log.read_text().replace('"ana"', '"bob"', 1))
+    assert main(["validate", str(log)]) == 1
+    assert "line 1" in capsys.readouterr().err
+
+
+def test_validate_unknown_json_exits_1(tmp_path, capsys):
+    p = tmp_path / "x.json"
+    p.write_text("[1, 2]")
+    assert main(["validate", str(p)]) == 1
+    assert "pass --kind" in capsys.readouterr().err
+
+
+def test_validate_reports_every_bad_input_and_still_checks_good_ones(
+    tmp_path, taxonomy_file, capsys
+):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n")
+    assert main(["validate", str(bad), str(taxonomy_file)]) == 1
+    cap = capsys.readouterr()
+    assert "top-level 'classes' list" in cap.err
+    assert "ok " in cap.out
+
+
+# -- stats --
+def test_stats_json_counts_instances_and_pixels(dataset, taxonomy_file, capsys):
+    assert main(["stats", str(dataset), "--taxonomy", str(taxonomy_file), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    expected_inst = sum(
+        ndi.label(make_cells_2d((128, 128), seed=s).instances > 0)[1] for s in range(2)
+    )
+    nucleus_px = sum(
+        int((make_cells_2d((128, 128), seed=s).semantic == 1).sum()) for s in range(2)
+    )
+    assert stats["images"] == 3 and stats["labeled"] == 2
+    assert stats["instances"] == expected_inst
+    assert stats["classes"]["1"] == {
+        "instances": expected_inst,
+        "boxes": 0,
+        "pixels": nucleus_px,
+        "name": "nucleus",
+    }
+
+
+def test_stats_table_names_classes(dataset, taxonomy_file, capsys):
+    assert main(["stats", str(dataset), "--taxonomy", str(taxonomy_file)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("3 images, 2 labeled")
+    assert "nucleus" in out and "cytoplasm" in out
+
+
+def test_stats_on_folder_without_images_exits_1(tmp_path, capsys):
+    assert main(["stats", str(tmp_path)]) == 1
+    assert "no images" in capsys.readouterr().err
+
+
+# -- split --
+def _expected_split(seed: int, min_distance: int = 7) -> np.ndarray:
+    from napari_labelsuite.core.instances import split_touching
+
+    merged, _ = ndi.label(make_cells_2d((128, 128), seed=seed).instances > 0)
+    merged = merged.astype(np.int32)
+    return split_touching(merged, min_distance=min_distance).apply(merged)
+
+
+def test_split_rewrites_annotations_and_logs_each(dataset, capsys):
+    assert main(["split", str(dataset), "--user", "ana"]) == 0
+    assert "split: 2 annotations, created 4 new instances" in capsys.readouterr().out
+    for seed in range(2):
+        ann = load_sidecar(dataset / "labelsuite" / f"img{seed}.json")
+        assert np.array_equal(ann.instances, _expected_split(seed))
+        assert set(ann.objects) == set(np.unique(ann.instances)) - {0}
+    log = read_log(dataset / "labelsuite" / "provenance.jsonl")
+    assert [(e["action"], e["params"]["image"], e["user"]) for e in log] == [
+        ("split_touching", "img0", "ana"),
+        ("split_touching", "img1", "ana"),
+    ]
+
+
+def test_split_dry_run_writes_nothing(dataset, capsys):
+    before = (dataset / "labelsuite" / "img0.npz").read_bytes()
+    assert main(["split", str(dataset), "--dry-run"]) == 0
+    assert "would create 4" in capsys.readouterr().out
+    assert (dataset / "labelsuite" / "img0.npz").read_bytes() == before
+    assert not (dataset / "labelsuite" / "provenance.jsonl").exists()
+
+
+def test_split_bad_min_distance_exits_1(dataset, capsys):
+    assert main(["split", str(dataset), "--min-distance", "0"]) == 1
+    assert "field '--min-distance'" in capsys.readouterr().err
+
+
+def test_split_unreachable_scheduler_exits_1(dataset, capsys):
+    code = main(
+        ["split", str(dataset), "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "1"]
+    )
+    assert code == 1
+    assert "cannot reach the dask scheduler" in capsys.readouterr().err
+
+
+def test_split_on_local_cluster_equals_local_run(dataset, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    other = tmp_path / "copy"
+    shutil.copytree(dataset, other)
+    assert main(["split", str(dataset)]) == 0
+    with distributed.LocalCluster(
+        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=None
+    ) as cluster:
+        assert main(["split", str(other), "--scheduler", cluster.scheduler_address]) == 0
+    for seed in range(2):
+        a = load_sidecar(dataset / "labelsuite" / f"img{seed}.json")
+        b = load_sidecar(other / "labelsuite" / f"img{seed}.json")
+        assert np.array_equal(a.instances, b.instances)
+        assert a.tables_to_dict()["objects"] == b.tables_to_dict()["objects"]
+
+
+# -- open --
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs a display (run under Xvfb)")
+def test_open_shows_the_first_image_and_exits_0(dataset, taxonomy_file, tmp_path):
+    shot = tmp_path / "open.png"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "napari_labelsuite.cli",
+            "open",
+            str(dataset),
+            "--taxonomy",
+            str(taxonomy_file),
+            "--screenshot",
+            str(shot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from skimage.io import imread
+
+    assert imread(shot).shape[1] >= 1000
+    log = read_log(dataset / "labelsuite" / "provenance.jsonl")
+    assert [e["action"] for e in log][:2] == ["set_taxonomy", "open_dataset"]
+
+
+def test_open_with_bad_taxonomy_exits_1_before_a_window(dataset, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nothing: here\n")
+    assert main(["open", str(dataset), "--taxonomy", str(bad)]) == 1
+    assert "bad.yaml" in capsys.readouterr().err
