@@ -1,16 +1,390 @@
-"""The "Class taxonomy" dock widget."""
+"""The "Class taxonomy" dock widget.
+
+Every control calls one :class:`~napari_labelsuite.LabelSession` method:
+
+=====================  =========================================================
+control                session method
+=====================  =========================================================
+click a class, keys    ``set_active_class(cls)`` (keys 1-9 and class hotkeys)
+Add                    ``add_class(name, parent=, hotkey=, description=)``
+Apply                  ``rename_class`` + ``update_class``
+Colour...              ``recolor_class(cls, color)``
+Delete                 ``remove_class(cls, remap_to=)``
+Merge into             ``merge_classes(src, dst)``
+Up / Down              ``taxonomy.reorder(ids)``
+Load / Save            ``session.taxonomy = path`` / ``taxonomy.save(path)``
+Count                  ``class_counts()`` (in a worker thread)
+Boxes / instance       ``set_box_class``, ``set_box_attributes``, ``set_object_class``,
+                       ``set_object_attributes``
+=====================  =========================================================
+"""
 
 from __future__ import annotations
 
-import napari
-from qtpy.QtWidgets import QLabel
+from typing import Any
 
+import napari
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QColor, QIcon, QPixmap
+from qtpy.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+)
+
+from ..core.taxonomy import Taxonomy
 from ._base import SessionWidget
+
+COLUMNS = ["", "id", "name", "key", "pixels", "instances", "boxes"]
+_COUNT_COLS = {"pixels": 4, "instances": 5, "boxes": 6}
+
+
+def _swatch(rgba: Any) -> QIcon:
+    pix = QPixmap(14, 14)
+    pix.fill(QColor.fromRgbF(*[float(c) for c in rgba]))
+    return QIcon(pix)
 
 
 class TaxonomyWidget(SessionWidget):
-    """Class taxonomy."""
+    """Class list: tree with swatches and counts, editing, active class, hotkeys."""
 
     def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
         super().__init__(viewer, parent)
-        self.layout().addWidget(QLabel("Class taxonomy"))
+        self._bound_keys: dict[str, Any] = {}
+        self._items: dict[int, QTreeWidgetItem] = {}
+        self.counts: dict[int, dict[str, int]] = {}
+        lay = self.layout()
+
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.itemClicked.connect(lambda item, _col: self.select_class(self._item_id(item)))
+        lay.addWidget(self.tree)
+
+        row = QHBoxLayout()
+        for text, slot in (
+            ("Up", lambda: self.move_selected(-1)),
+            ("Down", lambda: self.move_selected(1)),
+            ("Colour...", self._pick_color),
+            ("Count", self.refresh_counts),
+            ("Load...", self._load_dialog),
+            ("Save...", self._save_dialog),
+        ):
+            btn = QPushButton(text)
+            btn.clicked.connect(slot)
+            row.addWidget(btn)
+        lay.addLayout(row)
+
+        self.guideline = QLabel()
+        self.guideline.setWordWrap(True)
+        self.guideline.setTextFormat(Qt.TextFormat.PlainText)
+        guide_box = QGroupBox("Guideline for the active class")
+        guide_box.setLayout(QHBoxLayout())
+        guide_box.layout().addWidget(self.guideline)
+        lay.addWidget(guide_box)
+
+        form_box = QGroupBox("Class")
+        form = QFormLayout(form_box)
+        self.name_edit = QLineEdit()
+        self.hotkey_edit = QLineEdit()
+        self.hotkey_edit.setMaxLength(1)
+        self.parent_combo = QComboBox()
+        self.description_edit = QPlainTextEdit()
+        self.description_edit.setMaximumHeight(70)
+        self.target_combo = QComboBox()
+        form.addRow("name", self.name_edit)
+        form.addRow("hotkey", self.hotkey_edit)
+        form.addRow("parent", self.parent_combo)
+        form.addRow("definition", self.description_edit)
+        buttons = QHBoxLayout()
+        for text, slot in (
+            ("Add", self.add_from_form),
+            ("Apply", self.apply_form),
+            ("Delete", self.delete_selected),
+            ("Merge into", self.merge_selected),
+        ):
+            btn = QPushButton(text)
+            btn.clicked.connect(slot)
+            buttons.addWidget(btn)
+        form.addRow(buttons)
+        form.addRow("remap / merge to", self.target_combo)
+        lay.addWidget(form_box)
+
+        obj_box = QGroupBox("Selected boxes / instance")
+        obj = QFormLayout(obj_box)
+        self.instance_spin = QSpinBox()
+        self.instance_spin.setRange(1, 2**31 - 1)
+        self.attr_combo = QComboBox()
+        self.attr_value = QLineEdit()
+        obj.addRow("instance id", self.instance_spin)
+        obj.addRow("attribute", self.attr_combo)
+        obj.addRow("value", self.attr_value)
+        obj_buttons = QHBoxLayout()
+        for text, slot in (
+            ("Class -> boxes", self.apply_class_to_boxes),
+            ("Class -> instance", self.apply_class_to_instance),
+            ("Set attribute", self.apply_attribute),
+        ):
+            btn = QPushButton(text)
+            btn.clicked.connect(slot)
+            obj_buttons.addWidget(btn)
+        obj.addRow(obj_buttons)
+        lay.addWidget(obj_box)
+
+        self.session.on_taxonomy_changed(self._on_taxonomy)
+        self.refresh()
+
+    # -- tree ---------------------------------------------------------------------------
+    def _item_id(self, item: QTreeWidgetItem | None) -> int | None:
+        return None if item is None else int(item.data(0, Qt.ItemDataRole.UserRole))
+
+    def selected_id(self) -> int | None:
+        """The class selected in the tree, else the session's active class."""
+        cid = self._item_id(self.tree.currentItem())
+        return cid if cid is not None else self.session.active_class
+
+    def refresh(self) -> None:
+        """Rebuild tree, combos, guideline and key bindings from the taxonomy."""
+        tax = self.session.taxonomy
+        self.tree.clear()
+        self._items = {}
+        for c in tax:
+            item = QTreeWidgetItem()
+            item.setData(0, Qt.ItemDataRole.UserRole, c.id)
+            item.setIcon(0, _swatch(c.color))
+            item.setText(1, str(c.id))
+            item.setText(2, c.name)
+            item.setText(3, c.hotkey or "")
+            for col in range(len(COLUMNS)):
+                item.setToolTip(col, c.description or c.name)
+            self._items[c.id] = item
+        for c in tax:
+            item = self._items[c.id]
+            if c.parent is not None and c.parent in self._items:
+                self._items[c.parent].addChild(item)
+            else:
+                self.tree.addTopLevelItem(item)
+        self.tree.expandAll()
+        self._show_counts()
+        for combo, first in ((self.parent_combo, "(top level)"), (self.target_combo, "(none)")):
+            combo.clear()
+            combo.addItem(first, None)
+            for c in tax:
+                combo.addItem(c.name, c.id)
+        self.attr_combo.clear()
+        for name in dict.fromkeys(a.name for c in tax for a in c.attributes):
+            self.attr_combo.addItem(name)
+        active = self.session.active_class
+        if active in self._items:
+            self.tree.setCurrentItem(self._items[active])
+        self._show_guideline()
+        self._bind_keys()
+
+    def _on_taxonomy(self, event: str, **info: Any) -> None:
+        self.refresh()
+
+    def _show_guideline(self) -> None:
+        cid = self.session.active_class
+        if cid is None or cid not in self.session.taxonomy:
+            self.guideline.setText("No active class: click a class or press 1-9.")
+            return
+        c = self.session.taxonomy[cid]
+        self.guideline.setText(f"{c.name}: {c.description or '(no definition yet)'}")
+
+    # -- active class and keys ---------------------------------------------------------------
+    def select_class(self, cls: int | str | None) -> None:
+        """Make ``cls`` the active class (tree click and hotkeys)."""
+        if cls is None:
+            return
+        cid = self.guarded(self.session.set_active_class, cls)
+        if cid is None:
+            return
+        if cid in self._items:
+            self.tree.setCurrentItem(self._items[cid])
+            self._fill_form(cid)
+        self._show_guideline()
+
+    def _fill_form(self, cid: int) -> None:
+        c = self.session.taxonomy[cid]
+        self.name_edit.setText(c.name)
+        self.hotkey_edit.setText(c.hotkey or "")
+        self.parent_combo.setCurrentIndex(max(0, self.parent_combo.findData(c.parent)))
+        self.description_edit.setPlainText(c.description)
+
+    def _bind_keys(self) -> None:
+        self._unbind_keys()
+        for key, cid in self.session.class_hotkeys().items():
+            previous = self.viewer.bind_key(key, _KeyAction(self, cid), overwrite=True)
+            self._bound_keys.setdefault(key, previous)
+
+    def _unbind_keys(self) -> None:
+        for key, previous in self._bound_keys.items():
+            self.viewer.bind_key(key, previous, overwrite=True)
+        self._bound_keys = {}
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.close_bindings()
+        super().closeEvent(event)
+
+    def close_bindings(self) -> None:
+        """Unbind the class keys (restoring earlier bindings) and stop listening."""
+        self._unbind_keys()
+        self.session.disconnect_taxonomy(self._on_taxonomy)
+
+    # -- editing ---------------------------------------------------------------------------
+    def add_from_form(self) -> None:
+        name = self.name_edit.text().strip()
+        self.guarded(
+            self.session.add_class,
+            name,
+            parent=self.parent_combo.currentData(),
+            hotkey=self.hotkey_edit.text().strip() or None,
+            description=self.description_edit.toPlainText().strip(),
+        )
+
+    def apply_form(self) -> None:
+        cid = self.selected_id()
+        if cid is None:
+            self.warn("Select a class first.")
+            return
+        name = self.name_edit.text().strip()
+        if (
+            name != self.session.taxonomy[cid].name
+            and self.guarded(self._rename, cid, name) is None
+        ):
+            return
+        self.guarded(
+            self.session.update_class,
+            cid,
+            parent=self.parent_combo.currentData(),
+            hotkey=self.hotkey_edit.text().strip() or None,
+            description=self.description_edit.toPlainText().strip(),
+        )
+
+    def _rename(self, cid: int, name: str) -> bool:
+        self.session.rename_class(cid, name)
+        return True
+
+    def recolor_selected(self, color: Any) -> None:
+        cid = self.selected_id()
+        if cid is not None:
+            self.guarded(self.session.recolor_class, cid, color)
+
+    def _pick_color(self) -> None:
+        cid = self.selected_id()
+        if cid is None:
+            return
+        rgba = self.session.taxonomy[cid].color
+        chosen = QColorDialog.getColor(QColor.fromRgbF(*rgba), self, "Class colour")
+        if chosen.isValid():
+            self.recolor_selected(chosen.name())
+
+    def delete_selected(self) -> None:
+        cid = self.selected_id()
+        if cid is not None:
+            self.guarded(self.session.remove_class, cid, remap_to=self.target_combo.currentData())
+
+    def merge_selected(self) -> None:
+        cid, dst = self.selected_id(), self.target_combo.currentData()
+        if cid is None or dst is None:
+            self.warn("Select a class and the class to merge it into.")
+            return
+        self.guarded(self.session.merge_classes, cid, dst)
+
+    def move_selected(self, step: int) -> None:
+        cid = self.selected_id()
+        if cid is None:
+            return
+        ids = self.session.taxonomy.ids()
+        i = ids.index(cid)
+        j = min(max(i + step, 0), len(ids) - 1)
+        ids[i], ids[j] = ids[j], ids[i]
+        self.guarded(self.session.taxonomy.reorder, ids)
+
+    # -- objects ---------------------------------------------------------------------------
+    def apply_class_to_boxes(self) -> None:
+        cid = self.selected_id()
+        if cid is not None:
+            self.guarded(self.session.set_box_class, cid)
+
+    def apply_class_to_instance(self) -> None:
+        cid = self.selected_id()
+        if cid is not None:
+            self.guarded(self.session.set_object_class, self.instance_spin.value(), cid)
+
+    def apply_attribute(self) -> None:
+        name, value = self.attr_combo.currentText(), self.attr_value.text()
+        if not name:
+            return
+        layer = self.viewer.layers.selection.active
+        if layer is not None and layer is self.session.instances:
+            self.guarded(
+                self.session.set_object_attributes, self.instance_spin.value(), **{name: value}
+            )
+        else:
+            self.guarded(self.session.set_box_attributes, **{name: value})
+
+    # -- files -----------------------------------------------------------------------------
+    def load_taxonomy(self, path: str) -> Taxonomy | None:
+        """Load a taxonomy file into the session (errors become notifications)."""
+        return self.guarded(self._set_taxonomy, path)
+
+    def _set_taxonomy(self, path: str) -> Taxonomy:
+        self.session.taxonomy = path
+        return self.session.taxonomy
+
+    def save_taxonomy(self, path: str) -> None:
+        self.guarded(self.session.taxonomy.save, path)
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load taxonomy", "", "Taxonomy (*.yaml *.yml *.json)"
+        )
+        if path:
+            self.load_taxonomy(path)
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save taxonomy", "classes.yaml", "Taxonomy (*.yaml *.yml *.json)"
+        )
+        if path:
+            self.save_taxonomy(path)
+
+    # -- counts ----------------------------------------------------------------------------
+    def refresh_counts(self):
+        """Count pixels, instances and boxes per class in a worker thread."""
+
+        def work():
+            return self.session.class_counts()
+
+        return self.run_in_worker(work, on_done=self._set_counts, description="Counting classes")
+
+    def _set_counts(self, counts: dict[int, dict[str, int]]) -> None:
+        self.counts = counts
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        for cid, item in self._items.items():
+            row = self.counts.get(cid, {})
+            for key, col in _COUNT_COLS.items():
+                item.setText(col, str(row[key]) if key in row else "")
+
+
+class _KeyAction:
+    """A key binding that activates one class (a small object so napari can call it)."""
+
+    def __init__(self, widget: TaxonomyWidget, cid: int) -> None:
+        self.widget, self.cid = widget, cid
+
+    def __call__(self, viewer: Any = None) -> None:
+        self.widget.select_class(self.cid)
