@@ -349,3 +349,12 @@ def test_chunked_out_shape_mismatch_rejected(zarr_pair):
     with pytest.raises(InstanceError) as err:
         label_components_chunked(np.ones((10, 10), bool), np.zeros((10, 11), np.int32))
     assert err.value.field == "out"
+
+
+def test_fill_holes_in_one_plane_of_a_volume():
+    lab = np.zeros((2, 5, 5), np.int32)
+    lab[:, 1:4, 1:4] = 6
+    lab[:, 2, 2] = 0
+    assert inst.fill_holes(lab).empty  # in 3D the tube is open at both ends
+    out = inst.fill_holes(lab, region=(slice(0, 1),)).apply(lab)
+    assert out[0, 2, 2] == 6 and out[1, 2, 2] == 0

@@ -235,6 +235,29 @@ class InstancesMixin:
         )
         return layer
 
+    def large_labelling_target(self, source: Any = None, store: Any = None) -> tuple[Any, Any]:
+        """``(mask, out)`` for chunked labelling of a semantic layer or mask.
+
+        ``out`` is a new zarr array with the mask's shape and chunks (uint32), written to
+        ``store`` (a path or zarr store; default a new temporary directory).
+        """
+        import tempfile
+
+        import zarr
+
+        if source is None:
+            source = self.semantic
+        if source is None:
+            raise SessionError("there is no semantic layer to label", field="source")
+        mask = getattr(source, "data", source)
+        chunks = chunked._chunks_of(mask, None)
+        if store is None:
+            store = tempfile.mkdtemp(prefix="labelsuite-components-")
+        out = zarr.create_array(
+            store, shape=mask.shape, chunks=chunks, dtype=np.uint32, overwrite=True
+        )
+        return mask, out
+
     def iter_label_components_chunked(
         self, source: Any, out: Any, *, connectivity: int = 1, chunks: Any = None
     ) -> Iterator[int]:

@@ -595,7 +595,11 @@ def relabel_sequential(labels: Any) -> InstanceEdit:
 def fill_holes(
     labels: Any, ids: int | Iterable[int] | None = None, *, region: Region | None = None
 ) -> InstanceEdit:
-    """Fill background holes enclosed by an object with its id (other objects are kept)."""
+    """Fill background holes enclosed by an object with its id (other objects are kept).
+
+    Holes are enclosed in all dimensions of the region: use a one-plane ``region`` to fill
+    holes of a volume plane by plane.
+    """
     _check_labels(labels, values=False)
     region = _check_region(region, labels.shape)
     lab = np.asarray(labels[region])
@@ -606,7 +610,10 @@ def fill_holes(
     filled: dict[int, np.ndarray] = {}
     for iid, box in boxes.items():
         crop = lab[box]
-        holes = ndi.binary_fill_holes(crop == iid) & (crop == 0)
+        mask = crop == iid
+        # singleton axes (a plane of a volume) must not make every hole touch the border
+        flat = mask.reshape([n for n in mask.shape if n > 1] or [1])
+        holes = ndi.binary_fill_holes(flat).reshape(mask.shape) & (crop == 0)
         if holes.any():
             filled[iid] = holes
     if not filled:
