@@ -262,3 +262,119 @@ def test_open_with_bad_taxonomy_exits_1_before_a_window(dataset, tmp_path, capsy
     bad.write_text("nothing: here\n")
     assert main(["open", str(dataset), "--taxonomy", str(bad)]) == 1
     assert "bad.yaml" in capsys.readouterr().err
+
+
+# -- export / import / convert --
+def _same_partition(a, b) -> bool:
+    """True when two instance masks hold the same objects (ids may differ)."""
+    a, b = np.asarray(a).ravel(), np.asarray(b).ravel()
+    pairs = np.unique(np.stack([a, b]), axis=1)
+    return pairs.shape[1] == len(np.unique(a)) == len(np.unique(b))
+
+
+def test_export_coco_holds_every_saved_instance(dataset, taxonomy_file, tmp_path, capsys):
+    from napari_labelsuite.core import formats
+
+    out = tmp_path / "out" / "coco.json"
+    args = ["export", str(dataset), str(out), "--to", "coco", "--taxonomy", str(taxonomy_file)]
+    assert main(args) == 0
+    assert "export: 2 annotations as coco" in capsys.readouterr().out
+    anns, tax = formats.read(out, "coco")
+    assert [a.image_name for a in anns] == ["img0.tif", "img1.tif"]
+    assert tax.names() == ["nucleus", "cytoplasm"]
+    for seed, ann in enumerate(anns):
+        saved = load_sidecar(dataset / "labelsuite" / f"img{seed}.json")
+        assert _same_partition(ann.instances, saved.instances)
+
+
+def test_export_without_taxonomy_exits_1(dataset, tmp_path, capsys):
+    assert main(["export", str(dataset), str(tmp_path / "c.json"), "--to", "coco"]) == 1
+    assert "pass --taxonomy" in capsys.readouterr().err
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_import_coco_into_a_fresh_dataset_restores_annotations(dataset, taxonomy_file, tmp_path):
+    coco = tmp_path / "coco.json"
+    assert (
+        main(["export", str(dataset), str(coco), "--to", "coco", "--taxonomy", str(taxonomy_file)])
+        == 0
+    )
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    for f in dataset.glob("*.tif"):
+        shutil.copy(f, fresh / f.name)
+    assert main(["import", str(coco), str(fresh), "--user", "ana"]) == 0
+    for seed in range(2):
+        a = load_sidecar(fresh / "labelsuite" / f"img{seed}.json")
+        b = load_sidecar(dataset / "labelsuite" / f"img{seed}.json")
+        assert _same_partition(a.instances, b.instances)
+    assert Taxonomy.load(fresh / "labelsuite" / "taxonomy.yaml").names() == [
+        "nucleus",
+        "cytoplasm",
+    ]
+    log = read_log(fresh / "labelsuite" / "provenance.jsonl")
+    assert [(e["action"], e["params"]["image"]) for e in log] == [
+        ("import", "img0"),
+        ("import", "img1"),
+    ]
+
+
+def test_import_with_unknown_image_exits_1_and_writes_nothing(
+    dataset, taxonomy_file, tmp_path, capsys
+):
+    coco = tmp_path / "coco.json"
+    main(["export", str(dataset), str(coco), "--to", "coco", "--taxonomy", str(taxonomy_file)])
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(dataset / "img0.tif", other / "img0.tif")
+    assert main(["import", str(coco), str(other)]) == 1
+    assert "img1.tif" in capsys.readouterr().err
+    assert not (other / "labelsuite").exists()
+
+
+def test_convert_coco_to_masks_keeps_instances(dataset, taxonomy_file, tmp_path, capsys):
+    from napari_labelsuite.core import formats
+
+    coco = tmp_path / "coco.json"
+    main(["export", str(dataset), str(coco), "--to", "coco", "--taxonomy", str(taxonomy_file)])
+    out = tmp_path / "masks"
+    assert main(["convert", str(coco), str(out), "--to", "masks"]) == 0
+    assert "convert: 2 annotations to masks" in capsys.readouterr().out
+    coco_anns, _ = formats.read(coco, "coco")
+    mask_anns, _ = formats.read(out, "masks")
+    for a, b in zip(coco_anns, mask_anns):
+        assert np.array_equal(a.instances, b.instances)
+
+
+def test_convert_unreadable_source_exits_1(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["convert", str(bad), str(tmp_path / "o"), "--to", "yolo"]) == 1
+    assert "bad.json" in capsys.readouterr().err
+
+
+def test_validate_coco_with_unknown_category_exits_1(tmp_path, capsys):
+    p = tmp_path / "c.json"
+    p.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.png", "width": 10, "height": 10}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, 1, 2, 2]}],
+                "categories": [{"id": 1, "name": "cat"}],
+            }
+        )
+    )
+    assert main(["validate", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert "c.json" in err and "annotations[0]" in err
+
+
+def test_stats_on_a_coco_file(dataset, taxonomy_file, tmp_path, capsys):
+    coco = tmp_path / "coco.json"
+    main(["export", str(dataset), str(coco), "--to", "coco", "--taxonomy", str(taxonomy_file)])
+    capsys.readouterr()
+    assert main(["stats", str(coco), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    expected = sum(ndi.label(make_cells_2d((128, 128), seed=s).instances > 0)[1] for s in range(2))
+    assert stats["images"] == 2 and stats["instances"] == expected
+    assert stats["classes"]["1"]["name"] == "nucleus"

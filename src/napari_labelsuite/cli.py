@@ -198,7 +198,17 @@ def _sniff(path: Path) -> str:
     if path.is_dir():
         if suffix == ".zarr" or (path / "zarr.json").is_file() or (path / ".zgroup").is_file():
             return "store"
-        return "dataset"
+        from .core import formats
+        from .core.errors import FormatError
+
+        try:
+            return formats.guess_format(path)
+        except FormatError:
+            return "dataset"
+    if path.name == "data.yaml":
+        return "yolo"
+    if suffix == ".xml":
+        return "voc"
     if suffix in (".yaml", ".yml"):
         return "taxonomy"
     if suffix == ".jsonl":
@@ -257,6 +267,16 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
                 n += 1
         logged = verify(ds.provenance_path)
         return f"dataset of {len(ds)} images, {n} annotated, provenance {logged} entries"
+    if kind in _FORMATS:
+        from .core import formats
+
+        anns, tax = formats.read(path, kind)
+        if len(taxonomy):
+            for ann in anns:
+                ann.validate(taxonomy)
+        n_obj = sum(len(a.objects) for a in anns)
+        n_box = sum(len(a.boxes) for a in anns)
+        return f"{kind}: {len(anns)} images, {len(tax)} classes, {n_obj} instances, {n_box} boxes"
     raise FormatError(
         "cannot tell what this file is; pass --kind",
         path=path,
@@ -265,7 +285,17 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
     )
 
 
-_KINDS = ["auto", "taxonomy", "annotation", "provenance", "dataset"]
+_KINDS = [
+    "auto",
+    "taxonomy",
+    "annotation",
+    "provenance",
+    "dataset",
+    "coco",
+    "yolo",
+    "voc",
+    "masks",
+]
 
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
@@ -291,7 +321,9 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 # -- stats --
 def _add_stats(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="PATH", help="a dataset folder or an annotation .json")
+    p.add_argument(
+        "path", metavar="PATH", help="a dataset folder, a saved annotation or a format file"
+    )
     p.add_argument("--taxonomy", metavar="FILE", help="show class names from this taxonomy")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
 
@@ -329,8 +361,16 @@ def _run_stats(args: argparse.Namespace) -> int:
 
     taxonomy = _load_taxonomy(args.taxonomy)
     path = Path(args.path)
-    if path.is_file():
+    kind = _sniff(path) if path.exists() else "missing"
+    if kind == "annotation":
         summaries = [summarize(load_sidecar(path))]
+    elif kind in _FORMATS:
+        from .core import formats
+
+        anns, read_tax = formats.read(path, kind)
+        if not len(taxonomy):
+            taxonomy = read_tax
+        summaries = [summarize(a) for a in _progress(anns, desc="stats")]
     else:
         ds = Dataset.open(path)
         summaries = []
@@ -433,6 +473,153 @@ def _run_split(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- export / import / convert --
+_FORMATS = ["coco", "yolo", "voc", "masks"]
+
+
+def _add_format_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--segmentation",
+        choices=["rle", "polygon"],
+        help="COCO: how instance masks are written (default rle)",
+    )
+    p.add_argument(
+        "--task", choices=["detect", "segment"], help="YOLO: boxes or outlines (default detect)"
+    )
+
+
+def _format_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if fmt == "coco" and args.segmentation:
+        opts["segmentation"] = args.segmentation
+    if fmt == "yolo" and args.task:
+        opts["task"] = args.task
+    return opts
+
+
+def dataset_annotations(path: str | Path, taxonomy_file: str | None = None):
+    """``(dataset, annotations, taxonomy)`` of a dataset folder's saved annotations.
+
+    Each annotation's ``image_name`` is the image's path relative to the dataset root, the
+    name formats record. The taxonomy is ``taxonomy_file`` or the one saved with the
+    dataset.
+    """
+    from .core.dataset import load_sidecar
+    from .core.taxonomy import Taxonomy
+
+    ds, files = _dataset_annotations(path)
+    if taxonomy_file is not None:
+        taxonomy = Taxonomy.load(taxonomy_file)
+    elif ds.taxonomy_path.is_file():
+        taxonomy = Taxonomy.load(ds.taxonomy_path)
+    else:
+        raise SessionError(
+            "the dataset has no saved taxonomy; pass --taxonomy FILE",
+            path=ds.taxonomy_path,
+            field="--taxonomy",
+        )
+    anns = []
+    for i, sidecar in _progress(files, desc="read"):
+        ann = load_sidecar(sidecar)
+        ann.image_name = ds.relative_name(i)
+        anns.append(ann)
+    return ds, anns, taxonomy
+
+
+def _add_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", metavar="DATASET", help="a dataset folder with saved annotations")
+    p.add_argument("out", metavar="OUT", help="file (COCO .json) or folder to write")
+    p.add_argument("--to", dest="fmt", choices=_FORMATS, required=True, help="output format")
+    p.add_argument("--taxonomy", metavar="FILE", help="default: the dataset's taxonomy.yaml")
+    _add_format_options(p)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .core import formats
+
+    ds, anns, taxonomy = dataset_annotations(args.dataset, args.taxonomy)
+    if not anns:
+        raise SessionError("no saved annotations to export", path=ds.annotation_dir)
+    written = formats.write(
+        args.out, anns, taxonomy, fmt=args.fmt, **_format_options(args, args.fmt)
+    )
+    print(f"export: {len(anns)} annotations as {args.fmt}, {len(written)} files under {args.out}")
+    return 0
+
+
+def _add_import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", metavar="SOURCE", help="annotation file or folder to read")
+    p.add_argument("dataset", metavar="DATASET", help="the dataset folder holding the images")
+    p.add_argument("--from", dest="fmt", choices=_FORMATS, help="input format (default: guess)")
+    p.add_argument("--user", help="name recorded in the provenance log")
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from .core import formats
+    from .core.dataset import Dataset, image_spatial_shape
+    from .core.errors import FormatError
+    from .core.taxonomy import Taxonomy
+
+    anns, taxonomy = formats.read(args.source, args.fmt)
+    ds = Dataset.open(args.dataset)
+    if ds.taxonomy_path.is_file():
+        saved = Taxonomy.load(ds.taxonomy_path)
+        for ann in anns:
+            ann.validate(saved)
+    # match every record before writing anything: all or nothing
+    targets = []
+    for ann in anns:
+        i = ds.find(ann.image_name)
+        if i is None:
+            raise FormatError(
+                "no image of the dataset has this name",
+                path=args.source,
+                where=ann.image_name,
+                field="image",
+                value=ann.image_name,
+            )
+        shape, _ = image_spatial_shape(ds.read_image(i))
+        if shape != tuple(ann.shape):
+            raise FormatError(
+                f"annotation shape does not match the image {ds[i].path.name} {shape}",
+                path=args.source,
+                where=ann.image_name,
+                field="shape",
+                value=tuple(ann.shape),
+            )
+        targets.append(i)
+    if not ds.taxonomy_path.is_file() and len(taxonomy):
+        taxonomy.save(ds.taxonomy_path)
+    for i, ann in zip(targets, anns):
+        ann.image_name = ds[i].key
+        ds.save_annotation(i, ann)
+        _record(ds.provenance_path, args, "import", image=ds[i].key, source=str(args.source))
+    print(f"import: {len(anns)} annotations into {ds.annotation_dir}")
+    return 0
+
+
+def _add_convert(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", metavar="SOURCE", help="annotation file or folder to read")
+    p.add_argument("out", metavar="OUT", help="file or folder to write")
+    p.add_argument("--from", dest="src_fmt", choices=_FORMATS, help="default: guess")
+    p.add_argument("--to", dest="fmt", choices=_FORMATS, required=True, help="output format")
+    p.add_argument("--taxonomy", metavar="FILE", help="use these classes instead of the input's")
+    _add_format_options(p)
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from .core import formats
+
+    anns, taxonomy = formats.read(args.source, args.src_fmt)
+    if args.taxonomy:
+        taxonomy = _load_taxonomy(args.taxonomy)
+    written = formats.write(
+        args.out, anns, taxonomy, fmt=args.fmt, **_format_options(args, args.fmt)
+    )
+    print(f"convert: {len(anns)} annotations to {args.fmt}, {len(written)} files")
+    return 0
+
+
 # -- registry --
 #: name -> (help, example, add_arguments, run)
 SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
@@ -459,6 +646,24 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite stats plates/ --taxonomy classes.yaml --json",
         _add_stats,
         _run_stats,
+    ),
+    "export": (
+        "export a dataset's saved annotations to COCO, YOLO, Pascal VOC or mask files",
+        "napari-labelsuite export plates/ plates-coco.json --to coco --segmentation polygon",
+        _add_export,
+        _run_export,
+    ),
+    "import": (
+        "import COCO, YOLO, Pascal VOC or mask annotations into a dataset folder",
+        "napari-labelsuite import instances.json plates/ --from coco",
+        _add_import,
+        _run_import,
+    ),
+    "convert": (
+        "convert annotations between COCO, YOLO, Pascal VOC and mask files",
+        "napari-labelsuite convert instances.json yolo-out/ --to yolo --task segment",
+        _add_convert,
+        _run_convert,
     ),
     "split": (
         "split touching instances in every saved annotation of a dataset (batch)",

@@ -149,3 +149,11 @@ def test_dataset_saves_and_loads_per_item(folder):
     assert back.image_path == str(ds[0].path)
     assert ds.saved_summary(0)["n_objects"] == 2
     assert ds.load_annotation(1) is None
+
+
+def test_find_matches_key_file_name_and_relative_path(folder):
+    ds = Dataset.open(folder)
+    assert ds.find("img2") == 1
+    assert ds.find("photo.png") == 3
+    assert ds.find("sub/img10.tif") == 2
+    assert ds.find("missing.tif") is None

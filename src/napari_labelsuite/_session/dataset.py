@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.annotation import ImageAnnotation
 from ..core.dataset import Dataset, DatasetItem, image_spatial_shape, summarize
-from ..core.errors import SessionError
+from ..core.errors import LabelsuiteError, SessionError
 from ..core.provenance import ProvenanceError, ProvenanceLog
 
 META_KEY = "labelsuite"
@@ -136,6 +136,8 @@ class DatasetMixin:
             self._history.append(e)
             self._persist_provenance(e)
         self._record("open_dataset", sources=[str(it.path) for it in ds], root=str(ds.root))
+        if not len(self.taxonomy) and ds.taxonomy_path.is_file():
+            self.taxonomy = ds.taxonomy_path
         self._show(start)
         return ds
 
@@ -218,8 +220,24 @@ class DatasetMixin:
         if not (force or ds.has_annotation(self._index) or summarize(ann)["labeled"]):
             return None
         path = ds.save_annotation(self._index, ann)
+        self._save_dataset_taxonomy(ds)
         self._record("save", path=str(path))
         return str(path)
+
+    def _save_dataset_taxonomy(self, ds: Dataset) -> None:
+        """Keep ``<annotations>/taxonomy.yaml`` equal to the session's taxonomy."""
+        from ..core.taxonomy import Taxonomy
+
+        if not len(self.taxonomy):
+            return
+        p = ds.taxonomy_path
+        if p.is_file():
+            try:
+                if Taxonomy.load(p).to_dict() == self.taxonomy.to_dict():
+                    return
+            except LabelsuiteError:  # an unreadable file is replaced by the current taxonomy
+                pass
+        self.taxonomy.save(p)
 
     def progress(self):
         """Which images are labelled and reviewed: one row per image (a DataFrame).

@@ -51,6 +51,7 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".we
 ANNOTATION_DIR = "labelsuite"
 SIDECAR_FORMAT = "napari-labelsuite-annotation"
 PROVENANCE_FILE = "provenance.jsonl"
+TAXONOMY_FILE = "taxonomy.yaml"
 
 
 # -- images ---------------------------------------------------------------------------------
@@ -353,6 +354,35 @@ class Dataset:
     def provenance_path(self) -> Path:
         """The dataset's provenance log."""
         return self.annotation_dir / PROVENANCE_FILE
+
+    @property
+    def taxonomy_path(self) -> Path:
+        """The taxonomy saved with the dataset's annotations."""
+        return self.annotation_dir / TAXONOMY_FILE
+
+    def relative_name(self, i: int) -> str:
+        """Item ``i``'s path relative to the root (the file name formats record)."""
+        item = self[i]
+        try:
+            return item.path.relative_to(self.root).as_posix()
+        except ValueError:
+            return item.path.name
+
+    def find(self, name: str) -> int | None:
+        """The index of the item called ``name`` (key, relative path, file name or stem)."""
+        wanted = Path(str(name)).as_posix()
+        for how in (
+            lambda i, it: it.key == wanted,
+            lambda i, it: self.relative_name(i) == wanted,
+            lambda i, it: it.path.name == Path(wanted).name,
+            lambda i, it: it.path.stem == Path(wanted).stem,
+        ):
+            hits = [i for i, it in enumerate(self.items) if how(i, it)]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                return None
+        return None
 
     # -- pixels and annotations ------------------------------------------------------------
     def read_image(self, i: int) -> np.ndarray:
