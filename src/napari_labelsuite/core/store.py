@@ -506,7 +506,7 @@ class MaskStore:
         path : str or path
             Local directory (conventionally ``*.ome.zarr``) or fsspec URL (``s3://...``).
         shape : tuple of int, optional
-            Spatial shape; taken from ``image`` when omitted.
+            Spatial shape; ``image.shape`` when omitted (give it for a channel axis).
         chunks : tuple of int, optional
             Label chunk shape (default 512 on y and x, 1 on leading axes).
         axes : str, optional
@@ -891,6 +891,7 @@ class MaskStore:
         else:
             lg.attrs.update({"labels": names})
         la = self._load_label(name)
+        self._meta_dirty.add(name)  # colours and properties from the taxonomy
         if data is not None:
             la.write_all(data)
         return la
