@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -358,3 +360,15 @@ def test_fill_holes_in_one_plane_of_a_volume():
     assert inst.fill_holes(lab).empty  # in 3D the tube is open at both ends
     out = inst.fill_holes(lab, region=(slice(0, 1),)).apply(lab)
     assert out[0, 2, 2] == 6 and out[1, 2, 2] == 0
+
+
+def test_scipy_fallback_equals_fast_path(monkeypatch):
+    sem = np.random.default_rng(5).integers(0, 3, (60, 70)).astype(np.uint8)
+    lab = inst.label_components(sem) * 3
+    fast_cc, fast_rel = inst.label_components(sem), inst.relabel_sequential(lab).apply(lab)
+    monkeypatch.setitem(sys.modules, "cc3d", None)  # import now fails
+    monkeypatch.setitem(sys.modules, "fastremap", None)
+    slow_cc = inst.label_components(sem)
+    pairs = np.unique(np.stack([fast_cc.ravel(), slow_cc.ravel()]), axis=1)
+    assert slow_cc.max() == fast_cc.max() and pairs.shape[1] == fast_cc.max() + 1
+    assert np.array_equal(inst.relabel_sequential(lab).apply(lab), fast_rel)

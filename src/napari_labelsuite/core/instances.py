@@ -295,6 +295,9 @@ def label_components(mask: Any, connectivity: int = 1) -> np.ndarray:
     if mask.dtype != bool:
         _check_labels(mask, "mask")
     structure = _structure(mask.ndim, connectivity)
+    fast = _cc3d_label(mask, connectivity)
+    if fast is not None:
+        return fast
     if mask.dtype == bool or mask.size == 0 or int(mask.max()) <= 1:
         out, _ = ndi.label(mask, structure=structure, output=np.int32)
         return out
@@ -308,6 +311,26 @@ def label_components(mask: Any, connectivity: int = 1) -> np.ndarray:
         out[box][inside] = lab[inside] + n
         n += k
     return out
+
+
+#: cc3d connectivity for (ndim, scikit-image connectivity)
+_CC3D_CONNECTIVITY = {(2, 1): 4, (2, 2): 8, (3, 1): 6, (3, 2): 18, (3, 3): 26}
+
+
+def _cc3d_label(mask: np.ndarray, connectivity: int) -> np.ndarray | None:
+    """cc3d's labelling (several times faster than scipy, see benchmarks), or None."""
+    conn = _CC3D_CONNECTIVITY.get((mask.ndim, int(connectivity)))
+    if conn is None or mask.size == 0:
+        return None
+    try:
+        import cc3d
+    except ImportError:
+        return None
+    data = mask.view(np.uint8) if mask.dtype == bool else mask
+    out, n = cc3d.connected_components(data, connectivity=conn, return_N=True)
+    if n > np.iinfo(np.int32).max:
+        return None
+    return out.astype(np.int32, copy=False)
 
 
 def component_classes(labels: np.ndarray, semantic: np.ndarray) -> dict[int, int]:
@@ -578,16 +601,14 @@ def relabel_sequential(labels: Any) -> InstanceEdit:
     """Renumber the ids to 1..n, keeping their order; ``edit.relabel`` maps old -> new."""
     _check_labels(labels)
     lab = np.asarray(labels)
-    uniq = np.unique(lab)
+    uniq = _unique(lab)
     uniq = uniq[uniq != 0]
     new = np.arange(1, uniq.size + 1)
     mapping = {int(o): int(n) for o, n in zip(uniq, new)}
     region = tuple(slice(0, n) for n in lab.shape)
     if all(o == n for o, n in mapping.items()):
         return InstanceEdit(relabel=mapping)
-    values = np.zeros(lab.shape, lab.dtype)
-    fg = lab != 0
-    values[fg] = (np.searchsorted(uniq, lab[fg]) + 1).astype(lab.dtype, copy=False)
+    values = _remap(lab, mapping)
     return InstanceEdit(patches=[Patch(region, values)], relabel=mapping)
 
 
@@ -631,6 +652,28 @@ def fill_holes(
         values[local][holes] = iid
     edit.patches.append(Patch(_offset(region, union), values))
     return edit
+
+
+def _unique(lab: np.ndarray) -> np.ndarray:
+    try:
+        import fastremap
+    except ImportError:
+        return np.unique(lab)
+    return np.asarray(fastremap.unique(lab))
+
+
+def _remap(lab: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
+    """``lab`` with ids replaced through ``mapping`` (fastremap when installed: faster)."""
+    try:
+        import fastremap
+    except ImportError:
+        uniq = np.array(sorted(mapping), dtype=np.int64)
+        new = np.array([mapping[k] for k in sorted(mapping)], dtype=np.int64)
+        values = np.zeros(lab.shape, lab.dtype)
+        fg = lab != 0
+        values[fg] = new[np.searchsorted(uniq, lab[fg])].astype(lab.dtype, copy=False)
+        return values
+    return fastremap.remap(lab, {0: 0, **mapping}, preserve_missing_labels=True, in_place=False)
 
 
 def _sizes(lab: np.ndarray) -> dict[int, int]:
