@@ -378,3 +378,60 @@ def test_stats_on_a_coco_file(dataset, taxonomy_file, tmp_path, capsys):
     expected = sum(ndi.label(make_cells_2d((128, 128), seed=s).instances > 0)[1] for s in range(2))
     assert stats["images"] == 2 and stats["instances"] == expected
     assert stats["classes"]["1"]["name"] == "nucleus"
+
+
+# -- agree --
+def _second_annotator(dataset, tmp_path):
+    """A copy of the dataset whose img0 lost one instance (and its class pixels)."""
+    other = tmp_path / "bob"
+    shutil.copytree(dataset, other)
+    sidecar = other / "labelsuite" / "img0.json"
+    ann = load_sidecar(sidecar)
+    ann.instances = ann.instances.copy()
+    ann.semantic = ann.semantic.copy()
+    gone = ann.instances == 1
+    ann.instances[gone] = 0
+    ann.semantic[gone] = 0
+    del ann.objects[1]
+    save_sidecar(ann, sidecar)
+    return other
+
+
+def test_agree_identical_datasets_is_perfect(dataset, capsys):
+    assert main(["agree", str(dataset), str(dataset), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mean"]["kappa"] == pytest.approx(1.0)
+    assert out["mean"]["f1@0.5"] == pytest.approx(1.0)
+    assert [r["image"] for r in out["images"]] == ["img0", "img1"]
+
+
+def test_agree_counts_a_missed_instance(dataset, tmp_path, capsys):
+    other = _second_annotator(dataset, tmp_path)
+    assert main(["agree", str(dataset), str(other), "--json"]) == 0
+    rows = {r["image"]: r for r in json.loads(capsys.readouterr().out)["images"]}
+    n0 = ndi.label(make_cells_2d((128, 128), seed=0).instances > 0)[1]
+    # one of n0 reference objects is missing: recall (n0-1)/n0, precision 1
+    assert rows["img0"]["f1@0.5"] == pytest.approx(2 * (n0 - 1) / (2 * n0 - 1))
+    assert rows["img1"]["f1@0.5"] == pytest.approx(1.0)
+    assert rows["img0"]["kappa"] < 1.0
+
+
+def test_agree_writes_a_report(dataset, tmp_path, capsys):
+    other = _second_annotator(dataset, tmp_path)
+    report = tmp_path / "agreement.html"
+    assert main(["agree", str(dataset), str(other), "--report", str(report)]) == 0
+    assert "mean over 2 images" in capsys.readouterr().out
+    data = json.loads(report.with_suffix(".json").read_text())
+    assert len(data["per_image"]) == 2
+    assert "img0" in report.read_text()
+
+
+def test_agree_without_common_images_exits_1(dataset, tmp_path, capsys):
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    tifffile.imwrite(lone / "zzz.tif", np.zeros((8, 8), np.uint8))
+    Dataset.open(lone).save_annotation(
+        0, ImageAnnotation("zzz", (8, 8), semantic=np.ones((8, 8), np.uint8))
+    )
+    assert main(["agree", str(dataset), str(lone)]) == 1
+    assert "share no image name" in capsys.readouterr().err

@@ -620,6 +620,109 @@ def _run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- agree --
+def load_annotation_set(path: str | Path) -> dict[str, Any]:
+    """Annotations of ``path`` by image stem: a saved annotation, a dataset folder or a
+    COCO / YOLO / VOC / mask file or folder."""
+    from .core.dataset import Dataset, load_sidecar
+    from .core.errors import FormatError
+
+    p = Path(path)
+    if not p.exists():
+        raise FormatError("no such file or folder", path=p)
+    kind = _sniff(p)
+    if kind == "annotation":
+        ann = load_sidecar(p)
+        return {Path(ann.image_name).stem: ann}
+    if kind in _FORMATS:
+        from .core import formats
+
+        anns, _ = formats.read(p, kind)
+        return {Path(a.image_name).stem: a for a in anns}
+    if kind == "dataset":
+        ds = Dataset.open(p)
+        return {
+            ds[i].path.stem: load_sidecar(ds.sidecar_path(i))
+            for i in range(len(ds))
+            if ds.has_annotation(i)
+        }
+    raise FormatError("not an annotation file or dataset", path=p, field="kind", value=kind)
+
+
+def _agreement_row(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {"image": name}
+    for sem in result.get("semantic", {}).values():
+        if isinstance(sem, dict):
+            row["kappa"] = sem["kappa"]
+            row["mean_iou"] = sem["mean_iou"]
+    for inst in result.get("instances", {}).values():
+        first = inst["table"].iloc[0]
+        row[f"f1@{first['threshold']:g}"] = float(first["f1"])
+        row["pq"] = float(inst["pq"])
+        row["ap"] = float(inst["ap"])
+    for box in result.get("boxes", {}).values():
+        row[f"box_f1@{box['threshold']:g}"] = float(box["f1"])
+    return row
+
+
+def _add_agree(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", metavar="A", help="reference annotations (file, folder or dataset)")
+    p.add_argument("b", metavar="B", help="annotations to compare with A")
+    p.add_argument("--taxonomy", metavar="FILE", help="class names for the report")
+    p.add_argument(
+        "--report", metavar="PATH", help="write PATH (.html or .md) and a .json beside it"
+    )
+    p.add_argument("--json", action="store_true", help="print the per-image table as JSON")
+
+
+def _run_agree(args: argparse.Namespace) -> int:
+    import math
+
+    import pandas as pd
+
+    from .core import qc
+
+    taxonomy = _load_taxonomy(args.taxonomy)
+    a, b = load_annotation_set(args.a), load_annotation_set(args.b)
+    common = sorted(set(a) & set(b))
+    if not common:
+        raise SessionError(
+            "the two inputs share no image name",
+            path=args.b,
+            field="images",
+            value=sorted(b)[:5],
+        )
+    rows = []
+    for name in _progress(common, desc="agree"):
+        res = qc.agreement([a[name], b[name]], taxonomy if len(taxonomy) else None)
+        rows.append(_agreement_row(name, res))
+    table = pd.DataFrame(rows)
+    means = {c: float(table[c].mean()) for c in table.columns if c != "image"}
+    only = {"only_in_a": sorted(set(a) - set(b)), "only_in_b": sorted(set(b) - set(a))}
+    if args.report:
+        written = qc.write_report(
+            {
+                "title": f"Agreement of {Path(args.a).name} and {Path(args.b).name}",
+                "mean": means,
+                "per_image": table,
+                **only,
+            },
+            args.report,
+        )
+        print(f"report: {', '.join(str(w) for w in written)}", file=sys.stderr)
+    if args.json:
+        clean = table.astype(object).where(table.notna(), None)
+        print(json.dumps({"mean": means, "images": clean.to_dict("records"), **only}, indent=1))
+        return 0
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in means.items() if not math.isnan(v))
+    print(f"mean over {len(rows)} images: {shown}")
+    for key, names in only.items():
+        if names:
+            print(f"{key.replace('_', ' ')}: {', '.join(names)}")
+    return 0
+
+
 # -- registry --
 #: name -> (help, example, add_arguments, run)
 SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
@@ -664,6 +767,12 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite convert instances.json yolo-out/ --to yolo --task segment",
         _add_convert,
         _run_convert,
+    ),
+    "agree": (
+        "compare two annotations of the same images (kappa, IoU, F1, PQ, AP) with a report",
+        "napari-labelsuite agree ana/ bob/ --taxonomy classes.yaml --report agreement.html",
+        _add_agree,
+        _run_agree,
     ),
     "split": (
         "split touching instances in every saved annotation of a dataset (batch)",
