@@ -88,7 +88,7 @@ def _write_mask(target: Path, arr: np.ndarray, palette: np.ndarray | None) -> No
     else:
         import tifffile
 
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = {"photometric": "minisblack"}
         if palette is not None and arr.dtype in (np.uint8, np.uint16):
             cmap = np.zeros((3, 2 ** (8 * arr.dtype.itemsize)), np.uint16)
             cmap[:, : len(palette)] = palette.T.astype(np.uint16) * 257

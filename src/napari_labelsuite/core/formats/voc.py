@@ -280,9 +280,9 @@ def _parse(f: Path):
             _number(bb, t, f, where) for t in ("xmin", "ymin", "xmax", "ymax")
         )
         x0, y0 = xmin - 1, ymin - 1
-        if xmax < xmin or ymax < ymin:
+        if xmax <= x0 or ymax <= y0:
             raise FormatError(
-                "inverted box (max < min)",
+                "inverted or empty box (xmax <= xmin - 1)",
                 path=f,
                 where=where,
                 field="bndbox",
