@@ -31,6 +31,14 @@ __all__ = [
 
 #: target number of elements per block when the array has no chunking of its own
 _BLOCK_ELEMENTS = 1 << 22
+#: elements per np.bincount call (the int64 cast of a piece stays in cache)
+_COUNT_PIECE = 1 << 18
+
+
+def _is_small_uint(a: np.ndarray) -> bool:
+    return a.dtype.kind == "u" and a.dtype.itemsize <= 2
+
+
 #: above this largest label, a bincount table would be bigger than the block itself
 _BINCOUNT_LIMIT = 1 << 24
 
@@ -109,16 +117,15 @@ def class_counts(
                 raise AnnotationError(
                     "label values must be >= 0", field="labels", value=int(flat.min())
                 )
-            top = int(flat.max())
+            # uint8/uint16 need no max scan: the table has a fixed, small size
+            top = (1 << (8 * flat.dtype.itemsize)) - 1 if _is_small_uint(flat) else int(flat.max())
             if top < _BINCOUNT_LIMIT:
-                if flat.dtype.itemsize > 2 and flat.dtype != np.intp:
-                    flat = flat.astype(np.intp, copy=False)
-                bc = np.bincount(flat, minlength=top + 1)
-                if bc.size > total.size:
-                    bc[: total.size] += total
-                    total = bc
-                else:
-                    total[: bc.size] += bc
+                if total.size <= top:
+                    total = np.concatenate([total, np.zeros(top + 1 - total.size, np.int64)])
+                # bincount in cache-sized pieces: several times faster than one big call
+                for start in range(0, flat.size, _COUNT_PIECE):
+                    piece = flat[start : start + _COUNT_PIECE]
+                    total[: top + 1] += np.bincount(piece, minlength=top + 1)[: top + 1]
             else:
                 vals, cnt = np.unique(flat, return_counts=True)
                 for v, c in zip(vals.tolist(), cnt.tolist()):
