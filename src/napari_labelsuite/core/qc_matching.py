@@ -108,6 +108,10 @@ class MatchResult:
         """The matched pairs as a table (columns a, b, iou)."""
         return pd.DataFrame({"a": self.a, "b": self.b, "iou": self.iou})
 
+    def to_dict(self) -> dict[str, float]:
+        """The counts and rates (pairs left out: see :meth:`pairs`)."""
+        return self.summary()
+
     def summary(self) -> dict[str, float]:
         return {
             "threshold": float(self.threshold),

@@ -116,9 +116,8 @@ def _count_block(av: np.ndarray, bv: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Combined keys ``(a << 32) | b`` and their counts for one block of values."""
     if av.size and av.dtype.itemsize == 1 and bv.dtype.itemsize == 1:
         # fast path for class masks: a uint16 key and 65536 bins (bincount of uint16 is fast)
-        k = av.astype(np.uint16)
-        k <<= 8
-        k |= bv.astype(np.uint16, copy=False)
+        k = np.left_shift(av, 8, dtype=np.uint16)
+        np.bitwise_or(k, bv, out=k)
         cnt = np.bincount(k, minlength=1 << 16)
         nz = np.flatnonzero(cnt)
         return (nz >> 8).astype(np.int64) << 32 | (nz & 0xFF), cnt[nz].astype(np.int64)

@@ -112,6 +112,8 @@ def _md_table(rows: list[dict[str, Any]]) -> str:
 def _chart(report: dict[str, Any]) -> str | None:
     """The per-class chart: IoU per class when there is a semantic table, else counts."""
     sem = report.get("semantic")
+    if isinstance(sem, dict) and "table" not in sem:  # agreement(): one entry per pair
+        sem = next((v for v in sem.values() if isinstance(v, dict) and "table" in v), None)
     if isinstance(sem, dict) and isinstance(sem.get("table"), pd.DataFrame):
         t = sem["table"]
         t = t[t.class_id != 0]
@@ -163,26 +165,30 @@ def write_report(report: dict[str, Any], path: str | Path, fmt: str | None = Non
     return [json_path, page_path]
 
 
-def _sections(report: dict[str, Any]):
-    """Yield (heading, scalars dict, [(subheading, rows)]) per top-level section."""
+def _sections(report: dict[str, Any], prefix: str = ""):
+    """Yield (heading, scalars dict, [(subheading, rows)]) per section, nested dicts flattened."""
     for key, val in report.items():
-        if key == "title":
+        if key == "title" and not prefix:
             continue
+        heading = f"{prefix} / {key}" if prefix else str(key)
         rows = _rows(val)
         if rows is not None:
-            yield key, {}, [("", rows)]
+            yield heading, {}, [("", rows)]
         elif isinstance(val, dict):
             scalars = {
                 k: v
                 for k, v in val.items()
-                if _rows(v) is None and not isinstance(v, (dict, np.ndarray))
+                if _rows(v) is None and not isinstance(v, (dict, np.ndarray, list))
             }
             tables = [(k, _rows(v)) for k, v in val.items() if _rows(v) is not None]
-            yield key, scalars, tables
+            if scalars or tables:
+                yield heading, scalars, tables
+            nested = {k: v for k, v in val.items() if isinstance(v, dict)}
+            yield from _sections(nested, heading)
         elif isinstance(val, list) and not val:
-            yield key, {"items": 0}, []
-        else:
-            yield key, {"value": val}, []
+            yield heading, {"items": 0}, []
+        elif not isinstance(val, np.ndarray):
+            yield heading, {"value": val}, []
 
 
 def _html_page(title: str, report: dict[str, Any], chart: str | None) -> str:
