@@ -327,10 +327,10 @@ def _cc3d_label(mask: np.ndarray, connectivity: int) -> np.ndarray | None:
     except ImportError:
         return None
     data = mask.view(np.uint8) if mask.dtype == bool else mask
-    out, n = cc3d.connected_components(data, connectivity=conn, return_N=True)
+    out, n = cc3d.connected_components(data, connectivity=conn, return_N=True, out_dtype=np.uint32)
     if n > np.iinfo(np.int32).max:
         return None
-    return out.astype(np.int32, copy=False)
+    return out.view(np.int32)  # ids < 2**31: the same values, no copy
 
 
 def component_classes(labels: np.ndarray, semantic: np.ndarray) -> dict[int, int]:
@@ -406,7 +406,7 @@ def split_touching(
         if wanted is None:
             wanted = sorted(seed_map)
     boxes = find_bboxes(lab) if wanted is None else _boxes_or_error(lab, wanted)
-    nid = _next_id(labels, next_id)
+    nid = next_id  # the image maximum costs a full pass: only computed when a split happens
     edit = InstanceEdit()
     for iid, box in boxes.items():
         if seeds is not None and len(seed_map.get(iid, ())) < 2:
@@ -434,6 +434,7 @@ def split_touching(
         n_parts = int(parts.max())
         if n_parts < 2:
             continue
+        nid = _next_id(labels, nid)
         values, new_ids = _split_parts(crop, iid, parts, n_parts, nid)
         nid += len(new_ids)
         edit.parents.update(dict.fromkeys(new_ids, iid))
@@ -526,13 +527,14 @@ def split_disconnected(
     structure = _structure(lab.ndim, connectivity)
     wanted = _ids(ids)
     boxes = find_bboxes(lab) if wanted is None else _boxes_or_error(lab, wanted)
-    nid = _next_id(labels, next_id)
+    nid = next_id  # the image maximum costs a full pass: only computed when a split happens
     edit = InstanceEdit()
     for iid, box in boxes.items():
         crop = lab[box]
         parts, n = ndi.label(crop == iid, structure=structure)
         if n < 2:
             continue
+        nid = _next_id(labels, nid)
         values, new_ids = _split_parts(crop, iid, parts, n, nid)
         nid += len(new_ids)
         edit.parents.update(dict.fromkeys(new_ids, iid))
