@@ -435,3 +435,94 @@ def test_agree_without_common_images_exits_1(dataset, tmp_path, capsys):
     )
     assert main(["agree", str(dataset), str(lone)]) == 1
     assert "share no image name" in capsys.readouterr().err
+
+
+# -- stores: pyramid, validate, stats --
+@pytest.fixture
+def store_path(tmp_path, cells_taxonomy):
+    from napari_labelsuite.core.store import MaskStore
+
+    cells = make_cells_2d((256, 256), seed=4)
+    path = tmp_path / "cells.ome.zarr"
+    ann = ImageAnnotation(
+        "cells",
+        (256, 256),
+        semantic=cells.semantic,
+        instances=cells.instances,
+        objects={int(i): ObjectInfo(1) for i in np.unique(cells.instances) if i},
+    )
+    store = MaskStore.create(path, shape=(256, 256), chunks=(64, 64), n_levels=3)
+    store.write_annotation(ann, taxonomy=cells_taxonomy)
+    store.close()
+    return path
+
+
+def _overwrite_level1(path, value: int) -> None:
+    """Spoil pyramid level 1 of every label image directly in zarr."""
+    import zarr
+
+    for name in ("semantic", "instances"):
+        arr = zarr.open_array(path / "labels" / name / "1", mode="r+")
+        arr[:] = value
+
+
+def test_pyramid_rebuilds_levels_from_level_0(store_path, capsys):
+    import zarr
+
+    _overwrite_level1(store_path, 0)
+    assert main(["pyramid", str(store_path), "--method", "nearest"]) == 0
+    assert str(store_path) in capsys.readouterr().out
+    for name in ("semantic", "instances"):
+        full = zarr.open_array(store_path / "labels" / name / "0", mode="r")[:]
+        level1 = zarr.open_array(store_path / "labels" / name / "1", mode="r")[:]
+        # nearest keeps every second pixel of level 0
+        assert np.array_equal(level1, full[::2, ::2])
+
+
+def test_pyramid_on_local_cluster_equals_local_run(store_path, tmp_path):
+    import zarr
+
+    distributed = pytest.importorskip("distributed")
+    other = tmp_path / "other.ome.zarr"
+    shutil.copytree(store_path, other)
+    _overwrite_level1(store_path, 0)
+    _overwrite_level1(other, 0)
+    assert main(["pyramid", str(store_path)]) == 0
+    with distributed.LocalCluster(
+        n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        assert main(["pyramid", str(other), "--scheduler", cluster.scheduler_address]) == 0
+    for name in ("semantic", "instances"):
+        for lv in ("1", "2"):
+            a = zarr.open_array(store_path / "labels" / name / lv, mode="r")[:]
+            b = zarr.open_array(other / "labels" / name / lv, mode="r")[:]
+            assert np.array_equal(a, b)
+
+
+def test_pyramid_on_a_folder_that_is_not_a_store_exits_1(tmp_path, capsys):
+    (tmp_path / "plain").mkdir()
+    assert main(["pyramid", str(tmp_path / "plain")]) == 1
+    assert "not a zarr store" in capsys.readouterr().err
+
+
+def test_validate_store_ok_and_with_unknown_class_exits_1(store_path, tmp_path, capsys):
+    assert main(["validate", str(store_path)]) == 0
+    assert "store 256x256" in capsys.readouterr().out
+    other_tax = Taxonomy([{"id": 5, "name": "other"}]).save(tmp_path / "other.yaml")
+    assert main(["validate", str(store_path), "--taxonomy", str(other_tax)]) == 1
+    assert "field 'class_id'" in capsys.readouterr().err
+
+
+def test_validate_store_with_corrupt_metadata_exits_1(store_path, capsys):
+    (store_path / "zarr.json").write_text("{ not json")
+    assert main(["validate", str(store_path)]) == 1
+    assert "cells.ome.zarr" in capsys.readouterr().err
+
+
+def test_stats_on_a_store(store_path, capsys):
+    cells = make_cells_2d((256, 256), seed=4)
+    assert main(["stats", str(store_path), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["instances"] == cells.n_instances
+    assert stats["classes"]["2"]["pixels"] == int((cells.semantic == 2).sum())
+    assert stats["classes"]["2"]["name"] == "cytoplasm"

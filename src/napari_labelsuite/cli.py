@@ -231,7 +231,7 @@ def _sniff(path: Path) -> str:
 
 def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
     """Raise a LabelsuiteError when ``path`` is invalid; return a one-line summary."""
-    from .core.errors import FormatError
+    from .core.errors import FormatError, StoreError
 
     if not path.exists():
         raise FormatError("no such file or folder", path=path)
@@ -267,6 +267,28 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
                 n += 1
         logged = verify(ds.provenance_path)
         return f"dataset of {len(ds)} images, {n} annotated, provenance {logged} entries"
+    if kind == "store":
+        from .core.store import MaskStore
+
+        store = MaskStore.open(path, "r")
+        try:
+            ann = store.read_annotation()
+            ann.validate(taxonomy if len(taxonomy) else store.taxonomy)
+            names = store.label_names()
+            for name in names:
+                levels = store.label_levels(name)
+                if tuple(levels[0].shape) != tuple(ann.shape):
+                    raise StoreError(
+                        f"level 0 does not have the store shape {tuple(ann.shape)}",
+                        path=path,
+                        where=f"labels/{name}",
+                        field="shape",
+                        value=tuple(levels[0].shape),
+                    )
+            shape = "x".join(map(str, ann.shape))
+            return f"store {shape} with labels {names}, {len(ann.objects)} instances"
+        finally:
+            store.close()
     if kind in _FORMATS:
         from .core import formats
 
@@ -287,6 +309,7 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
 
 _KINDS = [
     "auto",
+    "store",
     "taxonomy",
     "annotation",
     "provenance",
@@ -364,6 +387,13 @@ def _run_stats(args: argparse.Namespace) -> int:
     kind = _sniff(path) if path.exists() else "missing"
     if kind == "annotation":
         summaries = [summarize(load_sidecar(path))]
+    elif kind == "store":
+        from .core.store import MaskStore
+
+        with MaskStore.open(path, "r") as store:
+            if not len(taxonomy):
+                taxonomy = store.taxonomy
+            summaries = [summarize(store.read_annotation())]
     elif kind in _FORMATS:
         from .core import formats
 
@@ -723,6 +753,47 @@ def _run_agree(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- pyramid --
+def build_store_pyramid(job: tuple[str, str | None, str | None]) -> str:
+    """Rebuild the pyramid levels of one mask store (a batch task); returns a summary."""
+    from .core.store import MaskStore
+
+    path, name, method = job
+    store = MaskStore.open(path, "r+")
+    try:
+        report = store.build_pyramid(name, method=method)
+    finally:
+        store.close()
+    return f"{path}: {report.summary()}"
+
+
+def _add_pyramid(p: argparse.ArgumentParser) -> None:
+    p.add_argument("stores", nargs="+", metavar="STORE", help="mask stores (*.zarr)")
+    p.add_argument("--label", metavar="NAME", help="only this label image (default: all)")
+    p.add_argument(
+        "--method", choices=["nearest", "mode"], help="downsampling (default: the store's)"
+    )
+    _add_scheduler(p)
+
+
+def _run_pyramid(args: argparse.Namespace) -> int:
+    from .core.store import MaskStore
+
+    for s in args.stores:  # fail on a bad input before starting any work
+        MaskStore.open(s, "r").close()
+    jobs = [(str(s), args.label, args.method) for s in args.stores]
+    results = run_batch(
+        build_store_pyramid,
+        jobs,
+        scheduler=args.scheduler,
+        desc="pyramid",
+        connect_timeout=args.connect_timeout,
+    )
+    for line in results:
+        print(line)
+    return 0
+
+
 # -- registry --
 #: name -> (help, example, add_arguments, run)
 SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
@@ -773,6 +844,12 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite agree ana/ bob/ --taxonomy classes.yaml --report agreement.html",
         _add_agree,
         _run_agree,
+    ),
+    "pyramid": (
+        "rebuild the multiscale levels of mask stores (batch)",
+        "napari-labelsuite pyramid plate1.ome.zarr plate2.ome.zarr --method mode",
+        _add_pyramid,
+        _run_pyramid,
     ),
     "split": (
         "split touching instances in every saved annotation of a dataset (batch)",
