@@ -2,6 +2,145 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from ..core import formats
+from ..core.annotation import ImageAnnotation
+from ..core.errors import FormatError
+from ..core.taxonomy import Taxonomy
+
 
 class FormatsMixin:
     """Import and export of COCO, YOLO, Pascal VOC and mask files."""
+
+    def export_annotations(
+        self,
+        path: str | Path,
+        fmt: str | None = None,
+        *,
+        image_name: str | None = None,
+        **options: Any,
+    ) -> list[Path]:
+        """Write the managed layers (see ``to_annotation``) in an interchange format.
+
+        Parameters
+        ----------
+        path : path
+            A ``.json`` file for COCO; a directory for YOLO, VOC and masks.
+        fmt : {"coco", "yolo", "voc", "masks"}, optional
+            Guessed from ``path`` when None.
+        image_name : str, optional
+            Name recorded for the image (default: the image layer's name).
+        **options
+            Passed to the format's ``write`` (``segmentation="polygon"`` for COCO,
+            ``task="segment"`` for YOLO, ``image_format="tiff"`` for masks, ...).
+
+        Returns
+        -------
+        list of Path
+            The files written (all of them, or none on error).
+        """
+        fmt = fmt or formats.guess_format(path, for_writing=True)
+        ann = self.to_annotation(image_name)
+        files = formats.write(path, [ann], self.taxonomy, fmt=fmt, **options)
+        self._record("export_annotations", path=str(path), fmt=fmt, files=len(files), **options)
+        return files
+
+    def read_annotations(
+        self, path: str | Path, fmt: str | None = None
+    ) -> tuple[list[ImageAnnotation], Taxonomy]:
+        """Read and validate a file without touching the session (safe in a worker thread)."""
+        return formats.read(path, fmt)
+
+    def show_annotations(
+        self,
+        annotations: list[ImageAnnotation],
+        taxonomy: Taxonomy | None = None,
+        *,
+        index: int | str = 0,
+        replace: bool = True,
+        source: str | None = None,
+    ) -> list:
+        """Show one of ``annotations`` as layers and adopt ``taxonomy``; all or nothing.
+
+        Parameters
+        ----------
+        index : int or str
+            Which image: its position or its ``image_name``.
+        replace : bool
+            Replace the managed layers of the roles the annotation holds.
+
+        On any error the layers and the taxonomy stay as they were.
+        """
+        if not annotations:
+            raise FormatError("the file holds no images", path=source, field="images")
+        if isinstance(index, str):
+            names = [a.image_name for a in annotations]
+            if index not in names:
+                raise FormatError(
+                    "no image of that name", path=source, field="image_name", value=index
+                )
+            ann = annotations[names.index(index)]
+        else:
+            if not -len(annotations) <= index < len(annotations):
+                raise FormatError(
+                    f"the file holds {len(annotations)} images",
+                    path=source,
+                    field="index",
+                    value=index,
+                )
+            ann = annotations[index]
+        old = self.taxonomy
+        if taxonomy is not None and taxonomy != old:
+            self.taxonomy = taxonomy
+        try:
+            layers = self.load_annotation(ann, replace=replace)
+        except Exception:
+            if self.taxonomy is not old:
+                self.taxonomy = old
+            raise
+        return layers
+
+    def import_annotations(
+        self,
+        path: str | Path,
+        fmt: str | None = None,
+        *,
+        index: int | str = 0,
+        replace: bool = True,
+    ) -> list:
+        """Read a COCO / YOLO / VOC / mask file and show it as layers, with its taxonomy.
+
+        All or nothing: the file is validated completely first, then every layer is added
+        and the session's taxonomy becomes the file's; on any error no layer is added or
+        changed and the taxonomy is kept.
+
+        Parameters
+        ----------
+        path : path
+            File or directory (see :func:`napari_labelsuite.core.formats.guess_format`).
+        fmt : str, optional
+            Guessed from ``path`` when None.
+        index : int or str
+            Which image of a multi-image file (position or image name).
+        replace : bool
+            Replace the existing managed layers of the same roles.
+
+        Returns
+        -------
+        list of napari layers
+            The layers added.
+        """
+        annotations, taxonomy = self.read_annotations(path, fmt)
+        layers = self.show_annotations(
+            annotations, taxonomy, index=index, replace=replace, source=str(path)
+        )
+        self._record(
+            "import_annotations",
+            path=str(path),
+            fmt=fmt,
+            index=index,
+            layers=[layer.name for layer in layers],
+        )
+        return layers
