@@ -2,6 +2,380 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.annotation import REVIEW_STATUSES
+from ..core.errors import QCError, SessionError
+from ..core.qc import (
+    Finding,
+    agreement,
+    check,
+    class_summary,
+    consensus_instances,
+    findings_frame,
+    fleiss_kappa,
+    instance_agreement,
+    instance_disagreement,
+    majority_vote,
+    match_boxes,
+    semantic_agreement,
+    write_report,
+)
+
+_ROLES = ("semantic", "instances", "boxes")
+
+
+def _labels_data(layer: Any) -> Any:
+    data = layer.data
+    return data[0] if getattr(layer, "multiscale", False) else data
+
+
+def _is_shapes(layer: Any) -> bool:
+    from napari.layers import Shapes
+
+    return isinstance(layer, Shapes)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
 
 class QCMixin:
     """Quality control: agreement, consistency checks, review queue."""
+
+    def _init_mixin(self) -> None:
+        self._qc_findings: list[Finding] = []
+        self._qc_agreement: dict[str, Any] | None = None
+        self._qc_listeners: list = []
+
+    # -- findings -------------------------------------------------------------------------
+    @property
+    def findings(self) -> list[Finding]:
+        """The findings of the last :meth:`run_checks` (the review queue)."""
+        return list(self._qc_findings)
+
+    def on_findings_changed(self, fn) -> None:
+        """Call ``fn()`` whenever the findings list or a finding's status changes."""
+        self._qc_listeners.append(fn)
+
+    def disconnect_findings(self, fn) -> None:
+        if fn in self._qc_listeners:
+            self._qc_listeners.remove(fn)
+
+    def _qc_notify(self) -> None:
+        for fn in list(self._qc_listeners):
+            fn()
+
+    def run_checks(
+        self,
+        *,
+        min_area: int = 16,
+        box_iou_threshold: float = 0.7,
+        box_mask_iou: float = 0.5,
+        checks: list[str] | None = None,
+    ) -> list[Finding]:
+        """Run the consistency checks on the managed layers; the findings become the queue.
+
+        See :func:`napari_labelsuite.core.qc.check` for the parameters.
+        """
+        ann = self.to_annotation()
+        found = check(
+            ann,
+            self.taxonomy,
+            min_area=min_area,
+            box_iou_threshold=box_iou_threshold,
+            box_mask_iou=box_mask_iou,
+            checks=checks,
+        )
+        self._qc_findings = found
+        self._record(
+            "run_checks",
+            n_findings=len(found),
+            min_area=min_area,
+            box_iou_threshold=box_iou_threshold,
+            box_mask_iou=box_mask_iou,
+            checks=checks,
+        )
+        self._qc_notify()
+        return list(found)
+
+    def _finding(self, finding: Finding | int) -> Finding:
+        if isinstance(finding, Finding):
+            return finding
+        n = len(self._qc_findings)
+        if not isinstance(finding, (int, np.integer)) or not 0 <= finding < n:
+            raise SessionError(
+                f"no finding with this index (there are {n})", field="finding", value=finding
+            )
+        return self._qc_findings[int(finding)]
+
+    # -- review status --------------------------------------------------------------------
+    def set_review_status(
+        self,
+        status: str,
+        *,
+        instance_id: int | None = None,
+        box_index: int | None = None,
+        reviewer: str | None = None,
+        layer: Any = None,
+    ) -> None:
+        """Set the review status of one object or box (stored in its layer's features).
+
+        Parameters
+        ----------
+        status : {"todo", "approved", "needs-fix"}
+        instance_id, box_index : int
+            Exactly one: the object of the instance layer or the box of the boxes layer.
+        reviewer : str, optional
+            Defaults to the session's user; the time is recorded as ``reviewed_at``.
+        layer : Layer, optional
+            Defaults to the active instance or boxes layer.
+        """
+        if status not in REVIEW_STATUSES:
+            raise SessionError(
+                f"status must be one of {REVIEW_STATUSES}", field="status", value=status
+            )
+        if (instance_id is None) == (box_index is None):
+            raise SessionError(
+                "give exactly one of instance_id and box_index",
+                field="instance_id",
+                value=(instance_id, box_index),
+            )
+        who, when = reviewer or self.user, _now()
+        if instance_id is not None:
+            lay = self._require("instances", layer)
+            objects = self.objects(lay)
+            iid = int(instance_id)
+            if iid not in objects:
+                raise SessionError(
+                    "instance has no entry in the table; give it a class first",
+                    where=f"layer '{lay.name}'",
+                    field="instance_id",
+                    value=iid,
+                )
+            o = objects[iid]
+            o.status, o.reviewer, o.reviewed_at = status, who, when
+            self._bind_instances(lay, objects)
+            target = {"instance_id": iid}
+        else:
+            lay = self._require("boxes", layer)
+            i = int(box_index)
+            if not 0 <= i < len(lay.data):
+                raise SessionError(
+                    f"box index out of range 0..{len(lay.data) - 1}",
+                    where=f"layer '{lay.name}'",
+                    field="box_index",
+                    value=i,
+                )
+            frame = lay.features.copy()
+            for col, val in (("status", status), ("reviewer", who), ("reviewed_at", when)):
+                # object columns: an all-None column must accept a string
+                frame[col] = frame[col].astype(object) if col in frame.columns else None
+                frame.loc[i, col] = val
+            self._bind_boxes(lay, frame)
+            target = {"box_index": i}
+        for f in self._qc_findings:
+            if (
+                instance_id is not None and f.instance_id == instance_id and f.box_index is None
+            ) or (box_index is not None and f.box_index == box_index):
+                f.status = status
+        self._record("set_review_status", layer=lay.name, status=status, reviewer=who, **target)
+        self._qc_notify()
+
+    def set_finding_status(self, finding: Finding | int, status: str) -> Finding:
+        """Set the review status of the object or box a finding is about."""
+        f = self._finding(finding)
+        if f.box_index is not None:
+            self.set_review_status(status, box_index=f.box_index)
+        elif f.instance_id is not None:
+            self.set_review_status(status, instance_id=f.instance_id)
+        else:
+            raise SessionError(
+                "this finding concerns no object or box", where=f.message, field="finding"
+            )
+        f.status = status
+        return f
+
+    def review_summary(self) -> dict[str, dict[str, int]]:
+        """Counts of review statuses of the objects and of the boxes of the active layers."""
+        out: dict[str, dict[str, int]] = {}
+        if self.instances is not None:
+            out["objects"] = dict(Counter(o.status for o in self.objects().values()))
+        if self.boxes is not None and "status" in self.boxes.features.columns:
+            out["boxes"] = dict(Counter(self.boxes.features["status"].fillna("todo")))
+        return out
+
+    # -- navigation -----------------------------------------------------------------------
+    def go_to_finding(self, finding: Finding | int, margin: float = 2.0) -> Finding:
+        """Move the viewer to a finding: its plane, centred, zoomed to show its extent."""
+        f = self._finding(finding)
+        viewer = self.require_viewer()
+        if f.bbox is None:
+            raise SessionError("this finding has no location", where=f.message, field="bbox")
+        candidates = (self.boxes,) if f.box_index is not None else ()
+        candidates += (self.instances, self.semantic, self.boxes)
+        ref = next((x for x in candidates if x is not None), None)
+        center = np.asarray(f.center, float)
+        lo = np.array([b[0] for b in f.bbox], float) - 0.5
+        hi = np.array([b[1] for b in f.bbox], float) - 0.5
+        if ref is not None:
+            center = np.asarray(ref.data_to_world(center), float)
+            lo, hi = (np.asarray(ref.data_to_world(p), float) for p in (lo, hi))
+        nd = viewer.dims.ndim
+        world = center[-nd:] if len(center) >= nd else center
+        offset = nd - len(world)
+        for k, val in enumerate(world[:-2]):
+            viewer.dims.set_point(offset + k, float(val))
+        viewer.camera.center = tuple(float(v) for v in world[-2:])
+        extent = float(np.max(np.abs(hi - lo)[-2:])) * margin
+        canvas = getattr(viewer, "_canvas_size", (600, 800))
+        viewer.camera.zoom = float(min(canvas) / max(extent, 1.0))
+        return f
+
+    # -- agreement ------------------------------------------------------------------------
+    def _qc_layer(self, layer: Any) -> Any:
+        if isinstance(layer, str):
+            try:
+                return self.layers[layer]
+            except KeyError:
+                raise SessionError("no layer with this name", field="layer", value=layer) from None
+        return layer
+
+    def compare_layers(
+        self,
+        *layers: Any,
+        kind: str | None = None,
+        iou_threshold: float = 0.5,
+        add_layers: bool = True,
+    ) -> dict[str, Any]:
+        """Agreement of two or more annotation layers of one image (the first is the reference).
+
+        Parameters
+        ----------
+        *layers : Layer or str
+            Labels layers (semantic or instance) or boxes Shapes layers, by object or name.
+        kind : {"semantic", "instances", "boxes"}, optional
+            Defaults to the first layer's role (an unmanaged Labels layer counts as
+            instances).
+        iou_threshold : float
+            Matching threshold for the disagreement map, consensus and boxes.
+        add_layers : bool
+            Add a "disagreement" Labels layer (where annotators differ; unmatched objects
+            highlighted) and a "consensus" layer (majority vote / matched consensus).
+
+        Returns
+        -------
+        dict
+            The metrics (see :func:`~napari_labelsuite.core.qc.semantic_agreement`,
+            :func:`~napari_labelsuite.core.qc.instance_agreement`,
+            :func:`~napari_labelsuite.core.qc.match_boxes`), kept for the report.
+        """
+        lays = [self._qc_layer(x) for x in layers]
+        if len(lays) < 2:
+            raise SessionError("compare at least two layers", field="layers", value=len(lays))
+        if kind is None:
+            meta = lays[0].metadata.get("labelsuite", {}) if lays[0].metadata else {}
+            kind = meta.get("role") or ("boxes" if _is_shapes(lays[0]) else "instances")
+        if kind not in _ROLES:
+            raise SessionError(f"kind must be one of {_ROLES}", field="kind", value=kind)
+        names = [x.name for x in lays]
+        tax_names = {c.id: c.name for c in self.taxonomy}
+        result: dict[str, Any] = {"kind": kind, "layers": names}
+        new_layers = []
+        if kind == "boxes":
+            lists = [self.boxes_list(x) for x in lays]
+            for i, other in enumerate(lists[1:], start=1):
+                m = match_boxes(lists[0], other, iou_threshold)
+                result[f"{names[0]} vs {names[i]}"] = {
+                    **m.summary(),
+                    "per_class": m.extra["per_class"],
+                }
+        else:
+            data = [_labels_data(x) for x in lays]
+            shape = tuple(data[0].shape)
+            for x, d in zip(names[1:], data[1:]):
+                if tuple(d.shape) != shape:
+                    raise QCError(
+                        f"layers must have the shape of '{names[0]}', {shape}",
+                        where=f"layer '{x}'",
+                        field="shape",
+                        value=tuple(d.shape),
+                    )
+            for i, d in enumerate(data[1:], start=1):
+                key = f"{names[0]} vs {names[i]}"
+                if kind == "semantic":
+                    result[key] = semantic_agreement(data[0], d, names=tax_names)
+                else:
+                    result[key] = instance_agreement(data[0], d)
+            if kind == "semantic" and len(data) > 2:
+                result["fleiss_kappa"] = fleiss_kappa(data)
+            if add_layers:
+                new_layers = self._agreement_layers(kind, lays, data, iou_threshold)
+        self._qc_agreement = result
+        self._record(
+            "compare_layers", layers=names, kind=kind, iou_threshold=iou_threshold,
+            added=[x.name for x in new_layers],
+        )  # fmt: skip
+        return result
+
+    def _agreement_layers(self, kind: str, lays: list, data: list, thr: float) -> list:
+        from napari.layers import Labels
+
+        if kind == "semantic":
+            diff = np.zeros(data[0].shape, np.uint8)
+            for d in data[1:]:
+                diff |= np.asarray(d) != np.asarray(data[0])
+            consensus = self.add_semantic_layer(majority_vote(data), name="consensus")
+        else:
+            match = instance_agreement(data[0], data[1], thresholds=[thr])["matches"][0]
+            diff = instance_disagreement(data[0], data[1], match)
+            objects = {}
+            if lays[0].metadata.get("labelsuite", {}).get("role") == "instances":
+                objects = self.objects(lays[0])
+            cons = consensus_instances(data, thr)
+            present = set(np.unique(cons).tolist()) - {0}
+            consensus = self.add_instance_layer(
+                cons, name="consensus", objects={k: v for k, v in objects.items() if k in present}
+            )
+        colors = {None: "transparent", 0: "transparent", 1: "yellow", 2: "red", 3: "magenta"}
+        dis = Labels(diff, name="disagreement", colormap=colors, opacity=0.8)
+        for attr in ("scale", "translate"):
+            setattr(dis, attr, getattr(lays[0], attr))
+        self.layers.append(dis)
+        return [dis, consensus]
+
+    def compare_annotations(self, annotations: list) -> dict[str, Any]:
+        """Agreement of ImageAnnotations of one image (e.g. loaded from several annotators)."""
+        result = agreement(annotations, self.taxonomy)
+        self._qc_agreement = result
+        self._record("compare_annotations", n=len(annotations))
+        return result
+
+    # -- report ---------------------------------------------------------------------------
+    def qc_report(self) -> dict[str, Any]:
+        """The report as a dict: findings, their counts, review status, classes, agreement."""
+        ann = self.to_annotation()
+        classes, imbalance = class_summary([ann], self.taxonomy)
+        findings = self._qc_findings + imbalance
+        report: dict[str, Any] = {
+            "title": f"Quality control: {ann.image_name}",
+            "image": {"name": ann.image_name, "shape": "x".join(map(str, ann.shape))},
+            "summary": dict(Counter(f.check for f in findings)),
+            "review": self.review_summary(),
+            "classes": classes,
+            "findings": findings_frame(findings),
+        }
+        if self._qc_agreement is not None:
+            report["agreement"] = self._qc_agreement
+        return report
+
+    def export_qc_report(self, path: str | Path, fmt: str | None = None) -> list[Path]:
+        """Write the QC report: ``<stem>.json`` plus ``<stem>.html`` (or ``.md``)."""
+        written = write_report(self.qc_report(), path, fmt)
+        self._record("export_qc_report", path=str(path), files=[str(p) for p in written])
+        return written
