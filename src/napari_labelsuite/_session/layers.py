@@ -184,7 +184,7 @@ class LayersMixin:
         if data is None:
             data = np.zeros(
                 self._default_shape(shape),
-                dtype=np.uint8 if len(self.taxonomy) < 255 else np.uint16,
+                dtype=np.uint8 if max(self.taxonomy.ids(), default=0) <= 255 else np.uint32,
             )
         layer = Labels(data, name=name, **_with_meta(layer_kwargs, "semantic"))
         self.layers.append(layer)
@@ -811,9 +811,10 @@ class _PaintHook:
         cid = session.active_class
         if iid <= 0 or cid is None or cid not in session.taxonomy:
             return
-        objects = frame_to_objects(layer.features)
-        if iid in objects:
+        # cheap check first: painting an existing instance is the common case
+        if "index" in layer.features and (layer.features["index"] == iid).any():
             return
+        objects = frame_to_objects(layer.features)
         objects[iid] = ObjectInfo(
             class_id=cid,
             attributes={a.name: a.default_value() for a in session.taxonomy[cid].attributes},
