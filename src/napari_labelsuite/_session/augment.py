@@ -163,7 +163,7 @@ class AugmentMixin:
                 (
                     layer
                     for layer in self.layers
-                    if isinstance(layer, Image) and not _is_preview(layer)
+                    if isinstance(layer, Image) and not is_preview_layer(layer)
                 ),
                 None,
             )
@@ -336,7 +336,7 @@ class AugmentMixin:
     # -- showing -----------------------------------------------------------------------------
     def clear_augment_preview(self) -> None:
         """Remove the preview layers."""
-        for layer in [layer for layer in self.layers if _is_preview(layer)]:
+        for layer in [layer for layer in self.layers if is_preview_layer(layer)]:
             self.layers.remove(layer)
 
     def show_augment_preview(self, preview: AugmentPreview) -> list:
@@ -539,7 +539,8 @@ def _as_pipeline(value: Any) -> Pipeline:
     raise AugmentError("expected a Pipeline, a dict or a file path", field="pipeline", value=value)
 
 
-def _is_preview(layer: Any) -> bool:
+def is_preview_layer(layer: Any) -> bool:
+    """True for the layers an augmentation preview added."""
     info = (getattr(layer, "metadata", None) or {}).get(META_KEY)
     return isinstance(info, dict) and bool(info.get(PREVIEW_TAG))
 
