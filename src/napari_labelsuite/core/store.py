@@ -588,7 +588,7 @@ class MaskStore:
         except Exception as exc:
             raise StoreError(f"cannot create the store: {exc}", path=path) from exc
         user = user or _default_user()
-        lock = _make_lock(path, store, user)
+        lock = _make_lock(path, user, storage_options)
         lock.acquire()
         try:
             root_attrs: dict[str, Any] = {MARKER: meta}
@@ -647,7 +647,7 @@ class MaskStore:
         user = user or _default_user()
         lock = None
         if mode == "r+":
-            lock = _make_lock(path, store, user)
+            lock = _make_lock(path, user, storage_options)
             lock.acquire()
         try:
             return cls(path, group, mode, user, lock)
@@ -1233,9 +1233,13 @@ def _make_store(path: str, read_only: bool, storage_options: dict | None):
     return LocalStore(path, read_only=read_only)
 
 
-def _make_lock(path: str, store: Any, user: str) -> StoreLock:
+def _make_lock(path: str, user: str, storage_options: dict | None) -> StoreLock:
     if _is_url(path):
-        return StoreLock(store.path, user, fs=store.fs, display=path)
+        import fsspec
+
+        # the zarr store's filesystem is asynchronous; the lock wants a blocking one
+        fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
+        return StoreLock(root, user, fs=fs, display=path)
     return StoreLock(str(Path(path)), user, display=path)
 
 
