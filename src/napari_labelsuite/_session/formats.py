@@ -100,6 +100,12 @@ class FormatsMixin:
             if self.taxonomy is not old:
                 self.taxonomy = old
             raise
+        self._record(
+            "import_annotations",
+            path=source,
+            image_name=ann.image_name,
+            layers=[layer.name for layer in layers],
+        )
         return layers
 
     def import_annotations(
@@ -133,14 +139,6 @@ class FormatsMixin:
             The layers added.
         """
         annotations, taxonomy = self.read_annotations(path, fmt)
-        layers = self.show_annotations(
+        return self.show_annotations(
             annotations, taxonomy, index=index, replace=replace, source=str(path)
         )
-        self._record(
-            "import_annotations",
-            path=str(path),
-            fmt=fmt,
-            index=index,
-            layers=[layer.name for layer in layers],
-        )
-        return layers

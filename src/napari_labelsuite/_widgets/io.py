@@ -1,16 +1,166 @@
-"""The "Import / export" dock widget."""
+"""The "Import / export" dock widget.
+
+==================  =================================================================
+control             session method
+==================  =================================================================
+Export              ``export_annotations(path, fmt, segmentation=/task=/image_format=)``
+                    (in a worker thread)
+Import              ``read_annotations(path, fmt)`` in a worker thread, then
+                    ``show_annotations(annotations, taxonomy, index=)``; together these
+                    are ``import_annotations(path, fmt, index=)``
+==================  =================================================================
+"""
 
 from __future__ import annotations
 
-import napari
-from qtpy.QtWidgets import QLabel
+from pathlib import Path
+from typing import Any
 
+import napari
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from ..core.formats import FORMATS
 from ._base import SessionWidget
+
+AUTO = "auto (from path)"
+#: format -> (option name, choices) shown in the options combo box.
+FORMAT_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "coco": ("segmentation", ("rle", "polygon")),
+    "yolo": ("task", ("detect", "segment")),
+    "masks": ("image_format", ("png", "tiff")),
+}
 
 
 class ImportExportWidget(SessionWidget):
-    """Import / export."""
+    """Export the annotation layers to COCO / YOLO / VOC / masks, or import them."""
 
     def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
         super().__init__(viewer, parent)
-        self.layout().addWidget(QLabel("Import / export"))
+        form = QFormLayout()
+        self.format_combo = QComboBox()
+        self.format_combo.addItems([AUTO, *FORMATS])
+        self.format_combo.currentTextChanged.connect(self._on_format)
+        form.addRow("Format", self.format_combo)
+
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("file.json or a folder")
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit)
+        row.addWidget(browse)
+        holder = QWidget()
+        holder.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Path", holder)
+
+        self.option_combo = QComboBox()
+        form.addRow("Option", self.option_combo)
+        self.index_spin = QSpinBox()
+        self.index_spin.setRange(0, 1_000_000)
+        self.index_spin.setToolTip("Which image of a multi-image file to import")
+        form.addRow("Image #", self.index_spin)
+        self.layout().addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.export_button = QPushButton("Export")
+        self.export_button.clicked.connect(self.export)
+        self.import_button = QPushButton("Import")
+        self.import_button.clicked.connect(self.import_)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.import_button)
+        self.layout().addLayout(buttons)
+        self.layout().addStretch(1)
+        self._on_format(AUTO)
+
+    # -- inputs -----------------------------------------------------------------------
+    def _on_format(self, fmt: str) -> None:
+        self.option_combo.clear()
+        name, choices = FORMAT_OPTIONS.get(fmt, ("", ()))
+        self.option_combo.addItems(list(choices))
+        self.option_combo.setEnabled(bool(choices))
+        self.option_combo.setToolTip(name)
+
+    def _browse(self) -> None:  # pragma: no cover - modal dialog
+        fmt = self.fmt()
+        if fmt in (None, "coco"):
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                "COCO file",
+                self.path_edit.text(),
+                "COCO JSON (*.json);;All files (*)",
+                options=QFileDialog.Option.DontConfirmOverwrite,
+            )
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Dataset folder", self.path_edit.text())
+        if path:
+            self.path_edit.setText(path)
+
+    def fmt(self) -> str | None:
+        text = self.format_combo.currentText()
+        return None if text == AUTO else text
+
+    def options(self) -> dict[str, Any]:
+        name, _ = FORMAT_OPTIONS.get(self.fmt() or "", ("", ()))
+        return {name: self.option_combo.currentText()} if name else {}
+
+    def _path(self) -> Path | None:
+        text = self.path_edit.text().strip()
+        if not text:
+            self.warn("Choose a file or folder first.")
+            return None
+        return Path(text).expanduser()
+
+    # -- actions ------------------------------------------------------------------------
+    def export(self):
+        """Write the managed layers to the chosen path and format (in a worker)."""
+        path = self._path()
+        if path is None:
+            return None
+        return self.run_in_worker(
+            self.session.export_annotations,
+            path,
+            self.fmt(),
+            **self.options(),
+            on_done=lambda files: self.info(f"Exported {len(files)} file(s) to {path}"),
+            description="Exporting annotations",
+            # errors become notifications through run_in_worker, not re-raised
+            _ignore_errors=True,
+        )
+
+    def import_(self):
+        """Read the chosen file in a worker, then add its layers (all or nothing)."""
+        path = self._path()
+        if path is None:
+            return None
+        index = self.index_spin.value()
+
+        def show(result: tuple) -> None:
+            annotations, taxonomy = result
+            layers = self.guarded(
+                self.session.show_annotations,
+                annotations,
+                taxonomy,
+                index=index,
+                source=str(path),
+            )
+            if layers is not None:
+                self.info(f"Imported {len(layers)} layer(s) from {path.name}")
+
+        return self.run_in_worker(
+            self.session.read_annotations,
+            path,
+            self.fmt(),
+            on_done=show,
+            description="Reading annotations",
+            _ignore_errors=True,
+        )
