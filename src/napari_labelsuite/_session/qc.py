@@ -231,10 +231,12 @@ class QCMixin:
         offset = nd - len(world)
         for k, val in enumerate(world[:-2]):
             viewer.dims.set_point(offset + k, float(val))
-        viewer.camera.center = tuple(float(v) for v in world[-2:])
+        scene = getattr(viewer, "scene", None)  # napari >= 0.9 moved the camera there
+        camera = scene.camera if scene is not None else viewer.camera
+        camera.center = tuple(float(v) for v in world[-2:])
         extent = float(np.max(np.abs(hi - lo)[-2:])) * margin
         canvas = getattr(viewer, "_canvas_size", (600, 800))
-        viewer.camera.zoom = float(min(canvas) / max(extent, 1.0))
+        camera.zoom = float(min(canvas) / max(extent, 1.0))
         return f
 
     # -- agreement ------------------------------------------------------------------------
@@ -266,14 +268,18 @@ class QCMixin:
             Matching threshold for the disagreement map, consensus and boxes.
         add_layers : bool
             Add a "disagreement" Labels layer (where annotators differ; unmatched objects
-            highlighted) and a "consensus" layer (majority vote / matched consensus).
+            highlighted) and a "consensus" layer (majority vote / matched consensus) with
+            :meth:`show_agreement_maps`. Pass False when calling from a worker thread and
+            show the maps from the GUI thread.
 
         Returns
         -------
         dict
-            The metrics (see :func:`~napari_labelsuite.core.qc.semantic_agreement`,
+            The metrics per compared pair (see
+            :func:`~napari_labelsuite.core.qc.semantic_agreement`,
             :func:`~napari_labelsuite.core.qc.instance_agreement`,
-            :func:`~napari_labelsuite.core.qc.match_boxes`), kept for the report.
+            :func:`~napari_labelsuite.core.qc.match_boxes`), kept for the report, plus
+            ``maps`` (disagreement and consensus arrays) for masks.
         """
         lays = [self._qc_layer(x) for x in layers]
         if len(lays) < 2:
@@ -286,7 +292,7 @@ class QCMixin:
         names = [x.name for x in lays]
         tax_names = {c.id: c.name for c in self.taxonomy}
         result: dict[str, Any] = {"kind": kind, "layers": names}
-        new_layers = []
+        maps: dict[str, Any] = {}
         if kind == "boxes":
             lists = [self.boxes_list(x) for x in lays]
             for i, other in enumerate(lists[1:], start=1):
@@ -314,40 +320,68 @@ class QCMixin:
                     result[key] = instance_agreement(data[0], d)
             if kind == "semantic" and len(data) > 2:
                 result["fleiss_kappa"] = fleiss_kappa(data)
-            if add_layers:
-                new_layers = self._agreement_layers(kind, lays, data, iou_threshold)
+            maps = self._agreement_maps(kind, lays, data, iou_threshold)
         self._qc_agreement = result
         self._record(
             "compare_layers", layers=names, kind=kind, iou_threshold=iou_threshold,
-            added=[x.name for x in new_layers],
+            add_layers=add_layers,
         )  # fmt: skip
+        result = dict(result)
+        if kind != "boxes":
+            result["maps"] = maps
+            if add_layers:
+                self.show_agreement_maps(result)
         return result
 
-    def _agreement_layers(self, kind: str, lays: list, data: list, thr: float) -> list:
-        from napari.layers import Labels
-
+    def _agreement_maps(self, kind: str, lays: list, data: list, thr: float) -> dict[str, Any]:
         if kind == "semantic":
             diff = np.zeros(data[0].shape, np.uint8)
             for d in data[1:]:
                 diff |= np.asarray(d) != np.asarray(data[0])
-            consensus = self.add_semantic_layer(majority_vote(data), name="consensus")
-        else:
-            match = instance_agreement(data[0], data[1], thresholds=[thr])["matches"][0]
-            diff = instance_disagreement(data[0], data[1], match)
-            objects = {}
-            if lays[0].metadata.get("labelsuite", {}).get("role") == "instances":
-                objects = self.objects(lays[0])
-            cons = consensus_instances(data, thr)
-            present = set(np.unique(cons).tolist()) - {0}
-            consensus = self.add_instance_layer(
-                cons, name="consensus", objects={k: v for k, v in objects.items() if k in present}
-            )
+            return {"disagreement": diff, "consensus": majority_vote(data), "kind": kind,
+                    "like": lays[0]}  # fmt: skip
+        match = instance_agreement(data[0], data[1], thresholds=[thr])["matches"][0]
+        objects = {}
+        if (lays[0].metadata or {}).get("labelsuite", {}).get("role") == "instances":
+            objects = self.objects(lays[0])
+        cons = consensus_instances(data, thr)
+        present = set(np.unique(cons).tolist()) - {0}
+        return {
+            "disagreement": instance_disagreement(data[0], data[1], match),
+            "consensus": cons,
+            "objects": {k: v for k, v in objects.items() if k in present},
+            "kind": kind,
+            "like": lays[0],
+        }
+
+    def show_agreement_maps(self, result: dict[str, Any]) -> list:
+        """Add the "disagreement" and "consensus" layers of a :meth:`compare_layers` result.
+
+        Disagreement codes: 1 (yellow) annotators differ / boundary differs, 2 (red) object
+        only in the first layer, 3 (magenta) object only in the second.
+        """
+        from napari.layers import Labels
+
+        maps = result.get("maps")
+        if not maps:
+            raise SessionError("the result holds no maps", field="maps", value=None)
+        like = maps["like"]
+        geo = {"scale": like.scale, "translate": like.translate}
+        for name in ("disagreement", "consensus"):
+            if name in self.layers:
+                self.layers.remove(name)
         colors = {None: "transparent", 0: "transparent", 1: "yellow", 2: "red", 3: "magenta"}
-        dis = Labels(diff, name="disagreement", colormap=colors, opacity=0.8)
-        for attr in ("scale", "translate"):
-            setattr(dis, attr, getattr(lays[0], attr))
+        dis = Labels(maps["disagreement"], name="disagreement", colormap=colors, opacity=0.8,
+                     **geo)  # fmt: skip
         self.layers.append(dis)
-        return [dis, consensus]
+        if maps["kind"] == "semantic":
+            cons = self.add_semantic_layer(maps["consensus"], name="consensus", **geo)
+        else:
+            cons = self.add_instance_layer(
+                maps["consensus"], name="consensus", objects=maps["objects"], **geo
+            )
+        self._record("show_agreement_maps", layers=[dis.name, cons.name])
+        return [dis, cons]
 
     def compare_annotations(self, annotations: list) -> dict[str, Any]:
         """Agreement of ImageAnnotations of one image (e.g. loaded from several annotators)."""

@@ -1,16 +1,236 @@
-"""The "Quality control" dock widget."""
+"""The "Quality control" dock widget: findings list, review keys, agreement, report.
+
+Every control is one session method: Run checks -> ``run_checks``, clicking a finding ->
+``go_to_finding``, the status buttons and keys -> ``set_finding_status``, Compare ->
+``compare_layers`` (maps shown with ``show_agreement_maps``), Export -> ``export_qc_report``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import napari
-from qtpy.QtWidgets import QLabel
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+)
 
 from ._base import SessionWidget
 
+#: Review keys (bound on the viewer while the widget is open).
+KEYS = {
+    "Alt-A": ("status", "approved"),
+    "Alt-F": ("status", "needs-fix"),
+    "Alt-T": ("status", "todo"),
+    "Alt-N": ("step", 1),
+    "Alt-P": ("step", -1),
+}
+
 
 class QualityControlWidget(SessionWidget):
-    """Quality control."""
+    """Consistency findings as a review queue, annotator agreement and the QC report."""
+
+    findings_changed = Signal()
 
     def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
         super().__init__(viewer, parent)
-        self.layout().addWidget(QLabel("Quality control"))
+        lay = self.layout()
+
+        checks = QGroupBox("Consistency checks")
+        form = QFormLayout(checks)
+        self.min_area = QSpinBox(minimum=0, maximum=1_000_000, value=16)
+        form.addRow("Tiny below (px)", self.min_area)
+        self.run_button = QPushButton("Run checks")
+        self.run_button.clicked.connect(self.run_checks)
+        form.addRow(self.run_button)
+        lay.addWidget(checks)
+
+        self.findings_list = QListWidget()
+        self.findings_list.currentRowChanged.connect(self.go_to)
+        lay.addWidget(self.findings_list)
+        row = QHBoxLayout()
+        for label, status in (("Approve", "approved"), ("Needs fix", "needs-fix"),
+                              ("To do", "todo")):  # fmt: skip
+            b = QPushButton(label)
+            b.setToolTip(next(k for k, v in KEYS.items() if v == ("status", status)))
+            b.clicked.connect(lambda _=False, s=status: self.set_status(s))
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.status_label = QLabel("Alt-A approve · Alt-F needs fix · Alt-T to do · Alt-N/P next")
+        self.status_label.setWordWrap(True)
+        lay.addWidget(self.status_label)
+
+        agree = QGroupBox("Agreement")
+        aform = QFormLayout(agree)
+        self.layer_a, self.layer_b = QComboBox(), QComboBox()
+        aform.addRow("Reference", self.layer_a)
+        self.layer_b.setToolTip("the other annotation")
+        aform.addRow("Compare with", self.layer_b)
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.clicked.connect(self.compare)
+        aform.addRow(self.compare_button)
+        self.agreement_label = QLabel("")
+        self.agreement_label.setWordWrap(True)
+        aform.addRow(self.agreement_label)
+        lay.addWidget(agree)
+
+        export = QPushButton("Export report…")
+        export.clicked.connect(self._export_dialog)
+        lay.addWidget(export)
+        lay.addStretch(1)
+
+        self.findings_changed.connect(self.refresh)
+        self.session.on_findings_changed(self.findings_changed.emit)
+        self.viewer.layers.events.inserted.connect(self._refresh_layers)
+        self.viewer.layers.events.removed.connect(self._refresh_layers)
+        self._refresh_layers()
+        self._bound: dict[str, Any] = {}
+        for key, (what, arg) in KEYS.items():
+            self._bound[key] = self.viewer.bind_key(
+                key, _KeyAction(self, what, arg), overwrite=True
+            )
+        self.refresh()
+
+    # -- findings --------------------------------------------------------------------------
+    def run_checks(self):
+        """Run the checks in a worker; the list refreshes when they are done."""
+        return self.run_in_worker(
+            self.session.run_checks, min_area=self.min_area.value(), description="Checking"
+        )
+
+    def refresh(self) -> None:
+        """Show the session's findings (keeps the current row)."""
+        row = self.findings_list.currentRow()
+        self.findings_list.blockSignals(True)
+        self.findings_list.clear()
+        for f in self.session.findings:
+            status = f"[{f.status}] " if f.status else ""
+            self.findings_list.addItem(f"{status}{f.severity}: {f.message}")
+        if 0 <= row < self.findings_list.count():
+            self.findings_list.setCurrentRow(row)
+        self.findings_list.blockSignals(False)
+
+    def go_to(self, row: int) -> None:
+        if row >= 0:
+            self.guarded(self.session.go_to_finding, row)
+
+    def set_status(self, status: str) -> None:
+        """Set the status of the current finding's object and move to the next finding."""
+        row = self.findings_list.currentRow()
+        if row < 0:
+            self.warn("select a finding first")
+            return
+        if self.guarded(self.session.set_finding_status, row, status) is not None:
+            self.step(1)
+
+    def step(self, delta: int) -> None:
+        n = self.findings_list.count()
+        if n:
+            self.findings_list.setCurrentRow((self.findings_list.currentRow() + delta) % n)
+
+    # -- agreement ---------------------------------------------------------------------------
+    def _refresh_layers(self, event: Any = None) -> None:
+        from napari.layers import Labels, Shapes
+
+        names = [
+            x.name
+            for x in self.viewer.layers
+            if isinstance(x, (Labels, Shapes)) and x.name != "disagreement"
+        ]
+        for combo in (self.layer_a, self.layer_b):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(names)
+            if current in names:
+                combo.setCurrentText(current)
+            combo.blockSignals(False)
+        if len(names) > 1 and self.layer_a.currentText() == self.layer_b.currentText():
+            self.layer_b.setCurrentIndex(1)
+
+    def compare(self):
+        """Compare the two chosen layers in a worker, then show the maps and the numbers."""
+        a, b = self.layer_a.currentText(), self.layer_b.currentText()
+        if not a or not b or a == b:
+            self.warn("choose two different layers")
+            return None
+        return self.run_in_worker(
+            self.session.compare_layers, a, b, add_layers=False,
+            on_done=self._show_agreement, description="Comparing",
+        )  # fmt: skip
+
+    def _show_agreement(self, result: dict[str, Any]) -> None:
+        if result.get("maps"):
+            self.guarded(self.session.show_agreement_maps, result)
+        self.agreement_label.setText(summarize_agreement(result))
+
+    # -- report ------------------------------------------------------------------------------
+    def export_report(self, path: str) -> list | None:
+        written = self.guarded(self.session.export_qc_report, path)
+        if written:
+            self.info(f"QC report written: {', '.join(str(p) for p in written)}")
+        return written
+
+    def _export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export QC report", "qc_report.html", "HTML (*.html);;Markdown (*.md)"
+        )
+        if path:
+            self.export_report(path)
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def close_bindings(self) -> None:
+        """Restore the keys bound by this widget and stop listening to the session."""
+        for key, previous in self._bound.items():
+            self.viewer.bind_key(key, previous, overwrite=True)
+        self._bound = {}
+        self.session.disconnect_findings(self.findings_changed.emit)
+        self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
+        self.viewer.layers.events.removed.disconnect(self._refresh_layers)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.close_bindings()
+        super().closeEvent(event)
+
+
+def summarize_agreement(result: dict[str, Any]) -> str:
+    """One line per compared pair with the headline numbers."""
+    lines = []
+    for key, val in result.items():
+        if not isinstance(val, dict) or key == "maps":
+            continue
+        if "kappa" in val:
+            lines.append(f"{key}: kappa {val['kappa']:.3f}, mean IoU {val['mean_iou']:.3f}")
+        elif "table" in val:
+            first = val["table"].iloc[0]
+            lines.append(
+                f"{key}: F1@{first['threshold']:.2f} {first['f1']:.3f}, "
+                f"mean IoU {val['mean_matched_iou']:.3f}, PQ {val['pq']:.3f}, AP {val['ap']:.3f}"
+            )
+        elif "f1" in val:
+            lines.append(f"{key}: box F1 {val['f1']:.3f} (tp {val['tp']}, fp {val['fp']}, "
+                         f"fn {val['fn']})")  # fmt: skip
+    if "fleiss_kappa" in result:
+        lines.append(f"Fleiss' kappa {result['fleiss_kappa']:.3f}")
+    return "\n".join(lines)
+
+
+class _KeyAction:
+    """A review key (a small object so napari can call it with the viewer)."""
+
+    def __init__(self, widget: QualityControlWidget, what: str, arg: Any) -> None:
+        self.widget, self.what, self.arg = widget, what, arg
+
+    def __call__(self, viewer: Any = None) -> None:
+        if self.what == "status":
+            self.widget.set_status(self.arg)
+        else:
+            self.widget.step(self.arg)
