@@ -534,10 +534,10 @@ def dataset_annotations(path: str | Path, taxonomy_file: str | None = None):
     name formats record. The taxonomy is ``taxonomy_file`` or the one saved with the
     dataset.
     """
-    from .core.dataset import load_sidecar
+    from .core.dataset import Dataset
     from .core.taxonomy import Taxonomy
 
-    ds, files = _dataset_annotations(path)
+    ds = Dataset.open(path)
     if taxonomy_file is not None:
         taxonomy = Taxonomy.load(taxonomy_file)
     elif ds.taxonomy_path.is_file():
@@ -548,12 +548,7 @@ def dataset_annotations(path: str | Path, taxonomy_file: str | None = None):
             path=ds.taxonomy_path,
             field="--taxonomy",
         )
-    anns = []
-    for i, sidecar in _progress(files, desc="read"):
-        ann = load_sidecar(sidecar)
-        ann.image_name = ds.relative_name(i)
-        anns.append(ann)
-    return ds, anns, taxonomy
+    return ds, [ann for _, ann in ds.annotations()], taxonomy
 
 
 def _add_export(p: argparse.ArgumentParser) -> None:
@@ -586,45 +581,14 @@ def _add_import(p: argparse.ArgumentParser) -> None:
 
 def _run_import(args: argparse.Namespace) -> int:
     from .core import formats
-    from .core.dataset import Dataset, image_spatial_shape
-    from .core.errors import FormatError
-    from .core.taxonomy import Taxonomy
+    from .core.dataset import Dataset
 
     anns, taxonomy = formats.read(args.source, args.fmt)
     ds = Dataset.open(args.dataset)
-    if ds.taxonomy_path.is_file():
-        saved = Taxonomy.load(ds.taxonomy_path)
-        for ann in anns:
-            ann.validate(saved)
-    # match every record before writing anything: all or nothing
-    targets = []
-    for ann in anns:
-        i = ds.find(ann.image_name)
-        if i is None:
-            raise FormatError(
-                "no image of the dataset has this name",
-                path=args.source,
-                where=ann.image_name,
-                field="image",
-                value=ann.image_name,
-            )
-        shape, _ = image_spatial_shape(ds.read_image(i))
-        if shape != tuple(ann.shape):
-            raise FormatError(
-                f"annotation shape does not match the image {ds[i].path.name} {shape}",
-                path=args.source,
-                where=ann.image_name,
-                field="shape",
-                value=tuple(ann.shape),
-            )
-        targets.append(i)
-    if not ds.taxonomy_path.is_file() and len(taxonomy):
-        taxonomy.save(ds.taxonomy_path)
-    for i, ann in zip(targets, anns):
-        ann.image_name = ds[i].key
-        ds.save_annotation(i, ann)
+    written = ds.import_annotations(anns, taxonomy, source=args.source)
+    for i in written:
         _record(ds.provenance_path, args, "import", image=ds[i].key, source=str(args.source))
-    print(f"import: {len(anns)} annotations into {ds.annotation_dir}")
+    print(f"import: {len(written)} annotations into {ds.annotation_dir}")
     return 0
 
 

@@ -124,7 +124,7 @@ class DatasetMixin:
         >>> labelsuite.progress()  # doctest: +SKIP
         """
         ds = Dataset.open(sources, annotation_dir=annotation_dir)
-        ds._check(start)
+        start = ds._check(start)
         if self._dataset is not None and self._index is not None:
             self.save_current()
         past = self._adopt_log(ds)
@@ -238,6 +238,67 @@ class DatasetMixin:
             except LabelsuiteError:  # an unreadable file is replaced by the current taxonomy
                 pass
         self.taxonomy.save(p)
+
+    # -- the whole dataset in interchange formats ----------------------------------------------
+    def export_dataset(self, path: str | os.PathLike, fmt: str | None = None, **options: Any):
+        """Write every saved annotation of the dataset (the shown image saved first).
+
+        Parameters
+        ----------
+        path : path
+            A ``.json`` file for COCO; a folder for YOLO, VOC and masks.
+        fmt : {"coco", "yolo", "voc", "masks"}, optional
+            Guessed from ``path`` when None.
+        **options
+            Passed to the format's writer (``segmentation="polygon"``, ``task="segment"``).
+
+        Returns
+        -------
+        list of Path
+            The files written (all or none).
+        """
+        from ..core import formats
+
+        ds = self._require_dataset()
+        if self._index is not None:
+            self.save_current()
+        anns = [ann for _, ann in ds.annotations()]
+        if not anns:
+            raise SessionError("no saved annotations to export", path=ds.annotation_dir)
+        fmt = fmt or formats.guess_format(path, for_writing=True)
+        files = formats.write(path, anns, self.taxonomy, fmt=fmt, **options)
+        self._record(
+            "export_dataset",
+            path=str(path),
+            fmt=fmt,
+            images=len(anns),
+            files=len(files),
+            **options,
+        )
+        return files
+
+    def import_dataset(self, path: str | os.PathLike, fmt: str | None = None) -> list[int]:
+        """Read a COCO / YOLO / VOC / mask file and save each image's annotation into the
+        dataset (all or nothing); the shown image is reloaded. Returns the indices written.
+
+        The file's taxonomy is adopted when the session has no classes yet.
+        """
+        from ..core import formats
+
+        ds = self._require_dataset()
+        anns, taxonomy = formats.read(path, fmt)
+        if not len(self.taxonomy) and len(taxonomy):
+            self.taxonomy = taxonomy
+        if self._index is not None:
+            self.save_current()
+        self._save_dataset_taxonomy(ds)
+        written = ds.import_annotations(anns, self.taxonomy, source=path)
+        self._record(
+            "import_dataset", path=str(path), fmt=fmt, images=[ds[i].key for i in written]
+        )
+        if self._index is not None and self._index in written:
+            self._show(self._index)
+        return written
 
     def progress(self):
         """Which images are labelled and reviewed: one row per image (a DataFrame).

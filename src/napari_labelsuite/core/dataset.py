@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .annotation import REVIEW_STATUSES, ImageAnnotation
-from .errors import FormatError, SessionError
+from .errors import AnnotationError, FormatError, SessionError
 from .fileio import atomic_write_bytes, atomic_write_text
 
 __all__ = [
@@ -411,6 +411,79 @@ class Dataset:
             ann = ann.copy()
             ann.image_path = str(item.path)
         return save_sidecar(ann, self.sidecar_path(i))
+
+    def annotations(self) -> list[tuple[int, ImageAnnotation]]:
+        """``(index, annotation)`` of every saved annotation, named by the image's path
+        relative to the root (the file name interchange formats record)."""
+        out = []
+        for i in range(len(self)):
+            if self.has_annotation(i):
+                ann = load_sidecar(self.sidecar_path(i))
+                ann.image_name = self.relative_name(i)
+                out.append((i, ann))
+        return out
+
+    def match(self, annotations: Sequence[ImageAnnotation], source: Any = None) -> list[int]:
+        """The item index of each annotation, by image name, checking image shapes.
+
+        Raises
+        ------
+        FormatError
+            Naming ``source`` and the annotation when no image has its name or the image's
+            shape differs.
+        """
+        targets = []
+        for ann in annotations:
+            i = self.find(ann.image_name)
+            if i is None:
+                raise FormatError(
+                    "no image of the dataset has this name",
+                    path=source,
+                    where=ann.image_name,
+                    field="image",
+                    value=ann.image_name,
+                )
+            if self[i].kind == "image":
+                shape, _ = image_spatial_shape(self.read_image(i))
+                if shape != tuple(ann.shape):
+                    raise FormatError(
+                        f"annotation shape does not match the image {self[i].path.name} {shape}",
+                        path=source,
+                        where=ann.image_name,
+                        field="shape",
+                        value=tuple(ann.shape),
+                    )
+            targets.append(i)
+        return targets
+
+    def import_annotations(
+        self, annotations: Sequence[ImageAnnotation], taxonomy: Any = None, source: Any = None
+    ) -> list[int]:
+        """Save ``annotations`` as the sidecars of the images they name; all or nothing.
+
+        Every annotation is matched and validated (against the dataset's saved taxonomy,
+        else ``taxonomy``) before anything is written. ``taxonomy`` is saved with the
+        dataset when it has none. Returns the item indices written.
+        """
+        from .taxonomy import Taxonomy
+
+        saved = Taxonomy.load(self.taxonomy_path) if self.taxonomy_path.is_file() else None
+        check = saved if saved is not None else taxonomy
+        for ann in annotations:
+            try:
+                ann.validate(check)
+            except AnnotationError as exc:
+                raise FormatError(
+                    exc.message, path=source, where=exc.where, field=exc.field, value=exc.value
+                ) from exc
+        targets = self.match(annotations, source)
+        if saved is None and taxonomy is not None and len(taxonomy):
+            taxonomy.save(self.taxonomy_path)
+        for i, ann in zip(targets, annotations):
+            ann = ann.copy()
+            ann.image_name = self[i].key
+            self.save_annotation(i, ann)
+        return targets
 
     def saved_summary(self, i: int) -> dict[str, Any] | None:
         """The summary stored in item ``i``'s sidecar (no mask is read), or None."""

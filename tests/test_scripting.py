@@ -1,0 +1,238 @@
+"""Headless scripting: a LabelSession walks a dataset, labels, splits, exports and reloads.
+
+These tests use real napari layers in the session's own layer list (no Qt, no viewer).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import tifffile
+from scipy import ndimage as ndi
+
+from napari_labelsuite import LabelSession
+from napari_labelsuite.core.annotation import ObjectInfo
+from napari_labelsuite.core.dataset import load_sidecar
+from napari_labelsuite.core.errors import SessionError
+from napari_labelsuite.core.instances import split_touching
+from napari_labelsuite.core.provenance import read_log, verify
+from napari_labelsuite.core.synthetic import make_cells_2d
+
+N_IMAGES = 5
+SHAPE = (128, 128)
+
+
+@pytest.fixture
+def plates(tmp_path):
+    """A folder of five 128 x 128 nucleus images (img0.tif ... img4.tif)."""
+    root = tmp_path / "plates"
+    root.mkdir()
+    for k in range(N_IMAGES):
+        tifffile.imwrite(root / f"img{k}.tif", make_cells_2d(SHAPE, seed=k).image[0])
+    return root
+
+
+def _merged_nuclei(seed: int) -> np.ndarray:
+    """What a quick annotator paints: touching nuclei end up as one object."""
+    merged, _ = ndi.label(make_cells_2d(SHAPE, seed=seed).instances > 0)
+    return merged.astype(np.int32)
+
+
+def _paint(session: LabelSession, labels: np.ndarray) -> None:
+    """Paint ``labels`` into the instance layer through napari's undoable write."""
+    idx = np.nonzero(labels)
+    session.instances.data_setitem(idx, labels[idx])
+
+
+def _same_objects(a_labels, a_objects, b_labels, b_objects) -> bool:
+    """Same pixels per object and same class per object; ids may differ."""
+    a, b = np.asarray(a_labels).ravel(), np.asarray(b_labels).ravel()
+    pairs = np.unique(np.stack([a, b]), axis=1)
+    if not pairs.shape[1] == len(np.unique(a)) == len(np.unique(b)):
+        return False
+    return all(a_objects[int(i)].class_id == b_objects[int(j)].class_id for i, j in pairs.T if i)
+
+
+def test_scripted_session_labels_splits_exports_and_reloads(plates, tmp_path, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy, user="ana")
+    s.open_dataset(plates)
+    for k in range(N_IMAGES):
+        assert s.current.key == f"img{k}"
+        merged = _merged_nuclei(k)
+        _paint(s, merged)
+        s.set_objects({i: ObjectInfo(1) for i in range(1, int(merged.max()) + 1)})
+        s.split_touching(min_distance=7)
+        if k < N_IMAGES - 1:
+            s.next()  # autosaves img{k}
+    coco = tmp_path / "export" / "plates.json"
+    s.export_dataset(coco, "coco")  # saves the last image first
+
+    # what the script should have produced, computed with the core functions
+    saved = {}
+    for k in range(N_IMAGES):
+        merged = _merged_nuclei(k)
+        expected = split_touching(merged, min_distance=7).apply(merged)
+        ann = load_sidecar(plates / "labelsuite" / f"img{k}.json")
+        assert np.array_equal(ann.instances, expected)
+        assert set(ann.objects) == set(np.unique(expected)) - {0}
+        saved[k] = ann
+
+    # reload into a fresh copy of the images, in a new session
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    for f in plates.glob("*.tif"):
+        shutil.copy(f, fresh / f.name)
+    s2 = LabelSession(user="bob")
+    s2.open_dataset(fresh)
+    assert s2.import_dataset(coco) == list(range(N_IMAGES))
+    assert s2.taxonomy.names() == ["nucleus", "cytoplasm"]
+    for k in range(N_IMAGES):
+        s2.goto(k)
+        back = s2.to_annotation()
+        assert _same_objects(saved[k].instances, saved[k].objects, back.instances, s2.objects()), (
+            f"img{k}"
+        )
+
+
+def test_provenance_log_has_an_entry_for_each_change(plates, tmp_path, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy, user="ana")
+    s.open_dataset(plates)
+    for k in range(2):
+        merged = _merged_nuclei(k)
+        _paint(s, merged)
+        s.set_objects({i: ObjectInfo(1) for i in range(1, int(merged.max()) + 1)})
+        s.split_touching(min_distance=5)
+        s.next()
+    s.export_dataset(tmp_path / "out.json", "coco")
+    log = read_log(plates / "labelsuite" / "provenance.jsonl")
+    assert verify(plates / "labelsuite" / "provenance.jsonl") == len(log)
+    changes = [(e["action"], e.get("image")) for e in log if e["action"] != "load_annotation"]
+    assert changes == [
+        ("set_taxonomy", None),
+        ("open_dataset", None),
+        ("set_objects", "img0"),
+        ("set_objects", "img0"),  # the parts inherit their class
+        ("split_touching", "img0"),
+        ("save", "img0"),
+        ("set_objects", "img1"),
+        ("set_objects", "img1"),  # the parts inherit their class
+        ("split_touching", "img1"),
+        ("save", "img1"),
+        ("export_dataset", "img2"),
+    ]
+    split = next(e for e in log if e["action"] == "split_touching")
+    assert split["user"] == "ana" and split["params"]["min_distance"] == 5
+    assert split["time"].endswith("+00:00")
+    # history() shows the same log
+    assert [e["action"] for e in s.history()] == [e["action"] for e in log]
+
+
+def test_reopening_a_dataset_restores_labels_and_history(plates, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy, user="ana")
+    s.open_dataset(plates)
+    merged = _merged_nuclei(0)
+    _paint(s, merged)
+    s.set_objects({i: ObjectInfo(2) for i in range(1, int(merged.max()) + 1)})
+    s.save_current()
+    n_logged = len(s.history())
+
+    s2 = LabelSession(user="bob")  # no taxonomy given: the dataset's is adopted
+    s2.open_dataset(plates)
+    assert s2.taxonomy.names() == ["nucleus", "cytoplasm"]
+    assert np.array_equal(s2.instances.data, merged)
+    assert {o.class_id for o in s2.objects().values()} == {2}
+    hist = s2.history()
+    assert [e["user"] for e in hist[:n_logged]] == ["ana"] * n_logged
+    assert hist[n_logged]["action"] == "open_dataset" and hist[n_logged]["user"] == "bob"
+
+
+def test_browsing_without_labels_writes_no_annotation(plates, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy)
+    s.open_dataset(plates)
+    s.next()
+    s.next()
+    s.prev()
+    assert s.index == 1
+    assert sorted(p.name for p in (plates / "labelsuite").iterdir()) == ["provenance.jsonl"]
+
+
+def test_navigation_stays_within_the_dataset(plates, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy)
+    s.open_dataset(plates, start=-1)
+    assert s.index == N_IMAGES - 1
+    s.next()
+    assert s.index == N_IMAGES - 1
+    s.goto(0)
+    s.prev()
+    assert s.index == 0
+    with pytest.raises(SessionError, match="field 'index'.*got 7"):
+        s.goto(7)
+    assert s.index == 0
+
+
+def test_switching_replaces_the_image_and_annotation_layers(plates, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy)
+    s.open_dataset(plates)
+    s.goto(3)
+    names = [layer.name for layer in s.layers]
+    assert names == ["img3", "semantic", "instances"]
+    assert np.array_equal(s.image.data, tifffile.imread(plates / "img3.tif"))
+    assert s.instances.data.shape == SHAPE and not s.instances.data.any()
+
+
+def test_progress_counts_labeled_and_reviewed_images(plates, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy)
+    s.open_dataset(plates)
+    merged = _merged_nuclei(0)
+    _paint(s, merged)
+    n = int(merged.max())
+    s.set_objects({i: ObjectInfo(1, status="approved") for i in range(1, n + 1)})
+    s.goto(1)
+    _paint(s, _merged_nuclei(1))
+    s.set_objects({1: ObjectInfo(1)})  # shown image: counted with its unsaved changes
+    p = s.progress().set_index("image")
+    assert p.loc["img0", ["saved", "labeled", "reviewed", "approved"]].tolist() == [
+        True,
+        True,
+        True,
+        n,
+    ]
+    assert p.loc["img1", ["saved", "labeled", "reviewed", "todo"]].tolist() == [
+        False,
+        True,
+        False,
+        1,
+    ]
+    assert not p.loc[["img2", "img3", "img4"], "labeled"].any()
+
+
+def test_navigation_without_dataset_raises(cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy)
+    with pytest.raises(SessionError, match="open_dataset"):
+        s.next()
+
+
+def test_tampered_log_warns_on_open_and_keeps_working(plates, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy, user="ana")
+    s.open_dataset(plates)
+    log = plates / "labelsuite" / "provenance.jsonl"
+    lines = log.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["user"] = "mallory"
+    lines[0] = json.dumps(first)
+    log.write_text("\n".join(lines) + "\n")
+    with pytest.warns(UserWarning, match="fails verification"):
+        LabelSession(user="bob").open_dataset(plates)
+
+
+def test_corrupt_saved_annotation_keeps_the_current_image(plates, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy)
+    s.open_dataset(plates)
+    (plates / "labelsuite" / "img2.json").write_text("{broken")
+    with pytest.raises(Exception, match="img2.json"):
+        s.goto(2)
+    assert s.index == 0
+    assert [layer.name for layer in s.layers][0] == "img0"
