@@ -70,6 +70,8 @@ class SessionWidget(QWidget):
         from napari.qt.threading import create_worker
 
         progress = {"total": total, "desc": description} if description or total else None
+        # errors are shown as notifications below; don't also re-raise them in the event loop
+        kwargs.setdefault("_ignore_errors", True)
         worker = create_worker(fn, *args, _progress=progress, **kwargs)
 
         def _done(result: Any) -> None:
