@@ -236,3 +236,44 @@ def test_corrupt_saved_annotation_keeps_the_current_image(plates, cells_taxonomy
         s.goto(2)
     assert s.index == 0
     assert [layer.name for layer in s.layers][0] == "img0"
+
+
+# -- datasets of mask stores --
+@pytest.fixture
+def stores(tmp_path, cells_taxonomy):
+    from napari_labelsuite.core.store import MaskStore
+
+    paths = []
+    for k in range(2):
+        cells = make_cells_2d(SHAPE, seed=k)
+        p = tmp_path / "stores" / f"plate{k}.ome.zarr"
+        st = MaskStore.create(p, image=cells.image[0], chunks=(64, 64))
+        st.taxonomy = cells_taxonomy
+        st.create_labels("instances", dtype="int32", role="instances")
+        st.save()
+        st.close()
+        paths.append(p)
+    return paths
+
+
+def test_store_dataset_saves_into_the_store_when_switching(stores, cells_taxonomy):
+    from napari_labelsuite.core.store import MaskStore
+
+    s = LabelSession(taxonomy=cells_taxonomy, user="ana")
+    s.open_dataset(stores)
+    assert [it.key for it in s.dataset] == ["plate0", "plate1"]
+    merged = _merged_nuclei(0)
+    _paint(s, merged)
+    s.set_objects({i: ObjectInfo(1) for i in range(1, int(merged.max()) + 1)})
+    s.next()  # saves plate0 into its store and opens plate1
+    assert s.store is not None and s.store.path.endswith("plate1.ome.zarr")
+    with MaskStore.open(stores[0], "r") as st:
+        ann = st.read_annotation()
+        assert np.array_equal(np.asarray(ann.instances), merged)
+        assert set(ann.objects) == set(range(1, int(merged.max()) + 1))
+    p = s.progress().set_index("image")
+    assert p.loc["plate0", "labeled"] and not p.loc["plate1", "labeled"]
+    s.goto(0)
+    assert np.array_equal(np.asarray(s.instances.data), merged)
+    log = read_log(stores[0].parent / "labelsuite" / "provenance.jsonl")
+    assert ("save_store", "plate0") in [(e["action"], e.get("image")) for e in log]

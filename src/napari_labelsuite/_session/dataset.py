@@ -40,6 +40,7 @@ class DatasetMixin:
     def _init_mixin(self) -> None:
         self._dataset: Dataset | None = None
         self._index: int | None = None
+        self._item_layers: list = []
         self._provenance_sinks.append(self._persist_provenance)
 
     # -- state --------------------------------------------------------------------------
@@ -164,6 +165,34 @@ class DatasetMixin:
 
     def _show(self, j: int) -> None:
         """Replace the shown image and its annotation layers by item ``j``."""
+        ds = self._require_dataset()
+        if ds[j].kind == "store":
+            self._show_store(j)
+        else:
+            self._show_image(j)
+        v = self.viewer
+        if v is not None:
+            v.reset_view()
+
+    def _drop_item_layers(self) -> None:
+        shown = self._item_layers
+        for layer in [ly for ly in self.layers if ly in shown or _is_managed(ly)]:
+            self.layers.remove(layer)
+        self._item_layers = []
+
+    def _show_store(self, j: int) -> None:
+        ds = self._require_dataset()
+        if getattr(self, "_store", None) is not None:
+            self.close_store()
+        before = list(self.layers)
+        self._drop_item_layers()
+        self._index = j
+        try:
+            self.open_store(str(ds[j].path), "r+")
+        finally:
+            self._item_layers = [ly for ly in self.layers if ly not in before]
+
+    def _show_image(self, j: int) -> None:
         from napari.layers import Image
 
         ds = self._require_dataset()
@@ -185,16 +214,15 @@ class DatasetMixin:
         check_objects = getattr(self, "_check_objects", None)
         if check_objects is not None:
             check_objects(ann.objects)
-        for layer in [ly for ly in self.layers if _is_dataset_image(ly) or _is_managed(ly)]:
-            self.layers.remove(layer)
+        if getattr(self, "_store", None) is not None:
+            self.close_store()
+        self._drop_item_layers()
         self._index = j
-        self.layers.append(
-            Image(pixels, name=item.key, rgb=rgb, metadata={META_KEY: {"dataset_item": item.key}})
+        image = Image(
+            pixels, name=item.key, rgb=rgb, metadata={META_KEY: {"dataset_item": item.key}}
         )
-        self.load_annotation(ann, replace=True)
-        v = self.viewer
-        if v is not None:
-            v.reset_view()
+        self.layers.append(image)
+        self._item_layers = [image, *self.load_annotation(ann, replace=True)]
 
     def _blank_annotation(self, key: str, shape: tuple[int, ...]) -> ImageAnnotation:
         top = max(self.taxonomy.ids(), default=0)
@@ -216,6 +244,11 @@ class DatasetMixin:
         ds = self._require_dataset()
         if self._index is None:
             raise SessionError("no image is shown", field="index", value=None)
+        if ds[self._index].kind == "store":
+            if not (force or self.store_has_unsaved_edits()):
+                return None
+            self.save_store()
+            return str(ds[self._index].path)
         ann = self.to_annotation(image_name=ds[self._index].key)
         if not (force or ds.has_annotation(self._index) or summarize(ann)["labeled"]):
             return None
@@ -238,6 +271,21 @@ class DatasetMixin:
             except LabelsuiteError:  # an unreadable file is replaced by the current taxonomy
                 pass
         self.taxonomy.save(p)
+
+    def _store_summary(self, i: int) -> dict[str, Any]:
+        """Counts of a store item from its tables; masks count by their stored chunks."""
+        from ..core.store import MaskStore
+
+        ds = self._require_dataset()
+        if i == self._index and getattr(self, "_store", None) is not None:
+            self.save_current()
+        with MaskStore.open(str(ds[i].path), "r") as st:
+            ann = st.read_annotation()
+            stored = any(st.label_levels(n)[0].nchunks_initialized for n in st.label_names())
+            ann.semantic = ann.instances = None  # never read whole masks for a count
+            s = summarize(ann)
+        s["labeled"] = bool(s["labeled"] or stored)
+        return s
 
     # -- the whole dataset in interchange formats ----------------------------------------------
     def export_dataset(self, path: str | os.PathLike, fmt: str | None = None, **options: Any):
@@ -291,12 +339,19 @@ class DatasetMixin:
             self.taxonomy = taxonomy
         if self._index is not None:
             self.save_current()
+        reopen = getattr(self, "_store", None) is not None  # release its writer lock
+        if reopen:
+            self.close_store()
         self._save_dataset_taxonomy(ds)
-        written = ds.import_annotations(anns, self.taxonomy, source=path)
+        try:
+            written = ds.import_annotations(anns, self.taxonomy, source=path)
+        finally:
+            if reopen:
+                self._show(self._index)
         self._record(
             "import_dataset", path=str(path), fmt=fmt, images=[ds[i].key for i in written]
         )
-        if self._index is not None and self._index in written:
+        if not reopen and self._index is not None and self._index in written:
             self._show(self._index)
         return written
 
@@ -312,14 +367,16 @@ class DatasetMixin:
         ds = self._require_dataset()
         rows = []
         for i, item in enumerate(ds):
-            if i == self._index:
+            if i == self._index and item.kind == "image":
                 s = summarize(self.to_annotation(image_name=item.key))
+            elif item.kind == "store":
+                s = self._store_summary(i)
             else:
                 s = ds.saved_summary(i) or summarize(ImageAnnotation(item.key, (1, 1)))
             rows.append(
                 {
                     "image": item.key,
-                    "saved": ds.has_annotation(i),
+                    "saved": ds.has_annotation(i) or item.kind == "store",
                     **{
                         k: s.get(k, 0)
                         for k in (

@@ -405,8 +405,15 @@ class Dataset:
         return load_sidecar(jp) if jp.is_file() else None
 
     def save_annotation(self, i: int, ann: ImageAnnotation) -> Path:
-        """Save ``ann`` as the sidecar of image item ``i``; returns the JSON path."""
+        """Save ``ann`` as the sidecar of image item ``i`` (or into store item ``i``);
+        returns the file or store written."""
         item = self[i]
+        if item.kind == "store":
+            from .store import MaskStore
+
+            with MaskStore.open(str(item.path), "r+") as st:
+                st.write_annotation(ann)
+            return item.path
         if ann.image_path is None:
             ann = ann.copy()
             ann.image_path = str(item.path)
@@ -417,7 +424,19 @@ class Dataset:
         relative to the root (the file name interchange formats record)."""
         out = []
         for i in range(len(self)):
-            if self.has_annotation(i):
+            if self[i].kind == "store":
+                from .store import MaskStore
+
+                with MaskStore.open(str(self[i].path), "r") as st:
+                    if not st.label_names() and not st.annotation_meta.get("boxes"):
+                        continue
+                    ann = st.read_annotation()
+                    for role in ("semantic", "instances"):
+                        if getattr(ann, role) is not None:  # formats need arrays in memory
+                            setattr(ann, role, np.asarray(getattr(ann, role)))
+                ann.image_name = self.relative_name(i)
+                out.append((i, ann))
+            elif self.has_annotation(i):
                 ann = load_sidecar(self.sidecar_path(i))
                 ann.image_name = self.relative_name(i)
                 out.append((i, ann))
@@ -445,14 +464,19 @@ class Dataset:
                 )
             if self[i].kind == "image":
                 shape, _ = image_spatial_shape(self.read_image(i))
-                if shape != tuple(ann.shape):
-                    raise FormatError(
-                        f"annotation shape does not match the image {self[i].path.name} {shape}",
-                        path=source,
-                        where=ann.image_name,
-                        field="shape",
-                        value=tuple(ann.shape),
-                    )
+            else:
+                from .store import MaskStore
+
+                with MaskStore.open(str(self[i].path), "r") as st:
+                    shape = tuple(st.shape)
+            if shape != tuple(ann.shape):
+                raise FormatError(
+                    f"annotation shape does not match the image {self[i].path.name} {shape}",
+                    path=source,
+                    where=ann.image_name,
+                    field="shape",
+                    value=tuple(ann.shape),
+                )
             targets.append(i)
         return targets
 
@@ -502,6 +526,18 @@ def _is_store(p: Path) -> bool:
     )
 
 
+def _stem(rel: str, store: bool) -> str:
+    name = Path(rel).name
+    if store:
+        for suffix in (".zarr", ".ome"):
+            if name.lower().endswith(suffix):
+                name = name[: -len(suffix)]
+    elif "." in name:
+        name = name.rsplit(".", 1)[0]
+    parent = Path(rel).parent.as_posix()
+    return name if parent in (".", "") else f"{parent}/{name}"
+
+
 def _make_items(paths: list[Path], root: Path) -> list[DatasetItem]:
     rel = []
     for p in paths:
@@ -509,7 +545,7 @@ def _make_items(paths: list[Path], root: Path) -> list[DatasetItem]:
             rel.append(p.relative_to(root).as_posix())
         except ValueError:
             rel.append(p.as_posix().lstrip("/"))
-    stems = [r.rsplit(".", 1)[0] if "." in Path(r).name else r for r in rel]
+    stems = [_stem(r, _is_store(p)) for p, r in zip(paths, rel)]
     dupes = {s for s in stems if stems.count(s) > 1}
     items = []
     for p, r, s in zip(paths, rel, stems):
