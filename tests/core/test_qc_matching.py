@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
@@ -216,3 +219,37 @@ def test_mask_ap_equals_cocoeval():
         "segm",
     )
     assert ours["ap"] == pytest.approx(expected, abs=1e-12)
+
+
+def _brute_force_tp(a, b, thr):
+    """Matches of a dense IoU matrix solved by one full assignment (the textbook way)."""
+    from scipy.optimize import linear_sum_assignment
+
+    ia, ib = np.unique(a[a > 0]), np.unique(b[b > 0])
+    if not len(ia) or not len(ib):
+        return 0
+    iou = np.array([[((a == i) & (b == j)).sum() / ((a == i) | (b == j)).sum() for j in ib]
+                    for i in ia])  # fmt: skip
+    r, c = linear_sum_assignment(-(iou >= thr).astype(float))
+    return int((iou[r, c] >= thr).sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    a=hnp.arrays(np.uint8, (6, 7), elements=st.integers(0, 4)),
+    b=hnp.arrays(np.uint8, (6, 7), elements=st.integers(0, 4)),
+    thr=st.sampled_from([0.1, 0.25, 0.5, 0.75]),
+)
+def test_match_count_equals_dense_assignment(a, b, thr):
+    assert match_instances(a, b, thr).tp == _brute_force_tp(a, b, thr)
+
+
+def test_agreement_of_box_annotations_reports_thresholds_and_ap():
+    from napari_labelsuite.core.annotation import ImageAnnotation
+    from napari_labelsuite.core.qc import agreement
+
+    ref = ImageAnnotation("a", (64, 64), boxes=[Box(0, 0, 10, 10, class_id=1)])
+    other = ImageAnnotation("a", (64, 64), boxes=[Box(0, 0, 10, 12, class_id=1)])  # IoU 10/12
+    res = agreement([ref, other], iou_thresholds=[0.5, 0.9])["boxes"]["#1"]
+    assert res["table"]["tp"].tolist() == [1, 0]
+    assert res["ap"] == pytest.approx(0.5)

@@ -26,6 +26,7 @@ from ..core.qc import (
     semantic_agreement,
     write_report,
 )
+from ..core.qc_pairs import iter_blocks
 
 _ROLES = ("semantic", "instances", "boxes")
 
@@ -336,8 +337,10 @@ class QCMixin:
     def _agreement_maps(self, kind: str, lays: list, data: list, thr: float) -> dict[str, Any]:
         if kind == "semantic":
             diff = np.zeros(data[0].shape, np.uint8)
-            for d in data[1:]:
-                diff |= np.asarray(d) != np.asarray(data[0])
+            for sl in iter_blocks(tuple(data[0].shape)):  # lazy layers: one block at a time
+                ref = np.asarray(data[0][sl])
+                for d in data[1:]:
+                    diff[sl] |= np.asarray(d[sl]) != ref
             return {"disagreement": diff, "consensus": majority_vote(data), "kind": kind,
                     "like": lays[0]}  # fmt: skip
         match = instance_agreement(data[0], data[1], thresholds=[thr])["matches"][0]

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
 from .annotation import ImageAnnotation
 from .errors import QCError
 from .qc_checks import CHECKS, Finding, check, check_dataset, class_summary, findings_frame
@@ -99,8 +101,9 @@ def agreement(
         ``semantic``: per other annotation the :func:`semantic_agreement` result (plus
         ``fleiss_kappa`` over all when there are more than two); ``instances``: per other
         annotation the :func:`instance_agreement` result; ``boxes``: per other annotation
-        the :func:`match_boxes` summary and per-class table at the first threshold. Parts
-        missing from any annotation are left out.
+        the :func:`match_boxes` summary and per-class table at the first threshold, a
+        ``table`` over all thresholds and the COCO-style ``ap`` (boxes in list order as the
+        ranking). Parts missing from any annotation are left out.
     """
     anns = list(annotations)
     if len(anns) < 2:
@@ -135,6 +138,11 @@ def agreement(
     if all(a.boxes for a in anns):
         out["boxes"] = {}
         for i, a in enumerate(others, start=1):
-            m = match_boxes(ref.boxes, a.boxes, float(iou_thresholds[0]))
-            out["boxes"][f"#{i}"] = {**m.summary(), "per_class": m.extra["per_class"]}
+            ms = [match_boxes(ref.boxes, a.boxes, float(t)) for t in iou_thresholds]
+            out["boxes"][f"#{i}"] = {
+                **ms[0].summary(),
+                "ap": average_precision(ref.boxes, a.boxes, iou_thresholds=iou_thresholds)["ap"],
+                "table": pd.DataFrame([m.summary() for m in ms]),
+                "per_class": ms[0].extra["per_class"],
+            }
     return out
