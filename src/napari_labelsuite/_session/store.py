@@ -1,7 +1,399 @@
-"""Zarr mask stores: open, create, save, autosave, edit regions."""
+"""Zarr mask stores: open, create, save, autosave, edit regions of labels larger than RAM.
+
+Each label image of the open store is edited through an ordinary in-memory Labels layer
+(numpy, so painting, fill, erase, undo and the instance tools behave as on a small image)
+that covers a *region* of the full-resolution image: the whole image when it fits in
+``max_in_memory`` bytes, else a window around the current view, shown on top of a
+read-only multiscale overview of the stored pyramid. Paint events push the painted
+bounding box into the store's dirty chunks right away; saving (and moving the region)
+also compares the region chunk by chunk, so edits without paint events (undo, redo,
+scripts) are never lost and unchanged chunks stay clean.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import SessionError
+from ..core.store import MaskStore, SaveReport
+from .layers import META_KEY, role_of
+
+#: Labels up to this many bytes are edited whole; larger ones through a region.
+DEFAULT_MAX_IN_MEMORY = 256 * 2**20
+DEFAULT_REGION = (2048, 2048)
+
+
+@dataclass
+class _Region:
+    """An editable layer bound to a window of a store's label image."""
+
+    name: str
+    layer: Any
+    origin: tuple[int, ...]
+    overview: Any = None
+    callback: Any = None
+
+    def slices(self) -> tuple[slice, ...]:
+        shape = self.layer.data.shape
+        return tuple(slice(o, o + n) for o, n in zip(self.origin, shape))
 
 
 class StoreMixin:
     """Zarr mask stores: open, create, save, autosave, edit regions."""
+
+    def _init_mixin(self) -> None:
+        self._store: MaskStore | None = None
+        self._regions: dict[str, _Region] = {}
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def store(self) -> MaskStore | None:
+        """The open :class:`MaskStore`, or None."""
+        return self._store
+
+    def _require_store(self) -> MaskStore:
+        if self._store is None:
+            raise SessionError("no mask store is open", field="store")
+        return self._store
+
+    def store_status(self) -> dict[str, Any]:
+        """Path, mode, unsaved chunk count, last save time and autosave state."""
+        st = self._store
+        if st is None:
+            return {"path": None, "dirty": False, "dirty_chunks": 0, "last_save": None,
+                    "autosave": False, "mode": None}  # fmt: skip
+        dirty = self.store_has_unsaved_edits()
+        return {
+            "path": st.path,
+            "mode": st.mode,
+            "dirty": dirty,
+            "dirty_chunks": sum(len(c) for c in st.dirty_chunks().values()),
+            "last_save": st.last_save,
+            "autosave": st.autosave_running,
+        }
+
+    def store_has_unsaved_edits(self) -> bool:
+        """True when the store or an edit region holds edits not yet saved."""
+        st = self._store
+        if st is None or st.read_only:
+            return False
+        if st.is_dirty:
+            return True
+        return any(self._region_differs(r) for r in self._regions.values())
+
+    # -- open / create ---------------------------------------------------------------------
+    def open_store(
+        self,
+        path: str,
+        mode: str = "r+",
+        *,
+        storage_options: dict | None = None,
+        max_in_memory: int = DEFAULT_MAX_IN_MEMORY,
+        region: tuple[int, int] = DEFAULT_REGION,
+    ) -> MaskStore:
+        """Open a store and show its image, label images and boxes as layers.
+
+        Label images larger than ``max_in_memory`` bytes get a read-only multiscale
+        overview plus an editable ``region`` (y, x) around the centre of the view.
+        """
+        self._close_current()
+        st = MaskStore.open(path, mode, storage_options=storage_options, user=self.user)
+        self._store = st
+        if len(st.taxonomy):
+            self.taxonomy = st.taxonomy.copy()
+        self._add_image_layer(st)
+        for name in st.label_names():
+            la = st.labels(name)
+            if la.size * la.dtype.itemsize <= max_in_memory:
+                self._bind_region(name, tuple(slice(0, n) for n in la.shape))
+            else:
+                self._add_overview(name)
+                self.edit_region(name, size=region)
+        boxes = st.annotation_meta.get("boxes") or []
+        if boxes:
+            ann = st.read_annotation()
+            self.add_boxes_layer(ann.boxes, ndim=len(st.shape))
+        self._record("open_store", path=st.path, mode=mode, labels=st.label_names())
+        return st
+
+    def create_store(
+        self,
+        path: str,
+        *,
+        chunks: tuple[int, ...] | None = None,
+        ngff: str = "0.5",
+        overwrite: bool = False,
+        include_image: bool = True,
+        storage_options: dict | None = None,
+    ) -> MaskStore:
+        """Create a store from the current image and managed layers, then bind them to it."""
+        self._close_current()
+        img = self.image
+        layers = [*self.layers_of_role("semantic"), *self.layers_of_role("instances")]
+        if layers:
+            shape = tuple(np.shape(layers[0].data))
+        elif img is not None:
+            shape = tuple(img.data.shape[:-1] if img.rgb else img.data.shape)
+        else:
+            raise SessionError("open an image or add a mask layer first", field="shape")
+        image = img.data if include_image and img is not None and not img.rgb else None
+        if getattr(img, "multiscale", False) and image is not None:
+            image = image[0]
+        st = MaskStore.create(
+            path,
+            shape=shape,
+            chunks=chunks,
+            image=image,
+            ngff=ngff,
+            overwrite=overwrite,
+            storage_options=storage_options,
+            user=self.user,
+        )
+        self._store = st
+        st.taxonomy = self.taxonomy.copy()
+        for layer in layers:
+            st.create_labels(layer.name, dtype=layer.data.dtype, role=role_of(layer))
+            st.labels(layer.name).write_all(np.asarray(layer.data))
+            self._regions[layer.name] = _Region(layer.name, layer, (0,) * len(shape))
+            self._hook_paint(self._regions[layer.name])
+        self._sync_tables_to_store()
+        st.save()
+        self._record("create_store", path=st.path, labels=st.label_names(), ngff=ngff)
+        return st
+
+    def _add_image_layer(self, st: MaskStore) -> None:
+        levels = st.image_levels()
+        if not levels:
+            return
+        import dask.array as da
+        from napari.layers import Image
+
+        axes = st.image_axes()
+        name = _store_name(st.path)
+        lazy = [da.from_zarr(lv) for lv in levels]
+        ch = axes.index("c") if "c" in axes else None
+        n = 1 if ch is None else levels[0].shape[ch]
+        for c in range(n):
+            per = lazy if ch is None else [d[(slice(None),) * ch + (c,)] for d in lazy]
+            self.layers.append(
+                Image(
+                    per if len(per) > 1 else per[0],
+                    name=name if n == 1 else f"{name} [{c}]",
+                    multiscale=len(per) > 1,
+                    blending="translucent" if c == 0 else "additive",
+                    colormap="gray" if n == 1 else ("magenta", "green", "cyan", "yellow")[c % 4],
+                )
+            )
+
+    def _add_overview(self, name: str) -> None:
+        from napari.layers import Labels
+
+        st = self._require_store()
+        levels = st.label_levels(name)
+        layer = Labels(
+            levels,
+            name=f"{name} (overview)",
+            multiscale=True,
+            opacity=0.5,
+            colormap=self.taxonomy.colormap() if st.role(name) == "semantic" else None,
+            metadata={META_KEY: {"store_overview": name}},
+        )
+        layer.editable = False
+        self.layers.append(layer)
+
+    # -- regions ---------------------------------------------------------------------------
+    def edit_region(
+        self,
+        name: str | None = None,
+        *,
+        center: tuple[float, float] | None = None,
+        size: tuple[int, int] = DEFAULT_REGION,
+    ):
+        """Edit the full-resolution window of ``size`` (y, x) around ``center``.
+
+        The previous region of that label image is committed and the store saved first.
+        ``center`` defaults to the viewer's camera centre (the image centre headless).
+        Leading axes (z, t) are covered whole. Returns the editable Labels layer.
+        """
+        st = self._require_store()
+        name = name or next(iter(st.label_names()), None)
+        if name is None:
+            raise SessionError("the store has no label image", field="name")
+        la = st.labels(name)
+        h, w = la.shape[-2:]
+        if center is None:
+            center = self._view_center((h / 2, w / 2))
+        ry, rx = min(int(size[0]), h), min(int(size[1]), w)
+        y0 = int(np.clip(round(center[0] - ry / 2), 0, h - ry))
+        x0 = int(np.clip(round(center[1] - rx / 2), 0, w - rx))
+        window = (*(slice(0, n) for n in la.shape[:-2]), slice(y0, y0 + ry), slice(x0, x0 + rx))
+        old = self._regions.get(name)
+        if old is not None:
+            if not st.read_only:
+                self._commit_region(old)
+                self.save_store()
+            self._unbind_region(old)
+        region = self._bind_region(name, window)
+        self._record("edit_region", name=name, origin=list(region.origin), size=[ry, rx])
+        return region.layer
+
+    def _view_center(self, default: tuple[float, float]) -> tuple[float, float]:
+        v = self.viewer
+        if v is None:
+            return default
+        c = v.camera.center
+        return (float(c[-2]), float(c[-1]))
+
+    def _bind_region(self, name: str, window: tuple[slice, ...]) -> _Region:
+        st = self._require_store()
+        data = np.asarray(st.labels(name)[window])
+        role = st.role(name) or "instances"
+        origin = tuple(s.start for s in window)
+        whole = data.shape == st.labels(name).shape
+        kw: dict[str, Any] = {"name": name if whole else f"{name} [edit]", "translate": origin}
+        if role == "semantic":
+            layer = self.add_semantic_layer(data, **kw)
+        else:
+            layer = self.add_instance_layer(data, objects=st.objects(name), **kw)
+        layer.metadata[META_KEY]["store_label"] = name
+        ov = next(
+            (lay for lay in self.layers
+             if (lay.metadata.get(META_KEY) or {}).get("store_overview") == name),
+            None,
+        )  # fmt: skip
+        region = _Region(name, layer, origin, overview=ov)
+        self._regions[name] = region
+        self._hook_paint(region)
+        return region
+
+    def _hook_paint(self, region: _Region) -> None:
+        st = self._require_store()
+        if st.read_only:
+            return
+        la = st.labels(region.name)
+
+        def on_paint(event, region=region, la=la):
+            # napari emits the event before it writes the layer data, so replay the atoms
+            for atom in event.value:
+                _apply_atom(la, atom, region.origin)
+
+        region.layer.events.paint.connect(on_paint)
+        region.callback = on_paint
+
+    def _unbind_region(self, region: _Region) -> None:
+        if region.callback is not None:
+            region.layer.events.paint.disconnect(region.callback)
+        if region.layer in self.layers and region.layer.name.endswith("[edit]"):
+            self.layers.remove(region.layer)
+        self._regions.pop(region.name, None)
+
+    def _region_differs(self, region: _Region) -> bool:
+        st = self._require_store()
+        return not np.array_equal(st.labels(region.name)[region.slices()], region.layer.data)
+
+    def _commit_region(self, region: _Region) -> int:
+        st = self._require_store()
+        return st.labels(region.name).update(region.slices(), np.asarray(region.layer.data))
+
+    # -- saving ------------------------------------------------------------------------------
+    def _sync_tables_to_store(self) -> None:
+        st = self._require_store()
+        if st.read_only:
+            return
+        from ..core.tables import frame_to_objects
+
+        for name, region in self._regions.items():
+            if st.role(name) != "semantic":
+                objs = frame_to_objects(region.layer.features)
+                if objs != st.objects(name):
+                    st.set_objects(name, objs)
+        if st.taxonomy != self.taxonomy:
+            st.taxonomy = self.taxonomy.copy()
+        box = self.boxes
+        meta = st.annotation_meta
+        boxes = [b.to_dict() for b in self.boxes_list(box)] if box is not None else []
+        if boxes != (meta.get("boxes") or []):
+            meta["boxes"] = boxes
+            meta.setdefault("image_name", _store_name(st.path))
+            meta.setdefault("shape", list(st.shape))
+            meta.setdefault("axes", st.axes)
+            st.set_annotation_meta(meta)
+
+    def save_store(self) -> SaveReport:
+        """Commit the edit regions, tables and boxes, then save only what changed."""
+        st = self._require_store()
+        for region in self._regions.values():
+            self._commit_region(region)
+        self._sync_tables_to_store()
+        report = st.save()
+        for region in self._regions.values():
+            if region.overview is not None:
+                region.overview.refresh()
+        self._record("save_store", path=st.path, chunks=report.n_chunks)
+        return report
+
+    def set_store_autosave(self, enabled: bool, interval: float = 60.0, on_save=None) -> None:
+        """Flush edits to the store in the background every ``interval`` seconds."""
+        st = self._require_store()
+        if enabled:
+            st.start_autosave(interval, on_save=on_save, before_save=self._autosave_commit)
+        else:
+            st.stop_autosave()
+        self._record("set_store_autosave", enabled=enabled, interval=interval)
+
+    def _autosave_commit(self) -> None:
+        for region in list(self._regions.values()):
+            self._commit_region(region)
+
+    def build_store_pyramid(self, method: str = "nearest") -> SaveReport:
+        """Commit edits and rebuild every pyramid level of every label image."""
+        st = self._require_store()
+        for region in self._regions.values():
+            self._commit_region(region)
+        self._sync_tables_to_store()
+        report = st.build_pyramid(method=method)
+        self._record("build_store_pyramid", method=method, chunks=report.n_chunks)
+        return report
+
+    def close_store(self, save: bool = False) -> None:
+        """Close the store (saving first with ``save``); its layers stay in the viewer."""
+        st = self._require_store()
+        if save and not st.read_only:
+            self.save_store()
+        self._close_current()
+        self._record("close_store", path=st.path, saved=save)
+
+    def _close_current(self) -> None:
+        st = self._store
+        if st is None:
+            return
+        for region in list(self._regions.values()):
+            if region.callback is not None:
+                region.layer.events.paint.disconnect(region.callback)
+        self._regions.clear()
+        st.close()
+        self._store = None
+
+
+def _apply_atom(la: Any, atom: Any, origin: tuple[int, ...]) -> None:
+    """Write one napari paint-history atom into the store, shifted by the region origin."""
+    key = getattr(atom, "slice_key", None)
+    if key is None:  # data_setitem atoms: (indices, old values, new values)
+        indices, _, new = atom
+        idx = tuple(np.asarray(i, dtype=np.int64) + o for i, o in zip(indices, origin))
+        la[idx] = new
+        return
+    target = tuple(slice(s.start + o, s.stop + o) for s, o in zip(key, origin))
+    if atom.mask is None:
+        la[target] = atom.new_value
+        return
+    cur = la[target]
+    cur[atom.mask] = atom.new_value
+    la[target] = cur
+
+
+def _store_name(path: str) -> str:
+    return str(path).rstrip("/").rsplit("/", 1)[-1].split(".")[0] or "image"

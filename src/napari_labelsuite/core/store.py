@@ -332,6 +332,24 @@ class LabelArray:
                 self._regions[idx] = _union(self._regions.get(idx), inter)
         self._store._touched()
 
+    def update(self, key: Any, data: Any) -> int:
+        """Write ``data`` into the region ``key`` only where chunks actually differ.
+
+        Returns the number of chunks that changed. Useful when the edit history is not
+        known (an undo in napari, an external tool): unchanged chunks stay clean.
+        """
+        self._store._require_writable()
+        sl, dropped = _normalize_key(key, self.shape)
+        val = np.asarray(data).reshape(tuple(s.stop - s.start for s in sl))
+        changed = 0
+        for idx in itertools.product(*_chunk_range(sl, self.chunks)):
+            inter = _intersect(sl, _chunk_slices(idx, self.chunks, self.shape))
+            new = val[_shift(inter, sl)]
+            if not np.array_equal(self[inter], new):
+                self._write_region(inter, new)
+                changed += 1
+        return changed
+
     def write_all(self, data: Any) -> None:
         """Replace the whole level-0 image, streaming in slabs (numpy, dask or zarr input).
 
@@ -1142,11 +1160,16 @@ class MaskStore:
         interval: float = 60.0,
         on_save: Callable[[SaveReport], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        before_save: Callable[[], None] | None = None,
     ) -> None:
-        """Save dirty chunks in a background thread every ``interval`` seconds."""
+        """Save dirty chunks in a background thread every ``interval`` seconds.
+
+        ``before_save()`` runs in that thread first (e.g. to copy tables from layers);
+        ``on_save(report)`` after each save and ``on_error(exc)`` on failure.
+        """
         self._require_writable()
         self.stop_autosave()
-        self._autosave = _Autosave(self, float(interval), on_save, on_error)
+        self._autosave = _Autosave(self, float(interval), on_save, on_error, before_save)
 
     def stop_autosave(self) -> None:
         if self._autosave is not None:
@@ -1182,8 +1205,9 @@ class MaskStore:
 
 
 class _Autosave:
-    def __init__(self, store: MaskStore, interval: float, on_save, on_error):
+    def __init__(self, store: MaskStore, interval: float, on_save, on_error, before_save=None):
         self._store = store
+        self._before_save = before_save
         self._interval = interval
         self._on_save = on_save
         self._on_error = on_error
@@ -1194,6 +1218,8 @@ class _Autosave:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
+                if self._before_save is not None:
+                    self._before_save()
                 if self._store.is_dirty:
                     rep = self._store.save()
                     if self._on_save is not None:
