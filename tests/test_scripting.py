@@ -277,3 +277,27 @@ def test_store_dataset_saves_into_the_store_when_switching(stores, cells_taxonom
     assert np.array_equal(np.asarray(s.instances.data), merged)
     log = read_log(stores[0].parent / "labelsuite" / "provenance.jsonl")
     assert ("save_store", "plate0") in [(e["action"], e.get("image")) for e in log]
+
+
+def test_the_scripting_guide_example_runs(tmp_path, monkeypatch, cells_taxonomy, capsys):
+    """docs/scripting.md's complete session, on five synthetic images."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "scripting.md").read_text()
+    code = re.search(r"## A complete session.*?```python\n(.*?)```", doc, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plates").mkdir()
+    for k in range(N_IMAGES):
+        tifffile.imwrite(
+            tmp_path / "plates" / f"img{k}.tif", make_cells_2d(SHAPE, seed=k).image[0]
+        )
+    cells_taxonomy.save(tmp_path / "classes.yaml")
+    namespace: dict = {}
+    exec(compile(code, "docs/scripting.md", "exec"), namespace)
+    session = namespace["labelsuite"]
+    p = session.progress()
+    assert p["labeled"].all() and p["reviewed"].all()
+    assert (tmp_path / "export" / "plates.json").is_file()
+    assert (tmp_path / "export" / "img0_yolo" / "data.yaml").is_file()
+    assert session.index == 0
