@@ -35,6 +35,22 @@ class DatasetMixin:
     :meth:`prev` and :meth:`goto` switch images and save the current one first. Every
     change recorded by the session is also appended to the dataset's provenance log
     (``<annotations>/provenance.jsonl``), which :meth:`history` shows.
+
+    Examples
+    --------
+    A labeling session in napari's console (``labelsuite`` is this session; the full,
+    annotated version is ``docs/scripting.md``)::
+
+        labelsuite.taxonomy = "classes.yaml"          # the class list
+        labelsuite.open_dataset("plates/")            # folder, image files or .zarr stores
+        labelsuite.set_active_class("nucleus")        # paint nuclei with the brush, then:
+        labelsuite.split_touching(min_distance=5)     # one undo step
+        labelsuite.run_checks()                       # review queue
+        labelsuite.set_review_status("approved", instance_id=3)
+        labelsuite.next()                             # saves, shows the next image
+        labelsuite.progress()                         # labeled / reviewed per image
+        labelsuite.export_dataset("plates.json", "coco")
+        labelsuite.history()                          # who did what, when
     """
 
     def _init_mixin(self) -> None:
