@@ -168,3 +168,20 @@ def test_findings_table_has_one_row_per_finding(clean, cells_taxonomy):
     clean.boxes.append(Box(250, 10, 260, 20, class_id=5))
     df = findings_frame(check(clean, cells_taxonomy))
     assert df["check"].tolist() == ["unknown_class", "box_outside"]
+
+
+def test_checks_on_a_zarr_mask_read_in_blocks(clean, cells_taxonomy, tmp_path, monkeypatch):
+    import zarr
+
+    from napari_labelsuite.core import qc_pairs
+
+    victim = min(clean.objects)
+    del clean.objects[victim]
+    clean.boxes = [b for b in clean.boxes if b.instance_id != victim]
+    expected = [f.to_dict() for f in check(clean, cells_taxonomy)]
+    z = zarr.create_array(tmp_path / "m.zarr", shape=clean.instances.shape, chunks=(32, 32),
+                          dtype=clean.instances.dtype)  # fmt: skip
+    z[:] = clean.instances
+    clean.instances = z
+    monkeypatch.setattr(qc_pairs, "BLOCK_ELEMS", 2000)  # rows split across blocks
+    assert [f.to_dict() for f in check(clean, cells_taxonomy)] == expected

@@ -253,3 +253,17 @@ def test_agreement_of_box_annotations_reports_thresholds_and_ap():
     res = agreement([ref, other], iou_thresholds=[0.5, 0.9])["boxes"]["#1"]
     assert res["table"]["tp"].tolist() == [1, 0]
     assert res["ap"] == pytest.approx(0.5)
+
+
+def test_dask_input_read_in_blocks_gives_the_numpy_result(small_cells, monkeypatch):
+    import dask.array as da
+
+    from napari_labelsuite.core import qc_pairs
+
+    a = np.array(small_cells.instances)
+    b = np.roll(a, 3, axis=0)
+    expected = match_instances(a, b)
+    monkeypatch.setattr(qc_pairs, "BLOCK_ELEMS", 4096)  # many blocks whose counts merge
+    got = match_instances(da.from_array(a, chunks=(64, 64)), b)
+    assert got.a.tolist() == expected.a.tolist() and got.b.tolist() == expected.b.tolist()
+    np.testing.assert_allclose(got.iou, expected.iou)

@@ -18,6 +18,7 @@ from scipy import ndimage as ndi
 from .annotation import ImageAnnotation
 from .boxes import box_iou
 from .errors import QCError
+from .qc_matching import box_iou_pairs
 from .qc_pairs import iter_blocks
 
 __all__ = [
@@ -353,15 +354,18 @@ def _box_findings(
         for idx in groups.values():
             if len(idx) < 2:
                 continue
-            m = box_iou([boxes[i].xyxy for i in idx], [boxes[i].xyxy for i in idx])
-            r, c = np.nonzero(np.triu(m > dup_iou, k=1))
-            for p, q in zip(r, c):
+            xy = np.array([boxes[i].xyxy for i in idx], float)
+            # sparse pairs, "above" the threshold; each pair once (p < q)
+            r, c, v = box_iou_pairs(xy, xy, float(np.nextafter(dup_iou, np.inf)))
+            for p, q, iou in zip(r, c, v):
+                if p >= q:
+                    continue
                 i, j = idx[p], idx[q]
                 add(
                     "duplicate_boxes",
                     j,
-                    f"boxes {i} and {j} overlap (IoU {m[p, q]:.2f})",
-                    value=round(float(m[p, q]), 4),
+                    f"boxes {i} and {j} overlap (IoU {iou:.2f})",
+                    value=round(float(iou), 4),
                     extra={"other_box": i},
                 )
     return out

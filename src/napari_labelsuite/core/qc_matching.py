@@ -33,6 +33,7 @@ __all__ = [
     "MatchResult",
     "assign",
     "average_precision",
+    "box_iou_pairs",
     "consensus_instances",
     "instance_agreement",
     "instance_disagreement",
@@ -281,6 +282,26 @@ def instance_agreement(
 
 
 # -- boxes ------------------------------------------------------------------------------
+def box_iou_pairs(
+    a: np.ndarray, b: np.ndarray, min_iou: float, rows_per_step: int = 1024
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of ``xyxy`` boxes with IoU >= ``min_iou`` as (rows, cols, iou) arrays.
+
+    Computed ``rows_per_step`` rows of ``a`` at a time, so memory stays bounded by
+    ``rows_per_step x len(b)`` however many boxes there are.
+    """
+    rs, cs, vs = [], [], []
+    for s in range(0, len(a), rows_per_step):
+        m = box_iou(a[s : s + rows_per_step], b)
+        r, c = np.nonzero(m >= min_iou)
+        rs.append(r + s)
+        cs.append(c)
+        vs.append(m[r, c])
+    if not rs:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(rs), np.concatenate(cs), np.concatenate(vs)
+
+
 def _box_groups(boxes: Sequence[Box], by_class: bool) -> dict[tuple, np.ndarray]:
     groups: dict[tuple, list[int]] = {}
     for i, bx in enumerate(boxes):
@@ -306,12 +327,11 @@ def match_boxes(
         ib = gb.get(key)
         if ib is None:
             continue
-        m = box_iou(xa[ia], xb[ib])
-        r, c = np.nonzero(m >= iou_threshold)
-        sel, _ = assign(r, c, m[r, c], len(ia), len(ib))
+        r, c, v = box_iou_pairs(xa[ia], xb[ib], iou_threshold)
+        sel, _ = assign(r, c, v, len(ia), len(ib))
         out_a.append(ia[r[sel]])
         out_b.append(ib[c[sel]])
-        out_iou.append(m[r[sel], c[sel]])
+        out_iou.append(v[sel])
     ma = np.concatenate(out_a) if out_a else np.zeros(0, np.int64)
     mb = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
     miou = np.concatenate(out_iou) if out_iou else np.zeros(0)

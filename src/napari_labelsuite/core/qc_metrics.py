@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import QCError
-from .qc_pairs import BLOCK_ELEMS, iter_blocks, pair_counts
+from .qc_pairs import iter_blocks, pair_counts
 
 __all__ = [
     "class_iou_dice",
@@ -137,7 +137,7 @@ def _fleiss(subjects: float, m: float, cat_totals: np.ndarray, sum_sq: float) ->
     return (p_bar - p_e) / (1.0 - p_e)
 
 
-def fleiss_kappa(masks: Sequence[Any], block_elems: int = BLOCK_ELEMS) -> float:
+def fleiss_kappa(masks: Sequence[Any], block_elems: int | None = None) -> float:
     """Fleiss' kappa of two or more class masks of one image (pixels are the subjects)."""
     masks = _check_masks(masks)
     shape = tuple(masks[0].shape)

@@ -62,12 +62,13 @@ def _group_sum(ids: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return u, np.bincount(inv, weights=count[m], minlength=len(u)).astype(np.int64)
 
 
-def iter_blocks(shape: tuple[int, ...], block_elems: int = BLOCK_ELEMS) -> Iterator[tuple]:
+def iter_blocks(shape: tuple[int, ...], block_elems: int | None = None) -> Iterator[tuple]:
     """Index tuples that tile ``shape`` in C order with about ``block_elems`` elements each.
 
     Each tuple has one entry per axis: ints on the leading axes iterated one by one, then
     slices.
     """
+    block_elems = block_elems or BLOCK_ELEMS
     shape = tuple(int(s) for s in shape)
     if not shape or 0 in shape:
         return
@@ -135,7 +136,7 @@ def _count_block(av: np.ndarray, bv: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def pair_counts(
-    a: Any, b: Any, *, include_background: bool = False, block_elems: int = BLOCK_ELEMS
+    a: Any, b: Any, *, include_background: bool = False, block_elems: int | None = None
 ) -> PairCounts:
     """Count the label pairs of two label images of the same shape.
 
@@ -146,8 +147,8 @@ def pair_counts(
     include_background : bool
         Also count the ``(0, 0)`` pair (needed for confusion matrices); otherwise only
         pixels where either image is non-zero are counted.
-    block_elems : int
-        Elements per block.
+    block_elems : int, optional
+        Elements per block (default :data:`BLOCK_ELEMS`).
 
     Returns
     -------
