@@ -251,8 +251,8 @@ def _value_counts(arr: np.ndarray, name: str, where: str) -> tuple[np.ndarray, n
 class _Source:
     """The validated input, prepared once for any number of variants."""
 
-    image: np.ndarray  # (Y, X, C), C >= 1
-    channel_axis: int | None  # where the channels go back in the output
+    image: np.ndarray  # as given: (Y, X), (C, Y, X) or (Y, X, C); never transposed
+    channel_axis: int | None  # 0, -1 or None
     dtype: np.dtype
     scale: float
     ann: ImageAnnotation
@@ -434,8 +434,8 @@ class Pipeline:
                 field="image",
                 value=img.shape,
             )
-        work = img[..., None] if axis is None else np.moveaxis(img, axis, -1)
-        if work.shape[:2] != hw:
+        plane_shape = img.shape if axis is None else np.moveaxis(img, axis, -1).shape[:2]
+        if plane_shape != hw:
             raise AugmentError(
                 f"image shape does not match the annotation's {hw} plane",
                 where=where,
@@ -443,8 +443,9 @@ class Pipeline:
                 value=img.shape,
             )
         dtype = img.dtype
+        work = img
         if dtype == np.bool_:
-            work = work.astype(np.uint8)
+            work = img.astype(np.uint8)
         elif dtype.kind not in "uif":
             raise AugmentError("image must be numeric", where=where, field="image", value=dtype)
         masks: dict[str, np.ndarray | None] = {}
@@ -479,7 +480,7 @@ class Pipeline:
         ann.validate()
         boxes = np.array([b.xyxy for b in ann.boxes], dtype=np.float64).reshape(-1, 4)
         return _Source(
-            image=np.ascontiguousarray(work),
+            image=work,
             channel_axis=axis,
             dtype=dtype,
             scale=value_scale(img),
@@ -497,11 +498,11 @@ class Pipeline:
         backend = resolve_backend(self.backend)
         diag = AugmentDiagnostics(seed=seed)
         rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(self))]
-        in_shape = src.image.shape[:2]
+        in_shape = src.ann.plane_shape
         shape = in_shape
         steps: list[tuple] = []
         intensity = []
-        n_channels = src.image.shape[2]
+        n_channels = 1 if src.channel_axis is None else src.image.shape[src.channel_axis]
         for t, rng in zip(self.transforms, rngs):
             if rng.random() >= t.p:
                 continue
@@ -525,23 +526,18 @@ class Pipeline:
         order = INTERPOLATIONS[self.interpolation]
         resample = _Resampler(steps, in_shape, out_shape)
         diag.padding_fraction = resample.padding_fraction()
-        img = resample(src.image, order, self.fill_mode, self.cval, backend)
-        if img.ndim == 2:
-            img = img[..., None]
+        img = resample(src.image, order, self.fill_mode, self.cval, backend, src.channel_axis)
         masks = {}
         for name in ("semantic", "instances"):
             m = getattr(src, name)
             masks[name] = None if m is None else resample(m, 0, mask_mode, 0.0, backend)
 
         if intensity:
-            img = img.astype(np.float32)  # always a copy: the source stays untouched
+            img = img.astype(np.float32)  # keeps the memory layout, so (C, Y, X) views stay cheap
+            chw = img[None] if src.channel_axis is None else np.moveaxis(img, src.channel_axis, 0)
             for t, params, rng in intensity:
-                img = t.apply(img, params, src.scale, rng)
+                t.apply(chw, params, src.scale, rng)
         img = _cast(img, src.dtype)
-        if src.channel_axis is None:
-            img = img[..., 0]
-        elif src.channel_axis == 0:
-            img = np.ascontiguousarray(np.moveaxis(img, -1, 0))
 
         present = {}
         for name, m in masks.items():
@@ -566,9 +562,10 @@ class Pipeline:
         objects = src.ann.objects
         if "instances" in present:
             keep = set(present["instances"].tolist())
-            objects = {k: copy.deepcopy(o) for k, o in objects.items() if k in keep}
-        else:
-            objects = {k: copy.deepcopy(o) for k, o in objects.items()}
+            objects = {k: o for k, o in objects.items() if k in keep}
+        objects = {
+            k: dataclasses.replace(o, attributes=dict(o.attributes)) for k, o in objects.items()
+        }
         meta = copy.deepcopy(src.ann.metadata)
         meta["augment"] = {"seed": seed, "applied": [a["type"] for a in diag.applied]}
         out_ann = ImageAnnotation(
@@ -611,7 +608,7 @@ class Pipeline:
                     y0=float(y0),
                     x1=float(x1),
                     y1=float(y1),
-                    attributes=copy.deepcopy(b.attributes),
+                    attributes=dict(b.attributes),
                 )
             )
             diag.boxes_kept.append(i)
@@ -902,8 +899,9 @@ def _cast(img: np.ndarray, dtype: np.dtype) -> np.ndarray:
         return img > 0.5
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        img = np.rint(img) if img.dtype.kind == "f" else img
-        return np.clip(img, info.min, info.max).astype(dtype)
+        if img.dtype.kind == "f":
+            img = np.rint(img, out=img if img.dtype == np.float32 else None)
+        return np.clip(img, info.min, info.max, out=img).astype(dtype)
     return img.astype(dtype)
 
 
@@ -1087,10 +1085,20 @@ class _Resampler:
                 on_grid = False
         return np.ascontiguousarray(r, np.float32), np.ascontiguousarray(c, np.float32)
 
-    def __call__(self, arr, order, mode, cval, backend) -> np.ndarray:
+    def __call__(self, arr, order, mode, cval, backend, channel_axis=None) -> np.ndarray:
         if self.affine_only and self.slices is not None:
-            src = arr.swapaxes(0, 1) if self.slices[0] else arr
-            return np.array(src[self.slices[1], self.slices[2]], order="C", copy=True)
+            swap, rows, cols = self.slices
+            if channel_axis == 0:
+                src = arr.swapaxes(1, 2) if swap else arr
+                return np.array(src[:, rows, cols], order="C", copy=True)
+            src = arr.swapaxes(0, 1) if swap else arr
+            return np.array(src[rows, cols], order="C", copy=True)
+        if channel_axis == 0:
+            planes = [self(p, order, mode, cval, backend) for p in arr]
+            out = np.empty((len(planes), *planes[0].shape), planes[0].dtype)
+            for c, p in enumerate(planes):
+                out[c] = p
+            return out
         if self.affine_only:
             return warp(
                 arr,

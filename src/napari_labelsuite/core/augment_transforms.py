@@ -8,7 +8,8 @@ a probability ``p``. Three kinds exist:
   the image and the masks are resampled once;
 * the elastic transform returns a smooth displacement field (output pixel ``o`` samples the
   input at ``o + d(o)``);
-* intensity transforms change the image values only, after the resampling, in list order.
+* intensity transforms change the image values only, after the resampling, in list order;
+  their ``apply`` works in place on a float32 ``(C, Y, X)`` array (possibly a strided view).
 
 Intensity parameters are relative to the image's *value scale* ``s``: 255 for ``uint8``,
 1 for ``bool`` and for float images whose maximum is at most 1, otherwise the source
@@ -440,7 +441,7 @@ class GaussianNoise(Transform):
         if self.per_channel:
             img += rng.standard_normal(img.shape, dtype=np.float32) * sd
         else:
-            img += rng.standard_normal(img.shape[:2], dtype=np.float32)[..., None] * sd
+            img += rng.standard_normal(img.shape[1:], dtype=np.float32)[None] * sd
         return img
 
 
@@ -459,8 +460,8 @@ class GaussianBlur(Transform):
     def apply(self, img, params, scale, rng):
         sg = params["sigma"]
         if sg > 0:
-            for c in range(img.shape[-1]):
-                img[..., c] = ndi.gaussian_filter(img[..., c], sg, mode="reflect")
+            for c in range(img.shape[0]):
+                img[c] = ndi.gaussian_filter(img[c], sg, mode="reflect")
         return img
 
 
@@ -482,8 +483,8 @@ class ChannelJitter(Transform):
         }
 
     def apply(self, img, params, scale, rng):
-        img *= np.asarray(params["scale"], np.float32)
-        img += np.asarray(params["shift"], np.float32) * np.float32(scale)
+        img *= np.asarray(params["scale"], np.float32)[:, None, None]
+        img += np.asarray(params["shift"], np.float32)[:, None, None] * np.float32(scale)
         return img
 
 
@@ -511,7 +512,7 @@ class ChannelDropout(Transform):
 
     def apply(self, img, params, scale, rng):
         for c in params["dropped"]:
-            img[..., c] = np.float32(self.fill)
+            img[c] = np.float32(self.fill)
         return img
 
 
