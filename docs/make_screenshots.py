@@ -1,0 +1,123 @@
+"""Render a screenshot of each dock widget into ``docs/images/<widget>.png``.
+
+Each widget is docked alone in a napari window showing the synthetic cells sample, after a
+few session calls that give it something to show, and the whole window is saved with
+``viewer.screenshot(canvas_only=False)``. Needs a display; headless, run it under Xvfb::
+
+    xvfb-run -a -s "-screen 0 1600x1200x24" python docs/make_screenshots.py
+
+(``make screenshots`` does exactly this.) Pass widget names to render only some of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+WINDOW = (1600, 1000)
+
+
+def slug(display_name: str) -> str:
+    """``"Import / export"`` -> ``"import_export"`` (the PNG's name)."""
+    return re.sub(r"[^a-z0-9]+", "_", display_name.lower()).strip("_")
+
+
+def _prepare_instances(session: Any) -> None:
+    session.label_components()
+
+
+def _prepare_qc(session: Any) -> None:
+    session.label_components()
+    session.run_checks()
+
+
+def _prepare_augment(session: Any) -> None:
+    session.augment_preview(n=4)
+
+
+#: display name -> session calls made before the screenshot (so the widget has content)
+PREPARE: dict[str, Callable[[Any], None]] = {
+    "Instances": _prepare_instances,
+    "Quality control": _prepare_qc,
+    "Augmentation preview": _prepare_augment,
+}
+
+
+def _settle(app: Any, rounds: int = 10) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+
+
+def _cells_viewer() -> Any:
+    """A shown viewer with the 2D sample, its taxonomy and the managed class layer."""
+    import napari
+
+    from napari_labelsuite._demo import PLUGIN
+    from napari_labelsuite.core.synthetic import NUCLEI_CLASSES
+    from napari_labelsuite.core.taxonomy import Taxonomy
+    from napari_labelsuite.session import LabelSession
+
+    viewer = napari.Viewer(title="napari-labelsuite", show=True)
+    session = LabelSession.attach(viewer)
+    session.taxonomy = Taxonomy(NUCLEI_CLASSES, name="cells")
+    viewer.open_sample(PLUGIN, "cells_2d")
+    for layer in list(viewer.layers):
+        role = layer.metadata.get("labelsuite", {}).get("role")
+        if role is not None:
+            session.manage_layer(layer, role)
+    return viewer
+
+
+def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ()) -> list[Path]:
+    """Render every dock widget (or those in ``names``); returns the PNGs written."""
+    from qtpy.QtWidgets import QApplication
+
+    from napari_labelsuite._demo import PLUGIN
+    from napari_labelsuite._widgets import DOCK_WIDGETS
+    from napari_labelsuite.core.errors import LabelsuiteError
+    from napari_labelsuite.session import LabelSession
+
+    wanted = {slug(n) for n in names}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for display_name, _cls in DOCK_WIDGETS:
+        if wanted and slug(display_name) not in wanted:
+            continue
+        viewer = _cells_viewer()
+        try:
+            app = QApplication.instance()
+            viewer.window._qt_window.resize(*WINDOW)
+            viewer.window.add_plugin_dock_widget(PLUGIN, display_name)
+            prepare = PREPARE.get(display_name)
+            if prepare is not None:
+                try:
+                    prepare(LabelSession.attach(viewer))
+                except LabelsuiteError as exc:  # the screenshot is still useful without it
+                    print(f"{display_name}: {exc}", file=sys.stderr)
+            _settle(app)
+            viewer.reset_view()
+            _settle(app)
+            path = out_dir / f"{slug(display_name)}.png"
+            viewer.screenshot(str(path), canvas_only=False)
+            written.append(path)
+            print(path)
+        finally:
+            viewer.close()
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("widgets", nargs="*", help="display names or slugs (default: all)")
+    parser.add_argument("--out", type=Path, default=HERE / "images", help="output folder")
+    args = parser.parse_args(argv)
+    return 0 if make_screenshots(args.out, args.widgets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
