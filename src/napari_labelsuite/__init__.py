@@ -6,6 +6,7 @@ in :mod:`napari_labelsuite.core`.
 """
 
 from .core.annotation import Box, ImageAnnotation, ObjectInfo
+from .core.augment import Pipeline
 from .core.errors import (
     AnnotationError,
     AugmentError,
@@ -34,6 +35,7 @@ __all__ = [
     "LabelSession",
     "LabelsuiteError",
     "ObjectInfo",
+    "Pipeline",
     "QCError",
     "SessionError",
     "StoreError",
