@@ -526,3 +526,33 @@ def test_stats_on_a_store(store_path, capsys):
     assert stats["instances"] == cells.n_instances
     assert stats["classes"]["2"]["pixels"] == int((cells.semantic == 2).sum())
     assert stats["classes"]["2"]["name"] == "cytoplasm"
+
+
+def _exported(dataset, taxonomy_file, tmp_path, fmt: str):
+    out = tmp_path / fmt
+    args = ["export", str(dataset), str(out), "--to", fmt, "--taxonomy", str(taxonomy_file)]
+    assert main(args) == 0
+    return out
+
+
+def test_validate_yolo_with_class_index_out_of_range_exits_1(
+    dataset, taxonomy_file, tmp_path, capsys
+):
+    out = _exported(dataset, taxonomy_file, tmp_path, "yolo")
+    assert main(["validate", str(out)]) == 0
+    label = sorted(out.rglob("*.txt"))[0]
+    label.write_text("7 0.5 0.5 0.1 0.1\n")
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert label.name in err and "line 1" in err
+
+
+def test_validate_voc_with_malformed_xml_exits_1(dataset, taxonomy_file, tmp_path, capsys):
+    out = _exported(dataset, taxonomy_file, tmp_path, "voc")
+    assert main(["validate", str(out)]) == 0
+    xml = sorted(out.rglob("*.xml"))[0]
+    xml.write_text(xml.read_text()[:-40])
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 1
+    assert xml.name in capsys.readouterr().err
