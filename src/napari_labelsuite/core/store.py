@@ -228,7 +228,13 @@ class LabelArray:
     # -- reads -------------------------------------------------------------------------
     def __getitem__(self, key: Any) -> np.ndarray:
         sl, dropped = _normalize_key(key, self.shape)
-        out = self._read_level(self._arr, sl, level=0)
+        with self._store._lock:
+            idxs = list(itertools.product(*_chunk_range(sl, self.chunks)))
+            cached = all(i in self._cache for i in idxs)
+        if cached and idxs:  # a brush stamp on an edited chunk: no decoding at all
+            out = np.empty(tuple(s.stop - s.start for s in sl), dtype=self.dtype)
+        else:
+            out = self._read_level(self._arr, sl, level=0)
         with self._store._lock:
             pending = [self._flushing, self._cache]
             for cache in pending:
