@@ -556,3 +556,30 @@ def test_validate_voc_with_malformed_xml_exits_1(dataset, taxonomy_file, tmp_pat
     capsys.readouterr()
     assert main(["validate", str(out)]) == 1
     assert xml.name in capsys.readouterr().err
+
+
+def test_split_edits_instance_stores_of_a_dataset(tmp_path, cells_taxonomy, capsys):
+    from napari_labelsuite.core.store import MaskStore
+
+    root = tmp_path / "stores"
+    merged, n = ndi.label(make_cells_2d((128, 128), seed=0).instances > 0)
+    merged = merged.astype(np.int32)
+    ann = ImageAnnotation(
+        "plate",
+        (128, 128),
+        instances=merged,
+        objects={i: ObjectInfo(1) for i in range(1, n + 1)},
+    )
+    st = MaskStore.create(root / "plate.ome.zarr", shape=(128, 128), chunks=(64, 64))
+    st.write_annotation(ann, taxonomy=cells_taxonomy)
+    st.close()
+    assert main(["split", str(root), "--user", "ana"]) == 0
+    assert "created 3 new instances" in capsys.readouterr().out
+    with MaskStore.open(root / "plate.ome.zarr", "r") as st:
+        back = st.read_annotation()
+        assert np.array_equal(np.asarray(back.instances), _expected_split(0))
+        assert set(back.objects) == set(np.unique(_expected_split(0))) - {0}
+    log = read_log(root / "labelsuite" / "provenance.jsonl")
+    assert [(e["action"], e["params"]["image"]) for e in log] == [
+        ("split_touching", "plate.ome.zarr")
+    ]

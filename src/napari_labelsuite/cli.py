@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .core.errors import LabelsuiteError, SessionError
 
 __all__ = ["main"]
@@ -433,6 +435,10 @@ def _empty(key: str):
 
 
 # -- split --
+def _split_job(job: tuple) -> tuple[str, Any, dict, int]:
+    return split_store(job) if len(job) == 3 else split_annotation_file(job)
+
+
 def split_annotation_file(job: tuple[str, int]) -> tuple[str, Any, dict[int, dict], int]:
     """Split touching instances of one saved annotation (a batch task; nothing is written).
 
@@ -451,8 +457,37 @@ def split_annotation_file(job: tuple[str, int]) -> tuple[str, Any, dict[int, dic
     return path, labels, {k: o.to_dict() for k, o in objects.items()}, len(edit.parents)
 
 
+def split_store(job: tuple[str, int, bool]) -> tuple[str, None, dict, int]:
+    """Split touching instances in a mask store's first instance image (a batch task).
+
+    The store is edited in place (only the changed chunks are written) unless the job's
+    ``dry_run`` flag is set. Returns ``(store path, None, {}, number of new ids)``.
+    """
+    from .core.instances import apply_to_objects, split_touching
+    from .core.store import MaskStore
+
+    path, min_distance, dry_run = job
+    with MaskStore.open(path, "r" if dry_run else "r+") as store:
+        name = next((n for n in store.label_names() if store.role(n) == "instances"), None)
+        if name is None:
+            return path, None, {}, 0
+        la = store.labels(name)
+        labels = np.asarray(la)
+        edit = split_touching(labels, min_distance=min_distance)
+        if edit.parents and not dry_run:
+            for p in edit.patches:
+                block = np.array(labels[p.region], copy=True)
+                block[p.mask] = p.values[p.mask]
+                la[p.region] = block
+            store.set_objects(name, apply_to_objects(store.objects(name), edit))
+            store.save()
+    return path, None, {}, len(edit.parents)
+
+
 def _add_split(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset", metavar="DATASET", help="a dataset folder with saved annotations")
+    p.add_argument(
+        "dataset", metavar="DATASET", help="a dataset folder (saved annotations and stores)"
+    )
     p.add_argument(
         "--min-distance",
         type=int,
@@ -473,10 +508,11 @@ def _run_split(args: argparse.Namespace) -> int:
             "must be a positive integer", field="--min-distance", value=args.min_distance
         )
     ds, files = _dataset_annotations(args.dataset)
-    jobs = [(str(p), args.min_distance) for _, p in files]
+    jobs: list[Any] = [(str(p), args.min_distance) for _, p in files]
+    stores = [str(it.path) for it in ds if it.kind == "store"]
     results = run_batch(
-        split_annotation_file,
-        jobs,
+        _split_job,
+        jobs + [(p, args.min_distance, bool(args.dry_run)) for p in stores],
         scheduler=args.scheduler,
         desc="split",
         connect_timeout=args.connect_timeout,
@@ -484,7 +520,16 @@ def _run_split(args: argparse.Namespace) -> int:
     total = 0
     for path, labels, objects, n_new in results:
         total += n_new
-        if args.dry_run or not n_new:
+        if path in stores and n_new and not args.dry_run:
+            _record(
+                ds.provenance_path,
+                args,
+                "split_touching",
+                image=Path(path).name,
+                min_distance=args.min_distance,
+                new_ids=n_new,
+            )
+        if args.dry_run or not n_new or path in stores:
             continue
         ann = load_sidecar(path)
         ann.instances = labels
