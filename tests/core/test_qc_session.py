@@ -89,3 +89,23 @@ def test_export_report_writes_json_and_html(session, inst, tmp_path):
     assert data["summary"] == {"unclassified": 1, "class_imbalance": 1}
     assert [r["instance_id"] for r in data["findings"]][0] == 3
     assert "<svg" in html_path.read_text()
+
+
+def test_dataset_check_reports_unlabeled_images(session, tmp_path):
+    import tifffile
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for name in ("a.tif", "b.tif", "c.tif"):
+        tifffile.imwrite(d / name, np.zeros((16, 20), np.uint8))
+    session.open_dataset(d)  # shows a.tif
+    inst = np.zeros((16, 20), np.int32)
+    inst[2:8, 2:8] = 1
+    session.add_instance_layer(inst, objects={1: ObjectInfo(1)})
+    session.goto(2)  # saves a.tif's labels, shows c.tif (nothing labelled)
+    found = session.check_dataset()
+    assert [(f.check, f.image) for f in found if f.check == "unlabeled_image"] == [
+        ("unlabeled_image", "b.tif"),
+        ("unlabeled_image", "c.tif"),
+    ]
+    assert session.qc_report()["classes"].set_index("class")["objects"]["nucleus"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from collections import Counter
 from pathlib import Path
@@ -10,11 +11,12 @@ from typing import Any
 import numpy as np
 
 from ..core.annotation import REVIEW_STATUSES
-from ..core.errors import QCError, SessionError
+from ..core.errors import LabelsuiteError, QCError, SessionError
 from ..core.qc import (
     Finding,
     agreement,
     check,
+    check_dataset,
     class_summary,
     consensus_instances,
     findings_frame,
@@ -52,6 +54,7 @@ class QCMixin:
     def _init_mixin(self) -> None:
         self._qc_findings: list[Finding] = []
         self._qc_agreement: dict[str, Any] | None = None
+        self._qc_classes = None  # per-class table of the last check_dataset
         self._qc_listeners: list = []
 
     # -- findings -------------------------------------------------------------------------
@@ -94,6 +97,7 @@ class QCMixin:
             checks=checks,
         )
         self._qc_findings = found
+        self._qc_classes = None
         self._record(
             "run_checks",
             n_findings=len(found),
@@ -104,6 +108,41 @@ class QCMixin:
         )
         self._qc_notify()
         return list(found)
+
+    def check_dataset(self, imbalance_ratio: float = 10.0) -> list[Finding]:
+        """Dataset-level checks of the open dataset; the findings become the queue.
+
+        Reports every image without labels (``unlabeled_image``; the current image is
+        judged by its layers, the others by their saved annotations) and classes rarer
+        than ``imbalance_ratio`` times the largest (``class_imbalance``). The per-class
+        table goes into the report. Going to an image finding shows that image.
+        """
+        ds = self.dataset
+        if ds is None:
+            raise SessionError("no dataset is open; open one first", field="dataset")
+        anns = dict(ds.annotations())
+        if self.index is not None:
+            # without annotation layers the saved state (if any) stands
+            with contextlib.suppress(LabelsuiteError):
+                anns[self.index] = self.to_annotation(image_name=ds.relative_name(self.index))
+        found: list[Finding] = []
+        for i in range(len(ds)):
+            name = ds.relative_name(i)
+            if i in anns:
+                part = check_dataset([anns[i]])
+            else:
+                part = [Finding("unlabeled_image", f"image {name} has no annotation")]
+            for f in part:
+                f.image, f.extra["index"] = name, i
+            found += part
+        table, imbalance = class_summary(list(anns.values()), self.taxonomy, imbalance_ratio)
+        self._qc_findings = found + imbalance
+        self._qc_classes = table
+        self._record(
+            "check_dataset", images=len(ds), unlabeled=len(found), imbalance_ratio=imbalance_ratio
+        )
+        self._qc_notify()
+        return list(self._qc_findings)
 
     def _finding(self, finding: Finding | int) -> Finding:
         if isinstance(finding, Finding):
@@ -215,6 +254,9 @@ class QCMixin:
     def go_to_finding(self, finding: Finding | int, margin: float = 2.0) -> Finding:
         """Move the viewer to a finding: its plane, centred, zoomed to show its extent."""
         f = self._finding(finding)
+        if f.bbox is None and "index" in f.extra and self.dataset is not None:
+            self.goto(int(f.extra["index"]))  # an image-level finding: show that image
+            return f
         viewer = self.require_viewer()
         if f.bbox is None:
             raise SessionError("this finding has no location", where=f.message, field="bbox")
@@ -397,8 +439,11 @@ class QCMixin:
     def qc_report(self) -> dict[str, Any]:
         """The report as a dict: findings, their counts, review status, classes, agreement."""
         ann = self.to_annotation()
-        classes, imbalance = class_summary([ann], self.taxonomy)
-        findings = self._qc_findings + imbalance
+        if self._qc_classes is not None:  # a dataset check already summarised the classes
+            classes, findings = self._qc_classes, list(self._qc_findings)
+        else:
+            classes, imbalance = class_summary([ann], self.taxonomy)
+            findings = self._qc_findings + imbalance
         report: dict[str, Any] = {
             "title": f"Quality control: {ann.image_name}",
             "image": {"name": ann.image_name, "shape": "x".join(map(str, ann.shape))},

@@ -1,6 +1,7 @@
 """The "Quality control" dock widget: findings list, review keys, agreement, report.
 
-Every control is one session method: Run checks -> ``run_checks``, clicking a finding ->
+Every control is one session method: Run checks -> ``run_checks``, Check dataset ->
+``check_dataset``, clicking a finding ->
 ``go_to_finding``, the status buttons and keys -> ``set_finding_status``, Compare ->
 ``compare_layers`` (maps shown with ``show_agreement_maps``), Export -> ``export_qc_report``.
 """
@@ -51,6 +52,10 @@ class QualityControlWidget(SessionWidget):
         self.run_button = QPushButton("Run checks")
         self.run_button.clicked.connect(self.run_checks)
         form.addRow(self.run_button)
+        self.dataset_button = QPushButton("Check dataset")
+        self.dataset_button.setToolTip("unlabeled images and class imbalance of the open dataset")
+        self.dataset_button.clicked.connect(self.check_dataset)
+        form.addRow(self.dataset_button)
         lay.addWidget(checks)
 
         self.findings_list = QListWidget()
@@ -105,6 +110,10 @@ class QualityControlWidget(SessionWidget):
         return self.run_in_worker(
             self.session.run_checks, min_area=self.min_area.value(), description="Checking"
         )
+
+    def check_dataset(self):
+        """Run the dataset-level checks in a worker."""
+        return self.run_in_worker(self.session.check_dataset, description="Checking dataset")
 
     def refresh(self) -> None:
         """Show the session's findings (keeps the current row)."""
