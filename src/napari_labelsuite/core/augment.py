@@ -944,7 +944,8 @@ def _to_albu(t: Transform, pipe: Pipeline) -> dict[str, Any] | None:
             **border,
             "rotate": list(t.rotate),
             "scale": {"x": list(t.scale), "y": list(t.scale)},
-            "shear": {"x": list(t.shear), "y": [0.0, 0.0]},
+            # albumentations' x-shear turns the other way round
+            "shear": {"x": [-t.shear[1], -t.shear[0]], "y": [0.0, 0.0]},
             "keep_ratio": True,
             "fit_output": False,
         }
