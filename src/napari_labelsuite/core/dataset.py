@@ -80,7 +80,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             return np.load(p, mmap_mode="r", allow_pickle=False)
         import imageio.v3 as iio
 
-        return np.asarray(iio.imread(p))
+        # pillow reads every suffix listed here; letting imageio try all plugins is slow
+        return np.asarray(iio.imread(p, plugin="pillow"))
     except FormatError:
         raise
     except Exception as exc:  # each reader raises its own types
