@@ -301,3 +301,14 @@ def test_the_scripting_guide_example_runs(tmp_path, monkeypatch, cells_taxonomy,
     assert (tmp_path / "export" / "plates.json").is_file()
     assert (tmp_path / "export" / "img0_yolo" / "data.yaml").is_file()
     assert session.index == 0
+
+
+def test_dataset_image_is_the_sessions_image_even_with_other_layers(plates, cells_taxonomy):
+    from napari.layers import Image
+
+    s = LabelSession(taxonomy=cells_taxonomy)
+    s.layers.append(Image(np.zeros((8, 8)), name="unrelated"))
+    s.open_dataset(plates)
+    s.goto(2)
+    assert s.image.name == "img2"
+    assert [layer.name for layer in s.layers][:2] == ["img2", "unrelated"]

@@ -237,7 +237,7 @@ class DatasetMixin:
         image = Image(
             pixels, name=item.key, rgb=rgb, metadata={META_KEY: {"dataset_item": item.key}}
         )
-        self.layers.append(image)
+        self.layers.insert(0, image)  # below the masks; the session's first Image layer
         self._item_layers = [image, *self.load_annotation(ann, replace=True)]
 
     def _blank_annotation(self, key: str, shape: tuple[int, ...]) -> ImageAnnotation:
