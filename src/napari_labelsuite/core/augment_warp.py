@@ -20,7 +20,7 @@ from scipy import ndimage as ndi
 
 from .errors import AugmentError
 
-__all__ = ["BACKENDS", "FILL_MODES", "INTERPOLATIONS", "resolve_backend", "warp"]
+__all__ = ["BACKENDS", "FILL_MODES", "INTERPOLATIONS", "resize_linear", "resolve_backend", "warp"]
 
 #: Keras ``fill_mode`` names.
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
@@ -90,6 +90,15 @@ def warp(
         if out is not None:
             return out
     return _warp_scipy(arr, out_shape, inverse, coords, order, mode, cval)
+
+
+def resize_linear(arr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize a float32 plane to ``shape`` with pixel-area-aligned linear interpolation."""
+    cv2 = _cv2()
+    if cv2 is not None:
+        return cv2.resize(arr, (int(shape[1]), int(shape[0])), interpolation=cv2.INTER_LINEAR)
+    zoom = tuple(n / m for n, m in zip(shape, arr.shape))
+    return ndi.zoom(arr, zoom, order=1, mode="nearest", grid_mode=True)
 
 
 # -- scipy -----------------------------------------------------------------------------------
