@@ -207,3 +207,21 @@ def test_preview_refuses_masks_that_do_not_match_the_image(small_cells):
     with pytest.raises(AugmentError) as e:
         session.augment_preview(n=1, semantic=odd)
     assert e.value.field == "semantic" and e.value.value == (200, 256)
+
+
+def test_nd_layers_are_previewed_on_the_requested_plane():
+    from napari.layers import Image
+
+    from napari_labelsuite.core.annotation import Box
+
+    session = LabelSession(taxonomy=Taxonomy(NUCLEI_CLASSES))
+    inst = np.zeros((3, 40, 50), np.int32)
+    inst[1, 5:15, 10:30] = 4
+    inst[2, 20:30, 5:9] = 6
+    session.layers.append(Image(np.zeros((3, 40, 50), np.uint8), name="stack"))
+    session.add_instance_layer(inst, objects={4: ObjectInfo(1), 6: ObjectInfo(1)})
+    session.add_boxes_layer([Box(10, 5, 30, 15, 1, plane=(1,)), Box(5, 20, 9, 30, 1, plane=(2,))])
+    preview = session.augment_preview(Pipeline([HorizontalFlip(p=1.0)]), n=1, plane=(1,))
+    _, ann, _ = preview.variants[0]
+    np.testing.assert_array_equal(ann.instances, inst[1, :, ::-1])
+    assert [b.xyxy for b in ann.boxes] == [(20.0, 5.0, 40.0, 15.0)]
