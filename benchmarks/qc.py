@@ -20,7 +20,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.optimize import linear_sum_assignment
 
-from napari_labelsuite.core.qc import cohen_kappa, match_instances
+from napari_labelsuite.core.qc import cohen_kappa, instance_overlaps, match_instances
 from napari_labelsuite.core.synthetic import make_cells_2d
 
 
@@ -41,6 +41,16 @@ def dense_match(a: np.ndarray, b: np.ndarray, thresh: float = 0.5) -> tuple[int,
     return tp, present_b - tp, present_a - tp
 
 
+def best_of(n: int, fn, *args, **kwargs) -> tuple[float, object]:
+    """Shortest wall time of ``n`` runs (the machine may be shared) and the result."""
+    best, out = float("inf"), None
+    for _ in range(n):
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
 def perturbed(labels: np.ndarray, seed: int = 1) -> np.ndarray:
     """A second annotator: objects grown by one pixel, 2% of them dropped."""
     rng = np.random.default_rng(seed)
@@ -58,16 +68,18 @@ def bench_matching() -> None:
     b = perturbed(a)
     print(f"objects: a={len(np.unique(a)) - 1}, b={len(np.unique(b)) - 1}")
     match_instances(a[:512, :512], b[:512, :512])  # warm-up
-    t0 = time.perf_counter()
-    res = match_instances(a, b, 0.5)
-    t_sparse = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tp, fp, fn = dense_match(a, b, 0.5)
-    t_dense = time.perf_counter() - t0
+    t_sparse, res = best_of(3, match_instances, a, b, 0.5)
+    t_dense, (tp, fp, fn) = best_of(3, dense_match, a, b, 0.5)
     assert (tp, fp, fn) == (res.tp, res.fp, res.fn), ((tp, fp, fn), res.summary())
     print(f"match_instances 4096^2: {t_sparse:.3f} s (target <= 1 s); tp={res.tp} fp={res.fp}")
     print(f"dense IoU matrix + linear_sum_assignment: {t_dense:.3f} s")
     print(f"ratio dense / sparse: {t_dense / t_sparse:.1f}x")
+    n_pairs = len(instance_overlaps(a, b).iou)
+    dense_mb = (int(a.max()) + 1) * (int(b.max()) + 1) * 8 / 2**20
+    print(
+        f"memory of one dense objects x objects matrix: {dense_mb:.0f} MB "
+        f"(the dense code holds three); sparse overlapping pairs: {n_pairs}"
+    )
 
 
 def bench_kappa() -> None:
@@ -80,17 +92,11 @@ def bench_kappa() -> None:
     flip = rng.random((n, n), dtype=np.float32) < 0.1
     b[flip] = rng.integers(0, 4, int(flip.sum()), dtype=np.uint8)
     del flip
-    t0 = time.perf_counter()
-    k = cohen_kappa(a, b)
-    t_full = time.perf_counter() - t0
+    t_full, k = best_of(2, cohen_kappa, a, b)
     print(f"cohen_kappa 20000^2 uint8: {t_full:.2f} s (target <= 3 s), kappa={k:.4f}")
     ca, cb = a[:4000, :4000], b[:4000, :4000]
-    t0 = time.perf_counter()
-    k_ours = cohen_kappa(ca, cb)
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    k_sk = cohen_kappa_score(ca.ravel(), cb.ravel())
-    t_sk = time.perf_counter() - t0
+    t_ours, k_ours = best_of(3, cohen_kappa, ca, cb)
+    t_sk, k_sk = best_of(2, cohen_kappa_score, ca.ravel(), cb.ravel())
     assert abs(k_ours - k_sk) < 1e-12
     print(
         f"4000^2 crop: ours {t_ours:.3f} s, sklearn cohen_kappa_score {t_sk:.3f} s, "
