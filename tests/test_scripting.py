@@ -312,3 +312,17 @@ def test_dataset_image_is_the_sessions_image_even_with_other_layers(plates, cell
     s.goto(2)
     assert s.image.name == "img2"
     assert [layer.name for layer in s.layers][:2] == ["img2", "unrelated"]
+
+
+def test_changes_to_a_store_opened_without_dataset_are_logged_beside_it(stores, cells_taxonomy):
+    s = LabelSession(taxonomy=cells_taxonomy, user="ana")
+    s.open_store(str(stores[0]))
+    s.set_objects({1: ObjectInfo(1)})
+    s.save_store()
+    s.close_store()
+    log = read_log(stores[0].parent / "labelsuite" / "provenance.jsonl")
+    assert {e["image"] for e in log} == {"plate0.ome.zarr"}
+    actions = [e["action"] for e in log]
+    assert actions.index("open_store") < actions.index("set_objects")
+    assert actions[-2:] == ["save_store", "close_store"]
+    assert not (stores[0] / "provenance.jsonl").exists()

@@ -5,12 +5,20 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core.annotation import ImageAnnotation
-from ..core.dataset import Dataset, DatasetItem, image_spatial_shape, summarize
+from ..core.dataset import (
+    ANNOTATION_DIR,
+    PROVENANCE_FILE,
+    Dataset,
+    DatasetItem,
+    image_spatial_shape,
+    summarize,
+)
 from ..core.errors import LabelsuiteError, SessionError
 from ..core.provenance import ProvenanceError, ProvenanceLog
 
@@ -83,17 +91,33 @@ class DatasetMixin:
         return self._dataset
 
     # -- provenance -----------------------------------------------------------------------
-    def _log(self) -> ProvenanceLog | None:
-        return None if self._dataset is None else ProvenanceLog(self._dataset.provenance_path)
+    def _log(self, entry: dict[str, Any] | None = None) -> ProvenanceLog | None:
+        """The dataset's log; with only a local mask store open, the log of the store's
+        folder (``<folder>/labelsuite/provenance.jsonl``, as for a dataset of stores:
+        zarr would warn about a foreign file inside the store)."""
+        if self._dataset is not None:
+            return ProvenanceLog(self._dataset.provenance_path)
+        store = getattr(self, "_store", None)
+        path = str(getattr(store, "path", "") or "")
+        if not path and entry is not None and entry.get("action") == "close_store":
+            path = str(entry.get("params", {}).get("path") or "")  # recorded once closed
+        if not path or "://" in path:
+            return None
+        folder = Path(path.rstrip("/")).parent
+        return ProvenanceLog(folder / ANNOTATION_DIR / PROVENANCE_FILE)
 
     def _persist_provenance(self, entry: dict[str, Any]) -> None:
-        """Provenance sink: append the session's entry to the dataset's log."""
-        log = self._log()
+        """Provenance sink: append the session's entry to the dataset's (or store's) log."""
+        log = self._log(entry)
         if log is None:
             return
         item = self.current
         if item is not None:
             entry.setdefault("image", item.key)
+        elif self._dataset is None:
+            store = getattr(self, "_store", None)
+            path = store.path if store is not None else entry["params"]["path"]
+            entry.setdefault("image", Path(str(path).rstrip("/")).name)
         written = log.append(entry)
         entry["seq"], entry["hash"] = written["seq"], written["hash"]
 
