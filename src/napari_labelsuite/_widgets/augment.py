@@ -325,6 +325,8 @@ class AugmentWidget(SessionWidget):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         if self.follow_plane.value:
             self.viewer.dims.events.current_step.disconnect(self._on_plane)
+        self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
+        self.viewer.layers.events.removed.disconnect(self._refresh_layers)
         super().closeEvent(event)
 
 
