@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,11 +41,19 @@ def _prepare_augment(session: Any) -> None:
     session.augment_preview(n=4)
 
 
+def _prepare_store(session: Any) -> None:
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="labelsuite-shot-")
+    session.create_store(str(Path(folder) / "cells.ome.zarr"))
+
+
 #: display name -> session calls made before the screenshot (so the widget has content)
 PREPARE: dict[str, Callable[[Any], None]] = {
     "Instances": _prepare_instances,
     "Quality control": _prepare_qc,
     "Augmentation preview": _prepare_augment,
+    "Mask store": _prepare_store,
 }
 
 
@@ -107,6 +116,10 @@ def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ())
             written.append(path)
             print(path)
         finally:
+            store = LabelSession.attach(viewer).store
+            if store is not None:
+                LabelSession.attach(viewer).close_store()
+                shutil.rmtree(Path(store.path).parent, ignore_errors=True)
             viewer.close()
     return written
 
