@@ -372,3 +372,88 @@ def test_scipy_fallback_equals_fast_path(monkeypatch):
     pairs = np.unique(np.stack([fast_cc.ravel(), slow_cc.ravel()]), axis=1)
     assert slow_cc.max() == fast_cc.max() and pairs.shape[1] == fast_cc.max() + 1
     assert np.array_equal(inst.relabel_sequential(lab).apply(lab), fast_rel)
+
+
+# -- chunked split of touching objects ----------------------------------------------------
+@pytest.fixture(scope="module")
+def merged_nuclei():
+    """The 512 x 512 synthetic nuclei with their foreground merged into components."""
+    from napari_labelsuite.core.synthetic import make_cells_2d
+
+    cells = make_cells_2d((512, 512))
+    return inst.label_components(cells.instances > 0)
+
+
+def test_chunked_split_touching_equals_in_memory_exactly(zarr_pair, merged_nuclei):
+    from napari_labelsuite.core.instances_chunked import split_touching_chunked
+
+    src, out = zarr_pair(merged_nuclei, np.int32, chunks=(64, 64))
+    edit = split_touching_chunked(src, out, batch_pixels=64 * 64)
+    ref = inst.split_touching(merged_nuclei)
+    assert ref.parents  # the merged nuclei really split
+    assert edit.parents == ref.parents
+    assert np.array_equal(out[:], ref.apply(merged_nuclei))
+    assert np.array_equal(src[:], merged_nuclei)  # the input is unchanged
+
+
+def test_chunked_split_touching_in_place_of_dask_ids_equals_in_memory(merged_nuclei):
+    da = pytest.importorskip("dask.array")
+    from napari_labelsuite.core.instances_chunked import split_touching_chunked
+
+    chosen = [int(i) for i in np.unique(merged_nuclei)[1:][::5]]
+    lazy = da.from_array(merged_nuclei, chunks=(100, 128))
+    out = np.zeros_like(merged_nuclei)
+    split_touching_chunked(lazy, out, ids=chosen[::-1], min_distance=5)
+    ref = inst.split_touching(merged_nuclei, ids=chosen[::-1], min_distance=5)
+    assert np.array_equal(out, ref.apply(merged_nuclei))
+    inplace = merged_nuclei.copy()
+    split_touching_chunked(inplace, inplace, ids=chosen[::-1], min_distance=5, chunks=96)
+    assert np.array_equal(inplace, out)
+
+
+def test_chunked_split_touching_with_seeds():
+    from napari_labelsuite.core.instances_chunked import split_touching_chunked
+
+    lab = np.zeros((11, 20), np.int32)
+    lab[2:9, 1:8] = 1
+    lab[2:9, 12:19] = 1
+    lab[5, 8:12] = 1
+    out = lab.copy()
+    edit = split_touching_chunked(lab, out, seeds=[[5, 3], [5, 16]], chunks=(4, 6))
+    assert edit.parents == {2: 1}
+    assert np.array_equal(out, inst.split_touching(lab, seeds=[[5, 3], [5, 16]]).apply(lab))
+
+
+def test_chunked_split_touching_steps_and_cancel(zarr_pair, merged_nuclei):
+    from napari_labelsuite.core.instances import InstanceEdit
+    from napari_labelsuite.core.instances_chunked import count_steps, iter_split_touching_chunked
+
+    src, out = zarr_pair(merged_nuclei, np.int32, chunks=(128, 128))
+    assert len(list(iter_split_touching_chunked(src, out))) == count_steps((512, 512), 128)
+    src, out = zarr_pair(merged_nuclei, np.int32, chunks=(128, 128))
+    partial = InstanceEdit()
+    gen = iter_split_touching_chunked(src, out, edit=partial, batch_pixels=1)
+    for _ in range(16 + 4):  # the first pass and a quarter of the objects
+        next(gen)
+    gen.close()
+    full = inst.split_touching(merged_nuclei)
+    assert 0 < len(partial.parents) < len(full.parents)
+    done = out[:]
+    # every object is either split as in memory or untouched
+    ref = full.apply(merged_nuclei)
+    for iid in np.unique(merged_nuclei)[1:]:
+        where = merged_nuclei == iid
+        assert np.array_equal(done[where], ref[where]) or (done[where] == iid).all()
+
+
+def test_chunked_split_touching_unknown_ids_and_small_dtype_rejected(merged_nuclei):
+    from napari_labelsuite.core.instances_chunked import split_touching_chunked
+
+    with pytest.raises(InstanceError) as err:
+        split_touching_chunked(merged_nuclei, merged_nuclei.copy(), ids=[1, 10**6])
+    assert err.value.field == "ids" and err.value.value == [10**6]
+    lab = np.zeros((11, 20), np.uint8)
+    lab[2:9, 1:8] = lab[2:9, 12:19] = lab[5, 8:12] = 255
+    with pytest.raises(InstanceError) as err:
+        split_touching_chunked(lab, lab.copy(), min_distance=2)
+    assert err.value.field == "out"

@@ -375,9 +375,6 @@ def split_touching(
     next_id : int, optional
         First id for new parts (default ``labels.max() + 1``).
     """
-    from skimage.feature import peak_local_max
-    from skimage.segmentation import watershed
-
     _check_labels(labels, values=False)
     if not isinstance(min_distance, (int, np.integer)) or min_distance < 1:
         raise InstanceError(
@@ -414,32 +411,50 @@ def split_touching(
         grown = _grow(box, lab.shape)
         crop = lab[grown]
         mask = crop == iid
-        dist = ndi.distance_transform_edt(mask)
+        local = None
         if seeds is not None:
-            markers = np.zeros(mask.shape, np.int32)
             origin = np.array([s.start for s in grown])
-            for k, p in enumerate(seed_map[iid], start=1):
-                markers[tuple(np.array(p) - origin)] = k
-        else:
-            peaks = peak_local_max(
-                dist, min_distance=int(min_distance), labels=mask, exclude_border=False
-            )
-            if len(peaks) < 2:
-                continue
-            peak_mask = np.zeros(mask.shape, bool)
-            peak_mask[tuple(peaks.T)] = True
-            # neighbouring maxima on a plateau are one seed
-            markers, _ = ndi.label(peak_mask, structure=np.ones((3,) * mask.ndim))
-        parts = watershed(-dist, markers, mask=mask)
-        n_parts = int(parts.max())
-        if n_parts < 2:
+            local = [tuple(np.array(p) - origin) for p in seed_map[iid]]
+        parts = _split_object(mask, min_distance, local)
+        if parts is None:
             continue
         nid = _next_id(labels, nid)
-        values, new_ids = _split_parts(crop, iid, parts, n_parts, nid)
+        values, new_ids = _split_parts(crop, iid, parts, int(parts.max()), nid)
         nid += len(new_ids)
         edit.parents.update(dict.fromkeys(new_ids, iid))
         edit.patches.append(Patch(_offset(region, grown), values, mask))
     return edit
+
+
+def _split_object(
+    mask: np.ndarray, min_distance: int, seeds: list[tuple[int, ...]] | None = None
+) -> np.ndarray | None:
+    """Watershed parts (1..n) of one object's ``mask`` (its box grown by one pixel).
+
+    ``seeds`` are local coordinates (None: distance-transform peaks). Returns None when the
+    object stays whole. Shared by :func:`split_touching` and its chunked variant, so both
+    split every object identically.
+    """
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+
+    dist = ndi.distance_transform_edt(mask)
+    if seeds is not None:
+        markers = np.zeros(mask.shape, np.int32)
+        for k, p in enumerate(seeds, start=1):
+            markers[p] = k
+    else:
+        peaks = peak_local_max(
+            dist, min_distance=int(min_distance), labels=mask, exclude_border=False
+        )
+        if len(peaks) < 2:
+            return None
+        peak_mask = np.zeros(mask.shape, bool)
+        peak_mask[tuple(peaks.T)] = True
+        # neighbouring maxima on a plateau are one seed
+        markers, _ = ndi.label(peak_mask, structure=np.ones((3,) * mask.ndim))
+    parts = watershed(-dist, markers, mask=mask)
+    return parts if int(parts.max()) >= 2 else None
 
 
 def split_by_line(

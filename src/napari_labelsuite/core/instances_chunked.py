@@ -9,6 +9,14 @@ Connected components are labelled per block; components that meet across a block
 joined through a union of their ids, and a second pass writes the global, sequential ids.
 The result equals :func:`napari_labelsuite.core.instances.label_components` on the whole
 array up to renumbering (ids are numbered in block order).
+
+Splitting touching objects first finds every object's global bounding box (per-block
+:func:`scipy.ndimage.find_objects`, merged), then splits the objects in id order, reading
+only their boxes (grown by the one-pixel halo of the in-memory algorithm) in batches of
+neighbouring ids, with the same per-object watershed as
+:func:`napari_labelsuite.core.instances.split_touching`. New ids are given in the same
+order, so the result equals the in-memory result exactly. Memory is bounded by the batch
+size or the largest object's box, never by the image.
 """
 
 from __future__ import annotations
@@ -22,7 +30,14 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from .errors import InstanceError
-from .instances import _check_labels, label_components
+from .instances import (
+    InstanceEdit,
+    _check_labels,
+    _ids,
+    _split_object,
+    _split_parts,
+    label_components,
+)
 
 __all__ = [
     "block_slices",
@@ -30,9 +45,11 @@ __all__ = [
     "iter_label_components",
     "iter_relabel_sequential",
     "iter_remove_small",
+    "iter_split_touching_chunked",
     "label_components_chunked",
     "relabel_sequential_chunked",
     "remove_small_chunked",
+    "split_touching_chunked",
 ]
 
 
@@ -236,6 +253,221 @@ def remove_small_chunked(labels: Any, out: Any, min_size: int, **kw: Any) -> Non
 def relabel_sequential_chunked(labels: Any, out: Any, **kw: Any) -> int:
     """Run :func:`iter_relabel_sequential` to the end; returns the number of objects."""
     return _drain(iter_relabel_sequential(labels, out, **kw))
+
+
+# -- split touching objects ---------------------------------------------------------------
+def _block_boxes(block: np.ndarray, origin: tuple[int, ...]):
+    """``(ids, starts, stops)`` of the objects in one block, in image coordinates."""
+    from scipy import ndimage as ndi
+
+    fg = block != 0
+    if not fg.any():
+        empty = np.zeros((0, block.ndim), np.int64)
+        return np.zeros(0, np.int64), empty, empty
+    lo, hi = int(block[fg].min()), int(block.max())
+    if hi - lo < block.size:  # the ids of a block are usually a dense range
+        compact = np.where(fg, block.astype(np.int64) - (lo - 1), 0)
+        slices = ndi.find_objects(compact)
+        ids = np.array([lo + k for k, sl in enumerate(slices) if sl is not None], np.int64)
+    else:  # sparse huge ids: find the boxes on a compact relabelling
+        uniq, inv = np.unique(block, return_inverse=True)
+        bg = uniq[0] == 0
+        slices = ndi.find_objects(inv.reshape(block.shape) + (0 if bg else 1))
+        ids = uniq[1:].astype(np.int64) if bg else uniq.astype(np.int64)
+    slices = [sl for sl in slices if sl is not None]
+    org = np.array(origin, np.int64)
+    starts = np.array([[s.start for s in sl] for sl in slices], np.int64) + org
+    stops = np.array([[s.stop for s in sl] for sl in slices], np.int64) + org
+    return ids, starts, stops
+
+
+def _merge_boxes(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], ndim: int):
+    """Union of per-block boxes: sorted unique ids with their global starts and stops."""
+    if not parts:
+        empty = np.zeros((0, ndim), np.int64)
+        return np.zeros(0, np.int64), empty, empty
+    ids = np.concatenate([p[0] for p in parts])
+    starts = np.concatenate([p[1] for p in parts])
+    stops = np.concatenate([p[2] for p in parts])
+    order = np.argsort(ids, kind="stable")
+    ids, starts, stops = ids[order], starts[order], stops[order]
+    uniq, first = np.unique(ids, return_index=True)
+    return uniq, np.minimum.reduceat(starts, first), np.maximum.reduceat(stops, first)
+
+
+def _seed_map(labels: Any, seeds: Any, wanted: list[int] | None) -> dict[int, list]:
+    pts = np.asarray(seeds, dtype=float)
+    if pts.ndim != 2 or pts.shape[1] != labels.ndim or not np.isfinite(pts).all():
+        raise InstanceError(
+            f"seeds must be an (N, {labels.ndim}) array of coordinates",
+            field="seeds",
+            value=pts.shape,
+        )
+    out: dict[int, list] = {}
+    shape = np.array(labels.shape)
+    for p in np.round(pts).astype(np.int64):
+        if not np.all((p >= 0) & (p < shape)):
+            continue
+        iid = int(np.asarray(labels[tuple(slice(int(v), int(v) + 1) for v in p)]).ravel()[0])
+        if iid and (wanted is None or iid in wanted):
+            out.setdefault(iid, []).append(tuple(int(v) for v in p))
+    return out
+
+
+def _batches(order, starts, stops, shape, budget: int):
+    """Runs of consecutive objects whose grown boxes fit together in ``budget`` pixels."""
+    batch: list[int] = []
+    lo = hi = None
+    for k in order:
+        g_lo = np.maximum(starts[k] - 1, 0)
+        g_hi = np.minimum(stops[k] + 1, shape)
+        if batch:
+            n_lo, n_hi = np.minimum(lo, g_lo), np.maximum(hi, g_hi)
+            if int(np.prod(n_hi - n_lo)) <= budget:
+                batch.append(k)
+                lo, hi = n_lo, n_hi
+                continue
+            yield batch, tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+        batch, lo, hi = [k], g_lo, g_hi
+    if batch:
+        yield batch, tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+
+
+def iter_split_touching_chunked(
+    labels: Any,
+    out: Any,
+    ids: Any = None,
+    min_distance: int = 7,
+    seeds: Any = None,
+    *,
+    next_id: int | None = None,
+    chunks: Any = None,
+    batch_pixels: int = 1 << 22,
+    edit: InstanceEdit | None = None,
+) -> Iterator[int]:
+    """Split touching objects of a large instance mask into ``out``, yielding progress.
+
+    Parameters
+    ----------
+    labels : array-like (zarr, dask, numpy or a store's label array)
+        Instance mask; read block by block, then box by box.
+    out : writable integer array of the same shape
+        Receives the result; it may be ``labels`` itself (in place). It must hold the new
+        ids (``max id + number of new parts``).
+    ids, min_distance, seeds
+        As in :func:`napari_labelsuite.core.instances.split_touching`.
+    next_id : int, optional
+        First id for new parts (default: the image's maximum + 1); must exceed every id.
+    chunks : int or tuple, optional
+        Block shape of the first pass (default: the chunks of ``labels``).
+    batch_pixels : int
+        Neighbouring objects are read and written together while their joint box holds at
+        most this many pixels (a larger object is processed alone).
+    edit : InstanceEdit, optional
+        Filled with ``parents`` (new id -> split id) as objects split, so a caller can see
+        what was done so far after a cancel.
+
+    Yields
+    ------
+    ``count_steps(labels.shape, chunks)`` steps of 1: one per block of the first pass, then
+    as many spread over the objects. Closing the generator stops it between batches; every
+    object in ``out`` is then either split or untouched (when ``out`` is not ``labels`` it
+    holds a full copy of the input).
+
+    Returns
+    -------
+    InstanceEdit
+        ``parents`` of the new ids (no patches: the pixels are in ``out``).
+    """
+    _check_labels(labels, values=False)
+    _check_out(labels, out)
+    if not isinstance(min_distance, (int, np.integer)) or min_distance < 1:
+        raise InstanceError(
+            "min_distance must be a positive integer", field="min_distance", value=min_distance
+        )
+    wanted = _ids(ids)
+    seed_map = _seed_map(labels, seeds, wanted) if seeds is not None else {}
+    if seeds is not None and wanted is None:
+        wanted = sorted(seed_map)
+    edit = InstanceEdit() if edit is None else edit
+    shape = tuple(labels.shape)
+    blocks = block_slices(shape, _chunks_of(labels, chunks))
+    inplace = out is labels
+    found = []
+    for sl in blocks:
+        block = np.asarray(labels[sl])
+        _check_labels(block)
+        found.append(_block_boxes(block, tuple(s.start for s in sl)))
+        if not inplace:
+            out[sl] = block.astype(out.dtype, copy=False)
+        yield 1
+    all_ids, starts, stops = _merge_boxes(found, len(shape))
+    del found
+    top = int(all_ids[-1]) if all_ids.size else 0
+    nid = top + 1 if next_id is None else int(next_id)
+    if nid <= top:
+        raise InstanceError("next_id must exceed every id in labels", field="next_id", value=nid)
+    if wanted is None:
+        order = np.arange(all_ids.size)
+    else:
+        pos = np.searchsorted(all_ids, wanted)
+        pos = np.clip(pos, 0, max(all_ids.size - 1, 0))
+        missing = [i for i, k in zip(wanted, pos) if not all_ids.size or all_ids[k] != i]
+        if missing:
+            raise InstanceError("unknown instance ids", field="ids", value=missing)
+        order = pos
+    if seeds is not None:
+        order = [k for k in order if len(seed_map.get(int(all_ids[k]), ())) >= 2]
+    n_obj, done, steps = len(order), 0, 0
+    top_dtype = np.iinfo(out.dtype).max
+    for batch, union in _batches(order, starts, stops, np.array(shape), batch_pixels):
+        buf = np.asarray(out[union]).copy()
+        origin = np.array([s.start for s in union])
+        changed = None
+        for k in batch:
+            iid = int(all_ids[k])
+            g_lo = np.maximum(starts[k] - 1, 0) - origin
+            g_hi = np.minimum(stops[k] + 1, shape) - origin
+            local = tuple(slice(int(a), int(b)) for a, b in zip(g_lo, g_hi))
+            crop = buf[local]
+            mask = crop == iid
+            pts = None
+            if seeds is not None:
+                g0 = g_lo + origin
+                pts = [tuple(np.array(p) - g0) for p in seed_map[iid]]
+            parts = _split_object(mask, min_distance, pts)
+            if parts is None:
+                continue
+            values, new_ids = _split_parts(crop, iid, parts, int(parts.max()), nid)
+            if new_ids and new_ids[-1] > top_dtype:
+                raise InstanceError(
+                    "out's dtype cannot hold the new ids", field="out", value=str(out.dtype)
+                )
+            nid += len(new_ids)
+            edit.parents.update(dict.fromkeys(new_ids, iid))
+            crop[mask] = values[mask]
+            changed = (g_lo, g_hi) if changed is None else (
+                np.minimum(changed[0], g_lo), np.maximum(changed[1], g_hi)
+            )  # fmt: skip
+        if changed is not None:
+            local = tuple(slice(int(a), int(b)) for a, b in zip(*changed))
+            out[tuple(slice(int(a + o), int(b + o)) for a, b, o in zip(*changed, origin))] = buf[
+                local
+            ]
+        done += len(batch)
+        # spread the second pass's steps over the objects
+        while steps < len(blocks) * done // max(n_obj, 1):
+            steps += 1
+            yield 1
+    while steps < len(blocks):
+        steps += 1
+        yield 1
+    return edit
+
+
+def split_touching_chunked(labels: Any, out: Any, *args: Any, **kw: Any) -> InstanceEdit:
+    """Run :func:`iter_split_touching_chunked` to the end; returns its ``InstanceEdit``."""
+    return _drain(iter_split_touching_chunked(labels, out, *args, **kw))
 
 
 def _drain(gen: Iterator[int]) -> Any:
