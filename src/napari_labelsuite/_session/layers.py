@@ -68,6 +68,7 @@ class LayersMixin:
 
     def _init_mixin(self) -> None:
         self._active_class: int | None = None
+        self._active_class_listeners: list[Any] = []
         self._usage_checked: Any = None
         self._paint_hooks: dict[int, Any] = {}
 
@@ -101,6 +102,12 @@ class LayersMixin:
         self._record("manage_layer", layer=layer.name, role=role)
         return layer
 
+    def _select(self, layer: Any) -> None:
+        """Make a new layer the active one, headless too (the viewer does it on its own)."""
+        selection = getattr(self.layers, "selection", None)
+        if selection is not None:
+            selection.active = layer
+
     def layers_of_role(self, role: str) -> list:
         """Managed layers with ``role``, in layer-list order."""
         return [layer for layer in self.layers if role_of(layer) == role]
@@ -111,11 +118,12 @@ class LayersMixin:
             return None
         selection = getattr(self.layers, "selection", None)
         active = getattr(selection, "active", None)
-        return active if active in found else found[0]
+        # otherwise the topmost one (the newest, as napari lists them)
+        return active if active in found else found[-1]
 
     @property
     def semantic(self) -> Any:
-        """The active semantic Labels layer (the selected one, else the first), or None."""
+        """The active semantic Labels layer (the selected one, else the topmost), or None."""
         return self._active_of_role("semantic")
 
     @property
@@ -189,6 +197,7 @@ class LayersMixin:
         layer = Labels(data, name=name, **_with_meta(layer_kwargs, "semantic"))
         self.layers.append(layer)
         self._bind_layer(layer)
+        self._select(layer)
         self._record("add_semantic_layer", name=name, data=data)
         return layer
 
@@ -221,6 +230,7 @@ class LayersMixin:
         layer = Labels(data, name=name, **kw)
         self.layers.append(layer)
         self._bind_layer(layer)
+        self._select(layer)
         self._record("add_instance_layer", name=name, data=data, n_objects=len(objects))
         return layer
 
@@ -245,6 +255,7 @@ class LayersMixin:
         layer = self._make_boxes_layer(list(boxes or []), name, ndim, layer_kwargs)
         self.layers.append(layer)
         self._bind_layer(layer)
+        self._select(layer)
         self._record("add_boxes_layer", name=name, n_boxes=len(boxes or []), ndim=layer.ndim)
         return layer
 
@@ -373,12 +384,12 @@ class LayersMixin:
         if event == "reset":
             self._install_usage_check()
             if self._active_class is not None and self._active_class not in self.taxonomy:
-                self._active_class = None
+                self._set_active_id(None)
         remap = info.get("remap_to")
         if event in ("removed", "merged") and remap is not None:
             self._relabel_class(int(info["id"]), int(remap))
         if event in ("removed", "merged") and self._active_class == info.get("id"):
-            self._active_class = remap
+            self._set_active_id(None if remap is None else int(remap))
         # layers may be read after the viewer closed (e.g. a late event); then nothing to do
         try:
             layers = list(self.layers)
@@ -497,7 +508,30 @@ class LayersMixin:
             objects = frame_to_objects(inst.features)
             if inst.selected_label == 0 or inst.selected_label in objects:
                 inst.selected_label = self.next_instance_id(inst)
+        self._notify_active_class()
         return cid
+
+    def on_active_class_changed(self, fn: Any) -> None:
+        """Call ``fn(class_id)`` whenever the active class is set or changes.
+
+        ``fn`` gets the new class id, or None when a removal or a new taxonomy unset it.
+        Called after the layers were updated, also when the same class is set again.
+        """
+        if fn not in self._active_class_listeners:
+            self._active_class_listeners.append(fn)
+
+    def disconnect_active_class(self, fn: Any) -> None:
+        """Stop calling ``fn`` on active class changes (no error if it was not connected)."""
+        if fn in self._active_class_listeners:
+            self._active_class_listeners.remove(fn)
+
+    def _set_active_id(self, cid: int | None) -> None:
+        self._active_class = cid
+        self._notify_active_class()
+
+    def _notify_active_class(self) -> None:
+        for fn in list(self._active_class_listeners):
+            fn(self._active_class)
 
     def class_for_key(self, key: str) -> int | None:
         """The class a key selects: ``"1"``-``"9"`` pick the n-th class, else its hotkey."""

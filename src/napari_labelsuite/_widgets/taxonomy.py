@@ -21,6 +21,7 @@ Boxes / instance       ``set_box_class``, ``set_box_attributes``, ``set_object_c
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import napari
@@ -42,6 +43,7 @@ from qtpy.QtWidgets import (
     QTreeWidgetItem,
 )
 
+from .._session.layers import ROLES, role_of
 from ..core.taxonomy import Taxonomy
 from ._base import SessionWidget
 
@@ -61,6 +63,9 @@ class TaxonomyWidget(SessionWidget):
     def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
         super().__init__(viewer, parent)
         self._bound_keys: dict[str, Any] = {}
+        # (layer, key) -> the layer's own binding our key replaced (restored on close)
+        self._layer_keys: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._key_actions: dict[str, Any] = {}
         self._items: dict[int, QTreeWidgetItem] = {}
         self.counts: dict[int, dict[str, int]] = {}
         lay = self.layout()
@@ -142,6 +147,13 @@ class TaxonomyWidget(SessionWidget):
         lay.addWidget(obj_box)
 
         self.session.on_taxonomy_changed(self._on_taxonomy)
+        self.session.on_active_class_changed(self._on_active_class)
+        # napari looks keys up in the active layer's keymap before the viewer's, and Labels
+        # and Shapes bind 1-7 to their modes, so managed layers get the class keys too
+        # (and a layer becomes managed when its metadata gets a role)
+        self._watched: weakref.WeakSet = weakref.WeakSet()
+        self.viewer.layers.selection.events.active.connect(self._bind_layer_keys)
+        self.viewer.layers.events.inserted.connect(self._bind_layer_keys)
         self.refresh()
 
     # -- tree ---------------------------------------------------------------------------
@@ -193,6 +205,13 @@ class TaxonomyWidget(SessionWidget):
     def _on_taxonomy(self, event: str, **info: Any) -> None:
         self.refresh()
 
+    def _on_active_class(self, cid: int | None) -> None:
+        """Follow the session's active class (set here, by a key or from the console)."""
+        if cid in self._items:
+            self.tree.setCurrentItem(self._items[cid])
+            self._fill_form(cid)
+        self._show_guideline()
+
     def _show_guideline(self) -> None:
         cid = self.session.active_class
         if cid is None or cid not in self.session.taxonomy:
@@ -206,13 +225,8 @@ class TaxonomyWidget(SessionWidget):
         """Make ``cls`` the active class (tree click and hotkeys)."""
         if cls is None:
             return
-        cid = self.guarded(self.session.set_active_class, cls)
-        if cid is None:
-            return
-        if cid in self._items:
-            self.tree.setCurrentItem(self._items[cid])
-            self._fill_form(cid)
-        self._show_guideline()
+        # the tree row, form and guideline follow via _on_active_class
+        self.guarded(self.session.set_active_class, cls)
 
     def _fill_form(self, cid: int) -> None:
         c = self.session.taxonomy[cid]
@@ -223,14 +237,40 @@ class TaxonomyWidget(SessionWidget):
 
     def _bind_keys(self) -> None:
         self._unbind_keys()
-        for key, cid in self.session.class_hotkeys().items():
-            previous = self.viewer.bind_key(key, _KeyAction(self, cid), overwrite=True)
-            self._bound_keys.setdefault(key, previous)
+        self._key_actions = {
+            key: _key_action(self, cid) for key, cid in self.session.class_hotkeys().items()
+        }
+        for key, action in self._key_actions.items():
+            previous = self.viewer.bind_key(key, action, overwrite=True)
+            self._bound_keys[key] = previous
+        self._bind_layer_keys()
+
+    def _bind_layer_keys(self, event: Any = None) -> None:
+        """Bind the class keys on every managed layer (they win over napari's mode keys)."""
+        for layer in list(self.viewer.layers):
+            if layer not in self._watched:
+                layer.events.metadata.connect(self._bind_layer_keys)
+                self._watched.add(layer)
+            if role_of(layer) not in ROLES:
+                continue
+            for key, action in self._key_actions.items():
+                slot = (id(layer), key)
+                if slot in self._layer_keys and self._layer_keys[slot][0]() is layer:
+                    continue
+                previous = layer.bind_key(key, action, overwrite=True)
+                self._layer_keys[slot] = (weakref.ref(layer), previous)
 
     def _unbind_keys(self) -> None:
-        for key, previous in self._bound_keys.items():
+        # restore in reverse so a key bound twice (e.g. "n" and "N") ends on the original
+        for key, previous in reversed(list(self._bound_keys.items())):
             self.viewer.bind_key(key, previous, overwrite=True)
         self._bound_keys = {}
+        for (_, key), (ref, previous) in reversed(list(self._layer_keys.items())):
+            layer = ref()
+            if layer is not None:
+                layer.bind_key(key, previous, overwrite=True)
+        self._layer_keys = {}
+        self._key_actions = {}
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.close_bindings()
@@ -240,6 +280,15 @@ class TaxonomyWidget(SessionWidget):
         """Unbind the class keys (restoring earlier bindings) and stop listening."""
         self._unbind_keys()
         self.session.disconnect_taxonomy(self._on_taxonomy)
+        self.session.disconnect_active_class(self._on_active_class)
+        for emitter in (
+            self.viewer.layers.selection.events.active,
+            self.viewer.layers.events.inserted,
+        ):
+            emitter.disconnect(self._bind_layer_keys)
+        for layer in list(self._watched):
+            layer.events.metadata.disconnect(self._bind_layer_keys)
+        self._watched = weakref.WeakSet()
 
     # -- editing ---------------------------------------------------------------------------
     def add_from_form(self) -> None:
@@ -380,11 +429,18 @@ class TaxonomyWidget(SessionWidget):
                 item.setText(col, str(row[key]) if key in row else "")
 
 
-class _KeyAction:
-    """A key binding that activates one class (a small object so napari can call it)."""
+def _key_action(widget: TaxonomyWidget, cid: int):
+    """A key binding that activates class ``cid``.
 
-    def __init__(self, widget: TaxonomyWidget, cid: int) -> None:
-        self.widget, self.cid = widget, cid
+    napari calls it with the viewer or the active layer, binds it as a method and reads
+    its ``__name__`` (to find repeatable shortcuts), so it must be a plain function.
+    """
+    ref = weakref.ref(widget)
 
-    def __call__(self, viewer: Any = None) -> None:
-        self.widget.select_class(self.cid)
+    def select_labelsuite_class(_source: Any = None) -> None:
+        w = ref()
+        if w is not None:
+            w.select_class(cid)
+
+    select_labelsuite_class.__name__ = f"select_labelsuite_class_{cid}"
+    return select_labelsuite_class
