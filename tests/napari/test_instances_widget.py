@@ -153,3 +153,72 @@ def test_widget_labels_large_mask_in_worker(make_napari_viewer, qtbot, tmp_path)
     out = np.asarray(widget.session.instances.data)
     assert set(np.unique(out)) == {0, 1, 2}
     assert len(np.unique(out[sem == 2])) == 1
+
+
+# -- whole-image split of large arrays ----------------------------------------------------
+@pytest.fixture(scope="module")
+def merged():
+    from napari_labelsuite.core import instances as inst
+    from napari_labelsuite.core.synthetic import make_cells_2d
+
+    return inst.label_components(make_cells_2d((256, 256), seed=3).instances > 0)
+
+
+def _zarr(tmp_path, data, chunks=(64, 64)):
+    import zarr
+
+    z = zarr.create_array(tmp_path / "lab.zarr", shape=data.shape, chunks=chunks, dtype="i4")
+    z[:] = data
+    return z
+
+
+def test_session_large_split_of_zarr_layer_gives_new_layer_with_classes(session, tmp_path, merged):
+    from napari_labelsuite.core import instances as inst
+
+    objects = {int(i): ObjectInfo(1 + int(i) % 2) for i in np.unique(merged)[1:]}
+    layer = session.add_instance_layer(_zarr(tmp_path, merged), objects=objects)
+    new, edit = session.split_touching_large()
+    ref = inst.split_touching(merged)
+    assert edit.parents == ref.parents and edit.parents
+    assert np.array_equal(np.asarray(new.data), ref.apply(merged))
+    assert np.array_equal(np.asarray(layer.data), merged)  # the source is unchanged
+    table = session.objects(new)
+    assert all(table[c].class_id == objects[p].class_id for c, p in edit.parents.items())
+    assert session.history()[-2]["action"] == "split_touching_chunked"
+
+
+def test_session_large_split_rewrites_store_label_behind_edit_region(session, tmp_path, merged):
+    from napari_labelsuite.core import instances as inst
+
+    objects = {int(i): ObjectInfo(2) for i in np.unique(merged)[1:]}
+    session.add_instance_layer(merged.copy(), objects=objects)
+    path = str(tmp_path / "s.ome.zarr")
+    session.create_store(path, chunks=(64, 64))
+    session.close_store()
+    session.open_store(path, max_in_memory=1000, region=(64, 64))
+    assert session.large_split_source() == "instances"
+    region_layer, edit = session.split_touching_large()
+    ref = inst.split_touching(merged)
+    assert edit.parents == ref.parents
+    assert np.array_equal(np.asarray(session.store.labels("instances")), ref.apply(merged))
+    win = tuple(slice(int(t), int(t) + n) for t, n in zip(region_layer.translate, (64, 64)))
+    assert np.array_equal(region_layer.data, ref.apply(merged)[win])
+    assert session.store.objects("instances")[max(edit.parents)].class_id == 2
+
+
+def test_widget_whole_image_split_of_zarr_layer_runs_in_worker(
+    make_napari_viewer, qtbot, tmp_path, merged
+):
+    from napari_labelsuite._widgets.instances import InstancesWidget
+    from napari_labelsuite.core import instances as inst
+
+    viewer = make_napari_viewer()
+    widget = InstancesWidget(viewer)
+    widget.session.add_instance_layer(_zarr(tmp_path, merged))
+    widget.scope.setCurrentText("whole volume")
+    worker = widget.split_touching()
+    with qtbot.waitSignal(worker.finished, timeout=30000):
+        pass
+    qtbot.waitUntil(lambda: len(widget.session.layers_of_role("instances")) == 2)
+    out = np.asarray(widget.session.layers_of_role("instances")[-1].data)
+    assert np.array_equal(out, inst.split_touching(merged).apply(merged))

@@ -272,3 +272,165 @@ class InstancesMixin:
             mask, out, connectivity=connectivity, chunks=chunks
         )
         self._record("label_components_chunked", shape=tuple(mask.shape))
+
+    # -- whole-image split of arrays larger than memory ------------------------------------
+    def large_split_target(self, source: Any = None, out: Any = None) -> tuple[Any, Any]:
+        """``(labels, out)`` for :meth:`iter_split_touching_large`.
+
+        ``source`` is a Labels layer (e.g. zarr- or dask-backed), an array, or the name of a
+        label image of the open mask store (default: the active instance layer). ``out`` is
+        a writable array, ``"inplace"`` (the source's own data; not undoable) or None: a new
+        zarr array in a temporary directory with the source's shape and chunks.
+        """
+        import tempfile
+
+        import zarr
+
+        if source is None:
+            source = self.instance_target()
+        if isinstance(source, str):
+            labels = self._require_store().labels(source)
+        else:
+            labels = getattr(source, "data", source)
+        if isinstance(out, str) and out == "inplace":
+            if isinstance(source, str):
+                raise SessionError(
+                    "store label images are rewritten by finish_large_split; leave out=None",
+                    field="out",
+                    value=out,
+                )
+            return labels, labels
+        if out is None:
+            dtype = labels.dtype if np.dtype(labels.dtype).itemsize >= 4 else np.uint32
+            out = zarr.create_array(
+                tempfile.mkdtemp(prefix="labelsuite-split-"),
+                shape=labels.shape,
+                chunks=chunked._chunks_of(labels, None),
+                dtype=dtype,
+            )
+        return labels, out
+
+    def iter_split_touching_large(
+        self,
+        labels: Any,
+        out: Any,
+        *,
+        ids: Any = None,
+        min_distance: int = 7,
+        seeds: Any = None,
+        next_id: int | None = None,
+        chunks: Any = None,
+        edit: core.InstanceEdit | None = None,
+    ) -> Iterator[int]:
+        """Split touching objects of a large array chunk by chunk into ``out``; yields progress.
+
+        Runs :func:`~napari_labelsuite.core.instances_chunked.iter_split_touching_chunked`
+        (``count_steps(labels.shape, chunks)`` steps; stopping the generator cancels between
+        batches of objects). It touches no layer, so it can run in a worker thread; then call
+        :meth:`finish_large_split` with its return value (the ``InstanceEdit``).
+        """
+        edit = yield from chunked.iter_split_touching_chunked(
+            labels,
+            out,
+            ids,
+            min_distance,
+            seeds,
+            next_id=next_id,
+            chunks=chunks,
+            edit=edit,
+        )
+        self._record(
+            "split_touching_chunked",
+            shape=tuple(labels.shape),
+            min_distance=min_distance,
+            ids=ids,
+            new_ids=len(edit.parents),
+        )
+        return edit
+
+    def finish_large_split(
+        self, source: Any, out: Any, edit: core.InstanceEdit, *, name: str = "instances split"
+    ) -> Any:
+        """Show the result of :meth:`iter_split_touching_large` (call in the GUI thread).
+
+        A store label image (``source`` a name) is rewritten from ``out`` chunk by chunk, its
+        instance table follows and the store is saved; an edit layer of it is reloaded. A
+        layer split in place is refreshed and its table updated; otherwise ``out`` becomes a
+        new instance layer whose parts keep their classes. Returns the layer (or None).
+        """
+        if source is None:
+            source = self.instance_target()
+        if isinstance(source, str):
+            return self._finish_store_split(source, out, edit)
+        data = getattr(source, "data", source)
+        managed = _role(source) == "instances"
+        objects = self.objects(source) if managed else {}
+        objects = core.apply_to_objects(objects, edit) if objects else {}
+        if out is data:
+            if hasattr(source, "refresh"):
+                source.refresh()
+                if managed:
+                    self.set_objects(objects, source)
+            return source if hasattr(source, "refresh") else None
+        return self.add_instance_layer(out, name=name, objects=objects)
+
+    def _finish_store_split(self, name: str, out: Any, edit: core.InstanceEdit) -> Any:
+        st = self._require_store()
+        la = st.labels(name)
+        la.write_all(out)
+        if st.role(name) != "semantic":
+            st.set_objects(name, core.apply_to_objects(st.objects(name), edit))
+        st.save()
+        shown = None
+        for layer in list(self.layers):
+            meta = (getattr(layer, "metadata", None) or {}).get("labelsuite") or {}
+            if meta.get("store_label") != name:
+                continue
+            origin = [int(round(t)) for t in layer.translate]
+            window = tuple(slice(o, o + n) for o, n in zip(origin, layer.data.shape))
+            layer.data = np.asarray(la[window])
+            if _role(layer) == "instances":
+                self.set_objects(st.objects(name), layer)
+            shown = layer
+        return shown
+
+    def split_touching_large(
+        self, source: Any = None, out: Any = None, **kw: Any
+    ) -> tuple[Any, core.InstanceEdit]:
+        """Run the whole-image chunked split to the end (scripts); returns ``(layer, edit)``.
+
+        ``source``/``out`` as in :meth:`large_split_target` (default source: the store label
+        image behind the active edit region, else the active instance layer); keywords as
+        in :meth:`iter_split_touching_large`.
+        """
+        if source is None:
+            source = self.large_split_source() or self.instance_target()
+        if isinstance(source, str) and self.store is not None:
+            self.save_store()  # edits of an open edit region are part of the input
+        labels, out = self.large_split_target(source, out)
+        kw["seeds"] = self.large_split_seeds(source, kw.get("seeds"))
+        edit = chunked._drain(self.iter_split_touching_large(labels, out, **kw))
+        return self.finish_large_split(source, out, edit), edit
+
+    def large_split_source(self, layer: Any = None) -> Any:
+        """What a whole-image split of ``layer`` should run on chunk by chunk, or None.
+
+        The store label image behind an edit region (its name), a layer whose data is not
+        in memory (zarr, dask), or None when the in-memory (undoable) split fits.
+        """
+        layer = self.instance_target(layer)
+        name = ((layer.metadata or {}).get("labelsuite") or {}).get("store_label")
+        st = self.store
+        in_store = bool(name) and st is not None and name in st
+        if in_store and tuple(st.labels(name).shape) != tuple(layer.data.shape):
+            return name
+        return None if isinstance(layer.data, np.ndarray) else layer
+
+    def large_split_seeds(self, source: Any, seeds: Any) -> np.ndarray | None:
+        """Seed coordinates (an array or a Points layer) in the pixels of ``source``."""
+        if seeds is None or not hasattr(seeds, "data_to_world"):
+            return None if seeds is None else np.asarray(seeds, dtype=float)
+        if hasattr(source, "world_to_data"):
+            return self._coords_in(source, seeds)
+        # a store label image: world coordinates are its full-resolution pixels
+        return np.asarray([seeds.data_to_world(p) for p in np.asarray(seeds.data)], float)

@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.errors import InstanceError
-from ..core.instances_chunked import count_steps
+from ..core.instances_chunked import block_shape, count_steps
 from ._base import SessionWidget
 
 SCOPES = ("selected objects", "current plane", "region", "whole volume")
@@ -128,7 +128,13 @@ class InstancesWidget(SessionWidget):
     def label_components(self) -> None:
         self.guarded(self.session.label_components)
 
-    def split_touching(self) -> None:
+    def split_touching(self):
+        """Split touching objects; a whole-image split of a large array runs in a worker."""
+        if self.scope.currentText() == "whole volume":
+            source = self.guarded(self.session.large_split_source)
+            if source is not None:
+                return self.split_large(source)
+
         def run():
             seeds = self._layer_named(self.seeds)
             kw = self.scope_kwargs()
@@ -185,6 +191,32 @@ class InstancesWidget(SessionWidget):
                 on_done=lambda _: self.session.add_instance_layer(out, name="instances"),
                 description="labelling components",
                 total=steps,
+            )
+            return self.worker
+
+        return self.guarded(start)
+
+    def split_large(self, source):
+        """Split the whole of a large (zarr, dask, store) image chunk by chunk in a worker.
+
+        The result goes to a new array and is shown (or written to the store) only when the
+        work ends, so *Cancel* leaves everything as it was.
+        """
+
+        def start():
+            if isinstance(source, str):
+                self.session.save_store()  # the edit region's changes are part of the input
+            labels, out = self.session.large_split_target(source)
+            seeds = self.session.large_split_seeds(source, self._layer_named(self.seeds))
+            self.worker = self.run_in_worker(
+                self.session.iter_split_touching_large,
+                labels,
+                out,
+                min_distance=self.min_distance.value(),
+                seeds=seeds,
+                on_done=lambda edit: self.session.finish_large_split(source, out, edit),
+                description="splitting touching objects",
+                total=count_steps(labels.shape, block_shape(labels)),
             )
             return self.worker
 

@@ -40,6 +40,7 @@ from .instances import (
 )
 
 __all__ = [
+    "block_shape",
     "block_slices",
     "count_steps",
     "iter_label_components",
@@ -68,6 +69,11 @@ def _chunks_of(arr: Any, chunks: Any) -> tuple[int, ...]:
             "chunks must give a positive size per axis", field="chunks", value=chunks
         )
     return chunks
+
+
+def block_shape(arr: Any, chunks: Any = None) -> tuple[int, ...]:
+    """The block shape chunked operations use for ``arr`` (``chunks``, else its own chunks)."""
+    return _chunks_of(arr, chunks)
 
 
 def block_slices(shape: tuple[int, ...], chunks: tuple[int, ...]) -> list[tuple[slice, ...]]:
@@ -357,7 +363,8 @@ def iter_split_touching_chunked(
     ids, min_distance, seeds
         As in :func:`napari_labelsuite.core.instances.split_touching`.
     next_id : int, optional
-        First id for new parts (default: the image's maximum + 1); must exceed every id.
+        Smallest id for new parts (e.g. the next free id of an instance table); new ids
+        always start above the image's maximum.
     chunks : int or tuple, optional
         Block shape of the first pass (default: the chunks of ``labels``).
     batch_pixels : int
@@ -404,9 +411,8 @@ def iter_split_touching_chunked(
     all_ids, starts, stops = _merge_boxes(found, len(shape))
     del found
     top = int(all_ids[-1]) if all_ids.size else 0
-    nid = top + 1 if next_id is None else int(next_id)
-    if nid <= top:
-        raise InstanceError("next_id must exceed every id in labels", field="next_id", value=nid)
+    # new ids above every id: then no write can change the pixels of an object still to come
+    nid = top + 1 if next_id is None else max(int(next_id), top + 1)
     if wanted is None:
         order = np.arange(all_ids.size)
     else:
