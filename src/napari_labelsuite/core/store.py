@@ -3,10 +3,12 @@
 Layout (``docs/store.md`` has the full description)::
 
     cells.ome.zarr/
-      zarr.json            ome: image multiscales (when an image is stored)
+      zarr.json            ome: image multiscales (an empty placeholder pyramid when the
+                           store was created without an image, so that the labels are
+                           valid OME-Zarr and napari-ome-zarr finds them)
                            labelsuite: marker, shape, axes, chunks, taxonomy, annotation
                            (image name, boxes, free metadata)
-      0/ 1/ ...            optional image pyramid (channel axis first when present)
+      0/ 1/ ...            image pyramid (channel axis first when present)
       labels/zarr.json     ome.labels: the label image names
       labels/<name>/       one multiscale label image per annotation layer; ``image-label``
                            holds colours (semantic layers) and properties: one entry per
@@ -52,6 +54,8 @@ __all__ = ["MARKER", "LabelArray", "MaskStore", "SaveReport", "is_labelsuite_sto
 MARKER = "labelsuite"
 FORMAT_VERSION = 1
 JOURNAL_NAME = "labelsuite-journal.json"
+#: Name of the empty image pyramid written when a store is created without an image.
+PLACEHOLDER_NAME = "placeholder"
 ROLES = ("semantic", "instances")
 _AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 #: Bytes per slab when streaming whole arrays (bounds memory of full writes and rebuilds).
@@ -622,10 +626,16 @@ class MaskStore:
                 img_chunks = ((1,) if channel else ()) + chunks
                 paths = _write_image_pyramid(group, image, img_chunks, n_levels, img_axes)
                 ms = _multiscales(img_axes, paths, "image", ngff)
-                if zarr_format == 3:
-                    root_attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
-                else:
-                    root_attrs["multiscales"] = [ms]
+            else:
+                # A labels group is only valid OME-Zarr inside an image, and napari-ome-zarr
+                # finds labels through the image; an all-background pyramid stores no chunk.
+                paths = _write_placeholder_pyramid(group, shape, chunks, n_levels, axes)
+                ms = _multiscales(axes, paths, PLACEHOLDER_NAME, ngff)
+                meta["placeholder_image"] = True
+            if zarr_format == 3:
+                root_attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
+            else:
+                root_attrs["multiscales"] = [ms]
             group.attrs.update(root_attrs)
             return cls(path, zarr.open_group(store, mode="r+"), "r+", user, lock)
         except BaseException:
@@ -847,16 +857,19 @@ class MaskStore:
 
     @property
     def has_image(self) -> bool:
-        return bool(self._ome_root.get("multiscales"))
+        """True when the store holds an image (not the empty placeholder pyramid)."""
+        return bool(self._ome_root.get("multiscales")) and not self._meta.get("placeholder_image")
 
     def image_levels(self) -> list[zarr.Array]:
         """The image pyramid (empty when the store holds no image)."""
-        ms = self._ome_root.get("multiscales")
-        if not ms:
+        if not self.has_image:
             return []
+        ms = self._ome_root["multiscales"]
         return [self._open_node(d["path"], array=True) for d in ms[0]["datasets"]]
 
     def image_axes(self) -> str:
+        if not self.has_image:
+            return ""
         ms = self._ome_root.get("multiscales")
         if not ms:
             return ""
@@ -1348,6 +1361,25 @@ def _image_label(
     if ngff == "0.4":
         il["version"] = "0.4"
     return il
+
+
+def _write_placeholder_pyramid(
+    group: zarr.Group, shape: tuple[int, ...], chunks: tuple[int, ...], n_levels: int, axes: str
+) -> list[str]:
+    """Create an all-zero uint8 image pyramid; no chunk is stored (fill value only)."""
+    kw = _array_kwargs(group.metadata.zarr_format, axes)
+    paths = []
+    for k, shp in enumerate(level_shapes(shape, n_levels)):
+        group.create_array(
+            str(k),
+            shape=shp,
+            chunks=tuple(min(c, n) for c, n in zip(chunks, shp)),
+            dtype=np.uint8,
+            fill_value=0,
+            **kw,
+        )
+        paths.append(str(k))
+    return paths
 
 
 def _write_image_pyramid(
