@@ -84,3 +84,57 @@ def test_moving_the_region_saves_the_previous_one(big_store):
 def test_save_without_store_is_an_error():
     with pytest.raises(SessionError, match="no mask store is open"):
         LabelSession().save_store()
+
+
+@pytest.fixture
+def stack_store(tmp_path):
+    """A 9 x 256 x 256 stack that the session treats as larger than RAM."""
+    path = tmp_path / "stack.ome.zarr"
+    vol = np.zeros((9, 256, 256), np.uint32)
+    vol[np.arange(9), 100, 100] = np.arange(1, 10)  # plane k holds label k + 1 at (100, 100)
+    with MaskStore.create(path, shape=vol.shape, chunks=(1, 64, 64)) as st:
+        st.create_labels("cells", dtype="uint32", role="instances")[...] = vol
+        st.save()
+    return path
+
+
+def test_stack_region_covers_only_the_middle_plane_headless(stack_store):
+    s = LabelSession()
+    s.open_store(str(stack_store), max_in_memory=1, region=(128, 128))
+    layer = s.instances
+    assert layer.data.shape == (1, 128, 128)
+    assert tuple(layer.translate) == (4, 64, 64)
+    assert layer.data[0, 100 - 64, 100 - 64] == 5
+    s.close_store()
+
+
+def test_stack_region_at_a_point_with_z_margin(stack_store):
+    s = LabelSession()
+    s.open_store(str(stack_store), max_in_memory=1, region=(128, 128))
+    layer = s.edit_region("cells", center=(2, 100, 100), size=(64, 64), z_margin=1)
+    assert layer.data.shape == (3, 64, 64)
+    assert tuple(layer.translate) == (1, 68, 68)
+    assert layer.data[:, 32, 32].tolist() == [2, 3, 4]
+    s.close_store()
+
+
+def test_stack_region_margin_is_clipped_at_the_first_plane(stack_store):
+    s = LabelSession()
+    s.open_store(str(stack_store), max_in_memory=1, region=(128, 128))
+    layer = s.edit_region("cells", center=(0, 100, 100), size=(64, 64), z_margin=2)
+    assert layer.data.shape == (3, 64, 64)
+    assert tuple(layer.translate)[0] == 0
+    s.close_store()
+
+
+def test_painting_a_stack_region_marks_one_plane_chunk(stack_store):
+    s = LabelSession()
+    s.open_store(str(stack_store), max_in_memory=1, region=(128, 128))
+    layer = s.edit_region("cells", center=(6, 100, 100), size=(128, 128), z_margin=1)
+    layer.paint((1, 10, 20), 42, refresh=False)  # region coordinates: plane 6
+    la = s.store.labels("cells")
+    assert la[6, 36 + 10, 36 + 20] == 42
+    assert la.dirty_chunks == {(6, (36 + 10) // 64, (36 + 20) // 64)}
+    s.save_store()
+    s.close_store()
+    assert MaskStore.open(stack_store).labels("cells")[6, 46, 56] == 42

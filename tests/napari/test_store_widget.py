@@ -116,3 +116,25 @@ def test_widget_reports_bad_path_as_notification(make_napari_viewer, tmp_path, m
     w.open_store()
     assert shown and "not a zarr store" in shown[0]
     assert w.status.text() == "no store open"
+
+
+def test_edit_region_follows_the_viewer_slider(make_napari_viewer, tmp_path):
+    from napari_labelsuite import LabelSession
+
+    path = tmp_path / "stack.ome.zarr"
+    vol = np.zeros((6, 128, 128), np.uint16)
+    vol[:, 40, 40] = np.arange(1, 7)
+    with MaskStore.create(path, shape=vol.shape, chunks=(1, 64, 64)) as st:
+        st.create_labels("cells", dtype="uint16", role="instances")[...] = vol
+        st.save()
+    viewer = make_napari_viewer()
+    s = LabelSession.attach(viewer)
+    s.open_store(str(path), max_in_memory=1, region=(64, 64))
+    viewer.dims.set_current_step(0, 3)
+    layer = s.edit_region("cells", z_margin=1)
+    assert layer.data.shape[0] == 3
+    assert tuple(layer.translate)[0] == 2
+    viewer.dims.ndisplay = 3
+    layer = s.edit_region("cells")
+    assert layer.data.shape[0] == 6
+    s.close_store()

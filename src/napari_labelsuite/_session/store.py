@@ -209,27 +209,48 @@ class StoreMixin:
         self,
         name: str | None = None,
         *,
-        center: tuple[float, float] | None = None,
+        center: tuple[float, ...] | None = None,
         size: tuple[int, int] = DEFAULT_REGION,
+        z_margin: int = 0,
     ):
         """Edit the full-resolution window of ``size`` (y, x) around ``center``.
 
         The previous region of that label image is committed and the store saved first.
-        ``center`` defaults to the viewer's camera centre (the image centre headless).
-        Leading axes (z, t) are covered whole. Returns the editable Labels layer.
+        ``center`` is (y, x) or a point with one coordinate per axis; it defaults to the
+        viewer's camera centre and current slider positions (the middle headless). Leading
+        axes (z, t) cover only the current plane, plus ``z_margin`` planes on each side
+        along z, so a big stack stays cheap; an axis shown in 3D is covered whole.
+        Returns the editable Labels layer.
         """
         st = self._require_store()
         name = name or next(iter(st.label_names()), None)
         if name is None:
             raise SessionError("the store has no label image", field="name")
+        if int(z_margin) < 0:
+            raise SessionError("z_margin must be >= 0", field="z_margin", value=z_margin)
         la = st.labels(name)
         h, w = la.shape[-2:]
+        lead_shape = la.shape[:-2]
+        if center is not None and len(center) not in (2, la.ndim):
+            raise SessionError(
+                f"center needs 2 or {la.ndim} coordinates", field="center", value=tuple(center)
+            )
+        if center is not None and len(center) == la.ndim:
+            planes = [(int(round(c)), False) for c in center[:-2]]
+            center = tuple(center[-2:])
+        else:
+            planes = self._view_planes(lead_shape)
         if center is None:
             center = self._view_center((h / 2, w / 2))
         ry, rx = min(int(size[0]), h), min(int(size[1]), w)
         y0 = int(np.clip(round(center[0] - ry / 2), 0, h - ry))
         x0 = int(np.clip(round(center[1] - rx / 2), 0, w - rx))
-        window = (*(slice(0, n) for n in la.shape[:-2]), slice(y0, y0 + ry), slice(x0, x0 + rx))
+        lead = []
+        for (p, whole), n, axis in zip(planes, lead_shape, st.axes):
+            m = int(z_margin) if axis == "z" else 0
+            p = int(np.clip(p, 0, n - 1))
+            lead.append(slice(0, n) if whole else slice(max(0, p - m), min(n, p + m + 1)))
+        window = (*lead, slice(y0, y0 + ry), slice(x0, x0 + rx))
         old = self._regions.get(name)
         if old is not None:
             if not st.read_only:
@@ -237,15 +258,33 @@ class StoreMixin:
                 self.save_store()
             self._unbind_region(old)
         region = self._bind_region(name, window)
-        self._record("edit_region", name=name, origin=list(region.origin), size=[ry, rx])
+        self._record(
+            "edit_region",
+            name=name,
+            origin=list(region.origin),
+            shape=list(region.layer.data.shape),
+        )
         return region.layer
 
     def _view_center(self, default: tuple[float, float]) -> tuple[float, float]:
         v = self.viewer
         if v is None:
             return default
-        c = v.camera.center
+        scene = getattr(v, "scene", None)  # napari >= 0.9 moved the camera onto the scene
+        c = (scene.camera if scene is not None else v.camera).center
         return (float(c[-2]), float(c[-1]))
+
+    def _view_planes(self, lead_shape: tuple[int, ...]) -> list[tuple[int, bool]]:
+        """(current index, shown in 3D) for each leading axis; the middle headless."""
+        v = self.viewer
+        if v is None:
+            return [(n // 2, False) for n in lead_shape]
+        point, nd = v.dims.point, len(lead_shape) + 2
+        if len(point) < nd:
+            return [(n // 2, False) for n in lead_shape]
+        first = len(point) - nd  # store axes are the viewer's trailing axes
+        shown = set(v.dims.displayed)
+        return [(int(round(point[first + i])), first + i in shown) for i in range(len(lead_shape))]
 
     def _bind_region(self, name: str, window: tuple[slice, ...]) -> _Region:
         st = self._require_store()
