@@ -18,7 +18,10 @@ def open_plugin_widgets(viewer: Any) -> list[Any]:
         docks.append(dock)
     # the taxonomy is what a newcomer needs first
     if docks:
-        docks[0].raise_()
+        from qtpy.QtCore import QTimer
+
+        # raise after Qt has laid out the tabs, or the last added tab stays in front
+        QTimer.singleShot(0, docks[0].raise_)
     return widgets
 
 
@@ -36,6 +39,7 @@ def build_demo(viewer: Any) -> Any:
         if role is not None and hasattr(session, "manage_layer"):
             session.manage_layer(layer, role)
     open_plugin_widgets(viewer)
+    session.set_active_class("nucleus")
     session.push_to_console()
     return session
 

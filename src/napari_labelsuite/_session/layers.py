@@ -58,9 +58,22 @@ def _layer_data(layer: Any) -> Any:
     return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
 
 
-def _instance_shade(iid: int) -> float:
-    # a deterministic factor in [0.75, 1.15] so neighbouring instances of one class differ
-    return 0.75 + ((iid * 2654435761) % 1000) / 1000 * 0.4
+def _instance_color(class_rgba: Any, iid: int) -> np.ndarray:
+    """A colour of the class's hue family that differs between neighbouring instance ids.
+
+    Hue stays within +-0.05 of the class hue (so the class is still recognisable) while value
+    and saturation spread over a wide range, deterministically in the id.
+    """
+    import colorsys
+
+    r, g, b, a = (float(c) for c in class_rgba)
+    h, sat, val = colorsys.rgb_to_hsv(r, g, b)
+    u = (iid * 0.618033988749895) % 1.0
+    v = (iid * 0.754877666246693) % 1.0
+    h = (h + (u - 0.5) * 0.1) % 1.0
+    sat = 0.45 + 0.55 * v if sat > 0.1 else sat
+    val = 0.45 + 0.55 * u
+    return np.array([*colorsys.hsv_to_rgb(h, sat, val), a])
 
 
 class LayersMixin:
@@ -312,9 +325,7 @@ class LayersMixin:
         cmap: dict[Any, Any] = {None: _UNCLASSIFIED, 0: _TRANSPARENT}
         for iid, o in objects.items():
             if o.class_id in self.taxonomy:
-                rgba = np.asarray(self.taxonomy[o.class_id].color, dtype=float).copy()
-                rgba[:3] = np.clip(rgba[:3] * _instance_shade(iid), 0, 1)
-                cmap[iid] = rgba
+                cmap[iid] = _instance_color(self.taxonomy[o.class_id].color, iid)
         return cmap
 
     def _bind_instances(self, layer: Any, objects: dict | None = None) -> None:

@@ -90,7 +90,10 @@ class MaskStoreWidget(SessionWidget):
         self._timer.timeout.connect(self.refresh_status)
         self._timer.start()
         self._guard = _CloseGuard(self)
-        window = getattr(getattr(viewer, "window", None), "_qt_window", None)
+        # napari has no public "about to close" hook; the main window is reached through the
+        # session's real viewer (not the proxy widgets receive, which forbids private access)
+        real_viewer = self.session.viewer
+        window = getattr(getattr(real_viewer, "window", None), "_qt_window", None)
         if window is not None:
             window.installEventFilter(self._guard)
         self.refresh_status()
