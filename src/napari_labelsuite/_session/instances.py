@@ -4,13 +4,19 @@ Each method runs one :mod:`napari_labelsuite.core.instances` operation on a Labe
 (``layer=``, else the active instance layer, else the selected Labels layer), writes only the
 pixels that change through ``Labels.data_setitem`` inside ``block_history`` (one Ctrl-Z undoes
 the whole operation, in nD too) and keeps the instance -> class table consistent: parts of a
-split object inherit its class, merging objects of different classes needs ``cls``. Rows of
-removed ids stay in the table so that undoing the pixels finds their classes again.
+split object inherit its class, merging objects of different classes needs ``cls``; rows of
+removed ids leave the table (unless the operation was limited to a region, where the object
+may live on outside it). Undo and redo of such a step (``layer.undo()`` / ``layer.redo()``,
+what Ctrl-Z / Ctrl-Shift-Z call) bring back the table of that pixel state, see
+:class:`_TableUndo`.
 """
 
 from __future__ import annotations
 
+import copy
+import weakref
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +32,124 @@ Region = tuple[slice, ...]
 def _role(layer: Any) -> str | None:
     info = (getattr(layer, "metadata", None) or {}).get("labelsuite")
     return info.get("role") if isinstance(info, dict) else None
+
+
+@dataclass
+class _Step:
+    """The table change of one instance operation: rows before and after (None: no row)."""
+
+    marker: Any  # the first atom of the operation's item in napari's Labels history
+    action: str
+    before: dict[int, ObjectInfo | None]
+    after: dict[int, ObjectInfo | None]
+
+
+class _TableUndo:
+    """Keeps an instance layer's table in step with napari's pixel undo and redo.
+
+    napari's Labels history holds pixels only, and ``Labels.undo``/``redo`` emit no event
+    naming the step they moved. So the layer object's ``undo`` and ``redo`` (what the Ctrl-Z
+    and Ctrl-Shift-Z key bindings call) are replaced, here and only here, by wrappers that
+    run napari's method and then apply the table change recorded for that step. A step is
+    recognised by the identity of its first history atom: napari moves the same atom
+    objects between its undo and redo deques. Steps napari no longer holds (a new edit
+    clears the redo deque; the history limit drops old items) are forgotten on the next
+    paint, undo or redo. Steps of hand painting have no record and leave the table alone.
+    """
+
+    def __init__(self, session: Any, layer: Any) -> None:
+        self._session = weakref.ref(session)
+        self._layer = weakref.ref(layer)
+        self._steps: list[_Step] = []
+        # the class functions, not bound methods: no reference cycle through the layer
+        self._undo = type(layer).undo
+        self._redo = type(layer).redo
+        layer.undo = self.undo
+        layer.redo = self.redo
+        layer.events.paint.connect(self._forget_dropped)
+
+    @classmethod
+    def of(cls, session: Any, layer: Any) -> _TableUndo | None:
+        """The table history of ``layer`` (installed on first use); None without napari's."""
+        found = getattr(getattr(layer, "undo", None), "__self__", None)
+        if isinstance(found, cls):
+            found._session = weakref.ref(session)
+            return found
+        if not isinstance(getattr(layer, "_undo_history", None), Iterable):
+            return None  # another napari history layout: tables are not undone
+        return cls(session, layer)
+
+    def _deques(self) -> tuple[Any, Any]:
+        layer = self._layer()
+        if layer is None:
+            return (), ()
+        return getattr(layer, "_undo_history", ()), getattr(layer, "_redo_history", ())
+
+    def top(self) -> Any:
+        """The newest item of the layer's undo history (None when empty)."""
+        undo, _ = self._deques()
+        return undo[-1] if len(undo) else None
+
+    def record(self, previous_top: Any, before: dict, after: dict, action: str) -> None:
+        """Remember the table change of the step just added (if the pixels made one)."""
+        top = self.top()
+        if top is None or top is previous_top or not len(top):
+            return  # no pixel changed: there is no step to undo
+        keys = sorted(set(before) | set(after))
+        changed = [k for k in keys if before.get(k) != after.get(k)]
+        if not changed:
+            return
+        self._steps.append(
+            _Step(
+                marker=top[0],
+                action=action,
+                before={k: copy.deepcopy(before.get(k)) for k in changed},
+                after={k: copy.deepcopy(after.get(k)) for k in changed},
+            )
+        )
+
+    def _step_of(self, item: Any) -> _Step | None:
+        ids = {id(atom) for atom in item}
+        # our markers are kept alive by the steps, so an id match is the very same atom
+        return next((s for s in reversed(self._steps) if id(s.marker) in ids), None)
+
+    def _forget_dropped(self, event: Any = None) -> None:
+        if not self._steps:
+            return
+        live = {id(atom) for dq in self._deques() for item in dq for atom in item}
+        self._steps = [s for s in self._steps if id(s.marker) in live]
+
+    def undo(self) -> None:
+        """napari's ``Labels.undo``, then the table of the restored pixels."""
+        self._move(self._undo, 0, "undo")
+
+    def redo(self) -> None:
+        """napari's ``Labels.redo``, then the table of the restored pixels."""
+        self._move(self._redo, 1, "redo")
+
+    def _move(self, napari_move: Any, side: int, direction: str) -> None:
+        layer = self._layer()
+        if layer is None:
+            return
+        self._forget_dropped()
+        dq = self._deques()[side]
+        step = self._step_of(dq[-1]) if len(dq) else None
+        napari_move(layer)
+        if step is not None:
+            self._apply(layer, step.before if direction == "undo" else step.after, step, direction)
+
+    def _apply(self, layer: Any, rows: dict, step: _Step, direction: str) -> None:
+        session = self._session()
+        if session is None or _role(layer) != "instances":
+            return
+        objects = session.objects(layer)
+        for iid, info in rows.items():
+            if info is None:
+                objects.pop(iid, None)
+            elif info.class_id in session.taxonomy:  # a class removed since: keep the row
+                objects[iid] = copy.deepcopy(info)
+        session._bind_instances(layer, objects)
+        session._record(direction, layer=layer.name, of=step.action, ids=sorted(rows))
 
 
 class InstancesMixin:
@@ -82,19 +206,27 @@ class InstancesMixin:
     ) -> core.InstanceEdit:
         """Write ``edit`` into ``layer`` as one undo step and update its instance table."""
         managed = _role(layer) == "instances"
-        objects = None
-        if managed and (edit.parents or edit.merged or edit.relabel or merge_class is not None):
-            # computed first: a class conflict raises before any pixel changes
+        before = objects = None
+        if managed:
+            before = self.objects(layer)
+            # computed first: a class conflict raises before any pixel changes. A removal
+            # limited to a region may leave the object alive outside it: its row stays.
             objects = core.apply_to_objects(
-                self.objects(layer), edit, merge_class=merge_class, prune=False
+                before, edit, merge_class=merge_class, prune=params.get("region") is None
             )
+        undo = _TableUndo.of(self, layer) if managed else None
+        top = undo.top() if undo is not None else None
         data = layer.data
         with layer.block_history():
             for idx, values in edit.changes(data):
                 layer.data_setitem(idx, values.astype(data.dtype, copy=False), refresh=False)
         layer.refresh()
         if objects is not None:
-            self.set_objects(objects, layer)
+            # also drops rows the paint listener may have added for the selected label
+            if self.objects(layer) != objects:
+                self.set_objects(objects, layer)
+            if undo is not None:
+                undo.record(top, before, objects, action)
         self._record(
             action,
             layer=layer.name,
