@@ -218,3 +218,20 @@ def test_undo_of_an_operation_under_a_hand_paint_keeps_the_painted_row(session):
     layer.redo()
     assert np.array_equal(layer.data, [[1, 1, 1, 1, 0, 9]])
     assert classes(session, layer) == {1: CYTO, 9: NUC}
+
+
+def test_widget_delete_then_ctrl_z_restores_the_row(make_napari_viewer):
+    from napari_labelsuite._widgets.instances import InstancesWidget
+
+    viewer = make_napari_viewer()
+    widget = InstancesWidget(viewer)
+    s = widget.session
+    s.taxonomy = Taxonomy(NUCLEI_CLASSES)
+    layer = s.add_instance_layer(two_blobs(), objects={3: ObjectInfo(NUC), 7: ObjectInfo(CYTO)})
+    widget.scope.setCurrentText("selected objects")
+    layer.selected_label = 7
+    widget.delete()
+    assert classes(s, layer) == {3: NUC}
+    ctrl_z(layer)
+    assert np.array_equal(layer.data, two_blobs())
+    assert classes(s, layer) == {3: NUC, 7: CYTO}

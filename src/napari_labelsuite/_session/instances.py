@@ -34,11 +34,18 @@ def _role(layer: Any) -> str | None:
     return info.get("role") if isinstance(info, dict) else None
 
 
+def _atom_key(atom: Any) -> Any:
+    """The old-values array of a napari ``data_setitem`` history atom (None for others)."""
+    if isinstance(atom, tuple) and len(atom) == 3 and isinstance(atom[1], np.ndarray):
+        return atom[1]
+    return None
+
+
 @dataclass
 class _Step:
     """The table change of one instance operation: rows before and after (None: no row)."""
 
-    marker: Any  # the first atom of the operation's item in napari's Labels history
+    marker: weakref.ref  # old values of the step's first atom in napari's Labels history
     action: str
     before: dict[int, ObjectInfo | None]
     after: dict[int, ObjectInfo | None]
@@ -51,10 +58,11 @@ class _TableUndo:
     naming the step they moved. So the layer object's ``undo`` and ``redo`` (what the Ctrl-Z
     and Ctrl-Shift-Z key bindings call) are replaced, here and only here, by wrappers that
     run napari's method and then apply the table change recorded for that step. A step is
-    recognised by the identity of its first history atom: napari moves the same atom
-    objects between its undo and redo deques. Steps napari no longer holds (a new edit
-    clears the redo deque; the history limit drops old items) are forgotten on the next
-    paint, undo or redo. Steps of hand painting have no record and leave the table alone.
+    recognised by the identity of its first atom's old-values array (``data_setitem`` atoms
+    are ``(indices, old_values, new_values)``; napari moves the same atoms between its undo
+    and redo deques). It is held by a weak reference, so the steps keep no pixels alive;
+    steps napari no longer holds (a new edit clears the redo deque; the history limit drops
+    old items) are forgotten. Steps of hand painting have no record and leave the table alone.
     """
 
     def __init__(self, session: Any, layer: Any) -> None:
@@ -95,13 +103,16 @@ class _TableUndo:
         top = self.top()
         if top is None or top is previous_top or not len(top):
             return  # no pixel changed: there is no step to undo
+        key = _atom_key(top[0])
+        if key is None:
+            return  # an atom layout this napari version does not write from data_setitem
         keys = sorted(set(before) | set(after))
         changed = [k for k in keys if before.get(k) != after.get(k)]
         if not changed:
             return
         self._steps.append(
             _Step(
-                marker=top[0],
+                marker=weakref.ref(key),
                 action=action,
                 before={k: copy.deepcopy(before.get(k)) for k in changed},
                 after={k: copy.deepcopy(after.get(k)) for k in changed},
@@ -109,15 +120,19 @@ class _TableUndo:
         )
 
     def _step_of(self, item: Any) -> _Step | None:
-        ids = {id(atom) for atom in item}
-        # our markers are kept alive by the steps, so an id match is the very same atom
-        return next((s for s in reversed(self._steps) if id(s.marker) in ids), None)
+        keys = [_atom_key(atom) for atom in item]
+        for step in reversed(self._steps):
+            marker = step.marker()
+            if marker is not None and any(k is marker for k in keys):
+                return step
+        return None
 
     def _forget_dropped(self, event: Any = None) -> None:
         if not self._steps:
             return
-        live = {id(atom) for dq in self._deques() for item in dq for atom in item}
-        self._steps = [s for s in self._steps if id(s.marker) in live]
+        live = {id(_atom_key(atom)) for dq in self._deques() for item in dq for atom in item}
+        # a dead marker cannot match: its id may belong to a new array by now
+        self._steps = [s for s in self._steps if s.marker() is not None and id(s.marker()) in live]
 
     def undo(self) -> None:
         """napari's ``Labels.undo``, then the table of the restored pixels."""
