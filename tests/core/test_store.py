@@ -248,16 +248,27 @@ def test_build_pyramid_with_mode(tmp_path):
 # -- safety ------------------------------------------------------------------------------
 def test_local_store_writes_chunks_atomically(tmp_path, monkeypatch):
     """zarr's LocalStore writes a temporary file and renames it over the chunk."""
+    import os
+
     import zarr.storage._local as local
 
     moves = []
-    real = local._move_with_retry
+    if hasattr(local, "_move_with_retry"):  # zarr >= 3.2
+        real = local._move_with_retry
 
-    def spy(tmp, dst, move):
-        moves.append((Path(tmp).name, Path(dst).name))
-        return real(tmp, dst, move)
+        def spy(tmp, dst, move):
+            moves.append((Path(tmp).name, Path(dst).name))
+            return real(tmp, dst, move)
 
-    monkeypatch.setattr(local, "_move_with_retry", spy)
+        monkeypatch.setattr(local, "_move_with_retry", spy)
+    else:  # zarr 3.1.x: Path.replace inside _atomic_write
+        real_replace = os.replace
+
+        def spy_replace(src, dst, *args, **kwargs):
+            moves.append((Path(src).name, Path(dst).name))
+            return real_replace(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(os, "replace", spy_replace)
     st = MaskStore.create(tmp_path / "t.ome.zarr", shape=(8, 8), chunks=(8, 8), n_levels=1)
     st.create_labels("x", dtype="uint8")[:] = 1
     moves.clear()
