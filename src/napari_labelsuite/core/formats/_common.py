@@ -148,6 +148,32 @@ def plane_of(arr: Any, plane: tuple[int, ...]) -> np.ndarray:
 
 
 # -- polygons ---------------------------------------------------------------------------
+def iter_instance_crops(
+    ann: ImageAnnotation, labels: np.ndarray
+) -> Iterator[tuple[int, tuple[slice, ...], Any, np.ndarray]]:
+    """``(id, bbox slices, ObjectInfo, boolean crop)`` for each instance of one plane.
+
+    Work follows the labelled pixels: each object is cut out of its own bounding box.
+
+    Raises
+    ------
+    FormatError
+        For an instance id that has no entry in ``ann.objects``.
+    """
+    for k, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        obj = ann.objects.get(k)
+        if obj is None:
+            raise FormatError(
+                "instance has no entry in the object table",
+                where=f"{ann.image_name} instance {k}",
+                field="objects",
+                value=k,
+            )
+        yield k, sl, obj, labels[sl] == k
+
+
 def has_holes(mask: np.ndarray) -> bool:
     """True when the binary ``mask`` encloses background (4-connected) pixels."""
     return bool(np.any(ndi.binary_fill_holes(mask) != mask))

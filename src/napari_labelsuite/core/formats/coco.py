@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..annotation import REVIEW_STATUSES, Box, ImageAnnotation, ObjectInfo
 from ..errors import FormatError, TaxonomyError
@@ -42,6 +41,7 @@ from . import rle
 from ._common import (
     check_annotations,
     has_holes,
+    iter_instance_crops,
     mask_polygons,
     plane_label,
     plane_of,
@@ -178,18 +178,7 @@ def _plane_annotations(
                 field="instances",
                 value=int(labels.min()),
             )
-        for k, sl in enumerate(ndi.find_objects(labels), start=1):
-            if sl is None:
-                continue
-            obj = ann.objects.get(k)
-            if obj is None:
-                raise FormatError(
-                    "instance has no entry in the object table",
-                    where=f"{ann.image_name} instance {k}",
-                    field="objects",
-                    value=k,
-                )
-            crop = labels[sl] == k
+        for k, sl, obj, crop in iter_instance_crops(ann, labels):
             r0, c0 = sl[0].start, sl[1].start
             ch, cw = crop.shape
             rec: dict[str, Any] = {

@@ -32,6 +32,7 @@ from ..taxonomy import Taxonomy
 from ._common import (
     StagedFiles,
     check_annotations,
+    iter_instance_crops,
     mask_polygons,
     plane_label,
     plane_of,
@@ -169,18 +170,9 @@ def _segment_rows(ann, plane, index) -> tuple[list[str], list[dict[str, Any]]]:
         return lines, metas
     h, w = ann.plane_shape
     labels = plane_of(ann.instances, plane)
-    for k, sl in enumerate(ndi.find_objects(labels), start=1):
-        if sl is None:
-            continue
-        obj = ann.objects.get(k)
-        if obj is None:
-            raise FormatError(
-                "instance has no entry in the object table",
-                where=f"{ann.image_name} instance {k}",
-                field="objects",
-                value=k,
-            )
-        crop = ndi.binary_fill_holes(labels[sl] == k)
+    for k, sl, obj, crop in iter_instance_crops(ann, labels):
+        # YOLO polygons cannot hold holes
+        crop = ndi.binary_fill_holes(crop)
         for poly in mask_polygons(crop, sl[0].start, sl[1].start):
             xy = poly / np.array([w, h])
             lines.append(f"{index[obj.class_id]} " + " ".join(_fmt(v) for v in xy.ravel()))
