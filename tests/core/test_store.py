@@ -367,6 +367,103 @@ def test_interrupted_save_journal_rebuilds_pyramid(tmp_path):
     assert not (path / "labelsuite-journal.json").exists()
 
 
+# -- failed saves --------------------------------------------------------------------------
+def _fail_store_writes(monkeypatch, key_part: str) -> dict[str, bool]:
+    """Make local-store writes of keys containing ``key_part`` fail until switched off."""
+    from zarr.storage import LocalStore
+
+    real = LocalStore.set
+    switch = {"on": True}
+
+    async def set_or_fail(self, key, value):
+        if switch["on"] and key_part in key:
+            raise OSError(28, "No space left on device")
+        return await real(self, key, value)
+
+    monkeypatch.setattr(LocalStore, "set", set_or_fail)
+    return switch
+
+
+def test_failed_chunk_write_keeps_edits_for_next_save(tmp_path, monkeypatch):
+    path = tmp_path / "f.ome.zarr"
+    st = MaskStore.create(path, shape=(64, 64), chunks=(32, 32), n_levels=1)
+    lab = st.create_labels("x", dtype="uint8")
+    st.save()
+    lab[0:32, 0:32] = 5
+    switch = _fail_store_writes(monkeypatch, "labels/x/0/c/")
+    with pytest.raises(StoreError):
+        st.save()
+    switch["on"] = False
+    lab[40, 40] = 7
+    st.save()
+    st.close()
+    expected = np.zeros((64, 64), np.uint8)
+    expected[0:32, 0:32] = 5
+    expected[40, 40] = 7
+    np.testing.assert_array_equal(MaskStore.open(path).labels("x")[:], expected)
+
+
+def test_failed_chunk_write_error_names_store_and_chunk(tmp_path, monkeypatch):
+    path = tmp_path / "f.ome.zarr"
+    st = MaskStore.create(path, shape=(64, 64), chunks=(32, 32), n_levels=1)
+    lab = st.create_labels("x", dtype="uint8")
+    lab[32:40, 0:8] = 3
+    _fail_store_writes(monkeypatch, "labels/x/0/c/")
+    with pytest.raises(StoreError, match="No space left") as ei:
+        st.save()
+    assert ei.value.path == str(path)
+    assert ei.value.where == "chunk labels/x/0/c/1/0"
+    assert ei.value.field == "x"
+
+
+def test_edit_after_failed_save_wins_over_the_failed_chunk(tmp_path, monkeypatch):
+    path = tmp_path / "f.ome.zarr"
+    st = MaskStore.create(path, shape=(64, 64), chunks=(32, 32), n_levels=1)
+    lab = st.create_labels("x", dtype="uint8")
+    lab[0:32, 0:32] = 5
+    switch = _fail_store_writes(monkeypatch, "labels/x/0/c/")
+    with pytest.raises(StoreError):
+        st.save()
+    switch["on"] = False
+    lab[0, 0] = 9
+    st.save()
+    st.close()
+    assert MaskStore.open(path).labels("x")[0:2, 0:2].tolist() == [[9, 5], [5, 5]]
+
+
+def test_failed_pyramid_write_is_redone_on_next_save(tmp_path, monkeypatch):
+    path = tmp_path / "p.ome.zarr"
+    st = MaskStore.create(path, shape=(64, 64), chunks=(16, 16), n_levels=2)
+    lab = st.create_labels("x", dtype="uint8")
+    st.save()
+    lab[0:16, 0:16] = 4
+    switch = _fail_store_writes(monkeypatch, "labels/x/1/c/")
+    with pytest.raises(StoreError, match="level 1"):
+        st.save()
+    switch["on"] = False
+    st.save()
+    st.close()
+    expected = np.zeros((32, 32), np.uint8)
+    expected[0:8, 0:8] = 4
+    np.testing.assert_array_equal(MaskStore.open(path).label_levels("x")[1][:], expected)
+
+
+def test_failed_metadata_write_is_retried_on_next_save(tmp_path, monkeypatch):
+    path = tmp_path / "m.ome.zarr"
+    st = MaskStore.create(path, shape=(16, 16), chunks=(8, 8), n_levels=1)
+    st.create_labels("x", dtype="uint8", role="instances")
+    st.save()
+    st.set_objects("x", {2: ObjectInfo(1, status="approved")})
+    switch = _fail_store_writes(monkeypatch, "labels/x/zarr.json")
+    with pytest.raises(StoreError, match="No space left") as ei:
+        st.save()
+    assert ei.value.where == "labels/x/zarr.json"
+    switch["on"] = False
+    st.save()
+    st.close()
+    assert MaskStore.open(path).objects("x") == {2: ObjectInfo(1, status="approved")}
+
+
 # -- bad input -----------------------------------------------------------------------------
 def test_not_a_zarr_store(tmp_path):
     (tmp_path / "plain").mkdir()

@@ -393,28 +393,65 @@ class LabelArray:
         with self._store._lock:
             self._flushing, self._cache = self._cache, {}
             regions, self._regions = self._regions, {}
+            n_todo = len(self._pyramid_todo)
             todo = list(self._pyramid_todo) + list(regions.values())
         if not self._flushing and not todo:
             return
-        self._store._journal_write(self.name, todo)
         written: dict[int, list[tuple[int, ...]]] = {}
         arr, chunks, shape = self._arr, self.chunks, self.shape
 
         def put(item):
             idx, data = item
-            arr[_chunk_slices(idx, chunks, shape)] = data
+            try:
+                arr[_chunk_slices(idx, chunks, shape)] = data
+            except Exception as exc:
+                raise self._write_error(arr, 0, idx, exc) from exc
 
-        list(pool.map(put, self._flushing.items()))
-        if self._flushing:
-            written[0] = sorted(self._flushing)
-        self._update_pyramid(todo, method, written, pool)
+        try:
+            self._store._journal_write(self.name, todo)
+            list(pool.map(put, self._flushing.items()))
+            if self._flushing:
+                written[0] = sorted(self._flushing)
+            self._update_pyramid(todo, method, written, pool)
+        except BaseException as exc:
+            self._restore_unsaved(regions)
+            if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+                raise
+            raise StoreError(
+                f"saving {self.name} failed ({type(exc).__name__}: {exc}); the unsaved edits"
+                " are kept for the next save",
+                path=self._store.path,
+                field=self.name,
+            ) from exc
         with self._store._lock:
             self._flushing = {}
-            self._pyramid_todo = []
+            del self._pyramid_todo[:n_todo]  # regions queued during the save stay queued
         report.chunks[self.name] = written
         for lv, idxs in written.items():
             a = self.levels[lv]
             report.keys.update(f"{a.path}/{a.metadata.encode_chunk_key(i)}" for i in idxs)
+
+    def _restore_unsaved(self, regions: dict[tuple[int, ...], tuple[slice, ...]]) -> None:
+        """Put the chunks of a failed save back so that the next save writes them again."""
+        with self._store._lock:
+            # edits made during the save started from the flushing copy: they are newer
+            merged = dict(self._flushing)
+            merged.update(self._cache)
+            self._cache, self._flushing = merged, {}
+            for idx, r in regions.items():
+                self._regions[idx] = _union(self._regions.get(idx), r)
+
+    def _write_error(
+        self, arr: zarr.Array, level: int, idx: tuple[int, ...], exc: Exception
+    ) -> StoreError:
+        key = f"{arr.path}/{arr.metadata.encode_chunk_key(idx)}"
+        return StoreError(
+            f"cannot write chunk {idx} of level {level} ({type(exc).__name__}: {exc}); the"
+            " unsaved edits are kept for the next save",
+            path=self._store.path,
+            where=f"chunk {key}",
+            field=self.name,
+        )
 
     def _update_pyramid(self, regions, method, written, pool) -> None:
         for lv in range(1, len(self.levels)):
@@ -442,7 +479,10 @@ class LabelArray:
                 src = self._read_level(child, csl, lv - 1)
                 down = downsample_labels(src, f, method)
                 down = down[tuple(slice(0, s.stop - s.start) for s in pr)]
-                parent[pr] = down
+                try:
+                    parent[pr] = down
+                except Exception as exc:
+                    raise self._write_error(parent, lv, item[0], exc) from exc
 
             if per_chunk:
                 list(pool.map(rebuild, per_chunk.items()))
@@ -1020,35 +1060,55 @@ class MaskStore:
 
     def _write_metadata(self, report: SaveReport) -> None:
         dirty, self._meta_dirty = self._meta_dirty, set()
-        for name in sorted(dirty - {"root"}):
-            lm = self._label_meta[name]
-            il = _image_label(self._label_properties(name), self.ngff, self._colors(name))
-            lm["image-label"] = il
-            g = self._group[f"labels/{name}"]
-            if self._zarr_format == 3:
-                ome = dict(g.attrs.get("ome") or {})
-                ome["image-label"] = il
-                ome.setdefault("version", "0.5")
-                g.attrs.update({"ome": ome})
-            else:
-                g.attrs.update({"image-label": il})
-            report.metadata.append(f"labels/{name}")
-        if "root" in dirty:
-            meta = dict(self._meta)
-            meta["taxonomy"] = self._taxonomy.to_dict() if len(self._taxonomy) else None
-            meta["annotation"] = self._annotation
-            if not self._meta:  # a foreign store gains our block
-                meta.update(
-                    format="labelsuite-mask-store",
-                    version=FORMAT_VERSION,
-                    shape=list(self.shape),
-                    axes=self.axes,
-                    chunks=list(self.chunks),
-                    n_levels=self.n_levels,
-                )
-            self._group.attrs.update({MARKER: meta})
-            self._meta = meta
-            report.metadata.append("")
+        meta_file = doc = "zarr.json" if self._zarr_format == 3 else ".zattrs"
+        try:
+            for name in sorted(dirty - {"root"}):
+                doc = f"labels/{name}/{meta_file}"
+                self._write_label_metadata(name, report)
+            if "root" in dirty:
+                doc = meta_file
+                self._write_root_metadata(report)
+        except BaseException as exc:
+            self._meta_dirty |= dirty  # rewriting a document that did succeed is harmless
+            if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+                raise
+            raise StoreError(
+                f"cannot write metadata ({type(exc).__name__}: {exc}); the changes are kept"
+                " for the next save",
+                path=self.path,
+                where=doc,
+            ) from exc
+
+    def _write_label_metadata(self, name: str, report: SaveReport) -> None:
+        lm = self._label_meta[name]
+        il = _image_label(self._label_properties(name), self.ngff, self._colors(name))
+        lm["image-label"] = il
+        g = self._group[f"labels/{name}"]
+        if self._zarr_format == 3:
+            ome = dict(g.attrs.get("ome") or {})
+            ome["image-label"] = il
+            ome.setdefault("version", "0.5")
+            g.attrs.update({"ome": ome})
+        else:
+            g.attrs.update({"image-label": il})
+        report.metadata.append(f"labels/{name}")
+
+    def _write_root_metadata(self, report: SaveReport) -> None:
+        meta = dict(self._meta)
+        meta["taxonomy"] = self._taxonomy.to_dict() if len(self._taxonomy) else None
+        meta["annotation"] = self._annotation
+        if not self._meta:  # a foreign store gains our block
+            meta.update(
+                format="labelsuite-mask-store",
+                version=FORMAT_VERSION,
+                shape=list(self.shape),
+                axes=self.axes,
+                chunks=list(self.chunks),
+                n_levels=self.n_levels,
+            )
+        self._group.attrs.update({MARKER: meta})
+        self._meta = meta
+        report.metadata.append("")
 
     def _label_properties(self, name: str) -> list[dict[str, Any]]:
         lm = self._label_meta[name]
