@@ -7,6 +7,7 @@ from napari_labelsuite.core.boxes import (
     boxes_from_instances,
     convert,
     napari_to_xyxy,
+    object_slices,
     xyxy_to_napari,
 )
 from napari_labelsuite.core.errors import AnnotationError
@@ -52,6 +53,31 @@ def test_boxes_from_instances_3d():
         (1, (1,), (0, 4, 2, 6), 5),
         (3, (1,), (7, 0, 8, 1), 9),
     }
+
+
+def test_boxes_from_instances_huge_ids_use_sparse_path():
+    lab = np.zeros((8, 8), np.uint64)
+    lab[2:4, 2:5] = 2**40
+    lab[6, 6] = 7
+    boxes = boxes_from_instances(lab, {2**40: ObjectInfo(4)}, default_class=9)
+    got = [(b.instance_id, b.xyxy, b.class_id) for b in boxes]
+    assert got == [(7, (6, 6, 7, 7), 9), (2**40, (2, 2, 5, 4), 4)]
+
+
+def test_object_slices_sparse_without_background_keeps_every_id():
+    lab = np.full((4, 4), 5_000_000, np.int64)
+    lab[0, 0] = 9_000_000
+    assert object_slices(lab) == {
+        5_000_000: (slice(0, 4), slice(0, 4)),
+        9_000_000: (slice(0, 1), slice(0, 1)),
+    }
+
+
+def test_object_slices_dense_skips_absent_ids():
+    lab = np.zeros((3, 5), np.uint8)
+    lab[1, 1:4] = 2
+    lab[2, 4] = 5
+    assert object_slices(lab) == {2: (slice(1, 2), slice(1, 4)), 5: (slice(2, 3), slice(4, 5))}
 
 
 def test_box_iou_known_values():

@@ -141,6 +141,40 @@ def test_summary_of_empty_masks_is_unlabeled():
     assert not s["labeled"] and not s["reviewed"]
 
 
+def test_summary_counts_huge_semantic_values():
+    sem = np.zeros((4, 4), np.int64)
+    sem[0, 0] = 2**40
+    s = summarize(ImageAnnotation("a.png", (4, 4), semantic=sem))
+    assert s["semantic_pixels"] == {str(2**40): 1}
+    assert s["labeled"]
+
+
+class _RowsOnly:
+    """An instance mask that can be sliced but refuses to be loaded whole."""
+
+    def __init__(self, arr):
+        self._arr = arr
+        self.shape, self.dtype, self.ndim = arr.shape, arr.dtype, arr.ndim
+        self.rows_read = 0
+
+    def __getitem__(self, key):
+        out = self._arr[key]
+        self.rows_read += out.shape[0]
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        raise AssertionError("the whole mask was loaded")
+
+
+def test_summary_scans_unlisted_instances_block_wise():
+    arr = np.zeros((4096, 4096), np.uint8)
+    arr[3, 5] = 1
+    lazy = _RowsOnly(arr)
+    s = summarize(ImageAnnotation("a.png", arr.shape, instances=lazy))
+    assert s["labeled"]
+    assert lazy.rows_read < arr.shape[0]
+
+
 def test_dataset_saves_and_loads_per_item(folder):
     ds = Dataset.open(folder)
     assert ds.load_annotation(0) is None

@@ -320,6 +320,52 @@ def test_bad_input_raises_format_error_naming_record_and_field(tmp_path, case, w
     assert (err.path, err.where, err.field) == (str(path), where, field)
 
 
+def _one_rle_doc(instance_id: int) -> dict:
+    m = np.zeros((4, 4), bool)
+    m[1:3, 1:3] = True
+    return {
+        "images": [{"id": 1, "width": 4, "height": 4, "file_name": "a.png"}],
+        "categories": [{"id": 1, "name": "cell"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [1, 1, 2, 2],
+                "segmentation": rle.encode(m),
+                "instance_id": instance_id,
+            }
+        ],
+    }
+
+
+def test_instance_id_above_int32_is_read_into_int64_mask():
+    (ann,), _ = coco.from_dict(_one_rle_doc(3_000_000_000))
+    expected = np.zeros((4, 4), np.int64)
+    expected[1:3, 1:3] = 3_000_000_000
+    assert ann.instances.dtype == np.int64
+    np.testing.assert_array_equal(ann.instances, expected)
+    assert list(ann.objects) == [3_000_000_000]
+
+
+def test_instance_id_above_int64_is_format_error(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(_one_rle_doc(2**63)))
+    with pytest.raises(FormatError) as info:
+        coco.read(path)
+    assert (info.value.where, info.value.field) == ("annotations[0]", "instance_id")
+
+
+def test_huge_uint64_instance_id_is_written_and_read_back():
+    labels = np.zeros((6, 8), np.uint64)
+    labels[1:3, 2:5] = 2**40
+    ann = ImageAnnotation("a.png", (6, 8), instances=labels, objects={2**40: ObjectInfo(3)})
+    doc = coco.to_dict([ann], _tax())
+    assert [(a["instance_id"], a["bbox"]) for a in doc["annotations"]] == [(2**40, [2, 1, 3, 2])]
+    (back,), _ = coco.from_dict(doc)
+    np.testing.assert_array_equal(back.instances, labels.astype(np.int64))
+
+
 def test_invalid_json_names_the_line(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text('{"images": [],\n "annotations": [,]}')

@@ -358,6 +358,33 @@ def test_masks_without_sidecar_take_classes_from_values(tmp_path):
     assert ann.objects == {9: ObjectInfo(3)}
 
 
+def test_masks_without_sidecar_give_each_instance_its_majority_class(tmp_path):
+    (tmp_path / "semantic").mkdir()
+    (tmp_path / "instances").mkdir()
+    sem = np.zeros((4, 6), np.uint8)
+    ins = np.zeros((4, 6), np.uint16)
+    ins[0, :] = 1  # classes 3, 4, 4, 4, 0, 0 -> 4 (background does not vote)
+    sem[0, :4] = [3, 4, 4, 4]
+    ins[1, :4] = 2  # a tie between 6 and 5 -> the smaller class, 5
+    sem[1, :4] = [6, 5, 6, 5]
+    ins[3, :2] = 300  # no class under it -> "object"
+    Image.fromarray(sem).save(tmp_path / "semantic/x.png")
+    Image.fromarray(ins).save(tmp_path / "instances/x.png")
+    (ann,), tax = masks.read(tmp_path)
+    obj = tax.by_name("object").id
+    assert {k: o.class_id for k, o in ann.objects.items()} == {1: 4, 2: 5, 300: obj}
+
+
+def test_yolo_segment_writes_huge_uint64_instance(tmp_path):
+    labels = np.zeros((10, 10), np.uint64)
+    labels[2:5, 3:7] = 2**40
+    ann = ImageAnnotation("a.png", (10, 10), instances=labels, objects={2**40: ObjectInfo(5)})
+    yolo.write(tmp_path / "ds", [ann], _tax(), task="segment")
+    (back,), _ = yolo.read(tmp_path / "ds")
+    assert list(back.objects.values()) == [ObjectInfo(5)]
+    np.testing.assert_array_equal(back.instances > 0, labels > 0)
+
+
 def test_masks_size_mismatch_is_an_error(tmp_path):
     ann = ImageAnnotation("a.png", (4, 5), semantic=np.ones((4, 5), np.uint8) * 2)
     masks.write(tmp_path, [ann], _tax())

@@ -30,6 +30,7 @@ __all__ = [
     "convert",
     "napari_to_boxes",
     "napari_to_xyxy",
+    "object_slices",
     "xyxy_to_napari",
 ]
 
@@ -149,6 +150,30 @@ def napari_to_boxes(data: Iterable[Any], class_ids: Iterable[int]) -> list[Box]:
 
 
 # -- masks -> boxes -------------------------------------------------------------------------
+def object_slices(labels: np.ndarray) -> dict[int, tuple[slice, ...]]:
+    """Bounding-box slices of every positive label of an integer array, by id (ascending).
+
+    ``scipy.ndimage.find_objects`` makes one list entry per id up to the largest, so when the
+    largest id is far above the number of pixels (e.g. uint64 ids near 2**40) the ids are
+    first made compact with ``np.unique`` and the slices are mapped back to the real ids.
+    """
+    arr = np.asarray(labels)
+    if arr.size == 0:
+        return {}
+    top = int(arr.max())
+    if top <= 0:
+        return {}
+    if top <= 4 * arr.size:
+        found = ndi.find_objects(arr)
+        return {k: sl for k, sl in enumerate(found, start=1) if sl is not None}
+    ids, inv = np.unique(arr, return_inverse=True)
+    positive = ids > 0
+    lut = np.zeros(len(ids), dtype=np.intp)
+    lut[positive] = np.arange(1, int(positive.sum()) + 1)
+    compact = lut[inv.reshape(arr.shape)]
+    return {int(k): sl for k, sl in zip(ids[positive].tolist(), ndi.find_objects(compact))}
+
+
 def boxes_from_instances(
     labels: Any, objects: dict | None = None, default_class: int = 0
 ) -> list[Box]:
@@ -156,7 +181,7 @@ def boxes_from_instances(
 
     For nD masks (``(..., y, x)``) each instance gets a box on every plane where it has
     pixels, linked through ``instance_id``. Cost is one pass of
-    ``scipy.ndimage.find_objects`` per plane.
+    ``scipy.ndimage.find_objects`` per plane (see :func:`object_slices`).
 
     Parameters
     ----------
@@ -184,9 +209,7 @@ def boxes_from_instances(
             raise AnnotationError(
                 "instance ids must be >= 0", field="labels", value=int(arr.min())
             )
-        for idx, sl in enumerate(ndi.find_objects(arr), start=1):
-            if sl is None:
-                continue
+        for idx, sl in object_slices(arr).items():
             info = objects.get(idx)
             out.append(
                 Box(

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .annotation import REVIEW_STATUSES, ImageAnnotation
+from .convert import class_counts, iter_blocks
 from .errors import AnnotationError, FormatError, SessionError
 from .fileio import atomic_write_bytes, atomic_write_text
 
@@ -145,14 +146,14 @@ def summarize(ann: ImageAnnotation) -> dict[str, Any]:
     statuses = [o.status for o in ann.objects.values()] + [b.status for b in ann.boxes]
     counts = {s: statuses.count(s) for s in REVIEW_STATUSES}
     semantic_pixels: dict[str, int] = {}
-    if ann.semantic is not None:
-        sem = np.asarray(ann.semantic)
-        if sem.size:
-            bc = np.bincount(sem.ravel().astype(np.int64, copy=False))
-            semantic_pixels = {str(i): int(n) for i, n in enumerate(bc) if i and n}
+    if ann.semantic is not None and int(np.prod(ann.semantic.shape)):
+        # block-wise, and without a table sized by the largest value (ids may be huge)
+        pixels = class_counts(ann.semantic)
+        semantic_pixels = {str(i): n for i, n in pixels.items() if i}
     has_instances = False
     if ann.instances is not None and not ann.objects:
-        has_instances = bool(np.any(np.asarray(ann.instances)))
+        # stop at the first block with a label: the mask may be a large lazy array
+        has_instances = any(bool(block.any()) for _, block in iter_blocks(ann.instances))
     per_class: dict[str, int] = {}
     for o in ann.objects.values():
         per_class[str(o.class_id)] = per_class.get(str(o.class_id), 0) + 1

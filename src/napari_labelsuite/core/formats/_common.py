@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..annotation import ImageAnnotation
+from ..boxes import object_slices
 from ..errors import AnnotationError, FormatError
 
 __all__ = [
@@ -160,9 +161,7 @@ def iter_instance_crops(
     FormatError
         For an instance id that has no entry in ``ann.objects``.
     """
-    for k, sl in enumerate(ndi.find_objects(labels), start=1):
-        if sl is None:
-            continue
+    for k, sl in object_slices(labels).items():
         obj = ann.objects.get(k)
         if obj is None:
             raise FormatError(

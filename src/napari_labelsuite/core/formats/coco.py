@@ -55,6 +55,8 @@ __all__ = ["read", "write"]
 
 SEGMENTATIONS = ("rle", "polygon")
 _REVIEW_KEYS = ("status", "reviewer", "reviewed_at")
+#: largest instance id a mask can hold (masks are read as int32, or int64 when needed)
+_MAX_ID = int(np.iinfo(np.int64).max)
 
 
 # -- writing --------------------------------------------------------------------------
@@ -396,6 +398,8 @@ def from_dict(doc: Any, path: Any = None) -> tuple[list[ImageAnnotation], Taxono
         for key in ("instance_id",):
             if key in a and (not isinstance(a[key], int) or a[key] < 1):
                 _err("must be an integer >= 1", path, where, key, a[key])
+            if key in a and a[key] > _MAX_ID:
+                _err(f"must be at most {_MAX_ID} (int64)", path, where, key, a[key])
         for obj in (a, a.get("box") or {}):
             if obj.get("status", "todo") not in REVIEW_STATUSES:
                 _err(
@@ -478,12 +482,15 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
     objects: dict[int, ObjectInfo] = {}
     boxes: list[Box] = []
     vol_t = None
-    if has_masks:
-        # planes stored column-major so RLE runs are contiguous slices
-        vol_t = np.zeros((*lead, w, h), dtype=np.int32)
     used_ids = {
         a["instance_id"] for _, a, _, kind in items if kind != "box" and "instance_id" in a
     }
+    if has_masks:
+        # ids given to records without instance_id fill the gaps from 1: none exceeds len(items)
+        top = max(max(used_ids, default=0), len(items))
+        dtype = np.int32 if top <= np.iinfo(np.int32).max else np.int64
+        # planes stored column-major so RLE runs are contiguous slices
+        vol_t = np.zeros((*lead, w, h), dtype=dtype)
     next_id = 1
     for plane, a, seg, kind in items:
         review = {k: a[k] for k in _REVIEW_KEYS if k in a}

@@ -274,6 +274,27 @@ def _classes_from_values(arrays: list[np.ndarray], extra: tuple[str, ...] = ()) 
     return Taxonomy(classes)
 
 
+def _majority_class(sem: np.ndarray, ins: np.ndarray) -> dict[int, int]:
+    """Most frequent non-zero class under each instance (ties: the smallest class).
+
+    One pass over the labelled pixels: (instance, class) pairs are counted with
+    ``np.unique`` on a combined key of their compact indices.
+    """
+    fg = (ins > 0) & (sem > 0)
+    ki, cs = ins[fg], sem[fg]
+    if not ki.size:
+        return {}
+    uk, ik = np.unique(ki, return_inverse=True)
+    uc, ic = np.unique(cs, return_inverse=True)
+    key, cnt = np.unique(ik.astype(np.int64) * len(uc) + ic, return_counts=True)
+    k_idx, c_idx = key // len(uc), key % len(uc)
+    # per instance: the largest count first, then the smallest class
+    order = np.lexsort((c_idx, -cnt, k_idx))
+    k_idx, c_idx = k_idx[order], c_idx[order]
+    first = np.r_[True, k_idx[1:] != k_idx[:-1]]
+    return dict(zip(uk[k_idx[first]].tolist(), uc[c_idx[first]].tolist()))
+
+
 def _read_plain(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     found: dict[str, dict[str, Path]] = {}
     for kind in _KINDS:
@@ -302,12 +323,9 @@ def _read_plain(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
         objects = {}
         if ins is not None:
             ids = np.unique(ins)
+            majority = _majority_class(sem, ins) if sem is not None else {}
             for k in ids[ids > 0].tolist():
-                cid = fallback
-                if sem is not None:
-                    vals = sem[ins == k]
-                    vals = vals[vals > 0]
-                    cid = int(np.bincount(vals).argmax()) if vals.size else None
+                cid = fallback if sem is None else majority.get(k)
                 if cid is None:
                     if "object" not in tax.names():
                         tax.add("object")

@@ -358,6 +358,24 @@ def _fill(ann_labels: np.ndarray, rows, metas, to_id, objects, boxes, plane) -> 
             ann_labels[sl][crop] = k
 
 
+def _id_dtype(parsed: list, path: Path, where: str) -> np.dtype:
+    """int32, or int64 when the instance ids of the label files need it."""
+    top = 0
+    for _, rows, metas in parsed:
+        known = [int(m.get("instance_id") or 0) for m in metas]
+        # rows without an id count up from the file's largest id
+        top = max(top, max(known, default=0) + len(rows))
+    if top > np.iinfo(np.int64).max:
+        raise FormatError(
+            "instance ids must fit in int64",
+            path=path,
+            where=where,
+            field="instance_id",
+            value=top,
+        )
+    return np.dtype(np.int32 if top <= np.iinfo(np.int32).max else np.int64)
+
+
 def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_path: Path):
     out = []
     images = side.get("images")
@@ -383,8 +401,7 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             ) from None
         h, w = ann.plane_shape
         segment = side.get("task") == "segment"
-        labels = np.zeros(ann.shape, np.int32) if segment else None
-        boxes: list[Box] = []
+        parsed = []
         for stem, finfo in files.items():
             f = label_files.get(stem)
             if f is None:
@@ -399,6 +416,10 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             rows = _parse_file(f, h, w, len(to_id), side.get("task"))
             metas = list(finfo.get("rows") or [])
             metas += [{}] * (len(rows) - len(metas))
+            parsed.append((plane, rows, metas))
+        labels = np.zeros(ann.shape, _id_dtype(parsed, side_path, where)) if segment else None
+        boxes: list[Box] = []
+        for plane, rows, metas in parsed:
             target = labels[plane] if labels is not None else np.zeros((h, w), np.int32)
             found: dict[int, ObjectInfo] = {}
             _fill(target, rows, metas, to_id, found, boxes, plane)
@@ -407,7 +428,8 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
         ann.boxes = boxes
         if labels is not None:
             ann.instances = labels
-            ann.objects = {k: o for k, o in objects.items() if k in set(np.unique(labels))}
+            present = set(np.unique(labels).tolist())
+            ann.objects = {k: o for k, o in objects.items() if k in present}
         out.append(ann)
     return out
 
