@@ -55,6 +55,16 @@ def test_clicking_a_finding_moves_to_its_plane_and_centre(widget, qtbot):
     assert tuple(viewer.scene.camera.center[-2:]) == pytest.approx((24.5, 34.5))
 
 
+def test_going_to_a_finding_zooms_to_fit_the_object_in_the_canvas(widget, qtbot):
+    widget.session.add_instance_layer(_volume(), objects={1: ObjectInfo(1)})
+    _run_checks(widget, qtbot)
+    viewer = widget.viewer
+    viewer.canvas.size = (300, 500)
+    widget.session.go_to_finding(0, margin=2.0)
+    # object 2 spans 10 pixels; with margin 2 the view shows 20 pixels across the short side
+    assert viewer.scene.camera.zoom == pytest.approx(300 / 20.0)
+
+
 def test_review_key_sets_status_in_layer_features(widget, qtbot):
     layer = widget.session.add_instance_layer(_volume(), objects={1: ObjectInfo(1)})
     _run_checks(widget, qtbot)

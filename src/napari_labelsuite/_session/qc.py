@@ -278,7 +278,8 @@ class QCMixin:
         camera = scene.camera if scene is not None else viewer.camera
         camera.center = tuple(float(v) for v in world[-2:])
         extent = float(np.max(np.abs(hi - lo)[-2:])) * margin
-        canvas = getattr(viewer, "_canvas_size", (600, 800))
+        canvas_model = getattr(viewer, "canvas", None)
+        canvas = tuple(getattr(canvas_model, "size", None) or (600, 800))
         camera.zoom = float(min(canvas) / max(extent, 1.0))
         return f
 

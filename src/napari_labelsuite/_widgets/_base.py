@@ -76,7 +76,7 @@ class SessionWidget(QWidget):
 
         def _done(result: Any) -> None:
             if on_done is not None:
-                on_done(result)
+                self.guarded(on_done, result)
 
         def _error(exc: BaseException) -> None:
             show_error(str(exc) if isinstance(exc, LabelsuiteError) else repr(exc))
