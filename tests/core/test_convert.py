@@ -139,3 +139,28 @@ def test_replace_values_in_zarr_and_contains():
     assert replace_values(z, {1: 3, 3: 1}) == 12
     np.testing.assert_array_equal(z[:], np.array([[0, 3, 2, 1]] * 6))
     assert contains_value(z, 2) and not contains_value(z, 5)
+
+
+def _per_class_reference(sem, classes, per_plane):
+    """Components of each class in turn (plane by plane), numbered in that order."""
+    from scipy import ndimage as ndi
+
+    out = np.zeros(sem.shape, np.int32)
+    classes_of, n = {}, 0
+    for cid in classes:
+        for plane in np.ndindex(*sem.shape[:-2]) if per_plane else [()]:
+            lab, k = ndi.label(sem[plane] == cid)
+            out[plane][lab > 0] = lab[lab > 0] + n
+            classes_of.update(dict.fromkeys(range(n + 1, n + k + 1), cid))
+            n += k
+    return out, classes_of
+
+
+@pytest.mark.parametrize("per_plane", [False, True])
+@pytest.mark.parametrize("classes", [None, [3, 1]])
+def test_semantic_to_instances_numbers_class_by_class(classes, per_plane):
+    sem = np.random.default_rng(7).integers(0, 4, (3, 20, 24)).astype(np.uint8)
+    inst, objects = semantic_to_instances(sem, classes, per_plane=per_plane)
+    ref, ref_classes = _per_class_reference(sem, classes or [1, 2, 3], per_plane)
+    np.testing.assert_array_equal(inst, ref)
+    assert {k: o.class_id for k, o in objects.items()} == ref_classes

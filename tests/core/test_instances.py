@@ -457,3 +457,60 @@ def test_chunked_split_touching_unknown_ids_and_small_dtype_rejected(merged_nucl
     with pytest.raises(InstanceError) as err:
         split_touching_chunked(lab, lab.copy(), min_distance=2)
     assert err.value.field == "out"
+
+
+# -- regressions -------------------------------------------------------------------------
+def test_split_raises_when_new_ids_overflow_the_dtype():
+    lab = np.zeros((10, 10), np.uint8)
+    lab[0, 0] = 255
+    lab[5, 1:4] = 7
+    lab[5, 6:9] = 7
+    with pytest.raises(InstanceError) as err:
+        inst.split_disconnected(lab, [7])
+    assert err.value.field == "labels" and err.value.value == "uint8"
+
+
+def test_split_uses_the_last_id_the_dtype_holds():
+    lab = np.zeros((10, 10), np.uint8)
+    lab[0, 0] = 254
+    lab[5, 1:4] = 7
+    lab[5, 6:8] = 7
+    edit = inst.split_disconnected(lab, [7])
+    out = edit.apply(lab)
+    assert edit.parents == {255: 7}
+    assert np.array_equal(out[5], [0, 7, 7, 7, 0, 0, 255, 255, 0, 0])
+
+
+def test_fill_holes_of_nested_objects_use_the_innermost_id():
+    lab = np.zeros((9, 9), np.int32)
+    lab[1:8, 1:8] = 2  # ring A around ring B
+    lab[2:7, 2:7] = 0
+    lab[3:6, 3:6] = 1
+    lab[4, 4] = 0
+    expected = np.zeros((9, 9), np.int32)
+    expected[1:8, 1:8] = 2
+    expected[3:6, 3:6] = 1
+    assert np.array_equal(inst.fill_holes(lab).apply(lab), expected)
+    only_outer = inst.fill_holes(lab, [2]).apply(lab)
+    assert only_outer[4, 4] == 0 and only_outer[2, 2] == 2
+
+
+def test_find_bboxes_huge_ids_without_background():
+    lab = np.full((4, 4), 5_000_000, np.int64)
+    lab[0, 0] = 9_000_000
+    assert inst.find_bboxes(lab) == {
+        5_000_000: (slice(0, 4), slice(0, 4)),
+        9_000_000: (slice(0, 1), slice(0, 1)),
+    }
+
+
+def test_chunked_labelling_never_wraps_temporary_ids():
+    from napari_labelsuite.core.instances_chunked import label_components_chunked
+
+    out = np.zeros((64, 64), np.uint8)  # 256 blocks of one component each
+    with pytest.raises(InstanceError) as err:
+        label_components_chunked(np.ones((64, 64), bool), out, chunks=(4, 4))
+    assert err.value.field == "out" and err.value.value == "uint8"
+    wide = np.zeros((64, 64), np.uint16)
+    assert label_components_chunked(np.ones((64, 64), bool), wide, chunks=(4, 4)) == 1
+    assert (wide == 1).all()

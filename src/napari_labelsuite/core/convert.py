@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from .annotation import Box, ObjectInfo
 from .boxes import boxes_from_instances
 from .errors import AnnotationError
+from .instances import label_components
 
 __all__ = [
     "class_counts",
@@ -239,23 +239,47 @@ def semantic_to_instances(
     sem = np.asarray(semantic)
     if classes is None:
         classes = [c for c in class_counts(sem) if c != 0]
-    ndim = 2 if per_plane else sem.ndim
-    structure = ndi.generate_binary_structure(ndim, min(connectivity, ndim))
-    out = np.zeros(sem.shape, dtype=np.int32)
-    objects: dict[int, ObjectInfo] = {}
-    next_id = 1
-    planes = list(np.ndindex(*sem.shape[:-2])) if per_plane else [()]
-    for cid in classes:
-        for plane in planes:
-            mask = sem[plane] == cid
-            lab, n = ndi.label(mask, structure=structure)
-            if n == 0:
-                continue
-            target = out[plane] if plane else out
-            target[mask] = lab[mask] + (next_id - 1)
-            for iid in range(next_id, next_id + n):
-                objects[iid] = ObjectInfo(class_id=int(cid))
-            next_id += n
+    classes = list(dict.fromkeys(int(c) for c in classes))
+    if not classes or sem.size == 0:
+        return np.zeros(sem.shape, dtype=np.int32), {}
+    # one labelling of all classes at once: pixels hold their class's rank in ``classes``
+    code_type = np.min_scalar_type(len(classes))
+    if _is_small_uint(sem):
+        table = np.zeros(np.iinfo(sem.dtype).max + 1, code_type)
+        for r, c in enumerate(classes, 1):
+            if 0 <= c < table.size:
+                table[c] = r
+        code = table[sem]
+    else:
+        ranked = np.array(sorted(classes), dtype=np.int64)
+        rank_of = np.array([classes.index(c) + 1 for c in ranked], dtype=np.int64)
+        pos = np.clip(np.searchsorted(ranked, sem), 0, ranked.size - 1)
+        code = np.where(ranked[pos] == sem, rank_of[pos], 0).astype(code_type)
+    ndim = 2 if per_plane and sem.ndim > 2 else sem.ndim
+    conn = min(connectivity, ndim)
+    if ndim == sem.ndim:
+        out = label_components(code, connectivity=conn)
+        n = int(out.max())
+    else:
+        out, n = np.zeros(sem.shape, dtype=np.int32), 0
+        for plane in np.ndindex(*sem.shape[:-2]):
+            lab = label_components(code[plane], connectivity=conn)
+            k = int(lab.max())
+            lab[lab > 0] += n
+            out[plane] = lab
+            n += k
+    if n == 0:
+        return out, {}
+    rank = np.zeros(n + 1, np.int64)
+    rank[out.ravel()] = code.ravel()  # every pixel of a component has the same class
+    # ids are in order of first pixel (plane by plane); number them class by class
+    order = np.argsort(rank[1:], kind="stable")
+    if np.any(np.diff(order) < 0):
+        lut = np.zeros(n + 1, np.int32)
+        lut[order + 1] = np.arange(1, n + 1, dtype=np.int32)
+        out = lut[out]
+    rank = rank[1:][order]
+    objects = {i: ObjectInfo(class_id=classes[int(r) - 1]) for i, r in enumerate(rank, 1)}
     return out, objects
 
 

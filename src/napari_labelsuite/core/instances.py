@@ -207,16 +207,23 @@ def find_bboxes(labels: np.ndarray, ids: Sequence[int] | None = None) -> dict[in
     if ids is not None:
         top = min(top, max(ids))
     if top > 4 * labels.size + 1024:
-        # sparse huge ids: find boxes on a compact relabelling
-        uniq, inv = np.unique(labels, return_inverse=True)
-        slices = ndi.find_objects(inv.reshape(labels.shape).astype(np.int64))
-        boxes = {int(u): s for u, s in zip(uniq[1:], slices[1:] if uniq[0] == 0 else slices)}
+        ids_, slices = _sparse_find_objects(labels)
+        boxes = {int(u): s for u, s in zip(ids_, slices)}
     else:
         slices = ndi.find_objects(labels, max_label=top)
         boxes = {k: s for k, s in enumerate(slices, start=1) if s is not None}
     if ids is None:
         return boxes
     return {int(i): boxes[int(i)] for i in ids if int(i) in boxes}
+
+
+def _sparse_find_objects(labels: np.ndarray) -> tuple[np.ndarray, list[Region]]:
+    """``(ids, boxes)`` of the non-zero ids, found on a compact relabelling (for huge ids)."""
+    uniq, inv = np.unique(labels, return_inverse=True)
+    bg = uniq[0] == 0
+    # find_objects skips 0: without background the smallest id must not become 0
+    slices = ndi.find_objects(inv.reshape(labels.shape) + (0 if bg else 1))
+    return (uniq[1:] if bg else uniq), slices
 
 
 def _bbox_of(labels: np.ndarray, iid: int) -> Region | None:
@@ -258,9 +265,26 @@ def _next_id(labels: Any, next_id: int | None) -> int:
 
 
 def _split_parts(
-    crop: np.ndarray, iid: int, parts: np.ndarray, n_parts: int, next_id: int
+    crop: np.ndarray,
+    iid: int,
+    parts: np.ndarray,
+    n_parts: int,
+    next_id: int,
+    name: str = "labels",
 ) -> tuple[np.ndarray, list[int]]:
-    """Write ``parts`` (1..n inside the object) into ``crop``; the largest part keeps ``iid``."""
+    """Write ``parts`` (1..n inside the object) into ``crop``; the largest part keeps ``iid``.
+
+    Raises an InstanceError naming ``name`` when the new ids do not fit ``crop``'s dtype
+    (a cast would wrap them onto other ids or the background).
+    """
+    last = next_id + n_parts - 2
+    if n_parts > 1 and last > np.iinfo(crop.dtype).max:
+        raise InstanceError(
+            f"the new id {last} does not fit the {crop.dtype} {name}: "
+            "convert them to a wider integer type (e.g. uint32) first",
+            field=name,
+            value=str(crop.dtype),
+        )
     sizes = np.bincount(parts.ravel(), minlength=n_parts + 1)[1:]
     order = np.argsort(-sizes, kind="stable")
     lut = np.zeros(n_parts + 1, dtype=np.int64)
@@ -636,7 +660,8 @@ def fill_holes(
     """Fill background holes enclosed by an object with its id (other objects are kept).
 
     Holes are enclosed in all dimensions of the region: use a one-plane ``region`` to fill
-    holes of a volume plane by plane.
+    holes of a volume plane by plane. A hole inside an object that is itself enclosed by
+    another one belongs to the innermost enclosing object.
     """
     _check_labels(labels, values=False)
     region = _check_region(region, labels.shape)
@@ -649,14 +674,20 @@ def fill_holes(
     for iid, box in boxes.items():
         crop = lab[box]
         mask = crop == iid
-        # singleton axes (a plane of a volume) must not make every hole touch the border
-        flat = mask.reshape([n for n in mask.shape if n > 1] or [1])
-        holes = ndi.binary_fill_holes(flat).reshape(mask.shape) & (crop == 0)
+        enclosed = _filled(mask)
+        holes = enclosed & (crop == 0)
+        if not holes.any():
+            continue
+        # the holes of objects nested inside this one are theirs, not this object's
+        inner = np.unique(crop[enclosed & ~mask])
+        inner = [int(j) for j in inner if j != 0]
+        for j, jbox in (find_bboxes(crop, inner) if inner else {}).items():
+            holes[jbox] &= ~_filled(crop[jbox] == j)
         if holes.any():
             filled[iid] = holes
     if not filled:
         return edit
-    # holes of different objects never overlap (a hole is enclosed by its object)
+    # each hole went to its innermost enclosing object, so the holes do not overlap
     union = tuple(
         slice(min(boxes[i][a].start for i in filled), max(boxes[i][a].stop for i in filled))
         for a in range(lab.ndim)
@@ -669,6 +700,13 @@ def fill_holes(
         values[local][holes] = iid
     edit.patches.append(Patch(_offset(region, union), values))
     return edit
+
+
+def _filled(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with its enclosed holes filled."""
+    # singleton axes (a plane of a volume) must not make every hole touch the border
+    flat = mask.reshape([n for n in mask.shape if n > 1] or [1])
+    return ndi.binary_fill_holes(flat).reshape(mask.shape)
 
 
 def _unique(lab: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ from .instances import (
     InstanceEdit,
     _check_labels,
     _ids,
+    _sparse_find_objects,
     _split_object,
     _split_parts,
     label_components,
@@ -120,7 +121,8 @@ def iter_label_components(
     mask : array-like (zarr, dask or numpy)
         Binary or semantic mask; different classes never join.
     out : writable integer array of the same shape (e.g. a zarr array)
-        Receives ids 1..n; its dtype must hold n.
+        Receives ids 1..n. The first pass stores per-block ids in it, so its dtype must
+        hold the sum of the blocks' component counts (else an InstanceError is raised).
     connectivity : int
         Only 1 (face neighbours, as :func:`scipy.ndimage.label`) is supported here.
     chunks : int or tuple, optional
@@ -141,6 +143,7 @@ def iter_label_components(
     blocks = block_slices(tuple(mask.shape), chunks)
     pairs: list[np.ndarray] = []
     total = 0
+    top_dtype = np.iinfo(out.dtype).max
     for sl in blocks:
         m = np.asarray(mask[sl])
         if m.dtype != bool:
@@ -149,6 +152,13 @@ def iter_label_components(
         n = int(lab.max())
         lab[lab > 0] += total
         total += n
+        if total > top_dtype:  # a cast would wrap ids onto others or the background
+            raise InstanceError(
+                f"out's dtype cannot hold the per-block component ids (already {total}): "
+                "use a wider integer type (e.g. uint32)",
+                field="out",
+                value=str(out.dtype),
+            )
         out[sl] = lab.astype(out.dtype, copy=False)
         # join with the already written blocks before this one along each axis
         for ax, s in enumerate(sl):
@@ -276,10 +286,8 @@ def _block_boxes(block: np.ndarray, origin: tuple[int, ...]):
         slices = ndi.find_objects(compact)
         ids = np.array([lo + k for k, sl in enumerate(slices) if sl is not None], np.int64)
     else:  # sparse huge ids: find the boxes on a compact relabelling
-        uniq, inv = np.unique(block, return_inverse=True)
-        bg = uniq[0] == 0
-        slices = ndi.find_objects(inv.reshape(block.shape) + (0 if bg else 1))
-        ids = uniq[1:].astype(np.int64) if bg else uniq.astype(np.int64)
+        ids, slices = _sparse_find_objects(block)
+        ids = ids.astype(np.int64)
     slices = [sl for sl in slices if sl is not None]
     org = np.array(origin, np.int64)
     starts = np.array([[s.start for s in sl] for sl in slices], np.int64) + org
@@ -425,7 +433,6 @@ def iter_split_touching_chunked(
     if seeds is not None:
         order = [k for k in order if len(seed_map.get(int(all_ids[k]), ())) >= 2]
     n_obj, done, steps = len(order), 0, 0
-    top_dtype = np.iinfo(out.dtype).max
     for batch, union in _batches(order, starts, stops, np.array(shape), batch_pixels):
         buf = np.asarray(out[union]).copy()
         origin = np.array([s.start for s in union])
@@ -444,11 +451,7 @@ def iter_split_touching_chunked(
             parts = _split_object(mask, min_distance, pts)
             if parts is None:
                 continue
-            values, new_ids = _split_parts(crop, iid, parts, int(parts.max()), nid)
-            if new_ids and new_ids[-1] > top_dtype:
-                raise InstanceError(
-                    "out's dtype cannot hold the new ids", field="out", value=str(out.dtype)
-                )
+            values, new_ids = _split_parts(crop, iid, parts, int(parts.max()), nid, "out")
             nid += len(new_ids)
             edit.parents.update(dict.fromkeys(new_ids, iid))
             crop[mask] = values[mask]
