@@ -8,6 +8,10 @@ read-only multiscale overview of the stored pyramid. Paint events push the paint
 bounding box into the store's dirty chunks right away; saving (and moving the region)
 also compares the region chunk by chunk, so edits without paint events (undo, redo,
 scripts) are never lost and unchanged chunks stay clean.
+
+The status shown every second (:meth:`StoreMixin.store_status`) reads nothing: a region
+counts as edited once a paint or data event fired or its undo history moved since it was
+last committed (undo and redo emit no event). Only saving and closing compare pixels.
 """
 
 from __future__ import annotations
@@ -35,10 +39,23 @@ class _Region:
     origin: tuple[int, ...]
     overview: Any = None
     callback: Any = None
+    data_callback: Any = None
+    #: set by paint and data events; with ``history`` it says "maybe edited" without reads
+    dirty: bool = False
+    history: tuple = ()
 
     def slices(self) -> tuple[slice, ...]:
         shape = self.layer.data.shape
         return tuple(slice(o, o + n) for o, n in zip(self.origin, shape))
+
+    def mark_clean(self) -> None:
+        """The region equals the store now (just committed or bound)."""
+        self.dirty = False
+        self.history = _history_mark(self.layer)
+
+    def maybe_edited(self) -> bool:
+        """True when the region may differ from the store; reads no pixels."""
+        return self.dirty or _history_mark(self.layer) != self.history
 
 
 class StoreMixin:
@@ -60,12 +77,20 @@ class StoreMixin:
         return self._store
 
     def store_status(self) -> dict[str, Any]:
-        """Path, mode, unsaved chunk count, last save time and autosave state."""
+        """Path, mode, unsaved chunk count, last save time and autosave state.
+
+        Cheap enough for a GUI timer: ``dirty`` comes from the store's pending chunks and
+        the regions' edit flags, no pixel is read. An edit written straight into a region
+        layer's array (``layer.data[...] = v``, no event) shows up only in
+        :meth:`store_has_unsaved_edits`, which compares pixels.
+        """
         st = self._store
         if st is None:
             return {"path": None, "dirty": False, "dirty_chunks": 0, "last_save": None,
                     "autosave": False, "mode": None}  # fmt: skip
-        dirty = self.store_has_unsaved_edits()
+        dirty = not st.read_only and (
+            st.is_dirty or any(r.maybe_edited() for r in self._regions.values())
+        )
         return {
             "path": st.path,
             "mode": st.mode,
@@ -76,7 +101,7 @@ class StoreMixin:
         }
 
     def store_has_unsaved_edits(self) -> bool:
-        """True when the store or an edit region holds edits not yet saved."""
+        """True when the store or an edit region holds edits not yet saved (compares pixels)."""
         st = self._store
         if st is None or st.read_only:
             return False
@@ -159,6 +184,7 @@ class StoreMixin:
             st.labels(layer.name).write_all(np.asarray(layer.data))
             self._regions[layer.name] = _Region(layer.name, layer, (0,) * len(shape))
             self._hook_paint(self._regions[layer.name])
+            self._regions[layer.name].mark_clean()
         self._sync_tables_to_store()
         st.save()
         self._record("create_store", path=st.path, labels=st.label_names(), ngff=ngff)
@@ -306,6 +332,7 @@ class StoreMixin:
         region = _Region(name, layer, origin, overview=ov)
         self._regions[name] = region
         self._hook_paint(region)
+        region.mark_clean()
         return region
 
     def _hook_paint(self, region: _Region) -> None:
@@ -315,16 +342,21 @@ class StoreMixin:
         la = st.labels(region.name)
 
         def on_paint(event, region=region, la=la):
+            region.dirty = True
             # napari emits the event before it writes the layer data, so replay the atoms
             for atom in event.value:
                 _apply_atom(la, atom, region.origin)
 
+        def on_data(event=None, region=region):
+            region.dirty = True
+
         region.layer.events.paint.connect(on_paint)
+        region.layer.events.data.connect(on_data)
         region.callback = on_paint
+        region.data_callback = on_data
 
     def _unbind_region(self, region: _Region) -> None:
-        if region.callback is not None:
-            region.layer.events.paint.disconnect(region.callback)
+        _disconnect(region)
         if region.layer in self.layers and region.layer.name.endswith("[edit]"):
             self.layers.remove(region.layer)
         self._regions.pop(region.name, None)
@@ -335,7 +367,11 @@ class StoreMixin:
 
     def _commit_region(self, region: _Region) -> int:
         st = self._require_store()
-        return st.labels(region.name).update(region.slices(), np.asarray(region.layer.data))
+        mark = _history_mark(region.layer)
+        region.dirty = False  # cleared first: an edit during the update sets it again
+        changed = st.labels(region.name).update(region.slices(), np.asarray(region.layer.data))
+        region.history = mark
+        return changed
 
     # -- saving ------------------------------------------------------------------------------
     def _sync_tables_to_store(self) -> None:
@@ -410,8 +446,7 @@ class StoreMixin:
         if st is None:
             return
         for region in list(self._regions.values()):
-            if region.callback is not None:
-                region.layer.events.paint.disconnect(region.callback)
+            _disconnect(region)
         self._regions.clear()
         st.close()
         self._store = None
@@ -432,6 +467,26 @@ def _apply_atom(la: Any, atom: Any, origin: tuple[int, ...]) -> None:
     cur = la[target]
     cur[atom.mask] = atom.new_value
     la[target] = cur
+
+
+def _disconnect(region: _Region) -> None:
+    if region.callback is not None:
+        region.layer.events.paint.disconnect(region.callback)
+    if region.data_callback is not None:
+        region.layer.events.data.disconnect(region.data_callback)
+
+
+def _history_mark(layer: Any) -> tuple:
+    """Sizes and newest items of a Labels layer's undo and redo deques.
+
+    napari's undo and redo emit no event, but every step moves an item between these
+    deques, so a changed mark means the pixels may have changed.
+    """
+    marks: list[Any] = []
+    for attr in ("_undo_history", "_redo_history"):
+        dq = getattr(layer, attr, None) or ()
+        marks += [len(dq), id(dq[-1]) if len(dq) else None]
+    return tuple(marks)
 
 
 def _store_name(path: str) -> str:
