@@ -146,14 +146,42 @@ class LabelSession(
 
     @taxonomy.setter
     def taxonomy(self, value: Taxonomy | str | Any) -> None:
-        tax = value if isinstance(value, Taxonomy) else Taxonomy.load(value)
+        self.set_taxonomy(value)
+
+    def set_taxonomy(
+        self,
+        taxonomy: Taxonomy | str | Any,
+        remap: dict[int | str, int | str] | None = None,
+        force: bool = False,
+    ) -> Taxonomy:
+        """Replace the class list (a Taxonomy or a file path); the layers follow.
+
+        Refused with a :class:`TaxonomyError` when a class used by a managed layer would
+        disappear or change its name under the same id, since the labels would silently
+        change meaning. ``remap`` ({old id or name: new id or name}) says where such
+        classes go: masks, instance tables and boxes are relabelled (mask edits go through
+        napari's undo history) and the mapping is recorded in the provenance log.
+        ``force`` skips the check (the ids are kept as they are).
+        """
+        tax = taxonomy if isinstance(taxonomy, Taxonomy) else Taxonomy.load(taxonomy)
+        mapping = self._check_taxonomy_swap(tax, remap, force=force)
+        self._replace_taxonomy(tax, mapping, force=force)
+        return tax
+
+    def _replace_taxonomy(self, tax: Taxonomy, mapping: dict[int, int], force: bool) -> None:
+        """Swap in ``tax`` (already checked), relabel by ``mapping``, rebind the layers."""
         old = self._taxonomy
         if old is not None:
             old.disconnect(self._on_taxonomy_event)
         self._taxonomy = tax
         tax.connect(self._on_taxonomy_event)
+        if mapping:
+            self._remap_class_ids(mapping)
         if old is not None or len(tax):
-            self._record("set_taxonomy", classes=len(tax), name=tax.name)
+            extra: dict[str, Any] = {"remap": mapping} if mapping else {}
+            if force:
+                extra["force"] = True
+            self._record("set_taxonomy", classes=len(tax), name=tax.name, **extra)
         self._on_taxonomy_event("reset")
 
     def _on_taxonomy_event(self, event: str, **info: Any) -> None:

@@ -7,6 +7,9 @@ import pytest
 import zarr
 
 from napari_labelsuite import LabelSession
+from napari_labelsuite.core.annotation import Box, ImageAnnotation, ObjectInfo
+from napari_labelsuite.core.errors import TaxonomyError
+from napari_labelsuite.core.taxonomy import Taxonomy
 
 
 # -- store status reads no pixels ------------------------------------------------------------
@@ -56,3 +59,86 @@ def test_store_status_reports_undo_after_save_without_reading(stored, zarr_reads
     assert stored.store_status()["dirty"] is True
     assert zarr_reads == []
     assert stored.store_has_unsaved_edits()  # the full compare agrees
+
+
+# -- replacing the taxonomy keeps the meaning of labels ---------------------------------------
+@pytest.fixture
+def labelled():
+    """cell (1) and nucleus (2) used by a semantic mask, an instance table and a box."""
+    s = LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}, {"id": 2, "name": "nuc"}]))
+    sem = np.zeros((8, 8), np.uint8)
+    sem[0:2, 0:2] = 1
+    sem[4:6, 4:6] = 2
+    s.add_semantic_layer(sem)
+    inst = np.zeros((8, 8), np.int32)
+    inst[0:2, 0:2] = 1
+    inst[4:6, 4:6] = 2
+    s.add_instance_layer(inst, objects={1: ObjectInfo(1), 2: ObjectInfo(2)})
+    s.add_boxes_layer([Box(0, 0, 2, 2, class_id=2)])
+    return s
+
+
+def test_taxonomy_missing_a_class_in_use_is_refused(labelled):
+    with pytest.raises(TaxonomyError, match="2 'nuc' is missing") as info:
+        labelled.taxonomy = Taxonomy([{"id": 1, "name": "cell"}])
+    assert info.value.value == [2]
+    assert labelled.taxonomy.names() == ["cell", "nuc"]
+
+
+def test_taxonomy_renaming_a_class_in_use_is_refused(labelled):
+    with pytest.raises(TaxonomyError, match="1 'cell' is now 'other'"):
+        labelled.taxonomy = Taxonomy([{"id": 1, "name": "other"}, {"id": 2, "name": "nuc"}])
+    assert labelled.objects()[1].class_id == 1
+    assert list(labelled.instances.features["class"]) == ["background", "cell", "nuc"]
+
+
+def test_taxonomy_dropping_an_unused_class_is_accepted(labelled):
+    tax = Taxonomy([{"id": 1, "name": "cell"}, {"id": 2, "name": "nuc"}, {"id": 3, "name": "x"}])
+    labelled.taxonomy = tax
+    labelled.taxonomy = Taxonomy([{"id": 1, "name": "cell"}, {"id": 2, "name": "nuc"}])
+    assert labelled.taxonomy.ids() == [1, 2]
+
+
+def test_fresh_session_accepts_any_taxonomy():
+    s = LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}]))
+    s.taxonomy = Taxonomy([{"id": 1, "name": "other"}])
+    assert s.taxonomy.names() == ["other"]
+
+
+def test_set_taxonomy_remap_swaps_ids_in_masks_tables_and_boxes(labelled):
+    sem_before = np.array(labelled.semantic.data)
+    new = Taxonomy([{"id": 1, "name": "nuc"}, {"id": 2, "name": "cell"}])
+    labelled.set_taxonomy(new, remap={1: 2, "nuc": "nuc"})
+    expected = np.where(sem_before == 1, 2, np.where(sem_before == 2, 1, 0))
+    np.testing.assert_array_equal(labelled.semantic.data, expected)
+    assert {k: o.class_id for k, o in labelled.objects().items()} == {1: 2, 2: 1}
+    assert list(labelled.boxes.features["class_id"]) == [1]
+    assert list(labelled.boxes.features["class"]) == ["nuc"]
+    entry = labelled.history()[-1]
+    assert entry["action"] == "set_taxonomy"
+    assert entry["params"]["remap"] == {"1": 2, "2": 1}
+
+
+def test_set_taxonomy_remap_to_a_missing_class_is_refused(labelled):
+    with pytest.raises(TaxonomyError, match="remap"):
+        labelled.set_taxonomy(Taxonomy([{"id": 1, "name": "cell"}]), remap={2: 5})
+    assert labelled.taxonomy.ids() == [1, 2]
+
+
+def test_set_taxonomy_force_keeps_the_ids(labelled):
+    labelled.set_taxonomy(Taxonomy([{"id": 1, "name": "cell"}]), force=True)
+    assert labelled.objects()[2].class_id == 2
+    assert labelled.history()[-1]["params"]["force"] is True
+
+
+def test_import_replacing_the_layers_may_drop_their_classes(labelled, tmp_path):
+    from napari_labelsuite.core import formats
+
+    ann = ImageAnnotation("img", (8, 8), boxes=[Box(1, 1, 3, 3, class_id=7)])
+    formats.write(tmp_path / "a.json", [ann], Taxonomy([{"id": 7, "name": "car"}]), "coco")
+    for role in ("semantic", "instances"):
+        for layer in labelled.layers_of_role(role):
+            labelled.layers.remove(layer)
+    labelled.import_annotations(tmp_path / "a.json")
+    assert labelled.taxonomy.names() == ["car"]
+    assert [b.class_id for b in labelled.boxes_list()] == [7]

@@ -134,9 +134,19 @@ def test_bad_taxonomy_file_becomes_notification(setup, tmp_path, monkeypatch):
     assert len(shown) == 1 and "bad.yaml" in shown[0] and "class 'b'" in shown[0]
     assert session.taxonomy.names() == ["nucleus", "cytoplasm"]
     good = tmp_path / "good.json"
-    Taxonomy([{"id": 4, "name": "cell"}]).save(good)
+    Taxonomy([*session.taxonomy.to_dict()["classes"], {"id": 4, "name": "cell"}]).save(good)
     widget.load_taxonomy(str(good))
-    assert widget.tree.topLevelItem(0).text(2) == "cell"
+    assert widget.tree.topLevelItem(2).text(2) == "cell"
+
+
+def test_taxonomy_file_dropping_classes_in_use_becomes_notification(setup, tmp_path, monkeypatch):
+    _, session, widget, *_ = setup
+    shown = _errors(monkeypatch)
+    other = tmp_path / "other.json"
+    Taxonomy([{"id": 4, "name": "cell"}]).save(other)
+    assert widget.load_taxonomy(str(other)) is None
+    assert len(shown) == 1 and "1 'nucleus' is missing" in shown[0]
+    assert session.taxonomy.names() == ["nucleus", "cytoplasm"]
 
 
 def test_save_taxonomy_writes_the_session_taxonomy(setup, tmp_path):

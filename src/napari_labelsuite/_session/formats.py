@@ -9,6 +9,7 @@ from ..core import formats
 from ..core.annotation import ImageAnnotation
 from ..core.errors import FormatError
 from ..core.taxonomy import Taxonomy
+from .layers import role_of
 
 
 class FormatsMixin:
@@ -93,12 +94,18 @@ class FormatsMixin:
             ann = annotations[index]
         old = self.taxonomy
         if taxonomy is not None and taxonomy != old:
-            self.taxonomy = taxonomy
+            # layers about to be replaced may use classes the file's taxonomy lacks
+            kept = None
+            if replace:
+                gone = _replaced_roles(ann)
+                kept = [ly for ly in self.layers if role_of(ly) not in gone]
+            mapping = self._check_taxonomy_swap(taxonomy, layers=kept)
+            self._replace_taxonomy(taxonomy, mapping, force=False)
         try:
             layers = self.load_annotation(ann, replace=replace)
         except Exception:
             if self.taxonomy is not old:
-                self.taxonomy = old
+                self._replace_taxonomy(old, {}, force=False)  # no layer was changed
             raise
         self._record(
             "import_annotations",
@@ -142,3 +149,15 @@ class FormatsMixin:
         return self.show_annotations(
             annotations, taxonomy, index=index, replace=replace, source=str(path)
         )
+
+
+def _replaced_roles(ann: ImageAnnotation) -> set[str]:
+    """The roles whose layers ``load_annotation(ann, replace=True)`` replaces."""
+    roles = set()
+    if ann.semantic is not None:
+        roles.add("semantic")
+    if ann.instances is not None:
+        roles.add("instances")
+    if ann.boxes or (ann.semantic is None and ann.instances is None):
+        roles.add("boxes")
+    return roles

@@ -417,18 +417,98 @@ class LayersMixin:
         self.taxonomy.add_usage_check(self.class_in_use)
         self._usage_checked = self.taxonomy
 
-    def class_in_use(self, class_id: int) -> bool:
-        """True when a managed mask, instance table or boxes layer uses ``class_id``."""
-        for layer in self.layers_of_role("boxes"):
+    def class_in_use(self, class_id: int, layers: Any = None) -> bool:
+        """True when a managed mask, instance table or boxes layer uses ``class_id``.
+
+        ``layers`` limits the search to those layers (default: all managed layers).
+        """
+
+        def of_role(role: str) -> list:
+            found = self.layers_of_role(role)
+            return found if layers is None else [ly for ly in found if ly in layers]
+
+        for layer in of_role("boxes"):
             if "class_id" in layer.features and (layer.features["class_id"] == class_id).any():
                 return True
-        for layer in self.layers_of_role("instances"):
+        for layer in of_role("instances"):
             if any(o.class_id == class_id for o in frame_to_objects(layer.features).values()):
                 return True
         return any(
-            convert.contains_value(_layer_data(layer), class_id)
-            for layer in self.layers_of_role("semantic")
+            convert.contains_value(_layer_data(layer), class_id) for layer in of_role("semantic")
         )
+
+    def _check_taxonomy_swap(
+        self, new: Any, remap: dict | None = None, *, force: bool = False, layers: Any = None
+    ) -> dict[int, int]:
+        """``remap`` as {old id: new id}, after checking that ``new`` keeps classes in use.
+
+        A class of the current taxonomy used by ``layers`` (default: every managed layer)
+        must keep its id and name in ``new`` or be remapped; otherwise TaxonomyError.
+        """
+        old = self._taxonomy
+        mapping: dict[int, int] = {}
+        acknowledged: set[int] = set()
+        for src, dst in (remap or {}).items():
+            try:
+                s = old.resolve(src).id if isinstance(src, str) and old is not None else int(src)
+                d = new.resolve(dst).id
+            except (TaxonomyError, TypeError, ValueError):
+                raise TaxonomyError(
+                    "remap must map a current class to a class of the new taxonomy",
+                    field="remap",
+                    value={src: dst},
+                ) from None
+            acknowledged.add(s)
+            if s != d:
+                mapping[s] = d
+        if force or old is None:
+            return mapping
+        problems: list[str] = []
+        bad: list[int] = []
+        for c in old:
+            same = c.id in new and new[c.id].name == c.name
+            if same or c.id in acknowledged or not self.class_in_use(c.id, layers):
+                continue
+            bad.append(c.id)
+            now = f"is now '{new[c.id].name}'" if c.id in new else "is missing"
+            problems.append(f"{c.id} '{c.name}' {now}")
+        if problems:
+            raise TaxonomyError(
+                "the new taxonomy changes classes in use: "
+                + "; ".join(problems)
+                + " (pass remap={old_id: new_id}, remove the layers using them, or force)",
+                field="taxonomy",
+                value=bad,
+            )
+        return mapping
+
+    def _remap_class_ids(self, mapping: dict[int, int]) -> None:
+        """Relabel every managed layer at once by {old class id: new class id}."""
+        for layer in self.layers_of_role("semantic"):
+            data = _layer_data(layer)
+            if isinstance(data, np.ndarray):
+                # all positions first, so swaps (1 -> 2, 2 -> 1) do not chain
+                hits = [(np.nonzero(data == s), d) for s, d in mapping.items()]
+                for idx, d in hits:
+                    if idx[0].size:
+                        layer.data_setitem(idx, d)  # Ctrl+Z restores the mask
+            else:
+                convert.replace_values(data, mapping)
+                layer.refresh()
+        for layer in self.layers_of_role("instances"):
+            objects = frame_to_objects(layer.features)
+            for o in objects.values():
+                o.class_id = mapping.get(o.class_id, o.class_id)
+            layer.features = objects_to_frame(objects, self.taxonomy)
+        for layer in self.layers_of_role("boxes"):
+            frame = layer.features.copy()
+            if "class_id" in frame.columns:
+                frame["class_id"] = [
+                    c if pd.isna(c) else mapping.get(int(c), c) for c in frame["class_id"]
+                ]
+                layer.features = frame
+        if self._active_class in mapping:
+            self._active_class = mapping[self._active_class]
 
     def _relabel_class(self, src: int, dst: int) -> None:
         for layer in self.layers_of_role("semantic"):

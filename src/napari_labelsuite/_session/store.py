@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import SessionError
+from ..core.errors import SessionError, TaxonomyError
 from ..core.store import MaskStore, SaveReport
 from .layers import META_KEY, role_of
 
@@ -126,9 +126,13 @@ class StoreMixin:
         """
         self._close_current()
         st = MaskStore.open(path, mode, storage_options=storage_options, user=self.user)
-        self._store = st
         if len(st.taxonomy):
-            self.taxonomy = st.taxonomy.copy()
+            try:  # refused when layers still shown use classes the store lacks
+                self.taxonomy = st.taxonomy.copy()
+            except TaxonomyError:
+                st.close()
+                raise
+        self._store = st
         self._add_image_layer(st)
         for name in st.label_names():
             la = st.labels(name)
