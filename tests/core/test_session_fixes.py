@@ -8,7 +8,8 @@ import zarr
 
 from napari_labelsuite import LabelSession
 from napari_labelsuite.core.annotation import Box, ImageAnnotation, ObjectInfo
-from napari_labelsuite.core.errors import TaxonomyError
+from napari_labelsuite.core.errors import SessionError, TaxonomyError
+from napari_labelsuite.core.store import MaskStore
 from napari_labelsuite.core.taxonomy import Taxonomy
 
 
@@ -142,3 +143,55 @@ def test_import_replacing_the_layers_may_drop_their_classes(labelled, tmp_path):
     labelled.import_annotations(tmp_path / "a.json")
     assert labelled.taxonomy.names() == ["car"]
     assert [b.class_id for b in labelled.boxes_list()] == [7]
+
+
+# -- no whole-array work on the GUI thread ----------------------------------------------------
+def test_label_components_of_a_zarr_layer_points_to_the_chunked_method(tmp_path):
+    s = LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}]))
+    z = zarr.create_array(tmp_path / "m.zarr", shape=(16, 16), chunks=(8, 8), dtype="u1")
+    z[2:5, 2:5] = 1
+    s.add_semantic_layer(z)
+    with pytest.raises(SessionError, match="iter_label_components_chunked"):
+        s.label_components()
+    assert s.layers_of_role("instances") == []
+
+
+def test_label_components_of_a_multiscale_layer_is_refused():
+    s = LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}]))
+    full = np.zeros((16, 16), np.uint8)
+    full[2:5, 2:5] = 1
+    s.add_semantic_layer([full, full[::2, ::2]], multiscale=True)
+    with pytest.raises(SessionError, match="multiscale"):
+        s.label_components()
+
+
+def _touching_discs() -> np.ndarray:
+    yy, xx = np.mgrid[:64, :64]
+    one = ((yy - 32) ** 2 + (xx - 22) ** 2 < 100) | ((yy - 32) ** 2 + (xx - 40) ** 2 < 100)
+    return one.astype(np.int32)
+
+
+def test_store_split_is_written_and_saved_by_the_generator(tmp_path):
+    from napari_labelsuite.core import instances as core
+    from napari_labelsuite.core.instances_chunked import _drain
+
+    s = LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}]))
+    merged = _touching_discs()
+    s.add_instance_layer(merged, objects={1: ObjectInfo(1)})
+    path = str(tmp_path / "s.ome.zarr")
+    s.create_store(path, chunks=(32, 32))
+    s.close_store()
+    s.open_store(path, max_in_memory=1000, region=(32, 32))
+    labels, out = s.large_split_target("instances")
+    edit = _drain(s.iter_split_touching_large(labels, out, min_distance=5))
+    expected = core.split_touching(merged, min_distance=5).apply(merged)
+    assert len(np.unique(expected)) == 3  # the split did something
+    # saved before the GUI-thread step: another reader sees the split already
+    assert not s.store.is_dirty
+    with MaskStore.open(path, "r") as back:
+        np.testing.assert_array_equal(np.asarray(back.labels("instances")), expected)
+    layer = s.finish_large_split("instances", out, edit)
+    win = tuple(slice(int(t), int(t) + 32) for t in layer.translate)
+    np.testing.assert_array_equal(layer.data, expected[win])
+    assert s.store_status()["dirty"] is False
+    s.close_store()

@@ -25,6 +25,7 @@ from ..core import instances as core
 from ..core import instances_chunked as chunked
 from ..core.annotation import ObjectInfo
 from ..core.errors import SessionError
+from .layers import _layer_data
 
 Region = tuple[slice, ...]
 
@@ -169,6 +170,10 @@ class _TableUndo:
 
 class InstancesMixin:
     """Instance tools (split, merge, relabel, clean) on the session's instance layers, undoable."""
+
+    def _init_mixin(self) -> None:
+        #: store label image -> the split result already written into it by the worker
+        self._store_splits_written: dict[str, Any] = {}
 
     # -- targets ---------------------------------------------------------------------------
     def instance_target(self, layer: Any = None) -> Any:
@@ -370,7 +375,19 @@ class InstancesMixin:
             source = self.semantic
         if source is None:
             raise SessionError("there is no semantic layer to label", field="source")
-        mask = np.asarray(getattr(source, "data", source))
+        data = getattr(source, "data", source)
+        lazy = hasattr(data, "shape") and not isinstance(data, np.ndarray)
+        if getattr(source, "multiscale", False) or lazy:
+            # np.asarray would load the whole image at once (in the GUI thread)
+            raise SessionError(
+                "the mask is multiscale or not in memory (zarr, dask, store): label it chunk "
+                "by chunk with large_labelling_target() and iter_label_components_chunked() "
+                "(the 'Label large mask (chunked)' button)",
+                where=f"layer '{getattr(source, 'name', 'array')}'",
+                field="source",
+                value=type(data).__name__,
+            )
+        mask = np.asarray(data)
         labels = core.label_components(mask, connectivity)
         objects = {}
         if mask.dtype != bool and mask.max() > 1 or _role(source) == "semantic":
@@ -396,7 +413,7 @@ class InstancesMixin:
             source = self.semantic
         if source is None:
             raise SessionError("there is no semantic layer to label", field="source")
-        mask = getattr(source, "data", source)
+        mask = _layer_data(source) if hasattr(source, "multiscale") else source
         chunks = chunked._chunks_of(mask, None)
         if store is None:
             store = tempfile.mkdtemp(prefix="labelsuite-components-")
@@ -475,6 +492,10 @@ class InstancesMixin:
         (``count_steps(labels.shape, chunks)`` steps; stopping the generator cancels between
         batches of objects). It touches no layer, so it can run in a worker thread; then call
         :meth:`finish_large_split` with its return value (the ``InstanceEdit``).
+
+        When ``labels`` is a label image of the open store, ``out`` is written into it and
+        the store saved here, in the worker, so that only the layer swap is left for
+        :meth:`finish_large_split` in the GUI thread.
         """
         edit = yield from chunked.iter_split_touching_chunked(
             labels,
@@ -493,7 +514,25 @@ class InstancesMixin:
             ids=ids,
             new_ids=len(edit.parents),
         )
+        name = self._store_label_name(labels)
+        if name is not None:
+            self._write_store_split(name, out, edit)
         return edit
+
+    def _store_label_name(self, labels: Any) -> str | None:
+        st = self.store
+        if st is None:
+            return None
+        return next((n for n in st.label_names() if st.labels(n) is labels), None)
+
+    def _write_store_split(self, name: str, out: Any, edit: core.InstanceEdit) -> None:
+        """Rewrite store label image ``name`` from ``out`` chunk by chunk, then save."""
+        st = self._require_store()
+        st.labels(name).write_all(out)
+        if st.role(name) != "semantic":
+            st.set_objects(name, core.apply_to_objects(st.objects(name), edit))
+        st.save()
+        self._store_splits_written[name] = out
 
     def finish_large_split(
         self, source: Any, out: Any, edit: core.InstanceEdit, *, name: str = "instances split"
@@ -523,11 +562,10 @@ class InstancesMixin:
 
     def _finish_store_split(self, name: str, out: Any, edit: core.InstanceEdit) -> Any:
         st = self._require_store()
+        if self._store_splits_written.pop(name, None) is not out:
+            self._write_store_split(name, out, edit)  # the generator ran on another array
+            self._store_splits_written.pop(name, None)
         la = st.labels(name)
-        la.write_all(out)
-        if st.role(name) != "semantic":
-            st.set_objects(name, core.apply_to_objects(st.objects(name), edit))
-        st.save()
         shown = None
         for layer in list(self.layers):
             meta = (getattr(layer, "metadata", None) or {}).get("labelsuite") or {}
@@ -538,6 +576,9 @@ class InstancesMixin:
             layer.data = np.asarray(la[window])
             if _role(layer) == "instances":
                 self.set_objects(st.objects(name), layer)
+            region = self._regions.get(name)
+            if region is not None and region.layer is layer:
+                region.mark_clean()  # it shows what was just saved
             shown = layer
         return shown
 
