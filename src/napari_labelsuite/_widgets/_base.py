@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from ..core.errors import LabelsuiteError
@@ -23,6 +25,14 @@ class SessionWidget(QWidget):
     Subclasses build their controls in ``__init__`` after calling ``super().__init__``
     and call session methods through :meth:`guarded` (synchronous) or
     :meth:`run_in_worker` (long work off the GUI thread, with a progress bar).
+
+    Whatever ties a widget to the viewer or the session (key bindings, session and layer
+    listeners, timers, workers) is released by :meth:`close_bindings`; subclasses extend
+    :meth:`_release`. It runs once, on whichever comes first: a close event, the widget
+    being taken out of its dock (napari's ``remove_dock_widget``, also behind the dock's
+    close button, only detaches the widget and sends no close event), or the widget being
+    destroyed. A released widget stays released: docking it again does not rebind
+    anything, so add a new widget instead.
     """
 
     def __init__(self, viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
@@ -31,8 +41,43 @@ class SessionWidget(QWidget):
         self.session = LabelSession.attach(viewer)
         self.session.push_to_console()
         self._workers: list[Any] = []
+        self._released = False
+        self._docked = parent is not None
         self.setLayout(QVBoxLayout())
         self.layout().setContentsMargins(4, 4, 4, 4)
+        # a weak reference: a slot holding the widget would keep a parentless one alive
+        ref = weakref.ref(self)
+        self.destroyed.connect(lambda *_: _release_ref(ref))
+
+    # -- lifetime ----------------------------------------------------------------------
+    def close_bindings(self) -> None:
+        """Release keys, listeners, timers and workers of this widget (idempotent)."""
+        if self._released:
+            return
+        self._released = True
+        self._release()
+
+    def _release(self) -> None:
+        """Undo what ``__init__`` tied to the viewer and session; extend with ``super()``.
+
+        Running workers are asked to stop (generator workers stop at their next yield and
+        their result is dropped, like a cancel).
+        """
+        for worker in list(self._workers):
+            worker.quit()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ParentChange:
+            if self.parent() is not None:
+                self._docked = True
+            elif self._docked:
+                # taken out of its dock; docking itself moves from no parent to the dock
+                self.close_bindings()
+        return super().event(event)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.close_bindings()
+        super().closeEvent(event)
 
     # -- errors ------------------------------------------------------------------------
     def guarded(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -89,3 +134,9 @@ class SessionWidget(QWidget):
         self._workers.append(worker)
         worker.start()
         return worker
+
+
+def _release_ref(ref: weakref.ref) -> None:
+    widget = ref()
+    if widget is not None:
+        widget.close_bindings()

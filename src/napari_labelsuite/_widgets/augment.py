@@ -322,12 +322,12 @@ class AugmentWidget(SessionWidget):
         if self.follow_plane.value:
             self.preview()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
-        if self.follow_plane.value:
-            self.viewer.dims.events.current_step.disconnect(self._on_plane)
+    def _release(self) -> None:
+        super()._release()
+        # unconditional: disconnecting a callback that is not connected does nothing
+        self.viewer.dims.events.current_step.disconnect(self._on_plane)
         self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
         self.viewer.layers.events.removed.disconnect(self._refresh_layers)
-        super().closeEvent(event)
 
 
 # -- the parameter editor: one widget per dataclass field ------------------------------------

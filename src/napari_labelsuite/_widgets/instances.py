@@ -226,6 +226,11 @@ class InstancesWidget(SessionWidget):
         if self.worker is not None:
             self.worker.quit()
 
+    def _release(self) -> None:
+        super()._release()
+        self.viewer.layers.events.inserted.disconnect(self._refresh_choices)
+        self.viewer.layers.events.removed.disconnect(self._refresh_choices)
+
 
 def _spin(lo: int, hi: int, value: int) -> QSpinBox:
     s = QSpinBox()

@@ -199,18 +199,15 @@ class QualityControlWidget(SessionWidget):
             self.export_report(path)
 
     # -- lifetime ------------------------------------------------------------------------------
-    def close_bindings(self) -> None:
+    def _release(self) -> None:
         """Restore the keys bound by this widget and stop listening to the session."""
+        super()._release()
         for key, previous in self._bound.items():
             self.viewer.bind_key(key, previous, overwrite=True)
         self._bound = {}
         self.session.disconnect_findings(self._on_findings)
         self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
         self.viewer.layers.events.removed.disconnect(self._refresh_layers)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        self.close_bindings()
-        super().closeEvent(event)
 
 
 def summarize_agreement(result: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ unsaved store edits asks first (an event filter on the main window).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 
 import napari
@@ -180,9 +181,12 @@ class MaskStoreWidget(SessionWidget):
             QMessageBox.StandardButton.Discard: "discard",
         }.get(QMessageBox.StandardButton(choice), "cancel")
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        self._timer.stop()
-        window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
+    def _release(self) -> None:
+        super()._release()
+        # when released because the widget is being destroyed, its Qt children are gone
+        with contextlib.suppress(RuntimeError):
+            self._timer.stop()
+        window = getattr(getattr(self.session.viewer, "window", None), "_qt_window", None)
         if window is not None:
-            window.removeEventFilter(self._guard)
-        super().closeEvent(event)
+            with contextlib.suppress(RuntimeError):
+                window.removeEventFilter(self._guard)

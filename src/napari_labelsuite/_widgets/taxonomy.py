@@ -272,12 +272,9 @@ class TaxonomyWidget(SessionWidget):
         self._layer_keys = {}
         self._key_actions = {}
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        self.close_bindings()
-        super().closeEvent(event)
-
-    def close_bindings(self) -> None:
+    def _release(self) -> None:
         """Unbind the class keys (restoring earlier bindings) and stop listening."""
+        super()._release()
         self._unbind_keys()
         self.session.disconnect_taxonomy(self._on_taxonomy)
         self.session.disconnect_active_class(self._on_active_class)
