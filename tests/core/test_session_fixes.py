@@ -195,3 +195,18 @@ def test_store_split_is_written_and_saved_by_the_generator(tmp_path):
     np.testing.assert_array_equal(layer.data, expected[win])
     assert s.store_status()["dirty"] is False
     s.close_store()
+
+
+# -- painting a new instance is recorded -------------------------------------------------------
+def test_painting_a_new_instance_records_its_class_once():
+    s = LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}, {"id": 2, "name": "nuc"}]))
+    layer = s.add_instance_layer(np.zeros((16, 16), np.int32))
+    s.set_active_class("nuc")
+    layer.selected_label = 4
+    layer.paint((3, 3), 4, refresh=False)
+    layer.paint((6, 6), 4, refresh=False)  # the same instance again
+    entries = [e for e in s.history() if e["action"] == "new_instance"]
+    assert [e["params"] for e in entries] == [
+        {"layer": "instances", "instance_id": 4, "class_id": 2}
+    ]
+    assert s.objects()[4].class_id == 2

@@ -945,6 +945,8 @@ class _PaintHook:
             attributes={a.name: a.default_value() for a in session.taxonomy[cid].attributes},
         )
         session._bind_instances(layer, objects)
+        # once per new id (painting an existing instance returned above)
+        session._record("new_instance", layer=layer.name, instance_id=iid, class_id=cid)
 
 
 def _with_meta(kwargs: dict[str, Any], role: str) -> dict[str, Any]:
