@@ -210,3 +210,41 @@ def test_painting_a_new_instance_records_its_class_once():
         {"layer": "instances", "instance_id": 4, "class_id": 2}
     ]
     assert s.objects()[4].class_id == 2
+
+
+# -- public session methods the widgets call ----------------------------------------------------
+def test_region_from_shapes_is_the_clipped_box_of_the_last_shape():
+    from napari.layers import Shapes
+
+    s = LabelSession()
+    s.add_instance_layer(np.zeros((16, 16), np.int32))
+    shapes = Shapes([np.array([[2, 3], [2, 9], [7, 9], [7, 3]]), np.array([[10, 12], [20, 20]])])
+    assert s.region_from_shapes(shapes) == (slice(10, 16), slice(12, 16))
+    shapes.selected_data = {0}
+    assert s.region_from_shapes(shapes) == (slice(2, 8), slice(3, 10))
+
+
+def test_region_from_an_empty_shapes_layer_is_refused():
+    from napari.layers import Shapes
+
+    from napari_labelsuite.core.errors import InstanceError
+
+    s = LabelSession()
+    s.add_instance_layer(np.zeros((16, 16), np.int32))
+    with pytest.raises(InstanceError, match="draw a region"):
+        s.region_from_shapes(Shapes())
+
+
+def test_move_class_moves_one_place_and_stops_at_the_ends():
+    s = LabelSession(taxonomy=Taxonomy([{"id": i, "name": f"c{i}"} for i in (1, 2, 3)]))
+    assert s.move_class("c3", -1) == [1, 3, 2]
+    assert s.move_class(1, -1) == [1, 3, 2]
+    assert s.taxonomy.ids() == [1, 3, 2]
+    assert [e["params"] for e in s.history() if e["action"] == "move_class"] == [
+        {"id": 3, "step": -1}
+    ]
+
+
+def test_build_store_pyramid_without_a_store_raises():
+    with pytest.raises(SessionError, match="no mask store is open"):
+        LabelSession().build_store_pyramid()

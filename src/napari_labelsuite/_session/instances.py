@@ -24,7 +24,7 @@ import numpy as np
 from ..core import instances as core
 from ..core import instances_chunked as chunked
 from ..core.annotation import ObjectInfo
-from ..core.errors import SessionError
+from ..core.errors import InstanceError, SessionError
 from .layers import _layer_data
 
 Region = tuple[slice, ...]
@@ -269,6 +269,20 @@ class InstancesMixin:
             pts = [layer.world_to_data(source.data_to_world(p)) for p in np.asarray(data)]
             return np.asarray(pts, dtype=float).reshape(-1, layer.data.ndim)
         return np.asarray(source, dtype=float)
+
+    def region_from_shapes(self, shapes: Any, layer: Any = None) -> Region:
+        """The pixel box (slices of ``layer``) around the selected, else last, shape.
+
+        ``layer`` defaults to the instance tool target; the box is clipped to its data.
+        """
+        layer = self.instance_target(layer)
+        if shapes is None or not len(getattr(shapes, "data", ())):
+            raise InstanceError("draw a region in a Shapes layer", field="region", value=None)
+        pts = self._coords_in(layer, shapes)
+        shape = np.asarray(layer.data.shape)
+        lo = np.floor(pts.min(0)).astype(int).clip(0, shape)
+        hi = np.minimum(np.ceil(pts.max(0)).astype(int) + 1, shape)
+        return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
 
     # -- operations ------------------------------------------------------------------------
     def split_touching(

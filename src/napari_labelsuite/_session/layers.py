@@ -568,6 +568,21 @@ class LayersMixin:
         self.taxonomy.remove(cid, remap_to=remap_to, in_use=self.class_in_use)
         self._record("remove_class", id=cid, remap_to=remap_to)
 
+    def move_class(self, cls: int | str, step: int) -> list[int]:
+        """Move a class ``step`` places in the taxonomy order (negative: up, towards key 1).
+
+        Stops at either end; returns the new id order.
+        """
+        cid = self.taxonomy.resolve(cls).id
+        ids = self.taxonomy.ids()
+        i = ids.index(cid)
+        j = min(max(i + int(step), 0), len(ids) - 1)
+        if i != j:
+            ids.insert(j, ids.pop(i))
+            self.taxonomy.reorder(ids)
+            self._record("move_class", id=cid, step=int(step))
+        return ids
+
     def merge_classes(self, src: int | str, dst: int | str) -> None:
         """Merge class ``src`` into ``dst``: masks and boxes of ``src`` become ``dst``."""
         s, d = self.taxonomy.resolve(src).id, self.taxonomy.resolve(dst).id

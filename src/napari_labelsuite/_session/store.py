@@ -428,7 +428,10 @@ class StoreMixin:
             self._commit_region(region)
 
     def build_store_pyramid(self, method: str = "nearest") -> SaveReport:
-        """Commit edits and rebuild every pyramid level of every label image."""
+        """Commit edits and rebuild every pyramid level of every label image.
+
+        Raises SessionError when no store is open.
+        """
         st = self._require_store()
         for region in self._regions.values():
             self._commit_region(region)

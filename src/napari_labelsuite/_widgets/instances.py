@@ -7,7 +7,6 @@ turns into the ``ids`` / ``region`` arguments of that method.
 from __future__ import annotations
 
 import napari
-import numpy as np
 from napari.layers import Points, Shapes
 from qtpy.QtWidgets import (
     QComboBox,
@@ -105,13 +104,7 @@ class InstancesWidget(SessionWidget):
         return [int(layer.selected_label)]
 
     def _region(self) -> tuple[slice, ...]:
-        shapes = self._layer_named(self.shapes)
-        if shapes is None or not len(shapes.data):
-            raise InstanceError("draw a region in a Shapes layer", field="region", value=None)
-        pts = self.session._coords_in(self.session.instance_target(), shapes)
-        lo = np.floor(pts.min(0)).astype(int).clip(0)
-        hi = np.ceil(pts.max(0)).astype(int) + 1
-        return tuple(slice(a, b) for a, b in zip(lo, hi))
+        return self.session.region_from_shapes(self._layer_named(self.shapes))
 
     def scope_kwargs(self, *, objects: bool = True) -> dict:
         """``ids`` / ``region`` arguments of the chosen scope."""

@@ -125,8 +125,7 @@ class MaskStoreWidget(SessionWidget):
         self.refresh_status()
 
     def build_pyramid(self) -> None:
-        if self.guarded(self.session._require_store) is None:
-            return
+        # without a store the worker's SessionError becomes a notification
         self.run_in_worker(
             self.session.build_store_pyramid,
             on_done=lambda rep: (self.info(rep.summary()), self.refresh_status()),

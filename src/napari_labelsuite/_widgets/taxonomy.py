@@ -349,13 +349,8 @@ class TaxonomyWidget(SessionWidget):
 
     def move_selected(self, step: int) -> None:
         cid = self.selected_id()
-        if cid is None:
-            return
-        ids = self.session.taxonomy.ids()
-        i = ids.index(cid)
-        j = min(max(i + step, 0), len(ids) - 1)
-        ids[i], ids[j] = ids[j], ids[i]
-        self.guarded(self.session.taxonomy.reorder, ids)
+        if cid is not None:
+            self.guarded(self.session.move_class, cid, step)
 
     # -- objects ---------------------------------------------------------------------------
     def apply_class_to_boxes(self) -> None:
