@@ -24,7 +24,7 @@ from ._session.augment import AugmentMixin
 from ._session.dataset import DatasetMixin
 from ._session.formats import FormatsMixin
 from ._session.instances import InstancesMixin
-from ._session.layers import LayersMixin
+from ._session.layers import META_KEY, LayersMixin
 from ._session.qc import QCMixin
 from ._session.store import StoreMixin
 from .core.errors import SessionError
@@ -33,13 +33,10 @@ from .core.taxonomy import Taxonomy
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
-__all__ = ["LabelSession"]
+__all__ = ["META_KEY", "LabelSession"]
 
 #: viewer -> its session. Weak on both sides: a closed viewer frees its session.
 _SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-#: ``layer.metadata`` key under which a managed layer records its role.
-META_KEY = "labelsuite"
 
 
 def _unwrap(viewer: Any) -> Any:

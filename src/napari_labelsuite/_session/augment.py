@@ -30,8 +30,8 @@ from ..core.augment_transforms import (
 )
 from ..core.boxes import xyxy_to_napari
 from ..core.errors import AugmentError, SessionError
+from .layers import META_KEY, _layer_data
 
-META_KEY = "labelsuite"
 PREVIEW_TAG = "augment_preview"
 #: planes larger than this (either side) are previewed on the current view or a central crop
 MAX_PREVIEW_SIDE = 1024
@@ -213,7 +213,7 @@ class AugmentMixin:
                     field="images",
                     value=_plane_shape(layer),
                 )
-            data = _level0(layer)
+            data = _layer_data(layer)
             pieces.append(np.asarray(data[(*index, slice(None))] if layer.rgb else data[index]))
         if not pieces:
             image = np.zeros((y1 - y0, x1 - x0), np.uint8)
@@ -225,7 +225,7 @@ class AugmentMixin:
             image = pieces[0]
             axis = None
 
-        shape_nd = (*[int(s) for s in _level0(ref).shape[:lead_ndim]], *full)
+        shape_nd = (*[int(s) for s in _layer_data(ref).shape[:lead_ndim]], *full)
         masks = {}
         for role in ("semantic", "instances"):
             layer = chosen[role]
@@ -237,9 +237,9 @@ class AugmentMixin:
                     f"{role} layer shape does not match the image {shape_nd}",
                     where=f"layer '{layer.name}'",
                     field=role,
-                    value=tuple(_level0(layer).shape),
+                    value=tuple(_layer_data(layer).shape),
                 )
-            masks[role] = _level0(layer)
+            masks[role] = _layer_data(layer)
         objects = self.objects(chosen["instances"]) if chosen["instances"] is not None else {}
         box_list = self.boxes_list(chosen["boxes"]) if chosen["boxes"] is not None else []
         ann_nd = ImageAnnotation(
@@ -273,7 +273,7 @@ class AugmentMixin:
         if v is None:
             return (0,) * lead_ndim
         point = layer.world_to_data(v.dims.point)
-        shape = _level0(layer).shape
+        shape = _layer_data(layer).shape
         return tuple(
             int(np.clip(round(float(p)), 0, n - 1)) for p, n in zip(point[:lead_ndim], shape)
         )
@@ -549,17 +549,13 @@ def _preview_meta() -> dict:
     return {META_KEY: {PREVIEW_TAG: True}}
 
 
-def _level0(layer: Any) -> Any:
-    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
-
-
 def _data_ndim(layer: Any) -> int:
-    nd = len(_level0(layer).shape)
+    nd = len(_layer_data(layer).shape)
     return nd - 1 if getattr(layer, "rgb", False) else nd
 
 
 def _plane_shape(layer: Any) -> tuple[int, int]:
-    shape = _level0(layer).shape
+    shape = _layer_data(layer).shape
     if getattr(layer, "rgb", False):
         shape = shape[:-1]
     return int(shape[-2]), int(shape[-1])

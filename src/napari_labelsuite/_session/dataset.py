@@ -21,19 +21,12 @@ from ..core.dataset import (
 )
 from ..core.errors import LabelsuiteError, SessionError
 from ..core.provenance import ProvenanceError, ProvenanceLog
-
-META_KEY = "labelsuite"
-_ROLES = ("semantic", "instances", "boxes")
+from .layers import META_KEY, ROLES, role_of
 
 
 def _is_dataset_image(layer: Any) -> bool:
     info = (getattr(layer, "metadata", None) or {}).get(META_KEY)
     return isinstance(info, dict) and "dataset_item" in info
-
-
-def _is_managed(layer: Any) -> bool:
-    info = (getattr(layer, "metadata", None) or {}).get(META_KEY)
-    return isinstance(info, dict) and info.get("role") in _ROLES
 
 
 class DatasetMixin:
@@ -216,7 +209,7 @@ class DatasetMixin:
 
     def _drop_item_layers(self) -> None:
         shown = self._item_layers
-        for layer in [ly for ly in self.layers if ly in shown or _is_managed(ly)]:
+        for layer in [ly for ly in self.layers if ly in shown or role_of(ly) in ROLES]:
             self.layers.remove(layer)
         self._item_layers = []
 

@@ -25,14 +25,9 @@ from ..core import instances as core
 from ..core import instances_chunked as chunked
 from ..core.annotation import ObjectInfo
 from ..core.errors import InstanceError, SessionError
-from .layers import _layer_data
+from .layers import META_KEY, _layer_data, role_of
 
 Region = tuple[slice, ...]
-
-
-def _role(layer: Any) -> str | None:
-    info = (getattr(layer, "metadata", None) or {}).get("labelsuite")
-    return info.get("role") if isinstance(info, dict) else None
 
 
 def _atom_key(atom: Any) -> Any:
@@ -156,7 +151,7 @@ class _TableUndo:
 
     def _apply(self, layer: Any, rows: dict, step: _Step, direction: str) -> None:
         session = self._session()
-        if session is None or _role(layer) != "instances":
+        if session is None or role_of(layer) != "instances":
             return
         objects = session.objects(layer)
         for iid, info in rows.items():
@@ -210,7 +205,7 @@ class InstancesMixin:
         return tuple(slice(v, v + 1) for v in lead[: nd - 2])
 
     def _next_id(self, layer: Any) -> int:
-        if _role(layer) == "instances":
+        if role_of(layer) == "instances":
             return self.next_instance_id(layer)
         data = layer.data
         return int(np.max(data)) + 1 if data.size else 1
@@ -225,7 +220,7 @@ class InstancesMixin:
         **params: Any,
     ) -> core.InstanceEdit:
         """Write ``edit`` into ``layer`` as one undo step and update its instance table."""
-        managed = _role(layer) == "instances"
+        managed = role_of(layer) == "instances"
         before = objects = None
         if managed:
             before = self.objects(layer)
@@ -404,7 +399,7 @@ class InstancesMixin:
         mask = np.asarray(data)
         labels = core.label_components(mask, connectivity)
         objects = {}
-        if mask.dtype != bool and mask.max() > 1 or _role(source) == "semantic":
+        if mask.dtype != bool and mask.max() > 1 or role_of(source) == "semantic":
             classes = core.component_classes(labels, mask)
             objects = {i: ObjectInfo(class_id=c) for i, c in classes.items()}
         layer = self.add_instance_layer(labels, name=name, objects=objects)
@@ -563,7 +558,7 @@ class InstancesMixin:
         if isinstance(source, str):
             return self._finish_store_split(source, out, edit)
         data = getattr(source, "data", source)
-        managed = _role(source) == "instances"
+        managed = role_of(source) == "instances"
         objects = self.objects(source) if managed else {}
         objects = core.apply_to_objects(objects, edit) if objects else {}
         if out is data:
@@ -582,13 +577,13 @@ class InstancesMixin:
         la = st.labels(name)
         shown = None
         for layer in list(self.layers):
-            meta = (getattr(layer, "metadata", None) or {}).get("labelsuite") or {}
+            meta = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
             if meta.get("store_label") != name:
                 continue
             origin = [int(round(t)) for t in layer.translate]
             window = tuple(slice(o, o + n) for o, n in zip(origin, layer.data.shape))
             layer.data = np.asarray(la[window])
-            if _role(layer) == "instances":
+            if role_of(layer) == "instances":
                 self.set_objects(st.objects(name), layer)
             region = self._regions.get(name)
             if region is not None and region.layer is layer:
@@ -621,7 +616,7 @@ class InstancesMixin:
         in memory (zarr, dask), or None when the in-memory (undoable) split fits.
         """
         layer = self.instance_target(layer)
-        name = ((layer.metadata or {}).get("labelsuite") or {}).get("store_label")
+        name = ((layer.metadata or {}).get(META_KEY) or {}).get("store_label")
         st = self.store
         in_store = bool(name) and st is not None and name in st
         if in_store and tuple(st.labels(name).shape) != tuple(layer.data.shape):

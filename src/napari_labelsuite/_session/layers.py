@@ -38,6 +38,7 @@ from ..core.tables import (
 )
 
 ROLES = ("semantic", "instances", "boxes")
+#: ``layer.metadata`` key under which a managed layer records its role (the one definition)
 META_KEY = "labelsuite"
 _TRANSPARENT = np.zeros(4)
 #: colour of instances that have no class yet

@@ -29,13 +29,7 @@ from ..core.qc import (
     write_report,
 )
 from ..core.qc_pairs import iter_blocks
-
-_ROLES = ("semantic", "instances", "boxes")
-
-
-def _labels_data(layer: Any) -> Any:
-    data = layer.data
-    return data[0] if getattr(layer, "multiscale", False) else data
+from .layers import ROLES, _layer_data, role_of
 
 
 def _is_shapes(layer: Any) -> bool:
@@ -329,10 +323,9 @@ class QCMixin:
         if len(lays) < 2:
             raise SessionError("compare at least two layers", field="layers", value=len(lays))
         if kind is None:
-            meta = lays[0].metadata.get("labelsuite", {}) if lays[0].metadata else {}
-            kind = meta.get("role") or ("boxes" if _is_shapes(lays[0]) else "instances")
-        if kind not in _ROLES:
-            raise SessionError(f"kind must be one of {_ROLES}", field="kind", value=kind)
+            kind = role_of(lays[0]) or ("boxes" if _is_shapes(lays[0]) else "instances")
+        if kind not in ROLES:
+            raise SessionError(f"kind must be one of {ROLES}", field="kind", value=kind)
         names = [x.name for x in lays]
         tax_names = {c.id: c.name for c in self.taxonomy}
         result: dict[str, Any] = {"kind": kind, "layers": names}
@@ -346,7 +339,7 @@ class QCMixin:
                     "per_class": m.extra["per_class"],
                 }
         else:
-            data = [_labels_data(x) for x in lays]
+            data = [_layer_data(x) for x in lays]
             shape = tuple(data[0].shape)
             for x, d in zip(names[1:], data[1:]):
                 if tuple(d.shape) != shape:
@@ -388,7 +381,7 @@ class QCMixin:
                     "like": lays[0]}  # fmt: skip
         match = instance_agreement(data[0], data[1], thresholds=[thr])["matches"][0]
         objects = {}
-        if (lays[0].metadata or {}).get("labelsuite", {}).get("role") == "instances":
+        if role_of(lays[0]) == "instances":
             objects = self.objects(lays[0])
         cons = consensus_instances(data, thr)
         present = set(np.unique(cons).tolist()) - {0}
