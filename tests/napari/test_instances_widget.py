@@ -146,10 +146,9 @@ def test_widget_labels_large_mask_in_worker(make_napari_viewer, qtbot, tmp_path)
     z = zarr.create_array(tmp_path / "sem.zarr", shape=sem.shape, chunks=(16, 16), dtype="u1")
     z[:] = sem
     widget.session.add_semantic_layer(z)
-    worker = widget.label_large()
-    with qtbot.waitSignal(worker.finished, timeout=20000):
-        pass
-    qtbot.waitUntil(lambda: len(widget.session.layers_of_role("instances")) == 1)
+    widget.label_large()
+    # wait on the result: the worker may finish before a signal spy could be attached
+    qtbot.waitUntil(lambda: len(widget.session.layers_of_role("instances")) == 1, timeout=30000)
     out = np.asarray(widget.session.instances.data)
     assert set(np.unique(out)) == {0, 1, 2}
     assert len(np.unique(out[sem == 2])) == 1
@@ -216,9 +215,7 @@ def test_widget_whole_image_split_of_zarr_layer_runs_in_worker(
     widget = InstancesWidget(viewer)
     widget.session.add_instance_layer(_zarr(tmp_path, merged))
     widget.scope.setCurrentText("whole volume")
-    worker = widget.split_touching()
-    with qtbot.waitSignal(worker.finished, timeout=30000):
-        pass
-    qtbot.waitUntil(lambda: len(widget.session.layers_of_role("instances")) == 2)
+    widget.split_touching()
+    qtbot.waitUntil(lambda: len(widget.session.layers_of_role("instances")) == 2, timeout=60000)
     out = np.asarray(widget.session.layers_of_role("instances")[-1].data)
     assert np.array_equal(out, inst.split_touching(merged).apply(merged))
