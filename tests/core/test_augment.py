@@ -341,6 +341,27 @@ def test_integer_images_saturate_instead_of_wrapping():
     np.testing.assert_array_equal(img, [[200, 255], [200, 255]])
 
 
+@pytest.mark.parametrize(
+    ("dtype", "value"),
+    [(np.int32, 2**31 - 11), (np.uint32, 2**32 - 11), (np.int64, 2**63 - 2**20)],
+)
+def test_wide_integer_images_saturate_at_the_dtype_maximum(dtype, value):
+    image = np.array([[value, 10]], dtype)
+    img, _, _ = Pipeline([Brightness(factor=(1.5, 1.5))]).apply(
+        image, ImageAnnotation("w", (1, 2))
+    )
+    assert img.dtype == np.dtype(dtype)
+    assert img.tolist() == [[int(np.iinfo(dtype).max), 15]]
+
+
+def test_float64_images_keep_float64_precision_through_intensity_transforms():
+    image = np.array([[1.0 + 2**-40, 3.0]], np.float64)
+    img, _, _ = Pipeline([Brightness(factor=(2.0, 2.0))]).apply(
+        image, ImageAnnotation("f", (1, 2))
+    )
+    assert img.tolist() == [[2.0 + 2**-39, 6.0]]
+
+
 def test_gamma_follows_its_formula():
     image = np.array([[0.25, 1.0]], np.float32)
     img, _, _ = Pipeline([Gamma(gamma=(2.0, 2.0))]).apply(image, ImageAnnotation("g", (1, 2)))

@@ -82,6 +82,20 @@ def test_torn_last_line_is_reported_then_repaired(tmp_path):
     assert log.verify() == 2
 
 
+def test_non_string_keys_and_tuples_keep_the_chain_verifiable(tmp_path):
+    log = ProvenanceLog(tmp_path / "p.jsonl")
+    log.append(_entry("remap", map={2: 5, 10: 7}, flags={True: 1}, pair=(1, 2)))
+    log.append(_entry("next"))
+    assert log.verify() == 2
+
+
+def test_appended_entry_is_returned_as_it_is_stored(tmp_path):
+    log = ProvenanceLog(tmp_path / "p.jsonl")
+    got = log.append(_entry("remap", map={2: 5, 10: 7}, pair=(1, 2)))
+    assert got["params"] == {"map": {"2": 5, "10": 7}, "pair": [1, 2]}
+    assert log.entries() == [got]
+
+
 def test_unserialisable_parameters_are_refused_without_writing(tmp_path):
     p = tmp_path / "p.jsonl"
     append_entry(p, _entry("a"))

@@ -206,6 +206,30 @@ def test_rename_to_existing_name_is_refused(tree):
     assert tree[8].name == "dog"
 
 
+def test_refused_rename_restores_the_class_object_callers_hold():
+    t = Taxonomy([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])
+    held = t[1]
+    with pytest.raises(TaxonomyError, match="duplicate class name"):
+        t.rename(1, "b")
+    assert t[1] is held and held.name == "a"
+
+
+def test_refused_update_restores_the_class_object_callers_hold(tree):
+    held = tree[1]
+    with pytest.raises(TaxonomyError, match="cycle"):
+        tree.update("vehicle", parent="sedan", description="changed")
+    assert tree[1] is held
+    assert (held.parent, held.description) == (None, "")
+
+
+def test_rename_to_a_non_string_is_refused():
+    t = Taxonomy([{"id": 1, "name": "a"}])
+    with pytest.raises(TaxonomyError) as info:
+        t.rename(1, 5)
+    assert info.value.field == "name" and info.value.value == 5
+    assert t[1].name == "a"
+
+
 def test_children_and_ancestors(tree):
     assert [c.name for c in tree.children(1)] == ["car"]
     assert [c.name for c in tree.ancestors(5)] == ["car", "vehicle"]

@@ -533,7 +533,8 @@ class Pipeline:
             masks[name] = None if m is None else resample(m, 0, mask_mode, 0.0, backend)
 
         if intensity:
-            img = img.astype(np.float32)  # keeps the memory layout, so (C, Y, X) views stay cheap
+            # astype keeps the memory layout, so (C, Y, X) views stay cheap
+            img = img.astype(_work_dtype(src.dtype))
             chw = img[None] if src.channel_axis is None else np.moveaxis(img, src.channel_axis, 0)
             for t, params, rng in intensity:
                 t.apply(chw, params, src.scale, rng)
@@ -892,16 +893,36 @@ def _choice(name: str, value: Any, allowed: tuple) -> str:
     return value
 
 
+def _work_dtype(dtype: np.dtype) -> type:
+    """float64 where float32 would lose the image's values (and its dtype's bounds)."""
+    if dtype == np.float64 or (dtype.kind in "iu" and dtype.itemsize > 2):
+        return np.float64
+    return np.float32
+
+
 def _cast(img: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``img`` as ``dtype``, rounded and saturated; ``img`` is scratch and may be overwritten."""
     if img.dtype == dtype:
         return img
     if dtype == np.bool_:
         return img > 0.5
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        if img.dtype.kind == "f":
-            img = np.rint(img, out=img if img.dtype == np.float32 else None)
-        return np.clip(img, info.min, info.max, out=img).astype(dtype)
+        if img.dtype.kind != "f":
+            return np.clip(img, info.min, info.max, out=img).astype(dtype)
+        if _work_dtype(dtype) == np.float64 and img.dtype != np.float64:
+            # float32 rounds 2**31 - 1 up to 2**31, which wraps when cast
+            img = img.astype(np.float64)
+        np.rint(img, out=img)
+        hi = float(info.max)
+        over = None
+        if int(hi) > info.max:  # 64-bit maxima round up even in float64
+            over = img >= hi
+            hi = np.nextafter(hi, 0.0)
+        out = np.clip(img, info.min, hi, out=img).astype(dtype)
+        if over is not None:
+            out[over] = info.max
+        return out
     return img.astype(dtype)
 
 

@@ -96,7 +96,21 @@ def append_entry(path: str | os.PathLike, entry: dict[str, Any]) -> dict[str, An
         (a torn line left by a crash must be repaired before the chain can continue).
     """
     p = Path(path)
-    record = {k: v for k, v in entry.items() if k not in _CHAIN_FIELDS}
+    try:
+        # hash what the file will hold: a JSON round trip turns int and bool keys into
+        # strings and tuples into lists, exactly as read_log will see them
+        record = json.loads(
+            json.dumps(
+                {k: v for k, v in entry.items() if k not in _CHAIN_FIELDS}, ensure_ascii=False
+            )
+        )
+    except (TypeError, ValueError) as exc:
+        raise ProvenanceError(
+            "entry is not JSON-serialisable",
+            path=p,
+            field="params",
+            value=entry.get("action"),
+        ) from exc
     with _locked_append(p) as fd:
         size = os.lseek(fd, 0, os.SEEK_END)
         if size and os.pread(fd, 1, size - 1) != b"\n":
@@ -120,16 +134,8 @@ def append_entry(path: str | os.PathLike, entry: dict[str, Any]) -> dict[str, An
             seq, prev = 0, ""
         record["seq"] = seq
         record["prev"] = prev
-        try:
-            record["hash"] = entry_hash(record)
-            line = json.dumps(record, ensure_ascii=False).encode() + b"\n"
-        except (TypeError, ValueError) as exc:
-            raise ProvenanceError(
-                "entry is not JSON-serialisable",
-                path=p,
-                field="params",
-                value=entry.get("action"),
-            ) from exc
+        record["hash"] = entry_hash(record)
+        line = json.dumps(record, ensure_ascii=False).encode() + b"\n"
         os.write(fd, line)
         os.fsync(fd)
     return record

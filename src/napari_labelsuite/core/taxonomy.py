@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -604,14 +604,22 @@ class Taxonomy:
             fn(event, **info)
 
     def _checked_change(self, mutate: Callable[[], None]) -> None:
-        """Apply ``mutate`` and validate; roll back on error."""
-        before = {k: _copy_class(c) for k, c in self._classes.items()}
+        """Apply ``mutate`` and validate; roll back on error.
+
+        The rollback restores the original class objects in place, so references that
+        callers hold stay the taxonomy's classes and keep their old values.
+        """
+        classes = dict(self._classes)
+        before = {k: {f.name: getattr(c, f.name) for f in fields(c)} for k, c in classes.items()}
         try:
             mutate()
             self._validate()
             self._assign_missing_colors()
         except Exception:
-            self._classes = before
+            for k, c in classes.items():
+                for name, value in before[k].items():
+                    setattr(c, name, value)
+            self._classes = classes
             raise
 
     # -- editing ------------------------------------------------------------------------------
@@ -645,6 +653,10 @@ class Taxonomy:
     def rename(self, cls: int | str, new_name: str) -> None:
         c = self.resolve(cls)
         old = c.name
+        if not isinstance(new_name, str):
+            raise TaxonomyError(
+                "class name must be a string", where=f"class '{old}'", field="name", value=new_name
+            )
 
         def mutate() -> None:
             self._classes[c.id].name = new_name
@@ -850,15 +862,3 @@ class Taxonomy:
 
     def copy(self) -> Taxonomy:
         return Taxonomy.from_dict(self.to_dict())
-
-
-def _copy_class(c: LabelClass) -> LabelClass:
-    return LabelClass(
-        id=c.id,
-        name=c.name,
-        color=c.color,
-        parent=c.parent,
-        description=c.description,
-        hotkey=c.hotkey,
-        attributes=[AttributeSpec(**vars(a)) for a in c.attributes],
-    )
