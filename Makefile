@@ -16,7 +16,7 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e ".[all,testing]"
+	$(PY) -m pip install -q -e ".[all,testing,assist,peers]"
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._session.augment import AugmentMixin
 from ._session.dataset import DatasetMixin
+from ._session.effort import EffortMixin
 from ._session.formats import FormatsMixin
 from ._session.instances import InstancesMixin
 from ._session.layers import META_KEY, LayersMixin
@@ -52,6 +53,7 @@ class LabelSession(
     AugmentMixin,
     QCMixin,
     DatasetMixin,
+    EffortMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 
