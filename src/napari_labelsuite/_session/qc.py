@@ -28,7 +28,7 @@ from ..core.qc import (
     semantic_agreement,
     write_report,
 )
-from ..core.qc_pairs import iter_blocks
+from ..core.qc.pairs import iter_blocks
 from .layers import ROLES, _layer_data, role_of
 
 

@@ -1,18 +1,18 @@
 """Quality control: agreement metrics, matching, consistency checks and reports.
 
-The public functions, gathered from the ``qc_*`` modules:
+The public functions, gathered from the modules of this package:
 
-* semantic agreement (:mod:`.qc_metrics`): :func:`confusion`, :func:`cohen_kappa`,
+* semantic agreement (:mod:`.metrics`): :func:`confusion`, :func:`cohen_kappa`,
   :func:`fleiss_kappa`, :func:`class_iou_dice`, :func:`semantic_agreement`,
   :func:`majority_vote`;
-* instances and boxes (:mod:`.qc_matching`): :func:`match_instances`, :func:`match_boxes`,
+* instances and boxes (:mod:`.matching`): :func:`match_instances`, :func:`match_boxes`,
   :func:`instance_agreement`, :func:`average_precision`, :func:`instance_disagreement`,
   :func:`consensus_instances`;
-* big arrays (:mod:`.qc_pairs`): :func:`pair_counts`, the sparse, block-wise pair table
+* big arrays (:mod:`.pairs`): :func:`pair_counts`, the sparse, block-wise pair table
   everything above is built on;
-* consistency (:mod:`.qc_checks`): :func:`check`, :func:`check_dataset`,
+* consistency (:mod:`.checks`): :func:`check`, :func:`check_dataset`,
   :func:`class_summary`, :class:`Finding`;
-* reports (:mod:`.qc_report`): :func:`write_report`;
+* reports (:mod:`.report`): :func:`write_report`;
 * :func:`agreement`: everything above for two or more annotations of one image.
 """
 
@@ -23,10 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from .annotation import ImageAnnotation
-from .errors import QCError
-from .qc_checks import CHECKS, Finding, check, check_dataset, class_summary, findings_frame
-from .qc_matching import (
+from ..annotation import ImageAnnotation
+from ..errors import QCError
+from .checks import CHECKS, Finding, check, check_dataset, class_summary, findings_frame
+from .matching import (
     COCO_THRESHOLDS,
     DISAGREE_CODES,
     InstanceOverlaps,
@@ -39,7 +39,7 @@ from .qc_matching import (
     match_boxes,
     match_instances,
 )
-from .qc_metrics import (
+from .metrics import (
     class_iou_dice,
     cohen_kappa,
     confusion,
@@ -49,8 +49,8 @@ from .qc_metrics import (
     majority_vote,
     semantic_agreement,
 )
-from .qc_pairs import PairCounts, pair_counts
-from .qc_report import svg_bar_chart, write_report
+from .pairs import PairCounts, pair_counts
+from .report import svg_bar_chart, write_report
 
 __all__ = [
     "CHECKS",
