@@ -14,6 +14,7 @@ __all__ = [
     "AugmentError",
     "FormatError",
     "InstanceError",
+    "InterpolateError",
     "LabelsuiteError",
     "QCError",
     "SessionError",
@@ -70,11 +71,22 @@ class LabelsuiteError(Exception):
         prefix = ": ".join(parts)
         text = self.message
         if self.has_value:
-            shown = repr(self.value)
+            shown = _short_repr(self.value)
             if len(shown) > 80:
                 shown = shown[:77] + "..."
             text = f"{text} (got {shown})"
         return f"{prefix}: {text}" if prefix else text
+
+
+def _short_repr(value: Any) -> str:
+    """A bounded repr: a huge or deeply nested value is never rendered in full."""
+    import reprlib
+
+    r = reprlib.Repr(maxlevel=3, maxstring=60, maxother=60, maxlist=6, maxdict=6)
+    try:
+        return r.repr(value)
+    except Exception:  # a hostile __repr__ must not hide the real error
+        return f"<{type(value).__name__}>"
 
 
 class TaxonomyError(LabelsuiteError):
@@ -91,6 +103,10 @@ class FormatError(LabelsuiteError):
 
 class InstanceError(LabelsuiteError):
     """Bad input to an instance tool (dtype, shape, unknown ids)."""
+
+
+class InterpolateError(LabelsuiteError):
+    """Bad input to interpolation, propagation or tracking (ids, keyframes, axes, boxes)."""
 
 
 class StoreError(LabelsuiteError):
