@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "AnnotationError",
     "AugmentError",
+    "ClassifierError",
     "FormatError",
     "InstanceError",
     "InterpolateError",
@@ -115,6 +116,10 @@ class StoreError(LabelsuiteError):
 
 class AugmentError(LabelsuiteError):
     """Bad augmentation pipeline parameters or inputs."""
+
+
+class ClassifierError(LabelsuiteError):
+    """Bad input to the pixel classifier: scribbles, features, channels, classifier files."""
 
 
 class QCError(LabelsuiteError):
