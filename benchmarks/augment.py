@@ -15,8 +15,8 @@ import numpy as np
 
 from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
 from napari_labelsuite.core.augment import Pipeline
-from napari_labelsuite.core.augment_transforms import Affine, BrightnessContrast, HorizontalFlip
-from napari_labelsuite.core.augment_warp import resolve_backend
+from napari_labelsuite.core.augment.transforms import Affine, BrightnessContrast, HorizontalFlip
+from napari_labelsuite.core.augment.warp import resolve_backend
 from napari_labelsuite.core.boxes import boxes_from_instances
 from napari_labelsuite.core.synthetic import make_cells_2d
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.annotation import ImageAnnotation
 from ..core.augment import AugmentDiagnostics, Pipeline, annotation_plane
-from ..core.augment_transforms import (
+from ..core.augment.transforms import (
     Affine,
     BrightnessContrast,
     HorizontalFlip,

@@ -31,8 +31,8 @@ from qtpy.QtWidgets import QLabel, QListWidget, QPlainTextEdit
 
 from .._session.augment import is_preview_layer
 from ..core.augment import BOX_POLICIES, MASK_FILLS, Pipeline
-from ..core.augment_transforms import TRANSFORMS, Transform
-from ..core.augment_warp import FILL_MODES, INTERPOLATIONS
+from ..core.augment.transforms import TRANSFORMS, Transform
+from ..core.augment.warp import FILL_MODES, INTERPOLATIONS
 from ..core.errors import AugmentError
 from ._base import SessionWidget
 

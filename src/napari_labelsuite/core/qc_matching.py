@@ -1,7 +1,6 @@
-"""Old import path of :mod:`napari_labelsuite.core.qc.matching` (kept working; import from there)."""
+"""Old import path of :mod:`napari_labelsuite.core.qc.matching`, kept working."""
 
 import sys
+from importlib import import_module
 
-from .qc import matching as _module
-
-sys.modules[__name__] = _module
+sys.modules[__name__] = import_module(".qc.matching", __package__)

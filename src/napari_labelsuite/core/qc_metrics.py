@@ -1,7 +1,6 @@
-"""Old import path of :mod:`napari_labelsuite.core.qc.metrics` (kept working; import from there)."""
+"""Old import path of :mod:`napari_labelsuite.core.qc.metrics`, kept working."""
 
 import sys
+from importlib import import_module
 
-from .qc import metrics as _module
-
-sys.modules[__name__] = _module
+sys.modules[__name__] = import_module(".qc.metrics", __package__)

@@ -1,7 +1,6 @@
-"""Old import path of :mod:`napari_labelsuite.core.qc.report` (kept working; import from there)."""
+"""Old import path of :mod:`napari_labelsuite.core.qc.report`, kept working."""
 
 import sys
+from importlib import import_module
 
-from .qc import report as _module
-
-sys.modules[__name__] = _module
+sys.modules[__name__] = import_module(".qc.report", __package__)

@@ -1,8 +1,8 @@
 """Augmentation applied jointly to an image, its masks and its boxes.
 
-A :class:`Pipeline` is a list of transforms (see :mod:`.augment_transforms`) plus the
+A :class:`Pipeline` is a list of transforms (see :mod:`.transforms`) plus the
 settings of the one resampling step. ``pipeline.apply(image, annotation, seed=k)`` returns
-the transformed image, a transformed :class:`~.annotation.ImageAnnotation` and
+the transformed image, a transformed :class:`~..annotation.ImageAnnotation` and
 :class:`AugmentDiagnostics` saying what the variant did to the labels.
 
 How the parts stay consistent
@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .annotation import Box, ImageAnnotation
-from .augment_transforms import TRANSFORMS, Transform
-from .augment_warp import FILL_MODES, INTERPOLATIONS, resolve_backend, warp
-from .errors import AugmentError
-from .fileio import atomic_write_text
+from ..annotation import Box, ImageAnnotation
+from ..errors import AugmentError
+from ..fileio import atomic_write_text
+from .transforms import TRANSFORMS, Transform
+from .warp import FILL_MODES, INTERPOLATIONS, resolve_backend, warp
 
 __all__ = [
     "ALBUMENTATIONS_MAP",
@@ -169,7 +169,7 @@ def _json_default(v: Any) -> Any:
 
 # -- inputs --------------------------------------------------------------------------------------
 def value_scale(image: np.ndarray) -> float:
-    """The reference value range of intensity parameters (see :mod:`.augment_transforms`)."""
+    """The reference value range of intensity parameters (see :mod:`.transforms`)."""
     dt = image.dtype
     if dt == np.uint8:
         return 255.0
@@ -746,7 +746,7 @@ class Pipeline:
         (``rescale``, ``featurewise_center`` ...) are ignored. Keras draws the x and y zoom
         separately; here one isotropic factor covers the same range.
         """
-        from .augment_transforms import Affine, Brightness, HorizontalFlip, VerticalFlip
+        from .transforms import Affine, Brightness, HorizontalFlip, VerticalFlip
 
         kw = dict(kwargs)
         unknown = sorted(set(kw) - _KERAS_IGNORED - set(_KERAS_KEYS))
