@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "AnnotationError",
+    "AssistError",
     "AugmentError",
     "ClassifierError",
     "FormatError",
@@ -120,6 +121,10 @@ class AugmentError(LabelsuiteError):
 
 class ClassifierError(LabelsuiteError):
     """Bad input to the pixel classifier: scribbles, features, channels, classifier files."""
+
+
+class AssistError(LabelsuiteError):
+    """Bad prompts, images or model files for assisted (click, box, wand) segmentation."""
 
 
 class QCError(LabelsuiteError):
