@@ -206,29 +206,22 @@ def mask_polygons(mask: np.ndarray, r0: int = 0, c0: int = 0) -> list[np.ndarray
 def polygons_to_mask(
     polygons: list[Any], height: int, width: int
 ) -> tuple[np.ndarray, tuple[slice, slice]] | None:
-    """Rasterise x, y polygons (pixel-edge coordinates) by pixel-centre inclusion.
+    """Rasterise x, y polygons (pixel-edge coordinates) exactly as pycocotools does.
 
-    Returns the union mask over the polygons' bounding box and that box's slices, or
-    None when no pixel centre lies inside.
+    The union over the polygons equals ``pycocotools.mask.decode(merge(frPyObjects(...)))``
+    pixel for pixel (see :func:`.rle.polygon_runs`). Returns the mask over its bounding box
+    and that box's slices, or None when no pixel is inside.
     """
-    from skimage.draw import polygon as draw_polygon
+    from . import rle
 
-    pts = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons]
-    allp = np.concatenate(pts)
-    c0 = max(int(np.floor(allp[:, 0].min())), 0)
-    r0 = max(int(np.floor(allp[:, 1].min())), 0)
-    c1 = min(int(np.ceil(allp[:, 0].max())), width)
-    r1 = min(int(np.ceil(allp[:, 1].max())), height)
-    if c1 <= c0 or r1 <= r0:
+    _, col, r0, r1 = rle.polygon_runs(polygons, height, width)
+    if not col.size:
         return None
-    crop = np.zeros((r1 - r0, c1 - c0), dtype=bool)
-    for p in pts:
-        # pixel (r, c) has its centre at edge coords (r + 0.5, c + 0.5)
-        rr, cc = draw_polygon(p[:, 1] - 0.5 - r0, p[:, 0] - 0.5 - c0, crop.shape)
-        crop[rr, cc] = True
-    if not crop.any():
-        return None
-    return crop, (slice(r0, r1), slice(c0, c1))
+    c0, c1 = int(col.min()), int(col.max()) + 1
+    ra, rb = int(r0.min()), int(r1.max())
+    crop_t = np.zeros((c1 - c0, rb - ra), dtype=bool)
+    crop_t.reshape(-1)[rle.run_pixels(col - c0, r0 - ra, r1 - ra, rb - ra)] = True
+    return crop_t.T, (slice(ra, rb), slice(c0, c1))
 
 
 @contextlib.contextmanager
