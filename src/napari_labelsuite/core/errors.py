@@ -14,6 +14,7 @@ __all__ = [
     "AssistError",
     "AugmentError",
     "ClassifierError",
+    "EffortLogError",
     "FormatError",
     "InstanceError",
     "InterpolateError",
@@ -133,3 +134,7 @@ class QCError(LabelsuiteError):
 
 class SessionError(LabelsuiteError):
     """Misuse of a LabelSession (missing layer, no viewer, nothing to save...)."""
+
+
+class EffortLogError(LabelsuiteError):
+    """A labeling-effort log that is corrupt, foreign or cannot be written."""
