@@ -13,7 +13,7 @@ Layout (``docs/store.md`` has the full description)::
       labels/<name>/       one multiscale label image per annotation layer; ``image-label``
                            holds colours (semantic layers) and properties: one entry per
                            class (semantic) or per instance with class, status, attributes
-      .labelsuite.lock     the writer lock (see ``store_lock``)
+      .labelsuite.lock     the writer lock (see :mod:`.lock`)
 
 NGFF 0.5 on zarr v3 is the default; ``ngff="0.4"`` writes zarr v2 with ``/`` separators.
 
@@ -42,11 +42,11 @@ from typing import Any
 import numpy as np
 import zarr
 
-from .annotation import ImageAnnotation, ObjectInfo
-from .errors import StoreError
-from .store_lock import StoreLock
-from .store_pyramid import DOWNSAMPLE_METHODS, default_n_levels, downsample_labels, level_shapes
-from .taxonomy import Taxonomy
+from ..annotation import ImageAnnotation, ObjectInfo
+from ..errors import StoreError
+from ..taxonomy import Taxonomy
+from .lock import StoreLock
+from .pyramid import DOWNSAMPLE_METHODS, default_n_levels, downsample_labels, level_shapes
 
 __all__ = ["MARKER", "LabelArray", "MaskStore", "SaveReport", "is_labelsuite_store"]
 
