@@ -20,6 +20,7 @@ import getpass
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from ._session.adopt import AdoptMixin
 from ._session.augment import AugmentMixin
 from ._session.dataset import DatasetMixin
 from ._session.effort import EffortMixin
@@ -54,6 +55,7 @@ class LabelSession(
     QCMixin,
     DatasetMixin,
     EffortMixin,
+    AdoptMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 
@@ -93,12 +95,18 @@ class LabelSession(
     # -- binding ------------------------------------------------------------------------
     @classmethod
     def attach(cls, viewer: napari.Viewer) -> LabelSession:
-        """The session bound to ``viewer``, created the first time it is asked for."""
+        """The session bound to ``viewer``, created the first time it is asked for.
+
+        A new session adopts the classes and roles of the layers already open
+        (see :meth:`adopt_layers`); later layers are adopted as they are added.
+        """
         real = _unwrap(viewer)
         session = _SESSIONS.get(real)
         if session is None:
             session = cls(real)
             _SESSIONS[real] = session
+            # layers opened before the session existed (a sample, a store) bring their classes
+            session.adopt_layers()
         return session
 
     @property
