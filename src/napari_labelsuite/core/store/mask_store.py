@@ -380,12 +380,16 @@ class LabelArray:
                 field=self.name,
                 value=str(data.dtype),
             )
+        whole = tuple(slice(0, n) for n in self.shape)
+        # level 0 is written in place: journal first, so that a crash in the middle is
+        # repaired (pyramid rebuilt over the whole image) by the next save
+        self._store._journal_write(self.name, [whole])
         with self._store._lock:
             self._cache.clear()
             self._regions.clear()
         for sl in _slabs(self.shape, self.chunks, self.dtype.itemsize):
             self._arr[sl] = np.asarray(data[sl], dtype=self.dtype)
-        self._pyramid_todo.append(tuple(slice(0, n) for n in self.shape))
+        self._pyramid_todo.append(whole)
         self._store._touched()
 
     # -- saving (called by MaskStore.save) ---------------------------------------------
@@ -517,7 +521,16 @@ class MaskStore:
     >>> st.save().n_chunks                            # doctest: +SKIP
     """
 
-    def __init__(self, path: str, group: zarr.Group, mode: str, user: str, lock=None):
+    def __init__(
+        self,
+        path: str,
+        group: zarr.Group,
+        mode: str,
+        user: str,
+        lock=None,
+        *,
+        repair_journal: bool = False,
+    ):
         self.path = str(path)
         self.mode = mode
         self.user = user
@@ -535,6 +548,7 @@ class MaskStore:
         attrs = dict(group.attrs)
         self._zarr_format = group.metadata.zarr_format
         self.ngff = "0.5" if self._zarr_format == 3 else "0.4"
+        _check_root_attrs(attrs, self._zarr_format, self.path)
         self._ome_root = attrs.get("ome", {}) if self._zarr_format == 3 else attrs
         self._meta = dict(attrs.get(MARKER) or {})
         self._init_geometry()
@@ -549,7 +563,7 @@ class MaskStore:
             self._load_label(name)
         if lock is not None:
             self._finalizer = weakref.finalize(self, lock.release)
-            self._recover_journal()
+            self._recover_journal(repair=repair_journal)
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -690,11 +704,14 @@ class MaskStore:
         *,
         storage_options: dict | None = None,
         user: str | None = None,
+        repair_journal: bool = False,
     ) -> MaskStore:
         """Open a store lazily (no chunk is read). ``mode`` is ``"r"`` or ``"r+"``.
 
         Stores written by other OME-Zarr tools (an image with a ``labels`` group) open too.
-        Opening for writing takes the writer lock.
+        Opening for writing takes the writer lock, refuses a store whose folders link to
+        places outside it and replays the crash journal (``repair_journal=True`` rebuilds
+        every pyramid on the next save when the journal itself is unreadable).
         """
         path = str(path)
         if mode not in ("r", "r+"):
@@ -709,6 +726,8 @@ class MaskStore:
                     path=path,
                     field="zarr.json",
                 )
+            if mode == "r+":
+                _check_links_inside(p)
         store = _make_store(path, read_only=mode == "r", storage_options=storage_options)
         try:
             group = zarr.open_group(store, mode="r" if mode == "r" else "r+")
@@ -724,7 +743,7 @@ class MaskStore:
             lock = _make_lock(path, user, storage_options)
             lock.acquire()
         try:
-            return cls(path, group, mode, user, lock)
+            return cls(path, group, mode, user, lock, repair_journal=repair_journal)
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -803,6 +822,7 @@ class MaskStore:
 
     def _load_label(self, name: str) -> LabelArray:
         g = self._open_node(f"labels/{name}")
+        _check_label_attrs(dict(g.attrs), self._zarr_format, self.path, name)
         ome = _ome(g.attrs, self._zarr_format)
         ms = ome.get("multiscales")
         if not ms or not ms[0].get("datasets"):
@@ -1144,21 +1164,45 @@ class MaskStore:
         _store_set(self._group, self._journal_key(), json.dumps(doc).encode())
 
     def _journal_read(self) -> dict[str, Any]:
+        """The journal: label name -> list of level-0 regions ``[[start, stop], ...]``.
+
+        Raises
+        ------
+        StoreError
+            Naming the journal when it is not such a document.
+        """
         raw = _store_get(self._group, self._journal_key())
         if raw is None:
             return {}
-        try:
-            d = json.loads(raw)
-            return d if isinstance(d, dict) else {}
-        except ValueError:
-            return {}
+        return _parse_journal(raw, self.path)
 
     def _journal_clear(self) -> None:
         _store_delete(self._group, self._journal_key())
 
-    def _recover_journal(self) -> None:
-        """Redo the pyramid above regions whose save was interrupted (next save)."""
-        for name, regions in self._journal_read().items():
+    def _recover_journal(self, repair: bool = False) -> None:
+        """Redo the pyramid above regions whose save was interrupted (next save).
+
+        With ``repair``, a journal that cannot be read queues every label image whole.
+        """
+        try:
+            journal = self._journal_read()
+        except StoreError as exc:
+            if repair:
+                # replace the unreadable journal by one naming everything, so that a
+                # crash before the next save still leaves the repair to do
+                whole = {n: [[[0, k] for k in la.shape]] for n, la in self._labels.items()}
+                _store_set(self._group, self._journal_key(), json.dumps(whole).encode())
+                for la in self._labels.values():
+                    la._pyramid_todo.append(tuple(slice(0, n) for n in la.shape))
+                return
+            raise StoreError(
+                f"{exc.message}; the store opens read-only (mode 'r'), or pass "
+                "repair_journal=True to rebuild every pyramid level on the next save",
+                path=self.path,
+                where=JOURNAL_NAME,
+                field="journal",
+            ) from exc
+        for name, regions in journal.items():
             if name not in self._labels:
                 continue
             la = self._labels[name]
@@ -1374,6 +1418,165 @@ def _store_delete(group: zarr.Group, key: str) -> None:
         return
     with contextlib.suppress(FileNotFoundError):
         sync(st.delete(_join(group.store_path.path, key)))
+
+
+def _check_links_inside(root: Path) -> None:
+    """Refuse a store with a folder that is a symbolic link leading outside it.
+
+    zarr writes a chunk through a temporary file renamed over the old one, so a linked
+    *file* is replaced, not followed; a linked *folder* (a level, a chunk row) would
+    receive the writes.
+    """
+    base = root.resolve()
+    for dirpath, dirnames, _ in os.walk(root, followlinks=False):
+        for d in dirnames:
+            full = Path(dirpath) / d
+            if full.is_symlink():
+                target = full.resolve()
+                if target != base and base not in target.parents:
+                    raise StoreError(
+                        "a folder of the store is a link to a place outside it; writing "
+                        "would change files elsewhere (open it read-only, or copy the data "
+                        "into the store)",
+                        path=root,
+                        where=str(full.relative_to(root)),
+                        field="path",
+                        value=str(target),
+                    )
+
+
+def _parse_journal(raw: bytes, path: str) -> dict[str, list[list[list[int]]]]:
+    """Validate the crash journal: ``{label: [[[start, stop], ...], ...]}``."""
+    from ..validate import parse_json
+
+    doc = parse_json(raw, path=path, error=StoreError)
+    bad = StoreError(
+        "malformed save journal (expected {label: [[[start, stop], ...], ...]})",
+        path=path,
+        where=JOURNAL_NAME,
+        field="journal",
+    )
+    if not isinstance(doc, dict):
+        raise bad
+    for regions in doc.values():
+        if not isinstance(regions, list):
+            raise bad
+        for r in regions:
+            if not isinstance(r, list) or not all(
+                isinstance(ab, list)
+                and len(ab) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ab)
+                for ab in r
+            ):
+                raise bad
+    return doc
+
+
+def _meta_schema() -> dict[str, Any]:
+    from ..validate import Field
+
+    def ints(n_min: int) -> Any:
+        return lambda v: all(
+            isinstance(x, int) and not isinstance(x, bool) and x >= n_min for x in v
+        )
+
+    return {
+        "shape": Field((list,), check=ints(1), message="must be a list of positive integers"),
+        "axes": Field((str,)),
+        "chunks": Field((list,), check=ints(1), message="must be a list of positive integers"),
+        "n_levels": Field((int,), check=lambda v: v >= 1, message="must be at least 1"),
+        "taxonomy": Field((dict,), nullable=True),
+        "annotation": Field((dict,), nullable=True),
+        "placeholder_image": Field((bool,)),
+    }
+
+
+def _check_multiscales(ms: Any, path: str, where: str, ndim: int | None = None) -> None:
+    """Check an OME ``multiscales`` list: datasets with a path and typed transforms."""
+    from ..validate import Field, check_fields
+
+    def err(msg: str, field: str, value: Any) -> StoreError:
+        return StoreError(msg, path=path, where=where, field=field, value=value)
+
+    if not isinstance(ms, list):
+        raise err("must be a list", "multiscales", type(ms).__name__)
+    for i, m in enumerate(ms):
+        check_fields(m, {"datasets": Field((list,)), "axes": Field((list,))}, path=path,
+                     where=f"{where} multiscales[{i}]", error=StoreError)  # fmt: skip
+        for j, d in enumerate(m.get("datasets") or []):
+            w = f"{where} multiscales[{i}].datasets[{j}]"
+            check_fields(d, {"path": Field((str,), required=True),
+                             "coordinateTransformations": Field((list,))},
+                         path=path, where=w, error=StoreError)  # fmt: skip
+            if "/" in d["path"].strip("/") and ".." in d["path"].split("/"):
+                raise err("dataset path leaves the group", "path", d["path"])
+            for k, t in enumerate(d.get("coordinateTransformations") or []):
+                tw = f"{w}.coordinateTransformations[{k}]"
+                check_fields(t, {"type": Field((str,), required=True)}, path=path, where=tw,
+                             error=StoreError)  # fmt: skip
+                if t["type"] == "scale":
+                    sc = t.get("scale")
+                    if not isinstance(sc, list) or not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+                        for v in sc
+                    ):
+                        raise err("scale must be a list of positive numbers", "scale", sc)
+                    if ndim is not None and len(sc) != ndim:
+                        raise err(f"scale must have {ndim} entries", "scale", sc)
+
+
+def _check_root_attrs(attrs: dict[str, Any], zarr_format: int, path: str) -> None:
+    """Check the root group's attributes before anything is built from them."""
+    from ..validate import check_fields
+
+    where = "zarr.json" if zarr_format == 3 else ".zattrs"
+    meta = attrs.get(MARKER)
+    if meta is not None:
+        if not isinstance(meta, dict):
+            raise StoreError("must be an object", path=path, where=where, field=MARKER,
+                             value=type(meta).__name__)  # fmt: skip
+        check_fields(meta, _meta_schema(), path=path, where=f"{where} {MARKER}",
+                     error=StoreError)  # fmt: skip
+        if "shape" in meta and "axes" in meta and len(meta["axes"]) != len(meta["shape"]):
+            raise StoreError("axes must name every axis of shape", path=path, where=where,
+                             field=f"{MARKER}.axes", value=meta["axes"])  # fmt: skip
+        if "shape" in meta and "chunks" in meta and len(meta["chunks"]) != len(meta["shape"]):
+            raise StoreError("chunks must give a size for every axis of shape", path=path,
+                             where=where, field=f"{MARKER}.chunks",
+                             value=meta["chunks"])  # fmt: skip
+    ome = attrs.get("ome", {}) if zarr_format == 3 else attrs
+    if not isinstance(ome, dict):
+        raise StoreError("must be an object", path=path, where=where, field="ome",
+                         value=type(ome).__name__)  # fmt: skip
+    if ome.get("multiscales") is not None:
+        _check_multiscales(ome["multiscales"], path, where)
+
+
+def _check_label_attrs(attrs: dict[str, Any], zarr_format: int, path: str, name: str) -> None:
+    """Check a label image's attributes (marker block, multiscales, image-label)."""
+    from ..validate import Field, check_fields
+
+    where = f"labels/{name}"
+    meta = attrs.get(MARKER)
+    if meta is not None:
+        check_fields(meta, {"role": Field((str,), nullable=True, check=lambda r: r in ROLES,
+                                          message=f"must be one of {ROLES}")},
+                     path=path, where=where, error=StoreError, what=MARKER)  # fmt: skip
+    ome = attrs.get("ome", {}) if zarr_format == 3 else attrs
+    if not isinstance(ome, dict):
+        raise StoreError("must be an object", path=path, where=where, field="ome",
+                         value=type(ome).__name__)  # fmt: skip
+    if ome.get("multiscales") is not None:
+        _check_multiscales(ome["multiscales"], path, where)
+    il = ome.get("image-label")
+    if il is None:
+        return
+    check_fields(il, {"properties": Field((list,)), "colors": Field((list,))}, path=path,
+                 where=where, error=StoreError, what="image-label")  # fmt: skip
+    for key in ("properties", "colors"):
+        for i, p in enumerate(il.get(key) or []):
+            check_fields(p, {"label-value": Field((int,))}, path=path,
+                         where=f"{where} image-label.{key}[{i}]", error=StoreError)  # fmt: skip
 
 
 def _join(*parts: str) -> str:
