@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from ..boxes import object_slices
 from ..errors import AnnotationError, FormatError
 
 __all__ = [
+    "ReadReport",
     "StagedFiles",
     "check_annotations",
     "validate_read",
@@ -26,6 +28,68 @@ __all__ = [
     "polygons_to_mask",
     "unique_stems",
 ]
+
+
+@dataclass
+class ReadReport:
+    """What a reader found and what it inferred, for the import report and ``validate``.
+
+    Readers take an optional ``report`` and add notes to it (a remapped category id, a
+    file that looked 0-based, a size taken from the image file...). The registry fills in
+    the format and the counts.
+
+    Attributes
+    ----------
+    format : str
+        The format the path was read as (``"coco"``, ``"labelme"``...).
+    layout : str
+        The layout inside that format, when it has several (``"ultralytics"``,
+        ``"darknet"``, ``"roboflow"``...).
+    images, instances, boxes, points : int
+        What was read.
+    notes : list of str
+        What was inferred or repaired, one sentence each.
+    category_ids : dict of int to int
+        File category id -> class id, for the ids that were changed on reading (see
+        :meth:`export_ids` to write the file's own ids back).
+    """
+
+    format: str = ""
+    layout: str = ""
+    images: int = 0
+    instances: int = 0
+    boxes: int = 0
+    points: int = 0
+    notes: list[str] = field(default_factory=list)
+    category_ids: dict[int, int] = field(default_factory=dict)
+
+    def note(self, message: str) -> None:
+        if message not in self.notes:
+            self.notes.append(message)
+
+    @property
+    def objects(self) -> int:
+        return self.instances + self.boxes + self.points
+
+    def export_ids(self) -> dict[int, int]:
+        """Class id -> the id the source file used (pass as ``category_ids`` to a writer)."""
+        return {v: k for k, v in self.category_ids.items()}
+
+    def count(self, annotations: list[ImageAnnotation]) -> None:
+        """Fill the counts from what was read."""
+        self.images = len(annotations)
+        self.instances = sum(len(a.objects) for a in annotations) + sum(
+            1 for a in annotations if a.semantic is not None and not a.objects
+        )
+        self.boxes = sum(len(a.boxes) for a in annotations)
+        self.points = sum(len(a.metadata.get("points") or ()) for a in annotations)
+
+    def summary(self) -> str:
+        kind = f"{self.format} ({self.layout})" if self.layout else self.format
+        text = f"{kind}: {self.images} images, {self.instances} instances, {self.boxes} boxes" + (
+            f", {self.points} points" if self.points else ""
+        )
+        return text + "".join(f"; {n}" for n in self.notes)
 
 
 class StagedFiles:

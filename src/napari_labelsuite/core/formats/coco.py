@@ -21,6 +21,13 @@ Reading
     annotations without ``instance_id`` are numbered per image in file order; overlapping
     masks are painted in file order (later annotations win). Without a ``labelsuite`` key
     the taxonomy is built from ``categories`` (supercategories become parents).
+    Polygons are rasterised by pycocotools' own rule, so masks equal ``annToMask``.
+
+    Files from Label Studio and labelme2coco number categories from 0: such ids are read
+    as ``id + 1`` (0 is background in masks) and the mapping goes into the import report
+    (:class:`~._common.ReadReport`); ``write(..., category_ids=report.export_ids())``
+    writes the file's own ids back. Several image records of one ``file_name`` (Label
+    Studio writes one per annotation) are merged into one image.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from ..fileio import atomic_write_text
 from ..taxonomy import Taxonomy
 from . import rle
 from ._common import (
+    ReadReport,
     check_annotations,
     has_holes,
     iter_instance_crops,
@@ -46,7 +54,6 @@ from ._common import (
     plane_label,
     plane_of,
     planes,
-    polygons_to_mask,
     reading,
     validate_read,
 )
@@ -68,6 +75,7 @@ def write(
     segmentation: str = "rle",
     indent: int | None = None,
     info: dict[str, Any] | None = None,
+    category_ids: dict[int, int] | None = None,
 ) -> list[Path]:
     """Write annotations to one COCO JSON file (atomically).
 
@@ -84,6 +92,9 @@ def write(
         JSON indentation (None: compact).
     info : dict, optional
         The COCO ``info`` record.
+    category_ids : dict of int to int, optional
+        Class id -> the category id to write (e.g. ``report.export_ids()`` to give a file
+        read with 0-based ids its own ids back). Classes not listed keep their id.
 
     Returns
     -------
@@ -100,6 +111,8 @@ def write(
         )
     annotations = check_annotations(annotations, taxonomy, path)
     doc = to_dict(annotations, taxonomy, segmentation=segmentation, info=info)
+    if category_ids:
+        _export_ids(doc, taxonomy, category_ids, path)
     atomic_write_text(path, json.dumps(doc, indent=indent))
     return [path]
 
@@ -127,6 +140,28 @@ def to_dict(
         "categories": taxonomy.to_coco(),
         "labelsuite": {"version": 1, "taxonomy": taxonomy.to_dict()},
     }
+
+
+def _export_ids(
+    doc: dict[str, Any], taxonomy: Taxonomy, category_ids: dict[int, int], path: Any
+) -> None:
+    """Rewrite the category ids of ``doc`` in place (class id -> file id)."""
+    new = {c.id: int(category_ids.get(c.id, c.id)) for c in taxonomy}
+    if len(set(new.values())) != len(new):
+        raise FormatError(
+            "category_ids would give two classes the same id",
+            path=path,
+            field="category_ids",
+            value=category_ids,
+        )
+    for cat in doc["categories"]:
+        cat["id"] = new[cat["id"]]
+        if "parent" in cat:
+            cat["parent"] = new[cat["parent"]]
+    for a in doc["annotations"]:
+        a["category_id"] = new[a["category_id"]]
+    # the taxonomy copy would restore our ids on reading; the file's ids are what was asked
+    doc.pop("labelsuite", None)
 
 
 def _image_record(ann: ImageAnnotation, plane: tuple[int, ...], image_id: int) -> dict[str, Any]:
@@ -228,8 +263,13 @@ def _plane_annotations(
 
 
 # -- reading --------------------------------------------------------------------------
-def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
+def read(
+    path: str | Path, *, report: ReadReport | None = None
+) -> tuple[list[ImageAnnotation], Taxonomy]:
     """Read a COCO JSON file.
+
+    ``report`` (optional) receives what was inferred: remapped category ids, merged
+    image records.
 
     Raises
     ------
@@ -248,7 +288,7 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
         raise FormatError(
             f"not valid JSON: {exc.msg}", path=path, where=f"line {exc.lineno}"
         ) from None
-    return from_dict(doc, path)
+    return from_dict(doc, path, report=report)
 
 
 def _err(msg: str, path: Any, where: str, field: str | None = None, value: Any = ...) -> None:
@@ -268,13 +308,38 @@ def _require(rec: Any, key: str, types: Any, path: Any, where: str) -> Any:
     return v
 
 
-def _taxonomy(doc: dict[str, Any], path: Any) -> Taxonomy:
+def _zero_based_shift(doc: dict[str, Any]) -> int:
+    """1 when the file numbers its categories from 0 (Label Studio, labelme2coco), else 0."""
     extra = doc.get("labelsuite")
+    if isinstance(extra, dict) and isinstance(extra.get("taxonomy"), dict):
+        return 0
+    for cat in doc["categories"]:
+        if isinstance(cat, dict) and type(cat.get("id")) is int and cat["id"] == 0:
+            return 1
+    return 0
+
+
+def _shifted_categories(categories: list[Any], shift: int) -> list[Any]:
+    if not shift:
+        return categories
+    out = []
+    for cat in categories:
+        if isinstance(cat, dict) and type(cat.get("id")) is int:
+            cat = dict(cat, id=cat["id"] + shift)
+            if type(cat.get("parent")) is int:
+                cat["parent"] += shift
+        out.append(cat)
+    return out
+
+
+def _taxonomy(doc: dict[str, Any], path: Any, shift: int = 0) -> Taxonomy:
+    extra = doc.get("labelsuite")
+    categories = _shifted_categories(doc["categories"], shift)
     try:
         if isinstance(extra, dict) and isinstance(extra.get("taxonomy"), dict):
             tax = Taxonomy.from_dict(extra["taxonomy"], path=path)
         else:
-            tax = Taxonomy.from_coco(doc["categories"], path=path)
+            tax = Taxonomy.from_coco(categories, path=path)
     except TaxonomyError as exc:
         raise FormatError(
             exc.message,
@@ -283,7 +348,7 @@ def _taxonomy(doc: dict[str, Any], path: Any) -> Taxonomy:
             field=exc.field,
             value=exc.value,
         ) from exc
-    for i, cat in enumerate(doc["categories"]):
+    for i, cat in enumerate(categories):
         cid = _require(cat, "id", int, path, f"categories[{i}]")
         if cid not in tax:
             _err("category is missing from the taxonomy", path, f"categories[{i}]", "id", cid)
@@ -301,14 +366,23 @@ class _Source:
         self.has_instances = False
 
 
-def from_dict(doc: Any, path: Any = None) -> tuple[list[ImageAnnotation], Taxonomy]:
+def from_dict(
+    doc: Any, path: Any = None, *, report: ReadReport | None = None
+) -> tuple[list[ImageAnnotation], Taxonomy]:
     """Parse and validate a COCO document (see :func:`read`)."""
     if not isinstance(doc, dict):
         _err("a COCO file must hold a JSON object", path, "top level", value=type(doc).__name__)
     for key in ("images", "annotations", "categories"):
         _require(doc, key, list, path, "top level")
-    tax = _taxonomy(doc, path)
+    shift = _zero_based_shift(doc)
+    tax = _taxonomy(doc, path, shift)
     known = set(tax.ids())
+    if shift and report is not None:
+        ids = sorted(c["id"] for c in doc["categories"] if type(c.get("id")) is int)
+        report.category_ids.update({i: i + shift for i in ids})
+        shown = ", ".join(f"{i}->{i + shift}" for i in ids[:8]) + (", ..." if len(ids) > 8 else "")
+        report.note(f"category ids start at 0 and were read as id + 1 ({shown})")
+    merged = 0
 
     sources: dict[str, _Source] = {}
     image_of: dict[int, tuple[_Source, tuple[int, ...], int, int]] = {}
@@ -346,6 +420,12 @@ def from_dict(doc: Any, path: Any = None) -> tuple[list[ImageAnnotation], Taxono
                     list(shape),
                 )
         src = sources.get(src_name)
+        if src is not None and not plane and src.shape == shape and () in src.records:
+            # another record of the same image (Label Studio writes one per annotation)
+            image_of[iid] = image_of[src.records[()]]
+            merged += 1
+            continue
+        src = sources.get(src_name)
         if src is None:
             try:
                 src = sources[src_name] = _Source(src_name, shape, axes)
@@ -369,6 +449,8 @@ def from_dict(doc: Any, path: Any = None) -> tuple[list[ImageAnnotation], Taxono
         src.has_instances |= bool(img.get("has_instances"))
         image_of[iid] = (src, plane, h, w)
 
+    if merged and report is not None:
+        report.note(f"{merged} image records repeat an earlier file_name and were merged")
     # validate every annotation before building arrays
     parsed: dict[str, list[tuple[tuple[int, ...], dict[str, Any], Any, str]]] = defaultdict(list)
     for i, a in enumerate(doc["annotations"]):
@@ -378,8 +460,10 @@ def from_dict(doc: Any, path: Any = None) -> tuple[list[ImageAnnotation], Taxono
         cid = _require(a, "category_id", int, path, where)
         if iid not in image_of:
             _err("image_id is not in images", path, where, "image_id", iid)
-        if cid not in known:
+        if cid + shift not in known:
             _err("category_id is not in categories", path, where, "category_id", cid)
+        if shift:
+            a = dict(a, category_id=cid + shift)
         src, plane, h, w = image_of[iid]
         bbox = _require(a, "bbox", list, path, where)
         if len(bbox) != 4 or not all(_is_number(v) for v in bbox):
@@ -530,10 +614,8 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
             )
             rle.paint_counts(flat, counts, k)
         else:
-            res = polygons_to_mask([np.reshape(p, (-1, 2)) for p in seg], h, w)
-            if res is not None:
-                crop, (rs, cs) = res
-                vol_t[plane][cs, rs][crop.T] = k
+            _, col, r0, r1 = rle.polygon_runs(seg, h, w)
+            flat[rle.run_pixels(col, r0, r1, h)] = k
         if "box" in a:
             b = a["box"] if isinstance(a["box"], dict) else {}
             boxes.append(
