@@ -116,7 +116,7 @@ def hwm_kb():
             return int(line.split()[1])
 sys.path.insert(0, {here!r})
 from instances import blobs
-from napari_labelsuite.core.instances_chunked import label_components_chunked
+from napari_labelsuite.core.instances.chunked import label_components_chunked
 n, c, root = {n}, {c}, {root!r}
 src = zarr.create_array(root + "/mask.zarr", shape=(n, n), chunks=(c, c), dtype=bool)
 for y in range(0, n, c):
@@ -159,7 +159,7 @@ def hwm_kb():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
 from napari_labelsuite.core import instances as inst
-from napari_labelsuite.core.instances_chunked import split_touching_chunked
+from napari_labelsuite.core.instances.chunked import split_touching_chunked
 root, mode = {root!r}, {mode!r}
 base = hwm_kb()
 src = zarr.open_array(root + "/merged.zarr", mode="r")

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from ..core import instances as core
-from ..core import instances_chunked as chunked
 from ..core.annotation import ObjectInfo
 from ..core.errors import InstanceError, SessionError
+from ..core.instances import chunked
 from .layers import META_KEY, _layer_data, role_of
 
 Region = tuple[slice, ...]
@@ -497,7 +497,7 @@ class InstancesMixin:
     ) -> Iterator[int]:
         """Split touching objects of a large array chunk by chunk into ``out``; yields progress.
 
-        Runs :func:`~napari_labelsuite.core.instances_chunked.iter_split_touching_chunked`
+        Runs :func:`~napari_labelsuite.core.instances.chunked.iter_split_touching_chunked`
         (``count_steps(labels.shape, chunks)`` steps; stopping the generator cancels between
         batches of objects). It touches no layer, so it can run in a worker thread; then call
         :meth:`finish_large_split` with its return value (the ``InstanceEdit``).

@@ -6,20 +6,25 @@ turns into the ``ids`` / ``region`` arguments of that method.
 
 from __future__ import annotations
 
+from typing import Any
+
 import napari
 from napari.layers import Points, Shapes
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGridLayout,
+    QGroupBox,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QWidget,
 )
+from superqt import QElidingLabel
 
 from ..core.errors import InstanceError
-from ..core.instances_chunked import block_shape, count_steps
+from ..core.instances.chunked import block_shape, count_steps
 from ._base import SessionWidget
 
 SCOPES = ("selected objects", "current plane", "region", "whole volume")
@@ -76,6 +81,26 @@ class InstancesWidget(SessionWidget):
         grid_box = QWidget()
         grid_box.setLayout(grid)
         self.layout().addWidget(grid_box)
+        #: what the last operation did ("split 37 objects into 81"); the full text is the tooltip
+        self.result = QElidingLabel("")
+        self.layout().addWidget(self.result)
+
+        layers_box = QGroupBox("Layers")
+        layers_grid = QGridLayout(layers_box)
+        layer_actions = [
+            ("New semantic layer", self.new_semantic_layer),
+            ("New instance layer", self.new_instance_layer),
+            ("New boxes layer", self.new_boxes_layer),
+            ("Boxes from instances", self.boxes_from_instances),
+            ("Semantic from instances", self.semantic_from_instances),
+            ("Instances from semantic", self.instances_from_semantic),
+        ]
+        for k, (text, fn) in enumerate(layer_actions):
+            b = QPushButton(text)
+            b.clicked.connect(fn)
+            layers_grid.addWidget(b, k // 2, k % 2)
+            self.buttons[text] = b
+        self.layout().addWidget(layers_box)
         self.layout().addStretch(1)
         self.viewer.layers.events.inserted.connect(self._refresh_choices)
         self.viewer.layers.events.removed.connect(self._refresh_choices)
@@ -119,7 +144,33 @@ class InstancesWidget(SessionWidget):
 
     # -- actions ---------------------------------------------------------------------------
     def label_components(self) -> None:
-        self.guarded(self.session.label_components)
+        """Label the semantic layer; class ids the taxonomy lacks are offered as new classes."""
+        missing = self.guarded(self.session.missing_classes) or []
+        if missing:
+            shown = ", ".join(str(i) for i in missing)
+            if not self.ask_add_classes(missing):
+                self.warn(
+                    f"class id(s) {shown} are in the mask but not in the taxonomy: add them "
+                    "in Class taxonomy (or answer Yes to add them) before labelling"
+                )
+                return
+            self.guarded(self.session.add_missing_classes, missing)
+            self.info(f"added class(es) {shown} to the taxonomy; rename them in Class taxonomy")
+        layer = self.guarded(self.session.label_components)
+        if layer is not None:
+            n = len(self.session.objects(layer))
+            self._report(f"labelled {n} objects into '{layer.name}'")
+
+    def ask_add_classes(self, ids: list[int]) -> bool:
+        """Ask whether to add the class ids found in the mask as new classes."""
+        shown = ", ".join(str(i) for i in ids)
+        answer = QMessageBox.question(
+            self,
+            "Classes missing from the taxonomy",
+            f"The mask holds class id(s) {shown}, which the taxonomy does not have.\n"
+            "Add them as new classes (named 'class <id>')?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def split_touching(self):
         """Split touching objects; a whole-image split of a large array runs in a worker."""
@@ -137,39 +188,47 @@ class InstancesWidget(SessionWidget):
                 min_distance=self.min_distance.value(), seeds=seeds, **kw
             )
 
-        self.guarded(run)
+        self._report_edit(self.guarded(run))
 
     def split_by_line(self) -> None:
-        self.guarded(
-            lambda: self.session.split_by_line(self._ids()[0], self._layer_named(self.shapes))
+        self._report_edit(
+            self.guarded(
+                lambda: self.session.split_by_line(self._ids()[0], self._layer_named(self.shapes))
+            )
         )
 
     def split_disconnected(self) -> None:
-        self.guarded(lambda: self.session.split_disconnected(**self.scope_kwargs()))
+        self._report_edit(
+            self.guarded(lambda: self.session.split_disconnected(**self.scope_kwargs()))
+        )
 
     def merge(self) -> None:
-        self.guarded(lambda: self.session.merge_instances(self._ids()))
+        self._report_edit(self.guarded(lambda: self.session.merge_instances(self._ids())))
 
     def delete(self) -> None:
-        self.guarded(lambda: self.session.delete_instances(self._ids()))
+        self._report_edit(self.guarded(lambda: self.session.delete_instances(self._ids())))
 
     def fill_holes(self) -> None:
-        self.guarded(lambda: self.session.fill_holes(**self.scope_kwargs()))
+        self._report_edit(self.guarded(lambda: self.session.fill_holes(**self.scope_kwargs())))
 
     def remove_small(self) -> None:
-        self.guarded(
-            lambda: self.session.remove_small(
-                self.min_size.value(), **self.scope_kwargs(objects=False)
+        self._report_edit(
+            self.guarded(
+                lambda: self.session.remove_small(
+                    self.min_size.value(), **self.scope_kwargs(objects=False)
+                )
             )
         )
 
     def remove_border_objects(self) -> None:
-        self.guarded(
-            lambda: self.session.remove_border_objects(**self.scope_kwargs(objects=False))
+        self._report_edit(
+            self.guarded(
+                lambda: self.session.remove_border_objects(**self.scope_kwargs(objects=False))
+            )
         )
 
     def relabel_sequential(self) -> None:
-        self.guarded(self.session.relabel_sequential)
+        self._report_edit(self.guarded(self.session.relabel_sequential))
 
     def label_large(self):
         """Label the semantic layer block by block in a worker, then add the result."""
@@ -215,6 +274,47 @@ class InstancesWidget(SessionWidget):
 
         return self.guarded(start)
 
+    # -- layers ----------------------------------------------------------------------------
+    def new_semantic_layer(self) -> None:
+        self.guarded(self.session.add_semantic_layer)
+
+    def new_instance_layer(self) -> None:
+        self.guarded(self.session.add_instance_layer)
+
+    def new_boxes_layer(self) -> None:
+        self.guarded(self.session.add_boxes_layer)
+
+    def boxes_from_instances(self) -> None:
+        layer = self.guarded(self.session.instances_to_boxes)
+        if layer is not None:
+            self._report(f"{len(layer.data)} boxes from the instances in '{layer.name}'")
+
+    def semantic_from_instances(self) -> None:
+        self.guarded(self.session.instances_to_semantic)
+
+    def instances_from_semantic(self) -> None:
+        layer = self.guarded(self.session.semantic_to_instances)
+        if layer is not None:
+            self._report(f"{len(self.session.objects(layer))} objects in '{layer.name}'")
+
+    # -- results ---------------------------------------------------------------------------
+    def _report(self, text: str, warn: bool = False) -> None:
+        self.result.setText(text)
+        self.result.setToolTip(text)
+        (self.warn if warn else self.info)(text)
+
+    def _report_edit(self, edit: Any) -> None:
+        """Say what an operation did; warn when it multiplied the objects."""
+        if edit is None:
+            return
+        text, multiplied = describe_edit(edit)
+        if multiplied:
+            text += (
+                ": many more objects than before. If objects were cut into pieces, undo "
+                "(Ctrl-Z) and raise the min distance"
+            )
+        self._report(text, warn=multiplied)
+
     def cancel(self) -> None:
         if self.worker is not None:
             self.worker.quit()
@@ -223,6 +323,28 @@ class InstancesWidget(SessionWidget):
         super()._release()
         self.viewer.layers.events.inserted.disconnect(self._refresh_choices)
         self.viewer.layers.events.removed.disconnect(self._refresh_choices)
+
+
+#: a split giving more than this many parts per split object, on average, is suspicious
+SPLIT_WARN_RATIO = 2.5
+
+
+def describe_edit(edit: Any) -> tuple[str, bool]:
+    """("split 37 objects into 81", multiplied) for an :class:`InstanceEdit`."""
+    if edit.relabel is not None:
+        return f"renumbered {len(edit.relabel)} objects 1..{len(edit.relabel)}", False
+    if edit.parents:
+        split = len(set(edit.parents.values()))
+        parts = split + len(edit.parents)
+        return f"split {split} objects into {parts}", parts > SPLIT_WARN_RATIO * split
+    if edit.merged:
+        into = len(set(edit.merged.values()))
+        return f"merged {len(edit.merged) + into} objects into {into}", False
+    if edit.removed:
+        return f"removed {len(edit.removed)} objects", False
+    if edit.empty:
+        return "nothing changed", False
+    return f"changed {len(edit.patches)} object region(s)", False
 
 
 def _spin(lo: int, hi: int, value: int) -> QSpinBox:

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .annotation import ObjectInfo
-from .errors import InstanceError
+from ..annotation import ObjectInfo
+from ..errors import InstanceError
 
 __all__ = [
     "InstanceEdit",
