@@ -12,8 +12,21 @@ Layout written under the dataset directory::
 Rows are ``cls cx cy w h`` (``task="detect"``) or ``cls x1 y1 ... xn yn``
 (``task="segment"``: the outline of each part of an instance, holes filled, since YOLO
 polygons cannot hold holes), normalised to [0, 1], with 0-based class indices in
-taxonomy order. Without ``labelsuite.json`` (files from other tools) image sizes are taken
-from ``images/<split>/<stem>.*`` and each label file is one 2D image.
+taxonomy order. Without ``labelsuite.json`` (files from other tools) each label file is
+one 2D image whose size is read from its image file; these layouts are recognised:
+
+* Ultralytics / Roboflow: ``data.yaml`` whose ``train`` / ``val`` / ``test`` name image
+  folders, image-list files or lists of them, relative to ``path`` or to the YAML's folder
+  (Roboflow's ``../train/images`` is also tried without ``../``, as Ultralytics does);
+  each image's labels are at the path with its last ``images`` folder named ``labels``.
+* Darknet / CVAT "YOLO 1.1": ``obj.data`` (``names = data/obj.names``, ``train =
+  data/train.txt``) with label files next to the images in ``obj_<split>_data/``.
+* Label Studio's YOLO export: ``classes.txt`` (and ``notes.json``), ``images/``, ``labels/``.
+
+Box values may overshoot [0, 1] by rounding (``1e-5`` in normalised units) and are clipped.
+Rows of 8 numbers in every file look like oriented boxes (YOLO-OBB) and data.yaml with
+``kpt_shape`` holds pose rows: both are refused with a message rather than misread as
+polygons. A layout in which no label file is found is an error, never an empty dataset.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from ..boxes import boxes_from_instances
 from ..errors import FormatError, TaxonomyError
 from ..taxonomy import Taxonomy
 from ._common import (
+    ReadReport,
     StagedFiles,
     check_annotations,
     iter_instance_crops,
@@ -43,12 +57,14 @@ from ._common import (
     validate_read,
 )
 
-__all__ = ["SIDECAR", "TASKS", "read", "write"]
+__all__ = ["SIDECAR", "TASKS", "find_layout", "read", "write"]
 
 TASKS = ("detect", "segment")
 SIDECAR = "labelsuite.json"
 _REVIEW = ("status", "reviewer", "reviewed_at")
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+#: tolerance on normalised values (files round to 6 decimals)
+_TOL = 1e-5
 
 
 def _fmt(v: float) -> str:
@@ -181,51 +197,252 @@ def _segment_rows(ann, plane, index) -> tuple[list[str], list[dict[str, Any]]]:
 
 
 # -- reading --------------------------------------------------------------------------
-def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
-    """Read a YOLO dataset (its directory or its ``data.yaml``).
+class Layout:
+    """Where a YOLO dataset keeps its class names and label files."""
 
-    Raises
-    ------
-    FormatError
-        Naming the file, the line and the field: bad ``data.yaml``, class indices out of
-        range, rows with a wrong number of values, values outside [0, 1], polygons with
-        fewer than 3 points, unknown image sizes.
-    """
+    def __init__(self, kind: str, root: Path, names_path: Path, names: dict[int, str]) -> None:
+        self.kind, self.root, self.names_path, self.names = kind, root, names_path, names
+        self.task: str | None = None
+        #: (label file, image file or None, split name)
+        self.items: list[tuple[Path, Path | None, str]] = []
+
+
+def _load_yaml(path: Path) -> Any:
     import yaml
 
-    p = Path(path)
-    root = p.parent if p.is_file() else p
-    data_path = p if p.is_file() else root / "data.yaml"
-    with reading(data_path):
-        text = data_path.read_text(encoding="utf-8")
+    with reading(path):
+        text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise FormatError(
             "not valid YAML",
-            path=data_path,
+            path=path,
             where=None if mark is None else f"line {mark.line + 1}",
         ) from None
-    if not isinstance(data, dict) or "names" not in data:
-        raise FormatError("data.yaml needs a 'names' entry", path=data_path, field="names")
-    names = data["names"]
+
+
+def _check_names(names: Any, path: Path) -> dict[int, str]:
+    raw = names
     if isinstance(names, list):
         names = dict(enumerate(names))
     if (
         not isinstance(names, dict)
+        or not names
         or any(not isinstance(k, int) or not isinstance(v, str) for k, v in names.items())
         or sorted(names) != list(range(len(names)))
     ):
         raise FormatError(
-            "names must map 0..n-1 to class names",
-            path=data_path,
-            field="names",
-            value=data["names"],
+            "names must map 0..n-1 to class names", path=path, field="names", value=raw
         )
+    return names
+
+
+def _names_file(path: Path) -> dict[int, str]:
+    """``obj.names`` / ``classes.txt``: one class name per line."""
+    with reading(path):
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    return _check_names([ln for ln in lines if ln], path)
+
+
+def _key_values(path: Path) -> dict[str, str]:
+    """Darknet ``obj.data``: ``key = value`` lines."""
+    with reading(path):
+        text = path.read_text(encoding="utf-8")
+    out = {}
+    for ln in text.splitlines():
+        if "=" in ln:
+            k, v = ln.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def _label_of(image: Path) -> Path:
+    """Ultralytics' rule: the last ``images`` folder of the path becomes ``labels``."""
+    parts = list(image.parts)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            break
+    return Path(*parts).with_suffix(".txt")
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.rglob("*") if f.suffix.lower() in _IMAGE_EXTS)
+
+
+def _resolve(base: Path, rel: str) -> Path | None:
+    cands = [base / rel]
+    if rel.startswith("../"):
+        cands.append(base / rel[3:])  # Roboflow writes ../train/images next to data.yaml
+    if rel.startswith("data/"):
+        cands.append(base / rel[5:])  # Darknet paths start at darknet's data/ folder
+    return next((c for c in cands if c.exists()), None)
+
+
+def _split_images(base: Path, entry: Any, where: Path, field: str) -> list[Path] | None:
+    """Images of one split entry (folder, image-list file, or list); None when absent."""
+    entries = entry if isinstance(entry, list) else [entry]
+    found: list[Path] = []
+    any_there = False
+    for e in entries:
+        if not isinstance(e, str):
+            raise FormatError("must be a path or a list of paths", path=where, field=field,
+                              value=e)  # fmt: skip
+        target = _resolve(base, e)
+        if target is None:
+            continue
+        any_there = True
+        if target.is_dir():
+            found += _images_in(target)
+        else:
+            with reading(target):
+                lines = target.read_text(encoding="utf-8").splitlines()
+            for ln in (x.strip() for x in lines):
+                if ln:
+                    img = _resolve(target.parent, ln) or _resolve(base, ln)
+                    found.append(img if img is not None else base / ln)
+    return found if any_there else None
+
+
+def find_layout(path: str | Path) -> Layout:
+    """Recognise a YOLO dataset at ``path`` (its folder or its names file).
+
+    Raises
+    ------
+    FormatError
+        When no known layout is found, naming what was looked for.
+    """
+    p = Path(path)
+    root = p.parent if p.is_file() else p
+    yamls = [p] if p.is_file() and p.suffix.lower() in (".yaml", ".yml") else []
+    if not yamls and p.is_dir():
+        yamls = [f for f in (root / "data.yaml", root / "data.yml") if f.is_file()]
+        if not yamls:
+            yamls = [f for f in sorted(root.glob("*.y*ml")) if f.is_file()]
+    if p.is_file() and p.name == "obj.data" or (not yamls and (root / "obj.data").is_file()):
+        return _darknet_layout(root)
+    if not yamls and (root / "classes.txt").is_file():
+        layout = Layout(
+            "labelstudio", root, root / "classes.txt", _names_file(root / "classes.txt")
+        )
+        layout.items = _pairs_from_labels(root)
+        return layout
+    if not yamls:
+        raise FormatError(
+            "not a YOLO dataset: no data.yaml, obj.data or classes.txt", path=root, field="layout"
+        )
+    data_path = yamls[0]
+    data = _load_yaml(data_path)
+    if not isinstance(data, dict) or "names" not in data:
+        raise FormatError("data.yaml needs a 'names' entry", path=data_path, field="names")
+    names = _check_names(data["names"], data_path)
+    if "kpt_shape" in data:
+        raise FormatError(
+            "this is a YOLO pose dataset (kpt_shape): keypoint rows are not supported",
+            path=data_path,
+            field="kpt_shape",
+            value=data["kpt_shape"],
+        )
+    kind = "roboflow" if "roboflow" in data else "ultralytics"
+    layout = Layout(kind, data_path.parent, data_path, names)
+    if (data_path.parent / SIDECAR).is_file():
+        layout.kind = "labelsuite"
+        return layout
+    base = data_path.parent
+    if isinstance(data.get("path"), str):
+        cand = Path(data["path"])
+        cand = cand if cand.is_absolute() else base / cand
+        if cand.is_dir():
+            base = cand
+    seen: set[Path] = set()
+    any_split = False
+    for split in ("train", "val", "test"):
+        if split not in data or data[split] in (None, ""):
+            continue
+        images = _split_images(base, data[split], data_path, split)
+        if images is None and base != data_path.parent:
+            images = _split_images(data_path.parent, data[split], data_path, split)
+        if images is None:
+            continue
+        any_split = True
+        for img in images:
+            lab = _label_of(img)
+            if lab in seen:
+                continue
+            seen.add(lab)
+            layout.items.append((lab, img, split))
+    if not any_split:
+        # data.yaml whose split paths do not exist here: labels/ next to it
+        layout.items = _pairs_from_labels(data_path.parent)
+    return layout
+
+
+def _pairs_from_labels(root: Path) -> list[tuple[Path, Path | None, str]]:
+    out: list[tuple[Path, Path | None, str]] = []
+    labels = root / "labels"
+    for f in sorted(labels.rglob("*.txt")) if labels.is_dir() else []:
+        rel = f.parent.relative_to(labels)
+        img = None
+        for ext in _IMAGE_EXTS:
+            for cand in (
+                root / "images" / rel / f"{f.stem}{ext}",
+                root / "images" / f"{f.stem}{ext}",
+            ):
+                if img is None and cand.is_file():
+                    img = cand
+        out.append((f, img, rel.parts[0] if rel.parts else ""))
+    return out
+
+
+def _darknet_layout(root: Path) -> Layout:
+    obj = root / "obj.data"
+    info = _key_values(obj)
+    names_rel = info.get("names", "obj.names")
+    names_path = _resolve(root, names_rel) or _resolve(root, "obj.names")
+    if names_path is None:
+        raise FormatError("obj.names is missing", path=obj, field="names", value=names_rel)
+    layout = Layout("darknet", root, names_path, _names_file(names_path))
+    seen: set[Path] = set()
+    for split in ("train", "valid", "test"):
+        if split in info:
+            images = _split_images(root, info[split], obj, split) or []
+            for img in images:
+                lab = img.with_suffix(".txt")
+                if lab not in seen and lab.is_file():
+                    seen.add(lab)
+                    layout.items.append((lab, img if img.is_file() else None, split))
+    for folder in sorted(root.glob("obj_*_data")):
+        for lab in sorted(folder.rglob("*.txt")):
+            if lab in seen:
+                continue
+            seen.add(lab)
+            img = next((c for c in (lab.with_suffix(e) for e in _IMAGE_EXTS) if c.is_file()), None)
+            layout.items.append((lab, img, folder.name[4:-5]))
+    return layout
+
+
+def read(
+    path: str | Path, *, report: ReadReport | None = None
+) -> tuple[list[ImageAnnotation], Taxonomy]:
+    """Read a YOLO dataset (its folder, its ``data.yaml``, ``obj.data`` or ``classes.txt``).
+
+    Raises
+    ------
+    FormatError
+        Naming the file, the line and the field: unknown layout, no label files, bad
+        ``data.yaml``, class indices out of range, rows with a wrong number of values,
+        values outside [0, 1], polygons with fewer than 3 points, oriented-box or pose
+        rows, unknown image sizes.
+    """
+    layout = find_layout(path)
+    root, names = layout.root, layout.names
+    if report is not None:
+        report.layout = layout.kind
     side = None
     side_path = root / SIDECAR
-    if side_path.is_file():
+    if layout.kind == "labelsuite":
         with reading(side_path):
             try:
                 side = json.loads(side_path.read_text(encoding="utf-8"))
@@ -241,7 +458,7 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     except TaxonomyError as exc:
         raise FormatError(
             exc.message,
-            path=exc.path or data_path,
+            path=exc.path or layout.names_path,
             where=exc.where,
             field=exc.field,
             value=exc.value,
@@ -249,18 +466,99 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     if tax.to_yolo_names() != names:
         raise FormatError(
             "names do not match the taxonomy in labelsuite.json",
-            path=data_path,
+            path=layout.names_path,
             field="names",
             value=names,
         )
     to_id = tax.yolo_index_to_id()
-    label_files = {f.stem: f for f in sorted((root / "labels").rglob("*.txt"))}
     if side is not None:
+        label_files = {f.stem: f for f in sorted((root / "labels").rglob("*.txt"))}
         out = _read_with_sidecar(root, side, label_files, to_id, side_path)
     else:
-        out = [_read_plain(root, f, to_id) for f in label_files.values()]
+        if not layout.items:
+            raise FormatError(
+                f"no label files found in this {layout.kind} layout (looked for the .txt "
+                "next to each image, with 'images' replaced by 'labels')",
+                path=root,
+                field="labels",
+            )
+        existing = [it for it in layout.items if it[0].is_file()]
+        if not existing:
+            raise FormatError(
+                f"none of the {len(layout.items)} images has a label file",
+                path=layout.items[0][0].parent,
+                field="labels",
+            )
+        rows_of = [(it, _parse_plain_rows(it, len(to_id))) for it in existing]
+        _refuse_obb(rows_of, root)
+        if report is not None and len(existing) < len(layout.items):
+            report.note(f"{len(layout.items) - len(existing)} images have no label file")
+        names_seen: dict[str, int] = {}
+        out = []
+        for (lab, img, split), (hw, rows) in rows_of:
+            ann = _plain_annotation(lab, img, hw, rows, to_id)
+            if ann.image_name in names_seen:
+                ann.image_name = f"{split}/{ann.image_name}"
+            names_seen[ann.image_name] = 1
+            out.append(ann)
     validate_read(out, tax, root)
     return out, tax
+
+
+def _image_hw(img: Path | None, label: Path) -> tuple[int, int]:
+    if img is None or not img.is_file():
+        raise FormatError(
+            "image size unknown: no image next to the label file and no labelsuite.json",
+            path=label,
+            field="image",
+        )
+    try:
+        from PIL import Image
+
+        with Image.open(img) as im:
+            w, h = im.size
+        return h, w
+    except Exception as exc:
+        raise FormatError(f"cannot read image size: {exc}", path=img) from None
+
+
+def _parse_plain_rows(item: tuple[Path, Path | None, str], n_classes: int):
+    lab, img, _ = item
+    h, w = _image_hw(img, lab)
+    return (h, w), _parse_file(lab, h, w, n_classes)
+
+
+def _refuse_obb(rows_of: list, root: Path) -> None:
+    """Rows of exactly 8 values everywhere are oriented boxes, not 4-point polygons."""
+    lengths = [len(vals) for _, (_, rows) in rows_of for _, _, kind, vals in rows
+               if kind == "polygon"]  # fmt: skip
+    boxes = sum(1 for _, (_, rows) in rows_of for _, _, kind, _ in rows if kind == "box")
+    if lengths and not boxes and all(n == 4 for n in lengths):
+        first = next(lab for (lab, _, _), (_, rows) in rows_of if rows)
+        raise FormatError(
+            "every row has 8 values (4 corners): this looks like a YOLO-OBB oriented-box "
+            "dataset, which is not supported (segmentation polygons vary in length)",
+            path=first,
+            field="values",
+            value=8,
+        )
+
+
+def _plain_annotation(lab: Path, img: Path | None, hw, rows, to_id) -> ImageAnnotation:
+    h, w = hw
+    labels = np.zeros((h, w), np.int32)
+    objects: dict[int, ObjectInfo] = {}
+    boxes: list[Box] = []
+    _fill(labels, rows, [{}] * len(rows), to_id, objects, boxes, ())
+    has_seg = any(kind == "polygon" for _, _, kind, _ in rows)
+    return ImageAnnotation(
+        img.name if img is not None else lab.stem,
+        (h, w),
+        instances=labels if has_seg else None,
+        objects=objects if has_seg else {},
+        boxes=boxes,
+        image_path=str(img) if img is not None else None,
+    )
 
 
 def _parse_file(f: Path, h: int, w: int, n_classes: int, task: str | None = None):
@@ -301,7 +599,7 @@ def _parse_file(f: Path, h: int, w: int, n_classes: int, task: str | None = None
                 field="values",
                 value=len(vals),
             )
-        if not np.isfinite(vals).all() or (vals < -1e-9).any() or (vals > 1 + 1e-9).any():
+        if not np.isfinite(vals).all() or (vals < -_TOL).any() or (vals > 1 + _TOL).any():
             raise FormatError(
                 "normalised values must lie in [0, 1]",
                 path=f,
@@ -309,12 +607,12 @@ def _parse_file(f: Path, h: int, w: int, n_classes: int, task: str | None = None
                 field="values",
                 value=line,
             )
+        vals = np.clip(vals, 0.0, 1.0)
         if kind == "box":
-            cx, cy, bw, bh = vals * np.array([w, h, w, h])
-            x0, y0, x1, y1 = (
-                round(v, 6) for v in (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)
-            )
-            if bw <= 0 or bh <= 0 or x0 < -1e-6 or y0 < -1e-6 or x1 > w + 1e-6 or y1 > h + 1e-6:
+            cx, cy, bw, bh = (float(v) for v in vals)
+            # edges in normalised units, where the files' rounding happens
+            nx0, ny0, nx1, ny1 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
+            if bw <= 0 or bh <= 0 or min(nx0, ny0) < -_TOL or max(nx1, ny1) > 1 + _TOL:
                 raise FormatError(
                     f"box lies outside the {w}x{h} image or has no area",
                     path=f,
@@ -322,7 +620,16 @@ def _parse_file(f: Path, h: int, w: int, n_classes: int, task: str | None = None
                     field="values",
                     value=line,
                 )
-            vals = np.array([max(x0, 0.0), max(y0, 0.0), min(x1, w), min(y1, h)])
+            x0, y0, x1, y1 = (
+                round(v, 6)
+                for v in (
+                    max(nx0, 0.0) * w,
+                    max(ny0, 0.0) * h,
+                    min(nx1, 1.0) * w,
+                    min(ny1, 1.0) * h,
+                )
+            )
+            vals = np.array([x0, y0, min(x1, w), min(y1, h)])
         else:
             vals = vals.reshape(-1, 2) * np.array([w, h])
         rows.append((ln, cls, kind, vals))
@@ -432,40 +739,3 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             ann.objects = {k: o for k, o in objects.items() if k in present}
         out.append(ann)
     return out
-
-
-def _image_size(root: Path, stem: str, label: Path) -> tuple[int, int]:
-    rel = label.parent.relative_to(root / "labels")
-    for ext in _IMAGE_EXTS:
-        for cand in (root / "images" / rel / f"{stem}{ext}", root / "images" / f"{stem}{ext}"):
-            if cand.is_file():
-                try:
-                    from PIL import Image
-
-                    with Image.open(cand) as im:
-                        w, h = im.size
-                    return h, w
-                except Exception as exc:
-                    raise FormatError(f"cannot read image size: {exc}", path=cand) from None
-    raise FormatError(
-        "image size unknown: no image next to the label file and no labelsuite.json",
-        path=label,
-        field="image",
-    )
-
-
-def _read_plain(root: Path, f: Path, to_id) -> ImageAnnotation:
-    h, w = _image_size(root, f.stem, f)
-    rows = _parse_file(f, h, w, len(to_id))
-    labels = np.zeros((h, w), np.int32)
-    objects: dict[int, ObjectInfo] = {}
-    boxes: list[Box] = []
-    _fill(labels, rows, [{}] * len(rows), to_id, objects, boxes, ())
-    has_seg = any(kind == "polygon" for _, _, kind, _ in rows)
-    return ImageAnnotation(
-        f.stem,
-        (h, w),
-        instances=labels if has_seg else None,
-        objects=objects if has_seg else {},
-        boxes=boxes,
-    )
