@@ -55,6 +55,8 @@ class AdoptMixin:
     def adopt_layer(self, layer: Any) -> bool:
         """Adopt one layer: merge the taxonomy it carries, bind it under its role.
 
+        Without an active class, the first class becomes active (ready to paint).
+
         Classes of the layer's taxonomy whose id the session lacks are added (all of them
         when the session has no class yet). A class whose id exists under another name is
         left as it is and reported with a :class:`TaxonomyError`, after the other classes
@@ -73,6 +75,9 @@ class AdoptMixin:
         added, conflicts = self._merge_taxonomy(incoming)
         if role in ROLES:
             self.manage_layer(layer, role)  # type: ignore[attr-defined]
+        tax = self.taxonomy  # type: ignore[attr-defined]
+        if self.active_class is None and len(tax):  # type: ignore[attr-defined]
+            self.set_active_class(tax.ids()[0])  # type: ignore[attr-defined]
         self._record(  # type: ignore[attr-defined]
             "adopt_layer", layer=layer.name, role=role, added_classes=added
         )

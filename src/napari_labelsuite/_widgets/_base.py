@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QEvent
-from qtpy.QtWidgets import QVBoxLayout, QWidget
+from qtpy.QtCore import QEvent, QSize, QTimer
+from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from ..core.errors import LabelsuiteError
 from ..session import LabelSession
@@ -16,7 +16,11 @@ from ..session import LabelSession
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
-__all__ = ["SessionWidget"]
+__all__ = ["MAX_MIN_HEIGHT", "MAX_MIN_WIDTH", "SessionWidget"]
+
+#: the most a dock widget may ask for (a 1,366 x 768 screen minus napari's own panels)
+MAX_MIN_HEIGHT = 240
+MAX_MIN_WIDTH = 360
 
 
 class SessionWidget(QWidget):
@@ -40,14 +44,67 @@ class SessionWidget(QWidget):
         self.viewer = viewer
         self.session = LabelSession.attach(viewer)
         self.session.push_to_console()
+        # layers opened before the widget (a sample, a store) bring their classes
+        self.guarded(self.session.adopt_layers)
         self._workers: list[Any] = []
         self._released = False
         self._docked = parent is not None
-        self.setLayout(QVBoxLayout())
-        self.layout().setContentsMargins(4, 4, 4, 4)
+        # the controls live in a scroll area: a dock never needs more height than the
+        # screen has (napari stacks docks; a laptop screen is 768 px high)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.content = QWidget()
+        self._content_layout = QVBoxLayout(self.content)
+        self._content_layout.setContentsMargins(4, 4, 4, 4)
+        self.scroll_area.setWidget(self.content)
+        outer.addWidget(self.scroll_area)
         # a weak reference: a slot holding the widget would keep a parentless one alive
         ref = weakref.ref(self)
         self.destroyed.connect(lambda *_: _release_ref(ref))
+
+    def layout(self) -> QVBoxLayout:  # type: ignore[override]
+        """The layout of the scrolled content, where subclasses add their controls."""
+        return self._content_layout
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        """Small enough for a 1,366 x 768 screen: the content scrolls instead."""
+        hint = self.content.minimumSizeHint()
+        return QSize(min(hint.width(), MAX_MIN_WIDTH), min(hint.height(), MAX_MIN_HEIGHT))
+
+    # -- docking -------------------------------------------------------------------------
+    def _tabify_with_siblings(self) -> None:
+        """Put this widget's dock in a tab next to the other Label Suite docks.
+
+        Docks opened one by one from the Plugins menu would otherwise stack into a column
+        taller than a laptop screen.
+        """
+        from qtpy.QtWidgets import QDockWidget, QMainWindow
+
+        dock = self.parent()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parent()
+        if dock is None or dock.isFloating():
+            return
+        window = dock.parent()
+        if not isinstance(window, QMainWindow):
+            return
+        area = window.dockWidgetArea(dock)
+        for other in window.findChildren(QDockWidget):
+            if (
+                other is not dock
+                and not other.isFloating()
+                and other.isVisible()
+                and window.dockWidgetArea(other) == area
+                and other.findChildren(SessionWidget)
+            ):
+                if dock not in window.tabifiedDockWidgets(other):
+                    window.tabifyDockWidget(other, dock)
+                dock.show()
+                dock.raise_()
+                return
 
     # -- lifetime ----------------------------------------------------------------------
     def close_bindings(self) -> None:
@@ -70,6 +127,8 @@ class SessionWidget(QWidget):
         if event.type() == QEvent.Type.ParentChange:
             if self.parent() is not None:
                 self._docked = True
+                # after napari has added the dock to its window
+                QTimer.singleShot(0, self._tabify_with_siblings)
             elif self._docked:
                 # taken out of its dock; docking itself moves from no parent to the dock
                 self.close_bindings()
