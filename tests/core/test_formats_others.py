@@ -249,16 +249,17 @@ def _voc_file(tmp_path, bndbox: str, name: str = "car", size: str | None = None)
     ("bndbox", "name", "size", "field"),
     [
         ("<xmin>1</xmin><ymin>1</ymin><xmax>21</xmax><ymax>5</ymax>", "car", None, "bndbox"),
-        ("<xmin>0</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax>", "car", None, "bndbox"),
+        ("<xmin>-1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax>", "car", None, "bndbox"),
         ("<xmin>4</xmin><ymin>1</ymin><xmax>2</xmax><ymax>5</ymax>", "car", None, "bndbox"),
         ("<xmin>a</xmin><ymin>1</ymin><xmax>2</xmax><ymax>5</ymax>", "car", None, "xmin"),
         ("<xmin>1</xmin><ymin>1</ymin><ymax>5</ymax>", "car", None, "xmax"),
         ("<xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>5</ymax>", "tram", None, "name"),
-        ("<xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>5</ymax>", "car", "<size/>", "width"),
+        # no width and no image to take the size from
+        ("<xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>5</ymax>", "car", "<size/>", "size"),
     ],
     ids=[
         "beyond-width",
-        "zero-xmin",
+        "negative-xmin",
         "inverted",
         "not-a-number",
         "missing-xmax",

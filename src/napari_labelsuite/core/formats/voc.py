@@ -7,6 +7,12 @@ columns ``c0..c1-1`` is ``xmin = c0 + 1``, ``xmax = c1``. ``truncated``, ``diffi
 (the first plane always, then every plane with boxes), each naming its source image and
 plane under ``<labelsuite>``. The taxonomy is written next to ``Annotations/`` as
 ``taxonomy.yaml``; without it, classes are numbered in order of first appearance.
+
+Files from other tools: a file without ``<size>`` (or with a zero size) takes the size of
+its image (``<path>``, or ``<filename>`` next to the XML, in ``JPEGImages/`` or
+``images/``); it is an error only when no image is found. Roboflow writes 0-based corners
+(``xmin`` 0): when any box of a dataset without ``<labelsuite>`` records has a 0 corner,
+every file of it is read as 0-based pixel edges, and the import report says so.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from ..annotation import Box, ImageAnnotation
 from ..errors import FormatError, TaxonomyError
 from ..taxonomy import Taxonomy
 from ._common import (
+    ReadReport,
     StagedFiles,
     check_annotations,
     plane_label,
@@ -129,7 +136,9 @@ def _xml(ann: ImageAnnotation, plane, boxes: list[Box], taxonomy: Taxonomy, dept
 
 
 # -- reading --------------------------------------------------------------------------
-def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
+def read(
+    path: str | Path, *, report: ReadReport | None = None
+) -> tuple[list[ImageAnnotation], Taxonomy]:
     """Read one VOC XML file or a directory of them (``Annotations/`` or flat).
 
     Raises
@@ -158,7 +167,26 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
             raise FormatError(
                 exc.message, path=tax_path, where=exc.where, field=exc.field, value=exc.value
             ) from exc
-    parsed = [_parse(f) for f in files]
+    parsed = [_parse(f, base) for f in files]
+    foreign = [objs for (_, _, _, _, extra), objs in parsed if not extra.get("labelsuite")]
+    zero_based = any(c[0] == 0 or c[1] == 0 for objs in foreign for _, _, c, _ in objs)
+    if zero_based and report is not None:
+        n = sum(1 for objs in foreign if any(c[0] == 0 or c[1] == 0 for _, _, c, _ in objs))
+        report.note(
+            f"{n} file(s) have boxes with xmin or ymin 0, so the corners looked 0-based "
+            "(Roboflow) and were read as 0-based pixel edges"
+        )
+    sized = [f.name for f, ((*_, extra), _) in zip(files, parsed) if extra.get("size_from")]
+    if sized and report is not None:
+        report.note(f"{len(sized)} file(s) have no <size>: the size was read from the image")
+    parsed = [
+        (head, [(w, n, _box(f, w, c, head[1], zero_based and not head[4].get("labelsuite"), a))
+                for w, n, c, a in objs])
+        for f, (head, objs) in zip(files, parsed)
+    ]  # fmt: skip
+    for head, _ in parsed:
+        head[4].pop("labelsuite", None)
+        head[4].pop("size_from", None)
     if tax is None:
         names: dict[str, None] = {}
         for _, objs in parsed:
@@ -218,7 +246,69 @@ def _ints(s: str | None) -> tuple[int, ...]:
     return tuple(int(v) for v in s.split()) if s else ()
 
 
-def _parse(f: Path):
+def _image_for(f: Path, base: Path, root: ET.Element) -> Path | None:
+    """The image of a VOC file: its ``<path>``, else ``<filename>`` in the usual folders."""
+    cands = []
+    p = _text(root, "path", f, "annotation", required=False)
+    if p:
+        cands += [Path(p), f.parent / Path(p.replace("\\", "/")).name]
+    name = _text(root, "filename", f, "annotation", required=False)
+    if name:
+        for d in (f.parent, f.parent.parent / "JPEGImages", base / "JPEGImages", base / "images",
+                  f.parent.parent / "images", base):  # fmt: skip
+            cands.append(d / name)
+    return next((c for c in cands if c.is_file()), None)
+
+
+def _size_from_image(f: Path, base: Path, root: ET.Element) -> tuple[int, int]:
+    img = _image_for(f, base, root)
+    if img is None:
+        raise FormatError(
+            "missing <size> and no image found to take it from (looked for <path> and "
+            "<filename> next to the file, in JPEGImages/ and images/)",
+            path=f,
+            where="annotation",
+            field="size",
+        )
+    try:
+        from PIL import Image
+
+        with Image.open(img) as im:
+            w, h = im.size
+    except Exception as exc:
+        raise FormatError(f"cannot read image size: {exc}", path=img) from None
+    return int(w), int(h)
+
+
+def _box(
+    f: Path, where: str, corners: tuple[float, ...], shape: tuple[int, ...], zero_based: bool,
+    extra: tuple[dict[str, Any], dict[str, Any]],
+) -> Box:  # fmt: skip
+    h, w = shape[-2:]
+    xmin, ymin, xmax, ymax = corners
+    x0, y0 = (xmin, ymin) if zero_based else (xmin - 1, ymin - 1)
+    convention = "0-based" if zero_based else "1-based"
+    if xmax <= x0 or ymax <= y0:
+        raise FormatError(
+            f"inverted or empty box ({convention} corners)",
+            path=f,
+            where=where,
+            field="bndbox",
+            value=(xmin, ymin, xmax, ymax),
+        )
+    if x0 < 0 or y0 < 0 or xmax > w or ymax > h:
+        raise FormatError(
+            f"box lies outside the {w}x{h} image ({convention} corners)",
+            path=f,
+            where=where,
+            field="bndbox",
+            value=(xmin, ymin, xmax, ymax),
+        )
+    attrs, review = extra
+    return Box(x0, y0, xmax, ymax, class_id=0, attributes=attrs, **review)
+
+
+def _parse(f: Path, base: Path):
     with reading(f):
         text = f.read_text(encoding="utf-8")
     try:
@@ -231,10 +321,13 @@ def _parse(f: Path):
             "root element must be <annotation>", path=f, field="annotation", value=root.tag
         )
     size = root.find("size")
-    if size is None:
-        raise FormatError("missing <size>", path=f, where="annotation", field="size")
-    w = _number(size, "width", f, "size")
-    h = _number(size, "height", f, "size")
+    size_from = None
+    if size is None or _text(size, "width", f, "size", required=False) in (None, "0"):
+        w, h = (float(v) for v in _size_from_image(f, base, root))
+        size_from = "image"
+    else:
+        w = _number(size, "width", f, "size")
+        h = _number(size, "height", f, "size")
     if w <= 0 or h <= 0 or not w.is_integer() or not h.is_integer():
         raise FormatError(
             "width and height must be positive integers",
@@ -267,8 +360,11 @@ def _parse(f: Path):
                 value=shape,
             )
         extra["image_path"] = _text(ls, "image_path", f, "labelsuite", required=False)
+        extra["labelsuite"] = True
         if meta:
             extra["metadata"] = json.loads(meta)
+    if size_from:
+        extra["size_from"] = size_from
     objs = []
     for i, obj in enumerate(root.findall("object")):
         where = f"object[{i}]"
@@ -276,26 +372,7 @@ def _parse(f: Path):
         bb = obj.find("bndbox")
         if bb is None:
             raise FormatError("missing <bndbox>", path=f, where=where, field="bndbox")
-        xmin, ymin, xmax, ymax = (
-            _number(bb, t, f, where) for t in ("xmin", "ymin", "xmax", "ymax")
-        )
-        x0, y0 = xmin - 1, ymin - 1
-        if xmax <= x0 or ymax <= y0:
-            raise FormatError(
-                "inverted or empty box (xmax <= xmin - 1)",
-                path=f,
-                where=where,
-                field="bndbox",
-                value=(xmin, ymin, xmax, ymax),
-            )
-        if x0 < 0 or y0 < 0 or xmax > w or ymax > h:
-            raise FormatError(
-                f"box lies outside the {w}x{h} image (1-based corners)",
-                path=f,
-                where=where,
-                field="bndbox",
-                value=(xmin, ymin, xmax, ymax),
-            )
+        corners = tuple(_number(bb, t, f, where) for t in ("xmin", "ymin", "xmax", "ymax"))
         attrs_el = obj.find("attributes")
         attrs: dict[str, Any] = {}
         if attrs_el is not None:
@@ -318,6 +395,5 @@ def _parse(f: Path):
                 v = _text(meta_el, k, f, where, required=False)
                 if v is not None:
                     review[k] = int(v) if k == "instance_id" else v
-        box = Box(x0, y0, xmax, ymax, class_id=0, attributes=attrs, **review)
-        objs.append((where, name, box))
+        objs.append((where, name, corners, (attrs, review)))
     return (src, shape, axes, plane, extra), objs
