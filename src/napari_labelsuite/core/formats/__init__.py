@@ -1,4 +1,4 @@
-"""Interchange formats: COCO, YOLO, Pascal VOC and PNG/TIFF masks.
+"""Interchange formats: COCO, YOLO, Pascal VOC, PNG/TIFF masks and Cell Tracking Challenge.
 
 Every format module has the same two functions::
 
@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError
-from . import coco, masks, voc, yolo
+from . import coco, ctc, masks, voc, yolo
 
-__all__ = ["FORMATS", "coco", "guess_format", "masks", "read", "voc", "write", "yolo"]
+__all__ = ["FORMATS", "coco", "ctc", "guess_format", "masks", "read", "voc", "write", "yolo"]
 
 #: format name -> module with ``read`` and ``write``.
-FORMATS = {"coco": coco, "yolo": yolo, "voc": voc, "masks": masks}
+FORMATS = {"coco": coco, "yolo": yolo, "voc": voc, "masks": masks, "ctc": ctc}
 
 _SUFFIXES = {
     ".json": "coco",
@@ -47,6 +47,8 @@ def guess_format(path: str | Path, *, for_writing: bool = False) -> str:
     if fmt is not None and not p.is_dir():
         return fmt
     if p.is_dir():
+        if any((p / name).is_file() for name in ctc.TRACK_FILES):
+            return "ctc"
         if (p / "data.yaml").is_file():
             return "yolo"
         if (p / masks.SIDECAR).is_file() or (p / "semantic").is_dir():
