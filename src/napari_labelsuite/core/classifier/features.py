@@ -1,0 +1,384 @@
+"""Pixel features for the classifier, in the spirit of ilastik's feature selection.
+
+Every feature is computed in float32 with :mod:`scipy.ndimage`. The Gaussians of all scales
+come from one cascade (``G(s2) = G(sqrt(s2**2 - s1**2)) * G(s1)``), and the other features of a
+scale are derived from its Gaussian by finite differences, so one image costs one small
+Gaussian per scale plus a few cheap stencils.
+
+Features are computed block by block with a halo (:attr:`FeatureSettings.halo`) that covers
+the support of every filter in the chain, so a tiled computation gives exactly the values of
+the whole-image computation. :class:`FeatureCache` keeps the blocks already computed (keyed by
+their content), so retraining after new strokes does not recompute them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..errors import ClassifierError
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "DEFAULT_SIGMAS",
+    "KINDS",
+    "FeatureCache",
+    "FeatureSettings",
+    "compute_features",
+    "iter_tiles",
+    "read_block",
+]
+
+#: feature kinds, as named in ilastik's feature selection dialog
+KINDS = ("intensity", "gradient", "log", "dog", "hessian", "structure")
+DEFAULT_KINDS = ("intensity", "gradient", "hessian")
+#: the scales of scikit-image's multiscale_basic_features defaults (0.5 .. 16, doubling)
+DEFAULT_SIGMAS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+_TRUNCATE = 4.0
+_D1 = np.array([-0.5, 0.0, 0.5], dtype=np.float32)  # central first difference
+_D2 = np.array([1.0, -2.0, 1.0], dtype=np.float32)  # second difference
+
+
+def _radius(sigma: float) -> int:
+    """Radius of scipy's Gaussian kernel for ``sigma`` (``truncate=4``)."""
+    return int(_TRUNCATE * float(sigma) + 0.5)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Which features the classifier sees.
+
+    Parameters
+    ----------
+    kinds : sequence of str
+        Any of :data:`KINDS`: ``"intensity"`` (Gaussian smoothing), ``"gradient"`` (gradient
+        magnitude), ``"log"`` (Laplacian of Gaussian), ``"dog"`` (difference of Gaussians of
+        this and the previous scale), ``"hessian"`` and ``"structure"`` (eigenvalues of the
+        Hessian and of the structure tensor, largest first).
+    sigmas : sequence of float
+        Scales in pixels, each > 0.
+    ndim : {2, 3}
+        Spatial axes the features are computed over (3 for volumes).
+    channel_axis : int, optional
+        Axis of the image holding channels (None: a single-channel image).
+    """
+
+    kinds: tuple[str, ...] = DEFAULT_KINDS
+    sigmas: tuple[float, ...] = DEFAULT_SIGMAS
+    ndim: int = 2
+    channel_axis: int | None = None
+
+    def __post_init__(self) -> None:
+        kinds = tuple(str(k) for k in self.kinds)
+        unknown = [k for k in kinds if k not in KINDS]
+        if not kinds or unknown:
+            raise ClassifierError(
+                f"feature kinds must be a non-empty selection of {KINDS}",
+                field="features.kinds",
+                value=unknown or list(kinds),
+            )
+        try:
+            sigmas = tuple(float(s) for s in self.sigmas)
+        except (TypeError, ValueError) as exc:
+            raise ClassifierError(
+                "sigmas must be numbers", field="features.sigmas", value=self.sigmas
+            ) from exc
+        if not sigmas or min(sigmas) <= 0 or len(set(sigmas)) != len(sigmas):
+            raise ClassifierError(
+                "sigmas must be distinct positive numbers",
+                field="features.sigmas",
+                value=list(sigmas),
+            )
+        if self.ndim not in (2, 3):
+            raise ClassifierError(
+                "features are computed over 2 or 3 spatial axes",
+                field="features.ndim",
+                value=self.ndim,
+            )
+        # a canonical order of kinds and scales: equal selections give equal features
+        object.__setattr__(self, "kinds", tuple(k for k in KINDS if k in kinds))
+        object.__setattr__(self, "sigmas", tuple(sorted(sigmas)))
+        if self.channel_axis is not None:
+            object.__setattr__(self, "channel_axis", int(self.channel_axis))
+
+    # -- description -------------------------------------------------------------------
+    @classmethod
+    def coerce(cls, value: Any) -> FeatureSettings:
+        """Settings from a FeatureSettings, a dict (:meth:`to_dict`) or None (defaults)."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            return cls.from_dict(value)
+        raise ClassifierError(
+            "features must be FeatureSettings or a dict", field="features", value=value
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kinds": list(self.kinds),
+            "sigmas": list(self.sigmas),
+            "ndim": self.ndim,
+            "channel_axis": self.channel_axis,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureSettings:
+        extra = set(d) - {"kinds", "sigmas", "ndim", "channel_axis"}
+        if extra:
+            raise ClassifierError(
+                "unknown feature settings", field="features", value=sorted(extra)
+            )
+        return cls(
+            kinds=tuple(d.get("kinds", DEFAULT_KINDS)),
+            sigmas=tuple(d.get("sigmas", DEFAULT_SIGMAS)),
+            ndim=int(d.get("ndim", 2)),
+            channel_axis=d.get("channel_axis"),
+        )
+
+    def _per_kind(self, kind: str) -> int:
+        return self.ndim if kind in ("hessian", "structure") else 1
+
+    def n_features(self, n_channels: int = 1) -> int:
+        """Features per pixel for an image with ``n_channels`` channels."""
+        per_sigma = sum(self._per_kind(k) for k in self.kinds)
+        return n_channels * len(self.sigmas) * per_sigma
+
+    def names(self, n_channels: int = 1) -> list[str]:
+        """One readable name per feature, in the order of the feature axis."""
+        out = []
+        for c in range(n_channels):
+            for s in self.sigmas:
+                for k in self.kinds:
+                    n = self._per_kind(k)
+                    for e in range(n):
+                        suffix = f" e{e}" if n > 1 else ""
+                        out.append(f"c{c} {k} s{s:g}{suffix}")
+        return out
+
+    @property
+    def halo(self) -> int:
+        """Pixels of context a block needs on each side for exact features."""
+        prev, total = 0.0, 0
+        for s in self.sigmas:
+            total += _radius(math.sqrt(s * s - prev * prev))
+            prev = s
+        extra = 2  # second differences
+        if "structure" in self.kinds:
+            extra = max(extra, 1 + _radius(self.sigmas[-1] / 2))
+        return total + extra
+
+    # -- image geometry ----------------------------------------------------------------
+    def spatial_shape(self, shape: Sequence[int], *, field_name: str = "image") -> tuple:
+        """The spatial shape of an image of ``shape`` (checked against these settings)."""
+        shape = tuple(int(n) for n in shape)
+        expected = self.ndim + (self.channel_axis is not None)
+        if len(shape) != expected:
+            where = "with a channel axis" if self.channel_axis is not None else "single-channel"
+            raise ClassifierError(
+                f"the features are {self.ndim}D ({where}), so the image needs {expected} axes",
+                field=f"{field_name}.shape",
+                value=shape,
+            )
+        if self.channel_axis is None:
+            return shape
+        ax = self.channel_axis % len(shape)
+        return shape[:ax] + shape[ax + 1 :]
+
+    def n_channels(self, shape: Sequence[int]) -> int:
+        self.spatial_shape(shape)
+        if self.channel_axis is None:
+            return 1
+        return int(shape[self.channel_axis % len(shape)])
+
+
+def read_block(image: Any, region: tuple[slice, ...], settings: FeatureSettings) -> np.ndarray:
+    """Pixels of ``region`` (spatial slices) as float32, channels last ``(..., C)``.
+
+    Only the region is read from zarr, dask or memory-mapped arrays.
+    """
+    if settings.channel_axis is None:
+        block = np.asarray(image[region])
+        return block.astype(np.float32, copy=False)[..., None]
+    ax = settings.channel_axis % image.ndim
+    key = region[:ax] + (slice(None),) + region[ax:]
+    block = np.asarray(image[key]).astype(np.float32, copy=False)
+    return np.moveaxis(block, ax, -1)
+
+
+def _eig_sym(m: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Eigenvalues (largest first) of symmetric 2x2 or 3x3 matrices given elementwise."""
+    if len(m) == 2:
+        a, b, c = m[0][0], m[0][1], m[1][1]
+        mean = (a + c) * np.float32(0.5)
+        root = np.sqrt(((a - c) * np.float32(0.5)) ** 2 + b * b)
+        return [mean + root, mean - root]
+    stacked = np.stack([np.stack(row, axis=-1) for row in m], axis=-2)
+    ev = np.linalg.eigvalsh(stacked)  # ascending
+    return [ev[..., 2], ev[..., 1], ev[..., 0]]
+
+
+def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Features of a channels-last float32 block, shape ``(*spatial, n_features)``.
+
+    The values at a pixel depend only on the pixels within :attr:`FeatureSettings.halo`
+    of it (and on the image border, mirrored), so blocks computed with that halo agree
+    exactly with the whole image.
+    """
+    block = np.asarray(block, dtype=np.float32)
+    spatial = block.shape[:-1]
+    if len(spatial) != settings.ndim:
+        raise ClassifierError(
+            f"the features are {settings.ndim}D but the block has {len(spatial)} spatial axes",
+            field="features.ndim",
+            value=settings.ndim,
+        )
+    n_ch = block.shape[-1]
+    out = np.empty((*spatial, settings.n_features(n_ch)), dtype=np.float32)
+    k = 0
+    axes = range(settings.ndim)
+    kinds = settings.kinds
+    for c in range(n_ch):
+        raw = np.ascontiguousarray(block[..., c])
+        g_prev, s_prev = raw, 0.0
+        for s in settings.sigmas:
+            step = math.sqrt(s * s - s_prev * s_prev)
+            g = ndi.gaussian_filter(g_prev, step, mode="reflect", truncate=_TRUNCATE)
+            need_d1 = any(x in kinds for x in ("gradient", "hessian", "structure"))
+            d1 = [ndi.correlate1d(g, _D1, axis=a, mode="reflect") for a in axes] if need_d1 else []
+            for kind in kinds:
+                if kind == "intensity":
+                    out[..., k] = g
+                    k += 1
+                elif kind == "gradient":
+                    acc = d1[0] * d1[0]
+                    for d in d1[1:]:
+                        acc += d * d
+                    np.sqrt(acc, out=out[..., k])
+                    k += 1
+                elif kind == "log":
+                    acc = ndi.correlate1d(g, _D2, axis=0, mode="reflect")
+                    for a in list(axes)[1:]:
+                        acc += ndi.correlate1d(g, _D2, axis=a, mode="reflect")
+                    out[..., k] = acc
+                    k += 1
+                elif kind == "dog":
+                    out[..., k] = g - g_prev
+                    k += 1
+                elif kind == "hessian":
+                    h = [[np.empty(0, np.float32)] * settings.ndim for _ in axes]
+                    for i in axes:
+                        h[i][i] = ndi.correlate1d(g, _D2, axis=i, mode="reflect")
+                        for j in range(i + 1, settings.ndim):
+                            h[i][j] = h[j][i] = ndi.correlate1d(d1[i], _D1, axis=j, mode="reflect")
+                    for ev in _eig_sym(h):
+                        out[..., k] = ev
+                        k += 1
+                elif kind == "structure":
+                    outer = s / 2
+                    t = [[np.empty(0, np.float32)] * settings.ndim for _ in axes]
+                    for i in axes:
+                        for j in range(i, settings.ndim):
+                            t[i][j] = t[j][i] = ndi.gaussian_filter(
+                                d1[i] * d1[j], outer, mode="reflect", truncate=_TRUNCATE
+                            )
+                    for ev in _eig_sym(t):
+                        out[..., k] = ev
+                        k += 1
+            g_prev, s_prev = g, s
+    return out
+
+
+def iter_tiles(shape: Sequence[int], tile: Sequence[int]) -> Iterator[tuple[slice, ...]]:
+    """Regions of ``tile`` shape (clipped at the end) covering ``shape``, in C order."""
+    import itertools
+
+    ranges = [range(0, int(n), max(1, int(t))) for n, t in zip(shape, tile)]
+    for starts in itertools.product(*ranges):
+        yield tuple(slice(a, min(a + int(t), int(n))) for a, t, n in zip(starts, tile, shape))
+
+
+def grow(region: tuple[slice, ...], halo: int, shape: Sequence[int]) -> tuple[slice, ...]:
+    """``region`` grown by ``halo`` on every side, clipped to ``shape``."""
+    return tuple(
+        slice(max(0, s.start - halo), min(int(n), s.stop + halo)) for s, n in zip(region, shape)
+    )
+
+
+def block_features(
+    image: Any,
+    region: tuple[slice, ...],
+    settings: FeatureSettings,
+    cache: FeatureCache | None = None,
+) -> np.ndarray:
+    """Features of the pixels in ``region`` (read with a halo; cached by content)."""
+    spatial = settings.spatial_shape(image.shape)
+    outer = grow(region, settings.halo, spatial)
+    block = read_block(image, outer, settings)
+    inner = tuple(slice(r.start - o.start, r.stop - o.start) for r, o in zip(region, outer))
+    if cache is None:
+        return compute_features(block, settings)[inner]
+    key = (settings, tuple((s.start, s.stop) for s in region), _digest(block, outer))
+    found = cache.get(key)
+    if found is None:
+        found = np.ascontiguousarray(compute_features(block, settings)[inner])
+        cache.put(key, found)
+    return found
+
+
+def _digest(block: np.ndarray, outer: tuple[slice, ...]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr([(s.start, s.stop) for s in outer]).encode())
+    h.update(np.ascontiguousarray(block).view(np.uint8).data)
+    return h.hexdigest()
+
+
+class FeatureCache:
+    """Least-recently-used store of computed feature blocks, bounded in bytes.
+
+    Keys name the settings, the block and a hash of the pixels it was computed from, so a
+    changed image never returns stale features.
+    """
+
+    def __init__(self, max_bytes: int = 2**30) -> None:
+        self.max_bytes = int(max_bytes)
+        self._items: OrderedDict[Any, np.ndarray] = OrderedDict()
+        self.nbytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any) -> np.ndarray | None:
+        arr = self._items.get(key)
+        if arr is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return arr
+
+    def put(self, key: Any, arr: np.ndarray) -> None:
+        if arr.nbytes > self.max_bytes:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.nbytes -= old.nbytes
+        self._items[key] = arr
+        self.nbytes += arr.nbytes
+        while self.nbytes > self.max_bytes and self._items:
+            _, dropped = self._items.popitem(last=False)
+            self.nbytes -= dropped.nbytes
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)

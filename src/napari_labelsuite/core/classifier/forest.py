@@ -1,0 +1,373 @@
+"""``PixelClassifier``: a random forest on pixel features, trained from scribbles.
+
+Scribbles are a label image of the image's spatial shape: 0 where nobody painted, otherwise
+the class id (of the taxonomy) painted there. Training reads the scribbles block by block,
+computes features only for blocks that hold strokes (cached, so retraining after a new
+stroke only computes the blocks it touched), draws at most ``max_samples_per_class`` pixels
+per class and fits a scikit-learn ``RandomForestClassifier``. Prediction runs block by
+block with a halo, so it never holds more than one block's features.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..errors import ClassifierError
+from .features import FeatureCache, FeatureSettings, block_features, iter_tiles
+
+__all__ = ["DEFAULT_FOREST", "PixelClassifier", "default_tile"]
+
+#: forest of the size scikit-image's segmentation example uses (50 trees of depth 10)
+DEFAULT_FOREST: dict[str, Any] = {
+    "n_estimators": 50,
+    "max_depth": 10,
+    "n_jobs": 2,
+    "random_state": 0,
+}
+
+Region = tuple[slice, ...]
+Progress = Callable[[int, int], None]
+
+
+def default_tile(ndim: int) -> tuple[int, ...]:
+    """Blocks of about a million pixels: 1024² in 2D, 64 x 128² in 3D."""
+    return (1024, 1024) if ndim == 2 else (64, 128, 128)
+
+
+def _label_dtype(top: int) -> np.dtype:
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.uint64)
+
+
+class PixelClassifier:
+    """A pixel classifier trained from scribbles (2D, 3D, one or more channels).
+
+    Parameters
+    ----------
+    features : FeatureSettings or dict, optional
+        The features to compute (default: Gaussian, gradient magnitude and Hessian
+        eigenvalues at scales 0.5 .. 16).
+    max_samples_per_class : int
+        At most this many scribbled pixels per class are used for training (drawn at
+        random with ``random_state``); strokes are spatially redundant, so a sample keeps
+        the accuracy and bounds the training time.
+    tile : tuple of int, optional
+        Block shape for feature computation and prediction (default :func:`default_tile`).
+    cache_bytes : int
+        Memory for cached feature blocks.
+    **forest_options
+        ``RandomForestClassifier`` parameters (defaults :data:`DEFAULT_FOREST`).
+
+    Examples
+    --------
+    >>> clf = PixelClassifier(features={"kinds": ["intensity", "gradient"], "sigmas": [1, 4]})
+    >>> clf.fit(image, scribbles)          # doctest: +SKIP
+    >>> labels = clf.predict(image)        # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        features: FeatureSettings | dict[str, Any] | None = None,
+        *,
+        max_samples_per_class: int = 10_000,
+        tile: Iterable[int] | None = None,
+        cache_bytes: int = 2**30,
+        **forest_options: Any,
+    ) -> None:
+        self.features = FeatureSettings.coerce(features)
+        if int(max_samples_per_class) < 1:
+            raise ClassifierError(
+                "must be a positive integer",
+                field="max_samples_per_class",
+                value=max_samples_per_class,
+            )
+        self.max_samples_per_class = int(max_samples_per_class)
+        self.tile = tuple(int(t) for t in tile) if tile is not None else None
+        if self.tile is not None and (len(self.tile) != self.features.ndim or min(self.tile) < 1):
+            raise ClassifierError(
+                f"tile must give {self.features.ndim} positive sizes", field="tile", value=tile
+            )
+        self.forest_options = {**DEFAULT_FOREST, **forest_options}
+        self._check_forest_options()
+        self.cache = FeatureCache(cache_bytes)
+        self.forest_: Any = None
+        self.classes_: np.ndarray | None = None
+        self.n_channels_: int | None = None
+        self.taxonomy: dict[str, Any] | None = None
+        self.n_training_pixels_: dict[int, int] = {}
+        self.n_scribbled_pixels_: dict[int, int] = {}
+
+    def _check_forest_options(self) -> None:
+        from sklearn.ensemble import RandomForestClassifier
+
+        try:
+            RandomForestClassifier(**self.forest_options)
+        except TypeError as exc:
+            raise ClassifierError(
+                f"not a RandomForestClassifier option: {exc}",
+                field="forest_options",
+                value=sorted(self.forest_options),
+            ) from exc
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def is_trained(self) -> bool:
+        return self.forest_ is not None
+
+    def _require_trained(self) -> None:
+        if self.forest_ is None:
+            raise ClassifierError("the classifier is not trained yet: call fit()", field="fit")
+
+    def _tile(self) -> tuple[int, ...]:
+        return self.tile or default_tile(self.features.ndim)
+
+    def _check_image(self, image: Any, *, training: bool = False) -> tuple[int, ...]:
+        spatial = self.features.spatial_shape(image.shape)
+        n_ch = self.features.n_channels(image.shape)
+        if not training and self.n_channels_ is not None and n_ch != self.n_channels_:
+            raise ClassifierError(
+                f"the classifier was trained on {self.n_channels_} channel(s)",
+                field="image.channels",
+                value=n_ch,
+            )
+        return spatial
+
+    # -- training ----------------------------------------------------------------------
+    def fit(
+        self,
+        image: Any,
+        scribbles: Any,
+        *,
+        taxonomy: Any = None,
+        progress: Progress | None = None,
+    ) -> PixelClassifier:
+        """Train on the scribbled pixels of ``image`` (all strokes; call again after more).
+
+        Parameters
+        ----------
+        image : array-like
+            numpy, zarr or dask; spatial axes as in the feature settings (+ channel axis).
+        scribbles : array-like
+            Integer labels of the spatial shape; 0 = not scribbled, else a class id.
+        taxonomy : Taxonomy, optional
+            When given, every scribbled id must be one of its classes; it is kept with the
+            classifier (and saved with it).
+        progress : callable, optional
+            ``progress(done, total)`` after each block.
+
+        Raises
+        ------
+        ClassifierError
+            Shapes that differ, fewer than two classes, ids outside the taxonomy.
+        """
+        from sklearn.ensemble import RandomForestClassifier
+
+        image = _as_array(image)
+        scribbles = _as_array(scribbles)
+        spatial = self._check_image(image, training=True)
+        if tuple(scribbles.shape) != spatial:
+            raise ClassifierError(
+                f"scribbles must have the image's spatial shape {spatial}",
+                field="scribbles.shape",
+                value=tuple(scribbles.shape),
+            )
+        if np.dtype(scribbles.dtype).kind not in "uib":
+            raise ClassifierError(
+                "scribbles must be an integer label image",
+                field="scribbles.dtype",
+                value=str(scribbles.dtype),
+            )
+        # pass 1: which blocks hold strokes, and which classes (cheap: scribbles only)
+        blocks: list[tuple[Region, np.ndarray]] = []
+        counts: dict[int, int] = {}
+        for region in iter_tiles(spatial, self._tile()):
+            s = np.asarray(scribbles[region])
+            if not s.any():
+                continue
+            ids, n = np.unique(s[s != 0], return_counts=True)
+            for i, c in zip(ids.tolist(), n.tolist()):
+                counts[int(i)] = counts.get(int(i), 0) + int(c)
+            blocks.append((region, s))
+        if any(i < 0 for i in counts):
+            raise ClassifierError(
+                "class ids must be positive", field="scribbles", value=sorted(counts)
+            )
+        if len(counts) < 2:
+            raise ClassifierError(
+                "paint strokes of at least two classes",
+                field="scribbles",
+                value=sorted(counts),
+            )
+        tax_dict = None
+        if taxonomy is not None:
+            unknown = [i for i in sorted(counts) if i not in taxonomy]
+            if unknown:
+                raise ClassifierError(
+                    "scribbled class ids are not in the taxonomy",
+                    field="scribbles",
+                    value=unknown,
+                )
+            tax_dict = taxonomy.to_dict()
+        # pass 2: features of scribbled pixels; a fixed random subset per class
+        rng = np.random.default_rng(int(self.forest_options.get("random_state") or 0))
+        keep = {c: self._draw(rng, n) for c, n in counts.items()}
+        seen = dict.fromkeys(counts, 0)
+        xs, ys = [], []
+        for k, (region, s) in enumerate(blocks):
+            mask = s != 0
+            lab = s[mask]
+            take = np.zeros(lab.shape, bool)
+            for c in np.unique(lab).tolist():
+                sel = np.flatnonzero(lab == c)
+                chosen = keep[c]
+                lo, hi = seen[c], seen[c] + sel.size
+                seen[c] = hi
+                if chosen is None:
+                    take[sel] = True
+                else:
+                    pick = chosen[(chosen >= lo) & (chosen < hi)] - lo
+                    take[sel[pick]] = True
+            if take.any():
+                feats = block_features(image, region, self.features, self.cache)
+                xs.append(feats[mask][take])
+                ys.append(lab[take])
+            if progress is not None:
+                progress(k + 1, len(blocks))
+        X = np.concatenate(xs)
+        y = np.concatenate(ys).astype(np.int64)
+        forest = RandomForestClassifier(**self.forest_options)
+        forest.fit(X, y)
+        self.forest_ = forest
+        self.classes_ = np.asarray(forest.classes_, dtype=np.int64)
+        self.n_channels_ = self.features.n_channels(image.shape)
+        if tax_dict is not None:
+            self.taxonomy = tax_dict
+        self.n_scribbled_pixels_ = dict(sorted(counts.items()))
+        self.n_training_pixels_ = {int(c): int((y == c).sum()) for c in self.classes_}
+        return self
+
+    def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray | None:
+        """Sorted positions (in scan order) of the pixels of a class used for training."""
+        if n <= self.max_samples_per_class:
+            return None
+        return np.sort(rng.choice(n, self.max_samples_per_class, replace=False))
+
+    # -- prediction --------------------------------------------------------------------
+    def _proba_rows(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.forest_.predict_proba(X), dtype=np.float32)
+
+    def predict_proba_block(self, image: Any, region: Region) -> np.ndarray:
+        """Class probabilities of the pixels of ``region``: ``(*region_shape, n_classes)``.
+
+        Columns follow :attr:`classes_`.
+        """
+        self._require_trained()
+        feats = block_features(image, region, self.features, self.cache)
+        shp = feats.shape[:-1]
+        proba = self._proba_rows(feats.reshape(-1, feats.shape[-1]))
+        return proba.reshape(*shp, proba.shape[-1])
+
+    def _regions(self, image: Any, region: Region | None) -> tuple[Region, list[Region]]:
+        spatial = self._check_image(image)
+        if region is None:
+            region = tuple(slice(0, n) for n in spatial)
+        region = _clip(region, spatial)
+        tiles = [
+            tuple(slice(r.start + t.start, r.start + t.stop) for r, t in zip(region, tile))
+            for tile in iter_tiles([r.stop - r.start for r in region], self._tile())
+        ]
+        return region, tiles
+
+    def predict_proba(self, image: Any, *, region: Region | None = None) -> np.ndarray:
+        """Class probabilities of every pixel (of ``region``), float32, classes last."""
+        self._require_trained()
+        image = _as_array(image)
+        region, tiles = self._regions(image, region)
+        assert self.classes_ is not None
+        out = np.empty((*[r.stop - r.start for r in region], len(self.classes_)), dtype=np.float32)
+        for t in tiles:
+            out[_local(t, region)] = self.predict_proba_block(image, t)
+        return out
+
+    def labels_from_proba(self, proba: np.ndarray) -> np.ndarray:
+        """Class ids of the most probable class (ties: the smaller id)."""
+        assert self.classes_ is not None
+        dt = _label_dtype(int(self.classes_.max()))
+        return self.classes_.astype(dt)[np.argmax(proba, axis=-1)]
+
+    @staticmethod
+    def uncertainty_from_proba(proba: np.ndarray) -> np.ndarray:
+        """``1 - (p_first - p_second)``: 0 where the forest is sure, 1 where two classes tie."""
+        if proba.shape[-1] < 2:
+            return np.zeros(proba.shape[:-1], np.float32)
+        top2 = np.partition(proba, proba.shape[-1] - 2, axis=-1)[..., -2:]
+        return (1.0 - (top2[..., 1] - top2[..., 0])).astype(np.float32)
+
+    def predict(self, image: Any, *, region: Region | None = None) -> np.ndarray:
+        """Class-id label image of ``image`` (or of ``region``), block by block."""
+        self._require_trained()
+        image = _as_array(image)
+        region, tiles = self._regions(image, region)
+        assert self.classes_ is not None
+        dt = _label_dtype(int(self.classes_.max()))
+        out = np.empty([r.stop - r.start for r in region], dtype=dt)
+        for t in tiles:
+            out[_local(t, region)] = self.labels_from_proba(self.predict_proba_block(image, t))
+        return out
+
+    def uncertainty(self, image: Any, *, region: Region | None = None) -> np.ndarray:
+        """Per-pixel uncertainty in [0, 1] (see :meth:`uncertainty_from_proba`)."""
+        return self.uncertainty_from_proba(self.predict_proba(image, region=region))
+
+    # -- persistence (see io.py) ---------------------------------------------------------
+    def save(self, path: Any) -> Any:
+        """Write the trained classifier (forest, features, taxonomy) to ``path``."""
+        from .io import save_classifier
+
+        return save_classifier(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> PixelClassifier:
+        """Read a classifier written by :meth:`save` (no pickle involved)."""
+        from .io import load_classifier
+
+        return load_classifier(path)
+
+    def copy(self) -> PixelClassifier:
+        """An independent copy (sharing nothing mutable, the cache starts empty)."""
+        new = copy.copy(self)
+        new.cache = FeatureCache(self.cache.max_bytes)
+        new.forest_ = copy.deepcopy(self.forest_)
+        return new
+
+    def __repr__(self) -> str:
+        state = "untrained" if self.classes_ is None else f"classes={self.classes_.tolist()}"
+        kinds, sigmas = self.features.kinds, self.features.sigmas
+        return f"PixelClassifier({state}, features={kinds}, sigmas={sigmas})"
+
+
+def _as_array(a: Any) -> Any:
+    """Arrays stay lazy; lists become numpy."""
+    return a if hasattr(a, "shape") and hasattr(a, "dtype") else np.asarray(a)
+
+
+def _clip(region: Region, shape: tuple[int, ...]) -> Region:
+    if len(region) != len(shape):
+        raise ClassifierError(f"region needs {len(shape)} slices", field="region", value=region)
+    out = []
+    for s, n in zip(region, shape):
+        a, b, _ = s.indices(n)
+        if b <= a:
+            raise ClassifierError("region is empty", field="region", value=region)
+        out.append(slice(a, b))
+    return tuple(out)
+
+
+def _local(t: Region, origin: Region) -> Region:
+    return tuple(slice(a.start - o.start, a.stop - o.start) for a, o in zip(t, origin))

@@ -1,0 +1,263 @@
+"""Pixel classifier: features, training from scribbles, prediction, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_labelsuite.core.classifier import (
+    FeatureCache,
+    FeatureSettings,
+    PixelClassifier,
+    compute_features,
+)
+from napari_labelsuite.core.classifier.features import block_features
+from napari_labelsuite.core.errors import ClassifierError
+from napari_labelsuite.core.taxonomy import Taxonomy
+
+SMALL = {"n_estimators": 10, "max_depth": 8}
+
+
+def _feature(settings: FeatureSettings, img: np.ndarray, name: str) -> np.ndarray:
+    feats = compute_features(img[..., None].astype(np.float32), settings)
+    return feats[..., settings.names().index(name)]
+
+
+def _blobs(shape=(128, 128), seed=0, noise=0.5):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    gt = ((yy - 40) ** 2 + (xx - 50) ** 2 < 20**2) | ((yy - 95) ** 2 + (xx - 90) ** 2 < 15**2)
+    img = gt.astype(np.float32) + rng.normal(0, noise, shape).astype(np.float32)
+    scr = np.zeros(shape, np.uint8)
+    scr[38:42, 40:60] = 2  # inside the first blob
+    scr[93:97, 85:95] = 2
+    scr[5:8, 5:120] = 1  # background
+    scr[120:123, 10:60] = 1
+    return img, gt, scr
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+# -- features -------------------------------------------------------------------------
+def test_gradient_of_a_ramp_is_its_slope():
+    yy, xx = np.mgrid[:64, :64].astype(np.float32)
+    s = FeatureSettings(kinds=("gradient",), sigmas=(1.0, 2.0))
+    g = _feature(s, 3 * xx + 4 * yy, "c0 gradient s2")
+    # far from the mirrored border a Gaussian keeps a ramp, so the slope is exact
+    np.testing.assert_allclose(g[20:44, 20:44], 5.0, rtol=1e-5)
+
+
+def test_hessian_and_log_of_a_paraboloid():
+    yy, xx = np.mgrid[:64, :64].astype(np.float32)
+    img = (xx - 32) ** 2 + 3 * (yy - 32) ** 2
+    s = FeatureSettings(kinds=("log", "hessian"), sigmas=(1.0,))
+    inner = (slice(16, 48), slice(16, 48))
+    np.testing.assert_allclose(_feature(s, img, "c0 hessian s1 e0")[inner], 6.0, atol=1e-3)
+    np.testing.assert_allclose(_feature(s, img, "c0 hessian s1 e1")[inner], 2.0, atol=1e-3)
+    np.testing.assert_allclose(_feature(s, img, "c0 log s1")[inner], 8.0, atol=1e-3)
+
+
+def test_cascaded_gaussians_match_scipy():
+    # the cascade of sampled kernels approximates the direct Gaussian; on image content
+    # (not pixel-to-pixel white noise) it agrees to well under 1 % of the range
+    noise = np.random.default_rng(1).random((80, 90))
+    img = (ndi.gaussian_filter(noise, 1.0) * 10).astype(np.float32)
+    s = FeatureSettings(kinds=("intensity", "dog"), sigmas=(0.5, 1.0, 2.0, 4.0))
+    for sigma in s.sigmas:
+        ref = ndi.gaussian_filter(img.astype(np.float64), sigma, mode="reflect")
+        got = _feature(s, img, f"c0 intensity s{sigma:g}")
+        inner = (slice(12, -12), slice(12, -12))
+        span = float(ref[inner].max() - ref[inner].min())
+        assert np.abs(got[inner] - ref[inner]).max() < 0.01 * span
+    dog = _feature(s, img, "c0 dog s2")
+    np.testing.assert_allclose(
+        dog, _feature(s, img, "c0 intensity s2") - _feature(s, img, "c0 intensity s1"), atol=1e-6
+    )
+
+
+def test_structure_tensor_of_stripes_has_one_direction():
+    xx = np.mgrid[:64, :64][1].astype(np.float32)
+    img = np.sin(xx / 3)
+    s = FeatureSettings(kinds=("structure",), sigmas=(1.0,))
+    e0 = _feature(s, img, "c0 structure s1 e0")
+    e1 = _feature(s, img, "c0 structure s1 e1")
+    assert e0[10:54, 10:54].min() > 1e-3
+    np.testing.assert_allclose(e1[10:54, 10:54], 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("shape", "tile", "ndim"),
+    [((70, 90), (32, 40), 2), ((12, 30, 34), (5, 16, 20), 3)],
+)
+def test_blocks_with_halo_equal_the_whole_image_exactly(shape, tile, ndim):
+    from napari_labelsuite.core.classifier.features import iter_tiles
+
+    img = np.random.default_rng(2).random(shape).astype(np.float32)
+    kinds = ("intensity", "gradient", "log", "dog", "hessian", "structure")
+    s = FeatureSettings(kinds=kinds, sigmas=(0.7, 1.6, 3.0), ndim=ndim)
+    whole = compute_features(img[..., None], s)
+    for region in iter_tiles(shape, tile):
+        np.testing.assert_array_equal(block_features(img, region, s), whole[region])
+
+
+def test_feature_count_and_names():
+    s = FeatureSettings(kinds=("intensity", "hessian", "structure"), sigmas=(1, 2), ndim=3)
+    assert s.n_features(2) == 2 * 2 * (1 + 3 + 3)
+    assert len(s.names(2)) == s.n_features(2)
+    assert FeatureSettings.from_dict(s.to_dict()) == s
+
+
+def test_cache_serves_unchanged_blocks_and_misses_changed_pixels():
+    img = np.random.default_rng(3).random((40, 40)).astype(np.float32)
+    s = FeatureSettings(sigmas=(1.0,))
+    cache = FeatureCache()
+    region = (slice(0, 20), slice(0, 20))
+    a = block_features(img, region, s, cache)
+    b = block_features(img, region, s, cache)
+    assert (cache.hits, cache.misses) == (1, 1) and a is b
+    img2 = img.copy()
+    img2[5, 5] += 1
+    c = block_features(img2, region, s, cache)
+    assert cache.misses == 2 and not np.array_equal(a, c)
+
+
+def test_cache_is_bounded_in_bytes():
+    cache = FeatureCache(max_bytes=1000)
+    for k in range(5):
+        cache.put(k, np.zeros(100, np.float32))  # 400 bytes each
+    assert len(cache) == 2 and cache.nbytes == 800
+    assert cache.get(0) is None and cache.get(4) is not None
+
+
+# -- training and prediction -----------------------------------------------------------
+def test_fit_predict_finds_the_blobs_as_well_as_scikit_image():
+    from skimage.feature import multiscale_basic_features
+    from skimage.future import fit_segmenter, predict_segmenter
+    from sklearn.ensemble import RandomForestClassifier
+
+    img, gt, scr = _blobs()
+    clf = PixelClassifier(**SMALL).fit(img, scr)
+    pred = clf.predict(img)
+    assert pred.dtype == np.uint8 and set(np.unique(pred)) == {1, 2}
+    ours = _iou(pred == 2, gt)
+    feats = multiscale_basic_features(img, sigma_min=0.5, sigma_max=16)
+    ref = predict_segmenter(
+        feats, fit_segmenter(scr, feats, RandomForestClassifier(random_state=0, **SMALL))
+    )
+    assert ours > 0.9
+    assert ours >= _iou(ref == 2, gt) - 0.02
+    proba = clf.predict_proba(img)
+    assert proba.shape == (*img.shape, 2) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(clf.labels_from_proba(proba), pred)
+
+
+def test_uncertainty_is_one_minus_the_margin():
+    proba = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.2, 0.5, 0.3]], np.float32)
+    np.testing.assert_allclose(
+        PixelClassifier.uncertainty_from_proba(proba), [1.0, 0.0, 0.8], atol=1e-6
+    )
+
+
+def test_region_prediction_equals_the_crop_of_the_whole():
+    img, _, scr = _blobs()
+    clf = PixelClassifier(tile=(50, 60), **SMALL).fit(img, scr)
+    region = (slice(17, 101), slice(33, 128))
+    np.testing.assert_array_equal(clf.predict(img, region=region), clf.predict(img)[region])
+
+
+def test_retraining_after_a_new_stroke_reuses_cached_features():
+    img, gt, scr = _blobs()
+    clf = PixelClassifier(tile=(64, 64), **SMALL).fit(img, scr)
+    misses = clf.cache.misses
+    scr2 = scr.copy()
+    scr2[60:62, 10:30] = 1  # inside a block that already holds strokes
+    clf.fit(img, scr2)
+    assert clf.cache.misses == misses
+    assert clf.n_scribbled_pixels_[1] == int((scr2 == 1).sum())
+
+
+def test_training_pixels_are_capped_per_class():
+    img, _, scr = _blobs()
+    clf = PixelClassifier(max_samples_per_class=50, **SMALL).fit(img, scr)
+    assert clf.n_training_pixels_ == {1: 50, 2: 50}
+    assert clf.n_scribbled_pixels_ == {1: int((scr == 1).sum()), 2: int((scr == 2).sum())}
+
+
+def test_multichannel_uses_the_informative_channel_and_refuses_other_channel_counts():
+    img, gt, scr = _blobs(noise=0.3)
+    noise = np.random.default_rng(5).random(img.shape).astype(np.float32)
+    stack = np.stack([noise, img])  # channel axis first
+    clf = PixelClassifier({"channel_axis": 0, "sigmas": [1, 2, 4]}, **SMALL).fit(stack, scr)
+    assert _iou(clf.predict(stack) == 2, gt) > 0.9
+    with pytest.raises(ClassifierError, match="2 channel") as err:
+        clf.predict(stack[:1])
+    assert err.value.field == "image.channels" and err.value.value == 1
+
+
+def test_3d_volume():
+    zz, yy, xx = np.mgrid[:24, :40, :40]
+    gt = (zz - 12) ** 2 + (yy - 20) ** 2 + (xx - 20) ** 2 < 8**2
+    img = gt + np.random.default_rng(6).normal(0, 0.3, gt.shape).astype(np.float32)
+    scr = np.zeros(gt.shape, np.uint8)
+    scr[12, 18:23, 16:25] = 2
+    scr[2, 2:38, 2:38] = 1
+    clf = PixelClassifier({"ndim": 3, "sigmas": [1, 2]}, tile=(10, 20, 20), **SMALL)
+    pred = clf.fit(img, scr).predict(img)
+    assert pred.shape == gt.shape and _iou(pred == 2, gt) > 0.85
+
+
+# -- bad input ---------------------------------------------------------------------------
+def test_scribbles_of_another_shape_are_refused():
+    img, _, scr = _blobs()
+    with pytest.raises(ClassifierError) as err:
+        PixelClassifier(**SMALL).fit(img, scr[:-1])
+    assert err.value.field == "scribbles.shape" and err.value.value == (127, 128)
+
+
+def test_one_class_only_is_refused():
+    img, _, scr = _blobs()
+    with pytest.raises(ClassifierError, match="two classes") as err:
+        PixelClassifier(**SMALL).fit(img, np.where(scr == 2, 0, scr))
+    assert err.value.field == "scribbles" and err.value.value == [1]
+
+
+def test_class_ids_outside_the_taxonomy_are_refused():
+    img, _, scr = _blobs()
+    tax = Taxonomy([{"id": 1, "name": "background"}, {"id": 3, "name": "cell"}])
+    with pytest.raises(ClassifierError, match="not in the taxonomy") as err:
+        PixelClassifier(**SMALL).fit(img, scr, taxonomy=tax)
+    assert err.value.value == [2]
+
+
+def test_3d_features_on_a_2d_image_are_refused():
+    img, _, scr = _blobs()
+    with pytest.raises(ClassifierError) as err:
+        PixelClassifier({"ndim": 3}).fit(img, scr)
+    assert err.value.field == "image.shape" and err.value.value == (128, 128)
+
+
+@pytest.mark.parametrize(
+    ("features", "field"),
+    [
+        ({"kinds": ["gaussian"]}, "features.kinds"),
+        ({"sigmas": [1, -2]}, "features.sigmas"),
+        ({"ndim": 4}, "features.ndim"),
+        ({"sigma": [1]}, "features"),
+    ],
+)
+def test_bad_feature_settings_name_the_field(features, field):
+    with pytest.raises(ClassifierError) as err:
+        PixelClassifier(features)
+    assert err.value.field == field
+
+
+def test_bad_forest_option_and_untrained_use_are_refused():
+    with pytest.raises(ClassifierError) as err:
+        PixelClassifier(n_trees=3)
+    assert err.value.field == "forest_options"
+    with pytest.raises(ClassifierError, match="not trained"):
+        PixelClassifier().predict(np.zeros((8, 8)))
