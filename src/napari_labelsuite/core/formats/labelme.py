@@ -355,8 +355,10 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
         shapes.append(shape(taxonomy[pt["class_id"]].name, [list(pt["xy"])], "point", None,
                             pt.get("attributes") or {}))  # fmt: skip
     for ln in ann.metadata.get("polylines") or ():
-        shapes.append(shape(taxonomy[ln["class_id"]].name, [list(p) for p in ln["xy"]],
-                            ln.get("kind", "linestrip"), None, ln.get("attributes") or {}))  # fmt: skip
+        kind = ln.get("kind", "linestrip")
+        pts = [list(p) for p in ln["xy"]]
+        attrs = ln.get("attributes") or {}
+        shapes.append(shape(taxonomy[ln["class_id"]].name, pts, kind, None, attrs))
     return {
         "version": _VERSION,
         "flags": dict(ann.metadata.get("flags") or {}),
