@@ -161,7 +161,7 @@ def read_tracks(path: str | Path) -> tuple[np.ndarray, dict[int, TrackRow]]:
         raise FormatError("frame file missing", path=root, field="frame", value=missing[0])
     lines = {lab: k for k, lab in enumerate(rows, start=1)}
     _check_rows(rows, n, table, lambda lab: f"line {lines[lab]}")
-    frames = []
+    frames: list[np.ndarray] = []
     for t in range(n):
         with reading(files[t]):
             arr = np.asarray(tifffile.imread(files[t]))

@@ -2,7 +2,7 @@
 
 * :mod:`.slices`    -- fill masks between keyframe planes (signed distance, image-refined)
 * :mod:`.boxes`     -- boxes between keyframe boxes (linear in corner coordinates)
-* :mod:`.propagate` -- carry an object to the next planes and adapt it to the image
+* :mod:`.propagation` -- carry an object to the next planes and adapt it to the image
 * :mod:`.tracking`  -- link instances across frames, one id per track, divisions
 
 Pure numpy / scipy / scikit-image; no napari, no Qt.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._common import object_boxes
 from .boxes import KEYFRAME, box_tracks, interpolate_boxes, is_keyframe, mark_keyframes
-from .propagate import iter_propagate, propagate, snap_to_image
+from .propagation import iter_propagate, propagate, snap_to_image
 from .slices import interpolate_slices, iter_interpolate_slices, signed_distance
 from .tracking import Track, TrackingResult, iter_track_instances, track_instances
 

@@ -160,8 +160,8 @@ def iter_propagate(
     if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 0):
         raise InterpolateError("limit must be a count of planes >= 0", field="limit", value=limit)
 
-    def plane_index(k: int, region: Region | None = None) -> tuple[Any, ...]:
-        rest = list(region) if region is not None else [slice(None)] * (labels.ndim - 1)
+    def plane_index(k: int | slice, region: Region | None = None) -> tuple[Any, ...]:
+        rest: list[Any] = list(region) if region is not None else [slice(None)] * (labels.ndim - 1)
         rest.insert(axis, k)
         return tuple(rest)
 
