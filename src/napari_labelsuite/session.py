@@ -18,12 +18,16 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from psygnal import Signal
 
 from ._session.adopt import AdoptMixin
 from ._session.augment import AugmentMixin
 from ._session.dataset import DatasetMixin
 from ._session.effort import EffortMixin
+from ._session.events import LegacyListeners, emit
 from ._session.formats import FormatsMixin
 from ._session.instances import InstancesMixin
 from ._session.layers import META_KEY, LayersMixin
@@ -76,16 +80,20 @@ class LabelSession(
     >>> s = LabelSession.attach(viewer)          # doctest: +SKIP  (the viewer's session)
     """
 
+    #: ``(event, info)`` after each taxonomy change; ``event="reset"`` for a new taxonomy
+    taxonomy_changed = Signal(str, dict)
+    #: ``(entry)`` after each provenance entry is appended to the log
+    provenance_recorded = Signal(dict)
+
     def __init__(
         self, viewer: napari.Viewer | None = None, taxonomy: Any = None, user: str | None = None
     ) -> None:
         self._viewer_ref = None if viewer is None else weakref.ref(_unwrap(viewer))
         self._own_layers = None
         self._taxonomy: Taxonomy | None = None
-        self._taxonomy_listeners: list = []
+        self._legacy_listeners = LegacyListeners()
         self.user = user or _default_user()
         self._history: list[dict[str, Any]] = []
-        self._provenance_sinks: list = []
         for base in type(self).__mro__[1:]:
             init = base.__dict__.get("_init_mixin")
             if init is not None:
@@ -194,16 +202,20 @@ class LabelSession(
     def _on_taxonomy_event(self, event: str, **info: Any) -> None:
         """Fan taxonomy changes out to the layers (LayersMixin) and to listeners."""
         self._sync_layers_to_taxonomy(event, **info)
-        for fn in list(self._taxonomy_listeners):
-            fn(event, **info)
+        emit(self.taxonomy_changed, event, info)
 
-    def on_taxonomy_changed(self, fn) -> None:
-        """Call ``fn(event, **info)`` after each taxonomy change (widgets use this)."""
-        self._taxonomy_listeners.append(fn)
+    def on_taxonomy_changed(self, fn: Callable[..., Any]) -> None:
+        """Call ``fn(event, **info)`` after each taxonomy change.
 
-    def disconnect_taxonomy(self, fn) -> None:
-        if fn in self._taxonomy_listeners:
-            self._taxonomy_listeners.remove(fn)
+        Same as ``taxonomy_changed.connect`` with a callback taking ``(event, info)``.
+        """
+        self._legacy_listeners.connect(
+            self.taxonomy_changed, fn, lambda event, info: fn(event, **info)
+        )
+
+    def disconnect_taxonomy(self, fn: Callable[..., Any]) -> None:
+        """Stop calling ``fn`` (connected by :meth:`on_taxonomy_changed`)."""
+        self._legacy_listeners.disconnect(self.taxonomy_changed, fn)
 
     # -- provenance ------------------------------------------------------------------------
     def _record(self, action: str, **params: Any) -> dict[str, Any]:
@@ -215,8 +227,7 @@ class LabelSession(
             "params": {k: _jsonable(v) for k, v in params.items()},
         }
         self._history.append(entry)
-        for sink in list(self._provenance_sinks):
-            sink(entry)
+        emit(self.provenance_recorded, entry)
         return entry
 
     def history(self) -> list[dict[str, Any]]:

@@ -84,7 +84,7 @@ def test_keys_are_bound_while_open_and_restored_on_close(widget):
     )
     widget.close_bindings()
     assert not [a for a in widget.viewer.keymap.values() if isinstance(a, _KeyAction)]
-    assert widget._on_findings not in widget.session._qc_listeners
+    assert widget._on_findings not in widget.session.findings_changed
 
 
 def test_compare_adds_disagreement_layer_and_shows_numbers(widget, qtbot):

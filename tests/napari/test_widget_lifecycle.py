@@ -61,7 +61,7 @@ def test_removed_taxonomy_widget_stops_listening(viewer_session):
     session.set_active_class("debris")
     assert _keys(viewer.keymap) == viewer_before
     assert _keys(layer.keymap) == layer_before
-    assert widget._on_taxonomy not in session._taxonomy_listeners
+    assert widget._on_taxonomy not in session.taxonomy_changed
     assert widget.tree.topLevelItemCount() == 2
 
 
@@ -80,7 +80,7 @@ def test_removing_qc_dock_restores_review_keys(viewer_session):
     assert len(set(_keys(viewer.keymap)) - set(before)) == len(KEYS)
     viewer.window.remove_dock_widget(dock)
     assert _keys(viewer.keymap) == before
-    assert widget._on_findings not in session._qc_listeners
+    assert widget._on_findings not in session.findings_changed
 
 
 def test_removing_store_dock_stops_status_timer(viewer_session):

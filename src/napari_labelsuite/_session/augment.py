@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from psygnal import Signal
 
 from ..core.annotation import ImageAnnotation
 from ..core.augment import AugmentDiagnostics, Pipeline, annotation_plane
@@ -30,6 +31,7 @@ from ..core.augment.transforms import (
 )
 from ..core.boxes import xyxy_to_napari
 from ..core.errors import AugmentError, SessionError
+from .events import emit
 from .layers import META_KEY, _layer_data
 
 PREVIEW_TAG = "augment_preview"
@@ -103,6 +105,9 @@ class AugmentPreview:
 class AugmentMixin:
     """Augmentation preview of the session's image, masks and boxes."""
 
+    #: ``(pipeline)`` after the pipeline is set or loaded (views redraw from it)
+    pipeline_changed = Signal(object)
+
     def _init_mixin(self) -> None:
         self._augment_pipeline = default_pipeline()
         self.last_augment_preview: AugmentPreview | None = None
@@ -110,13 +115,19 @@ class AugmentMixin:
     # -- the pipeline ------------------------------------------------------------------------
     @property
     def augment_pipeline(self) -> Pipeline:
-        """The pipeline the preview uses (set a Pipeline, a dict or a YAML/JSON path)."""
+        """The pipeline the preview uses (set a Pipeline, a dict or a YAML/JSON path).
+
+        Setting it emits :attr:`pipeline_changed`, so the Augmentation widget shows a
+        pipeline set from the console. Treat it as a value: set a new pipeline rather than
+        editing its ``transforms`` in place.
+        """
         return self._augment_pipeline
 
     @augment_pipeline.setter
     def augment_pipeline(self, value: Any) -> None:
         self._augment_pipeline = _as_pipeline(value)
         self._record("set_augment_pipeline", pipeline=self._augment_pipeline.to_dict())
+        emit(self.pipeline_changed, self._augment_pipeline)
 
     def save_augment_pipeline(self, path: Any) -> Path:
         """Write the current pipeline to ``path`` (``.json`` or YAML)."""
@@ -128,6 +139,7 @@ class AugmentMixin:
         """Read a pipeline file and make it the current pipeline."""
         self._augment_pipeline = Pipeline.load(path)
         self._record("load_augment_pipeline", path=str(path))
+        emit(self.pipeline_changed, self._augment_pipeline)
         return self._augment_pipeline
 
     # -- reading the source ------------------------------------------------------------------

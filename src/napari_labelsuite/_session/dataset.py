@@ -58,7 +58,7 @@ class DatasetMixin:
         self._dataset: Dataset | None = None
         self._index: int | None = None
         self._item_layers: list = []
-        self._provenance_sinks.append(self._persist_provenance)
+        self.provenance_recorded.connect(self._persist_provenance)
 
     # -- state --------------------------------------------------------------------------
     @property

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from psygnal import Signal
 
 from ..core import convert
 from ..core.annotation import Box, ImageAnnotation, ObjectInfo
@@ -36,6 +37,7 @@ from ..core.tables import (
     objects_to_frame,
     semantic_frame,
 )
+from .events import emit
 
 ROLES = ("semantic", "instances", "boxes")
 #: ``layer.metadata`` key under which a managed layer records its role (the one definition)
@@ -80,9 +82,11 @@ def _instance_color(class_rgba: Any, iid: int) -> np.ndarray:
 class LayersMixin:
     """Taxonomy binding and the annotation layers; layers <-> ImageAnnotation."""
 
+    #: ``(class_id)`` when the active class is set (also to the same class) or unset (None)
+    active_class_changed = Signal(object)
+
     def _init_mixin(self) -> None:
         self._active_class: int | None = None
-        self._active_class_listeners: list[Any] = []
         self._usage_checked: Any = None
         self._paint_hooks: dict[int, Any] = {}
 
@@ -624,21 +628,18 @@ class LayersMixin:
         ``fn`` gets the new class id, or None when a removal or a new taxonomy unset it.
         Called after the layers were updated, also when the same class is set again.
         """
-        if fn not in self._active_class_listeners:
-            self._active_class_listeners.append(fn)
+        self._legacy_listeners.connect(self.active_class_changed, fn, lambda cid: fn(cid))
 
     def disconnect_active_class(self, fn: Any) -> None:
         """Stop calling ``fn`` on active class changes (no error if it was not connected)."""
-        if fn in self._active_class_listeners:
-            self._active_class_listeners.remove(fn)
+        self._legacy_listeners.disconnect(self.active_class_changed, fn)
 
     def _set_active_id(self, cid: int | None) -> None:
         self._active_class = cid
         self._notify_active_class()
 
     def _notify_active_class(self) -> None:
-        for fn in list(self._active_class_listeners):
-            fn(self._active_class)
+        emit(self.active_class_changed, self._active_class)
 
     def class_for_key(self, key: str) -> int | None:
         """The class a key selects: ``"1"``-``"9"`` pick the n-th class, else its hotkey."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from psygnal import Signal
 
 from ..core.annotation import REVIEW_STATUSES
 from ..core.errors import LabelsuiteError, QCError, SessionError
@@ -29,6 +31,7 @@ from ..core.qc import (
     write_report,
 )
 from ..core.qc.pairs import iter_blocks
+from .events import emit
 from .layers import ROLES, _layer_data, role_of
 
 
@@ -45,11 +48,13 @@ def _now() -> str:
 class QCMixin:
     """Quality control: agreement, consistency checks, review queue."""
 
+    #: emitted (no arguments) when the findings list or a finding's status changes
+    findings_changed = Signal()
+
     def _init_mixin(self) -> None:
         self._qc_findings: list[Finding] = []
         self._qc_agreement: dict[str, Any] | None = None
         self._qc_classes = None  # per-class table of the last check_dataset
-        self._qc_listeners: list = []
 
     # -- findings -------------------------------------------------------------------------
     @property
@@ -57,17 +62,19 @@ class QCMixin:
         """The findings of the last :meth:`run_checks` (the review queue)."""
         return list(self._qc_findings)
 
-    def on_findings_changed(self, fn) -> None:
-        """Call ``fn()`` whenever the findings list or a finding's status changes."""
-        self._qc_listeners.append(fn)
+    def on_findings_changed(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn()`` whenever the findings list or a finding's status changes.
 
-    def disconnect_findings(self, fn) -> None:
-        if fn in self._qc_listeners:
-            self._qc_listeners.remove(fn)
+        Same as ``findings_changed.connect(fn)``.
+        """
+        self._legacy_listeners.connect(self.findings_changed, fn, lambda: fn())
+
+    def disconnect_findings(self, fn: Callable[[], Any]) -> None:
+        """Stop calling ``fn`` (connected by :meth:`on_findings_changed`)."""
+        self._legacy_listeners.disconnect(self.findings_changed, fn)
 
     def _qc_notify(self) -> None:
-        for fn in list(self._qc_listeners):
-            fn()
+        emit(self.findings_changed)
 
     def run_checks(
         self,

@@ -96,7 +96,7 @@ class QualityControlWidget(SessionWidget):
         # a signal, so a change made in a worker thread refreshes the list in the GUI thread;
         # one stored callable so that it can be disconnected again
         self._on_findings = self.findings_changed.emit
-        self.session.on_findings_changed(self._on_findings)
+        self.session.findings_changed.connect(self._on_findings)
         self.viewer.layers.events.inserted.connect(self._refresh_layers)
         self.viewer.layers.events.removed.connect(self._refresh_layers)
         self._refresh_layers()
@@ -205,7 +205,7 @@ class QualityControlWidget(SessionWidget):
         for key, previous in self._bound.items():
             self.viewer.bind_key(key, previous, overwrite=True)
         self._bound = {}
-        self.session.disconnect_findings(self._on_findings)
+        self.session.findings_changed.disconnect(self._on_findings)
         self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
         self.viewer.layers.events.removed.disconnect(self._refresh_layers)
 

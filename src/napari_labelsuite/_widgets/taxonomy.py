@@ -146,8 +146,8 @@ class TaxonomyWidget(SessionWidget):
         obj.addRow(obj_buttons)
         lay.addWidget(obj_box)
 
-        self.session.on_taxonomy_changed(self._on_taxonomy)
-        self.session.on_active_class_changed(self._on_active_class)
+        self.session.taxonomy_changed.connect(self._on_taxonomy)
+        self.session.active_class_changed.connect(self._on_active_class)
         # napari looks keys up in the active layer's keymap before the viewer's, and Labels
         # and Shapes bind 1-7 to their modes, so managed layers get the class keys too
         # (and a layer becomes managed when its metadata gets a role)
@@ -202,7 +202,7 @@ class TaxonomyWidget(SessionWidget):
         self._show_guideline()
         self._bind_keys()
 
-    def _on_taxonomy(self, event: str, **info: Any) -> None:
+    def _on_taxonomy(self, event: str, info: dict[str, Any]) -> None:
         self.refresh()
 
     def _on_active_class(self, cid: int | None) -> None:
@@ -276,8 +276,8 @@ class TaxonomyWidget(SessionWidget):
         """Unbind the class keys (restoring earlier bindings) and stop listening."""
         super()._release()
         self._unbind_keys()
-        self.session.disconnect_taxonomy(self._on_taxonomy)
-        self.session.disconnect_active_class(self._on_active_class)
+        self.session.taxonomy_changed.disconnect(self._on_taxonomy)
+        self.session.active_class_changed.disconnect(self._on_active_class)
         for emitter in (
             self.viewer.layers.selection.events.active,
             self.viewer.layers.events.inserted,
