@@ -145,7 +145,7 @@ def _num(v: Any) -> bool:
 
 
 def _image_name(task: dict[str, Any], i: int) -> str:
-    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    data: dict[str, Any] = task["data"] if isinstance(task.get("data"), dict) else {}
     for key in ("image", "img", "url"):
         v = data.get(key)
         if isinstance(v, str) and v:
@@ -259,7 +259,7 @@ def _task_annotation(
                 if not _num(v):
                     raise FormatError("must be a number", path=p, where=rw, field=f"value.{k}",
                                       value=v)  # fmt: skip
-            return [float(v) for v in vals]
+            return [float(v) for v in vals if v is not None]
 
         if kind == "keypointlabels":
             x, y = coords("x", "y")
@@ -277,8 +277,9 @@ def _task_annotation(
             t = math.radians(rot)
             c, s = math.cos(t), math.sin(t)
             x0, y0, ww, hh = x * sx, y * sy, bw * sx, bh * sy
-            poly = [[x0, y0], [x0 + ww * c, y0 + ww * s],
-                    [x0 + ww * c - hh * s, y0 + ww * s + hh * c], [x0 - hh * s, y0 + hh * c]]  # fmt: skip
+            right = (x0 + ww * c, y0 + ww * s)
+            down = (x0 - hh * s, y0 + hh * c)
+            poly = [[x0, y0], list(right), [right[0] - hh * s, right[1] + hh * c], list(down)]
             attrs["rotation"] = rot
             mask_runs = rle.polygon_runs([poly], h, w)
         elif kind == "polygonlabels":
@@ -344,7 +345,14 @@ def to_list(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> list[dict
                 "from_name": "label", "to_name": "image", "origin": "manual"}  # fmt: skip
         result: list[dict[str, Any]] = []
 
-        def region(kind: str, value: dict[str, Any], cid: int, rid: str) -> None:
+        def region(
+            kind: str,
+            value: dict[str, Any],
+            cid: int,
+            rid: str,
+            base: dict[str, Any] = base,
+            result: list[dict[str, Any]] = result,
+        ) -> None:
             value[kind] = [taxonomy[cid].name]
             result.append({**base, "id": rid, "type": kind, "value": value})
 
