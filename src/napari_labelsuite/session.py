@@ -30,6 +30,7 @@ from ._session.effort import EffortMixin
 from ._session.events import LegacyListeners, emit
 from ._session.formats import FormatsMixin
 from ._session.instances import InstancesMixin
+from ._session.interpolate import InterpolateMixin
 from ._session.layers import META_KEY, LayersMixin
 from ._session.qc import QCMixin
 from ._session.store import StoreMixin
@@ -60,6 +61,7 @@ class LabelSession(
     DatasetMixin,
     EffortMixin,
     AdoptMixin,
+    InterpolateMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 
