@@ -44,8 +44,11 @@ class AugmentWidget(SessionWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
         super().__init__(viewer, parent)
+        # the pipeline lives in the session only: edits set a new one, and every change (from
+        # here, a file or the console) is redrawn by _on_pipeline
         pipe = self.session.augment_pipeline
-        self.transforms: list[Transform] = list(pipe.transforms)
+        self._showing = False
+        self._pending_select: int | None = None
 
         # sources
         self.images = Select(label="image layers", choices=self._image_names)
@@ -76,6 +79,14 @@ class AugmentWidget(SessionWidget):
         )
         self.box_policy = ComboBox(label="low-visibility boxes", choices=BOX_POLICIES)
         self.box_policy.value = pipe.box_policy
+        for w in (
+            self.fill_mode,
+            self.mask_fill,
+            self.interpolation,
+            self.min_visibility,
+            self.box_policy,
+        ):
+            w.changed.connect(self._on_setting)
 
         # preview
         self.n = SpinBox(label="variants", min=1, max=25, value=9)
@@ -154,6 +165,7 @@ class AugmentWidget(SessionWidget):
         self.viewer.layers.events.removed.connect(self._refresh_layers)
         self._refresh_layers()
         self._refresh_list()
+        self.session.pipeline_changed.connect(self._on_pipeline)
 
     # -- layer choices ----------------------------------------------------------------------
     def _layers_of(self, kind: str) -> list:
@@ -192,6 +204,46 @@ class AugmentWidget(SessionWidget):
         return False if name in (None, _NONE) else self.viewer.layers[name]
 
     # -- editing the pipeline ---------------------------------------------------------------
+    @property
+    def transforms(self) -> list[Transform]:
+        """The transforms of the session's pipeline (a copy; the widget keeps none)."""
+        return list(self.session.augment_pipeline.transforms)
+
+    @transforms.setter
+    def transforms(self, value: list[Transform]) -> None:
+        self._set_pipeline(transforms=list(value))
+
+    def _set_pipeline(self, select: int | None = None, **changes: Any) -> None:
+        """Set the session's pipeline to its copy with ``changes`` (redrawn by the event)."""
+        pipe = self.session.augment_pipeline
+        transforms = list(changes.pop("transforms", pipe.transforms))
+        settings = {**pipe.settings(), **changes}
+
+        def build() -> None:
+            self.session.augment_pipeline = Pipeline(transforms, **settings)
+
+        self._pending_select = select
+        self.guarded(build)
+        self._pending_select = None
+
+    def _on_setting(self, *_: Any) -> None:
+        if not self._showing:
+            self._set_pipeline(
+                fill_mode=self.fill_mode.value,
+                mask_fill=self.mask_fill.value,
+                interpolation=self.interpolation.value,
+                min_visibility=self.min_visibility.value,
+                box_policy=self.box_policy.value,
+            )
+
+    def _on_pipeline(self, pipe: Pipeline) -> None:
+        """Show the session's new pipeline (set here, loaded, or set from the console)."""
+        select = self._pending_select
+        if select is None:
+            row = self.transform_list.currentRow()
+            select = row if 0 <= row < len(pipe.transforms) else None
+        self._show_pipeline(pipe, select)
+
     def _refresh_list(self, select: int | None = None) -> None:
         self.transform_list.clear()
         for t in self.transforms:
@@ -208,14 +260,16 @@ class AugmentWidget(SessionWidget):
                 self.editor.append(w)
 
     def _add_transform(self) -> None:
-        self.transforms.append(TRANSFORMS[self.new_type.value]())
-        self._refresh_list(select=len(self.transforms) - 1)
+        transforms = self.transforms
+        transforms.append(TRANSFORMS[self.new_type.value]())
+        self._set_pipeline(select=len(transforms) - 1, transforms=transforms)
 
     def _remove_transform(self) -> None:
         row = self.transform_list.currentRow()
-        if 0 <= row < len(self.transforms):
-            del self.transforms[row]
-            self._refresh_list(select=min(row, len(self.transforms) - 1))
+        transforms = self.transforms
+        if 0 <= row < len(transforms):
+            del transforms[row]
+            self._set_pipeline(select=min(row, len(transforms) - 1), transforms=transforms)
 
     def _update_transform(self) -> None:
         row = self.transform_list.currentRow()
@@ -224,35 +278,33 @@ class AugmentWidget(SessionWidget):
         cls = type(self.transforms[row])
         new = self.guarded(lambda: cls(**_editor_values(self.editor)))
         if new is not None:
-            self.transforms[row] = new
-            self._refresh_list(select=row)
+            transforms = self.transforms
+            transforms[row] = new
+            self._set_pipeline(select=row, transforms=transforms)
 
     def pipeline(self) -> Pipeline:
-        """The pipeline as edited in the widget."""
-        return Pipeline(
-            list(self.transforms),
-            fill_mode=self.fill_mode.value,
-            mask_fill=self.mask_fill.value,
-            interpolation=self.interpolation.value,
-            min_visibility=self.min_visibility.value,
-            box_policy=self.box_policy.value,
-        )
+        """The session's pipeline (what this widget shows)."""
+        return self.session.augment_pipeline
 
-    def _show_pipeline(self, pipe: Pipeline) -> None:
-        self.transforms = list(pipe.transforms)
-        self.fill_mode.value = pipe.fill_mode
-        self.mask_fill.value = pipe.mask_fill
-        self.interpolation.value = pipe.interpolation
-        self.min_visibility.value = pipe.min_visibility
-        self.box_policy.value = pipe.box_policy
-        self._refresh_list(select=0 if self.transforms else None)
+    def _show_pipeline(self, pipe: Pipeline, select: int | None = None) -> None:
+        self._showing = True  # setting the controls must not set the pipeline again
+        try:
+            self.fill_mode.value = pipe.fill_mode
+            self.mask_fill.value = pipe.mask_fill
+            self.interpolation.value = pipe.interpolation
+            self.min_visibility.value = pipe.min_visibility
+            self.box_policy.value = pipe.box_policy
+        finally:
+            self._showing = False
+        if select is None and pipe.transforms:
+            select = 0
+        self._refresh_list(select=select)
 
     # -- actions ----------------------------------------------------------------------------
     def preview(self, block: bool = False) -> Any:
         """Compute and show the variants (in a worker unless ``block``)."""
 
         def start():
-            self.session.augment_pipeline = self.pipeline()
             return self.session.augment_source(
                 images=[self.viewer.layers[n] for n in self.images.value],
                 semantic=self._layer(self.semantic.value),
@@ -286,15 +338,13 @@ class AugmentWidget(SessionWidget):
         return self.preview()
 
     def save(self) -> None:
-        self.session.augment_pipeline = self.pipeline()
         out = self.guarded(self.session.save_augment_pipeline, self.path.value)
         if out is not None:
             self.info(f"pipeline saved to {out}")
 
     def load(self) -> None:
-        pipe = self.guarded(self.session.load_augment_pipeline, self.path.value)
-        if pipe is not None:
-            self._show_pipeline(pipe)
+        # the controls follow through pipeline_changed
+        self.guarded(self.session.load_augment_pipeline, self.path.value)
 
     def from_keras(self) -> None:
         def build():
@@ -305,11 +355,8 @@ class AugmentWidget(SessionWidget):
                     f"not valid JSON: {exc.msg}", field="keras", value=self.keras.value
                 ) from None
             self.session.augment_pipeline = Pipeline.from_keras(kwargs)
-            return self.session.augment_pipeline
 
-        pipe = self.guarded(build)
-        if pipe is not None:
-            self._show_pipeline(pipe)
+        self.guarded(build)
 
     def _on_follow_plane(self, on: bool) -> None:
         step = self.viewer.dims.events.current_step
@@ -324,6 +371,7 @@ class AugmentWidget(SessionWidget):
 
     def _release(self) -> None:
         super()._release()
+        self.session.pipeline_changed.disconnect(self._on_pipeline)
         # unconditional: disconnecting a callback that is not connected does nothing
         self.viewer.dims.events.current_step.disconnect(self._on_plane)
         self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
