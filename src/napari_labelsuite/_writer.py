@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._reader import remember_store_reader
 from .core.errors import StoreError
 from .core.store import MARKER, MaskStore
+from .core.taxonomy import Taxonomy
 
 __all__ = ["write_store"]
 
@@ -15,6 +17,8 @@ def write_store(path: str, layer_data: list[tuple[Any, dict, str]]) -> list[str]
 
     Roles come from ``metadata["labelsuite"]["role"]`` (instances when absent), instance
     tables from the layers' features, and boxes from Shapes rectangles with their rows.
+    The taxonomy (class names and colours) is the session's of the current viewer, else
+    the one a layer read from a store carries in its metadata.
     """
     from .core.boxes import napari_to_boxes
     from .core.tables import box_meta_from_frame, frame_to_objects
@@ -27,8 +31,11 @@ def write_store(path: str, layer_data: list[tuple[Any, dict, str]]) -> list[str]
     shape = tuple(first.shape)
     if not path.endswith(".zarr"):
         path = f"{path}.ome.zarr"
+    tax = _taxonomy_of([m for _, m in labels + shapes])
     st = MaskStore.create(path, shape=shape, overwrite=True)
     try:
+        if tax is not None:
+            st.taxonomy = tax
         for data, meta in labels:
             arr = data[0] if isinstance(data, list) else data
             name = str(meta.get("name") or "labels")
@@ -61,4 +68,23 @@ def write_store(path: str, layer_data: list[tuple[Any, dict, str]]) -> list[str]
         st.save()
     finally:
         st.close()
+    # File > Open of this store then uses this plugin without asking which reader
+    remember_store_reader(path)
     return [path]
+
+
+def _taxonomy_of(metas: list[dict]) -> Taxonomy | None:
+    """The taxonomy the saved layers obey: the viewer's session's, else their metadata's."""
+    import napari
+
+    from .session import LabelSession
+
+    viewer = napari.current_viewer()
+    session = LabelSession.of(viewer) if viewer is not None else None
+    if session is not None and len(session.taxonomy):
+        return session.taxonomy
+    for meta in metas:
+        info = (meta.get("metadata") or {}).get(MARKER) or {}
+        if isinstance(info.get("taxonomy"), dict):
+            return Taxonomy.from_dict(info["taxonomy"])
+    return None

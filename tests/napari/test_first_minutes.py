@@ -161,3 +161,88 @@ def test_layer_controls_create_managed_layers(make_napari_viewer, notes):
     assert viewer.layers[-2].data.shape == (1024, 1024) and not viewer.layers[-2].data.any()
     assert len(viewer.layers[-1].data) == 0
     assert not [x for x in notes if x[0] == "error"]
+
+
+# -- 3 and 4. a store reopened with File > Open ---------------------------------------------------
+@pytest.fixture
+def quiet_settings(monkeypatch):
+    """napari's settings, kept in memory (the reader preference is not written to disk)."""
+    from napari.settings import get_settings
+
+    settings = get_settings()
+    monkeypatch.setattr(type(settings), "save", lambda self, *a, **k: None)
+    before = dict(settings.plugins.extension2reader)
+    yield settings
+    settings.plugins.extension2reader = before
+
+
+def _make_store(viewer, path):
+    """Sample -> instances -> "Create for image" in the Mask store dock; then closed."""
+    viewer.open_sample(PLUGIN, "cells_2d")
+    _dock(viewer, "Instances").label_components()
+    store = _dock(viewer, "Mask store")
+    store.path_edit.setText(str(path))
+    store.create_btn.click()
+    store.session.close_store()
+    return store.session
+
+
+def test_store_reopened_with_file_open(make_napari_viewer, tmp_path, quiet_settings, monkeypatch):
+    from napari._qt import qt_viewer as qv
+
+    from napari_labelsuite.core.store import MaskStore
+
+    path = tmp_path / "cells.ome.zarr"
+    first = _make_store(make_napari_viewer(), path)
+    truth = {x.name: np.asarray(x.data).copy() for x in first.layers if x.name != "classes"}
+    asked = []
+    monkeypatch.setattr(qv, "handle_gui_reading", lambda *a, **k: asked.append(a))
+
+    viewer = make_napari_viewer()
+    store_widget = _dock(viewer, "Mask store")
+    assert store_widget.status.text() == "no store open"
+    viewer.window._qt_viewer._qt_open([str(path)], stack=False)  # File > Open
+    assert asked == []  # no "which reader?" question
+    names = [x.name for x in viewer.layers]
+    assert names == ["cells [0]", "cells [1]", "classes", "instances"]
+    np.testing.assert_array_equal(viewer.layers["cells [0]"].data[0], truth["nuclei"])
+    np.testing.assert_array_equal(viewer.layers["cells [1]"].data[0], truth["cytoplasm"])
+    session = store_widget.session
+    assert session.taxonomy.names() == ["nucleus", "cytoplasm"]
+    inst = viewer.layers["instances"]
+    np.testing.assert_array_equal(inst.data, truth["instances"])
+    # drawn: visible, opaque class colours, a thumbnail that is not black, one value
+    y, x = np.argwhere(inst.data > 0)[0]
+    value = inst.get_value((y, x))
+    assert value == truth["instances"][y, x]
+    assert inst.visible and inst.get_color(value)[3] == 1.0
+    assert inst.thumbnail[..., :3].max() > 0
+    assert f"{value};" in inst.get_status((y, x), world=True)["value"].split(" ")[0] + ";"
+    # the store is the session's: status, then painting makes it unsaved, then Save writes
+    store_widget.refresh_status()
+    assert store_widget.status.text().startswith(f"{session.store.path} [r+]\nsaved")
+    inst.paint((5, 5), 77, refresh=True)
+    store_widget.refresh_status()
+    assert "unsaved edits" in store_widget.status.text()
+    store_widget.save_btn.click()
+    session.close_store()
+    assert int(MaskStore.open(path).labels("instances")[5, 5]) == 77
+
+
+def test_foreign_ome_zarr_still_opens(make_napari_viewer, tmp_path, quiet_settings):
+    import zarr
+    from napari.plugins.utils import get_preferred_reader
+    from ome_zarr.writer import write_image
+
+    from napari_labelsuite._reader import get_reader
+
+    path = tmp_path / "foreign.ome.zarr"
+    write_image(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64),
+                zarr.open_group(str(path), mode="w"), axes="yx", scale_factors=())  # fmt: skip
+    assert get_reader(str(path)) is None
+    assert get_preferred_reader(str(path)) is None
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin="napari-ome-zarr")
+    layer = viewer.layers[0]
+    data = layer.data[0] if layer.multiscale else layer.data
+    np.testing.assert_array_equal(data, np.arange(64 * 64).reshape(64, 64))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_labelsuite._reader import get_reader, read_store
+from napari_labelsuite._reader import get_reader, open_store
 from napari_labelsuite._widgets.store import MaskStoreWidget
 from napari_labelsuite._writer import write_store
 from napari_labelsuite.core.annotation import Box, ObjectInfo
@@ -37,13 +37,15 @@ def test_reader_declines_foreign_paths_without_raising(tmp_path):
 
 def test_reader_returns_image_labels_and_boxes(store_path, small_cells, cells_taxonomy):
     reader = get_reader(str(store_path))
-    assert reader is read_store
-    layers = reader(str(store_path))
+    assert reader is open_store
+    layers = reader(str(store_path))  # no viewer: layer-data tuples, as read_store gives
     kinds = [(m["name"], t) for _, m, t in layers]
-    assert kinds == [("cells", "image"), ("semantic", "labels"), ("instances", "labels"),
-                     ("boxes", "shapes")]  # fmt: skip
+    assert kinds == [(["cells [0]", "cells [1]"], "image"), ("semantic", "labels"),
+                     ("instances", "labels"), ("boxes", "shapes")]  # fmt: skip
     sem_data, sem_meta, _ = layers[1]
-    np.testing.assert_array_equal(np.asarray(sem_data[0]), small_cells.semantic)
+    # a small label image is one level: napari shows its value once
+    np.testing.assert_array_equal(np.asarray(sem_data), small_cells.semantic)
+    assert sem_meta["metadata"]["labelsuite"]["taxonomy"] == cells_taxonomy.to_dict()
     assert sem_meta["colormap"][2].tolist() == list(cells_taxonomy[2].color)
     inst_meta = layers[2][1]
     row = inst_meta["features"].set_index("index").loc[1]

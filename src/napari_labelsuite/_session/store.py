@@ -168,9 +168,7 @@ class StoreMixin:
             shape = tuple(img.data.shape[:-1] if img.rgb else img.data.shape)
         else:
             raise SessionError("open an image or add a mask layer first", field="shape")
-        image = img.data if include_image and img is not None and not img.rgb else None
-        if getattr(img, "multiscale", False) and image is not None:
-            image = image[0]
+        image = self._store_image() if include_image and img is not None else None
         st = MaskStore.create(
             path,
             shape=shape,
@@ -193,6 +191,24 @@ class StoreMixin:
         st.save()
         self._record("create_store", path=st.path, labels=st.label_names(), ngff=ngff)
         return st
+
+    def _store_image(self) -> Any:
+        """The image to store: the first Image layer, with the Image layers of the same
+        shape after it as channels (a two-channel sample opens as two layers)."""
+        from napari.layers import Image
+
+        images = [x for x in self.layers if isinstance(x, Image) and not x.rgb]
+        if not images:
+            return None
+        levels = [x.data[0] if x.multiscale else x.data for x in images]
+        same = [d for d in levels if d.shape == levels[0].shape and d.dtype == levels[0].dtype]
+        if len(same) == 1:
+            return same[0]
+        if all(isinstance(d, np.ndarray) for d in same):
+            return np.stack(same)
+        import dask.array as da
+
+        return da.stack([da.asarray(d) for d in same])
 
     def _add_image_layer(self, st: MaskStore) -> None:
         levels = st.image_levels()

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
+from .._reader import remember_store_reader
 from ._base import SessionWidget
 
 
@@ -109,12 +110,14 @@ class MaskStoreWidget(SessionWidget):
         mode = "r" if self.read_only.isChecked() else "r+"
         st = self.guarded(self.session.open_store, self.path_edit.text().strip(), mode)
         if st is not None:
+            remember_store_reader(st.path)
             self.info(f"opened {st.path}: {', '.join(st.label_names()) or 'no labels'}")
         self.refresh_status()
 
     def create_store(self) -> None:
         st = self.guarded(self.session.create_store, self.path_edit.text().strip())
         if st is not None:
+            remember_store_reader(st.path)
             self.info(f"created {st.path}")
         self.refresh_status()
 
