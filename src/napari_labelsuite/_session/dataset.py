@@ -384,6 +384,7 @@ class DatasetMixin:
         self._record(
             "import_dataset", path=str(path), fmt=fmt, images=[ds[i].key for i in written]
         )
+        self._log_effort("import", "import")
         if not reopen and self._index is not None and self._index in written:
             self._show(self._index)
         return written

@@ -113,6 +113,7 @@ class FormatsMixin:
             image_name=ann.image_name,
             layers=[layer.name for layer in layers],
         )
+        self._log_effort("import", "import", image=ann.image_name)
         return layers
 
     def import_annotations(

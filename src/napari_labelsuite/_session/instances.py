@@ -249,6 +249,14 @@ class InstancesMixin:
             removed=sorted(edit.removed),
             **params,
         )
+        # one human action; the parts it made are objects it finished
+        self._log_effort(
+            "instance-tools",
+            action,
+            layer=layer,
+            object_id=params.get("instance_id"),
+            objects=sorted(edit.parents),
+        )
         return edit
 
     @staticmethod
@@ -405,6 +413,9 @@ class InstancesMixin:
         layer = self.add_instance_layer(labels, name=name, objects=objects)
         self._record(
             "label_components", source=getattr(source, "name", "array"), n=int(labels.max())
+        )
+        self._log_effort(
+            "instance-tools", "components", layer=layer, objects=range(1, int(labels.max()) + 1)
         )
         return layer
 

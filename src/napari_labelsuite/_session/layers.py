@@ -319,6 +319,7 @@ class LayersMixin:
                 self._paint_hooks[id(layer)] = hook
         elif role == "boxes":
             self._bind_boxes(layer)
+        self._watch_effort(layer)  # EffortMixin: log hand edits of the layer
 
     def _bind_semantic(self, layer: Any) -> None:
         from napari.utils import DirectLabelColormap
@@ -698,6 +699,7 @@ class LayersMixin:
         objects[iid] = info
         self._bind_instances(layer, objects)
         self._record("set_object_class", layer=layer.name, instance_id=iid, class_id=cid)
+        self._log_effort("instance-tools", "set-class", layer=layer, object_id=iid, class_id=cid)
 
     def set_object_attributes(self, instance_id: int, layer: Any = None, **attrs: Any) -> None:
         """Set attributes of one instance (checked against its class's attribute specs)."""
@@ -760,6 +762,7 @@ class LayersMixin:
         frame.loc[idx, "class_id"] = cid
         self._bind_boxes(layer, frame)
         self._record("set_box_class", layer=layer.name, indices=idx, class_id=cid)
+        self._log_effort("box", "set-class", count=len(idx), layer=layer, class_id=cid)
         return idx
 
     def set_box_attributes(self, indices: Any = None, layer: Any = None, **attrs: Any) -> None:
@@ -827,7 +830,10 @@ class LayersMixin:
             if b.class_id in self.taxonomy
         ]
         self._record("instances_to_boxes", layer=layer.name, n_boxes=len(boxes))
-        return self.add_boxes_layer(boxes, name=name, ndim=layer.ndim, scale=layer.scale)
+        out = self.add_boxes_layer(boxes, name=name, ndim=layer.ndim, scale=layer.scale)
+        # one action made every box: each is an object it finished
+        self._log_effort("box", "from-instances", layer=out, objects=range(len(boxes)))
+        return out
 
     def class_counts(self, progress: Any = None) -> dict[int, dict[str, int]]:
         """Per class: ``pixels`` in the semantic layer, ``instances`` and ``boxes``.

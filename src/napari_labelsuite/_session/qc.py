@@ -455,6 +455,9 @@ class QCMixin:
         }
         if self._qc_agreement is not None:
             report["agreement"] = self._qc_agreement
+        effort = self.effort()  # EffortMixin: actions and seconds per object, by route
+        if len(effort):
+            report["effort"] = effort
         return report
 
     def export_qc_report(self, path: str | Path, fmt: str | None = None) -> list[Path]:

@@ -7,7 +7,15 @@
 * :mod:`.plot` -- the chart of effort per object over time (SVG, or PNG with matplotlib).
 """
 
-from .log import EFFORT_FILE, EFFORT_FORMAT, EFFORT_VERSION, EffortLog, EffortRecord, read_effort
+from .log import (
+    EFFORT_FILE,
+    EFFORT_FORMAT,
+    EFFORT_VERSION,
+    EffortLog,
+    EffortRecord,
+    find_effort_log,
+    read_effort,
+)
 from .plot import ROUTE_COLORS, effort_plot, effort_svg
 from .table import (
     GROUP_KEYS,
@@ -47,6 +55,7 @@ __all__ = [
     "effort_plot",
     "effort_svg",
     "effort_table",
+    "find_effort_log",
     "object_effort",
     "read_effort",
     "records_frame",

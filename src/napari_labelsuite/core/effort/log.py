@@ -47,6 +47,7 @@ __all__ = [
     "EFFORT_VERSION",
     "EffortLog",
     "EffortRecord",
+    "find_effort_log",
     "read_effort",
 ]
 
@@ -370,3 +371,23 @@ def read_effort(
 ) -> tuple[list[EffortRecord], list[EffortLogError]]:
     """Records and problems of the effort log at ``path`` (see :meth:`EffortLog.read`)."""
     return EffortLog(path).read(strict=strict)
+
+
+def find_effort_log(path: str | os.PathLike[str]) -> Path:
+    """The effort log of a dataset folder, a mask store, an annotation folder or file.
+
+    ``plates/`` -> ``plates/labelsuite/effort.jsonl``; ``plates/a.zarr`` (a store) ->
+    ``plates/labelsuite/effort.jsonl``; ``plates/labelsuite/`` or a file inside it ->
+    ``plates/labelsuite/effort.jsonl``; an ``effort.jsonl`` is itself. The file need not
+    exist.
+    """
+    from ..dataset import ANNOTATION_DIR
+
+    p = Path(path)
+    if p.name == EFFORT_FILE:
+        return p
+    if p.suffix.lower() == ".zarr":
+        return p.parent / ANNOTATION_DIR / EFFORT_FILE
+    if p.is_dir():
+        return (p if p.name == ANNOTATION_DIR else p / ANNOTATION_DIR) / EFFORT_FILE
+    return p.parent / EFFORT_FILE

@@ -181,12 +181,16 @@ def effort_table(
     rows = []
     if len(frame):
         for key, part in frame.groupby(cols, dropna=False, sort=True):
-            keys = key if isinstance(key, tuple) else (key,)
+            keys: tuple[Any, ...] = key if isinstance(key, tuple) else (key,)
             row = {c: (None if pd.isna(k) else k) for c, k in zip(cols, keys)}
             rows.append({**row, **_measures(part)})
     if total:
         rows.append({**dict.fromkeys(cols, "all"), **_measures(frame)})
     out = pd.DataFrame(rows, columns=[*cols, *TABLE_COLUMNS])
+    for c in cols:  # a group without a value (no image, no class) shows None, not NaN
+        out[c] = pd.Series(
+            [None if pd.isna(v) else v for v in out[c]], index=out.index, dtype=object
+        )
     return out.reset_index(drop=True)
 
 
