@@ -119,6 +119,11 @@ class LabelSession(
             session.adopt_layers()
         return session
 
+    @classmethod
+    def of(cls, viewer: napari.Viewer) -> LabelSession | None:
+        """The session already bound to ``viewer``, or None (unlike :meth:`attach`)."""
+        return _SESSIONS.get(_unwrap(viewer))
+
     @property
     def viewer(self) -> napari.Viewer | None:
         """The bound viewer, or None for a headless session."""

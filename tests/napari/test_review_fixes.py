@@ -68,3 +68,47 @@ def test_closed_augment_widget_stops_following_the_pipeline(make_napari_viewer):
     )
     viewer.window.remove_dock_widget(dock)
     assert widget._on_pipeline not in session.pipeline_changed
+
+
+# -- File > Save stores the taxonomy ----------------------------------------------------------
+def test_file_save_then_open_keeps_class_names_and_colours(make_napari_viewer, tmp_path):
+    from napari_labelsuite.core.store import MaskStore
+    from napari_labelsuite.core.synthetic import NUCLEI_CLASSES
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    viewer = make_napari_viewer()
+    session = LabelSession.attach(viewer)
+    session.taxonomy = Taxonomy(NUCLEI_CLASSES)
+    mask = np.zeros((16, 16), np.uint8)
+    mask[2:6, 2:6] = 1
+    session.add_semantic_layer(mask, name="sem")
+    out = str(tmp_path / "saved.ome.zarr")
+
+    [written] = viewer.layers.save(out, plugin="napari-labelsuite")
+
+    st = MaskStore.open(written, mode="r")
+    try:
+        assert st.taxonomy.to_dict() == session.taxonomy.to_dict()
+        assert st.taxonomy.names()[:2] == ["nucleus", NUCLEI_CLASSES[1]["name"]]
+    finally:
+        st.close()
+
+
+def test_writer_without_a_session_takes_the_taxonomy_from_layer_metadata(tmp_path):
+    from napari_labelsuite._writer import write_store
+    from napari_labelsuite.core.store import MaskStore
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    tax = Taxonomy([{"id": 1, "name": "cell", "color": "#00ff00"}])
+    meta = {
+        "name": "m",
+        "metadata": {"labelsuite": {"role": "semantic", "taxonomy": tax.to_dict()}},
+    }
+    [written] = write_store(
+        str(tmp_path / "x.ome.zarr"), [(np.ones((4, 4), np.uint8), meta, "labels")]
+    )
+    st = MaskStore.open(written, mode="r")
+    try:
+        assert st.taxonomy.to_dict() == tax.to_dict()
+    finally:
+        st.close()
