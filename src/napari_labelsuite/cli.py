@@ -351,6 +351,62 @@ def _add_stats(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--taxonomy", metavar="FILE", help="show class names from this taxonomy")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p.add_argument(
+        "--effort",
+        action="store_true",
+        help="add the labeling effort (actions and active seconds per object, by route and "
+        "annotator) from the dataset's effort log",
+    )
+    p.add_argument(
+        "--effort-plot",
+        metavar="FILE",
+        help="write the chart of effort per object over time (.svg, or .png with matplotlib)",
+    )
+
+
+def effort_stats(path: str | Path, plot: str | None = None) -> dict[str, Any]:
+    """The effort table of the log beside ``path`` (a dataset, store or annotation file).
+
+    Returns ``{"log": path, "table": [rows], "problems": [messages]}``; unreadable lines
+    are reported in ``problems`` (file and line) and skipped. ``plot`` writes the chart.
+    """
+    from .core.effort import effort_plot, effort_table, find_effort_log, object_effort, read_effort
+
+    log = find_effort_log(path)
+    records, problems = read_effort(log)
+    table = effort_table(records, total=bool(records))
+    if plot:
+        effort_plot(object_effort(records), plot)
+    rows = [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+        for r in table.to_dict("records")
+    ]
+    return {"log": str(log), "table": rows, "problems": [str(e) for e in problems]}
+
+
+def _print_effort(effort: dict[str, Any]) -> None:
+    print(f"\nlabeling effort ({effort['log']}):")
+    if not effort["table"]:
+        print("  no actions logged")
+        return
+    head = ("route", "annotator", "objects", "actions", "active s", "actions/obj", "s/obj")
+    print(f"{head[0]:<15} {head[1]:<12} " + " ".join(f"{h:>11}" for h in head[2:]))
+    for r in effort["table"]:
+        cells = [
+            r["objects"],
+            r["actions"],
+            r["active_seconds"],
+            r["actions_per_object"],
+            r["seconds_per_object"],
+        ]
+        shown = [
+            "-" if c is None else f"{c:.4g}" if isinstance(c, float) else str(c) for c in cells
+        ]
+        print(f"{r['route']:<15} {r['annotator']:<12} " + " ".join(f"{c:>11}" for c in shown))
+
+
+#: Stores larger than this are refused by ``stats`` (it reads every chunk) unless asked.
+_STATS_MAX_PIXELS = 2**31
 
 
 def annotation_stats(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -412,6 +468,10 @@ def _run_stats(args: argparse.Namespace) -> int:
     stats = annotation_stats(summaries)
     for cid, row in stats["classes"].items():
         row["name"] = taxonomy[int(cid)].name if int(cid) in taxonomy else None
+    if args.effort or args.effort_plot:
+        stats["effort"] = effort_stats(path, args.effort_plot)
+        for msg in stats["effort"]["problems"]:
+            print(f"effort log: {msg}", file=sys.stderr)
     if args.json:
         print(json.dumps(stats, indent=1))
         return 0
@@ -425,6 +485,8 @@ def _run_stats(args: argparse.Namespace) -> int:
     for cid, row in stats["classes"].items():
         name = row["name"] or "?"
         print(f"{cid:>4}  {name:<20} {row['instances']:>10} {row['boxes']:>8} {row['pixels']:>12}")
+    if "effort" in stats:
+        _print_effort(stats["effort"])
     return 0
 
 
