@@ -22,7 +22,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Generator, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,8 +31,8 @@ from ..core.annotation import ObjectInfo
 from ..core.boxes import boxes_to_napari
 from ..core.errors import InterpolateError, SessionError
 from ..core.formats import ctc
-from ..core.interpolate._common import drain
 from ..core.instances import InstanceEdit
+from ..core.interpolate._common import drain
 from ..core.tables import boxes_frame
 from .instances import _TableUndo
 from .layers import _layer_data, role_of
@@ -41,11 +41,31 @@ __all__ = ["InterpolateMixin"]
 
 
 def _edit_pixels(edit: InstanceEdit) -> int:
-    return int(sum(int(p.mask.sum()) if p.mask is not None else p.values.size for p in edit.patches))
+    return int(
+        sum(int(p.mask.sum()) if p.mask is not None else p.values.size for p in edit.patches)
+    )
 
 
 class InterpolateMixin:
     """Interpolate masks and boxes between keyframes, propagate objects, track over time."""
+
+    if TYPE_CHECKING:  # provided by LabelSession and its other parts
+        taxonomy: Any
+        active_class: int | None
+
+        def instance_target(self, layer: Any = None) -> Any: ...
+        def require_viewer(self) -> Any: ...
+        def objects(self, layer: Any = None) -> dict[int, ObjectInfo]: ...
+        def _bind_instances(self, layer: Any, objects: dict | None = None) -> None: ...
+        def _check_objects(self, objects: dict[int, ObjectInfo]) -> None: ...
+        def _bind_boxes(self, layer: Any, frame: Any = None) -> None: ...
+        def _require(self, role: str, layer: Any = None) -> Any: ...
+        def _box_indices(self, layer: Any, indices: Any) -> list[int]: ...
+        def boxes_list(self, layer: Any = None) -> list: ...
+        def add_class(self, name: str, **kwargs: Any) -> Any: ...
+        def add_instance_layer(self, data: Any = None, **kwargs: Any) -> Any: ...
+        def _record(self, action: str, **params: Any) -> dict[str, Any]: ...
+        def _log_effort(self, route: str, action: str, **kw: Any) -> None: ...
 
     def _init_mixin(self) -> None:
         #: id(boxes layer) -> earlier (data, features) states, newest last (undo_boxes)
@@ -102,6 +122,38 @@ class InterpolateMixin:
         info = self.objects(layer).get(iid)
         return None if info is None else info.class_id
 
+    def _write_edit(
+        self,
+        layer: Any,
+        edit: InstanceEdit,
+        action: str,
+        *,
+        objects: dict[int, ObjectInfo] | None = None,
+        **params: Any,
+    ) -> None:
+        """Write ``edit`` as one undo step (with the table ``objects`` after it, if given).
+
+        Only pixels that change are written, through ``Labels.data_setitem`` in one
+        ``block_history``; the table change is recorded for Ctrl-Z / Ctrl-Shift-Z. One
+        provenance entry ``action`` with ``params``.
+        """
+        managed = role_of(layer) == "instances"
+        before = self.objects(layer) if managed else {}
+        after = before if objects is None else objects
+        undo = _TableUndo.of(self, layer) if managed and objects is not None else None
+        top = undo.top() if undo is not None else None
+        data = layer.data
+        with layer.block_history():
+            for idx, values in edit.changes(data):
+                layer.data_setitem(idx, values.astype(data.dtype, copy=False), refresh=False)
+        layer.refresh()
+        if managed and self.objects(layer) != after:
+            # the new table, or the old one again if a paint listener added a row
+            self._bind_instances(layer, after)
+        if undo is not None:
+            undo.record(top, before, after, action)
+        self._record(action, layer=layer.name, **params)
+
     # -- masks between keyframes -------------------------------------------------------------
     def iter_interpolate_slices(
         self,
@@ -137,7 +189,7 @@ class InterpolateMixin:
         """Write an interpolation edit into the layer: one undo step, provenance, effort."""
         layer = self.instance_target(layer)
         single = label_id if label_id is None or np.isscalar(label_id) else None
-        self._apply_edit(
+        self._write_edit(
             layer,
             edit,
             "interpolate_slices",
@@ -225,7 +277,7 @@ class InterpolateMixin:
         """Write a propagation edit into the layer: one undo step, provenance, effort."""
         layer = self.instance_target(layer)
         iid = self._selected_id(layer, label_id)
-        self._apply_edit(
+        self._write_edit(
             layer,
             edit,
             "propagate",
@@ -402,29 +454,18 @@ class InterpolateMixin:
                 value=str(layer.data.dtype),
             )
         objects = None
-        before: dict[int, ObjectInfo] = {}
         if managed:
-            before = self.objects(layer)
             default = self.active_class
             if default is None and len(self.taxonomy):
                 default = self.taxonomy.ids()[0]
-            objects = result.objects(before, default_class=default)
+            objects = result.objects(self.objects(layer), default_class=default)
             self._check_objects(objects)
-        undo = _TableUndo.of(self, layer) if managed else None
-        top = undo.top() if undo is not None else None
-        data = layer.data
-        with layer.block_history():
-            for idx, values in edit.changes(data):
-                layer.data_setitem(idx, values.astype(data.dtype, copy=False), refresh=False)
-        layer.refresh()
-        if objects is not None:
-            self._bind_instances(layer, objects)
-            if undo is not None:
-                undo.record(top, before, objects, "track_instances")
         divisions = result.divisions()
-        self._record(
+        self._write_edit(
+            layer,
+            edit,
             "track_instances",
-            layer=layer.name,
+            objects=objects,
             axis=result.axis,
             tracks=len(result.tracks),
             divisions=len(divisions),
@@ -438,9 +479,7 @@ class InterpolateMixin:
         See :func:`napari_labelsuite.core.interpolate.track_instances`. One Ctrl-Z undoes
         the relabelling (and the table). Returns the ``TrackingResult``.
         """
-        result = drain(
-            self.iter_track_instances(axis=axis, min_iou=min_iou, layer=layer)
-        )
+        result = drain(self.iter_track_instances(axis=axis, min_iou=min_iou, layer=layer))
         return self.apply_tracking(result, layer=layer)
 
     # -- Cell Tracking Challenge -------------------------------------------------------------
@@ -521,7 +560,8 @@ class _KeyframeHook:
         session, layer = self._session(), self._layer()
         if self.paused or session is None or layer is None:
             return
-        if str(getattr(getattr(event, "action", None), "value", "")) != "changed":
+        action = getattr(event, "action", None)
+        if str(getattr(action, "value", action)) != "changed":
             return
         indices = [int(i) for i in (getattr(event, "data_indices", None) or ())]
         if core.KEYFRAME not in layer.features.columns or not indices:
