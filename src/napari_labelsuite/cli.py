@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -216,9 +216,11 @@ def _sniff(path: Path) -> str:
     if suffix == ".jsonl":
         return "provenance"
     if suffix == ".json":
+        from .core.validate import load_json
+
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            doc = load_json(path)  # regular files only: a FIFO never blocks
+        except LabelsuiteError:
             return "json"
         if isinstance(doc, dict):
             if "classes" in doc:
@@ -237,6 +239,8 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
 
     if not path.exists():
         raise FormatError("no such file or folder", path=path)
+    if not path.is_dir() and not path.is_file():
+        raise FormatError("not a regular file or folder (a pipe, socket or device)", path=path)
     if kind == "auto":
         kind = _sniff(path)
     if kind == "taxonomy":
@@ -338,7 +342,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             summary = _validate_one(path, args.kind, taxonomy)
         except LabelsuiteError as exc:
             bad += 1
-            print(f"INVALID {exc}", file=sys.stderr)
+            print(f"INVALID {_one_line(str(exc))}", file=sys.stderr)
         else:
             print(f"ok      {path}: {summary}")
     return 1 if bad else 0
@@ -361,6 +365,13 @@ def _add_stats(p: argparse.ArgumentParser) -> None:
         "--effort-plot",
         metavar="FILE",
         help="write the chart of effort per object over time (.svg, or .png with matplotlib)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=_STATS_MAX_PIXELS,
+        metavar="N",
+        help=f"refuse larger stores (stats reads every chunk; default {_STATS_MAX_PIXELS})",
     )
 
 
@@ -449,6 +460,15 @@ def _run_stats(args: argparse.Namespace) -> int:
         from .core.store import MaskStore
 
         with MaskStore.open(path, "r") as store:
+            n_pixels = int(np.prod(store.shape, dtype=object))
+            if n_pixels > args.max_pixels:
+                raise SessionError(
+                    f"the store has {n_pixels} pixels and counting reads every chunk; pass "
+                    f"--max-pixels {n_pixels} to count anyway",
+                    path=path,
+                    field="shape",
+                    value=tuple(store.shape),
+                )
             if not len(taxonomy):
                 taxonomy = store.taxonomy
             summaries = [summarize(store.read_annotation())]
@@ -522,27 +542,18 @@ def split_annotation_file(job: tuple[str, int]) -> tuple[str, Any, dict[int, dic
 def split_store(job: tuple[str, int, bool]) -> tuple[str, None, dict, int]:
     """Split touching instances in a mask store's first instance image (a batch task).
 
-    The store is edited in place (only the changed chunks are written) unless the job's
-    ``dry_run`` flag is set. Returns ``(store path, None, {}, number of new ids)``.
+    Chunk by chunk (:func:`~napari_labelsuite.core.store.split_touching_in_store`): the label
+    image is never loaded whole. The store is rewritten unless the job's ``dry_run`` flag is
+    set. Returns ``(store path, None, {}, number of new ids)``.
     """
-    from .core.instances import apply_to_objects, split_touching
-    from .core.store import MaskStore
+    from .core.store import MaskStore, split_touching_in_store
 
     path, min_distance, dry_run = job
     with MaskStore.open(path, "r" if dry_run else "r+") as store:
         name = next((n for n in store.label_names() if store.role(n) == "instances"), None)
         if name is None:
             return path, None, {}, 0
-        la = store.labels(name)
-        labels = np.asarray(la)
-        edit = split_touching(labels, min_distance=min_distance)
-        if edit.parents and not dry_run:
-            for p in edit.patches:
-                block = np.array(labels[p.region], copy=True)
-                block[p.mask] = p.values[p.mask]
-                la[p.region] = block
-            store.set_objects(name, apply_to_objects(store.objects(name), edit))
-            store.save()
+        edit = split_touching_in_store(store, name, min_distance, dry_run=dry_run)
     return path, None, {}, len(edit.parents)
 
 
@@ -931,8 +942,30 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
 }
 
 
+class _UsageError(Exception):
+    """A command line that argparse cannot parse (reported in one line, exit 1)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse would print usage and exit 2
+        raise _UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _os_error_line(exc: OSError) -> str:
+    """``path: reason`` of an OS error (disk full, read-only file system, wrong kind)."""
+    where = exc.filename if exc.filename is not None else ""
+    if getattr(exc, "filename2", None):
+        where = f"{where} -> {exc.filename2}"
+    reason = exc.strerror or type(exc).__name__
+    return f"{where}: {reason}" if where else reason
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="napari-labelsuite",
         description="Label image data for machine learning with napari.",
     )
@@ -951,13 +984,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    run = SUBCOMMANDS[args.command][3]
+    """Run one subcommand; every failure is one line on stderr.
+
+    Exit codes: 0 success, 1 any error (bad input, usage, OS error such as a full disk or
+    a read-only file system), 130 interrupted (Ctrl-C). Set ``NAPARI_LABELSUITE_DEBUG=1``
+    to see the traceback of an unexpected error.
+    """
+    import os
+
     try:
+        args = build_parser().parse_args(argv)
+        run = SUBCOMMANDS[args.command][3]
         return int(run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except _UsageError as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
     except LabelsuiteError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {_one_line(_os_error_line(exc))}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if os.environ.get("NAPARI_LABELSUITE_DEBUG"):
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))[:300]} (please "
+            "report it; NAPARI_LABELSUITE_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -7,6 +7,7 @@ silently); 0 is background. It is stored with the data as YAML or JSON.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
@@ -94,7 +95,7 @@ def parse_color(value: Any) -> tuple[float, float, float, float]:
         vals = [float(v) for v in value]
     except TypeError as exc:
         raise ValueError(value) from exc
-    if len(vals) not in (3, 4):
+    if len(vals) not in (3, 4) or not all(math.isfinite(v) for v in vals):
         raise ValueError(value)
     if any(v > 1.0 for v in vals):
         if any(v < 0 or v > 255 or v != int(v) for v in vals):
@@ -378,22 +379,14 @@ class Taxonomy:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Taxonomy:
         """Read a taxonomy from a ``.yaml``/``.yml`` or ``.json`` file."""
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise TaxonomyError(f"cannot read file: {exc.strerror}", path=p) from exc
-        try:
-            if p.suffix.lower() == ".json":
-                data = json.loads(text)
-            else:
-                import yaml
+        from .validate import load_json, load_yaml
 
-                data = yaml.safe_load(text)
-        except Exception as exc:  # yaml and json raise different types
-            raise TaxonomyError(
-                f"not valid {p.suffix.lstrip('.').upper() or 'YAML'}: {exc}", path=p
-            ) from exc
+        p = Path(path)
+        # regular files only, strict UTF-8, bounded nesting and YAML aliases
+        if p.suffix.lower() == ".json":
+            data = load_json(p, error=TaxonomyError, what="taxonomy file")
+        else:
+            data = load_yaml(p, error=TaxonomyError, what="taxonomy file")
         return cls.from_dict(data, path=p)
 
     def save(self, path: str | os.PathLike) -> Path:

@@ -77,6 +77,11 @@ def _module(path: Any, fmt: str | None, for_writing: bool = False):
 
 def read(path: str | Path, fmt: str | None = None, **options: Any):
     """Read annotations and taxonomy from ``path`` (format guessed when ``fmt`` is None)."""
+    p = Path(path)
+    if not p.exists():
+        raise FormatError("no such file or folder", path=p)
+    if not p.is_dir() and not p.is_file():  # a FIFO would block the reader forever
+        raise FormatError("not a regular file or folder (a pipe, socket or device)", path=p)
     mod = _module(path, fmt)
     if mod is coco and Path(path).is_dir():
         path = next(Path(path).glob("*.json"))
