@@ -29,8 +29,15 @@ def _b64_png(arr: np.ndarray) -> str:
 
 
 def _shape(label, points, kind, group_id=None, **kw):
-    rec = {"label": label, "points": points, "group_id": group_id, "description": "",
-           "shape_type": kind, "flags": {}, "mask": None}  # fmt: skip
+    rec = {
+        "label": label,
+        "points": points,
+        "group_id": group_id,
+        "description": "",
+        "shape_type": kind,
+        "flags": {},
+        "mask": None,
+    }
     rec.update(kw)
     return rec
 

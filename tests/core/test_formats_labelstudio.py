@@ -20,13 +20,23 @@ H, W = 30, 50
 def test_brush_rle_hand_checked_small_case():
     # a 1x2 mask [0, 255] -> RGBA values 0,0,0,0,255,255,255,255
     bits = (
-        "0" * 28 + "1000"  # 8 values
+        "0" * 28
+        + "1000"  # 8 values
         + "00111"  # word size 8
-        + "0010" + "0011" + "0111" + "1111"  # run-size classes 3, 4, 8, 16
-        + "1" + "00" + "011" + "00000000"  # run of 4 zeros
-        + "1" + "00" + "011" + "11111111"  # run of 4 x 255
+        + "0010"
+        + "0011"
+        + "0111"
+        + "1111"  # run-size classes 3, 4, 8, 16
+        + "1"
+        + "00"
+        + "011"
+        + "00000000"  # run of 4 zeros
+        + "1"
+        + "00"
+        + "011"
+        + "11111111"  # run of 4 x 255
         + "0000000"  # padding to a whole byte
-    )  # fmt: skip
+    )
     expected = [int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)]
     assert labelstudio.mask_to_brush(np.array([[False, True]])) == expected
     assert labelstudio.brush_decode(expected).tolist() == [0, 0, 0, 0, 255, 255, 255, 255]
@@ -57,9 +67,18 @@ def test_truncated_brush_rle_is_refused():
 
 
 def _region(kind, value, rid, **kw):
-    return {"original_width": W, "original_height": H, "image_rotation": 0, "value": value,
-            "id": rid, "from_name": "label", "to_name": "image", "type": kind,
-            "origin": "manual", **kw}  # fmt: skip
+    return {
+        "original_width": W,
+        "original_height": H,
+        "image_rotation": 0,
+        "value": value,
+        "id": rid,
+        "from_name": "label",
+        "to_name": "image",
+        "type": kind,
+        "origin": "manual",
+        **kw,
+    }
 
 
 def _export() -> list:
@@ -70,20 +89,56 @@ def _export() -> list:
         {
             "id": 7,
             "annotations": [
-                {"id": 11, "completed_by": 1, "was_cancelled": False, "ground_truth": False,
-                 "result": [
-                     _region("rectanglelabels", {"x": 10.0, "y": 20.0, "width": 30.0,
-                             "height": 40.0, "rotation": 0, "rectanglelabels": ["Car"]}, "Rk1"),
-                     _region("polygonlabels", {"points": [[2.5, 3.3], [40.1, 5.0], [30.0, 60.7],
-                             [5.0, 50.0]], "closed": True, "polygonlabels": ["Person"]}, "Pk2"),
-                     _region("brushlabels", {"format": "rle",
-                             "rle": labelstudio.mask_to_brush(brush), "brushlabels": ["Road"]},
-                             "Bk3"),
-                     _region("keypointlabels", {"x": 50.0, "y": 50.0, "width": 0.5,
-                             "keypointlabels": ["Nose"]}, "Kk4"),
-                     {"value": {"choices": ["day"]}, "id": "C5", "from_name": "time",
-                      "to_name": "image", "type": "choices"},
-                 ]},
+                {
+                    "id": 11,
+                    "completed_by": 1,
+                    "was_cancelled": False,
+                    "ground_truth": False,
+                    "result": [
+                        _region(
+                            "rectanglelabels",
+                            {
+                                "x": 10.0,
+                                "y": 20.0,
+                                "width": 30.0,
+                                "height": 40.0,
+                                "rotation": 0,
+                                "rectanglelabels": ["Car"],
+                            },
+                            "Rk1",
+                        ),
+                        _region(
+                            "polygonlabels",
+                            {
+                                "points": [[2.5, 3.3], [40.1, 5.0], [30.0, 60.7], [5.0, 50.0]],
+                                "closed": True,
+                                "polygonlabels": ["Person"],
+                            },
+                            "Pk2",
+                        ),
+                        _region(
+                            "brushlabels",
+                            {
+                                "format": "rle",
+                                "rle": labelstudio.mask_to_brush(brush),
+                                "brushlabels": ["Road"],
+                            },
+                            "Bk3",
+                        ),
+                        _region(
+                            "keypointlabels",
+                            {"x": 50.0, "y": 50.0, "width": 0.5, "keypointlabels": ["Nose"]},
+                            "Kk4",
+                        ),
+                        {
+                            "value": {"choices": ["day"]},
+                            "id": "C5",
+                            "from_name": "time",
+                            "to_name": "image",
+                            "type": "choices",
+                        },
+                    ],
+                },
                 {"id": 12, "was_cancelled": False, "result": []},
             ],
             "predictions": [],
@@ -92,7 +147,7 @@ def _export() -> list:
             "file_upload": "7f3e2a1c-street.jpg",
         },
         {"id": 8, "annotations": [{"id": 13, "result": []}], "data": {"image": "/x/empty.jpg"}},
-    ]  # fmt: skip
+    ]
 
 
 def test_every_region_type_reads_to_label_studios_geometry(tmp_path):
@@ -105,8 +160,16 @@ def test_every_region_type_reads_to_label_studios_geometry(tmp_path):
     (box,) = ann.boxes
     assert box.xyxy == (5.0, 6.0, 20.0, 18.0) and box.class_id == tax.by_name("Car").id
     labels = np.asarray(ann.instances)
-    poly = [2.5 * W / 100, 3.3 * H / 100, 40.1 * W / 100, 5.0 * H / 100,
-            30.0 * W / 100, 60.7 * H / 100, 5.0 * W / 100, 50.0 * H / 100]  # fmt: skip
+    poly = [
+        2.5 * W / 100,
+        3.3 * H / 100,
+        40.1 * W / 100,
+        5.0 * H / 100,
+        30.0 * W / 100,
+        60.7 * H / 100,
+        5.0 * W / 100,
+        50.0 * H / 100,
+    ]
     ref = mask_utils.decode(mask_utils.frPyObjects([poly], H, W)[0]).astype(bool)
     np.testing.assert_array_equal(labels == 1, ref)
     brush = np.zeros((H, W), bool)
@@ -128,9 +191,19 @@ def test_every_region_type_reads_to_label_studios_geometry(tmp_path):
 def test_rotated_rectangle_becomes_a_polygon_instance(tmp_path):
     task = _export()[0]
     task["annotations"][0]["result"] = [
-        _region("rectanglelabels", {"x": 40.0, "y": 20.0, "width": 20.0, "height": 20.0,
-                "rotation": 90, "rectanglelabels": ["Car"]}, "R")
-    ]  # fmt: skip
+        _region(
+            "rectanglelabels",
+            {
+                "x": 40.0,
+                "y": 20.0,
+                "width": 20.0,
+                "height": 20.0,
+                "rotation": 90,
+                "rectanglelabels": ["Car"],
+            },
+            "R",
+        )
+    ]
     f = tmp_path / "a.json"
     f.write_text(json.dumps([task]))
     (ann,), _ = labelstudio.read(f)

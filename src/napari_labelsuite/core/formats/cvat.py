@@ -87,8 +87,9 @@ def _float_pairs(s: str | None, f: Path, where: str) -> np.ndarray:
     except ValueError:
         arr = np.zeros((0, 0))
     if arr.ndim != 2 or arr.shape[1] != 2 or not np.isfinite(arr).all():
-        raise FormatError("points must be 'x,y;x,y;...'", path=f, where=where, field="points",
-                          value=s)  # fmt: skip
+        raise FormatError(
+            "points must be 'x,y;x,y;...'", path=f, where=where, field="points", value=s
+        )
     return arr
 
 
@@ -162,8 +163,9 @@ def read(
         line = exc.position[0] if exc.position else None
         raise FormatError(f"malformed XML: {exc}", path=f, where=f"line {line}") from None
     if root.tag != "annotations":
-        raise FormatError("root element must be <annotations>", path=f, field="annotations",
-                          value=root.tag)  # fmt: skip
+        raise FormatError(
+            "root element must be <annotations>", path=f, field="annotations", value=root.tag
+        )
     meta = root.find("meta")
     classes = _meta_classes(meta if meta is not None else ET.Element("meta"))
     names = {c["name"] for c in classes}
@@ -175,16 +177,22 @@ def read(
     try:
         tax = Taxonomy(classes)
     except TaxonomyError as exc:
-        raise FormatError(exc.message, path=f, where="meta", field=exc.field,
-                          value=exc.value) from exc  # fmt: skip
+        raise FormatError(
+            exc.message, path=f, where="meta", field=exc.field, value=exc.value
+        ) from exc
     out: list[ImageAnnotation] = []
     skipped: set[str] = set()
     for i, img in enumerate(root.findall("image")):
         where = f"image[{i}]"
         w, h = (_num(img, k, f, where) for k in ("width", "height"))
         if w <= 0 or h <= 0 or not w.is_integer() or not h.is_integer():
-            raise FormatError("width and height must be positive integers", path=f, where=where,
-                              field="width", value=(w, h))  # fmt: skip
+            raise FormatError(
+                "width and height must be positive integers",
+                path=f,
+                where=where,
+                field="width",
+                value=(w, h),
+            )
         name = img.get("name") or f"image{img.get('id', i)}"
         shapes = [(el, where + f" {el.tag}[{j}]") for j, el in enumerate(img)]
         out.append(_image(f, name, int(h), int(w), shapes, tax, skipped))
@@ -202,8 +210,9 @@ def _tracks(
 ) -> list[ImageAnnotation]:
     size = root.find(".//original_size")
     if size is None:
-        raise FormatError("tracks need <meta>...<original_size>", path=f, where="meta",
-                          field="original_size")  # fmt: skip
+        raise FormatError(
+            "tracks need <meta>...<original_size>", path=f, where="meta", field="original_size"
+        )
     w = int(_num(ET.Element("s", {"w": size.findtext("width") or ""}), "w", f, "original_size"))
     h = int(_num(ET.Element("s", {"h": size.findtext("height") or ""}), "h", f, "original_size"))
     frames: dict[int, list[tuple[ET.Element, str]]] = {}
@@ -299,8 +308,13 @@ def _image(
         if el.tag == "polygon":
             xy = _float_pairs(el.get("points"), f, where)
             if len(xy) < 3:
-                raise FormatError("a polygon needs at least 3 points", path=f, where=where,
-                                  field="points", value=el.get("points"))  # fmt: skip
+                raise FormatError(
+                    "a polygon needs at least 3 points",
+                    path=f,
+                    where=where,
+                    field="points",
+                    value=el.get("points"),
+                )
             _, col, r0, r1 = rle.polygon_runs([xy], h, w)
             flat[rle.run_pixels(col, r0, r1, h)] = k
         else:
@@ -311,8 +325,13 @@ def _image(
                 counts = [int(v) for v in (el.get("rle") or "").split(",") if v.strip()]
                 m = mask_from_rle(counts, mh, mw)
             except ValueError as exc:
-                raise FormatError(f"invalid mask rle: {exc}", path=f, where=where, field="rle",
-                                  value=(el.get("rle") or "")[:40]) from None  # fmt: skip
+                raise FormatError(
+                    f"invalid mask rle: {exc}",
+                    path=f,
+                    where=where,
+                    field="rle",
+                    value=(el.get("rle") or "")[:40],
+                ) from None
             sub = labels_t[max(left, 0) : left + mw, max(top, 0) : top + mh]
             crop = m[
                 max(-top, 0) : max(-top, 0) + sub.shape[1],
@@ -332,8 +351,14 @@ def _image(
         meta["polylines"] = lines
     if tags:
         meta["tags"] = tags
-    return ImageAnnotation(name, (h, w), instances=labels if objects else None, objects=objects,
-                           boxes=boxes, metadata=meta)  # fmt: skip
+    return ImageAnnotation(
+        name,
+        (h, w),
+        instances=labels if objects else None,
+        objects=objects,
+        boxes=boxes,
+        metadata=meta,
+    )
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -376,11 +401,18 @@ def to_xml(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> str:
         ET.SubElement(lab, "attributes")
     for i, ann in enumerate(annotations):
         if ann.ndim != 2:
-            raise FormatError("CVAT for images holds 2D images", where=ann.image_name,
-                              field="shape", value=ann.shape)  # fmt: skip
+            raise FormatError(
+                "CVAT for images holds 2D images",
+                where=ann.image_name,
+                field="shape",
+                value=ann.shape,
+            )
         h, w = ann.plane_shape
-        img = ET.SubElement(root, "image", {"id": str(i), "name": ann.image_name,
-                                            "width": str(w), "height": str(h)})  # fmt: skip
+        img = ET.SubElement(
+            root,
+            "image",
+            {"id": str(i), "name": ann.image_name, "width": str(w), "height": str(h)},
+        )
         linked = {b.instance_id for b in ann.boxes if b.instance_id}
         group_of: dict[int, Any] = {}
         if ann.instances is not None:
@@ -395,8 +427,17 @@ def to_xml(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> str:
                 if not polys:
                     ch, cw = crop.shape
                     rle_text = ", ".join(str(v) for v in mask_to_rle(crop))
-                    _shape_el(img, "mask", name, attrs, rle=rle_text, left=str(c0), top=str(r0),
-                              width=str(cw), height=str(ch))  # fmt: skip
+                    _shape_el(
+                        img,
+                        "mask",
+                        name,
+                        attrs,
+                        rle=rle_text,
+                        left=str(c0),
+                        top=str(r0),
+                        width=str(cw),
+                        height=str(ch),
+                    )
                 for poly in polys:
                     pts = ";".join(f"{_fmt(x)},{_fmt(y)}" for x, y in poly)
                     _shape_el(img, "polygon", name, attrs, points=pts)
@@ -404,19 +445,37 @@ def to_xml(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> str:
             attrs = dict(b.attributes)
             if b.instance_id:
                 attrs["group_id"] = group_of.get(b.instance_id, b.instance_id)
-            _shape_el(img, "box", taxonomy[b.class_id].name, attrs, xtl=_fmt(b.x0),
-                      ytl=_fmt(b.y0), xbr=_fmt(b.x1), ybr=_fmt(b.y1))  # fmt: skip
+            _shape_el(
+                img,
+                "box",
+                taxonomy[b.class_id].name,
+                attrs,
+                xtl=_fmt(b.x0),
+                ytl=_fmt(b.y0),
+                xbr=_fmt(b.x1),
+                ybr=_fmt(b.y1),
+            )
         shapes: dict[Any, list[dict[str, Any]]] = {}
         for pt in ann.metadata.get("points") or ():
             shapes.setdefault((pt.get("attributes") or {}).get("shape", id(pt)), []).append(pt)
         for group in shapes.values():
             text = ";".join(f"{_fmt(p['xy'][0])},{_fmt(p['xy'][1])}" for p in group)
-            _shape_el(img, "points", taxonomy[group[0]["class_id"]].name,
-                      group[0].get("attributes") or {}, points=text)  # fmt: skip
+            _shape_el(
+                img,
+                "points",
+                taxonomy[group[0]["class_id"]].name,
+                group[0].get("attributes") or {},
+                points=text,
+            )
         for ln in ann.metadata.get("polylines") or ():
             text = ";".join(f"{_fmt(x)},{_fmt(y)}" for x, y in ln["xy"])
-            _shape_el(img, "polyline", taxonomy[ln["class_id"]].name, ln.get("attributes") or {},
-                      points=text)  # fmt: skip
+            _shape_el(
+                img,
+                "polyline",
+                taxonomy[ln["class_id"]].name,
+                ln.get("attributes") or {},
+                points=text,
+            )
         for tag in ann.metadata.get("tags") or ():
             ET.SubElement(img, "tag", {"label": tag, "source": "manual"})
     ET.indent(root)

@@ -83,8 +83,9 @@ def _b64_array(data: str, path: Any, where: str, field: str) -> np.ndarray:
         with Image.open(io.BytesIO(base64.b64decode(data, validate=False))) as im:
             return np.asarray(im)
     except Exception as exc:
-        raise FormatError(f"cannot decode the embedded PNG: {exc}", path=path, where=where,
-                          field=field) from None  # fmt: skip
+        raise FormatError(
+            f"cannot decode the embedded PNG: {exc}", path=path, where=where, field=field
+        ) from None
 
 
 def _points(shape: dict[str, Any], path: Any, where: str, n_min: int) -> np.ndarray:
@@ -175,8 +176,13 @@ def read(
         try:
             tax = Taxonomy.load(base / TAXONOMY_FILE)
         except TaxonomyError as exc:
-            raise FormatError(exc.message, path=base / TAXONOMY_FILE, where=exc.where,
-                              field=exc.field, value=exc.value) from exc  # fmt: skip
+            raise FormatError(
+                exc.message,
+                path=base / TAXONOMY_FILE,
+                where=exc.where,
+                field=exc.field,
+                value=exc.value,
+            ) from exc
     docs = [(f, _load(f)) for f in files]
     if tax is None:
         names: dict[str, None] = {}
@@ -198,8 +204,9 @@ def _class_id(tax: Taxonomy, label: Any, f: Path, where: str) -> int:
     try:
         return tax.by_name(label).id
     except TaxonomyError:
-        raise FormatError("label is not in the taxonomy", path=f, where=where, field="label",
-                          value=label) from None  # fmt: skip
+        raise FormatError(
+            "label is not in the taxonomy", path=f, where=where, field="label", value=label
+        ) from None
 
 
 def _attrs(shape: dict[str, Any]) -> dict[str, Any]:
@@ -228,12 +235,18 @@ def _read_doc(
     for i, s in enumerate(doc["shapes"]):
         where = f"shapes[{i}]"
         if not isinstance(s, dict):
-            raise FormatError("a shape must be an object", path=f, where=where,
-                              value=type(s).__name__)  # fmt: skip
+            raise FormatError(
+                "a shape must be an object", path=f, where=where, value=type(s).__name__
+            )
         kind = s.get("shape_type") or "polygon"
         if kind not in SHAPE_TYPES:
-            raise FormatError(f"shape_type must be one of {SHAPE_TYPES}", path=f, where=where,
-                              field="shape_type", value=kind)  # fmt: skip
+            raise FormatError(
+                f"shape_type must be one of {SHAPE_TYPES}",
+                path=f,
+                where=where,
+                field="shape_type",
+                value=kind,
+            )
         cid = _class_id(tax, s.get("label"), f, where)
         gid = s.get("group_id")
         group = (s["label"], gid) if gid is not None else None
@@ -279,8 +292,12 @@ def _read_doc(
         else:  # mask
             (x1, y1), _ = _points(s, f, where, 2)[:2].astype(int)
             if not isinstance(s.get("mask"), str):
-                raise FormatError("a mask shape needs its base64 PNG in 'mask'", path=f,
-                                  where=where, field="mask")  # fmt: skip
+                raise FormatError(
+                    "a mask shape needs its base64 PNG in 'mask'",
+                    path=f,
+                    where=where,
+                    field="mask",
+                )
             m = _b64_array(s["mask"], f, where, "mask")
             m = (m if m.ndim == 2 else m[..., 0]).astype(bool)
             mh, mw = m.shape
@@ -319,8 +336,9 @@ def _read_doc(
 def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
     """The labelme document of one 2D image (see the module doc)."""
     if ann.ndim != 2:
-        raise FormatError("labelme holds 2D images only", where=ann.image_name, field="shape",
-                          value=ann.shape)  # fmt: skip
+        raise FormatError(
+            "labelme holds 2D images only", where=ann.image_name, field="shape", value=ann.shape
+        )
     h, w = ann.plane_shape
     shapes: list[dict[str, Any]] = []
     linked = {b.instance_id for b in ann.boxes if b.instance_id}
@@ -328,8 +346,15 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
     def shape(label: str, pts: Any, kind: str, gid: Any, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = dict(attrs)
         desc = attrs.pop("description", "")
-        return {"label": label, "points": pts, "group_id": gid, "description": desc,
-                "shape_type": kind, "flags": attrs, "mask": None}  # fmt: skip
+        return {
+            "label": label,
+            "points": pts,
+            "group_id": gid,
+            "description": desc,
+            "shape_type": kind,
+            "flags": attrs,
+            "mask": None,
+        }
 
     if ann.instances is not None:
         labels = np.asarray(ann.instances)
@@ -337,8 +362,13 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
             name = taxonomy[obj.class_id].name
             r0, c0 = sl[0].start, sl[1].start
             if has_holes(crop):
-                rec = shape(name, [[c0, r0], [c0 + crop.shape[1] - 1, r0 + crop.shape[0] - 1]],
-                            "mask", k if k in linked else None, obj.attributes)  # fmt: skip
+                rec = shape(
+                    name,
+                    [[c0, r0], [c0 + crop.shape[1] - 1, r0 + crop.shape[0] - 1]],
+                    "mask",
+                    k if k in linked else None,
+                    obj.attributes,
+                )
                 rec["mask"] = _png_b64(crop)
                 shapes.append(rec)
                 continue
@@ -349,11 +379,19 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
                 shapes.append(shape(name, pts, "polygon", gid, obj.attributes))
     for b in ann.boxes:
         pts = [[b.x0, b.y0], [b.x1, b.y1]]
-        shapes.append(shape(taxonomy[b.class_id].name, pts, "rectangle",
-                            b.instance_id or None, b.attributes))  # fmt: skip
+        shapes.append(
+            shape(taxonomy[b.class_id].name, pts, "rectangle", b.instance_id or None, b.attributes)
+        )
     for pt in ann.metadata.get("points") or ():
-        shapes.append(shape(taxonomy[pt["class_id"]].name, [list(pt["xy"])], "point", None,
-                            pt.get("attributes") or {}))  # fmt: skip
+        shapes.append(
+            shape(
+                taxonomy[pt["class_id"]].name,
+                [list(pt["xy"])],
+                "point",
+                None,
+                pt.get("attributes") or {},
+            )
+        )
     for ln in ann.metadata.get("polylines") or ():
         kind = ln.get("kind", "linestrip")
         pts = [list(p) for p in ln["xy"]]
@@ -384,8 +422,12 @@ def write(path: str | Path, annotations: list[ImageAnnotation], taxonomy: Taxono
     tax_text = yaml.safe_dump(taxonomy.to_dict(), sort_keys=False, allow_unicode=True)
     if p.suffix.lower() == ".json":
         if len(docs) != 1:
-            raise FormatError("a .json path holds one image; give a folder", path=p,
-                              field="annotations", value=len(docs))  # fmt: skip
+            raise FormatError(
+                "a .json path holds one image; give a folder",
+                path=p,
+                field="annotations",
+                value=len(docs),
+            )
         atomic_write_text(p, json.dumps(docs[0], indent=2))
         atomic_write_text(p.parent / TAXONOMY_FILE, tax_text)
         return [p, p.parent / TAXONOMY_FILE]

@@ -179,8 +179,9 @@ def read(
             f"not valid JSON: {exc.msg}", path=p, where=f"line {exc.lineno}"
         ) from None
     if not is_labelstudio(doc):
-        raise FormatError("not a Label Studio export (a list of tasks with 'data')", path=p,
-                          field="tasks")  # fmt: skip
+        raise FormatError(
+            "not a Label Studio export (a list of tasks with 'data')", path=p, field="tasks"
+        )
     names: dict[str, None] = {}
     tasks = []
     several = skipped = 0
@@ -206,8 +207,13 @@ def read(
             value = r.get("value")
             labels = value.get(r["type"]) if isinstance(value, dict) else None
             if not isinstance(labels, list) or not labels or not isinstance(labels[0], str):
-                raise FormatError("region has no label", path=p, where=rw,
-                                  field=f"value.{r['type']}", value=labels)  # fmt: skip
+                raise FormatError(
+                    "region has no label",
+                    path=p,
+                    where=rw,
+                    field=f"value.{r['type']}",
+                    value=labels,
+                )
             names.setdefault(labels[0], None)
             regions.append((rw, r, value, labels[0]))
         if not regions:
@@ -234,11 +240,21 @@ def _task_annotation(
     for rw, r, _, _ in regions:
         hw = (r.get("original_height"), r.get("original_width"))
         if not all(type(v) is int and v > 0 for v in hw):
-            raise FormatError("original_width and original_height must be positive integers",
-                              path=p, where=rw, field="original_width", value=hw)  # fmt: skip
+            raise FormatError(
+                "original_width and original_height must be positive integers",
+                path=p,
+                where=rw,
+                field="original_width",
+                value=hw,
+            )
         if size is not None and hw != size:
-            raise FormatError("regions of one task disagree on the image size", path=p,
-                              where=rw, field="original_width", value=hw)  # fmt: skip
+            raise FormatError(
+                "regions of one task disagree on the image size",
+                path=p,
+                where=rw,
+                field="original_width",
+                value=hw,
+            )
         size = hw
     assert size is not None
     h, w = size
@@ -257,22 +273,32 @@ def _task_annotation(
             vals = [value.get(k, 0 if k == "rotation" else None) for k in keys]
             for k, v in zip(keys, vals):
                 if not _num(v):
-                    raise FormatError("must be a number", path=p, where=rw, field=f"value.{k}",
-                                      value=v)  # fmt: skip
+                    raise FormatError(
+                        "must be a number", path=p, where=rw, field=f"value.{k}", value=v
+                    )
             return [float(v) for v in vals if v is not None]
 
         if kind == "keypointlabels":
             x, y = coords("x", "y")
-            points.append({"xy": [round(x * sx, 6), round(y * sy, 6)], "class_id": cid,
-                           "attributes": attrs})  # fmt: skip
+            points.append(
+                {"xy": [round(x * sx, 6), round(y * sy, 6)], "class_id": cid, "attributes": attrs}
+            )
             continue
         if kind == "rectanglelabels":
             x, y, bw, bh, rot = coords("x", "y", "width", "height", "rotation")
             if rot % 360 == 0:
                 x0, y0 = max(x * sx, 0.0), max(y * sy, 0.0)
                 x1, y1 = min((x + bw) * sx, float(w)), min((y + bh) * sy, float(h))
-                boxes.append(Box(round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6),
-                                 class_id=cid, attributes=attrs))  # fmt: skip
+                boxes.append(
+                    Box(
+                        round(x0, 6),
+                        round(y0, 6),
+                        round(x1, 6),
+                        round(y1, 6),
+                        class_id=cid,
+                        attributes=attrs,
+                    )
+                )
                 continue
             t = math.radians(rot)
             c, s = math.cos(t), math.sin(t)
@@ -290,22 +316,37 @@ def _task_annotation(
             except (TypeError, ValueError):
                 xy = np.zeros((0, 0))
             if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) < 3 or not np.isfinite(xy).all():
-                raise FormatError("points must be at least 3 [x, y] percentages", path=p,
-                                  where=rw, field="value.points", value=pts)  # fmt: skip
+                raise FormatError(
+                    "points must be at least 3 [x, y] percentages",
+                    path=p,
+                    where=rw,
+                    field="value.points",
+                    value=pts,
+                )
             mask_runs = rle.polygon_runs([xy * [sx, sy]], h, w)
         else:  # brushlabels
             if value.get("format", "rle") != "rle" or not isinstance(value.get("rle"), list):
-                raise FormatError("brush region needs format 'rle' and an 'rle' list", path=p,
-                                  where=rw, field="value.rle")  # fmt: skip
+                raise FormatError(
+                    "brush region needs format 'rle' and an 'rle' list",
+                    path=p,
+                    where=rw,
+                    field="value.rle",
+                )
             try:
                 flat_rgba = brush_decode(value["rle"])
             except ValueError as exc:
-                raise FormatError(f"invalid brush RLE: {exc}", path=p, where=rw,
-                                  field="value.rle") from None  # fmt: skip
+                raise FormatError(
+                    f"invalid brush RLE: {exc}", path=p, where=rw, field="value.rle"
+                ) from None
             if flat_rgba.size != h * w * 4:
-                raise FormatError(f"brush RLE holds {flat_rgba.size} values, the {w}x{h} image "
-                                  f"needs {h * w * 4}", path=p, where=rw, field="value.rle",
-                                  value=flat_rgba.size)  # fmt: skip
+                raise FormatError(
+                    f"brush RLE holds {flat_rgba.size} values, the {w}x{h} image "
+                    f"needs {h * w * 4}",
+                    path=p,
+                    where=rw,
+                    field="value.rle",
+                    value=flat_rgba.size,
+                )
             mask = flat_rgba.reshape(h, w, 4)[..., 3] > 0
             k = len(objects) + 1
             objects[k] = ObjectInfo(cid, attrs)
@@ -338,11 +379,18 @@ def to_list(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> list[dict
     tasks = []
     for i, ann in enumerate(annotations):
         if ann.ndim != 2:
-            raise FormatError("Label Studio images are 2D", where=ann.image_name, field="shape",
-                              value=ann.shape)  # fmt: skip
+            raise FormatError(
+                "Label Studio images are 2D", where=ann.image_name, field="shape", value=ann.shape
+            )
         h, w = ann.plane_shape
-        base = {"original_width": w, "original_height": h, "image_rotation": 0,
-                "from_name": "label", "to_name": "image", "origin": "manual"}  # fmt: skip
+        base = {
+            "original_width": w,
+            "original_height": h,
+            "image_rotation": 0,
+            "from_name": "label",
+            "to_name": "image",
+            "origin": "manual",
+        }
         result: list[dict[str, Any]] = []
 
         def region(
@@ -362,11 +410,17 @@ def to_list(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> list[dict
                 mask = np.zeros((h, w), bool)
                 mask[sl] = crop
                 rid = obj.attributes.get("region_id") or f"i{k}"
-                region("brushlabels", {"format": "rle", "rle": mask_to_brush(mask)},
-                       obj.class_id, rid)  # fmt: skip
+                region(
+                    "brushlabels", {"format": "rle", "rle": mask_to_brush(mask)}, obj.class_id, rid
+                )
         for j, b in enumerate(ann.boxes):
-            value = {"x": b.x0 / w * 100, "y": b.y0 / h * 100, "width": b.width / w * 100,
-                     "height": b.height / h * 100, "rotation": 0}  # fmt: skip
+            value = {
+                "x": b.x0 / w * 100,
+                "y": b.y0 / h * 100,
+                "width": b.width / w * 100,
+                "height": b.height / h * 100,
+                "rotation": 0,
+            }
             region("rectanglelabels", value, b.class_id, b.attributes.get("region_id") or f"b{j}")
         for j, pt in enumerate(ann.metadata.get("points") or ()):
             x, y = pt["xy"]
@@ -374,13 +428,16 @@ def to_list(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> list[dict
             rid = (pt.get("attributes") or {}).get("region_id") or f"p{j}"
             region("keypointlabels", value, pt["class_id"], rid)
         tid = ann.metadata.get("labelstudio_task", i + 1)
-        tasks.append({
-            "id": tid,
-            "data": {"image": ann.image_path or ann.image_name},
-            "annotations": [{"id": i + 1, "result": result, "was_cancelled": False,
-                             "ground_truth": False}],
-            "predictions": [],
-        })  # fmt: skip
+        tasks.append(
+            {
+                "id": tid,
+                "data": {"image": ann.image_path or ann.image_name},
+                "annotations": [
+                    {"id": i + 1, "result": result, "was_cancelled": False, "ground_truth": False}
+                ],
+                "predictions": [],
+            }
+        )
     return tasks
 
 
