@@ -25,6 +25,7 @@ from ..core import instances as core
 from ..core.annotation import ObjectInfo
 from ..core.errors import InstanceError, SessionError
 from ..core.instances import chunked
+from ..core.store.edits import apply_instance_edit
 from .layers import META_KEY, _layer_data, role_of
 
 Region = tuple[slice, ...]
@@ -547,11 +548,7 @@ class InstancesMixin:
 
     def _write_store_split(self, name: str, out: Any, edit: core.InstanceEdit) -> None:
         """Rewrite store label image ``name`` from ``out`` chunk by chunk, then save."""
-        st = self._require_store()
-        st.labels(name).write_all(out)
-        if st.role(name) != "semantic":
-            st.set_objects(name, core.apply_to_objects(st.objects(name), edit))
-        st.save()
+        apply_instance_edit(self._require_store(), name, edit, result=out)
         self._store_splits_written[name] = out
 
     def finish_large_split(

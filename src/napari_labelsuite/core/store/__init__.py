@@ -3,7 +3,9 @@
 * :mod:`.mask_store`: :class:`MaskStore` (open, create, edit, save, journal) and
   :class:`LabelArray`, the chunk-tracking array behind every mask layer;
 * :mod:`.lock`: :class:`StoreLock`, one writer per store;
-* :mod:`.pyramid`: label downsampling for the multiscale levels.
+* :mod:`.pyramid`: label downsampling for the multiscale levels;
+* :mod:`.edits`: instance edits applied to a store (the one implementation the session and
+  the CLI share).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import mask_store as _mask_store
+from .edits import apply_instance_edit, split_touching_in_store
 from .lock import LOCK_NAME, LockInfo, StoreLock
 from .mask_store import (
     FORMAT_VERSION,
@@ -38,10 +41,12 @@ __all__ = [
     "MaskStore",
     "SaveReport",
     "StoreLock",
+    "apply_instance_edit",
     "default_n_levels",
     "downsample_labels",
     "is_labelsuite_store",
     "level_shapes",
+    "split_touching_in_store",
 ]
 
 

@@ -1,0 +1,88 @@
+"""Regression tests for bugs found in the code-health review (headless side)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_labelsuite.core.annotation import ObjectInfo
+from napari_labelsuite.core.instances import split_touching
+from napari_labelsuite.core.store import LabelArray, MaskStore
+from napari_labelsuite.core.synthetic import make_cells_2d
+
+
+# -- `split` on a store works chunk by chunk ---------------------------------------------------
+@pytest.fixture
+def merged_store(tmp_path):
+    """A store whose instance image holds touching cells merged into single objects."""
+    merged, n = ndi.label(make_cells_2d((128, 128), seed=0).instances > 0)
+    merged = merged.astype(np.int32)
+    path = tmp_path / "s.ome.zarr"
+    st = MaskStore.create(path, shape=merged.shape, chunks=(32, 32))
+    st.create_labels("inst", dtype=merged.dtype, role="instances").write_all(merged)
+    st.set_objects("inst", {i: ObjectInfo(1) for i in range(1, n + 1)})
+    st.save()
+    st.close()
+    return path, merged
+
+
+def _spy_reads(monkeypatch) -> list[int]:
+    """Pixels of every read of a store label image (slices and np.asarray)."""
+    sizes: list[int] = []
+    getitem, array = LabelArray.__getitem__, LabelArray.__array__
+
+    def spy_getitem(self, key):
+        out = getitem(self, key)
+        sizes.append(int(np.asarray(out).size))
+        return out
+
+    def spy_array(self, *a, **kw):
+        out = array(self, *a, **kw)
+        sizes.append(int(out.size))
+        return out
+
+    monkeypatch.setattr(LabelArray, "__getitem__", spy_getitem)
+    monkeypatch.setattr(LabelArray, "__array__", spy_array)
+    return sizes
+
+
+def test_cli_split_of_a_store_reads_it_chunk_by_chunk(merged_store, monkeypatch):
+    from napari_labelsuite.cli import split_store
+
+    path, merged = merged_store
+    expected = split_touching(merged, min_distance=7)
+    sizes = _spy_reads(monkeypatch)
+
+    _, _, _, n_new = split_store((str(path), 7, False))
+
+    assert n_new == len(expected.parents) > 0
+    assert sizes and max(sizes) < merged.size  # never the whole image at once
+    monkeypatch.undo()
+    with MaskStore.open(path, "r") as st:
+        np.testing.assert_array_equal(np.asarray(st.labels("inst")), expected.apply(merged))
+        assert set(st.objects("inst")) == set(np.unique(expected.apply(merged))) - {0}
+
+
+def test_cli_split_dry_run_leaves_the_store_unchanged(merged_store):
+    from napari_labelsuite.cli import split_store
+
+    path, merged = merged_store
+    _, _, _, n_new = split_store((str(path), 7, True))
+    assert n_new == len(split_touching(merged, min_distance=7).parents)
+    with MaskStore.open(path, "r") as st:
+        np.testing.assert_array_equal(np.asarray(st.labels("inst")), merged)
+
+
+def test_apply_instance_edit_writes_patches_and_the_table(merged_store):
+    from napari_labelsuite.core.store import apply_instance_edit
+
+    path, merged = merged_store
+    edit = split_touching(merged, min_distance=7)
+    with MaskStore.open(path, "r+") as st:
+        apply_instance_edit(st, "inst", edit)
+    with MaskStore.open(path, "r") as st:
+        np.testing.assert_array_equal(np.asarray(st.labels("inst")), edit.apply(merged))
+        new = set(edit.parents)
+        assert new <= set(st.objects("inst"))
+        assert all(st.objects("inst")[i].class_id == 1 for i in new)
