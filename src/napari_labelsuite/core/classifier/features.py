@@ -42,8 +42,6 @@ DEFAULT_KINDS = ("intensity", "gradient", "hessian")
 #: the scales of scikit-image's multiscale_basic_features defaults (0.5 .. 16, doubling)
 DEFAULT_SIGMAS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _TRUNCATE = 4.0
-_D1 = np.array([-0.5, 0.0, 0.5], dtype=np.float32)  # central first difference
-_D2 = np.array([1.0, -2.0, 1.0], dtype=np.float32)  # second difference
 
 
 def _radius(sigma: float) -> int:
@@ -226,8 +224,47 @@ def _eig_sym(m: list[list[np.ndarray]]) -> list[np.ndarray]:
     return [ev[..., 2], ev[..., 1], ev[..., 0]]
 
 
+def _sl(nd: int, axis: int, sl: slice | int) -> tuple[slice | int, ...]:
+    return tuple(sl if a == axis else slice(None) for a in range(nd))
+
+
+def _d1(g: np.ndarray, axis: int) -> np.ndarray:
+    """Central first difference along ``axis``, mirrored border (scipy's ``reflect``).
+
+    Plain slicing: along the leading axes it is several times faster than
+    ``ndimage.correlate1d``, which walks strided lines.
+    """
+    nd = g.ndim
+    out = np.empty_like(g)
+    if g.shape[axis] < 2:
+        out[...] = 0
+        return out
+    np.subtract(g[_sl(nd, axis, slice(2, None))], g[_sl(nd, axis, slice(None, -2))],
+                out=out[_sl(nd, axis, slice(1, -1))])  # fmt: skip
+    out[_sl(nd, axis, slice(1, -1))] *= np.float32(0.5)
+    out[_sl(nd, axis, 0)] = (g[_sl(nd, axis, 1)] - g[_sl(nd, axis, 0)]) * np.float32(0.5)
+    out[_sl(nd, axis, -1)] = (g[_sl(nd, axis, -1)] - g[_sl(nd, axis, -2)]) * np.float32(0.5)
+    return out
+
+
+def _d2(g: np.ndarray, axis: int) -> np.ndarray:
+    """Second difference ``g[i+1] - 2 g[i] + g[i-1]`` along ``axis``, mirrored border."""
+    nd = g.ndim
+    out = np.empty_like(g)
+    if g.shape[axis] < 2:
+        out[...] = 0
+        return out
+    mid = out[_sl(nd, axis, slice(1, -1))]
+    np.add(g[_sl(nd, axis, slice(2, None))], g[_sl(nd, axis, slice(None, -2))], out=mid)
+    mid -= np.float32(2) * g[_sl(nd, axis, slice(1, -1))]
+    out[_sl(nd, axis, 0)] = g[_sl(nd, axis, 1)] - g[_sl(nd, axis, 0)]
+    out[_sl(nd, axis, -1)] = g[_sl(nd, axis, -2)] - g[_sl(nd, axis, -1)]
+    return out
+
+
 def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-    """Features of a channels-last float32 block, shape ``(*spatial, n_features)``.
+    """Features of a channels-last float32 block, feature axis first: ``(n_features,
+    *spatial)`` (each feature plane contiguous, the layout the filters write fastest).
 
     The values at a pixel depend only on the pixels within :attr:`FeatureSettings.halo`
     of it (and on the image border, mirrored), so blocks computed with that halo agree
@@ -242,7 +279,7 @@ def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray
             value=settings.ndim,
         )
     n_ch = block.shape[-1]
-    out = np.empty((*spatial, settings.n_features(n_ch)), dtype=np.float32)
+    out = np.empty((settings.n_features(n_ch), *spatial), dtype=np.float32)
     k = 0
     axes = range(settings.ndim)
     kinds = settings.kinds
@@ -253,34 +290,35 @@ def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray
             step = math.sqrt(s * s - s_prev * s_prev)
             g = ndi.gaussian_filter(g_prev, step, mode="reflect", truncate=_TRUNCATE)
             need_d1 = any(x in kinds for x in ("gradient", "hessian", "structure"))
-            d1 = [ndi.correlate1d(g, _D1, axis=a, mode="reflect") for a in axes] if need_d1 else []
+            d1 = [_d1(g, a) for a in axes] if need_d1 else []
+            need_d2 = "log" in kinds or "hessian" in kinds
+            d2 = [_d2(g, a) for a in axes] if need_d2 else []
             for kind in kinds:
                 if kind == "intensity":
-                    out[..., k] = g
+                    out[k] = g
                     k += 1
                 elif kind == "gradient":
                     acc = d1[0] * d1[0]
                     for d in d1[1:]:
                         acc += d * d
-                    np.sqrt(acc, out=out[..., k])
+                    np.sqrt(acc, out=out[k])
                     k += 1
                 elif kind == "log":
-                    acc = ndi.correlate1d(g, _D2, axis=0, mode="reflect")
-                    for a in list(axes)[1:]:
-                        acc += ndi.correlate1d(g, _D2, axis=a, mode="reflect")
-                    out[..., k] = acc
+                    np.add(d2[0], d2[1], out=out[k])
+                    for d in d2[2:]:
+                        out[k] += d
                     k += 1
                 elif kind == "dog":
-                    out[..., k] = g - g_prev
+                    out[k] = g - g_prev
                     k += 1
                 elif kind == "hessian":
                     h = [[np.empty(0, np.float32)] * settings.ndim for _ in axes]
                     for i in axes:
-                        h[i][i] = ndi.correlate1d(g, _D2, axis=i, mode="reflect")
+                        h[i][i] = d2[i]
                         for j in range(i + 1, settings.ndim):
-                            h[i][j] = h[j][i] = ndi.correlate1d(d1[i], _D1, axis=j, mode="reflect")
+                            h[i][j] = h[j][i] = _d1(d1[i], j)
                     for ev in _eig_sym(h):
-                        out[..., k] = ev
+                        out[k] = ev
                         k += 1
                 elif kind == "structure":
                     outer = s / 2
@@ -291,7 +329,7 @@ def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray
                                 d1[i] * d1[j], outer, mode="reflect", truncate=_TRUNCATE
                             )
                     for ev in _eig_sym(t):
-                        out[..., k] = ev
+                        out[k] = ev
                         k += 1
             g_prev, s_prev = g, s
     return out
@@ -319,11 +357,14 @@ def block_features(
     settings: FeatureSettings,
     cache: FeatureCache | None = None,
 ) -> np.ndarray:
-    """Features of the pixels in ``region`` (read with a halo; cached by content)."""
+    """Features of the pixels in ``region``, ``(n_features, *region_shape)`` (read with a
+    halo; cached by content)."""
     spatial = settings.spatial_shape(image.shape)
     outer = grow(region, settings.halo, spatial)
     block = read_block(image, outer, settings)
-    inner = tuple(slice(r.start - o.start, r.stop - o.start) for r, o in zip(region, outer))
+    inner = (slice(None),) + tuple(
+        slice(r.start - o.start, r.stop - o.start) for r, o in zip(region, outer)
+    )
     if cache is None:
         return compute_features(block, settings)[inner]
     key = (settings, tuple((s.start, s.stop) for s in region), _digest(block, outer))

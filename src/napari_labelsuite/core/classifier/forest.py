@@ -235,7 +235,7 @@ class PixelClassifier:
                     take[sel[pick]] = True
             if take.any():
                 feats = block_features(image, region, self.features, self.cache)
-                xs.append(feats[mask][take])
+                xs.append(feats[:, mask][:, take].T)
                 ys.append(lab[take])
             if progress is not None:
                 progress(k + 1, len(blocks))
@@ -259,8 +259,9 @@ class PixelClassifier:
         return np.sort(rng.choice(n, self.max_samples_per_class, replace=False))
 
     # -- prediction --------------------------------------------------------------------
-    def _proba_rows(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.forest_.predict_proba(X), dtype=np.float32)
+    def _proba_planar(self, planes: np.ndarray) -> np.ndarray:
+        """Probabilities ``(n_pixels, n_classes)`` of features given as ``(F, n_pixels)``."""
+        return np.asarray(self.forest_.predict_proba(planes.T), dtype=np.float32)
 
     def predict_proba_block(self, image: Any, region: Region) -> np.ndarray:
         """Class probabilities of the pixels of ``region``: ``(*region_shape, n_classes)``.
@@ -269,8 +270,8 @@ class PixelClassifier:
         """
         self._require_trained()
         feats = block_features(image, region, self.features, self.cache)
-        shp = feats.shape[:-1]
-        proba = self._proba_rows(feats.reshape(-1, feats.shape[-1]))
+        shp = feats.shape[1:]
+        proba = self._proba_planar(feats.reshape(feats.shape[0], -1))
         return proba.reshape(*shp, proba.shape[-1])
 
     def _regions(self, image: Any, region: Region | None) -> tuple[Region, list[Region]]:

@@ -95,7 +95,7 @@ def candidate_stats(clf: Any, image: Any, region: Region, key: Any = None) -> Ca
     unc = float(clf.uncertainty_from_proba(flat).mean())
     shares = {int(c): float(v) for c, v in zip(clf.classes_, flat.mean(0))}
     feats = block_features(image, region, clf.features, clf.cache)  # cached by the line above
-    desc = feats.reshape(-1, feats.shape[-1]).mean(0).astype(np.float64)
+    desc = feats.reshape(feats.shape[0], -1).mean(1).astype(np.float64)
     return Candidate(key, region, unc, shares, desc)
 
 
