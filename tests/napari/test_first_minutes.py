@@ -246,3 +246,41 @@ def test_foreign_ome_zarr_still_opens(make_napari_viewer, tmp_path, quiet_settin
     layer = viewer.layers[0]
     data = layer.data[0] if layer.multiscale else layer.data
     np.testing.assert_array_equal(data, np.arange(64 * 64).reshape(64, 64))
+
+
+# -- 10. quality control says what it did -------------------------------------------------------
+def test_run_checks_without_findings_says_so(make_napari_viewer, qtbot):
+    from napari_labelsuite.core.qc import CHECKS
+
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "cells_2d")
+    widget = _dock(viewer, "Quality control")
+    widget.run_button.click()
+    qtbot.waitUntil(lambda: "Checked:" in widget.result_label.text(), timeout=20000)
+    text = widget.result_label.text()
+    assert text.startswith("0 findings in semantic 'classes'. Checked: unclassified,")
+    assert "tiny (< 16 px)" in text
+    assert all(name.replace("_", " ") in text for name in CHECKS)
+    assert widget.findings_list.count() == 0
+
+
+def test_run_checks_counts_findings_and_agreement_is_readable(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "cells_2d")
+    _dock(viewer, "Instances").label_components()
+    widget = _dock(viewer, "Quality control")
+    widget.min_area.setValue(2000)  # many objects are smaller
+    widget.run_button.click()
+    qtbot.waitUntil(lambda: "Checked:" in widget.result_label.text(), timeout=20000)
+    n = len(widget.session.findings)
+    assert n > 0 and widget.findings_list.count() == n
+    assert widget.result_label.text().startswith(
+        f"{n} findings in semantic 'classes', instances 'instances'."
+    )
+    widget.layer_a.setCurrentText("classes")
+    widget.layer_b.setCurrentText("instances")
+    widget.compare_button.click()
+    assert widget.agreement_label.text() == "comparing 'classes' with 'instances'…"
+    qtbot.waitUntil(lambda: "vs" in widget.agreement_label.text(), timeout=20000)
+    assert widget.agreement_label.text().startswith("classes vs instances: ")
+    assert widget.agreement_label.toolTip() == widget.agreement_label.text()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import napari
-from qtpy.QtCore import Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -56,9 +56,15 @@ class QualityControlWidget(SessionWidget):
         self.dataset_button.setToolTip("unlabeled images and class imbalance of the open dataset")
         self.dataset_button.clicked.connect(self.check_dataset)
         form.addRow(self.dataset_button)
+        #: what the last run found and what it checked
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.result_label)
         lay.addWidget(checks)
 
         self.findings_list = QListWidget()
+        self.findings_list.setMinimumHeight(120)
         self.findings_list.currentRowChanged.connect(self.go_to)
         lay.addWidget(self.findings_list)
         row = QHBoxLayout()
@@ -84,6 +90,7 @@ class QualityControlWidget(SessionWidget):
         aform.addRow(self.compare_button)
         self.agreement_label = QLabel("")
         self.agreement_label.setWordWrap(True)
+        self.agreement_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         aform.addRow(self.agreement_label)
         lay.addWidget(agree)
 
@@ -110,13 +117,39 @@ class QualityControlWidget(SessionWidget):
     # -- findings --------------------------------------------------------------------------
     def run_checks(self):
         """Run the checks in a worker; the list refreshes when they are done."""
+        what = checked_layers(self.session)
+        if not what:
+            self.result_label.setText(
+                "nothing to check: add or open a semantic, instance or boxes layer"
+            )
+            return None
+        min_area = self.min_area.value()
+        self.result_label.setText(f"checking {what}…")
         return self.run_in_worker(
-            self.session.run_checks, min_area=self.min_area.value(), description="Checking"
+            self.session.run_checks,
+            min_area=min_area,
+            on_done=lambda found: self._show_result(found, what, min_area),
+            description="Checking",
         )
 
     def check_dataset(self):
         """Run the dataset-level checks in a worker."""
-        return self.run_in_worker(self.session.check_dataset, description="Checking dataset")
+        self.result_label.setText("checking the dataset…")
+        return self.run_in_worker(
+            self.session.check_dataset,
+            on_done=lambda found: self.result_label.setText(
+                f"{_count(found)} in the dataset (checked: unlabeled images, class imbalance)"
+            ),
+            description="Checking dataset",
+        )
+
+    def _show_result(self, found: list, what: str, min_area: int) -> None:
+        from ..core.qc import CHECKS
+
+        names = ", ".join(k.replace("_", " ") for k in CHECKS).replace(
+            "tiny", f"tiny (< {min_area} px)"
+        )
+        self.result_label.setText(f"{_count(found)} in {what}. Checked: {names}.")
 
     def refresh(self) -> None:
         """Show the session's findings (keeps the current row)."""
@@ -174,6 +207,7 @@ class QualityControlWidget(SessionWidget):
         if not a or not b or a == b:
             self.warn("choose two different layers")
             return None
+        self.agreement_label.setText(f"comparing '{a}' with '{b}'…")
         return self.run_in_worker(
             self.session.compare_layers, a, b, add_layers=False,
             on_done=self._show_agreement, description="Comparing",
@@ -182,7 +216,9 @@ class QualityControlWidget(SessionWidget):
     def _show_agreement(self, result: dict[str, Any]) -> None:
         if result.get("maps"):
             self.guarded(self.session.show_agreement_maps, result)
-        self.agreement_label.setText(summarize_agreement(result))
+        text = summarize_agreement(result) or "no comparable pair in these layers"
+        self.agreement_label.setText(text)
+        self.agreement_label.setToolTip(text)
 
     # -- report ------------------------------------------------------------------------------
     def export_report(self, path: str) -> list | None:
@@ -208,6 +244,17 @@ class QualityControlWidget(SessionWidget):
         self.session.findings_changed.disconnect(self._on_findings)
         self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
         self.viewer.layers.events.removed.disconnect(self._refresh_layers)
+
+
+def checked_layers(session: Any) -> str:
+    """The managed layers the consistency checks look at, in words."""
+    layers = (("semantic", session.semantic), ("instances", session.instances),
+              ("boxes", session.boxes))  # fmt: skip
+    return ", ".join(f"{role} '{layer.name}'" for role, layer in layers if layer is not None)
+
+
+def _count(found: list) -> str:
+    return "1 finding" if len(found) == 1 else f"{len(found)} findings"
 
 
 def summarize_agreement(result: dict[str, Any]) -> str:
