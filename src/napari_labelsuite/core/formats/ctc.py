@@ -149,7 +149,8 @@ def read_tracks(path: str | Path) -> tuple[np.ndarray, dict[int, TrackRow]]:
 
     root = Path(path)
     if not root.is_dir():
-        raise FormatError("a Cell Tracking Challenge folder is a directory", path=root)
+        what = "not a directory" if root.exists() else "no such directory"
+        raise FormatError(f"not a Cell Tracking Challenge folder ({what})", path=root)
     table = _track_file(root)
     rows = _parse_table(table)
     files = _frame_files(root, TRACK_FILES[table.name])
