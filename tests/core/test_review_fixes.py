@@ -86,3 +86,41 @@ def test_apply_instance_edit_writes_patches_and_the_table(merged_store):
         new = set(edit.parents)
         assert new <= set(st.objects("inst"))
         assert all(st.objects("inst")[i].class_id == 1 for i in new)
+
+
+# -- the holes check counts enclosed background only ------------------------------------------
+def _holes(instances):
+    from napari_labelsuite.core.annotation import ImageAnnotation
+    from napari_labelsuite.core.qc import check
+
+    objects = {int(i): ObjectInfo(1) for i in np.unique(instances) if i}
+    ann = ImageAnnotation("x", instances.shape, instances=instances, objects=objects)
+    return {f.instance_id: f.value for f in check(ann, checks=["holes"])}
+
+
+def test_an_object_inside_a_ring_is_not_a_hole():
+    inst = np.zeros((12, 12), np.int32)
+    inst[1:10, 1:10] = 2  # cytoplasm ring ...
+    inst[3:8, 3:8] = 1  # ... around its nucleus, touching it
+    assert _holes(inst) == {}
+
+
+def test_only_the_enclosed_background_of_a_ring_counts():
+    inst = np.zeros((12, 12), np.int32)
+    inst[1:10, 1:10] = 2
+    inst[3:8, 3:8] = 0  # 25 enclosed pixels ...
+    inst[4:7, 4:7] = 1  # ... 9 of them an object: 16 pixels of hole
+    assert _holes(inst) == {2: 16}
+
+
+def test_cytoplasm_rings_of_the_demo_data_have_no_holes():
+    cells = make_cells_2d((256, 256), seed=0)
+    nuclei = np.asarray(cells.instances)
+    whole = np.asarray(cells.cells)
+    n = int(nuclei.max())
+    # each cell's cytoplasm ring as its own object, around its nucleus
+    inst = np.where(nuclei > 0, nuclei, np.where(whole > 0, whole + n, 0)).astype(np.int32)
+    rings = [int(i) for i in np.unique(inst) if i > n]
+    enclosing = [i for i in rings if ndi.binary_fill_holes(inst == i).sum() > (inst == i).sum()]
+    assert len(enclosing) >= 3  # rings closed around their nuclei, no background inside
+    assert not set(_holes(inst)) & set(enclosing)
