@@ -25,6 +25,7 @@ from psygnal import Signal
 
 from ._session.adopt import AdoptMixin
 from ._session.augment import AugmentMixin
+from ._session.classifier import ClassifierMixin
 from ._session.dataset import DatasetMixin
 from ._session.effort import EffortMixin
 from ._session.events import LegacyListeners, emit
@@ -62,6 +63,7 @@ class LabelSession(
     EffortMixin,
     AdoptMixin,
     InterpolateMixin,
+    ClassifierMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 

@@ -185,8 +185,15 @@ class DatasetMixin:
         return ds[j]
 
     def next(self, *, save: bool = True) -> DatasetItem:
-        """Show the next image (saving the current one); stays on the last one at the end."""
+        """Show the next image (saving the current one); stays on the last one at the end.
+
+        After ``suggest_next(follow=True)`` the next image is the next one of that queue.
+        """
         ds = self._require_dataset()
+        follow = getattr(self, "_next_suggested", None)  # ClassifierMixin's "label next" queue
+        queued = follow() if follow is not None else None
+        if queued is not None:
+            return self.goto(queued, save=save)
         cur = -1 if self._index is None else self._index
         return self.goto(min(cur + 1, len(ds) - 1), save=save)
 
