@@ -4,8 +4,8 @@ Every subcommand has ``--help`` with an example. Subcommands are registered in
 ``SUBCOMMANDS`` (name -> (help, example, add_arguments, run)). Errors in the input end
 the command with exit code 1 and one line naming the file, record, field and value.
 
-Batch subcommands (``split``, ``pyramid``) run their per-image work on dask: local threads
-by default, or a dask.distributed cluster with ``--scheduler ADDRESS``.
+Batch subcommands (``split``, ``pyramid``, ``classify``) run their per-image work on dask:
+local threads by default, or a dask.distributed cluster with ``--scheduler ADDRESS``.
 """
 
 from __future__ import annotations
@@ -876,6 +876,77 @@ def _run_pyramid(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- classify --
+def classify_job(job: tuple[str, list[str], int, str, bool]) -> dict[str, Any]:
+    """Apply a saved pixel classifier to item ``i`` of a dataset (a batch task).
+
+    Every worker reads the classifier file itself (no pickle: see
+    ``core.classifier.io``); results equal a local run.
+    """
+    from .core.classifier import load_classifier
+    from .core.classifier.batch import classify_item
+    from .core.dataset import Dataset
+
+    clf_path, sources, i, label, overwrite = job
+    ds = Dataset.open(sources)
+    return classify_item(load_classifier(clf_path), ds, i, name=label, overwrite=overwrite)
+
+
+def _add_classify(p: argparse.ArgumentParser) -> None:
+    p.add_argument("classifier", metavar="CLASSIFIER", help="a saved classifier (*.lsclf)")
+    p.add_argument(
+        "targets",
+        nargs="+",
+        metavar="TARGET",
+        help="a dataset folder, or image files and mask stores (*.zarr)",
+    )
+    p.add_argument(
+        "--label",
+        default="classifier",
+        metavar="NAME",
+        help="label image written into mask stores (default 'classifier')",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace hand labels of images too (default: fill the background only)",
+    )
+    _add_scheduler(p)
+    p.add_argument("--user", help="name recorded in the provenance log")
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from .core.classifier import load_classifier
+    from .core.dataset import Dataset
+
+    load_classifier(args.classifier)  # refuse a bad file before starting any work
+    sources = [str(Path(t).resolve()) for t in args.targets]
+    ds = Dataset.open(sources)
+    jobs = [
+        (str(Path(args.classifier).resolve()), sources, i, args.label, bool(args.overwrite))
+        for i in range(len(ds))
+    ]
+    results = run_batch(
+        classify_job,
+        jobs,
+        scheduler=args.scheduler,
+        desc="classify",
+        connect_timeout=args.connect_timeout,
+    )
+    for r in results:
+        _record(
+            ds.provenance_path,
+            args,
+            "apply_classifier",
+            image=r["image"],
+            classifier=str(args.classifier),
+            pixels=r["pixels"],
+            label=args.label if r["kind"] == "store" else None,
+        )
+        print(f"{r['image']}: {r['pixels']} pixels labelled ({r['kind']})")
+    return 0
+
+
 # -- registry --
 #: name -> (help, example, add_arguments, run)
 SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
@@ -938,6 +1009,12 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite split plates/ --min-distance 5 --scheduler tcp://10.0.0.5:8786",
         _add_split,
         _run_split,
+    ),
+    "classify": (
+        "apply a saved pixel classifier to a dataset's images and mask stores (batch)",
+        "napari-labelsuite classify cells.lsclf plates/ --scheduler tcp://10.0.0.5:8786",
+        _add_classify,
+        _run_classify,
     ),
 }
 
