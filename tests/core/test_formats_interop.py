@@ -97,3 +97,124 @@ def test_export_ids_that_collide_are_refused(tmp_path):
     anns, tax = coco.read(f)
     with pytest.raises(FormatError, match="same id"):
         coco.write(tmp_path / "x.json", anns, tax, category_ids={1: 5, 2: 5})
+
+
+# -- sniffing and the import report -------------------------------------------------------
+def _write(path, text: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _png(path, w: int = 8, h: int = 6):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.zeros((h, w), np.uint8)).save(path)
+
+
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        ("labelme_dir", "labelme"),
+        ("labelstudio_json", "labelstudio"),
+        ("results_json", "coco_results"),
+        ("panoptic_json", "coco_panoptic"),
+        ("coco_annotations_dir", "coco"),
+        ("cvat_dir", "cvat"),
+        ("cvat_xml", "cvat"),
+        ("voc_xml", "voc"),
+        ("darknet_dir", "yolo"),
+        ("labelstudio_yolo_dir", "yolo"),
+        ("roboflow_dir", "yolo"),
+    ],
+)
+def test_sniff_names_the_format_of_each_tool_layout(tmp_path, layout, expected):
+    from napari_labelsuite.core import formats
+
+    labelme_doc = {"version": "5.4.1", "flags": {}, "shapes": [], "imagePath": "a.jpg",
+                   "imageData": None, "imageHeight": 4, "imageWidth": 4}  # fmt: skip
+    path = {
+        "labelme_dir": lambda: (
+            _write(tmp_path / "a.json", json.dumps(labelme_doc)),
+            _write(tmp_path / "b.json", json.dumps(labelme_doc)),
+            tmp_path,
+        )[-1],
+        "labelstudio_json": lambda: _write(
+            tmp_path / "export.json",
+            json.dumps([{"id": 1, "data": {"image": "x"}, "annotations": []}]),
+        ),
+        "results_json": lambda: _write(
+            tmp_path / "r.json", json.dumps([{"image_id": 1, "category_id": 1, "score": 0.5}])
+        ),
+        "panoptic_json": lambda: _write(
+            tmp_path / "panoptic.json",
+            json.dumps(
+                {
+                    "images": [],
+                    "categories": [],
+                    "annotations": [{"image_id": 1, "file_name": "a.png", "segments_info": []}],
+                }
+            ),
+        ),  # fmt: skip
+        "coco_annotations_dir": lambda: (
+            _write(
+                tmp_path / "annotations/instances_val2017.json",
+                json.dumps({"images": [], "annotations": [], "categories": []}),
+            ),
+            tmp_path,
+        )[-1],  # fmt: skip
+        "cvat_dir": lambda: (
+            _write(
+                tmp_path / "annotations.xml", "<annotations><version>1.1</version></annotations>"
+            ),
+            tmp_path,
+        )[-1],
+        "cvat_xml": lambda: _write(
+            tmp_path / "task.xml", "<annotations><version>1.1</version><meta/></annotations>"
+        ),
+        "voc_xml": lambda: _write(
+            tmp_path / "a.xml", "<annotation><filename>a</filename></annotation>"
+        ),
+        "darknet_dir": lambda: (_write(tmp_path / "obj.data", "classes = 1\n"), tmp_path)[-1],
+        "labelstudio_yolo_dir": lambda: (
+            _write(tmp_path / "classes.txt", "a\n"),
+            _write(tmp_path / "notes.json", '{"categories": [], "info": {}}'),
+            tmp_path,
+        )[-1],
+        "roboflow_dir": lambda: (
+            _write(tmp_path / "data.yaml", "train: ../train/images\nnames: [a]\n"),
+            tmp_path,
+        )[-1],
+    }[layout]()
+    assert formats.sniff(path)[0] == expected
+
+
+def test_read_fills_the_report_and_names_the_format(tmp_path):
+    from napari_labelsuite.core import formats
+
+    f = _write(tmp_path / "result.json", json.dumps(_label_studio_coco()))
+    report = ReadReport()
+    anns, _ = formats.read(tmp_path, report=report)
+    assert report.format == "coco"
+    assert (report.images, report.instances, report.boxes) == (2, 2, 1)
+    assert report.summary().startswith("coco: 2 images, 2 instances, 1 boxes; ")
+    assert f.is_file() and len(anns) == 2
+
+
+def test_zero_objects_from_a_non_empty_file_is_an_error(tmp_path):
+    from napari_labelsuite.core import formats
+
+    doc = _label_studio_coco()
+    doc["annotations"] = []
+    _write(tmp_path / "empty.json", json.dumps(doc))
+    with pytest.raises(FormatError, match="read 0 objects as coco"):
+        formats.read(tmp_path / "empty.json")
+
+
+def test_a_folder_of_images_only_is_not_a_dataset(tmp_path):
+    from napari_labelsuite.core import formats
+
+    _png(tmp_path / "train/images/a.jpg")
+    with pytest.raises(FormatError, match="cannot tell the format"):
+        formats.read(tmp_path)

@@ -5,7 +5,8 @@ columns ``c0..c1-1`` is ``xmin = c0 + 1``, ``xmax = c1``. ``truncated``, ``diffi
 ``occluded`` come from the box's attributes of those names; every attribute is also kept
 (JSON-encoded) under ``<attributes>`` as CVAT does. Stacks are written one XML per plane
 (the first plane always, then every plane with boxes), each naming its source image and
-plane under ``<labelsuite>``. The taxonomy is written next to ``Annotations/`` as
+plane under ``<labelsuite>``. An image annotated only with instances is written with
+one box per instance (``instance_id`` kept). The taxonomy is written next to ``Annotations/`` as
 ``taxonomy.yaml``; without it, classes are numbered in order of first appearance.
 
 Files from other tools: a file without ``<size>`` (or with a zero size) takes the size of
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..annotation import Box, ImageAnnotation
+from ..boxes import boxes_from_instances
 from ..errors import FormatError, TaxonomyError
 from ..taxonomy import Taxonomy
 from ._common import (
@@ -80,8 +82,12 @@ def write(
             TAXONOMY_FILE, yaml.safe_dump(taxonomy.to_dict(), sort_keys=False, allow_unicode=True)
         )
         for ann, stem in zip(annotations, stems):
+            # VOC holds boxes only: an image annotated with instances exports their boxes
+            all_boxes = ann.boxes
+            if not all_boxes and ann.instances is not None:
+                all_boxes = boxes_from_instances(ann.instances, ann.objects)
             for plane in planes(ann):
-                boxes = ann.boxes_on_plane(plane)
+                boxes = [b for b in all_boxes if b.plane == tuple(plane)]
                 if plane and any(plane) and not boxes:
                     continue
                 name = stem + plane_label(ann, plane)
