@@ -45,8 +45,10 @@ def test_training_logs_new_strokes_and_records_provenance(monkeypatch):
     assert calls[-1] == (("classifier", "scribble"), {"count": 2})
     entry = s.history()[-1]
     assert entry["action"] == "train_classifier" and entry["params"]["new_strokes"] == 2
-    scr.data[60:62, 5:20] = 1  # one more stroke: the same classifier is retrained
-    assert s.train_classifier(**SMALL) is clf
+    scr.data[60:62, 5:20] = 1  # one more stroke: retrained on the cached features
+    misses = clf.cache.misses
+    again = s.train_classifier(**SMALL)
+    assert again is not clf and again.cache is clf.cache and clf.cache.misses == misses
     assert calls[-1] == (("classifier", "scribble"), {"count": 1})
 
 

@@ -18,6 +18,7 @@ effort-log entry. Each training run logs the new strokes to the effort log.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -244,9 +245,13 @@ class ClassifierMixin:
             ``RandomForestClassifier`` options (a new classifier is made when they change).
 
         Features already computed for unchanged blocks are reused (a retrain after a new
-        stroke only fits the forest). Logs the new strokes to the effort log.
+        stroke only fits the forest). Logs the new strokes to the effort log. The same as
+        :meth:`fit_classifier` (the work) followed by :meth:`use_classifier` (the record).
         """
-        data, ch = self._image_data(image)
+        clf = self.fit_classifier(image, scribbles, progress=progress, **forest_options)
+        return self.use_classifier(clf, scribbles=scribbles)
+
+    def _strokes(self, scribbles: Any) -> Any:
         if scribbles is None:
             scribbles = self.scribbles_layer
             if scribbles is None:
@@ -254,7 +259,23 @@ class ClassifierMixin:
                     "there are no strokes: add a scribbles layer and paint",
                     field="scribbles",
                 )
-        strokes = _layer_data(scribbles) if hasattr(scribbles, "name") else scribbles
+        return _layer_data(scribbles) if hasattr(scribbles, "name") else scribbles
+
+    def fit_classifier(
+        self,
+        image: Any = None,
+        scribbles: Any = None,
+        *,
+        progress: Progress | None = None,
+        **forest_options: Any,
+    ) -> PixelClassifier:
+        """Train a classifier without changing the session (safe in a worker thread).
+
+        It shares the feature cache of the current classifier when the features are the
+        same. Nothing is recorded: :meth:`use_classifier` adopts the result.
+        """
+        data, ch = self._image_data(image)
+        strokes = self._strokes(scribbles)
         settings = self._settings_for(data, ch, np.ndim(strokes))
         clf = self._classifier
         same = (
@@ -262,22 +283,32 @@ class ClassifierMixin:
             and clf.features == settings
             and all(clf.forest_options.get(k) == v for k, v in forest_options.items())
         )
-        new = clf if same and clf is not None else PixelClassifier(settings, **forest_options)
+        new = copy.copy(clf) if same and clf is not None else None
+        if new is None:
+            new = PixelClassifier(settings, **forest_options)
         new.fit(data, strokes, taxonomy=self.taxonomy, progress=progress)
-        self._classifier = new
+        return new
+
+    def use_classifier(self, clf: PixelClassifier, *, scribbles: Any = None) -> PixelClassifier:
+        """Make ``clf`` (from :meth:`fit_classifier`) the session's classifier: one effort
+        entry for the strokes added since the last training, one provenance entry."""
+        strokes = self._strokes(scribbles)
+        old = self._classifier
+        same = old is not None and old.features == clf.features
         n_strokes = _count_strokes(strokes)
         added = max(0, n_strokes - self._strokes_trained) if same else n_strokes
+        self._classifier = clf
         self._strokes_trained = n_strokes
         self._log_effort("classifier", "scribble", count=added)
         self._record(
             "train_classifier",
-            classes=[] if new.classes_ is None else [int(c) for c in new.classes_],
-            features=settings.to_dict(),
-            scribbled_pixels={str(k): v for k, v in new.n_scribbled_pixels_.items()},
+            classes=[] if clf.classes_ is None else [int(c) for c in clf.classes_],
+            features=clf.features.to_dict(),
+            scribbled_pixels={str(k): v for k, v in clf.n_scribbled_pixels_.items()},
             new_strokes=added,
         )
-        emit(self.classifier_changed, new)
-        return new
+        emit(self.classifier_changed, clf)
+        return clf
 
     # -- prediction ------------------------------------------------------------------------
     def view_region(self, image: Any = None, margin: int = 0) -> Region:
@@ -389,11 +420,14 @@ class ClassifierMixin:
         layer: Any = None,
         overwrite: bool = False,
         image: Any = None,
+        prediction: dict[str, Any] | None = None,
     ) -> int:
         """Write the prediction of ``region`` (None: whole image) into the semantic layer.
 
         Only background pixels are filled unless ``overwrite`` (hand labels win). One undo
         step, one provenance entry, one effort entry. Returns the pixels changed.
+        ``prediction`` (a result of :meth:`predict_classifier`, e.g. computed in a worker)
+        is written instead of predicting again.
         """
         clf = self._require_classifier()
         data, ch = self._image_data(image)
@@ -416,8 +450,11 @@ class ClassifierMixin:
                 field="shape",
                 value=tuple(current_all.shape),
             )
-        region = region or tuple(slice(0, n) for n in spatial)
-        pred = clf.predict(data, region=region)
+        if prediction is not None:
+            region, pred = tuple(prediction["region"]), prediction["labels"]
+        else:
+            region = region or tuple(slice(0, n) for n in spatial)
+            pred = clf.predict(data, region=region)
         if np.iinfo(current_all.dtype).max < int(pred.max(initial=0)):
             raise ClassifierError(
                 f"layer '{target.name}' cannot hold class id {int(pred.max())}",
@@ -539,14 +576,29 @@ class ClassifierMixin:
         follow: bool = True,
         progress: Progress | None = None,
     ) -> list[dict[str, Any]]:
+        """Rank what to label next (:meth:`rank_next`) and make it the queue
+        (:meth:`set_suggestions`). Returns the queue."""
+        queue = self.rank_next(n, window=window, tile=tile, weights=weights, progress=progress)
+        self.set_suggestions(queue, follow=follow)
+        return self.suggestions
+
+    def rank_next(
+        self,
+        n: int = 5,
+        *,
+        window: int = 256,
+        tile: tuple[int, ...] | None = None,
+        weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        progress: Progress | None = None,
+    ) -> list[dict[str, Any]]:
         """Rank what to label next by uncertainty, class rarity and novelty.
 
         With a dataset of several images open, its images are ranked (images with saved
         annotations and the shown one count as labelled); otherwise the tiles of the shown
         image (tiles with strokes count as labelled). Each candidate is judged on a
-        ``window`` at its centre. With ``follow`` (and a dataset), :meth:`next` walks this
-        queue. Returns one dict per suggestion: key (image key or tile index), region,
-        score and its three parts.
+        ``window`` at its centre. Returns one dict per suggestion: key (image key or tile
+        index), region, score and its three parts. Changes nothing (safe in a worker
+        thread).
         """
         clf = self._require_classifier()
         ds = getattr(self, "_dataset", None)
@@ -584,11 +636,16 @@ class ClassifierMixin:
                 weights=weights,
                 progress=progress,
             )
-        self._suggestions = [s.to_dict() for s in found]
+        return [s.to_dict() for s in found]
+
+    def set_suggestions(self, queue: list[dict[str, Any]], *, follow: bool = True) -> None:
+        """Make ``queue`` (from :meth:`rank_next`) the "label next" queue; with ``follow``
+        and a dataset, :meth:`next` walks it. One provenance entry."""
+        ds = getattr(self, "_dataset", None)
+        self._suggestions = [dict(q) for q in queue]
         self._follow_suggestions = bool(follow) and ds is not None and len(ds) > 1
-        self._record("suggest_next", n=n, keys=[s["key"] for s in self._suggestions])
+        self._record("suggest_next", n=len(queue), keys=[q["key"] for q in queue])
         emit(self.suggestions_changed, list(self._suggestions))
-        return list(self._suggestions)
 
     @property
     def suggestions(self) -> list[dict[str, Any]]:
