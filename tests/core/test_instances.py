@@ -198,8 +198,10 @@ def test_fill_holes_keeps_other_objects():
 
 
 def test_remove_small():
+    # objects of max_size pixels or fewer go (scikit-image's max_size meaning)
     lab = np.array([[1, 1, 1, 0], [2, 2, 0, 3]], np.int32)
-    assert np.array_equal(inst.remove_small(lab, 2).apply(lab), [[1, 1, 1, 0], [2, 2, 0, 0]])
+    assert np.array_equal(inst.remove_small(lab, 1).apply(lab), [[1, 1, 1, 0], [2, 2, 0, 0]])
+    assert np.array_equal(inst.remove_small(lab, 2).apply(lab), [[1, 1, 1, 0], [0, 0, 0, 0]])
 
 
 def test_remove_border_objects():

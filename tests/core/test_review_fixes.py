@@ -124,3 +124,53 @@ def test_cytoplasm_rings_of_the_demo_data_have_no_holes():
     enclosing = [i for i in rings if ndi.binary_fill_holes(inst == i).sum() > (inst == i).sum()]
     assert len(enclosing) >= 3  # rings closed around their nuclei, no background inside
     assert not set(_holes(inst)) & set(enclosing)
+
+
+# -- remove_small(n) drops objects of n pixels or fewer ----------------------------------------
+def _sized_objects():
+    """Objects of 1..6 pixels, one per row (id = size)."""
+    lab = np.zeros((6, 8), np.int32)
+    for size in range(1, 7):
+        lab[size - 1, :size] = size
+    return lab
+
+
+def test_remove_small_drops_objects_of_that_size_or_fewer_like_scikit_image():
+    from skimage.morphology import remove_small_objects
+
+    lab = _sized_objects()
+    from napari_labelsuite.core.instances import remove_small
+
+    kept = np.unique(remove_small(lab, 3).apply(lab))
+    assert kept.tolist() == [0, 4, 5, 6]
+    try:
+        ref = remove_small_objects(lab, max_size=3)
+    except TypeError:  # scikit-image < 0.26: min_size removes strictly smaller objects
+        ref = remove_small_objects(lab, min_size=4)
+    assert np.unique(ref).tolist() == kept.tolist()
+
+
+def test_chunked_remove_small_and_the_old_keyword_agree(tmp_path):
+    import zarr
+
+    from napari_labelsuite.core.instances import remove_small, remove_small_chunked
+
+    lab = _sized_objects()
+    src = zarr.create_array(tmp_path / "a", shape=lab.shape, chunks=(2, 4), dtype=lab.dtype)
+    src[:] = lab
+    out = zarr.create_array(tmp_path / "b", shape=lab.shape, chunks=(2, 4), dtype=lab.dtype)
+    remove_small_chunked(src, out, 3)
+    expected = remove_small(lab, 3).apply(lab)
+    np.testing.assert_array_equal(out[:], expected)
+    np.testing.assert_array_equal(remove_small(lab, min_size=3).apply(lab), expected)
+
+
+def test_session_remove_small_records_max_size():
+    from napari_labelsuite import LabelSession
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    s = LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}]))
+    layer = s.add_instance_layer(_sized_objects(), objects={i: ObjectInfo(1) for i in range(1, 7)})
+    s.remove_small(2)
+    assert np.unique(layer.data).tolist() == [0, 3, 4, 5, 6]
+    assert s.history()[-1]["params"]["max_size"] == 2

@@ -25,6 +25,7 @@ from ..core import instances as core
 from ..core.annotation import ObjectInfo
 from ..core.errors import InstanceError, SessionError
 from ..core.instances import chunked
+from ..core.instances.edits import max_size_arg
 from ..core.store.edits import apply_instance_edit
 from .layers import META_KEY, _layer_data, role_of
 
@@ -369,11 +370,19 @@ class InstancesMixin:
         edit = core.fill_holes(layer.data, ids, region=region)
         return self._apply_edit(layer, edit, "fill_holes", ids=ids, region=region)
 
-    def remove_small(self, min_size: int, *, region: Region | None = None, layer: Any = None):
-        """Erase objects smaller than ``min_size`` pixels."""
+    def remove_small(
+        self,
+        max_size: int | None = None,
+        *,
+        region: Region | None = None,
+        layer: Any = None,
+        min_size: int | None = None,
+    ):
+        """Erase objects of ``max_size`` pixels or fewer (``min_size``: its old name)."""
         layer = self.instance_target(layer)
-        edit = core.remove_small(layer.data, min_size, region=region)
-        return self._apply_edit(layer, edit, "remove_small", min_size=min_size, region=region)
+        max_size = max_size_arg(max_size, min_size)
+        edit = core.remove_small(layer.data, max_size, region=region)
+        return self._apply_edit(layer, edit, "remove_small", max_size=max_size, region=region)
 
     def remove_border_objects(self, *, region: Region | None = None, layer: Any = None):
         """Erase objects touching the image (or region) edge."""

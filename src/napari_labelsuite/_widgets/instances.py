@@ -49,7 +49,7 @@ class InstancesWidget(SessionWidget):
             ("scope", self.scope),
             ("ids", self.ids),
             ("min distance", self.min_distance),
-            ("min size", self.min_size),
+            ("max size", self.min_size),
             ("seeds (Points)", self.seeds),
             ("line / region (Shapes)", self.shapes),
         ]:

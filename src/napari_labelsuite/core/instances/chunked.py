@@ -38,6 +38,7 @@ from .edits import (
     _split_object,
     _split_parts,
     label_components,
+    max_size_arg,
 )
 
 __all__ = [
@@ -213,15 +214,20 @@ def _iter_ids(labels: Any, blocks) -> Iterator[np.ndarray]:
 
 
 def iter_remove_small(
-    labels: Any, out: Any, min_size: int, *, chunks: Any = None
+    labels: Any,
+    out: Any,
+    max_size: int | None = None,
+    *,
+    chunks: Any = None,
+    min_size: int | None = None,
 ) -> Iterator[int]:
-    """Write ``labels`` without objects smaller than ``min_size`` pixels into ``out``."""
+    """Write ``labels`` without objects of ``max_size`` pixels or fewer into ``out``.
+
+    As :func:`~napari_labelsuite.core.instances.remove_small` (``min_size``: its old name).
+    """
     _check_labels(labels, values=False)
     _check_out(labels, out)
-    if not isinstance(min_size, (int, np.integer)) or min_size < 0:
-        raise InstanceError(
-            "min_size must be a non-negative integer", field="min_size", value=min_size
-        )
+    max_size = max_size_arg(max_size, min_size)
     blocks = block_slices(tuple(labels.shape), _chunks_of(labels, chunks))
     ids_seen = np.zeros(0, np.int64)
     sizes = np.zeros(0, np.int64)
@@ -232,7 +238,7 @@ def iter_remove_small(
         np.add.at(merged, inv, np.concatenate([sizes, c]))
         sizes = merged
         yield 1
-    keep = ids_seen[(sizes >= min_size) | (ids_seen == 0)]
+    keep = ids_seen[(sizes > max_size) | (ids_seen == 0)]
     yield from _iter_apply_sorted_map(labels, out, blocks, keep, keep)
 
 
@@ -261,9 +267,9 @@ def iter_relabel_sequential(labels: Any, out: Any, *, chunks: Any = None) -> Ite
     return int(seen.size)
 
 
-def remove_small_chunked(labels: Any, out: Any, min_size: int, **kw: Any) -> None:
+def remove_small_chunked(labels: Any, out: Any, max_size: int | None = None, **kw: Any) -> None:
     """Run :func:`iter_remove_small` to the end."""
-    _drain(iter_remove_small(labels, out, min_size, **kw))
+    _drain(iter_remove_small(labels, out, max_size, **kw))
 
 
 def relabel_sequential_chunked(labels: Any, out: Any, **kw: Any) -> int:

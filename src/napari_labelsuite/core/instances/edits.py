@@ -743,17 +743,40 @@ def _sizes(lab: np.ndarray) -> dict[int, int]:
     return {int(i): int(c) for i, c in zip(ids, counts) if i}
 
 
-def remove_small(labels: Any, min_size: int, *, region: Region | None = None) -> InstanceEdit:
-    """Delete objects with fewer than ``min_size`` pixels (counted inside ``region``)."""
-    _check_labels(labels, values=False)
-    if not isinstance(min_size, (int, np.integer)) or min_size < 0:
+def max_size_arg(max_size: Any, min_size: Any = None) -> int:
+    """The checked size limit of :func:`remove_small` (``min_size`` is its old name)."""
+    if min_size is not None:
+        if max_size is not None:
+            raise InstanceError(
+                "give max_size only (min_size is its old name)", field="min_size", value=min_size
+            )
+        max_size = min_size
+    if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)) or max_size < 0:
         raise InstanceError(
-            "min_size must be a non-negative integer", field="min_size", value=min_size
+            "max_size must be a non-negative integer", field="max_size", value=max_size
         )
+    return int(max_size)
+
+
+def remove_small(
+    labels: Any,
+    max_size: int | None = None,
+    *,
+    region: Region | None = None,
+    min_size: int | None = None,
+) -> InstanceEdit:
+    """Delete objects of ``max_size`` pixels or fewer (counted inside ``region``).
+
+    As scikit-image's ``remove_small_objects(max_size=...)``: ``remove_small(labels, 20)``
+    drops every object of 20 pixels or fewer. ``min_size`` is the old name of ``max_size``
+    (same meaning).
+    """
+    _check_labels(labels, values=False)
+    max_size = max_size_arg(max_size, min_size)
     region = _check_region(region, labels.shape)
     lab = np.asarray(labels[region])
     _check_labels(lab)
-    small = [i for i, n in _sizes(lab).items() if n < min_size]
+    small = [i for i, n in _sizes(lab).items() if n <= max_size]
     return _erase(lab, region, find_bboxes(lab, small) if small else {})
 
 
