@@ -174,3 +174,23 @@ def test_session_remove_small_records_max_size():
     s.remove_small(2)
     assert np.unique(layer.data).tolist() == [0, 3, 4, 5, 6]
     assert s.history()[-1]["params"]["max_size"] == 2
+
+
+# -- only set_review_status sets a review status ----------------------------------------------
+def test_set_box_attributes_refuses_status_and_changes_nothing():
+    from napari_labelsuite import LabelSession
+    from napari_labelsuite.core.annotation import Box
+    from napari_labelsuite.core.errors import SessionError
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    s = LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}]), user="ana")
+    s.add_boxes_layer([Box(0, 0, 2, 2, 1)])
+    n = len(s.history())
+    with pytest.raises(SessionError, match="set_review_status") as info:
+        s.set_box_attributes([0], status="approved")
+    assert info.value.field == "status" and info.value.value == "approved"
+    assert s.boxes_list()[0].status == "todo" and len(s.history()) == n
+
+    s.set_review_status("approved", box_index=0)
+    box = s.boxes_list()[0]
+    assert (box.status, box.reviewer) == ("approved", "ana") and box.reviewed_at

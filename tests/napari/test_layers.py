@@ -166,7 +166,8 @@ def test_set_box_class_and_attributes_on_selection(session):
     layer = session.add_boxes_layer([Box(0, 0, 2, 2, 1), Box(2, 2, 4, 4, 1)])
     layer.selected_data = {1}
     session.set_box_class("cytoplasm")
-    session.set_box_attributes([0], dividing="yes", status="approved")
+    session.set_box_attributes([0], dividing="yes")
+    session.set_review_status("approved", box_index=0)
     boxes = session.boxes_list()
     assert [b.class_id for b in boxes] == [1, 2]
     assert boxes[0].attributes == {"dividing": True} and boxes[0].status == "approved"

@@ -766,19 +766,21 @@ class LayersMixin:
         return idx
 
     def set_box_attributes(self, indices: Any = None, layer: Any = None, **attrs: Any) -> None:
-        """Set attributes (or ``status``) of boxes ``indices`` (default: the selected boxes)."""
+        """Set taxonomy attributes of boxes ``indices`` (default: the selected boxes).
+
+        The review status is not an attribute: :meth:`set_review_status` sets it together
+        with the reviewer and the time.
+        """
         layer = self._require("boxes", layer)
+        if "status" in attrs:
+            raise SessionError(
+                "the review status is set with set_review_status(status, box_index=...), "
+                "which records the reviewer and the time",
+                field="status",
+                value=attrs["status"],
+            )
         idx = self._box_indices(layer, indices)
         frame = layer.features.copy()
-        status = attrs.pop("status", None)
-        if status is not None:
-            from ..core.annotation import REVIEW_STATUSES
-
-            if status not in REVIEW_STATUSES:
-                raise SessionError(
-                    f"status must be one of {REVIEW_STATUSES}", field="status", value=status
-                )
-            frame.loc[idx, "status"] = status
         for i in idx:
             cid = int(frame.loc[i, "class_id"])
             for k, v in self._coerce_attrs(cid, attrs, f"boxes[{i}]").items():
@@ -787,7 +789,7 @@ class LayersMixin:
                 frame[k] = frame[k].astype(object)
                 frame.at[i, k] = v
         self._bind_boxes(layer, frame)
-        self._record("set_box_attributes", layer=layer.name, indices=idx, status=status, **attrs)
+        self._record("set_box_attributes", layer=layer.name, indices=idx, **attrs)
 
     def boxes_list(self, layer: Any = None) -> list[Box]:
         """The boxes of a boxes layer as :class:`Box` objects."""
