@@ -390,8 +390,8 @@ def test_chunked_split_touching_equals_in_memory_exactly(zarr_pair, merged_nucle
     from napari_labelsuite.core.instances_chunked import split_touching_chunked
 
     src, out = zarr_pair(merged_nuclei, np.int32, chunks=(64, 64))
-    edit = split_touching_chunked(src, out, batch_pixels=64 * 64)
-    ref = inst.split_touching(merged_nuclei)
+    edit = split_touching_chunked(src, out, min_distance=7, batch_pixels=64 * 64)
+    ref = inst.split_touching(merged_nuclei, min_distance=7)
     assert ref.parents  # the merged nuclei really split
     assert edit.parents == ref.parents
     assert np.array_equal(out[:], ref.apply(merged_nuclei))
@@ -516,3 +516,33 @@ def test_chunked_labelling_never_wraps_temporary_ids():
     wide = np.zeros((64, 64), np.uint16)
     assert label_components_chunked(np.ones((64, 64), bool), wide, chunks=(4, 4)) == 1
     assert (wide == 1).all()
+
+
+def test_split_touching_keeps_rings_whole_and_splits_touching_disks():
+    from skimage.draw import disk
+
+    lab = np.zeros((120, 240), np.int32)
+    yy, xx = np.mgrid[:120, :120]
+    r = np.hypot(yy - 60, xx - 60)
+    lab[:, :120][(r >= 30) & (r < 42)] = 1  # a ring: its distance ridge is flat
+    for cx in (150, 178):  # two touching disks: a deep neck between their peaks
+        lab[disk((60, cx), 16, shape=lab.shape)] = 2
+    edit = inst.split_touching(lab, min_distance=3)
+    out = edit.apply(lab)
+    assert set(np.unique(out[:, :120])) == {0, 1}  # the ring stays one object
+    assert sorted(edit.parents.values()) == [2]  # the disks split into two
+    left, right = out[60, 150], out[60, 178]
+    assert left != right and {int(left), int(right)} == {2, *edit.parents}
+    # without the depth criterion the ring is cut into wedges
+    assert 1 in inst.split_touching(lab, ids=[1], min_distance=3, min_depth=0).parents.values()
+
+
+def test_split_touching_default_min_distance_follows_object_size():
+    from napari_labelsuite.core.instances.edits import suggest_min_distance
+
+    lab = np.zeros((100, 100), np.int32)
+    lab[10:30, 10:30] = 1  # 400 px: equivalent radius 11.3
+    lab[50:90, 50:90] = 2  # 1600 px
+    lab[40:45, 40:45] = 3  # 25 px
+    assert suggest_min_distance(lab) == round(np.sqrt(400 / np.pi) / 2)
+    assert suggest_min_distance(np.zeros((4, 4), np.int32)) == 2

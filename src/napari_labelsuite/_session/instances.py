@@ -294,12 +294,16 @@ class InstancesMixin:
         self,
         ids: int | Iterable[int] | None = None,
         *,
-        min_distance: int = 7,
+        min_distance: int | None = None,
         seeds: Any = None,
         region: Region | None = None,
         layer: Any = None,
     ) -> core.InstanceEdit:
-        """Split touching objects by a watershed (seeds: array or a Points layer)."""
+        """Split touching objects by a watershed (seeds: array or a Points layer).
+
+        ``min_distance`` defaults to one chosen from the objects' size; peaks joined by a
+        shallow saddle (a ring, a band) do not split (see :func:`core.split_touching`).
+        """
         layer = self.instance_target(layer)
         pts = self._coords_in(layer, seeds)
         edit = core.split_touching(

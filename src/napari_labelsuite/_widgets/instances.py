@@ -28,6 +28,8 @@ from ..core.instances.chunked import block_shape, count_steps
 from ._base import SessionWidget
 
 SCOPES = ("selected objects", "current plane", "region", "whole volume")
+#: min distance of a chunked split left on "auto" (object sizes would need a full pass)
+LARGE_MIN_DISTANCE = 7
 
 
 class InstancesWidget(SessionWidget):
@@ -41,7 +43,9 @@ class InstancesWidget(SessionWidget):
         self.scope.addItems(SCOPES)
         self.ids = QLineEdit()
         self.ids.setPlaceholderText("e.g. 3, 7 (default: the selected label)")
-        self.min_distance = _spin(1, 500, 7)
+        self.min_distance = _spin(0, 500, 0)
+        # 0: chosen from the size of the objects (see core.split_touching)
+        self.min_distance.setSpecialValueText("auto (object size)")
         self.min_size = _spin(0, 10**9, 20)
         self.seeds = QComboBox()
         self.shapes = QComboBox()
@@ -185,7 +189,7 @@ class InstancesWidget(SessionWidget):
             if seeds is not None and self.scope.currentText() == "selected objects":
                 kw.pop("ids")  # the seeds choose the objects
             return self.session.split_touching(
-                min_distance=self.min_distance.value(), seeds=seeds, **kw
+                min_distance=self.min_distance.value() or None, seeds=seeds, **kw
             )
 
         self._report_edit(self.guarded(run))
@@ -264,7 +268,7 @@ class InstancesWidget(SessionWidget):
                 self.session.iter_split_touching_large,
                 labels,
                 out,
-                min_distance=self.min_distance.value(),
+                min_distance=self.min_distance.value() or LARGE_MIN_DISTANCE,
                 seeds=seeds,
                 on_done=lambda edit: self.session.finish_large_split(source, out, edit),
                 description="splitting touching objects",

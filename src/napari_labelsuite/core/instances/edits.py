@@ -50,9 +50,14 @@ __all__ = [
     "split_by_line",
     "split_disconnected",
     "split_touching",
+    "suggest_min_distance",
 ]
 
 Region = tuple[slice, ...]
+
+#: default ``min_depth`` of :func:`split_touching` (pixels of the distance transform;
+#: the ridge of a digitised ring or band wobbles by up to about a pixel)
+DEFAULT_MIN_DEPTH = 1.5
 
 
 @dataclass
@@ -372,14 +377,33 @@ def component_classes(labels: np.ndarray, semantic: np.ndarray) -> dict[int, int
 
 
 # -- splitting ---------------------------------------------------------------------------
+def suggest_min_distance(labels: Any) -> int:
+    """A ``min_distance`` for :func:`split_touching` from the objects' typical size.
+
+    Half the radius of the median object (equivalent disk or ball), at least 2: peaks of
+    two touching objects of that size lie about two radii apart, while one object's own
+    peaks closer than this are merged.
+    """
+    lab = np.asarray(labels)
+    areas = np.bincount(lab.ravel().astype(np.intp, copy=False)) if lab.size else []
+    areas = np.asarray(areas)[1:]
+    areas = areas[areas > 0]
+    if not len(areas):
+        return 2
+    size = float(np.median(areas))
+    radius = np.sqrt(size / np.pi) if lab.ndim < 3 else (3 * size / (4 * np.pi)) ** (1 / 3)
+    return max(2, int(round(radius / 2)))
+
+
 def split_touching(
     labels: Any,
     ids: int | Iterable[int] | None = None,
-    min_distance: int = 7,
+    min_distance: int | None = None,
     seeds: Any = None,
     *,
     region: Region | None = None,
     next_id: int | None = None,
+    min_depth: float = DEFAULT_MIN_DEPTH,
 ) -> InstanceEdit:
     """Split touching objects with a seeded watershed on their distance transform.
 
@@ -389,8 +413,14 @@ def split_touching(
         Instance mask.
     ids : int or iterable of int, optional
         Objects to split (default: all, or those holding a seed when ``seeds`` is given).
-    min_distance : int
+    min_distance : int, optional
         Minimal distance in pixels between two automatic seeds (distance-transform peaks).
+        Default: from the size of the objects in ``region`` (:func:`suggest_min_distance`).
+    min_depth : float
+        How much (in pixels of the distance transform) a peak must rise above the saddle
+        joining it to a higher peak to seed its own part: a neck between two round
+        objects is deep, the ridge along a ring or a band is flat, so rings and bands stay
+        whole instead of being cut into wedges. 0 keeps every peak.
     seeds : (N, ndim) array, optional
         Seed coordinates (e.g. a Points layer's data, in pixel coordinates). Each object then
         splits into one part per seed it holds; objects with fewer than two seeds stay whole.
@@ -400,13 +430,19 @@ def split_touching(
         First id for new parts (default ``labels.max() + 1``).
     """
     _check_labels(labels, values=False)
-    if not isinstance(min_distance, (int, np.integer)) or min_distance < 1:
+    if min_distance is not None and (
+        not isinstance(min_distance, (int, np.integer)) or min_distance < 1
+    ):
         raise InstanceError(
             "min_distance must be a positive integer", field="min_distance", value=min_distance
         )
+    if not np.isfinite(min_depth) or min_depth < 0:
+        raise InstanceError("min_depth must be >= 0", field="min_depth", value=min_depth)
     region = _check_region(region, labels.shape)
     lab = np.asarray(labels[region])
     _check_labels(lab)
+    if min_distance is None:
+        min_distance = suggest_min_distance(lab)
     wanted = _ids(ids)
     seed_map: dict[int, list[tuple[int, ...]]] = {}
     if seeds is not None:
@@ -439,7 +475,7 @@ def split_touching(
         if seeds is not None:
             origin = np.array([s.start for s in grown])
             local = [tuple(np.array(p) - origin) for p in seed_map[iid]]
-        parts = _split_object(mask, min_distance, local)
+        parts = _split_object(mask, min_distance, local, min_depth)
         if parts is None:
             continue
         nid = _next_id(labels, nid)
@@ -451,13 +487,17 @@ def split_touching(
 
 
 def _split_object(
-    mask: np.ndarray, min_distance: int, seeds: list[tuple[int, ...]] | None = None
+    mask: np.ndarray,
+    min_distance: int,
+    seeds: list[tuple[int, ...]] | None = None,
+    min_depth: float = DEFAULT_MIN_DEPTH,
 ) -> np.ndarray | None:
     """Watershed parts (1..n) of one object's ``mask`` (its box grown by one pixel).
 
-    ``seeds`` are local coordinates (None: distance-transform peaks). Returns None when the
-    object stays whole. Shared by :func:`split_touching` and its chunked variant, so both
-    split every object identically.
+    ``seeds`` are local coordinates (None: distance-transform peaks at least
+    ``min_distance`` apart, each rising ``min_depth`` above the saddle to a higher peak).
+    Returns None when the object stays whole. Shared by :func:`split_touching` and its
+    chunked variant, so both split every object identically.
     """
     from skimage.feature import peak_local_max
     from skimage.segmentation import watershed
@@ -478,7 +518,51 @@ def _split_object(
         # neighbouring maxima on a plateau are one seed
         markers, _ = ndi.label(peak_mask, structure=np.ones((3,) * mask.ndim))
     parts = watershed(-dist, markers, mask=mask)
+    if seeds is None and min_depth > 0 and int(parts.max()) >= 2:
+        parts = _merge_shallow(parts, dist, min_depth)
     return parts if int(parts.max()) >= 2 else None
+
+
+def _merge_shallow(parts: np.ndarray, dist: np.ndarray, min_depth: float) -> np.ndarray:
+    """Merge watershed parts whose peak rises less than ``min_depth`` above the saddle.
+
+    The saddle between two touching parts is the highest distance value along their
+    common border; pairs are merged from the highest saddle down (the dynamics of the
+    peaks, as h-maxima define them), so a ridge of nearly equal peaks becomes one part.
+    """
+    n = int(parts.max())
+    peak = np.zeros(n + 1)
+    peak[1:] = ndi.maximum(dist, parts, index=np.arange(1, n + 1))
+    keys, vals = [], []
+    for axis in range(parts.ndim):
+        lo = [slice(None)] * parts.ndim
+        hi = [slice(None)] * parts.ndim
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        a, b = parts[tuple(lo)], parts[tuple(hi)]
+        border = (a != b) & (a > 0) & (b > 0)
+        pa, pb = a[border].astype(np.int64), b[border].astype(np.int64)
+        keys.append(np.minimum(pa, pb) * (n + 1) + np.maximum(pa, pb))
+        vals.append(np.minimum(dist[tuple(lo)][border], dist[tuple(hi)][border]))
+    pair_keys, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+    saddle = np.full(len(pair_keys), -np.inf)
+    np.maximum.at(saddle, inverse, np.concatenate(vals))
+    saddles = {(int(k // (n + 1)), int(k % (n + 1))): float(v) for k, v in zip(pair_keys, saddle)}
+    root = list(range(n + 1))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for (x, y), v in sorted(saddles.items(), key=lambda kv: -kv[1]):
+        rx, ry = find(x), find(y)
+        if rx != ry and min(peak[rx], peak[ry]) - v < min_depth:
+            keep, drop = (rx, ry) if peak[rx] >= peak[ry] else (ry, rx)
+            root[drop] = keep
+    final = np.array([find(i) for i in range(n + 1)])
+    _, dense = np.unique(final, return_inverse=True)  # 0 stays 0: root[0] is 0
+    return dense.reshape(final.shape)[parts].astype(parts.dtype, copy=False)
 
 
 def split_by_line(
