@@ -45,6 +45,7 @@ import zarr
 from ..annotation import ImageAnnotation, ObjectInfo
 from ..errors import StoreError
 from ..taxonomy import Taxonomy
+from . import foreign
 from .lock import StoreLock
 from .pyramid import DOWNSAMPLE_METHODS, default_n_levels, downsample_labels, level_shapes
 
@@ -559,8 +560,12 @@ class MaskStore:
         )
         self._annotation = dict(self._meta.get("annotation") or {})
         self._label_meta: dict[str, dict[str, Any]] = {}
+        #: what was inferred when opening a store written by another tool
+        self.notes: list[str] = []
         for name in self._label_names_from_metadata():
             self._load_label(name)
+        if not self._meta:
+            foreign.infer_tables(self)
         if lock is not None:
             self._finalizer = weakref.finalize(self, lock.release)
             self._recover_journal(repair=repair_journal)
@@ -855,6 +860,7 @@ class MaskStore:
                 [1] * levels[0].ndim,
             )
             scales.append([float(s) for s in sc])
+        levels, scales = foreign.drop_channel_axis(self, name, ms[0], levels, scales)
         lm = dict(g.attrs.get(MARKER) or {})
         lm["scales"] = scales
         lm["image-label"] = dict(ome.get("image-label") or {})
