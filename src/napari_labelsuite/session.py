@@ -35,6 +35,7 @@ from ._session.interpolate import InterpolateMixin
 from ._session.layers import META_KEY, LayersMixin
 from ._session.qc import QCMixin
 from ._session.store import StoreMixin
+from ._session.view import ViewMixin
 from .core.errors import SessionError
 from .core.taxonomy import Taxonomy
 
@@ -64,6 +65,7 @@ class LabelSession(
     AdoptMixin,
     InterpolateMixin,
     ClassifierMixin,
+    ViewMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 

@@ -284,3 +284,36 @@ def test_run_checks_counts_findings_and_agreement_is_readable(make_napari_viewer
     qtbot.waitUntil(lambda: "vs" in widget.agreement_label.text(), timeout=20000)
     assert widget.agreement_label.text().startswith("classes vs instances: ")
     assert widget.agreement_label.toolTip() == widget.agreement_label.text()
+
+
+# -- 7. box names only when they can be read -------------------------------------------------
+def test_box_names_show_only_when_zoomed_in(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "cells_2d")
+    _dock(viewer, "Instances").instances_from_semantic()
+    taxonomy = _dock(viewer, "Class taxonomy")
+    boxes = taxonomy.session.instances_to_boxes()
+    median_h = np.median([np.ptp(d[:, 0]) for d in boxes.data])
+    camera = viewer.scene.camera
+    camera.zoom = 20 / median_h  # the median box is 20 px high: names would overlap
+    assert boxes.text.visible is False
+    camera.zoom = 30 / median_h
+    assert boxes.text.visible is True
+    assert taxonomy.box_text_combo.currentText() == "auto (when zoomed in)"
+    taxonomy.box_text_combo.setCurrentText("always")
+    camera.zoom = 1 / median_h
+    assert boxes.text.visible is True and taxonomy.session.box_text_mode == "always"
+    taxonomy.box_text_combo.setCurrentText("never")
+    camera.zoom = 100 / median_h
+    assert boxes.text.visible is False
+
+
+# -- 11. the class tree shows every column -------------------------------------------------------
+def test_class_tree_columns_fit_their_content(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "cells_2d")
+    widget = _dock(viewer, "Class taxonomy")
+    tree = widget.tree
+    for col in range(tree.columnCount()):
+        needed = max(tree.sizeHintForColumn(col), tree.header().sectionSizeHint(col))
+        assert tree.columnWidth(col) >= needed, col

@@ -16,6 +16,7 @@ Load / Save            ``session.taxonomy = path`` / ``taxonomy.save(path)``
 Count                  ``class_counts()`` (in a worker thread)
 Boxes / instance       ``set_box_class``, ``set_box_attributes``, ``set_object_class``,
                        ``set_object_attributes``
+box names              ``set_box_text(mode)`` (auto: only when zoomed in enough)
 =====================  =========================================================
 """
 
@@ -34,6 +35,7 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -44,6 +46,7 @@ from qtpy.QtWidgets import (
 )
 
 from .._session.layers import ROLES, role_of
+from .._session.view import BOX_TEXT_MODES
 from ..core.taxonomy import Taxonomy
 from ._base import SessionWidget
 
@@ -73,6 +76,12 @@ class TaxonomyWidget(SessionWidget):
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setColumnCount(len(COLUMNS))
+        # every column as wide as its content; the tree scrolls sideways instead of
+        # hiding the counts behind its scrollbar
+        header = self.tree.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        self.tree.setMinimumHeight(140)
         self.tree.itemClicked.connect(lambda item, _col: self.select_class(self._item_id(item)))
         lay.addWidget(self.tree)
 
@@ -132,6 +141,15 @@ class TaxonomyWidget(SessionWidget):
         self.attr_combo = QComboBox()
         self.attr_value = QLineEdit()
         obj.addRow("instance id", self.instance_spin)
+        self.box_text_combo = QComboBox()
+        self.box_text_combo.addItems(list(BOX_TEXT_MODES))
+        self.box_text_combo.setItemText(0, "auto (when zoomed in)")
+        self.box_text_combo.setCurrentIndex(BOX_TEXT_MODES.index(self.session.box_text_mode))
+        self.box_text_combo.setToolTip("when boxes show their class name")
+        self.box_text_combo.currentIndexChanged.connect(
+            lambda i: self.guarded(self.session.set_box_text, BOX_TEXT_MODES[i])
+        )
+        obj.addRow("box names", self.box_text_combo)
         obj.addRow("attribute", self.attr_combo)
         obj.addRow("value", self.attr_value)
         obj_buttons = QHBoxLayout()

@@ -1,0 +1,89 @@
+"""Session part: how annotation layers are shown (class names on boxes by zoom level).
+
+At full view of a large image, hundreds of class names drawn on small boxes overlap into
+clutter. In the default ``"auto"`` mode the names of a boxes layer are shown only when
+its typical (median) box is at least ``min_box_px`` screen pixels high at the current
+zoom; ``"always"`` and ``"never"`` do what they say.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import SessionError
+
+__all__ = ["BOX_TEXT_MODES", "ViewMixin"]
+
+BOX_TEXT_MODES = ("auto", "always", "never")
+#: a box smaller than this on screen is too small to carry its class name
+DEFAULT_MIN_BOX_PX = 24.0
+
+
+def _camera(viewer: Any) -> Any:
+    scene = getattr(viewer, "scene", None)  # napari >= 0.9 moved the camera onto the scene
+    return scene.camera if scene is not None else viewer.camera
+
+
+class ViewMixin:
+    """Display settings of the annotation layers."""
+
+    def _init_mixin(self) -> None:
+        self._box_text_mode = "auto"
+        self._min_box_px = DEFAULT_MIN_BOX_PX
+        viewer = self.viewer  # type: ignore[attr-defined]
+        if viewer is not None:
+            # napari keeps weak references to bound methods: the session stays collectable
+            _camera(viewer).events.zoom.connect(self._refresh_box_text)
+            viewer.layers.events.inserted.connect(self._refresh_box_text)
+            viewer.layers.events.removed.connect(self._refresh_box_text)
+        # rebinding boxes after a taxonomy change may replace their text settings
+        self.taxonomy_changed.connect(self._refresh_box_text)  # type: ignore[attr-defined]
+
+    @property
+    def box_text_mode(self) -> str:
+        """When class names are drawn on boxes: ``"auto"``, ``"always"`` or ``"never"``."""
+        return self._box_text_mode
+
+    def set_box_text(self, mode: str = "auto", min_box_px: float | None = None) -> None:
+        """Choose when boxes show their class name (see module doc).
+
+        Parameters
+        ----------
+        mode : {"auto", "always", "never"}
+        min_box_px : float, optional
+            For ``"auto"``: the on-screen height (pixels) the median box needs.
+        """
+        if mode not in BOX_TEXT_MODES:
+            raise SessionError(
+                f"box text mode must be one of {BOX_TEXT_MODES}", field="mode", value=mode
+            )
+        if min_box_px is not None:
+            if not np.isfinite(min_box_px) or min_box_px < 0:
+                raise SessionError("min_box_px must be >= 0", field="min_box_px", value=min_box_px)
+            self._min_box_px = float(min_box_px)
+        self._box_text_mode = mode
+        self._record("set_box_text", mode=mode, min_box_px=self._min_box_px)  # type: ignore[attr-defined]
+        self._refresh_box_text()
+
+    def box_text_visible(self, layer: Any) -> bool:
+        """Whether ``layer`` (a boxes layer) shows its class names now."""
+        if self._box_text_mode != "auto":
+            return self._box_text_mode == "always"
+        viewer = self.viewer  # type: ignore[attr-defined]
+        if viewer is None or not len(layer.data):
+            return True
+        heights = [float(np.ptp(np.asarray(d)[:, -2])) for d in layer.data]
+        world = float(np.median(heights)) * abs(float(layer.scale[-2]))
+        return world * float(_camera(viewer).zoom) >= self._min_box_px
+
+    def _refresh_box_text(self, event: Any = None) -> None:
+        try:
+            layers = self.layers_of_role("boxes")  # type: ignore[attr-defined]
+        except SessionError:  # the viewer is closing
+            return
+        for layer in layers:
+            visible = self.box_text_visible(layer)
+            if layer.text.visible != visible:
+                layer.text.visible = visible
