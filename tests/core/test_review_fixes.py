@@ -194,3 +194,36 @@ def test_set_box_attributes_refuses_status_and_changes_nothing():
     s.set_review_status("approved", box_index=0)
     box = s.boxes_list()[0]
     assert (box.status, box.reviewer) == ("approved", "ana") and box.reviewed_at
+
+
+# -- re-raised errors keep a missing value missing ---------------------------------------------
+def test_replace_keeps_a_missing_value_missing():
+    from napari_labelsuite.core.errors import FormatError, TaxonomyError
+
+    exc = TaxonomyError("a choice attribute needs choices", where="class 'cat'", field="kind")
+    again = exc.replace(FormatError, path="x.json")
+    assert type(again) is FormatError and not again.has_value
+    assert str(again) == "x.json: class 'cat': field 'kind': a choice attribute needs choices"
+
+
+def test_replace_keeps_a_given_value_even_none():
+    from napari_labelsuite.core.errors import FormatError, InstanceError
+
+    again = InstanceError("bad id", field="ids", value=None).replace(FormatError, where="row 3")
+    assert again.has_value and again.value is None
+    assert str(again) == "row 3: field 'ids': bad id (got None)"
+
+
+def test_a_reader_reraising_a_valueless_error_does_not_say_got_none(monkeypatch):
+    from napari_labelsuite.core.annotation import ImageAnnotation
+    from napari_labelsuite.core.errors import AnnotationError, FormatError
+    from napari_labelsuite.core.formats._common import validate_read
+
+    def invalid(self, taxonomy=None):
+        raise AnnotationError("labels and image disagree", where=self.image_name, field="shape")
+
+    monkeypatch.setattr(ImageAnnotation, "validate", invalid)
+    with pytest.raises(FormatError) as info:
+        validate_read([ImageAnnotation("a.png", (4, 4))], None, "ann.json")
+    assert "got" not in str(info.value)
+    assert str(info.value) == "ann.json: a.png: field 'shape': labels and image disagree"

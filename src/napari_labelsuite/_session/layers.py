@@ -800,9 +800,7 @@ class LayersMixin:
             try:
                 xyxy, plane = napari_to_xyxy(verts)
             except AnnotationError as exc:
-                raise AnnotationError(
-                    exc.message, where=f"{layer.name} boxes[{i}]", field=exc.field, value=exc.value
-                ) from None
+                raise exc.replace(AnnotationError, where=f"{layer.name} boxes[{i}]") from None
             out.append(Box(*xyxy, plane=plane, **m))
         return out
 

@@ -499,9 +499,7 @@ class Dataset:
             try:
                 ann.validate(check)
             except AnnotationError as exc:
-                raise FormatError(
-                    exc.message, path=source, where=exc.where, field=exc.field, value=exc.value
-                ) from exc
+                raise exc.replace(FormatError, path=source) from exc
         targets = self.match(annotations, source)
         if saved is None and taxonomy is not None and len(taxonomy):
             taxonomy.save(self.taxonomy_path)

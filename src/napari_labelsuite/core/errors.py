@@ -63,6 +63,23 @@ class LabelsuiteError(Exception):
         self.has_value = value is not _MISSING
         super().__init__(self._format())
 
+    def replace(self, cls: type[LabelsuiteError] | None = None, **changes: Any) -> LabelsuiteError:
+        """A copy of this error, as ``cls`` (default: the same class), with ``changes``.
+
+        ``changes`` may set ``message``, ``path``, ``where``, ``field`` or ``value``; the rest
+        is kept, and a value that was never given stays absent (not "got None"). For
+        re-raising with more context::
+
+            except TaxonomyError as exc:
+                raise exc.replace(FormatError, path=path) from None
+        """
+        kw: dict[str, Any] = {"path": self.path, "where": self.where, "field": self.field}
+        if self.has_value:
+            kw["value"] = self.value
+        kw.update(changes)
+        message = kw.pop("message", self.message)
+        return (cls or type(self))(message, **kw)
+
     def _format(self) -> str:
         parts = []
         if self.path is not None:

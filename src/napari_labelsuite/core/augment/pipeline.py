@@ -680,14 +680,12 @@ class Pipeline:
             try:
                 transforms.append(tcls(**params))
             except AugmentError as exc:
-                raise AugmentError(
-                    exc.message, path=path, where=where, field=exc.field, value=exc.value
-                ) from None
+                raise exc.replace(AugmentError, path=path, where=where) from None
         settings = {k: v for k, v in d.items() if k not in ("format", "version", "transforms")}
         try:
             return cls(transforms, **settings)
         except AugmentError as exc:
-            raise AugmentError(exc.message, path=path, field=exc.field, value=exc.value) from None
+            raise exc.replace(AugmentError, path=path) from None
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -802,9 +800,7 @@ class Pipeline:
             if kw.get("brightness_range") is not None:
                 transforms.append(Brightness(factor=tuple(kw["brightness_range"])))
         except AugmentError as exc:
-            raise AugmentError(
-                exc.message, where="from_keras", field=exc.field, value=exc.value
-            ) from None
+            raise exc.replace(AugmentError, where="from_keras") from None
         return cls(
             transforms,
             fill_mode=kw.get("fill_mode", "nearest"),

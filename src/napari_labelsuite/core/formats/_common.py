@@ -155,9 +155,7 @@ def check_annotations(annotations: Any, taxonomy: Any, path: Any) -> list[ImageA
         try:
             ann.validate(taxonomy)
         except AnnotationError as exc:
-            raise FormatError(
-                exc.message, path=path, where=exc.where, field=exc.field, value=exc.value
-            ) from exc
+            raise exc.replace(FormatError, path=path) from exc
     return annotations
 
 
@@ -167,9 +165,7 @@ def validate_read(annotations: list[ImageAnnotation], taxonomy: Any, path: Any) 
         try:
             ann.validate(taxonomy)
         except AnnotationError as exc:
-            raise FormatError(
-                exc.message, path=path, where=exc.where, field=exc.field, value=exc.value
-            ) from exc
+            raise exc.replace(FormatError, path=path) from exc
 
 
 def unique_stems(annotations: list[ImageAnnotation], path: Any) -> list[str]:

@@ -341,13 +341,7 @@ def _taxonomy(doc: dict[str, Any], path: Any, shift: int = 0) -> Taxonomy:
         else:
             tax = Taxonomy.from_coco(categories, path=path)
     except TaxonomyError as exc:
-        raise FormatError(
-            exc.message,
-            path=path,
-            where=exc.where or "categories",
-            field=exc.field,
-            value=exc.value,
-        ) from exc
+        raise exc.replace(FormatError, path=path, where=exc.where or "categories") from exc
     for i, cat in enumerate(categories):
         cid = _require(cat, "id", int, path, f"categories[{i}]")
         if cid not in tax:

@@ -105,9 +105,7 @@ def read(
     try:
         tax = Taxonomy.from_coco(doc["categories"], path=p)
     except TaxonomyError as exc:
-        raise FormatError(
-            exc.message, path=p, where=exc.where or "categories", field=exc.field, value=exc.value
-        ) from exc
+        raise exc.replace(FormatError, path=p, where=exc.where or "categories") from exc
     things = {c["id"] for c in doc["categories"] if c.get("isthing", 1)}
     images = {}
     for i, img in enumerate(doc.get("images") or []):

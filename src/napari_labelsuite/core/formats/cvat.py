@@ -177,9 +177,7 @@ def read(
     try:
         tax = Taxonomy(classes)
     except TaxonomyError as exc:
-        raise FormatError(
-            exc.message, path=f, where="meta", field=exc.field, value=exc.value
-        ) from exc
+        raise exc.replace(FormatError, path=f, where="meta") from exc
     out: list[ImageAnnotation] = []
     skipped: set[str] = set()
     for i, img in enumerate(root.findall("image")):

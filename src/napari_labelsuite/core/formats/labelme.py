@@ -176,13 +176,7 @@ def read(
         try:
             tax = Taxonomy.load(base / TAXONOMY_FILE)
         except TaxonomyError as exc:
-            raise FormatError(
-                exc.message,
-                path=base / TAXONOMY_FILE,
-                where=exc.where,
-                field=exc.field,
-                value=exc.value,
-            ) from exc
+            raise exc.replace(FormatError, path=base / TAXONOMY_FILE) from exc
     docs = [(f, _load(f)) for f in files]
     if tax is None:
         names: dict[str, None] = {}

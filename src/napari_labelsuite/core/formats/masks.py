@@ -211,13 +211,7 @@ def _read_sidecar(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     try:
         tax = Taxonomy.from_dict(side.get("taxonomy"), path=side_path)
     except TaxonomyError as exc:
-        raise FormatError(
-            exc.message,
-            path=side_path,
-            where=exc.where or "taxonomy",
-            field=exc.field,
-            value=exc.value,
-        ) from exc
+        raise exc.replace(FormatError, path=side_path, where=exc.where or "taxonomy") from exc
     out = []
     for i, rec in enumerate(side["images"]):
         where = f"images[{i}]"

@@ -170,9 +170,7 @@ def read(
         try:
             tax = Taxonomy.load(tax_path)
         except TaxonomyError as exc:
-            raise FormatError(
-                exc.message, path=tax_path, where=exc.where, field=exc.field, value=exc.value
-            ) from exc
+            raise exc.replace(FormatError, path=tax_path) from exc
     parsed = [_parse(f, base) for f in files]
     foreign = [objs for (_, _, _, _, extra), objs in parsed if not extra.get("labelsuite")]
     zero_based = any(c[0] == 0 or c[1] == 0 for objs in foreign for _, _, c, _ in objs)

@@ -456,13 +456,7 @@ def read(
         else:
             tax = Taxonomy([{"id": i + 1, "name": names[i]} for i in range(len(names))])
     except TaxonomyError as exc:
-        raise FormatError(
-            exc.message,
-            path=exc.path or layout.names_path,
-            where=exc.where,
-            field=exc.field,
-            value=exc.value,
-        ) from exc
+        raise exc.replace(FormatError, path=exc.path or layout.names_path) from exc
     if tax.to_yolo_names() != names:
         raise FormatError(
             "names do not match the taxonomy in labelsuite.json",
