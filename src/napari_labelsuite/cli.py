@@ -44,23 +44,26 @@ def _load_taxonomy(path: str | None):
     return Taxonomy() if path is None else Taxonomy.load(path)
 
 
-def _record(log_path: Path, args: argparse.Namespace, action: str, **params: Any) -> None:
-    """Append a provenance entry for a change made from the command line."""
+def _entry(args: argparse.Namespace, action: str, **params: Any) -> dict[str, Any]:
+    """A provenance entry for a change made from the command line."""
     import datetime as dt
 
-    from .core.provenance import append_entry
     from .session import _jsonable
 
-    append_entry(
-        log_path,
-        {
-            "user": _user(args),
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "action": action,
-            "params": {k: _jsonable(v) for k, v in params.items()},
-            "tool": "cli",
-        },
-    )
+    return {
+        "user": _user(args),
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "action": action,
+        "params": {k: _jsonable(v) for k, v in params.items()},
+        "tool": "cli",
+    }
+
+
+def _record(log_path: Path, args: argparse.Namespace, action: str, **params: Any) -> None:
+    """Append a provenance entry for a change made from the command line."""
+    from .core.provenance import append_entry
+
+    append_entry(log_path, _entry(args, action, **params))
 
 
 def run_batch(
@@ -703,9 +706,10 @@ def _run_import(args: argparse.Namespace) -> int:
 
     anns, taxonomy = formats.read(args.source, args.fmt)
     ds = Dataset.open(args.dataset)
-    written = ds.import_annotations(anns, taxonomy, source=args.source)
-    for i in written:
-        _record(ds.provenance_path, args, "import", image=ds[i].key, source=str(args.source))
+    targets = ds.check_import(anns, taxonomy, source=args.source)
+    # the sidecars and their provenance entries are committed together
+    entries = [_entry(args, "import", image=ds[i].key, source=str(args.source)) for i in targets]
+    written = ds.import_annotations(anns, taxonomy, source=args.source, provenance=entries)
     print(f"import: {len(written)} annotations into {ds.annotation_dir}")
     return 0
 

@@ -24,6 +24,19 @@ from ..core.provenance import ProvenanceError, ProvenanceLog
 from .layers import META_KEY, ROLES, role_of
 
 
+def _unwritable(folder: Path) -> str | None:
+    """Why ``folder`` (created when missing) cannot take new files, or None."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
 def _is_dataset_image(layer: Any) -> bool:
     info = (getattr(layer, "metadata", None) or {}).get(META_KEY)
     return isinstance(info, dict) and "dataset_item" in info
@@ -58,6 +71,7 @@ class DatasetMixin:
         self._dataset: Dataset | None = None
         self._index: int | None = None
         self._item_layers: list = []
+        self._dataset_read_only: str | None = None  # why, when the folder cannot be written
         self.provenance_recorded.connect(self._persist_provenance)
 
     # -- state --------------------------------------------------------------------------
@@ -102,8 +116,8 @@ class DatasetMixin:
     def _persist_provenance(self, entry: dict[str, Any]) -> None:
         """Provenance sink: append the session's entry to the dataset's (or store's) log."""
         log = self._log(entry)
-        if log is None:
-            return
+        if log is None or (self._dataset is not None and self._dataset_read_only):
+            return  # a read-only dataset keeps its entries in the session's history
         item = self.current
         if item is not None:
             entry.setdefault("image", item.key)
@@ -125,9 +139,9 @@ class DatasetMixin:
         log = self._log()
         return [] if log is None else log.entries(check=check)
 
-    def _adopt_log(self, ds: Dataset) -> list[dict[str, Any]]:
+    def _adopt_log(self, ds: Dataset, writable: bool = True) -> list[dict[str, Any]]:
         log = ProvenanceLog(ds.provenance_path)
-        if log.repair():
+        if writable and log.repair():
             warnings.warn(
                 f"{log.path}: dropped an incomplete last line left by an interrupted write",
                 stacklevel=3,
@@ -161,7 +175,15 @@ class DatasetMixin:
         start = ds._check(start)
         if self._dataset is not None and self._index is not None:
             self.save_current()
-        past = self._adopt_log(ds)
+        read_only = _unwritable(ds.annotation_dir)
+        if read_only:
+            warnings.warn(
+                f"{ds.annotation_dir}: the annotation folder cannot be written ({read_only});"
+                " the dataset is open read-only",
+                stacklevel=2,
+            )
+        past = self._adopt_log(ds, writable=not read_only)
+        self._dataset_read_only = read_only
         # changes made before any dataset was open are persisted with this one
         pending = [e for e in self._history if "seq" not in e]
         self._dataset, self._index = ds, None
@@ -292,7 +314,19 @@ class DatasetMixin:
         ann = self.to_annotation(image_name=ds[self._index].key)
         if not (force or ds.has_annotation(self._index) or summarize(ann)["labeled"]):
             return None
-        path = ds.save_annotation(self._index, ann)
+        if self._dataset_read_only:
+            raise SessionError(
+                f"the dataset is open read-only ({self._dataset_read_only}); nothing was saved",
+                path=ds.annotation_dir,
+                field="annotation_dir",
+            )
+        try:
+            path = ds.save_annotation(self._index, ann)
+        except OSError as exc:  # disk full, read-only file system: the old file is intact
+            raise SessionError(
+                f"cannot save: {exc.strerror or exc}; the previous annotation is unchanged",
+                path=exc.filename or ds.sidecar_path(self._index),
+            ) from exc
         self._save_dataset_taxonomy(ds)
         self._record("save", path=str(path))
         return str(path)
@@ -375,19 +409,23 @@ class DatasetMixin:
 
         ds = self._require_dataset()
         anns, taxonomy = formats.read(path, fmt)
-        if not len(self.taxonomy) and len(taxonomy):
-            self.taxonomy = taxonomy
+        adopt = not len(self.taxonomy) and len(taxonomy) > 0
+        use = taxonomy if adopt else self.taxonomy
+        # match and validate everything before the session or the dataset changes
+        ds.check_import(anns, use, source=path)
         if self._index is not None:
             self.save_current()
         reopen = getattr(self, "_store", None) is not None  # release its writer lock
         if reopen:
             self.close_store()
-        self._save_dataset_taxonomy(ds)
         try:
-            written = ds.import_annotations(anns, self.taxonomy, source=path)
+            written = ds.import_annotations(anns, use if len(use) else None, source=path)
         finally:
             if reopen:
                 self._show(self._index)
+        if adopt:
+            self.taxonomy = taxonomy
+        self._save_dataset_taxonomy(ds)
         self._record(
             "import_dataset", path=str(path), fmt=fmt, images=[ds[i].key for i in written]
         )

@@ -14,11 +14,15 @@ annotation folder beside the images (``<root>/labelsuite/`` by default) as *side
     The dataset's provenance log (see :mod:`napari_labelsuite.core.provenance`).
 
 The JSON file is written last and atomically, so it is the commit point: a crash while
-saving leaves the previous annotation readable.
+saving leaves the previous annotation readable. The masks of a new save go to a file the
+current JSON does not name (``<key>.npz`` and ``<key>.alt.npz`` take turns), so the old
+tables never meet the new masks. Imports of many annotations are one transaction (see
+:meth:`Dataset.import_annotations`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -174,20 +178,35 @@ def summarize(ann: ImageAnnotation) -> dict[str, Any]:
 
 
 # -- sidecars -------------------------------------------------------------------------------
-def save_sidecar(ann: ImageAnnotation, json_path: str | os.PathLike) -> Path:
-    """Write ``ann`` as ``json_path`` plus a ``.npz`` of its masks beside it (atomic)."""
-    jp = Path(json_path)
+def _current_masks(jp: Path) -> str | None:
+    """The masks file the sidecar at ``jp`` names now (None when there is none)."""
+    if not jp.is_file():
+        return None
+    try:
+        name = read_sidecar_doc(jp).get("masks")
+    except FormatError:
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _sidecar_payload(ann: ImageAnnotation, jp: Path) -> tuple[str, str | None, bytes | None]:
+    """``(json text, masks file name, npz bytes)`` of a save of ``ann`` at ``jp``.
+
+    The masks file name is one the current JSON does not name, so writing it never
+    touches what the current tables point to.
+    """
     masks = {
         name: np.asarray(arr)
         for name in ("semantic", "instances")
         if (arr := getattr(ann, name)) is not None
     }
-    npz_name = None
+    npz_name = npz = None
     if masks:
-        npz_name = jp.with_suffix(".npz").name
+        plain = jp.with_suffix(".npz").name
+        npz_name = jp.with_suffix(".alt.npz").name if _current_masks(jp) == plain else plain
         buf = io.BytesIO()
         np.savez_compressed(buf, **masks)
-        atomic_write_bytes(jp.with_suffix(".npz"), buf.getvalue())
+        npz = buf.getvalue()
     doc = {
         "format": SIDECAR_FORMAT,
         "version": 1,
@@ -195,19 +214,43 @@ def save_sidecar(ann: ImageAnnotation, json_path: str | os.PathLike) -> Path:
         "summary": summarize(ann),
         "masks": npz_name,
     }
-    atomic_write_text(jp, json.dumps(doc, indent=1) + "\n")
+    return json.dumps(doc, indent=1) + "\n", npz_name, npz
+
+
+def save_sidecar(ann: ImageAnnotation, json_path: str | os.PathLike) -> Path:
+    """Write ``ann`` as ``json_path`` plus a ``.npz`` of its masks beside it.
+
+    All or nothing: the masks go to a file the current JSON does not name, then the JSON
+    is replaced atomically (the commit point), then the previous masks file is removed.
+    A failure (disk full, read-only folder) leaves the previous annotation as it was.
+    """
+    jp = Path(json_path)
+    old = _current_masks(jp)
+    text, npz_name, npz = _sidecar_payload(ann, jp)
+    if npz_name is not None and npz is not None:
+        atomic_write_bytes(jp.parent / npz_name, npz)
+    atomic_write_text(jp, text)
+    if old is not None and old != npz_name:
+        _remove_quietly(jp.parent, old)
     return jp
+
+
+def _remove_quietly(folder: Path, name: str) -> None:
+    """Remove ``folder / name`` when it is a file inside ``folder`` (stale masks)."""
+    from .validate import is_within
+
+    p = folder / name
+    if is_within(folder, p) and p.is_file():
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 def read_sidecar_doc(json_path: str | os.PathLike) -> dict[str, Any]:
     """The sidecar JSON document, checked for its format marker."""
+    from .validate import check_tables_dict, load_json
+
     jp = Path(json_path)
-    try:
-        doc = json.loads(jp.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FormatError(f"cannot read annotation: {exc.strerror}", path=jp) from exc
-    except ValueError as exc:
-        raise FormatError(f"annotation file is not valid JSON: {exc}", path=jp) from exc
+    doc = load_json(jp, what="annotation file")
     if not isinstance(doc, dict) or doc.get("format") != SIDECAR_FORMAT:
         raise FormatError(
             "not a napari-labelsuite annotation file",
@@ -217,7 +260,55 @@ def read_sidecar_doc(json_path: str | os.PathLike) -> dict[str, Any]:
         )
     if not isinstance(doc.get("annotation"), dict):
         raise FormatError("missing 'annotation' table", path=jp, field="annotation")
+    check_tables_dict(doc["annotation"], path=jp, where="annotation")
+    if doc.get("masks") is not None and not isinstance(doc["masks"], str):
+        raise FormatError("must be a file name or null", path=jp, field="masks",
+                          value=doc["masks"])  # fmt: skip
+    if doc.get("summary") is not None and not isinstance(doc["summary"], dict):
+        raise FormatError("must be an object", path=jp, field="summary",
+                          value=type(doc["summary"]).__name__)  # fmt: skip
     return doc
+
+
+def _load_masks(mp: Path) -> dict[str, np.ndarray]:
+    """The ``semantic``/``instances`` arrays of a masks ``.npz``, headers checked first.
+
+    Each member's declared shape is bounded by :func:`~.validate.max_pixels` before any
+    pixel is decoded, and a damaged archive is a FormatError naming the member.
+    """
+    import zipfile
+    import zlib
+
+    from .validate import check_pixels, read_regular_bytes
+
+    try:
+        data = read_regular_bytes(mp, what="masks file")
+    except FormatError as exc:
+        raise FormatError(f"cannot read masks: {exc.message}", path=mp, field="masks") from exc
+    out: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for name in ("semantic", "instances"):
+                member = f"{name}.npy"
+                if member not in zf.namelist():
+                    continue
+                with zf.open(member) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                    check_pixels(shape or (1,), path=mp, where=member, field="shape")
+                    if dtype.hasobject:
+                        raise FormatError("object arrays are not masks", path=mp,
+                                          where=member, field="dtype")  # fmt: skip
+                with zf.open(member) as fh:
+                    out[name] = np.lib.format.read_array(fh, allow_pickle=False)
+    except FormatError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise FormatError(f"cannot read masks: {exc}", path=mp, field="masks") from exc
+    return out
 
 
 def load_sidecar(json_path: str | os.PathLike) -> ImageAnnotation:
@@ -228,19 +319,18 @@ def load_sidecar(json_path: str | os.PathLike) -> ImageAnnotation:
     FormatError
         When the JSON, its tables or the masks file are missing or malformed.
     """
+    from .validate import inside_folder
+
     jp = Path(json_path)
     doc = read_sidecar_doc(jp)
     arrays: dict[str, Any] = {}
     if doc.get("masks"):
-        mp = jp.parent / str(doc["masks"])
-        try:
-            with np.load(mp, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in ("semantic", "instances") if k in npz.files}
-        except (OSError, ValueError) as exc:
-            raise FormatError(f"cannot read masks: {exc}", path=mp, field="masks") from exc
+        # a path read from a file never leaves that file's folder
+        mp = inside_folder(jp.parent, doc["masks"], path=jp, field="masks")
+        arrays = _load_masks(mp)
     try:
         return ImageAnnotation.from_tables_dict(doc["annotation"], **arrays)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise FormatError(
             f"malformed annotation table: {exc!r}", path=jp, field="annotation"
         ) from exc
@@ -315,13 +405,26 @@ class Dataset:
                         value=s.suffix,
                     )
                 paths.append(s)
-            root = Path(os.path.commonpath([p.resolve().parent for p in paths]))
+            parents = {p.resolve().parent for p in paths}
+            if len(parents) > 1 and annotation_dir is None:
+                # their common parent may be far up (even "/"): never write there unasked
+                raise SessionError(
+                    "the images come from several folders; give annotation_dir, the folder "
+                    "where their annotations are kept",
+                    path=os.path.commonpath(list(parents)),
+                    field="annotation_dir",
+                    value=sorted(str(p) for p in parents)[:3],
+                )
+            root = Path(os.path.commonpath(list(parents)))
             paths = [p.resolve() for p in paths]
         if not paths:
             raise SessionError("no images or stores found", path=srcs[0], field="sources")
         items = _make_items(paths, root)
         ann_dir = Path(annotation_dir) if annotation_dir is not None else root / ANNOTATION_DIR
-        return cls(items, root, ann_dir)
+        ds = cls(items, root, ann_dir)
+        with contextlib.suppress(OSError):  # a read-only folder is read as it is
+            ds.recover_imports()
+        return ds
 
     # -- container ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -482,14 +585,16 @@ class Dataset:
             targets.append(i)
         return targets
 
-    def import_annotations(
+    def check_import(
         self, annotations: Sequence[ImageAnnotation], taxonomy: Any = None, source: Any = None
     ) -> list[int]:
-        """Save ``annotations`` as the sidecars of the images they name; all or nothing.
+        """Match and validate ``annotations`` as :meth:`import_annotations` would, writing
+        nothing; returns the item indices they go to.
 
-        Every annotation is matched and validated (against the dataset's saved taxonomy,
-        else ``taxonomy``) before anything is written. ``taxonomy`` is saved with the
-        dataset when it has none. Returns the item indices written.
+        Raises
+        ------
+        FormatError
+            Naming ``source`` and the annotation that does not fit.
         """
         from .taxonomy import Taxonomy
 
@@ -500,14 +605,139 @@ class Dataset:
                 ann.validate(check)
             except AnnotationError as exc:
                 raise exc.replace(FormatError, path=source) from exc
-        targets = self.match(annotations, source)
-        if saved is None and taxonomy is not None and len(taxonomy):
-            taxonomy.save(self.taxonomy_path)
+        return self.match(annotations, source)
+
+    def import_annotations(
+        self,
+        annotations: Sequence[ImageAnnotation],
+        taxonomy: Any = None,
+        source: Any = None,
+        *,
+        provenance: Sequence[dict[str, Any]] = (),
+    ) -> list[int]:
+        """Save ``annotations`` as the sidecars of the images they name; all or nothing.
+
+        Every annotation is matched and validated (against the dataset's saved taxonomy,
+        else ``taxonomy``) before anything is written. ``taxonomy`` is saved with the
+        dataset when it has none. The sidecars, the taxonomy and the ``provenance``
+        entries are one transaction: everything is written into a staging folder, a
+        manifest written last commits it, then the files are moved into place and the
+        entries appended; a crash before the manifest leaves the dataset as it was, a
+        crash after it is completed by the next :meth:`open`. Store items are written
+        into their stores afterwards. Returns the item indices written.
+        """
+        targets = self.check_import(annotations, taxonomy, source)
+        write_taxonomy = (
+            not self.taxonomy_path.is_file() and taxonomy is not None and len(taxonomy) > 0
+        )
+        sidecars = []
+        stores = []
         for i, ann in zip(targets, annotations):
             ann = ann.copy()
             ann.image_name = self[i].key
+            if self[i].kind == "store":
+                stores.append((i, ann))
+            else:
+                if ann.image_path is None:
+                    ann.image_path = str(self[i].path)
+                sidecars.append((i, ann))
+        self._commit_import(sidecars, taxonomy if write_taxonomy else None, provenance)
+        for i, ann in stores:
             self.save_annotation(i, ann)
         return targets
+
+    # -- import transactions ----------------------------------------------------------------
+    def _commit_import(
+        self,
+        sidecars: Sequence[tuple[int, ImageAnnotation]],
+        taxonomy: Any,
+        provenance: Sequence[dict[str, Any]],
+    ) -> None:
+        import shutil
+        import uuid
+
+        from .provenance import ProvenanceLog
+
+        folder = self.annotation_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        self.recover_imports()
+        token = uuid.uuid4().hex[:16]
+        stage = folder / f"{_IMPORT_PREFIX}{token}"
+        stage.mkdir()
+        moves: list[str] = []
+        remove: list[str] = []
+        try:
+            for i, ann in sidecars:
+                jp = self.sidecar_path(i)
+                old = _current_masks(jp)
+                text, npz_name, npz = _sidecar_payload(ann, jp)
+                if npz_name is not None and npz is not None:
+                    _write_synced(stage / npz_name, npz)
+                    moves.append(npz_name)
+                _write_synced(stage / jp.name, text.encode())
+                moves.append(jp.name)
+                if old is not None and old != npz_name:
+                    remove.append(old)
+            if taxonomy is not None:
+                taxonomy.save(stage / TAXONOMY_FILE)
+                moves.append(TAXONOMY_FILE)
+            manifest = {
+                "moves": moves,
+                "remove": remove,
+                "provenance": [dict(e) for e in provenance],
+                "log_count": len(ProvenanceLog(self.provenance_path)),
+            }
+            # the commit point: with the manifest in place the import is done
+            atomic_write_text(
+                folder / f"{_IMPORT_PREFIX}{token}.json", json.dumps(manifest) + "\n"
+            )
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        self._roll_forward(folder / f"{_IMPORT_PREFIX}{token}.json")
+
+    def recover_imports(self) -> int:
+        """Finish imports committed before a crash and drop staged ones that were not;
+        returns the number of imports finished."""
+        import shutil
+
+        folder = self.annotation_dir
+        if not folder.is_dir():
+            return 0
+        done = 0
+        for p in sorted(folder.glob(f"{_IMPORT_PREFIX}*")):
+            if p.is_dir() and not p.with_name(p.name + ".json").exists():
+                shutil.rmtree(p, ignore_errors=True)  # never committed: roll back
+            elif p.is_file() and p.suffix == ".json":
+                self._roll_forward(p)
+                done += 1
+        return done
+
+    def _roll_forward(self, manifest_path: Path) -> None:
+        import shutil
+
+        from .provenance import ProvenanceLog
+        from .validate import load_json
+
+        folder = self.annotation_dir
+        stage = manifest_path.with_suffix("")
+        m = load_json(manifest_path, what="import manifest")
+        if not isinstance(m, dict) or not isinstance(m.get("moves"), list):
+            raise FormatError("malformed import manifest", path=manifest_path, field="moves")
+        for name in m["moves"]:
+            src = stage / str(name)
+            if src.exists():
+                os.replace(src, inside_folder_path(folder, str(name), manifest_path))
+        for name in m.get("remove") or []:
+            _remove_quietly(folder, str(name))
+        entries = m.get("provenance") or []
+        if entries:
+            log = ProvenanceLog(self.provenance_path)
+            have = len(log) - int(m.get("log_count") or 0)
+            for e in entries[max(have, 0) :]:
+                log.append(e)
+        shutil.rmtree(stage, ignore_errors=True)
+        manifest_path.unlink()
 
     def saved_summary(self, i: int) -> dict[str, Any] | None:
         """The summary stored in item ``i``'s sidecar (no mask is read), or None."""
@@ -516,6 +746,23 @@ class Dataset:
             return None
         doc = read_sidecar_doc(jp)
         return doc.get("summary") or summarize(load_sidecar(jp))
+
+
+_IMPORT_PREFIX = ".import-"
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def inside_folder_path(folder: Path, name: str, source: Path) -> Path:
+    """``folder / name`` for a file name read from ``source``, kept inside ``folder``."""
+    from .validate import inside_folder
+
+    return inside_folder(folder, name, path=source, field="moves")
 
 
 def _is_store(p: Path) -> bool:

@@ -510,3 +510,71 @@ NUMBER = Field((int, float))
 STRING = Field((str,))
 OBJECT = Field((dict,))
 LIST = Field((list,))
+
+
+# -- the annotation tables document (sidecars, store annotation blocks) ---------------------
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return _is_int(v) or (isinstance(v, float) and math.isfinite(v))
+
+
+_OBJECT_SCHEMA = {
+    "class_id": Field((int,), required=True),
+    "attributes": Field((dict,), nullable=True),
+    "status": Field((str,)),
+    "reviewer": Field((str,), nullable=True),
+    "reviewed_at": Field((str,), nullable=True),
+}
+_BOX_SCHEMA = {
+    "xyxy": Field(
+        (list,),
+        required=True,
+        check=lambda v: len(v) == 4 and all(_is_num(x) for x in v),
+        message="must be 4 finite numbers",
+    ),
+    "class_id": Field((int,), required=True),
+    "plane": Field(
+        (list,), check=lambda v: all(_is_int(x) for x in v), message="must be a list of integers"
+    ),  # fmt: skip
+    "instance_id": Field((int,)),
+    "attributes": Field((dict,), nullable=True),
+    "status": Field((str,)),
+    "reviewer": Field((str,), nullable=True),
+    "reviewed_at": Field((str,), nullable=True),
+}
+_TABLES_SCHEMA = {
+    "image_name": Field((str,), required=True),
+    "shape": Field(
+        (list,),
+        required=True,
+        check=lambda v: all(_is_int(x) and x >= 0 for x in v),
+        message="must be a list of non-negative integers",
+    ),  # fmt: skip
+    "axes": Field((str,)),
+    "image_path": Field((str,), nullable=True),
+    "objects": Field((dict,)),
+    "boxes": Field((list,)),
+    "metadata": Field((dict,), nullable=True),
+}
+
+
+def check_tables_dict(
+    doc: Any, *, path: Any = None, where: str | None = None, error: ErrorType = FormatError
+) -> dict[str, Any]:
+    """Check an annotation's tables (``ImageAnnotation.tables_to_dict``) field by field."""
+    check_fields(doc, _TABLES_SCHEMA, path=path, where=where, error=error, what="annotation")
+    for k, o in (doc.get("objects") or {}).items():
+        w = f"{where + ' ' if where else ''}objects[{k}]"
+        try:
+            int(k)
+        except ValueError:
+            raise error("instance ids must be integers", path=path, where=w, field="objects",
+                        value=k) from None  # fmt: skip
+        check_fields(o, _OBJECT_SCHEMA, path=path, where=w, error=error, what="object")
+    for i, b in enumerate(doc.get("boxes") or []):
+        w = f"{where + ' ' if where else ''}boxes[{i}]"
+        check_fields(b, _BOX_SCHEMA, path=path, where=w, error=error, what="box")
+    return doc
