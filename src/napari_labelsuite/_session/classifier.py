@@ -593,6 +593,9 @@ class ClassifierMixin:
     ) -> list[dict[str, Any]]:
         """Rank what to label next by uncertainty, class rarity and novelty.
 
+        ``tile`` (for a single image) defaults to ``window`` per axis, smaller on small
+        images (a quarter of each axis, at least 16).
+
         With a dataset of several images open, its images are ranked (images with saved
         annotations and the shown one count as labelled); otherwise the tiles of the shown
         image (tiles with strokes count as labelled). Each candidate is judged on a
@@ -623,9 +626,12 @@ class ClassifierMixin:
                 progress=progress,
             )
         else:
-            data, _ = self._image_data()
+            data, ch = self._image_data()
             layer = self.scribbles_layer
             strokes = None if layer is None else _layer_data(layer)
+            if tile is None:  # about 4 x 4 tiles on a small image, window-sized on a big one
+                spatial = self._spatial_shape(data, ch)
+                tile = tuple(min(window, max(16, n // 4)) for n in spatial)
             found = suggest_tiles(
                 clf,
                 data,

@@ -273,10 +273,16 @@ class ClassifierWidget(SessionWidget):
         if self.session.classifier is None:
             self.warn("train or load a classifier first")
             return None
+
+        def done(queue: Any) -> None:
+            self.session.set_suggestions(queue)
+            if not queue:
+                self._say("Nothing to suggest: every image or tile already has labels.")
+
         return self.run_in_worker(
             self.session.rank_next,
             self.n_suggest.value(),
-            on_done=self.session.set_suggestions,
+            on_done=done,
             description="ranking what to label next",
         )
 
