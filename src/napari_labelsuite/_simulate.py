@@ -9,7 +9,7 @@ no canvas for this).
 
 Coordinates are data coordinates of the layer (converted to world coordinates for the
 events). Uses napari internals (``napari.utils.interactions``, the ``polygon`` overlay);
-``tests/napari/test_effort_hooks.py`` pins them.
+``tests/session/test_effort_session.py`` pins them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,38 @@
+"""The effort log in a real viewer: hand edits on the viewer's managed layers are logged."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_labelsuite import LabelSession
+from napari_labelsuite import _simulate as sim
+from napari_labelsuite.core.synthetic import NUCLEI_CLASSES
+from napari_labelsuite.core.taxonomy import Taxonomy
+
+
+def test_viewer_session_logs_strokes_polygons_and_boxes(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.uint16), name="img")
+    s = LabelSession.attach(viewer)
+    s.taxonomy = Taxonomy(NUCLEI_CLASSES)
+    s.user = "ana"
+    inst = s.add_instance_layer()
+    s.set_active_class("nucleus")
+    assert viewer.layers.selection.active is inst
+    sim.brush_stroke(inst, [(10, 10), (10, 30)], size=5)
+    sim.labels_polygon(inst, [(30, 30), (30, 50), (50, 50), (50, 30)], label=7)
+    boxes = s.add_boxes_layer()
+    sim.draw_rectangle(boxes, (2, 2), (12, 20))
+    got = [(r.route, r.action, r.count, r.image, r.finished) for r in s.effort_records()]
+    assert got == [
+        ("brush", "stroke", 1, "img", True),
+        ("polygon", "vertex", 4, "img", True),
+        ("box", "box", 1, "img", True),
+    ]
+    table = s.effort(by="route").set_index("route")
+    assert table["objects"].to_dict() == {"box": 1, "brush": 1, "polygon": 1}
+    # removing a layer leaves the log alone; a new layer of the same role is watched too
+    viewer.layers.remove(inst)
+    again = s.add_instance_layer(name="instances 2")
+    sim.brush_stroke(again, [(5, 5), (5, 9)], label=3, size=3)
+    assert [r.layer for r in s.effort_records()][-1] == "instances 2"
