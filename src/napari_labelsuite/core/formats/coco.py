@@ -502,6 +502,19 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _all_numbers(values: list[Any]) -> bool:
+    """``all(_is_number(v) for v in values)``, at C speed for long coordinate lists."""
+    if not set(map(type, values)) <= _NUMBER_TYPES:
+        return all(_is_number(v) for v in values)  # subclasses (not bool) still count
+    try:
+        return bool(np.isfinite(np.asarray(values, dtype=np.float64)).all())
+    except OverflowError:  # an int beyond float64
+        return False
+
+
 def _check_segmentation(seg: Any, h: int, w: int, path: Any, where: str) -> str:
     if isinstance(seg, dict):
         size = seg.get("size")
@@ -541,7 +554,7 @@ def _check_segmentation(seg: Any, h: int, w: int, path: Any, where: str) -> str:
             type(seg).__name__,
         )
     for j, poly in enumerate(seg):
-        if not isinstance(poly, list) or not all(_is_number(v) for v in poly):
+        if not isinstance(poly, list) or not _all_numbers(poly):
             _err(
                 "a polygon must be a flat list of numbers", path, where, f"segmentation[{j}]", poly
             )
@@ -550,6 +563,30 @@ def _check_segmentation(seg: Any, h: int, w: int, path: Any, where: str) -> str:
                 "a polygon needs at least 3 (x, y) points", path, where, f"segmentation[{j}]", poly
             )
     return "polygon"
+
+
+def _plane_polygon_runs(items: list, h: int, w: int) -> dict[Any, Any]:
+    """Runs of every polygon annotation, rasterised in one batch per plane.
+
+    Returns ``{plane: (col, row0, row1), (plane, "bounds"): {item: (lo, hi)}}``: the runs
+    of item ``i`` are ``lo:hi`` of its plane's arrays.
+    """
+    per_plane: dict[tuple[int, ...], tuple[list[Any], list[int]]] = {}
+    for i, (plane, _a, seg, kind) in enumerate(items):
+        if kind == "polygon":
+            polys, owners = per_plane.setdefault(plane, ([], []))
+            polys.extend(seg)
+            owners.extend([i] * len(seg))
+    out: dict[Any, Any] = {}
+    for plane, (polys, owners) in per_plane.items():
+        owner, col, r0, r1 = rle.polygon_runs(polys, h, w)
+        item = np.asarray(owners, np.int64)[owner]  # non-decreasing: runs come sorted by owner
+        ids = np.unique(np.asarray(owners, np.int64))
+        lo = np.searchsorted(item, ids, side="left")
+        hi = np.searchsorted(item, ids, side="right")
+        out[plane] = (col, r0, r1)
+        out[plane, "bounds"] = {int(k): (int(a), int(b)) for k, a, b in zip(ids, lo, hi)}
+    return out
 
 
 def _build(src: _Source, items: list) -> ImageAnnotation:
@@ -570,7 +607,8 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
         # planes stored column-major so RLE runs are contiguous slices
         vol_t = np.zeros((*lead, w, h), dtype=dtype)
     next_id = 1
-    for plane, a, seg, kind in items:
+    runs = _plane_polygon_runs(items, h, w)
+    for i, (plane, a, seg, kind) in enumerate(items):
         review = {k: a[k] for k in _REVIEW_KEYS if k in a}
         attrs = dict(a.get("attributes") or {})
         if a.get("iscrowd") and "iscrowd" not in attrs:
@@ -608,8 +646,9 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
             )
             rle.paint_counts(flat, counts, k)
         else:
-            _, col, r0, r1 = rle.polygon_runs(seg, h, w)
-            flat[rle.run_pixels(col, r0, r1, h)] = k
+            col, r0, r1 = runs[plane]
+            lo, hi = runs[plane, "bounds"][i]
+            flat[rle.run_pixels(col[lo:hi], r0[lo:hi], r1[lo:hi], h)] = k
         if "box" in a:
             b = a["box"] if isinstance(a["box"], dict) else {}
             boxes.append(

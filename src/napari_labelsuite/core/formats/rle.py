@@ -8,6 +8,7 @@ interchangeable with pycocotools.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -146,19 +147,31 @@ def decode(rle: dict[str, Any]) -> np.ndarray:
 _SCALE = 5.0
 
 
-def _poly_toggles(xy: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column and row of every y-boundary point pycocotools finds for one polygon.
+def _poly_toggles(
+    xy: np.ndarray, first: np.ndarray, h: int, w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Owner, column and row of every y-boundary point pycocotools finds for polygons.
 
-    A port of ``rleFrPoly`` (``maskApi.c``): the vertices are scaled by 5 and rounded, the
-    boundary is walked pixel by pixel along each edge's major axis, and every crossing
-    of a pixel-centre column gives the first row at or below it. A pixel ``(r, c)`` is
-    inside when an odd number of boundary points of column ``c`` lie at rows ``<= r``.
-    Arithmetic follows the C code step by step (``(int)`` truncates toward zero), so the
-    result equals pycocotools bit for bit.
+    A port of ``rleFrPoly`` (``maskApi.c``), vectorised over many polygons: the vertices
+    are scaled by 5 and rounded, the boundary is walked pixel by pixel along each edge's
+    major axis, and every crossing of a pixel-centre column gives the first row at or
+    below it. A pixel ``(r, c)`` is inside when an odd number of boundary points of column
+    ``c`` lie at rows ``<= r``. Arithmetic follows the C code step by step (``(int)``
+    truncates toward zero), so the result equals pycocotools bit for bit.
+
+    ``xy`` holds the vertices of all polygons, one after the other; ``first`` the index of
+    each polygon's first vertex.
     """
+    n_vert = len(xy)
+    counts = np.diff(np.append(first, n_vert))
+    poly_of = np.repeat(np.arange(len(first)), counts)
     x = np.trunc(_SCALE * xy[:, 0] + 0.5).astype(np.int64)
     y = np.trunc(_SCALE * xy[:, 1] + 0.5).astype(np.int64)
-    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    # the next vertex, wrapping to the first one within each polygon
+    nxt = np.arange(1, n_vert + 1)
+    last = first + counts - 1
+    nxt[last] = first
+    xn, yn = x[nxt], y[nxt]
     dx, dy = np.abs(xn - x), np.abs(y - yn)
     xmaj = dx >= dy
     flip = (xmaj & (x > xn)) | (~xmaj & (y > yn))
@@ -168,25 +181,27 @@ def _poly_toggles(xy: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarra
     with np.errstate(divide="ignore", invalid="ignore"):
         # a zero-length edge gives NaN in C too; its single point never reaches the output
         s = np.where(xmaj, (ye - ys) / dx, (xe - xs) / dy)
-    s = np.where(major == 0, 0.0, s)
+    s[major == 0] = 0.0
     n = major + 1
-    edge = np.repeat(np.arange(len(x)), n)
+    edge = np.repeat(np.arange(n_vert), n)
     d = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
     t = np.where(flip[edge], major[edge] - d, d)
     xm = xmaj[edge]
-    lin_x = t + xs[edge]
-    lin_y = t + ys[edge]
-    rounded = np.trunc(np.where(xm, ys[edge], xs[edge]) + s[edge] * t + 0.5).astype(np.int64)
-    u = np.where(xm, lin_x, rounded)
-    v = np.where(xm, rounded, lin_y)
-    # points along the y-boundary, downsampled to pixel-centre columns
-    changed = np.flatnonzero(u[1:] != u[:-1]) + 1
+    xs_e, ys_e = xs[edge], ys[edge]
+    rounded = np.trunc(np.where(xm, ys_e, xs_e) + s[edge] * t + 0.5).astype(np.int64)
+    u = np.where(xm, t + xs_e, rounded)
+    v = np.where(xm, rounded, t + ys_e)
+    # points along the y-boundary, downsampled to pixel-centre columns; a pair of points
+    # from two different polygons is no crossing
+    pt_poly = poly_of[edge]
+    changed = np.flatnonzero((u[1:] != u[:-1]) & (pt_poly[1:] == pt_poly[:-1])) + 1
     uj, up = u[changed], u[changed - 1]
     xd = (np.where(uj < up, uj, uj - 1) + 0.5) / _SCALE - 0.5
     keep = (np.floor(xd) == xd) & (xd >= 0) & (xd <= w - 1)
-    yd = (np.minimum(v[changed], v[changed - 1])[keep] + 0.5) / _SCALE - 0.5
+    changed = changed[keep]
+    yd = (np.minimum(v[changed], v[changed - 1]) + 0.5) / _SCALE - 0.5
     yd = np.ceil(np.clip(yd, 0, h))
-    return xd[keep].astype(np.int64), yd.astype(np.int64)
+    return pt_poly[changed], xd[keep].astype(np.int64), yd.astype(np.int64)
 
 
 def polygon_runs(
@@ -202,33 +217,40 @@ def polygon_runs(
     Returns
     -------
     owner, col, row0, row1 : ndarray of int64
-        One entry per run: the polygon index, the column and the rows ``row0:row1``
-        inside. The union over polygons is ``annToMask`` of a multi-polygon object.
+        One entry per run, sorted by owner: the polygon index, the column and the rows
+        ``row0:row1`` inside. The union over polygons is ``annToMask`` of a multi-polygon
+        object.
     """
-    owners, cols, starts, stops = [], [], [], []
-    for i, p in enumerate(polygons):
-        xy = np.asarray(p, dtype=np.float64).reshape(-1, 2)
-        c, r = _poly_toggles(xy, h, w)
-        if not c.size:
-            continue
-        order = np.lexsort((r, c))
-        c, r = c[order], r[order]
-        # every column has an even number of boundary points: pair them up
-        c0, ra, rb = c[0::2], r[0::2], r[1::2]
-        keep = rb > ra
-        owners.append(np.full(int(keep.sum()), i, np.int64))
-        cols.append(c0[keep])
-        starts.append(ra[keep])
-        stops.append(rb[keep])
-    if not owners:
-        e = np.zeros(0, np.int64)
-        return e, e, e, e
-    return (
-        np.concatenate(owners),
-        np.concatenate(cols),
-        np.concatenate(starts),
-        np.concatenate(stops),
-    )
+    empty = np.zeros(0, np.int64)
+    if not len(polygons):
+        return empty, empty, empty, empty
+    if all(type(p) is list and (not p or type(p[0]) is not list) for p in polygons):
+        # COCO's flat [x1, y1, x2, y2, ...] lists: one conversion for all of them
+        lens = np.fromiter(map(len, polygons), np.int64, len(polygons))
+        flat = np.fromiter(itertools.chain.from_iterable(polygons), np.float64, int(lens.sum()))
+        xy = flat.reshape(-1, 2)
+        sizes = lens // 2
+    else:
+        arrs = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons]
+        sizes = np.fromiter((len(a) for a in arrs), np.int64, len(arrs))
+        xy = np.concatenate(arrs)
+    valid = sizes > 0
+    idx = None
+    if not valid.all():
+        idx = np.flatnonzero(valid)
+        if not idx.size:
+            return empty, empty, empty, empty
+        sizes = sizes[idx]
+    first = np.cumsum(sizes) - sizes
+    owner, col, row = _poly_toggles(xy, first, h, w)
+    if idx is not None:
+        owner = idx[owner]
+    order = np.lexsort((row, col, owner))
+    owner, col, row = owner[order], col[order], row[order]
+    # every column of every polygon has an even number of boundary points: pair them up
+    o, c0, ra, rb = owner[0::2], col[0::2], row[0::2], row[1::2]
+    keep = rb > ra
+    return o[keep], c0[keep], ra[keep], rb[keep]
 
 
 def run_pixels(col: np.ndarray, row0: np.ndarray, row1: np.ndarray, h: int) -> np.ndarray:
