@@ -23,7 +23,8 @@ from qtpy.QtWidgets import (
 )
 from superqt import QElidingLabel
 
-from ..core.errors import InstanceError
+from .._session.layers import role_of
+from ..core.errors import InstanceError, LabelsuiteError
 from ..core.instances.chunked import block_shape, count_steps
 from ._base import SessionWidget
 
@@ -192,7 +193,8 @@ class InstancesWidget(SessionWidget):
                 min_distance=self.min_distance.value() or None, seeds=seeds, **kw
             )
 
-        self._report_edit(self.guarded(run))
+        before = self._object_count()
+        self._report_edit(self.guarded(run), before)
 
     def split_by_line(self) -> None:
         self._report_edit(
@@ -202,8 +204,9 @@ class InstancesWidget(SessionWidget):
         )
 
     def split_disconnected(self) -> None:
+        before = self._object_count()
         self._report_edit(
-            self.guarded(lambda: self.session.split_disconnected(**self.scope_kwargs()))
+            self.guarded(lambda: self.session.split_disconnected(**self.scope_kwargs())), before
         )
 
     def merge(self) -> None:
@@ -307,11 +310,19 @@ class InstancesWidget(SessionWidget):
         self.result.setToolTip(text)
         (self.warn if warn else self.info)(text)
 
-    def _report_edit(self, edit: Any) -> None:
+    def _object_count(self) -> int | None:
+        """Objects in the target layer's instance table (None when it has none)."""
+        try:
+            layer = self.session.instance_target()
+        except LabelsuiteError:
+            return None
+        return len(self.session.objects(layer)) or None if role_of(layer) == "instances" else None
+
+    def _report_edit(self, edit: Any, before: int | None = None) -> None:
         """Say what an operation did; warn when it multiplied the objects."""
         if edit is None:
             return
-        text, multiplied = describe_edit(edit)
+        text, multiplied = describe_edit(edit, before)
         if multiplied:
             text += (
                 ": many more objects than before. If objects were cut into pieces, undo "
@@ -329,18 +340,24 @@ class InstancesWidget(SessionWidget):
         self.viewer.layers.events.removed.disconnect(self._refresh_choices)
 
 
-#: a split giving more than this many parts per split object, on average, is suspicious
-SPLIT_WARN_RATIO = 2.5
+#: an operation that leaves this many times the objects it found is suspicious
+SPLIT_WARN_RATIO = 3
 
 
-def describe_edit(edit: Any) -> tuple[str, bool]:
-    """("split 37 objects into 81", multiplied) for an :class:`InstanceEdit`."""
+def describe_edit(edit: Any, before: int | None = None) -> tuple[str, bool]:
+    """("split 37 objects into 81", multiplied) for an :class:`InstanceEdit`.
+
+    ``multiplied`` when the layer ends with at least :data:`SPLIT_WARN_RATIO` times the
+    ``before`` objects (without a count: the split objects alone).
+    """
     if edit.relabel is not None:
         return f"renumbered {len(edit.relabel)} objects 1..{len(edit.relabel)}", False
     if edit.parents:
         split = len(set(edit.parents.values()))
         parts = split + len(edit.parents)
-        return f"split {split} objects into {parts}", parts > SPLIT_WARN_RATIO * split
+        base = before if before else split
+        multiplied = base + len(edit.parents) >= SPLIT_WARN_RATIO * base
+        return f"split {split} objects into {parts}", multiplied
     if edit.merged:
         into = len(set(edit.merged.values()))
         return f"merged {len(edit.merged) + into} objects into {into}", False
