@@ -95,20 +95,42 @@ class ReadReport:
 class StagedFiles:
     """Write many files under ``root`` so that either all of them appear or none does.
 
-    Files are written into a hidden temporary directory next to ``root`` and moved into
-    place with ``os.replace`` only when every file has been written; an exception inside
-    the ``with`` block removes the temporary directory and leaves ``root`` untouched.
+    Files are written into a hidden staging directory next to ``root``
+    (``.<root>.<pid>.<random>.tmp``). An exception inside the ``with`` block removes it and
+    leaves ``root`` untouched; staging folders of writers that died (SIGKILL) are removed
+    by the next writer.
+
+    Parameters
+    ----------
+    root : path
+        The folder receiving the files.
+    replace : sequence of str, optional
+        Glob patterns (relative, ``/``-separated) of the files this format owns in
+        ``root``. When given, the new export *replaces* every owned file: stale files of a
+        previous export (an image no longer annotated) disappear, other files (a YOLO
+        ``images/`` folder) are carried over by hard links, and the staged folder takes
+        the place of ``root`` in one atomic exchange (``renameat2`` on Linux; elsewhere two
+        renames, which the next writer completes after a crash). Without it, files are
+        moved into ``root`` one by one.
     """
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, replace: tuple[str, ...] | None = None) -> None:
         self.root = Path(root)
+        self.replace = tuple(replace) if replace is not None else None
         self._tmp: Path | None = None
         self.files: list[str] = []
 
     def __enter__(self) -> StagedFiles:
+        if self.root.exists() and not self.root.is_dir():
+            raise FormatError(
+                "a file exists where the output folder should be", path=self.root, field="path"
+            )
         self.root.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale_stages(self.root)
         self._tmp = Path(
-            tempfile.mkdtemp(prefix=f".{self.root.name}.", suffix=".tmp", dir=self.root.parent)
+            tempfile.mkdtemp(
+                prefix=f".{self.root.name}.{os.getpid()}.", suffix=".tmp", dir=self.root.parent
+            )
         )
         return self
 
@@ -128,15 +150,126 @@ class StagedFiles:
         assert self._tmp is not None
         try:
             if exc_type is None:
-                for rel in self.files:
-                    dst = self.root / rel
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(self._tmp / rel, dst)
+                if self.replace is not None:
+                    self._swap_in()
+                else:
+                    for rel in self.files:
+                        dst = self.root / rel
+                        dst.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(self._tmp / rel, dst)
         finally:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
+    def _owned(self, rel: str) -> bool:
+        import fnmatch
+
+        return any(fnmatch.fnmatchcase(rel, pat) for pat in self.replace or ())
+
+    def _swap_in(self) -> None:
+        assert self._tmp is not None
+        if self.root.is_dir():
+            _carry_over(self.root, self._tmp, self._owned, set(self.files))
+        _fsync_tree(self._tmp)
+        if not self.root.exists():
+            os.rename(self._tmp, self.root)
+            return
+        if _exchange(self._tmp, self.root):
+            return  # the old folder now sits at self._tmp and is removed by __exit__
+        old = self.root.with_name(f".{self.root.name}.{os.getpid()}.old.tmp")
+        os.rename(self.root, old)
+        os.rename(self._tmp, self.root)
+        shutil.rmtree(old, ignore_errors=True)
+
     def written(self) -> list[Path]:
         return [self.root / rel for rel in self.files]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _clean_stale_stages(root: Path) -> None:
+    """Remove staging folders of dead writers; put back a folder a crash left aside."""
+    import re
+
+    pat = re.compile(rf"^\.{re.escape(root.name)}\.(\d+)\.(old|[^.]+)\.tmp$")
+    for sib in root.parent.iterdir() if root.parent.is_dir() else ():
+        m = pat.match(sib.name)
+        if m is None or _pid_alive(int(m.group(1))):
+            continue
+        if m.group(2) == "old" and not root.exists():
+            os.rename(sib, root)  # the crash came between the two renames: roll back
+        else:
+            shutil.rmtree(sib, ignore_errors=True)
+
+
+def _carry_over(old: Path, new: Path, owned: Any, written: set[str]) -> None:
+    """Hard-link (or copy) the files of ``old`` that the format does not own into ``new``."""
+    for dirpath, dirnames, filenames in os.walk(old):
+        rel_dir = Path(dirpath).relative_to(old)
+        for name in filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+            rel = (rel_dir / name).as_posix()
+            if rel in written or owned(rel):
+                continue
+            src, dst = Path(dirpath) / name, new / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_symlink():
+                os.symlink(os.readlink(src), dst)
+            else:
+                try:
+                    os.link(src, dst)
+                except OSError:
+                    shutil.copy2(src, dst)
+        dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+        for d in dirnames:
+            (new / rel_dir / d).mkdir(parents=True, exist_ok=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush the staged files and folders to disk before they become visible."""
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                continue
+            with contextlib.suppress(OSError), open(p, "rb+") as fh:
+                os.fsync(fh.fileno())
+        with contextlib.suppress(OSError):
+            fd = os.open(dirpath, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False when the
+    platform cannot."""
+    import ctypes
+    import errno
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    r = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if r == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
 
 
 def check_annotations(annotations: Any, taxonomy: Any, path: Any) -> list[ImageAnnotation]:

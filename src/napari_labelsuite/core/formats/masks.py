@@ -127,7 +127,7 @@ def write(
     annotations = check_annotations(annotations, taxonomy, root)
     stems = unique_stems(annotations, root)
     side: dict[str, Any] = {"version": 1, "taxonomy": taxonomy.to_dict(), "images": []}
-    with StagedFiles(root) as stage:
+    with StagedFiles(root, replace=("semantic/*", "instances/*", SIDECAR)) as stage:
         for ann, stem in zip(annotations, stems):
             rec = ann.tables_to_dict()
             rec["files"] = {}

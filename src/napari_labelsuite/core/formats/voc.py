@@ -77,7 +77,7 @@ def write(
     root = Path(path)
     annotations = check_annotations(annotations, taxonomy, root)
     stems = unique_stems(annotations, root)
-    with StagedFiles(root) as stage:
+    with StagedFiles(root, replace=("Annotations/*.xml", TAXONOMY_FILE)) as stage:
         stage.write_text(
             TAXONOMY_FILE, yaml.safe_dump(taxonomy.to_dict(), sort_keys=False, allow_unicode=True)
         )

@@ -136,7 +136,7 @@ def write(
         "taxonomy": taxonomy.to_dict(),
         "images": [],
     }
-    with StagedFiles(root) as stage:
+    with StagedFiles(root, replace=("labels/*.txt", "data.yaml", SIDECAR)) as stage:
         stage.write_text("data.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         for ann, stem in zip(annotations, stems):
             rec: dict[str, Any] = {

@@ -1275,7 +1275,7 @@ class MaskStore:
                 semantic=self.labels(semantic) if semantic else None,
                 instances=self.labels(instances) if instances else None,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise StoreError(
                 f"corrupt annotation tables ({exc!r})",
                 path=self.path,
