@@ -210,10 +210,13 @@ def _sniff(path: Path) -> str:
             return formats.guess_format(path)
         except FormatError:
             return "dataset"
-    if path.name == "data.yaml":
-        return "yolo"
-    if suffix == ".xml":
-        return "voc"
+    if path.name in ("data.yaml", "obj.data", "obj.names", "classes.txt") or suffix == ".xml":
+        from .core import formats
+
+        try:
+            return formats.sniff(path)[0]  # CVAT or VOC by the XML root; YOLO layouts
+        except LabelsuiteError:
+            return "unknown"
     if suffix in (".yaml", ".yml"):
         return "taxonomy"
     if suffix == ".jsonl":
@@ -230,9 +233,12 @@ def _sniff(path: Path) -> str:
                 return "taxonomy"
             if doc.get("format") == "napari-labelsuite-annotation":
                 return "annotation"
-            if "images" in doc or "annotations" in doc or "categories" in doc:
-                return "coco"
-        return "json"
+        from .core import formats
+
+        try:  # COCO, COCO panoptic / results, labelme, Label Studio
+            return formats.sniff(path)[0]
+        except LabelsuiteError:
+            return "json"
     return "unknown"
 
 
@@ -301,13 +307,13 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
     if kind in _FORMATS:
         from .core import formats
 
-        anns, tax = formats.read(path, kind)
+        # the registry refuses a read of 0 images or 0 objects: never "ok" on nothing
+        report = formats.ReadReport()
+        anns, tax = formats.read(path, kind, report=report)
         if len(taxonomy):
             for ann in anns:
                 ann.validate(taxonomy)
-        n_obj = sum(len(a.objects) for a in anns)
-        n_box = sum(len(a.boxes) for a in anns)
-        return f"{kind}: {len(anns)} images, {len(tax)} classes, {n_obj} instances, {n_box} boxes"
+        return f"read as {report.summary()}; {len(tax)} classes"
     raise FormatError(
         "cannot tell what this file is; pass --kind",
         path=path,
@@ -324,9 +330,14 @@ _KINDS = [
     "provenance",
     "dataset",
     "coco",
+    "coco_panoptic",
+    "coco_results",
     "yolo",
     "voc",
     "masks",
+    "labelme",
+    "cvat",
+    "labelstudio",
 ]
 
 
@@ -625,7 +636,17 @@ def _run_split(args: argparse.Namespace) -> int:
 
 
 # -- export / import / convert --
-_FORMATS = ["coco", "yolo", "voc", "masks"]
+_FORMATS = [
+    "coco",
+    "coco_panoptic",
+    "coco_results",
+    "yolo",
+    "voc",
+    "masks",
+    "labelme",
+    "cvat",
+    "labelstudio",
+]
 
 
 def _add_format_options(p: argparse.ArgumentParser) -> None:
