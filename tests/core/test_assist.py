@@ -1,0 +1,236 @@
+"""Promptable segmentation (core): clicks, corrections, channels, 3D, wand, boxes, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage.draw import disk
+from skimage.segmentation import flood
+
+from napari_labelsuite.core.assist import (
+    box_to_object,
+    segment,
+    segment_local,
+    snap_box,
+    wand,
+)
+from napari_labelsuite.core.errors import AssistError, LabelsuiteError
+
+
+def _disc(shape, centre, radius):
+    m = np.zeros(shape, bool)
+    m[disk(centre, radius, shape=shape)] = True
+    return m
+
+
+def _iou(a, b):
+    return (a & b).sum() / (a | b).sum()
+
+
+def _blurred(mask_levels, shape, noise=0.02, seed=0):
+    """A fluorescence-like image: blobs of given brightness, blurred, with noise."""
+    img = np.full(shape, 0.1, np.float32)
+    for m, level in mask_levels:
+        img[m] = level
+    img = ndi.gaussian_filter(img, 1.2)
+    return img + np.random.default_rng(seed).normal(0, noise, shape).astype(np.float32)
+
+
+@pytest.fixture
+def two_nuclei():
+    """Two touching discs (one brighter) and a separate third one."""
+    shape = (120, 140)
+    a = _disc(shape, (60, 45), 16)
+    b = _disc(shape, (60, 76), 16) & ~a
+    c = _disc(shape, (25, 115), 10)
+    return _blurred([(a, 1.0), (b, 0.6), (c, 0.8)], shape), a, b, c
+
+
+def test_one_click_finds_the_object(two_nuclei):
+    img, a, b, c = two_nuclei
+    mask = segment(img, [[60, 45]], [1])
+    assert mask.shape == img.shape and mask.dtype == bool
+    assert _iou(mask, a) >= 0.85
+    assert not (mask & c).any()
+
+
+def test_touching_neighbour_is_split_off(two_nuclei):
+    img, a, b, c = two_nuclei
+    mask = segment(img, [[60, 76]], [1])
+    assert _iou(mask, b) >= 0.8
+    assert (mask & a).sum() < 0.05 * a.sum()
+
+
+def test_positive_click_is_always_inside():
+    img = _blurred([(_disc((80, 80), (40, 40), 12), 1.0)], (80, 80))
+    # an inside click on plain background is still part of the result
+    mask = segment(img, [[40, 40], [10, 70]], [1, 1])
+    assert mask[40, 40] and mask[10, 70]
+
+
+def test_negative_click_is_always_outside_and_moves_the_result(two_nuclei):
+    img, a, b, c = two_nuclei
+    # a previous result that wrongly took both halves of an even blob
+    flat = _blurred([(a | b, 1.0)], img.shape)
+    first = a | b
+    second = segment(flat, [[60, 45], [60, 80]], [1, 0], mask_prior=first)
+    assert not second[60, 80]
+    assert second[60, 45]
+    changed = first ^ second
+    assert changed.sum() > 50
+    # the change lies on the side of the new click
+    rows, cols = np.nonzero(changed)
+    assert np.median(cols) > 60
+
+
+def test_multichannel_uses_all_channels():
+    shape = (90, 90)
+    obj = _disc(shape, (45, 45), 14)
+    ch1 = _blurred([(obj, 1.0)], shape, seed=1)
+    ch0 = np.random.default_rng(2).normal(0.5, 0.02, shape).astype(np.float32)
+    first = np.stack([ch0, ch1])  # (C, Y, X): detected from the points' 2 coordinates
+    last = np.moveaxis(first, 0, -1)  # (Y, X, C)
+    for img in (first, last):
+        mask = segment(img, [[45, 45]], [1])
+        assert mask.shape == shape
+        assert _iou(mask, obj) >= 0.85
+    given = segment(np.stack([ch0, ch1, ch0, ch0, ch0], -1), [[45, 45]], [1], channel_axis=-1)
+    assert _iou(given, obj) >= 0.85
+
+
+def test_3d_plane_prompt_and_volume_prompt():
+    shape = (20, 60, 60)
+    zz, yy, xx = np.mgrid[: shape[0], : shape[1], : shape[2]]
+    ball = (zz - 10) ** 2 * 4 + (yy - 30) ** 2 + (xx - 30) ** 2 <= 14**2
+    img = _blurred([(ball, 1.0)], shape)
+    plane = segment(img, [[10, 30, 30]], [1])
+    assert plane.shape == shape
+    assert np.flatnonzero(plane.any(axis=(1, 2))).tolist() == [10]
+    assert _iou(plane[10], ball[10]) >= 0.85
+    vol = segment(img, [[10, 30, 30], [12, 30, 30]], [1, 1])
+    assert vol.any(axis=(1, 2)).sum() > 5
+    assert _iou(vol, ball) >= 0.75
+
+
+def test_box_to_object_and_snap_box(two_nuclei):
+    img, a, b, c = two_nuclei
+    mask = box_to_object(img, (100, 10, 130, 40))
+    assert _iou(mask, c) >= 0.8
+    x0, y0, x1, y1 = snap_box(img, (95, 5, 135, 45))
+    rows, cols = np.nonzero(c)
+    assert abs(x0 - cols.min()) <= 2 and abs(x1 - (cols.max() + 1)) <= 2
+    assert abs(y0 - rows.min()) <= 2 and abs(y1 - (rows.max() + 1)) <= 2
+
+
+def test_box_limits_the_result(two_nuclei):
+    img, a, b, c = two_nuclei
+    mask = segment(img, [[60, 45]], [1], box=(25, 40, 50, 80))
+    assert not mask[:, 50:].any() and not mask[:40].any()
+    assert mask[60, 45]
+
+
+def test_wand_matches_skimage_flood():
+    rng = np.random.default_rng(4)
+    img = ndi.gaussian_filter(rng.random((64, 64)), 2)
+    for conn in (1, 2):
+        ours = wand(img, (30, 30), 0.05, conn)
+        ref = flood(img, (30, 30), connectivity=conn, tolerance=0.05)
+        np.testing.assert_array_equal(ours, ref)
+
+
+def test_wand_all_channels():
+    img = np.zeros((40, 40, 3), np.float32)
+    img[5:20, 5:20, 0] = 1.0  # red square
+    img[5:20, 12:20, 2] = 1.0  # its right part is magenta: differs in blue only
+    mask = wand(img, (10, 6), 0.5)
+    expected = np.zeros((40, 40), bool)
+    expected[5:20, 5:12] = True
+    np.testing.assert_array_equal(mask, expected)
+
+
+class _Recorder:
+    """An array that records the size of every read (a stand-in for a lazy store)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.shape = data.shape
+        self.dtype = data.dtype
+        self.ndim = data.ndim
+        self.largest = 0
+
+    def __getitem__(self, key):
+        out = self.data[key]
+        self.largest = max(self.largest, out.size)
+        return out
+
+    def __array__(self, *a, **k):  # pragma: no cover - reading it whole is the failure
+        raise AssertionError("the whole array was read")
+
+
+def test_only_a_window_is_read():
+    shape = (3000, 3000)
+    img = np.full(shape, 10, np.uint16)
+    rr, cc = disk((1500, 2100), 15, shape=shape)
+    img[rr, cc] = 200
+    rec = _Recorder(img)
+    window, mask = segment_local(rec, [[1500, 2100]], [1])
+    assert rec.largest < 0.01 * img.size
+    assert mask.sum() == pytest.approx(len(rr), rel=0.15)
+    rec.largest = 0
+    wmask = wand(rec, (1500, 2100), 5)
+    assert rec.largest < 0.05 * img.size
+    assert wmask.sum() == len(rr)
+
+
+def test_large_object_grows_the_window():
+    shape = (400, 400)
+    big = _disc(shape, (200, 200), 150)
+    img = _blurred([(big, 1.0)], shape)
+    mask = segment(img, [[200, 200]], [1])
+    assert _iou(mask, big) >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"points": [], "point_labels": []}, "points"),
+        ({"points": [[np.nan, 3]], "point_labels": [1]}, "points"),
+        ({"points": [[5, 500]], "point_labels": [1]}, "points"),
+        ({"points": [[5, 5]], "point_labels": [2]}, "point_labels"),
+        ({"points": [[5, 5]], "point_labels": [1, 0]}, "point_labels"),
+        ({"points": [[5, 5]], "point_labels": [0]}, "point_labels"),
+        ({"points": [[5, 5]], "point_labels": [1], "box": (30, 10, 20, 40)}, "box"),
+        ({"points": [[5, 5]], "point_labels": [1], "box": (100, 100, 120, 130)}, "box"),
+        ({"points": [[5, 5, 5, 5]], "point_labels": [1]}, "points"),
+        (
+            {"points": [[5, 5]], "point_labels": [1], "mask_prior": np.zeros((3, 3), bool)},
+            "mask_prior",
+        ),
+    ],
+)
+def test_bad_input_names_the_field(kwargs, field):
+    img = _blurred([(_disc((50, 60), (25, 30), 8), 1.0)], (50, 60))
+    with pytest.raises(AssistError) as info:
+        segment(img, **kwargs)
+    assert info.value.field == field
+    assert isinstance(info.value, LabelsuiteError)
+
+
+def test_no_contrast_is_refused():
+    with pytest.raises(AssistError, match="no contrast") as info:
+        segment(np.full((40, 40), 7.0), [[20, 20]], [1])
+    assert info.value.field == "image"
+
+
+def test_wand_bad_input():
+    img = np.zeros((10, 10))
+    with pytest.raises(AssistError) as info:
+        wand(img, (3, 30), 1)
+    assert info.value.field == "point"
+    with pytest.raises(AssistError) as info:
+        wand(img, (3, 3), -1)
+    assert info.value.field == "tolerance"
+    with pytest.raises(AssistError) as info:
+        wand(img, (3, 3), 1, connectivity=3)
+    assert info.value.field == "connectivity"
