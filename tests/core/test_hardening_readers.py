@@ -72,3 +72,110 @@ def _check_named(exc: BaseException) -> None:
 
 
 __all__ = ["BOMB", "_check_named", "json", "np", "Path"]
+
+
+# -- COCO -------------------------------------------------------------------------------------
+def _coco(**changes) -> dict:
+    doc = {
+        "images": [{"id": 1, "file_name": "img1.png", "width": 8, "height": 6}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [1, 1, 3, 3],
+                "segmentation": [[1, 1, 4, 1, 4, 4, 1, 4]],
+            }
+        ],
+        "categories": [{"id": 1, "name": "cell"}],
+    }
+    doc.update(changes)
+    return doc
+
+
+def _read_coco(tmp_path, doc) -> tuple:
+    from napari_labelsuite.core import formats
+
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps(doc))
+    return formats.read(f, "coco")
+
+
+def test_coco_box_that_is_not_an_object(tmp_path):
+    doc = _coco()
+    doc["annotations"][0]["box"] = [1, 2]
+    with pytest.raises(FormatError) as err:
+        _read_coco(tmp_path, doc)
+    assert "annotations[0]" in str(err.value) and "field 'box'" in str(err.value)
+
+
+def test_coco_source_image_that_is_a_list(tmp_path):
+    doc = _coco()
+    doc["images"][0]["source_image"] = ["a"]
+    with pytest.raises(FormatError) as err:
+        _read_coco(tmp_path, doc)
+    assert "images[0]" in str(err.value) and "source_image" in str(err.value)
+
+
+def test_coco_duplicate_annotation_ids_are_refused(tmp_path):
+    doc = _coco()
+    doc["annotations"].append(dict(doc["annotations"][0], bbox=[4, 2, 2, 2]))
+    with pytest.raises(FormatError) as err:
+        _read_coco(tmp_path, doc)
+    assert "annotations[1]" in str(err.value) and "duplicate annotation id" in str(err.value)
+
+
+@pytest.mark.parametrize("size", [10**9, 60_000])
+def test_coco_huge_declared_image_with_a_mask_is_refused(tmp_path, size):
+    doc = _coco()
+    doc["images"][0].update(width=size, height=size)
+    with pytest.raises(FormatError) as err:
+        _read_coco(tmp_path, doc)
+    assert "limit" in str(err.value) and "img1.png" in str(err.value)
+
+
+def test_coco_pixel_limit_can_be_raised(tmp_path):
+    from napari_labelsuite.core.validate import pixel_limit
+
+    doc = _coco()
+    doc["images"][0].update(width=300, height=200)
+    with pixel_limit(1000), pytest.raises(FormatError, match="limit of 1000"):
+        _read_coco(tmp_path, doc)
+    with pixel_limit(60_000):
+        anns, _ = _read_coco(tmp_path, doc)
+    assert anns[0].shape == (200, 300)
+
+
+def test_coco_huge_declared_image_with_boxes_only_is_read(tmp_path):
+    doc = _coco()
+    doc["images"][0].update(width=10**9, height=10**9)
+    del doc["annotations"][0]["segmentation"]
+    anns, _ = _read_coco(tmp_path, doc)
+    assert anns[0].instances is None and len(anns[0].boxes) == 1
+
+
+def test_coco_latin1_and_deep_files(tmp_path):
+    from napari_labelsuite.core import formats
+
+    f = tmp_path / "in.json"
+    f.write_bytes(json.dumps(_coco()).replace("cell", "caf\u00e9").encode("latin-1"))
+    with pytest.raises(FormatError, match="UTF-8"):
+        formats.read(f, "coco")
+    f.write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(FormatError, match="nested deeper"):
+        formats.read(f, "coco")
+
+
+def test_windows_file_name_matches_and_names_label_files(tmp_path):
+    from napari_labelsuite.core import formats
+    from napari_labelsuite.core.dataset import Dataset
+
+    doc = _coco()
+    doc["images"][0]["file_name"] = "C:\\Users\\ana\\data\\img1.png"
+    anns, tax = _read_coco(tmp_path, doc)
+    written = formats.write(tmp_path / "yolo", anns, tax, fmt="yolo")
+    assert "labels/train/img1.txt" in [p.relative_to(tmp_path / "yolo").as_posix() for p in written]
+    root = tmp_path / "ds"
+    root.mkdir()
+    np.save(root / "img1.npy", np.zeros((6, 8), np.uint8))
+    assert Dataset.open(root).find(anns[0].image_name) == 0

@@ -475,7 +475,8 @@ class Dataset:
 
     def find(self, name: str) -> int | None:
         """The index of the item called ``name`` (key, relative path, file name or stem)."""
-        wanted = Path(str(name)).as_posix()
+        # a name written on Windows (C:\data\img1.png) matches as well
+        wanted = Path(str(name).replace("\\", "/")).as_posix()
         for how in (
             lambda i, it: it.key == wanted,
             lambda i, it: self.relative_name(i) == wanted,

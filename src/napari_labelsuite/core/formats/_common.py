@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -301,12 +301,18 @@ def validate_read(annotations: list[ImageAnnotation], taxonomy: Any, path: Any) 
             raise exc.replace(FormatError, path=path) from exc
 
 
+def image_stem(name: str) -> str:
+    """The file stem of an image name written on any system (``C:\\data\\img1.png`` and
+    ``data/img1.png`` both give ``img1``)."""
+    return PurePosixPath(str(name).replace("\\", "/")).stem
+
+
 def unique_stems(annotations: list[ImageAnnotation], path: Any) -> list[str]:
     """File stems of the images; two images with the same stem cannot share a folder."""
     stems: dict[str, int] = {}
     out = []
     for i, ann in enumerate(annotations):
-        stem = Path(ann.image_name).stem or f"image{i}"
+        stem = image_stem(ann.image_name) or f"image{i}"
         if stem in stems:
             raise FormatError(
                 f"two images would write the same file (annotations[{stems[stem]}] and "

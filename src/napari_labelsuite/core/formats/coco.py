@@ -44,6 +44,7 @@ from ..annotation import REVIEW_STATUSES, Box, ImageAnnotation, ObjectInfo
 from ..errors import FormatError, TaxonomyError
 from ..fileio import atomic_write_text
 from ..taxonomy import Taxonomy
+from ..validate import check_pixels
 from . import rle
 from ._common import (
     ReadReport,
@@ -54,7 +55,6 @@ from ._common import (
     plane_label,
     plane_of,
     planes,
-    reading,
     validate_read,
 )
 
@@ -279,15 +279,11 @@ def read(
         outside the image, polygons with fewer than 3 points, RLE sizes that do not match
         the image, or records of one 3D image that disagree.
     """
+    from ..validate import load_json
+
     path = Path(path)
-    with reading(path):
-        text = path.read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"not valid JSON: {exc.msg}", path=path, where=f"line {exc.lineno}"
-        ) from None
+    # regular files only, strict UTF-8, bounded nesting: every failure is a FormatError
+    doc = load_json(path, what="COCO file")
     return from_dict(doc, path, report=report)
 
 
@@ -391,6 +387,8 @@ def from_dict(
         if iid in image_of:
             _err("duplicate image id", path, where, "id", iid)
         src_name = img.get("source_image", name)
+        if not isinstance(src_name, str):
+            _err("must be a string", path, where, "source_image", src_name)
         plane: tuple[int, ...] = ()
         shape: tuple[int, ...] = (h, w)
         axes = ""
@@ -447,10 +445,17 @@ def from_dict(
         report.note(f"{merged} image records repeat an earlier file_name and were merged")
     # validate every annotation before building arrays
     parsed: dict[str, list[tuple[tuple[int, ...], dict[str, Any], Any, str]]] = defaultdict(list)
+    ann_ids: dict[int, int] = {}
     for i, a in enumerate(doc["annotations"]):
         where = f"annotations[{i}]"
         iid = _require(a, "image_id", int, path, where)
-        _require(a, "id", int, path, where)
+        aid = _require(a, "id", int, path, where)
+        if aid in ann_ids:
+            _err(f"duplicate annotation id (also annotations[{ann_ids[aid]}])", path, where,
+                 "id", aid)  # fmt: skip
+        ann_ids[aid] = i
+        if "box" in a and not isinstance(a["box"], dict):
+            _err("must be an object", path, where, "box", type(a["box"]).__name__)
         cid = _require(a, "category_id", int, path, where)
         if iid not in image_of:
             _err("image_id is not in images", path, where, "image_id", iid)
@@ -493,6 +498,10 @@ def from_dict(
             kind = _check_segmentation(seg, h, w, path, where)
         parsed[src.name].append((plane, a, seg, kind))
 
+    for src in sources.values():
+        if src.has_instances or any(kind != "box" for *_, kind in parsed.get(src.name, [])):
+            # the instance mask is allocated at the declared size: bound it first
+            check_pixels(src.shape, path=path, where=f"image '{src.name}'", field="width")
     out = [_build(src, parsed.get(src.name, [])) for src in sources.values()]
     validate_read(out, tax, path)
     return out, tax

@@ -99,7 +99,7 @@ def write(
 def _xml(ann: ImageAnnotation, plane, boxes: list[Box], taxonomy: Taxonomy, depth: int) -> str:
     h, w = ann.plane_shape
     root = ET.Element("annotation")
-    p = Path(ann.image_name)
+    p = Path(str(ann.image_name).replace("\\", "/"))  # a Windows path names its file too
     _sub(root, "folder", "JPEGImages")
     _sub(root, "filename", p.stem + plane_label(ann, plane) + p.suffix if plane else p.name)
     size = _sub(root, "size")
