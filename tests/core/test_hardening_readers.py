@@ -174,7 +174,8 @@ def test_windows_file_name_matches_and_names_label_files(tmp_path):
     doc["images"][0]["file_name"] = "C:\\Users\\ana\\data\\img1.png"
     anns, tax = _read_coco(tmp_path, doc)
     written = formats.write(tmp_path / "yolo", anns, tax, fmt="yolo")
-    assert "labels/train/img1.txt" in [p.relative_to(tmp_path / "yolo").as_posix() for p in written]
+    rel = [p.relative_to(tmp_path / "yolo").as_posix() for p in written]
+    assert "labels/train/img1.txt" in rel
     root = tmp_path / "ds"
     root.mkdir()
     np.save(root / "img1.npy", np.zeros((6, 8), np.uint8))
