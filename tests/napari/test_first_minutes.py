@@ -331,3 +331,31 @@ def test_class_tree_columns_fit_their_content(make_napari_viewer):
     for col in range(tree.columnCount()):
         needed = max(tree.sizeHintForColumn(col), tree.header().sectionSizeHint(col))
         assert tree.columnWidth(col) >= needed, col
+
+
+# -- 9. the augmentation preview -----------------------------------------------------------------
+def test_augmentation_preview_is_brought_into_view(make_napari_viewer):
+    from napari_labelsuite._session.augment import is_preview_layer
+
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "cells_2d")
+    widget = _dock(viewer, "Augmentation preview")
+    widget.new_type.value = "Affine"
+    widget.add_button.changed.emit(True)
+    affine = widget.session.augment_pipeline.transforms[-1]
+    assert type(affine).__name__ == "Affine"
+    assert affine.rotate == (-15.0, 15.0) and affine.scale == (0.9, 1.1)
+    widget.transform_list.setCurrentRow(len(widget.session.augment_pipeline.transforms) - 1)
+    labels = [w.label for w in widget.editor]
+    assert "translate px x" in labels and "translate px y" in labels
+    assert len(set(labels)) == len(labels)
+    widget.n.value = 4
+    widget.preview(block=True)
+    grid = [x for x in viewer.layers if is_preview_layer(x)]
+    assert grid
+    lo = np.min([x.extent.world[0, -2:] for x in grid], axis=0)
+    hi = np.max([x.extent.world[1, -2:] for x in grid], axis=0)
+    center = np.array(viewer.scene.camera.center[-2:])
+    assert np.all(center >= lo) and np.all(center <= hi)
+    source = viewer.layers["classes"].extent.world[1, -1]
+    assert center[1] > source  # the camera left the original image for the grid

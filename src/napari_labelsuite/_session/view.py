@@ -1,4 +1,4 @@
-"""Session part: how annotation layers are shown (class names on boxes by zoom level).
+"""Session part: how annotation layers are shown (class names on boxes, the camera).
 
 At full view of a large image, hundreds of class names drawn on small boxes overlap into
 clutter. In the default ``"auto"`` mode the names of a boxes layer are shown only when
@@ -87,3 +87,22 @@ class ViewMixin:
             visible = self.box_text_visible(layer)
             if layer.text.visible != visible:
                 layer.text.visible = visible
+
+    def focus_layers(self, layers: Any, margin: float = 1.05) -> tuple[float, float]:
+        """Move the camera so that ``layers`` (layers or names) fill the canvas.
+
+        Returns the new camera centre (y, x) in world coordinates.
+        """
+        viewer = self.require_viewer()  # type: ignore[attr-defined]
+        chosen = [viewer.layers[x] if isinstance(x, str) else x for x in layers]
+        if not chosen:
+            raise SessionError("no layer to show", field="layers", value=[])
+        extents = np.array([x.extent.world[:, -2:] for x in chosen])  # (n, 2, 2)
+        lo, hi = extents[:, 0].min(axis=0), extents[:, 1].max(axis=0)
+        camera = _camera(viewer)
+        center = (float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2))
+        camera.center = center
+        canvas = tuple(getattr(getattr(viewer, "canvas", None), "size", None) or (600, 800))
+        size = np.maximum(hi - lo, 1.0) * margin
+        camera.zoom = float(min(canvas[0] / size[0], canvas[1] / size[1]))
+        return center

@@ -261,7 +261,8 @@ class AugmentWidget(SessionWidget):
 
     def _add_transform(self) -> None:
         transforms = self.transforms
-        transforms.append(TRANSFORMS[self.new_type.value]())
+        name = self.new_type.value
+        transforms.append(TRANSFORMS[name](**USEFUL_DEFAULTS.get(name, {})))
         self._set_pipeline(select=len(transforms) - 1, transforms=transforms)
 
     def _remove_transform(self) -> None:
@@ -329,7 +330,10 @@ class AugmentWidget(SessionWidget):
         )
 
     def _show(self, preview: Any) -> None:
-        self.guarded(self.session.show_augment_preview, preview)
+        shown = self.guarded(self.session.show_augment_preview, preview)
+        if shown:
+            # the grid is drawn beside the image: bring it into view
+            self.guarded(self.session.focus_layers, shown)
         self.report.setPlainText(preview.summary())
 
     def reseed(self) -> Any:
@@ -378,6 +382,17 @@ class AugmentWidget(SessionWidget):
         self.viewer.layers.events.removed.disconnect(self._refresh_layers)
 
 
+#: parameters of a newly added transform, where the class defaults would do nothing
+USEFUL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "Affine": {
+        "rotate": (-15.0, 15.0),
+        "scale": (0.9, 1.1),
+        "translate_x": (-0.05, 0.05),
+        "translate_y": (-0.05, 0.05),
+    },
+}
+
+
 # -- the parameter editor: one widget per dataclass field ------------------------------------
 _BIG = 1e6
 
@@ -406,7 +421,8 @@ def _editor_widgets(t: Transform) -> list:
         else:
             w = LineEdit(value=", ".join(str(v) for v in value))
         w.name = f.name
-        w.label = f.name
+        w.label = f.name.replace("_", " ")  # "translate px x", not a cut "translate_px_"
+        w.tooltip = f.name
         out.append(w)
     return out
 
