@@ -298,14 +298,20 @@ def polygon_vertex_count(layer: Any) -> int:
     return len(points) if points else 0
 
 
-def _table_class(table: pd.DataFrame, object_id: int | None) -> int | None:
-    """The class of ``object_id`` in an instance table (None when it has none)."""
-    if object_id is None or "index" not in table or "class_id" not in table:
-        return None
-    hit = table.loc[table["index"] == object_id, "class_id"]
-    if not len(hit) or pd.isna(hit.iloc[0]):
-        return None
-    return int(hit.iloc[0])
+def _table_row(table: pd.DataFrame, object_id: int | None) -> tuple[bool, int | None]:
+    """``(in the table, its class)`` of ``object_id`` in an instance table.
+
+    Plain numpy on the columns: this runs once per stroke, pandas indexing costs ms.
+    """
+    if object_id is None or "index" not in table:
+        return False, None
+    hit = np.flatnonzero(table["index"].to_numpy() == object_id)
+    if not hit.size:
+        return False, None
+    if "class_id" not in table:
+        return True, None
+    cid = table["class_id"].to_numpy()[hit[0]]
+    return True, None if pd.isna(cid) else int(cid)
 
 
 class _PaintEffort:
@@ -341,15 +347,15 @@ class _PaintEffort:
             class_id = label or None
         elif label > 0:
             object_id = label
-            table = layer.features
-            known = "index" in table and bool((table["index"] == label).any())
-            class_id = _table_class(table, label) if known else session.active_class
+            known, class_id = _table_row(layer.features, label)
+            if not known:
+                class_id = session.active_class
             finished = not known  # the first edit creates the object
         else:
             erased = np.unique(np.concatenate([np.ravel(a.old_values) for a in atoms]))
             erased = erased[erased != 0]
             object_id = int(erased[0]) if erased.size == 1 else None
-            class_id = _table_class(layer.features, object_id)
+            class_id = _table_row(layer.features, object_id)[1]
         session._log_effort(
             route,
             action,
