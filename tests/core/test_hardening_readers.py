@@ -180,3 +180,99 @@ def test_windows_file_name_matches_and_names_label_files(tmp_path):
     root.mkdir()
     np.save(root / "img1.npy", np.zeros((6, 8), np.uint8))
     assert Dataset.open(root).find(anns[0].image_name) == 0
+
+
+# -- YOLO -------------------------------------------------------------------------------------
+def _yolo(tmp_path, task="segment") -> Path:
+    from napari_labelsuite.core import formats
+    from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
+
+    inst = np.zeros((6, 8), np.int32)
+    inst[1:4, 1:5] = 1
+    ann = ImageAnnotation("img1.png", (6, 8), instances=inst, objects={1: ObjectInfo(1)})
+    tax = Taxonomy.from_dict({"classes": [{"id": 1, "name": "cell"}]})
+    out = tmp_path / "yolo"
+    formats.write(out, [ann], tax, fmt="yolo", task=task)
+    return out
+
+
+def _read_yolo(out):
+    from napari_labelsuite.core import formats
+
+    return formats.read(out, "yolo")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda d: [], "must be an object"),
+        (lambda d: {**d, "images": [{**d["images"][0], "files": {"img1": [1]}}]}, "files entry"),
+        (
+            lambda d: {
+                **d,
+                "images": [
+                    {
+                        **d["images"][0],
+                        "files": {"img1": {"plane": [], "rows": [{"instance_id": "seven"}]}},
+                    }  # fmt: skip
+                ],
+            },
+            "field 'instance_id'",
+        ),
+        (lambda d: {**d, "images": [{**d["images"][0], "shape": ["6", 8]}]}, "field 'shape'"),
+    ],
+)
+def test_yolo_sidecar_fields_of_the_wrong_type(tmp_path, mutate, needle):
+    out = _yolo(tmp_path)
+    side = out / "labelsuite.json"
+    side.write_text(json.dumps(mutate(json.loads(side.read_text()))))
+    with pytest.raises(FormatError) as err:
+        _read_yolo(out)
+    assert needle in str(err.value) and "labelsuite.json" in str(err.value)
+
+
+def test_yolo_data_yaml_alias_bomb_is_refused(tmp_path):
+    out = _yolo(tmp_path)
+    (out / "labelsuite.json").unlink()
+    (out / "data.yaml").write_text(BOMB.replace("classes: []", "names: [cell]"))
+    with pytest.raises(FormatError, match="alias"):
+        _read_yolo(out)
+
+
+def test_yolo_deep_sidecar_and_latin1_label_file(tmp_path):
+    out = _yolo(tmp_path)
+    side = out / "labelsuite.json"
+    good = side.read_bytes()
+    side.write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(FormatError, match="nested deeper"):
+        _read_yolo(out)
+    side.write_bytes(good)
+    label = next((out / "labels").rglob("*.txt"))
+    label.write_bytes(label.read_bytes() + b"# caf\xe9\n")
+    with pytest.raises(FormatError) as err:
+        _read_yolo(out)
+    assert label.name in str(err.value) and "UTF-8" in str(err.value)
+
+
+def test_yolo_huge_image_header_with_polygons_is_refused(tmp_path):
+    """A PNG header declaring 60000x60000 pixels (a few hundred bytes) is not a reason to
+    allocate 13 GiB."""
+    import struct
+    import zlib
+
+    out = tmp_path / "plain"
+    (out / "images" / "train").mkdir(parents=True)
+    (out / "labels" / "train").mkdir(parents=True)
+    (out / "data.yaml").write_text("path: .\ntrain: images/train\nnames: [cell]\n")
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", 60_000, 60_000, 8, 0, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+    (out / "images" / "train" / "big.png").write_bytes(png)
+    (out / "labels" / "train" / "big.txt").write_text("0 0.1 0.1 0.5 0.1 0.5 0.5\n")
+    with pytest.raises(FormatError) as err:
+        _read_yolo(out)
+    assert "big.png" in str(err.value) and "limit" in str(err.value)

@@ -52,7 +52,6 @@ from ._common import (
     plane_of,
     planes,
     polygons_to_mask,
-    reading,
     unique_stems,
     validate_read,
 )
@@ -208,19 +207,17 @@ class Layout:
 
 
 def _load_yaml(path: Path) -> Any:
-    import yaml
+    from ..validate import load_yaml
 
-    with reading(path):
-        text = path.read_text(encoding="utf-8")
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FormatError(
-            "not valid YAML",
-            path=path,
-            where=None if mark is None else f"line {mark.line + 1}",
-        ) from None
+    # regular files only, strict UTF-8, bounded nesting and alias expansion
+    return load_yaml(path, what="YOLO data file")
+
+
+def _text(path: Path) -> str:
+    """A text file of the dataset (regular files only, strict UTF-8)."""
+    from ..validate import decode_text, read_regular_bytes
+
+    return decode_text(read_regular_bytes(path, what="YOLO file"), path=path)
 
 
 def _check_names(names: Any, path: Path) -> dict[int, str]:
@@ -241,15 +238,13 @@ def _check_names(names: Any, path: Path) -> dict[int, str]:
 
 def _names_file(path: Path) -> dict[int, str]:
     """``obj.names`` / ``classes.txt``: one class name per line."""
-    with reading(path):
-        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    lines = [ln.strip() for ln in _text(path).splitlines()]
     return _check_names([ln for ln in lines if ln], path)
 
 
 def _key_values(path: Path) -> dict[str, str]:
     """Darknet ``obj.data``: ``key = value`` lines."""
-    with reading(path):
-        text = path.read_text(encoding="utf-8")
+    text = _text(path)
     out = {}
     for ln in text.splitlines():
         if "=" in ln:
@@ -297,8 +292,7 @@ def _split_images(base: Path, entry: Any, where: Path, field: str) -> list[Path]
         if target.is_dir():
             found += _images_in(target)
         else:
-            with reading(target):
-                lines = target.read_text(encoding="utf-8").splitlines()
+            lines = _text(target).splitlines()
             for ln in (x.strip() for x in lines):
                 if ln:
                     img = _resolve(target.parent, ln) or _resolve(base, ln)
@@ -443,13 +437,9 @@ def read(
     side = None
     side_path = root / SIDECAR
     if layout.kind == "labelsuite":
-        with reading(side_path):
-            try:
-                side = json.loads(side_path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise FormatError(
-                    f"not valid JSON: {exc.msg}", path=side_path, where=f"line {exc.lineno}"
-                ) from None
+        from ..validate import load_json
+
+        side = _check_sidecar(load_json(side_path, what="YOLO sidecar"), side_path)
     try:
         if side is not None:
             tax = Taxonomy.from_dict(side.get("taxonomy"), path=side_path)
@@ -539,12 +529,18 @@ def _refuse_obb(rows_of: list, root: Path) -> None:
 
 
 def _plain_annotation(lab: Path, img: Path | None, hw, rows, to_id) -> ImageAnnotation:
+    from ..validate import check_pixels
+
     h, w = hw
-    labels = np.zeros((h, w), np.int32)
+    has_seg = any(kind == "polygon" for _, _, kind, _ in rows)
+    if has_seg:  # a mask of the image's declared size: bound it first
+        check_pixels((h, w), path=img or lab, field="image size")
+        labels = np.zeros((h, w), np.int32)
+    else:  # boxes only: nothing is painted, no buffer is needed
+        labels = np.broadcast_to(np.int32(0), (h, w))
     objects: dict[int, ObjectInfo] = {}
     boxes: list[Box] = []
     _fill(labels, rows, [{}] * len(rows), to_id, objects, boxes, ())
-    has_seg = any(kind == "polygon" for _, _, kind, _ in rows)
     return ImageAnnotation(
         img.name if img is not None else lab.stem,
         (h, w),
@@ -560,8 +556,7 @@ def _parse_file(f: Path, h: int, w: int, n_classes: int, task: str | None = None
 
     A 4-value row is a box unless ``task`` is ``"segment"``, where it is a 2-point polygon.
     """
-    with reading(f):
-        text = f.read_text(encoding="utf-8")
+    text = _text(f)
     rows = []
     for ln, line in enumerate(text.splitlines(), start=1):
         tok = line.split()
@@ -677,7 +672,45 @@ def _id_dtype(parsed: list, path: Path, where: str) -> np.dtype:
     return np.dtype(np.int32 if top <= np.iinfo(np.int32).max else np.int64)
 
 
+def _check_sidecar(side: Any, path: Path) -> dict[str, Any]:
+    """Check ``labelsuite.json`` field by field (one schema for the whole document)."""
+    from ..validate import Field, check_fields
+
+    ints = Field((list,), check=lambda v: all(type(x) is int for x in v),
+                 message="must be a list of integers")  # fmt: skip
+    check_fields(side, {"images": Field((list,), required=True), "taxonomy": Field((dict,)),
+                        "task": Field((str,), nullable=True)},
+                 path=path, what="YOLO sidecar")  # fmt: skip
+    for i, rec in enumerate(side["images"]):
+        where = f"images[{i}]"
+        check_fields(
+            rec,
+            {
+                "image_name": Field((str,), required=True),
+                "shape": Field(ints.types, required=True, check=ints.check, message=ints.message),
+                "axes": Field((str,)),
+                "image_path": Field((str,), nullable=True),
+                "metadata": Field((dict,), nullable=True),
+                "files": Field((dict,), required=True),
+                "objects": Field((dict,), nullable=True),
+            },
+            path=path,
+            where=where,
+            what="image record",
+        )
+        for stem, finfo in rec["files"].items():
+            fw = f"{where}.files[{stem!r}]"
+            check_fields(finfo, {"plane": ints, "rows": Field((list,))}, path=path, where=fw,
+                         what="files entry")  # fmt: skip
+            for j, meta in enumerate(finfo.get("rows") or []):
+                check_fields(meta, {"instance_id": Field((int,)), "attributes": Field((dict,))},
+                             path=path, where=f"{fw}.rows[{j}]", what="row")  # fmt: skip
+    return side
+
+
 def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_path: Path):
+    from ..validate import check_pixels
+
     out = []
     images = side.get("images")
     if not isinstance(images, list):
@@ -696,7 +729,7 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             objects = {
                 int(k): ObjectInfo.from_dict(v) for k, v in (rec.get("objects") or {}).items()
             }
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FormatError(
                 f"invalid image record: {exc}", path=side_path, where=where
             ) from None
@@ -718,10 +751,13 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             metas = list(finfo.get("rows") or [])
             metas += [{}] * (len(rows) - len(metas))
             parsed.append((plane, rows, metas))
-        labels = np.zeros(ann.shape, _id_dtype(parsed, side_path, where)) if segment else None
+        labels = None
+        if segment:
+            check_pixels(ann.shape, path=side_path, where=where, field="shape")
+            labels = np.zeros(ann.shape, _id_dtype(parsed, side_path, where))
         boxes: list[Box] = []
         for plane, rows, metas in parsed:
-            target = labels[plane] if labels is not None else np.zeros((h, w), np.int32)
+            target = labels[plane] if labels is not None else np.broadcast_to(np.int32(0), (h, w))
             found: dict[int, ObjectInfo] = {}
             _fill(target, rows, metas, to_id, found, boxes, plane)
             for k, o in found.items():
