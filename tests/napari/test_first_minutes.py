@@ -359,3 +359,39 @@ def test_augmentation_preview_is_brought_into_view(make_napari_viewer):
     assert np.all(center >= lo) and np.all(center <= hi)
     source = viewer.layers["classes"].extent.world[1, -1]
     assert center[1] > source  # the camera left the original image for the grid
+
+
+# -- 11. importing says whether existing layers were replaced, and asks -----------------------
+@pytest.mark.parametrize("answer", ["replace", "keep", "cancel"])
+def test_import_over_existing_boxes_asks_and_says_what_happened(
+    make_napari_viewer, qtbot, tmp_path, notes, monkeypatch, answer
+):
+    from napari_labelsuite._session.layers import role_of
+
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "cells_2d")
+    _dock(viewer, "Instances").instances_from_semantic()
+    session = _dock(viewer, "Class taxonomy").session
+    boxes = session.instances_to_boxes()
+    n = len(boxes.data)
+    session.export_annotations(tmp_path / "yolo", "yolo", task="detect")
+    widget = _dock(viewer, "Import / export")
+    asked = []
+    monkeypatch.setattr(widget, "ask_replace", lambda names: asked.append(names) or answer)
+    widget.format_combo.setCurrentText("yolo")
+    widget.path_edit.setText(str(tmp_path / "yolo"))
+    widget.import_()
+    qtbot.waitUntil(lambda: bool(notes) and notes[-1][1].startswith("Im"), timeout=20000)
+    assert asked == [["boxes"]]
+    box_layers = [x for x in viewer.layers if role_of(x) == "boxes"]
+    message = notes[-1][1]
+    if answer == "replace":
+        assert boxes not in viewer.layers and len(box_layers) == 1
+        assert message.endswith("from yolo; it replaced 'boxes'")
+    elif answer == "keep":
+        assert boxes in viewer.layers and len(box_layers) == 2
+        assert message.endswith("from yolo next to the existing layers")
+    else:
+        assert box_layers == [boxes]
+        assert message == "Import of yolo cancelled; nothing changed"
+    assert all(len(x.data) == n for x in box_layers)

@@ -23,11 +23,13 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
+from .._session.layers import role_of
 from ..core.formats import FORMATS
 from ._base import SessionWidget
 
@@ -146,15 +148,32 @@ class ImportExportWidget(SessionWidget):
 
         def show(result: tuple) -> None:
             annotations, taxonomy = result
+            existing = self._layers_replaced_by(annotations, index)
+            replace = True
+            if existing:
+                answer = self.ask_replace(existing)
+                if answer == "cancel":
+                    self.info(f"Import of {path.name} cancelled; nothing changed")
+                    return
+                replace = answer == "replace"
             layers = self.guarded(
                 self.session.show_annotations,
                 annotations,
                 taxonomy,
                 index=index,
+                replace=replace,
                 source=str(path),
             )
-            if layers is not None:
-                self.info(f"Imported {len(layers)} layer(s) from {path.name}")
+            if layers is None:
+                return
+            what = ", ".join(f"'{x.name}'" for x in layers)
+            if not existing:
+                self.info(f"Imported {what} from {path.name}")
+            elif replace:
+                gone = ", ".join(f"'{x}'" for x in existing)
+                self.info(f"Imported {what} from {path.name}; it replaced {gone}")
+            else:
+                self.info(f"Imported {what} from {path.name} next to the existing layers")
 
         return self.run_in_worker(
             self.session.read_annotations,
@@ -164,3 +183,40 @@ class ImportExportWidget(SessionWidget):
             description="Reading annotations",
             _ignore_errors=True,
         )
+
+    # -- replacing layers ----------------------------------------------------------------
+    def _layers_replaced_by(self, annotations: list, index: int) -> list[str]:
+        """Names of the non-empty managed layers an import of image ``index`` would replace."""
+        if not 0 <= index < len(annotations):
+            return []  # show_annotations reports the bad index
+        ann = annotations[index]
+        roles = {r for r in ("semantic", "instances") if getattr(ann, r) is not None}
+        if ann.boxes or not roles:
+            roles.add("boxes")
+        return [x.name for x in self.viewer.layers if role_of(x) in roles and _has_content(x)]
+
+    def ask_replace(self, existing: list[str]) -> str:
+        """Ask whether the import replaces ``existing`` layers: replace, keep or cancel."""
+        box = QMessageBox(self)
+        box.setWindowTitle("Import annotations")
+        box.setText(
+            "The import holds layers of the same kind as "
+            + ", ".join(f"'{x}'" for x in existing)
+            + ".\nReplace them, or keep them and add the imported layers next to them?"
+        )
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep both", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "replace" if clicked is replace else "keep" if clicked is keep else "cancel"
+
+
+def _has_content(layer: Any) -> bool:
+    """A boxes layer with boxes or a mask layer with a label (read on small masks only)."""
+    data = layer.data
+    if isinstance(data, list):  # Shapes
+        return bool(len(data))
+    if getattr(layer, "multiscale", False) or not hasattr(data, "any"):
+        return True  # a big or lazy mask: assume it holds labels rather than read it
+    return bool(data.any())
