@@ -34,14 +34,19 @@ class Engine(Protocol):
 
 
 def get_engine(engine: Any = None) -> Engine:
-    """An engine instance from an instance, ``None``/``"classical"``."""
+    """An engine from an instance, ``None``/``"classical"`` or ``"onnx"`` (files from the
+    environment, see :class:`~.onnx_sam.SamOnnxEngine`)."""
     if engine is None or (isinstance(engine, str) and engine == "classical"):
         from .classical import ClassicalEngine
 
         return ClassicalEngine()
+    if isinstance(engine, str) and engine in ("onnx", "onnx-sam"):
+        from .onnx_sam import SamOnnxEngine
+
+        return SamOnnxEngine()  # the model files from the environment
     if isinstance(engine, str):
         raise AssistError(
-            "unknown engine name; pass 'classical' or an engine object (e.g. SamOnnxEngine)",
+            "unknown engine name; pass 'classical', 'onnx' or an engine object",
             field="engine",
             value=engine,
         )

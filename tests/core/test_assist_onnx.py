@@ -1,0 +1,221 @@
+"""The SAM-family ONNX engine with tiny models built here (official decoder input names)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper  # noqa: E402
+
+from napari_labelsuite.core.assist import (  # noqa: E402
+    DECODER_INPUTS,
+    EmbeddingCacheWarning,
+    SamOnnxEngine,
+    segment,
+    segment_local,
+)
+from napari_labelsuite.core.errors import AssistError  # noqa: E402
+
+S = 64  # encoder input size of the tiny model (SAM uses 1024)
+
+
+def _encoder(path):
+    """(1, 3, S, S) image -> (1, 4, S/4, S/4) embedding: channel mean, pooled."""
+    w = np.zeros((4, 3, 1, 1), np.float32)
+    w[:, :, 0, 0] = 1 / 3
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["image", "w"], ["c"]),
+            helper.make_node(
+                "AveragePool", ["c"], ["image_embeddings"], kernel_shape=[4, 4], strides=[4, 4]
+            ),
+        ],
+        "enc",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, S, S])],
+        [
+            helper.make_tensor_value_info(
+                "image_embeddings", TensorProto.FLOAT, [1, 4, S // 4, S // 4]
+            )
+        ],
+        [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel())],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def _decoder(path, drop=()):
+    """Official SAM decoder I/O: masks = embedding channel 0 (thresholded at 0.5), upsampled
+    to orig_im_size; low_res_masks at (S/4)^2; the prompt inputs are accepted."""
+    w = np.zeros((1, 4, 1, 1), np.float32)
+    w[0, 0] = 1
+    nodes = [
+        helper.make_node("Conv", ["image_embeddings", "w"], ["c0"]),
+        helper.make_node("Sub", ["c0", "half"], ["low_res_masks"]),
+        helper.make_node("Cast", ["orig_im_size"], ["hw"], to=TensorProto.INT64),
+        helper.make_node("Concat", ["one_one", "hw"], ["sizes"], axis=0),
+        helper.make_node("Resize", ["low_res_masks", "", "", "sizes"], ["masks"], mode="linear"),
+        helper.make_node(
+            "ReduceMax", ["low_res_masks"], ["iou_predictions"], keepdims=0, axes=[2, 3]
+        ),
+    ]
+    shapes = {
+        "image_embeddings": [1, 4, S // 4, S // 4],
+        "point_coords": [1, "n", 2],
+        "point_labels": [1, "n"],
+        "mask_input": [1, 1, S // 4, S // 4],
+        "has_mask_input": [1],
+        "orig_im_size": [2],
+    }
+    inputs = [
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, shp)
+        for n, shp in shapes.items()
+        if n not in drop
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "dec",
+        inputs,
+        [
+            helper.make_tensor_value_info("masks", TensorProto.FLOAT, [1, 1, "h", "w"]),
+            helper.make_tensor_value_info("iou_predictions", TensorProto.FLOAT, [1, 1]),
+            helper.make_tensor_value_info(
+                "low_res_masks", TensorProto.FLOAT, [1, 1, S // 4, S // 4]
+            ),
+        ],
+        [
+            helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel()),
+            helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
+            helper.make_tensor("one_one", TensorProto.INT64, [2], [1, 1]),
+        ],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+@pytest.fixture
+def models(tmp_path):
+    return _encoder(tmp_path / "enc.onnx"), _decoder(tmp_path / "dec.onnx")
+
+
+def _square_image(shape=(64, 64), box=(16, 48, 16, 48)):
+    img = np.zeros(shape, np.uint8)
+    r0, r1, c0, c1 = box
+    img[r0:r1, c0:c1] = 200
+    return img
+
+
+def test_decoder_inputs_are_the_official_names():
+    assert DECODER_INPUTS == (
+        "image_embeddings",
+        "point_coords",
+        "point_labels",
+        "mask_input",
+        "has_mask_input",
+        "orig_im_size",
+    )
+
+
+def test_click_segments_with_the_model(models, tmp_path):
+    enc, dec = models
+    eng = SamOnnxEngine(enc, dec, cache_dir=tmp_path / "cache", tile=64, halo=0)
+    img = _square_image()
+    mask = segment(img, [[30, 30], [5, 5]], [1, 0], engine=eng)
+    truth = img > 0
+    assert (mask & truth).sum() / (mask | truth).sum() >= 0.85
+    assert mask[30, 30] and not mask[5, 5]
+    assert eng.encoder_runs == 1
+
+
+def test_positive_click_forced_even_where_the_model_says_no(models, tmp_path):
+    enc, dec = models
+    eng = SamOnnxEngine(enc, dec, cache_dir=False, tile=64, halo=0)
+    img = _square_image()
+    mask = segment(img, [[30, 30], [3, 60]], [1, 1], engine=eng)
+    assert mask[3, 60]
+
+
+def test_large_image_is_encoded_tile_by_tile(models, tmp_path):
+    enc, dec = models
+    eng = SamOnnxEngine(enc, dec, cache_dir=False, tile=64, halo=16)
+    img = np.zeros((256, 256), np.uint8)
+    img[150:180, 140:170] = 200
+    # an inner tile: its region with the halo is square, as the tiny decoder assumes
+    window, mask = segment_local(img, [[165, 155]], [1], engine=eng)
+    # only the prompt's tile (with its halo) was encoded and decoded
+    assert eng.encoder_runs == 1
+    assert window == (slice(112, 208), slice(112, 208))
+    full = np.zeros(img.shape, bool)
+    full[window] = mask
+    truth = img > 0
+    assert (full & truth).sum() / (full | truth).sum() >= 0.8
+
+
+def test_embeddings_are_cached_and_reused(models, tmp_path):
+    enc, dec = models
+    img = _square_image()
+    first = SamOnnxEngine(enc, dec, cache_dir=tmp_path / "c", tile=64, halo=0, dataset="img")
+    m1 = segment(img, [[30, 30]], [1], engine=first)
+    files = list((tmp_path / "c" / "img").glob("*.npz"))
+    assert len(files) == 1
+    second = SamOnnxEngine(enc, dec, cache_dir=tmp_path / "c", tile=64, halo=0, dataset="img")
+    m2 = segment(img, [[30, 30]], [1], engine=second)
+    assert second.encoder_runs == 0
+    np.testing.assert_array_equal(m1, m2)
+
+
+def test_mismatched_cache_is_recomputed_with_a_notice(models, tmp_path):
+    enc, dec = models
+    notes = []
+    eng = SamOnnxEngine(
+        enc, dec, cache_dir=tmp_path / "c", tile=64, halo=0, dataset="img", notify=notes.append
+    )
+    segment(_square_image(), [[30, 30]], [1], engine=eng)
+    other = _square_image(box=(8, 40, 8, 40))  # same name, other pixels
+    eng2 = SamOnnxEngine(
+        enc, dec, cache_dir=tmp_path / "c", tile=64, halo=0, dataset="img", notify=notes.append
+    )
+    mask = segment(other, [[20, 20]], [1], engine=eng2)
+    assert eng2.encoder_runs == 1
+    assert len(notes) == 1 and "other data, model or tiling" in notes[0]
+    truth = other > 0
+    assert (mask & truth).sum() / (mask | truth).sum() >= 0.85
+
+
+def test_corrupt_cache_is_recomputed_with_a_warning(models, tmp_path):
+    enc, dec = models
+    eng = SamOnnxEngine(enc, dec, cache_dir=tmp_path / "c", tile=64, halo=0, dataset="img")
+    segment(_square_image(), [[30, 30]], [1], engine=eng)
+    (f,) = (tmp_path / "c" / "img").glob("*.npz")
+    f.write_bytes(b"not a numpy file")
+    eng2 = SamOnnxEngine(enc, dec, cache_dir=tmp_path / "c", tile=64, halo=0, dataset="img")
+    with pytest.warns(EmbeddingCacheWarning, match="unreadable"):
+        segment(_square_image(), [[30, 30]], [1], engine=eng2)
+    assert eng2.encoder_runs == 1
+
+
+def test_missing_and_wrong_model_files(models, tmp_path):
+    enc, dec = models
+    with pytest.raises(AssistError) as info:
+        SamOnnxEngine(enc, tmp_path / "nope.onnx")
+    assert "nope.onnx" in str(info.value) and "point_coords" in str(info.value)
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("hello")
+    with pytest.raises(AssistError) as info:
+        SamOnnxEngine(bad, dec)
+    assert "bad.onnx" in str(info.value) and info.value.field == "encoder"
+    nocoords = _decoder(tmp_path / "nocoords.onnx", drop=("point_coords",))
+    with pytest.raises(AssistError) as info:
+        SamOnnxEngine(enc, nocoords)
+    assert "point_coords" in str(info.value) and info.value.field == "decoder"
+
+
+def test_model_files_from_the_environment(models, tmp_path, monkeypatch):
+    enc, dec = models
+    monkeypatch.setenv("LABELSUITE_SAM_ENCODER", str(enc))
+    monkeypatch.setenv("LABELSUITE_SAM_DECODER", str(dec))
+    monkeypatch.setenv("LABELSUITE_EMBEDDING_CACHE", str(tmp_path / "envcache"))
+    mask = segment(_square_image(), [[30, 30]], [1], engine="onnx")
+    assert mask[30, 30]
+    assert any((tmp_path / "envcache").rglob("*.npz"))
