@@ -513,6 +513,10 @@ def write_charts(out: Path, rows2d: list[dict], rows3d: list[dict]) -> None:
     polygon = rows2d[0]["sessions"].get("polygon (Labels polygon mode)")
     if polygon is not None:
         polygon.effort_plot(out / "effort_objects.svg", metric="actions")
+        try:
+            polygon.effort_plot(out / "effort_objects.png", metric="actions")
+        except Exception as exc:  # no matplotlib: the SVG is there
+            print(f"  (no PNG of the per-object chart: {exc})")
     print(f"  charts written to {out}")
 
 
