@@ -19,19 +19,30 @@ from make_screenshots import HERE, WINDOW, _cells_viewer, _settle  # noqa: E402
 
 
 def strokes_from_truth(
-    semantic: np.ndarray, background: int, n: int = 40, seed: int = 0
+    semantic: np.ndarray, background: int, n: int = 30, seed: int = 0
 ) -> np.ndarray:
-    """Short horizontal strokes, each inside one class (``background`` where it is 0)."""
+    """Short horizontal strokes in the top-left quarter (where a person started), each
+    inside one class (``background`` where the truth is 0)."""
     rng = np.random.default_rng(seed)
     out = np.zeros(semantic.shape, np.uint8)
     h, w = semantic.shape
     for _ in range(n):
-        y, x = (int(v) for v in rng.integers(5, min(h, w) - 30, 2))
+        y, x = (int(v) for v in rng.integers(5, min(h, w) // 2 - 30, 2))
         c = semantic[y, x]
         run = semantic[y, x : x + 25] == c
         length = int(np.argmin(run)) if not run.all() else 25
         out[max(0, y - 1) : y + 2, x : x + length] = c if c else background
     return out
+
+
+def shot(viewer: object, path: Path) -> None:
+    """The window as a small PNG (1200 px wide, 256 colours)."""
+    from PIL import Image
+
+    viewer.screenshot(str(path), canvas_only=False)  # type: ignore[attr-defined]
+    img = Image.open(path).convert("RGB")
+    img = img.resize((1200, round(img.height * 1200 / img.width)), Image.LANCZOS)
+    img.quantize(256).save(path, optimize=True)
 
 
 def main() -> int:
@@ -57,13 +68,16 @@ def main() -> int:
         _settle(app)
         viewer.reset_view()
         _settle(app)
-        viewer.screenshot(str(out / "classifier.png"), canvas_only=False)
+        shot(viewer, out / "classifier.png")
         widget.show_uncertainty.setChecked(True)
         s.classifier_layers()["prediction"].visible = False
+        for name in ("cytoplasm", "nuclei", "classes"):
+            if name in viewer.layers:
+                viewer.layers[name].visible = False
         widget._show_queue()
         s.suggest_next(5)
         _settle(app)
-        viewer.screenshot(str(out / "classifier_uncertainty.png"), canvas_only=False)
+        shot(viewer, out / "classifier_uncertainty.png")
         print(out / "classifier.png", out / "classifier_uncertainty.png")
     finally:
         viewer.close()
