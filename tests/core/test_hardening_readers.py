@@ -276,3 +276,61 @@ def test_yolo_huge_image_header_with_polygons_is_refused(tmp_path):
     with pytest.raises(FormatError) as err:
         _read_yolo(out)
     assert "big.png" in str(err.value) and "limit" in str(err.value)
+
+
+# -- VOC --------------------------------------------------------------------------------------
+_VOC = """<?xml version="1.0" encoding="{enc}"?>
+<annotation><filename>caf\u00e9.png</filename>
+  <size><width>8</width><height>6</height><depth>1</depth></size>{extra}
+  <object><name>cell</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>5</xmax><ymax>4</ymax>
+  </bndbox>{obj_extra}</object>
+</annotation>
+"""
+
+
+def _voc(tmp_path, enc="UTF-8", extra="", obj_extra="", encode_as=None) -> Path:
+    d = tmp_path / "voc" / "Annotations"
+    d.mkdir(parents=True, exist_ok=True)
+    text = _VOC.format(enc=enc, extra=extra, obj_extra=obj_extra)
+    (d / "a.xml").write_bytes(text.encode(encode_as or enc))
+    return tmp_path / "voc"
+
+
+def test_voc_declaring_iso_8859_1_is_read_with_its_encoding(tmp_path):
+    from napari_labelsuite.core import formats
+
+    anns, tax = formats.read(_voc(tmp_path, enc="ISO-8859-1"), "voc")
+    assert anns[0].image_name == "caf\u00e9.png" and len(anns[0].boxes) == 1
+
+
+def test_voc_latin1_bytes_declared_utf8_is_a_format_error(tmp_path):
+    from napari_labelsuite.core import formats
+
+    with pytest.raises(FormatError, match="a.xml"):
+        formats.read(_voc(tmp_path, enc="UTF-8", encode_as="latin-1"), "voc")
+
+
+@pytest.mark.parametrize(
+    ("extra", "obj_extra", "field"),
+    [
+        (
+            "<labelsuite><source_image>x.png</source_image><metadata>{not json</metadata>"
+            "</labelsuite>",
+            "",
+            "",
+        ),
+        (
+            "<labelsuite><source_image>x.png</source_image><metadata>[1, 2]</metadata>"
+            "</labelsuite>",
+            "",
+            "metadata",
+        ),
+        ("", "<labelsuite><instance_id>seven</instance_id></labelsuite>", "instance_id"),
+    ],
+)
+def test_voc_labelsuite_fields_of_the_wrong_type(tmp_path, extra, obj_extra, field):
+    from napari_labelsuite.core import formats
+
+    with pytest.raises(FormatError) as err:
+        formats.read(_voc(tmp_path, extra=extra, obj_extra=obj_extra), "voc")
+    assert "a.xml" in str(err.value) and field in str(err.value)

@@ -33,7 +33,6 @@ from ._common import (
     check_annotations,
     plane_label,
     planes,
-    reading,
     unique_stems,
     validate_read,
 )
@@ -313,10 +312,12 @@ def _box(
 
 
 def _parse(f: Path, base: Path):
-    with reading(f):
-        text = f.read_text(encoding="utf-8")
+    from ..validate import read_regular_bytes
+
+    # parsed from bytes, so that the file's own encoding declaration is honoured
+    data = read_regular_bytes(f, what="VOC file")
     try:
-        root = ET.fromstring(text)
+        root = ET.fromstring(data)
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise FormatError(f"malformed XML: {exc}", path=f, where=f"line {line}") from None
@@ -366,9 +367,17 @@ def _parse(f: Path, base: Path):
         extra["image_path"] = _text(ls, "image_path", f, "labelsuite", required=False)
         extra["labelsuite"] = True
         if meta:
-            extra["metadata"] = json.loads(meta)
+            from ..validate import parse_json
+
+            doc = parse_json(meta, path=f)
+            if not isinstance(doc, dict):
+                raise FormatError("must be a JSON object", path=f, where="labelsuite",
+                                  field="metadata", value=meta)  # fmt: skip
+            extra["metadata"] = doc
     if size_from:
         extra["size_from"] = size_from
+    from ..validate import parse_json
+
     objs = []
     for i, obj in enumerate(root.findall("object")):
         where = f"object[{i}]"
@@ -384,8 +393,8 @@ def _parse(f: Path, base: Path):
                 key = _text(a, "name", f, where)
                 raw = _text(a, "value", f, where, required=False) or ""
                 try:
-                    attrs[key] = json.loads(raw)
-                except json.JSONDecodeError:
+                    attrs[key] = parse_json(raw, path=f)
+                except FormatError:  # a plain text value
                     attrs[key] = raw
         else:
             for flag in _FLAGS:
@@ -397,7 +406,12 @@ def _parse(f: Path, base: Path):
         if meta_el is not None:
             for k in _REVIEW:
                 v = _text(meta_el, k, f, where, required=False)
-                if v is not None:
-                    review[k] = int(v) if k == "instance_id" else v
+                if v is not None and k == "instance_id":
+                    if not v.isdigit():
+                        raise FormatError("must be a positive integer", path=f, where=where,
+                                          field="instance_id", value=v)  # fmt: skip
+                    review[k] = int(v)
+                elif v is not None:
+                    review[k] = v
         objs.append((where, name, corners, (attrs, review)))
     return (src, shape, axes, plane, extra), objs
