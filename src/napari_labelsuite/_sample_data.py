@@ -49,8 +49,20 @@ def sample_cells_2d() -> list[tuple]:
 
 
 def sample_cells_3d() -> list[tuple]:
-    """Two-channel 32 x 256 x 256 uint16 stack (z twice as coarse) + semantic class mask."""
-    return _cells_layers(make_cells_3d(), (2.0, 1.0, 1.0))
+    """Two-channel 32 x 256 x 256 uint16 stack (z twice as coarse) + semantic class mask,
+    and an empty ``keyframes`` instance layer: paint an object on a few slices, then
+    interpolate between them (Instances > "Interpolate between painted slices")."""
+    import numpy as np
+
+    sample = make_cells_3d()
+    scale = (2.0, 1.0, 1.0)
+    keyframes = {
+        "name": "keyframes",
+        "scale": scale,
+        "metadata": {"labelsuite": {"role": "instances", "taxonomy": {"classes": NUCLEI_CLASSES}}},
+    }
+    empty = np.zeros(sample.semantic.shape, np.int32)
+    return [*_cells_layers(sample, scale), (empty, keyframes, "labels")]
 
 
 def sample_coins() -> list[tuple]:

@@ -395,3 +395,25 @@ def test_import_over_existing_boxes_asks_and_says_what_happened(
         assert box_layers == [boxes]
         assert message == "Import of yolo cancelled; nothing changed"
     assert all(len(x.data) == n for x in box_layers)
+
+
+# -- 12. the 3D sample: paint a few slices, interpolate in one click ----------------------------
+def test_3d_sample_interpolation_is_one_click_away(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "cells_2d")
+    widget = _dock(viewer, "Instances")
+    assert widget.interpolate_button.isHidden()  # nothing to interpolate in 2D
+    viewer.layers.clear()
+    viewer.open_sample(PLUGIN, "cells_3d")
+    assert not widget.interpolate_button.isHidden()
+    keyframes = viewer.layers["keyframes"]
+    assert widget.session.instances is keyframes
+    for z in (10, 14):  # an object painted on two slices
+        rr, cc = disk((128, 128), 20, shape=keyframes.data.shape[1:])
+        keyframes.data_setitem((np.full(rr.shape, z), rr, cc), 1)
+    keyframes.selected_label = 1
+    interp = widget.open_interpolation()
+    interp.buttons["Interpolate masks"].click()
+    filled = [int((keyframes.data[z] == 1).sum()) for z in range(9, 16)]
+    assert filled[0] == filled[-1] == 0
+    assert all(n > 0 for n in filled[1:-1])  # slices 11-13 were filled between the keyframes

@@ -29,10 +29,13 @@ def test_sample_cells_2d_layer_tuples():
 
 
 def test_sample_cells_3d_layer_tuples():
-    (img, img_kw, _), (lab, lab_kw, _) = sample_cells_3d()
+    (img, img_kw, _), (lab, lab_kw, _), (keys, keys_kw, kind) = sample_cells_3d()
     assert img.shape == (2, 32, 256, 256) and img.dtype == np.uint16
     assert lab.shape == (32, 256, 256)
-    assert img_kw["scale"] == lab_kw["scale"] == (2.0, 1.0, 1.0)
+    assert img_kw["scale"] == lab_kw["scale"] == keys_kw["scale"] == (2.0, 1.0, 1.0)
+    # an empty instance layer to paint keyframes into
+    assert kind == "labels" and keys.shape == lab.shape and not keys.any()
+    assert keys_kw["metadata"]["labelsuite"]["role"] == "instances"
 
 
 def test_sample_coins():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import napari
-from napari.layers import Points, Shapes
+from napari.layers import Labels, Points, Shapes
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -29,6 +29,8 @@ from ..core.instances.chunked import block_shape, count_steps
 from ._base import SessionWidget
 
 SCOPES = ("selected objects", "current plane", "region", "whole volume")
+PLUGIN = "napari-labelsuite"
+INTERPOLATION_DOCK = "Interpolate / track"
 #: min distance of a chunked split left on "auto" (object sizes would need a full pass)
 LARGE_MIN_DISTANCE = 7
 
@@ -106,6 +108,11 @@ class InstancesWidget(SessionWidget):
             layers_grid.addWidget(b, k // 2, k % 2)
             self.buttons[text] = b
         self.layout().addWidget(layers_box)
+        # a stack is labelled by painting a few slices and interpolating between them
+        self.interpolate_button = QPushButton("Interpolate between painted slices…")
+        self.interpolate_button.setToolTip("opens the Interpolate / track dock")
+        self.interpolate_button.clicked.connect(self.open_interpolation)
+        self.layout().addWidget(self.interpolate_button)
         self.layout().addStretch(1)
         self.viewer.layers.events.inserted.connect(self._refresh_choices)
         self.viewer.layers.events.removed.connect(self._refresh_choices)
@@ -113,6 +120,9 @@ class InstancesWidget(SessionWidget):
 
     # -- inputs ----------------------------------------------------------------------------
     def _refresh_choices(self, event=None) -> None:
+        self.interpolate_button.setVisible(
+            any(isinstance(ly, Labels) and ly.ndim >= 3 for ly in self.viewer.layers)
+        )
         for combo, kind in ((self.seeds, Points), (self.shapes, Shapes)):
             current = combo.currentText()
             combo.clear()
@@ -303,6 +313,10 @@ class InstancesWidget(SessionWidget):
         layer = self.guarded(self.session.semantic_to_instances)
         if layer is not None:
             self._report(f"{len(self.session.objects(layer))} objects in '{layer.name}'")
+
+    def open_interpolation(self) -> Any:
+        """Dock the "Interpolate / track" widget (returns it)."""
+        return self.viewer.window.add_plugin_dock_widget(PLUGIN, INTERPOLATION_DOCK)[1]
 
     # -- results ---------------------------------------------------------------------------
     def _report(self, text: str, warn: bool = False) -> None:
