@@ -41,6 +41,7 @@ from ..core.effort import (
     records_frame,
 )
 from ..core.errors import EffortLogError
+from .host import SessionPart
 from .layers import role_of
 
 __all__ = ["ROUTES", "EffortMixin"]
@@ -49,7 +50,7 @@ __all__ = ["ROUTES", "EffortMixin"]
 _SYNC_ON = ("save", "save_store", "close_store", "export_dataset")
 
 
-class EffortMixin:
+class EffortMixin(SessionPart):
     """Counts human actions per route, object, class, image and annotator.
 
     Examples
@@ -61,11 +62,6 @@ class EffortMixin:
         labelsuite.effort_objects()                # one row per finished object
         labelsuite.effort_plot("effort.svg")       # effort per object over time (or .png)
     """
-
-    # provided by LabelSession
-    user: str
-    provenance_recorded: Any
-    _record: Callable[..., dict[str, Any]]
 
     def _init_mixin(self) -> None:
         self._effort_unsaved: list[EffortRecord] = []

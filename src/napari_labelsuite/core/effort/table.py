@@ -131,7 +131,7 @@ def _group_columns(by: str | Sequence[str]) -> list[str]:
 
 
 def _finished_keys(frame: pd.DataFrame) -> list[tuple[Any, Any, int]]:
-    keys = []
+    keys: list[tuple[Any, Any, int]] = []
     for image, layer, ids in zip(frame["image"], frame["layer"], frame["objects"]):
         keys.extend((image, layer, int(i)) for i in ids)
     return keys
