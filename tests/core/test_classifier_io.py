@@ -225,3 +225,11 @@ def test_images_unlike_the_labelled_one_come_first(trained):
     out = suggest_images(clf, images, labelled=["labelled"], window=64, n=3, weights=(0, 0, 1))
     assert [s.key for s in out][:1] == ["bright"]
     assert out[-1].key == "same" and out[-1].novelty == pytest.approx(0.0)
+
+
+def test_chunked_prediction_leaves_the_feature_cache_alone(tmp_path, trained):
+    clf, img, _ = trained
+    clf.cache.clear()
+    out = np.zeros(img.shape, np.uint8)
+    predict_into(clf, img, out)
+    assert len(clf.cache) == 0 and clf.cache.nbytes == 0

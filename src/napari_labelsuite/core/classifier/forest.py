@@ -263,13 +263,14 @@ class PixelClassifier:
         """Probabilities ``(n_pixels, n_classes)`` of features given as ``(F, n_pixels)``."""
         return np.asarray(self.forest_.predict_proba(planes.T), dtype=np.float32)
 
-    def predict_proba_block(self, image: Any, region: Region) -> np.ndarray:
+    def predict_proba_block(self, image: Any, region: Region, *, cache: bool = True) -> np.ndarray:
         """Class probabilities of the pixels of ``region``: ``(*region_shape, n_classes)``.
 
-        Columns follow :attr:`classes_`.
+        Columns follow :attr:`classes_`. ``cache=False`` neither reads nor fills the feature
+        cache (a pass over a whole large image would only evict the blocks worth keeping).
         """
         self._require_trained()
-        feats = block_features(image, region, self.features, self.cache)
+        feats = block_features(image, region, self.features, self.cache if cache else None)
         shp = feats.shape[1:]
         proba = self._proba_planar(feats.reshape(feats.shape[0], -1))
         return proba.reshape(*shp, proba.shape[-1])

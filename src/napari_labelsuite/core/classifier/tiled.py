@@ -3,7 +3,8 @@
 :class:`LazyPrediction` looks like a read-only array whose values are computed when a
 region is read: each read computes the classifier's blocks (with their halo) that cover
 the region. Writers that stream slabs (``LabelArray.write_all`` of a mask store, zarr
-arrays) therefore hold one slab of labels and one block of features at a time.
+arrays) therefore hold one slab of labels and one block of features at a time (the
+classifier's feature cache is left alone).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class LazyPrediction:
         out = np.empty([s.stop - s.start for s in region], dtype=self.dtype)
         for t in iter_tiles(out.shape, self.clf._tile()):
             block = tuple(slice(r.start + s.start, r.start + s.stop) for r, s in zip(region, t))
-            proba = self.clf.predict_proba_block(self.image, block)
+            proba = self.clf.predict_proba_block(self.image, block, cache=False)
             if self.kind == "labels":
                 out[t] = self.clf.labels_from_proba(proba)
             else:
