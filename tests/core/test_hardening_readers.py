@@ -334,3 +334,63 @@ def test_voc_labelsuite_fields_of_the_wrong_type(tmp_path, extra, obj_extra, fie
     with pytest.raises(FormatError) as err:
         formats.read(_voc(tmp_path, extra=extra, obj_extra=obj_extra), "voc")
     assert "a.xml" in str(err.value) and field in str(err.value)
+
+
+# -- masks ------------------------------------------------------------------------------------
+def _masks(tmp_path) -> Path:
+    from napari_labelsuite.core import formats
+    from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
+
+    inst = np.zeros((6, 8), np.int32)
+    inst[1:4, 1:5] = 1
+    ann = ImageAnnotation("img1.png", (6, 8), instances=inst, objects={1: ObjectInfo(1)})
+    tax = Taxonomy.from_dict({"classes": [{"id": 1, "name": "cell"}]})
+    out = tmp_path / "masks"
+    formats.write(out, [ann], tax, fmt="masks")
+    return out
+
+
+@pytest.mark.parametrize("bad", [12, "../secret.png", "/etc/hostname", ""])
+def test_masks_sidecar_path_must_be_a_file_inside_the_folder(tmp_path, bad):
+    from napari_labelsuite.core import formats
+
+    out = _masks(tmp_path)
+    (tmp_path / "secret.png").write_bytes((out / "instances" / "img1.png").read_bytes())
+    side = json.loads((out / "masks.json").read_text())
+    side["images"][0]["files"]["instances"]["path"] = bad
+    (out / "masks.json").write_text(json.dumps(side))
+    with pytest.raises(FormatError) as err:
+        formats.read(out, "masks")
+    assert "files.instances.path" in str(err.value)
+
+
+def test_masks_objects_of_the_wrong_type(tmp_path):
+    from napari_labelsuite.core import formats
+
+    out = _masks(tmp_path)
+    side = json.loads((out / "masks.json").read_text())
+    side["images"][0]["objects"] = [1]
+    (out / "masks.json").write_text(json.dumps(side))
+    with pytest.raises(FormatError, match="field 'objects'"):
+        formats.read(out, "masks")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_mask_files_are_bounded_by_their_header(tmp_path, suffix):
+    import tifffile
+    from PIL import Image
+
+    from napari_labelsuite.core import formats
+    from napari_labelsuite.core.validate import pixel_limit
+
+    f = tmp_path / f"m{suffix}"
+    arr = np.zeros((64, 64), np.uint8)
+    if suffix == ".png":
+        Image.fromarray(arr).save(f)
+    else:
+        tifffile.imwrite(f, arr, compression="zlib")
+    with pixel_limit(1000), pytest.raises(FormatError) as err:
+        formats.read(f, "masks")
+    assert "4096 pixels" in str(err.value) and f.name in str(err.value)
+    anns, _ = formats.read(f, "masks")
+    assert anns[0].shape == (64, 64)

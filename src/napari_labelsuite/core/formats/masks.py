@@ -28,6 +28,7 @@ import numpy as np
 from ..annotation import ImageAnnotation, ObjectInfo
 from ..errors import FormatError, TaxonomyError
 from ..taxonomy import Taxonomy
+from ..validate import check_pixels, check_tables_dict, inside_folder, load_json
 from ._common import (
     StagedFiles,
     check_annotations,
@@ -156,16 +157,23 @@ def _read_mask(f: Path) -> np.ndarray:
         if not f.is_file():
             raise FormatError("mask file is missing", path=f)
         try:
+            # the header's size is checked against the pixel limit before decoding: a
+            # small compressed file may declare gigabytes of pixels
             if f.suffix.lower() == ".png":
                 from PIL import Image
 
                 with Image.open(f) as img:
+                    check_pixels((img.size[1], img.size[0]), path=f, field="size")
                     arr = np.asarray(img)
             else:
                 import tifffile
 
-                arr = tifffile.imread(f)
-        except OSError:
+                with tifffile.TiffFile(f) as tf:
+                    if not tf.series:
+                        raise FormatError("TIFF file holds no image", path=f)
+                    check_pixels(tf.series[0].shape, path=f, field="size")
+                    arr = tf.series[0].asarray()
+        except (OSError, FormatError):
             raise
         except Exception as exc:
             raise FormatError(f"cannot decode mask: {exc}", path=f) from None
@@ -198,14 +206,7 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
 
 def _read_sidecar(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     side_path = root / SIDECAR
-    with reading(side_path):
-        text = side_path.read_text(encoding="utf-8")
-    try:
-        side = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"not valid JSON: {exc.msg}", path=side_path, where=f"line {exc.lineno}"
-        ) from None
+    side = load_json(side_path, what="masks sidecar")
     if not isinstance(side, dict) or not isinstance(side.get("images"), list):
         raise FormatError("masks.json needs an 'images' list", path=side_path, field="images")
     try:
@@ -215,6 +216,7 @@ def _read_sidecar(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     out = []
     for i, rec in enumerate(side["images"]):
         where = f"images[{i}]"
+        check_tables_dict(rec, path=side_path, where=where)
         try:
             ann = ImageAnnotation.from_tables_dict(rec)
             files = dict(rec.get("files") or {})
@@ -231,7 +233,9 @@ def _read_sidecar(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
                     field=f"files.{kind}",
                     value=info,
                 )
-            f = root / info["path"]
+            # a path read from a file stays inside that file's folder
+            f = inside_folder(root, info["path"], path=side_path, where=where,
+                              field=f"files.{kind}.path")  # fmt: skip
             arr = _read_mask(f)
             if tuple(arr.shape) != ann.shape:
                 raise FormatError(
