@@ -16,7 +16,7 @@ from ..session import LabelSession
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
-__all__ = ["MAX_MIN_HEIGHT", "MAX_MIN_WIDTH", "SessionWidget"]
+__all__ = ["MAX_MIN_HEIGHT", "MAX_MIN_WIDTH", "SessionWidget", "short_path"]
 
 #: the most a dock widget may ask for (a 1,366 x 768 screen minus napari's own panels)
 MAX_MIN_HEIGHT = 240
@@ -193,6 +193,16 @@ class SessionWidget(QWidget):
         self._workers.append(worker)
         worker.start()
         return worker
+
+
+def short_path(path: Any) -> str:
+    """The last part of a path or URL, for notifications.
+
+    napari's notifications show one elided line at first, and a long path is cut there
+    (and its underscores clipped); the full path belongs in the widget and its tooltip.
+    """
+    text = str(path).rstrip("/\\")
+    return text.replace("\\", "/").rsplit("/", 1)[-1] or text
 
 
 def _release_ref(ref: weakref.ref) -> None:

@@ -34,7 +34,7 @@ from ..core.augment import BOX_POLICIES, MASK_FILLS, Pipeline
 from ..core.augment.transforms import TRANSFORMS, Transform
 from ..core.augment.warp import FILL_MODES, INTERPOLATIONS
 from ..core.errors import AugmentError
-from ._base import SessionWidget
+from ._base import SessionWidget, short_path
 
 _NONE = "(none)"
 
@@ -344,7 +344,7 @@ class AugmentWidget(SessionWidget):
     def save(self) -> None:
         out = self.guarded(self.session.save_augment_pipeline, self.path.value)
         if out is not None:
-            self.info(f"pipeline saved to {out}")
+            self.info(f"pipeline saved to {short_path(out)}")
 
     def load(self) -> None:
         # the controls follow through pipeline_changed

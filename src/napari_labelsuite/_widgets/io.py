@@ -31,7 +31,7 @@ from qtpy.QtWidgets import (
 
 from .._session.layers import role_of
 from ..core.formats import FORMATS
-from ._base import SessionWidget
+from ._base import SessionWidget, short_path
 
 AUTO = "auto (from path)"
 #: format -> (option name, choices) shown in the options combo box.
@@ -133,7 +133,9 @@ class ImportExportWidget(SessionWidget):
             path,
             self.fmt(),
             **self.options(),
-            on_done=lambda files: self.info(f"Exported {len(files)} file(s) to {path}"),
+            on_done=lambda files: self.info(
+                f"Exported {len(files)} file(s) to {short_path(path)}"
+            ),
             description="Exporting annotations",
             # errors become notifications through run_in_worker, not re-raised
             _ignore_errors=True,

@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
-from ._base import SessionWidget
+from ._base import SessionWidget, short_path
 
 #: Review keys (bound on the viewer while the widget is open).
 KEYS = {
@@ -224,7 +224,7 @@ class QualityControlWidget(SessionWidget):
     def export_report(self, path: str) -> list | None:
         written = self.guarded(self.session.export_qc_report, path)
         if written:
-            self.info(f"QC report written: {', '.join(str(p) for p in written)}")
+            self.info(f"QC report written: {', '.join(short_path(p) for p in written)}")
         return written
 
     def _export_dialog(self) -> None:

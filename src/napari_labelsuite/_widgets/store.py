@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 )
 
 from .._reader import remember_store_reader
-from ._base import SessionWidget
+from ._base import SessionWidget, short_path
 
 
 class _CloseGuard(QObject):
@@ -111,14 +111,15 @@ class MaskStoreWidget(SessionWidget):
         st = self.guarded(self.session.open_store, self.path_edit.text().strip(), mode)
         if st is not None:
             remember_store_reader(st.path)
-            self.info(f"opened {st.path}: {', '.join(st.label_names()) or 'no labels'}")
+            labels = ", ".join(st.label_names()) or "no labels"
+            self.info(f"opened {short_path(st.path)}: {labels}")
         self.refresh_status()
 
     def create_store(self) -> None:
         st = self.guarded(self.session.create_store, self.path_edit.text().strip())
         if st is not None:
             remember_store_reader(st.path)
-            self.info(f"created {st.path}")
+            self.info(f"created {short_path(st.path)}")
         self.refresh_status()
 
     def save(self) -> None:
@@ -148,6 +149,7 @@ class MaskStoreWidget(SessionWidget):
         s = self.session.store_status()
         if s["path"] is None:
             self.status.setText("no store open")
+            self.status.setToolTip("")
             return
         last = (
             _dt.datetime.fromtimestamp(s["last_save"]).strftime("%H:%M:%S")
@@ -156,7 +158,10 @@ class MaskStoreWidget(SessionWidget):
         )
         dirty = f"unsaved edits ({s['dirty_chunks']} chunks)" if s["dirty"] else "saved"
         auto = ", autosave on" if s["autosave"] else ""
-        self.status.setText(f"{s['path']} [{s['mode']}]\n{dirty}; last save {last}{auto}")
+        self.status.setText(
+            f"{short_path(s['path'])} [{s['mode']}]\n{dirty}; last save {last}{auto}"
+        )
+        self.status.setToolTip(str(s["path"]))
 
     def confirm_close(self) -> bool:
         """True when closing may go on (nothing unsaved, or the user said so)."""
