@@ -148,3 +148,34 @@ def test_coco_reader_equals_annToMask_on_coco2017_shaped_records(tmp_path):
     for k, rec in enumerate(doc["annotations"], start=1):
         expected[api.annToMask(rec).astype(bool)] = k
     np.testing.assert_array_equal(np.asarray(ann.instances), expected)
+
+
+def test_overlapping_polygon_objects_later_wins_like_painting_annToMask(tmp_path):
+    """Only polygons (no RLE): the whole image is painted in one pass, in file order."""
+    rng = np.random.default_rng(11)
+    h, w = 50, 70
+    anns = [
+        {
+            "id": i + 1,
+            "image_id": 1,
+            "category_id": 1,
+            "iscrowd": 0,
+            "area": 1.0,
+            "bbox": [0, 0, 1, 1],
+            "segmentation": [_blob(rng, 35 + 4 * (i % 3), 25, 20, 40)],
+        }
+        for i in range(9)
+    ]
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "height": h, "width": w}],
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps(doc))
+    (ann,), _ = coco.read(f)
+    api = COCO(str(f))
+    expected = np.zeros((h, w), np.int64)
+    for k, rec in enumerate(doc["annotations"], start=1):
+        expected[api.annToMask(rec).astype(bool)] = k
+    np.testing.assert_array_equal(np.asarray(ann.instances), expected)

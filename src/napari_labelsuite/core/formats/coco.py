@@ -36,7 +36,7 @@ import json
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -287,7 +287,7 @@ def read(
     return from_dict(doc, path, report=report)
 
 
-def _err(msg: str, path: Any, where: str, field: str | None = None, value: Any = ...) -> None:
+def _err(msg: str, path: Any, where: str, field: str | None = None, value: Any = ...) -> NoReturn:
     kw: dict[str, Any] = {} if value is ... else {"value": value}
     raise FormatError(msg, path=path, where=where, field=field, **kw)
 
@@ -417,7 +417,6 @@ def from_dict(
             image_of[iid] = image_of[src.records[()]]
             merged += 1
             continue
-        src = sources.get(src_name)
         if src is None:
             try:
                 src = sources[src_name] = _Source(src_name, shape, axes)
@@ -577,8 +576,8 @@ def _check_segmentation(seg: Any, h: int, w: int, path: Any, where: str) -> str:
 def _plane_polygon_runs(items: list, h: int, w: int) -> dict[Any, Any]:
     """Runs of every polygon annotation, rasterised in one batch per plane.
 
-    Returns ``{plane: (col, row0, row1), (plane, "bounds"): {item: (lo, hi)}}``: the runs
-    of item ``i`` are ``lo:hi`` of its plane's arrays.
+    Returns ``{plane: (col, row0, row1, bounds)}`` where ``bounds[i] = (lo, hi)``: the runs
+    of item ``i`` are ``lo:hi`` of its plane's arrays (in item order).
     """
     per_plane: dict[tuple[int, ...], tuple[list[Any], list[int]]] = {}
     for i, (plane, _a, seg, kind) in enumerate(items):
@@ -593,9 +592,22 @@ def _plane_polygon_runs(items: list, h: int, w: int) -> dict[Any, Any]:
         ids = np.unique(np.asarray(owners, np.int64))
         lo = np.searchsorted(item, ids, side="left")
         hi = np.searchsorted(item, ids, side="right")
-        out[plane] = (col, r0, r1)
-        out[plane, "bounds"] = {int(k): (int(a), int(b)) for k, a, b in zip(ids, lo, hi)}
+        bounds = {int(k): (int(a), int(b)) for k, a, b in zip(ids, lo, hi)}
+        out[plane] = (col, r0, r1, bounds)
     return out
+
+
+def _paint_last_wins(
+    flat: np.ndarray, col: np.ndarray, r0: np.ndarray, r1: np.ndarray, values: np.ndarray, h: int
+) -> None:
+    """Paint runs (in order) into a column-major plane; a pixel takes its last run's value."""
+    pix = rle.run_pixels(col, r0, r1, h)
+    vals = np.repeat(values, r1 - r0)
+    order = np.argsort(pix, kind="stable")
+    pix, vals = pix[order], vals[order]
+    last = np.ones(len(pix), dtype=bool)
+    last[:-1] = pix[1:] != pix[:-1]
+    flat[pix[last]] = vals[last]
 
 
 def _build(src: _Source, items: list) -> ImageAnnotation:
@@ -617,6 +629,10 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
         vol_t = np.zeros((*lead, w, h), dtype=dtype)
     next_id = 1
     runs = _plane_polygon_runs(items, h, w)
+    # without RLE records the order of painting is the order of the polygon runs, so each
+    # plane is painted in one pass at the end (later records still win)
+    deferred = not any(kind == "rle" for _, _, _, kind in items)
+    value_of: dict[int, int] = {}
     for i, (plane, a, seg, kind) in enumerate(items):
         review = {k: a[k] for k in _REVIEW_KEYS if k in a}
         attrs = dict(a.get("attributes") or {})
@@ -645,6 +661,7 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
             k = next_id
             used_ids.add(k)
         objects.setdefault(k, ObjectInfo(a["category_id"], attrs, **review))
+        assert vol_t is not None  # has_masks: every non-box record makes a mask
         flat = vol_t[plane].reshape(-1)
         if kind == "rle":
             counts = seg["counts"]
@@ -654,9 +671,11 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
                 else np.asarray(counts, np.int64)
             )
             rle.paint_counts(flat, counts, k)
+        elif deferred:
+            value_of[i] = k
         else:
-            col, r0, r1 = runs[plane]
-            lo, hi = runs[plane, "bounds"][i]
+            col, r0, r1, bounds = runs[plane]
+            lo, hi = bounds[i]
             flat[rle.run_pixels(col[lo:hi], r0[lo:hi], r1[lo:hi], h)] = k
         if "box" in a:
             b = a["box"] if isinstance(a["box"], dict) else {}
@@ -673,6 +692,12 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
                     **{kk: b[kk] for kk in _REVIEW_KEYS if kk in b},
                 )
             )
+    if deferred and value_of and vol_t is not None:
+        for plane, (col, r0, r1, bounds) in runs.items():
+            values = np.zeros(len(col), dtype=vol_t.dtype)
+            for i, (lo, hi) in bounds.items():
+                values[lo:hi] = value_of[i]
+            _paint_last_wins(vol_t[plane].reshape(-1), col, r0, r1, values, h)
     instances = None
     if vol_t is not None:
         instances = np.ascontiguousarray(np.swapaxes(vol_t, -1, -2))

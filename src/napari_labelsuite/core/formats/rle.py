@@ -177,31 +177,46 @@ def _poly_toggles(
     flip = (xmaj & (x > xn)) | (~xmaj & (y > yn))
     xs, xe = np.where(flip, xn, x), np.where(flip, x, xn)
     ys, ye = np.where(flip, yn, y), np.where(flip, y, yn)
-    major = np.where(xmaj, dx, dy)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # a zero-length edge gives NaN in C too; its single point never reaches the output
+        # a zero-length edge gives NaN in C too; it has no crossing
         s = np.where(xmaj, (ye - ys) / dx, (xe - xs) / dy)
-    s[major == 0] = 0.0
-    n = major + 1
-    edge = np.repeat(np.arange(n_vert), n)
-    d = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    t = np.where(flip[edge], major[edge] - d, d)
-    xm = xmaj[edge]
-    xs_e, ys_e = xs[edge], ys[edge]
-    rounded = np.trunc(np.where(xm, ys_e, xs_e) + s[edge] * t + 0.5).astype(np.int64)
-    u = np.where(xm, t + xs_e, rounded)
-    v = np.where(xm, rounded, t + ys_e)
-    # points along the y-boundary, downsampled to pixel-centre columns; a pair of points
-    # from two different polygons is no crossing
-    pt_poly = poly_of[edge]
-    changed = np.flatnonzero((u[1:] != u[:-1]) & (pt_poly[1:] == pt_poly[:-1])) + 1
-    uj, up = u[changed], u[changed - 1]
-    xd = (np.where(uj < up, uj, uj - 1) + 0.5) / _SCALE - 0.5
-    keep = (np.floor(xd) == xd) & (xd >= 0) & (xd <= w - 1)
-    changed = changed[keep]
-    yd = (np.minimum(v[changed], v[changed - 1]) + 0.5) / _SCALE - 0.5
-    yd = np.ceil(np.clip(yd, 0, h))
-    return pt_poly[changed], xd[keep].astype(np.int64), yd.astype(np.int64)
+    # C walks every edge point by point and keeps the pairs of consecutive points whose
+    # column u changes and whose lower column c = min(u) is a pixel centre (c % 5 == 2).
+    # Pairs across two edges share their point (no change, or a negative column that the
+    # bounds below drop), so each edge is handled alone, and only the pairs that can
+    # survive are generated.
+    # x-major edges: u steps by one at every point, v = (int)(ys + s * (u - xs) + .5)
+    xe_idx = np.flatnonzero(xmaj & (dx > 0))
+    c_first = xs[xe_idx] + (2 - xs[xe_idx]) % 5
+    n_x = np.maximum((xe[xe_idx] - 1 - c_first) // 5 + 1, 0)
+    e = np.repeat(xe_idx, n_x)
+    k = np.arange(int(n_x.sum())) - np.repeat(np.cumsum(n_x) - n_x, n_x)
+    t = np.repeat(c_first - xs[xe_idx], n_x) + 5 * k
+    ys_e, s_e = ys[e], s[e]
+    v0 = np.trunc(ys_e + s_e * t + 0.5)
+    v1 = np.trunc(ys_e + s_e * (t + 1) + 0.5)
+    col_x = (t + xs[e] - 2) // 5
+    vmin_x = np.minimum(v0, v1)
+    own_x = poly_of[e]
+    # y-major edges: v steps by one, u = (int)(xs + s * t + .5) may change between steps
+    ye_idx = np.flatnonzero(~xmaj)
+    n_y = dy[ye_idx]
+    e = np.repeat(ye_idx, n_y)
+    t = np.arange(int(n_y.sum())) - np.repeat(np.cumsum(n_y) - n_y, n_y)
+    xs_e, s_e = xs[e], s[e]
+    ua = np.trunc(xs_e + s_e * t + 0.5).astype(np.int64)
+    ub = np.trunc(xs_e + s_e * (t + 1) + 0.5).astype(np.int64)
+    c = np.minimum(ua, ub)
+    hit = (ua != ub) & (c % 5 == 2)
+    col_y = (c[hit] - 2) // 5
+    vmin_y = (ys[e] + t)[hit].astype(np.float64)
+    own_y = poly_of[e][hit]
+    col = np.concatenate([col_x, col_y])
+    vmin = np.concatenate([vmin_x, vmin_y])
+    owner = np.concatenate([own_x, own_y])
+    keep = (col >= 0) & (col <= w - 1)
+    yd = np.ceil(np.clip((vmin[keep] + 0.5) / _SCALE - 0.5, 0, h))
+    return owner[keep], col[keep], yd.astype(np.int64)
 
 
 def polygon_runs(
