@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from psygnal import Signal
 
 from ..core.effort import (
     EFFORT_FILE,
@@ -41,6 +42,7 @@ from ..core.effort import (
     records_frame,
 )
 from ..core.errors import EffortLogError
+from .events import emit
 from .host import SessionPart
 from .layers import role_of
 
@@ -62,6 +64,9 @@ class EffortMixin(SessionPart):
         labelsuite.effort_objects()                # one row per finished object
         labelsuite.effort_plot("effort.svg")       # effort per object over time (or .png)
     """
+
+    #: ``(record)`` after each logged action (an :class:`EffortRecord`)
+    effort_logged = Signal(object)
 
     def _init_mixin(self) -> None:
         self._effort_unsaved: list[EffortRecord] = []
@@ -125,6 +130,7 @@ class EffortMixin(SessionPart):
         )
         self._effort_unsaved.append(rec)
         self._effort_flush()
+        emit(self.effort_logged, rec)
 
     @contextlib.contextmanager
     def _effort_quiet(self) -> Iterator[None]:

@@ -169,7 +169,7 @@ def effort_table(
     idle : float
         Gaps longer than this (seconds) are pauses, not work.
     total : bool
-        Append a row ``"all"`` over every record.
+        Append a row ``"all"`` over every record (when there are any).
 
     Returns
     -------
@@ -184,7 +184,7 @@ def effort_table(
             keys: tuple[Any, ...] = key if isinstance(key, tuple) else (key,)
             row = {c: (None if pd.isna(k) else k) for c, k in zip(cols, keys)}
             rows.append({**row, **_measures(part)})
-    if total:
+    if total and len(frame):
         rows.append({**dict.fromkeys(cols, "all"), **_measures(frame)})
     out = pd.DataFrame(rows, columns=[*cols, *TABLE_COLUMNS])
     for c in cols:  # a group without a value (no image, no class) shows None, not NaN
