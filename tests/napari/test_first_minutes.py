@@ -422,3 +422,17 @@ def test_3d_sample_interpolation_is_one_click_away(make_napari_viewer):
     filled = [int((keyframes.data[z] == 1).sum()) for z in range(9, 16)]
     assert filled[0] == filled[-1] == 0
     assert all(n > 0 for n in filled[1:-1])  # slices 11-13 were filled between the keyframes
+
+
+# -- 11. a hand-drawn box has the same empty fields as the others --------------------------------
+def test_hand_drawn_box_has_no_nan_fields(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "cells_2d")
+    widget = _dock(viewer, "Instances")
+    widget.new_boxes_layer()
+    boxes = viewer.layers["boxes"]
+    boxes.add_rectangles(np.array([[5, 5], [20, 30]]))  # what drawing a rectangle does
+    boxes.add_rectangles(np.array([[40, 40], [60, 70]]))
+    assert boxes.features["class"].tolist() == ["nucleus", "nucleus"]
+    for col in ("reviewer", "reviewed_at"):  # None, as converted and imported boxes have
+        assert [v is None for v in boxes.features[col]] == [True, True]

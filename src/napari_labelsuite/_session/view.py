@@ -32,6 +32,7 @@ class ViewMixin:
     def _init_mixin(self) -> None:
         self._box_text_mode = "auto"
         self._min_box_px = DEFAULT_MIN_BOX_PX
+        self._watched_boxes: set[int] = set()
         viewer = self.viewer  # type: ignore[attr-defined]
         if viewer is not None:
             # napari keeps weak references to bound methods: the session stays collectable
@@ -84,9 +85,32 @@ class ViewMixin:
         except SessionError:  # the viewer is closing
             return
         for layer in layers:
+            if id(layer) not in self._watched_boxes:
+                self._watched_boxes.add(id(layer))
+                layer.events.data.connect(self._clean_new_box_rows)
             visible = self.box_text_visible(layer)
             if layer.text.visible != visible:
                 layer.text.visible = visible
+
+    @staticmethod
+    def _clean_new_box_rows(event: Any) -> None:
+        """Empty fields of a hand-drawn box are None, as in every other row, not NaN.
+
+        napari fills a new shape's row from ``feature_defaults`` and turns its ``None``
+        values into NaN.
+        """
+        if str(getattr(event, "action", "")) != "added":
+            return
+        layer = event.source
+        frame = layer.features
+        fixed = False
+        for col in frame.columns:
+            values = frame[col]
+            if values.dtype == object and values.isna().any():
+                frame[col] = values.astype(object).where(values.notna(), None)
+                fixed = True
+        if fixed:
+            layer.features = frame
 
     def focus_layers(self, layers: Any, margin: float = 1.05) -> tuple[float, float]:
         """Move the camera so that ``layers`` (layers or names) fill the canvas.
