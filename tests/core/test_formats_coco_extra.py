@@ -225,3 +225,52 @@ def test_written_results_load_in_pycocotools(tmp_path):
     (rec,) = res.anns.values()
     np.testing.assert_array_equal(res.annToMask(rec), m1)
     assert rec["score"] == 0.8
+
+
+def test_results_compare_in_qc_like_cocoeval(tmp_path):
+    """Predictions read from a results list give the AP pycocotools' COCOeval gives."""
+    import contextlib
+    import io
+
+    from pycocotools.cocoeval import COCOeval
+
+    from napari_labelsuite.core import formats
+    from napari_labelsuite.core.qc.matching import average_precision
+
+    gt_doc = {
+        "images": [{"id": 7, "file_name": "a.jpg", "height": 60, "width": 80}],
+        "annotations": [
+            {
+                "id": i + 1,
+                "image_id": 7,
+                "category_id": 1,
+                "bbox": b,
+                "area": b[2] * b[3],
+                "iscrowd": 0,
+            }
+            for i, b in enumerate([[2, 3, 20, 15], [40, 10, 25, 30], [10, 35, 18, 20]])
+        ],
+        "categories": [{"id": 1, "name": "cell"}],
+    }
+    gt_path = tmp_path / "gt.json"
+    gt_path.write_text(json.dumps(gt_doc))
+    res = [
+        {"image_id": 7, "category_id": 1, "bbox": [3, 3, 19, 15], "score": 0.9},
+        {"image_id": 7, "category_id": 1, "bbox": [41, 12, 20, 28], "score": 0.8},
+        {"image_id": 7, "category_id": 1, "bbox": [60, 45, 10, 10], "score": 0.7},
+        {"image_id": 7, "category_id": 1, "bbox": [12, 38, 18, 15], "score": 0.3},
+    ]
+    res_path = tmp_path / "res.json"
+    res_path.write_text(json.dumps(res))
+    (pred,), _ = formats.read(res_path, "coco_results", images=gt_path)
+    (gt,), _ = formats.read(gt_path)
+    ours = average_precision(
+        gt.boxes, pred.boxes, scores=[b.attributes["score"] for b in pred.boxes]
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        api = COCO(str(gt_path))
+        ev = COCOeval(api, api.loadRes(str(res_path)), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert ours["ap"] == pytest.approx(ev.stats[0], abs=1e-9)
