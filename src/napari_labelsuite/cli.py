@@ -301,7 +301,9 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
                         value=tuple(levels[0].shape),
                     )
             shape = "x".join(map(str, ann.shape))
-            return f"store {shape} with labels {names}, {len(ann.objects)} instances"
+            # stores from other tools: say what was inferred (dropped axes, class keys)
+            notes = "".join(f"; {note}" for note in store.notes)
+            return f"store {shape} with labels {names}, {len(ann.objects)} instances{notes}"
         finally:
             store.close()
     if kind in _FORMATS:

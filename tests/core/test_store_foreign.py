@@ -118,3 +118,13 @@ def test_properties_without_class_say_so(tmp_path):
     assert ann.instances is not None and ann.objects == {}
     assert any("no property names a class" in n for n in store.notes)
     store.close()
+
+
+def test_validate_says_what_was_inferred(tmp_path, capsys):
+    from napari_labelsuite.cli import main
+
+    path = tmp_path / "idr.ome.zarr"
+    _idr_store(path, [{"label-value": 1, "class": "nucleus"}, {"label-value": 2, "class": "rim"}])
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 instances" in out and "singleton channel axis" in out and "'class' property" in out
