@@ -26,18 +26,15 @@ def open_plugin_widgets(viewer: Any) -> list[Any]:
 
 
 def build_demo(viewer: Any) -> Any:
-    """Load the 2D sample into ``viewer``, bind it to the session and open the widgets."""
-    from .core.synthetic import NUCLEI_CLASSES
-    from .core.taxonomy import Taxonomy
+    """Load the 2D sample into ``viewer`` and open the widgets.
+
+    The sample's class list and the role of its mask are adopted by the session as the
+    layers arrive (as with File > Open Sample), so the demo shows what a user gets.
+    """
     from .session import LabelSession
 
     session = LabelSession.attach(viewer)
-    session.taxonomy = Taxonomy(NUCLEI_CLASSES, name="cells")
     viewer.open_sample(PLUGIN, "cells_2d")
-    for layer in list(viewer.layers):
-        role = layer.metadata.get("labelsuite", {}).get("role")
-        if role is not None and hasattr(session, "manage_layer"):
-            session.manage_layer(layer, role)
     open_plugin_widgets(viewer)
     session.set_active_class("nucleus")
     session.push_to_console()
@@ -55,7 +52,7 @@ def run_demo(screenshot: str | None = None) -> int:
         return 0
     from qtpy.QtWidgets import QApplication
 
-    viewer.window._qt_window.resize(1600, 1000)
+    viewer.window._qt_window.resize(1366, 768)  # a laptop screen: the docks must fit
     for _ in range(10):
         QApplication.processEvents()
     viewer.reset_view()
