@@ -32,6 +32,7 @@ from ..core.augment.transforms import (
 from ..core.boxes import xyxy_to_napari
 from ..core.errors import AugmentError, SessionError
 from .events import emit
+from .host import SessionPart
 from .layers import META_KEY, _layer_data
 
 PREVIEW_TAG = "augment_preview"
@@ -102,7 +103,7 @@ class AugmentPreview:
         return "\n".join(lines)
 
 
-class AugmentMixin:
+class AugmentMixin(SessionPart):
     """Augmentation preview of the session's image, masks and boxes."""
 
     #: ``(pipeline)`` after the pipeline is set or loaded (views redraw from it)

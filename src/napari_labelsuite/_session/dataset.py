@@ -21,6 +21,7 @@ from ..core.dataset import (
 )
 from ..core.errors import LabelsuiteError, SessionError
 from ..core.provenance import ProvenanceError, ProvenanceLog
+from .host import SessionPart
 from .layers import META_KEY, ROLES, role_of
 
 
@@ -42,7 +43,7 @@ def _is_dataset_image(layer: Any) -> bool:
     return isinstance(info, dict) and "dataset_item" in info
 
 
-class DatasetMixin:
+class DatasetMixin(SessionPart):
     """Datasets (many images), navigation with autosave, provenance persistence.
 
     Open a folder or a list of images with :meth:`open_dataset`; :meth:`next`,

@@ -9,10 +9,11 @@ from ..core import formats
 from ..core.annotation import ImageAnnotation
 from ..core.errors import FormatError
 from ..core.taxonomy import Taxonomy
+from .host import SessionPart
 from .layers import role_of
 
 
-class FormatsMixin:
+class FormatsMixin(SessionPart):
     """Import and export of COCO, YOLO, Pascal VOC and mask files."""
 
     def export_annotations(

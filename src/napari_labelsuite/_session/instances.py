@@ -27,6 +27,7 @@ from ..core.errors import InstanceError, SessionError
 from ..core.instances import chunked
 from ..core.instances.edits import max_size_arg
 from ..core.store.edits import apply_instance_edit
+from .host import SessionPart
 from .layers import META_KEY, _layer_data, role_of
 
 Region = tuple[slice, ...]
@@ -165,7 +166,7 @@ class _TableUndo:
         session._record(direction, layer=layer.name, of=step.action, ids=sorted(rows))
 
 
-class InstancesMixin:
+class InstancesMixin(SessionPart):
     """Instance tools (split, merge, relabel, clean) on the session's instance layers, undoable."""
 
     def _init_mixin(self) -> None:

@@ -38,6 +38,7 @@ from ..core.tables import (
     semantic_frame,
 )
 from .events import emit
+from .host import SessionPart
 
 ROLES = ("semantic", "instances", "boxes")
 #: ``layer.metadata`` key under which a managed layer records its role (the one definition)
@@ -79,7 +80,7 @@ def _instance_color(class_rgba: Any, iid: int) -> np.ndarray:
     return np.array([*colorsys.hsv_to_rgb(h, sat, val), a])
 
 
-class LayersMixin:
+class LayersMixin(SessionPart):
     """Taxonomy binding and the annotation layers; layers <-> ImageAnnotation."""
 
     #: ``(class_id)`` when the active class is set (also to the same class) or unset (None)

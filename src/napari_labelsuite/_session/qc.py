@@ -32,6 +32,7 @@ from ..core.qc import (
 )
 from ..core.qc.pairs import iter_blocks
 from .events import emit
+from .host import SessionPart
 from .layers import ROLES, _layer_data, role_of
 
 
@@ -45,7 +46,7 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-class QCMixin:
+class QCMixin(SessionPart):
     """Quality control: agreement, consistency checks, review queue."""
 
     #: emitted (no arguments) when the findings list or a finding's status changes

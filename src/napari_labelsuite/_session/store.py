@@ -23,6 +23,7 @@ import numpy as np
 
 from ..core.errors import SessionError, TaxonomyError
 from ..core.store import MaskStore, SaveReport
+from .host import SessionPart
 from .layers import META_KEY, role_of
 
 #: Labels up to this many bytes are edited whole; larger ones through a region.
@@ -58,7 +59,7 @@ class _Region:
         return self.dirty or _history_mark(self.layer) != self.history
 
 
-class StoreMixin:
+class StoreMixin(SessionPart):
     """Zarr mask stores: open, create, save, autosave, edit regions."""
 
     def _init_mixin(self) -> None:
