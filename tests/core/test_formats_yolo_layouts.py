@@ -183,3 +183,29 @@ def test_box_far_outside_is_still_refused(tmp_path):
     _txt(tmp_path / "labels/x.txt", "0 0.02 0.5 0.1 0.1\n")
     with pytest.raises(FormatError, match="outside"):
         yolo.read(tmp_path)
+
+
+def test_pose_rows_without_kpt_shape_are_refused_and_task_segment_overrides(tmp_path):
+    _txt(tmp_path / "data.yaml", "train: images/train\nval: images/train\nnames: [person]\n")
+    _img(tmp_path / "images/train/p.png", 50, 50)
+    # box + 3 keypoints (x, y): 10 values per row, the same in every row
+    rows = [
+        "0 0.5 0.5 0.4 0.6 0.45 0.3 0.55 0.3 0.5 0.6",
+        "0 0.2 0.3 0.2 0.3 0.15 0.2 0.25 0.2 0.2 0.4",
+        "0 0.8 0.7 0.2 0.3 0.75 0.6 0.85 0.6 0.8 0.8",
+    ]
+    _txt(tmp_path / "labels/train/p.txt", "\n".join(rows) + "\n")
+    with pytest.raises(FormatError, match="pose rows"):
+        yolo.read(tmp_path)
+    (ann,), _ = yolo.read(tmp_path, task="segment")
+    assert sorted(ann.objects) == [1, 2, 3]
+
+
+def test_obb_override_with_task_segment(tmp_path):
+    _txt(tmp_path / "data.yaml", "train: images/train\nval: images/train\nnames: [ship]\n")
+    _img(tmp_path / "images/train/p1.png", 50, 50)
+    _txt(tmp_path / "labels/train/p1.txt", "0 0.1 0.1 0.5 0.1 0.5 0.5 0.1 0.5\n")
+    (ann,), _ = yolo.read(tmp_path, task="segment")
+    ref = np.zeros((50, 50), bool)
+    ref[5:25, 5:25] = True
+    np.testing.assert_array_equal(np.asarray(ann.instances) == 1, ref)

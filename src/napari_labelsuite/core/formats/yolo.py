@@ -418,9 +418,12 @@ def _darknet_layout(root: Path) -> Layout:
 
 
 def read(
-    path: str | Path, *, report: ReadReport | None = None
+    path: str | Path, *, task: str | None = None, report: ReadReport | None = None
 ) -> tuple[list[ImageAnnotation], Taxonomy]:
     """Read a YOLO dataset (its folder, its ``data.yaml``, ``obj.data`` or ``classes.txt``).
+
+    ``task="segment"`` reads rows of equal length as polygons even where they look like
+    oriented boxes or keypoints (see the module doc).
 
     Raises
     ------
@@ -474,7 +477,8 @@ def read(
                 field="labels",
             )
         rows_of = [(it, _parse_plain_rows(it, len(to_id))) for it in existing]
-        _refuse_obb(rows_of, root)
+        if task != "segment":
+            _refuse_obb(rows_of, root)
         if report is not None and len(existing) < len(layout.items):
             report.note(f"{len(layout.items) - len(existing)} images have no label file")
         names_seen: dict[str, int] = {}
@@ -517,14 +521,27 @@ def _refuse_obb(rows_of: list, root: Path) -> None:
     lengths = [len(vals) for _, (_, rows) in rows_of for _, _, kind, vals in rows
                if kind == "polygon"]  # fmt: skip
     boxes = sum(1 for _, (_, rows) in rows_of for _, _, kind, _ in rows if kind == "box")
-    if lengths and not boxes and all(n == 4 for n in lengths):
-        first = next(lab for (lab, _, _), (_, rows) in rows_of if rows)
+    if not lengths or boxes:
+        return
+    first = next(lab for (lab, _, _), (_, rows) in rows_of if rows)
+    if all(n == 4 for n in lengths):
         raise FormatError(
             "every row has 8 values (4 corners): this looks like a YOLO-OBB oriented-box "
-            "dataset, which is not supported (segmentation polygons vary in length)",
+            "dataset, which is not supported (segmentation polygons vary in length; pass "
+            "task='segment' if these are 4-point polygons)",
             path=first,
             field="values",
             value=8,
+        )
+    if len(lengths) >= 3 and len(set(lengths)) == 1:
+        n = 2 * lengths[0]
+        raise FormatError(
+            f"every row has the same {n} values: this looks like YOLO pose rows (a box and "
+            "keypoints) from a data.yaml without kpt_shape, not polygons, which vary in "
+            "length (pass task='segment' if these are polygons)",
+            path=first,
+            field="values",
+            value=n,
         )
 
 
