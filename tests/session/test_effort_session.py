@@ -277,3 +277,25 @@ def test_chart_and_qc_report_carry_the_effort(session, tmp_path):
     assert eff[["route", "objects", "actions"]].values.tolist() == [["polygon", 3, 9]]
     written = session.export_qc_report(tmp_path / "qc.md")
     assert "## effort" in written[1].read_text()
+
+
+def test_strokes_on_a_store_edit_region_go_to_the_log_beside_the_store(tmp_path, cells_taxonomy):
+    from napari_labelsuite.core.store import MaskStore
+
+    path = tmp_path / "plate.ome.zarr"
+    with MaskStore.create(path, shape=(512, 512), chunks=(128, 128)) as st:
+        st.taxonomy = cells_taxonomy
+        st.create_labels("instances", dtype="uint32", role="instances")
+        st.set_objects("instances", {})
+        st.save()
+    s = LabelSession(taxonomy=cells_taxonomy, user="ana")
+    s.open_store(str(path), max_in_memory=1, region=(128, 128))
+    assert s.effort_log_path == tmp_path / "labelsuite" / "effort.jsonl"
+    s.set_active_class("nucleus")
+    sim.brush_stroke(s.instances, [(20, 20), (20, 40)], size=5)
+    s.close_store()
+    stored, problems = read_effort(tmp_path / "labelsuite" / "effort.jsonl")
+    assert problems == []
+    assert [(r.route, r.action, r.image, r.layer) for r in stored] == [
+        ("brush", "stroke", "plate.ome.zarr", "instances [edit]")
+    ]
