@@ -37,6 +37,15 @@ def test_signed_distance_is_zero_on_pixel_edges():
     assert np.array_equal(sdf < 0, m[0])
 
 
+def test_signed_distance_edt_package_matches_scipy():
+    rng = np.random.default_rng(0)
+    masks = ndi.gaussian_filter(rng.random((3, 40, 50)), (0, 3, 3)) > 0.5  # blobs
+    assert all(m.any() and not m.all() for m in masks)
+    fast = signed_distance(masks)
+    reference = signed_distance(masks, edt=ndi.distance_transform_edt)
+    assert np.allclose(fast, reference, atol=1e-5)
+
+
 def test_identical_keyframes_are_copied_exactly():
     lab = np.zeros((6, 30, 30), np.uint16)
     m = disk_mask((30, 30), (15, 14), 7)
@@ -214,14 +223,29 @@ def test_image_guided_interpolation_follows_the_edges():
     guided = interpolate_slices(lab, 1, image=img).apply(lab)
     d_shape = np.mean([dice(shape_only[z] == 1, ball[z]) for z in range(2, 15)])
     d_guided = np.mean([dice(guided[z] == 1, ball[z]) for z in range(2, 15)])
-    assert d_guided > 0.93
-    assert d_guided > d_shape + 0.05
+    assert d_guided > 0.8
+    assert d_guided > d_shape + 0.1
     changed = guided != lab
     assert np.all(lab[changed] == 0) and np.all(guided[changed] == 1)
 
 
-def test_agrees_with_itk_morphological_contour_interpolation():
-    itk = pytest.importorskip("itk")
+_ITK_SCRIPT = """
+import sys
+import numpy as np
+import itk
+data = np.load(sys.argv[1])
+f = itk.MorphologicalContourInterpolator.New(itk.image_from_array(data["sparse"]))
+f.SetAxis(2)  # ITK's axis 2 is numpy's axis 0
+f.Update()
+np.save(sys.argv[2], itk.array_from_image(f.GetOutput()))
+"""
+
+
+def test_agrees_with_itk_morphological_contour_interpolation(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("itk")
     zz, yy, xx = np.mgrid[:17, :48, :48]
     lean = ((zz - 8) / 9.0) ** 2 + ((yy - 20 - zz / 2) / 7.0) ** 2 + ((xx - 24) / 12.0) ** 2 <= 1
     gt = lean.astype(np.uint16)  # a leaning ellipsoid
@@ -229,10 +253,15 @@ def test_agrees_with_itk_morphological_contour_interpolation():
     for z in (1, 5, 9, 13):
         sparse[z] = gt[z]
     ours = interpolate_slices(sparse, 1).apply(sparse)
-    f = itk.MorphologicalContourInterpolator.New(itk.image_from_array(sparse))
-    f.SetAxis(2)  # ITK's axis 2 is numpy's axis 0
-    f.Update()
-    ref = itk.array_from_image(f.GetOutput())
+    # ITK runs in its own process: its wrapping can upset the heap at interpreter exit
+    np.savez(tmp_path / "in.npz", sparse=sparse)
+    subprocess.run(
+        [sys.executable, "-c", _ITK_SCRIPT, str(tmp_path / "in.npz"), str(tmp_path / "out.npy")],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    ref = np.load(tmp_path / "out.npy")
     filled = [z for z in range(2, 13) if z % 4 != 1]
     d_ours = np.mean([dice(ours[z] == 1, gt[z] == 1) for z in filled])
     d_itk = np.mean([dice(ref[z] == 1, gt[z] == 1) for z in filled])

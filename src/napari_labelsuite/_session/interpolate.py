@@ -162,7 +162,7 @@ class InterpolateMixin:
         axis: int = 0,
         image: Any = None,
         align: bool = True,
-        band: float = 1.5,
+        band: float = 0.5,
         layer: Any = None,
     ) -> Generator[int, None, InstanceEdit]:
         """Compute an interpolation without touching the layer (for a worker thread).
@@ -215,7 +215,7 @@ class InterpolateMixin:
         axis: int = 0,
         image: Any = None,
         align: bool = True,
-        band: float = 1.5,
+        band: float = 0.5,
         layer: Any = None,
     ) -> InstanceEdit:
         """Fill the planes between an object's annotated planes along ``axis``.

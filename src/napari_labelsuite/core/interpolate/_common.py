@@ -90,7 +90,17 @@ def object_boxes(labels: Any, ids: Sequence[int] | None = None) -> dict[int, Reg
     arrays are scanned block by block (each chunk is read once; nothing else is held).
     """
     if isinstance(labels, np.ndarray):
-        return find_bboxes(labels, ids)
+        if labels.ndim < 3 or (ids is not None and len(ids) <= 4) or not labels.size:
+            return find_bboxes(labels, ids)
+        # sparse keyframe stacks: search only the planes (along axis 0) that hold labels
+        occupied = np.flatnonzero(labels.reshape(len(labels), -1).any(1))
+        if len(occupied) == len(labels):
+            return find_bboxes(labels, ids)
+        found = find_bboxes(labels[occupied], ids)
+        return {
+            i: (slice(int(occupied[b[0].start]), int(occupied[b[0].stop - 1]) + 1), *b[1:])
+            for i, b in found.items()
+        }
     chunks = _chunk_shape(labels)
     lo: dict[int, np.ndarray] = {}
     hi: dict[int, np.ndarray] = {}
