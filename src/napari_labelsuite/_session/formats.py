@@ -50,10 +50,19 @@ class FormatsMixin(SessionPart):
         return files
 
     def read_annotations(
-        self, path: str | Path, fmt: str | None = None
+        self,
+        path: str | Path,
+        fmt: str | None = None,
+        *,
+        report: formats.ReadReport | None = None,
     ) -> tuple[list[ImageAnnotation], Taxonomy]:
-        """Read and validate a file without touching the session (safe in a worker thread)."""
-        return formats.read(path, fmt)
+        """Read and validate a file without touching the session (safe in a worker thread).
+
+        The format is sniffed from the content when ``fmt`` is None; ``report`` (a
+        :class:`~napari_labelsuite.core.formats.ReadReport`) receives the format taken, the
+        counts and what was inferred. Reading nothing (0 images or objects) is an error.
+        """
+        return formats.read(path, fmt, report=report)
 
     def show_annotations(
         self,
@@ -63,6 +72,7 @@ class FormatsMixin(SessionPart):
         index: int | str = 0,
         replace: bool = True,
         source: str | None = None,
+        report: formats.ReadReport | None = None,
     ) -> list:
         """Show one of ``annotations`` as layers and adopt ``taxonomy``; all or nothing.
 
@@ -72,6 +82,8 @@ class FormatsMixin(SessionPart):
             Which image: its position or its ``image_name``.
         replace : bool
             Replace the managed layers of the roles the annotation holds.
+        report : ReadReport, optional
+            What the reader found (format, inferences); kept in the provenance entry.
 
         On any error the layers and the taxonomy stay as they were.
         """
@@ -108,11 +120,15 @@ class FormatsMixin(SessionPart):
             if self.taxonomy is not old:
                 self._replace_taxonomy(old, {}, force=False)  # no layer was changed
             raise
+        found = {}
+        if report is not None:
+            found = {"format": report.format, "layout": report.layout, "notes": report.notes}
         self._record(
             "import_annotations",
             path=source,
             image_name=ann.image_name,
             layers=[layer.name for layer in layers],
+            **found,
         )
         self._log_effort("import", "import", image=ann.image_name)
         return layers
@@ -134,9 +150,9 @@ class FormatsMixin(SessionPart):
         Parameters
         ----------
         path : path
-            File or directory (see :func:`napari_labelsuite.core.formats.guess_format`).
+            File or directory (see :func:`napari_labelsuite.core.formats.sniff`).
         fmt : str, optional
-            Guessed from ``path`` when None.
+            Sniffed from the content when None (the format taken is recorded).
         index : int or str
             Which image of a multi-image file (position or image name).
         replace : bool
@@ -147,9 +163,10 @@ class FormatsMixin(SessionPart):
         list of napari layers
             The layers added.
         """
-        annotations, taxonomy = self.read_annotations(path, fmt)
+        report = formats.ReadReport()
+        annotations, taxonomy = self.read_annotations(path, fmt, report=report)
         return self.show_annotations(
-            annotations, taxonomy, index=index, replace=replace, source=str(path)
+            annotations, taxonomy, index=index, replace=replace, source=str(path), report=report
         )
 
 

@@ -5,9 +5,11 @@ control             session method
 ==================  =================================================================
 Export              ``export_annotations(path, fmt, segmentation=/task=/image_format=)``
                     (in a worker thread)
-Import              ``read_annotations(path, fmt)`` in a worker thread, then
-                    ``show_annotations(annotations, taxonomy, index=)``; together these
-                    are ``import_annotations(path, fmt, index=)``
+Import              ``read_annotations(path, fmt, report=)`` in a worker thread (the
+                    format sniffed from the content when "auto"), then
+                    ``show_annotations(annotations, taxonomy, index=, report=)``; together
+                    these are ``import_annotations(path, fmt, index=)``. The message names
+                    the format taken, the counts and what was inferred.
 ==================  =================================================================
 """
 
@@ -30,7 +32,7 @@ from qtpy.QtWidgets import (
 )
 
 from .._session.layers import role_of
-from ..core.formats import FORMATS
+from ..core.formats import FORMATS, ReadReport
 from ._base import SessionWidget, short_path
 
 AUTO = "auto (from path)"
@@ -147,6 +149,7 @@ class ImportExportWidget(SessionWidget):
         if path is None:
             return None
         index = self.index_spin.value()
+        report = ReadReport()  # filled by the reader in the worker: format, counts, inferences
 
         def show(result: tuple) -> None:
             annotations, taxonomy = result
@@ -165,22 +168,25 @@ class ImportExportWidget(SessionWidget):
                 index=index,
                 replace=replace,
                 source=str(path),
+                report=report,
             )
             if layers is None:
                 return
             what = ", ".join(f"'{x.name}'" for x in layers)
+            found = f" (read as {report.summary()})"
             if not existing:
-                self.info(f"Imported {what} from {path.name}")
+                self.info(f"Imported {what} from {path.name}{found}")
             elif replace:
                 gone = ", ".join(f"'{x}'" for x in existing)
-                self.info(f"Imported {what} from {path.name}; it replaced {gone}")
+                self.info(f"Imported {what} from {path.name}; it replaced {gone}{found}")
             else:
-                self.info(f"Imported {what} from {path.name} next to the existing layers")
+                self.info(f"Imported {what} from {path.name} next to the existing layers{found}")
 
         return self.run_in_worker(
             self.session.read_annotations,
             path,
             self.fmt(),
+            report=report,
             on_done=show,
             description="Reading annotations",
             _ignore_errors=True,
