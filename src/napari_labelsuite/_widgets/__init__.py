@@ -2,6 +2,7 @@
 
 from .augment import AugmentWidget
 from .instances import InstancesWidget
+from .interpolate import InterpolateWidget
 from .io import ImportExportWidget
 from .qc import QualityControlWidget
 from .store import MaskStoreWidget
@@ -11,6 +12,7 @@ __all__ = [
     "AugmentWidget",
     "ImportExportWidget",
     "InstancesWidget",
+    "InterpolateWidget",
     "MaskStoreWidget",
     "QualityControlWidget",
     "TaxonomyWidget",
@@ -24,4 +26,5 @@ DOCK_WIDGETS = [
     ("Mask store", MaskStoreWidget),
     ("Augmentation preview", AugmentWidget),
     ("Quality control", QualityControlWidget),
+    ("Interpolate / track", InterpolateWidget),
 ]
