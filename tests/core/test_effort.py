@@ -288,3 +288,26 @@ def test_chart_bad_suffix_metric_or_folder(tmp_path):
         effort_svg(_objects(), metric="pixels")
     with pytest.raises(EffortLogError, match="folder does not exist"):
         effort_plot(_objects(), tmp_path / "nope" / "effort.svg")
+
+
+def test_read_since_returns_only_what_was_appended(tmp_path):
+    log = EffortLog(tmp_path / "effort.jsonl")
+    assert log.read_since(None) == ([], [], None)
+    log.append([rec(1), rec(2)])
+    got, problems, pos = log.read_since(None)
+    assert [r.time for r in got] == [1.0, 2.0] and problems == [] and pos.start == 0
+    log.append([rec(3)])
+    with open(log.path, "ab") as fh:
+        fh.write(b'{"time": 4, "route": "brush", "act')  # still being written
+    got, problems, pos2 = log.read_since(pos)
+    assert [r.time for r in got] == [3.0] and pos2.start == pos.offset
+    assert "line 5" in str(problems[0])
+    with open(log.path, "ab") as fh:
+        fh.write(b'ion": "stroke"}\n')  # the line completes
+    got, problems, pos3 = log.read_since(pos2)
+    assert [r.time for r in got] == [4.0] and problems == [] and pos3.line == 5
+    # a replaced file (another inode) is read again from the start
+    log.path.unlink()
+    EffortLog(log.path).append([rec(9)])
+    got, _, pos4 = log.read_since(pos3)
+    assert [r.time for r in got] == [9.0] and pos4.start == 0

@@ -299,3 +299,16 @@ def test_strokes_on_a_store_edit_region_go_to_the_log_beside_the_store(tmp_path,
     assert [(r.route, r.action, r.image, r.layer) for r in stored] == [
         ("brush", "stroke", "plate.ome.zarr", "instances [edit]")
     ]
+
+
+def test_effort_follows_what_another_session_appends(plates, cells_taxonomy):
+    a = LabelSession(taxonomy=cells_taxonomy, user="ana")
+    b = LabelSession(taxonomy=cells_taxonomy, user="bo")
+    a.open_dataset(plates)
+    b.open_dataset(plates)
+    a._log_effort("box", "box", object_id=0, finished=True)
+    assert [r.annotator for r in b.effort_records()] == ["ana"]
+    b._log_effort("box", "box", object_id=1, finished=True)
+    a._log_effort("polygon", "vertex", count=5)
+    assert [r.annotator for r in b.effort_records()] == ["ana", "bo", "ana"]
+    assert [r.annotator for r in a.effort_records()] == ["ana", "bo", "ana"]

@@ -36,6 +36,7 @@ from ..core.effort import (
     ROUTES,
     EffortLog,
     EffortRecord,
+    ReadPosition,
     effort_plot,
     effort_table,
     object_effort,
@@ -76,6 +77,9 @@ class EffortMixin(SessionPart):
         self._effort_hooks: dict[int, Any] = {}
         self._effort_reported: set[str] = set()
         self._effort_problems: list[EffortLogError] = []
+        #: (log path, where reading stopped, the records read so far): reads only what
+        #: was appended since, so a long log is cheap to follow
+        self._effort_cache: tuple[Path, ReadPosition, list[EffortRecord]] | None = None
         #: gaps between two actions longer than this (seconds) are pauses, not work
         self.effort_idle_seconds: float = IDLE_SECONDS
         self.provenance_recorded.connect(self._effort_on_provenance)
@@ -213,13 +217,25 @@ class EffortMixin(SessionPart):
         Unreadable lines are skipped and reported once as warnings naming file and line.
         """
         self._effort_flush()
-        stored: list[EffortRecord] = []
+        return self._effort_stored() + list(self._effort_unsaved)
+
+    def _effort_stored(self) -> list[EffortRecord]:
+        """The records of the log on disk, read incrementally (see ``_effort_cache``)."""
         path = self.effort_log_path
-        if path is not None:
-            stored, problems = EffortLog(path).read()
-            for err in problems:
-                self._effort_report(err)
-        return stored + list(self._effort_unsaved)
+        if path is None:
+            return []
+        cache = self._effort_cache
+        since = cache[1] if cache is not None and cache[0] == path else None
+        new, problems, pos = EffortLog(path).read_since(since)
+        for err in problems:
+            self._effort_report(err)
+        if pos is None:
+            self._effort_cache = None
+            return []
+        old = cache[2] if cache is not None and since is not None and pos.start else []
+        records = old + new
+        self._effort_cache = (path, pos, records)
+        return list(records)
 
     def effort(
         self,

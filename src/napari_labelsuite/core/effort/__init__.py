@@ -13,6 +13,7 @@ from .log import (
     EFFORT_VERSION,
     EffortLog,
     EffortRecord,
+    ReadPosition,
     find_effort_log,
     read_effort,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "EffortLog",
     "EffortRecord",
+    "ReadPosition",
     "effort_plot",
     "effort_svg",
     "effort_table",

@@ -47,6 +47,7 @@ __all__ = [
     "EFFORT_VERSION",
     "EffortLog",
     "EffortRecord",
+    "ReadPosition",
     "find_effort_log",
     "read_effort",
 ]
@@ -184,6 +185,19 @@ class EffortRecord:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ReadPosition:
+    """Where :meth:`EffortLog.read_since` stopped: the file, bytes and lines consumed.
+
+    ``start`` is the offset the read began at (0: the whole log was read).
+    """
+
+    inode: int
+    offset: int
+    line: int
+    start: int = 0
+
+
 def _encode(records: Iterable[EffortRecord]) -> bytes:
     return b"".join(
         json.dumps(r.to_json(), separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
@@ -302,15 +316,47 @@ class EffortLog:
         one problem. A torn last line and lines that are not records are skipped and
         reported. With ``strict`` the first problem is raised instead.
         """
+        records, problems, _ = self.read_since(None, strict=strict)
+        return records, problems
+
+    def read_since(
+        self, since: ReadPosition | None, *, strict: bool = False
+    ) -> tuple[list[EffortRecord], list[EffortLogError], ReadPosition | None]:
+        """The records appended after ``since`` (a position this method returned).
+
+        Returns ``(records, problems, position)``. When the file was replaced or cut
+        shorter than ``since``, everything is read again: ``position.start`` is then 0, and
+        the records are the whole log. A line still being written (no newline yet) is
+        reported as incomplete and read again next time. ``position`` is None when the
+        file does not exist. Only the new bytes are read, so following a long log is cheap.
+        """
         try:
-            data = self.path.read_bytes()
+            fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
-            return [], []
+            return [], [], None
         except OSError as exc:
             err = EffortLogError(f"cannot read: {exc.strerror}", path=self.path)
             if strict:
                 raise err from exc
-            return [], [err]
+            return [], [err], None
+        try:
+            st = os.fstat(fd)
+            keep = since is not None and since.inode == st.st_ino and since.offset <= st.st_size
+            offset, line = (since.offset, since.line) if keep and since else (0, 0)
+            data = os.pread(fd, st.st_size - offset, offset) if st.st_size > offset else b""
+        finally:
+            os.close(fd)
+        records, problems, used, lines = self._parse(data, line, strict)
+        pos = ReadPosition(st.st_ino, offset + used, line + lines, start=offset)
+        return records, problems, pos
+
+    def _parse(
+        self, data: bytes, first: int, strict: bool
+    ) -> tuple[list[EffortRecord], list[EffortLogError], int, int]:
+        """Records of the complete lines of ``data`` (line ``first + 1`` onwards).
+
+        Returns ``(records, problems, bytes used, complete lines)``.
+        """
         problems: list[EffortLogError] = []
 
         def problem(err: EffortLogError) -> None:
@@ -318,25 +364,30 @@ class EffortLog:
                 raise err
             problems.append(err)
 
-        if not data:
-            return [], []
         lines = data.split(b"\n")
         torn = lines.pop()
-        if not lines and _HEADER.startswith(torn):
-            problem(
-                EffortLogError(
-                    "incomplete header line (interrupted write)", path=self.path, where="line 1"
-                )
-            )
-            return [], problems
-        try:
-            _check_header(lines[0] if lines else torn, self.path)
-        except EffortLogError as err:
-            problem(err)
-            return [], problems
+        used = len(data) - len(torn)
         records: list[EffortRecord] = []
-        for i, raw in enumerate(lines[1:], start=2):
-            if not raw.strip():
+        if first == 0:
+            if not lines:
+                if torn:
+                    problem(
+                        EffortLogError(
+                            "incomplete header line (interrupted write)"
+                            if _HEADER.startswith(torn)
+                            else "not a labeling-effort log (no header line)",
+                            path=self.path,
+                            where="line 1",
+                        )
+                    )
+                return records, problems, 0, 0
+            try:
+                _check_header(lines[0], self.path)
+            except EffortLogError as err:
+                problem(err)
+                return records, problems, 0, 0
+        for i, raw in enumerate(lines, start=first + 1):
+            if i == 1 or not raw.strip():
                 continue
             where = f"line {i}"
             try:
@@ -348,15 +399,15 @@ class EffortLog:
                 records.append(EffortRecord.from_json(d, path=self.path, where=where))
             except EffortLogError as err:
                 problem(err)
-        if torn and lines:
+        if torn:
             problem(
                 EffortLogError(
                     "incomplete last line (interrupted write); it is cut off at the next append",
                     path=self.path,
-                    where=f"line {len(lines) + 1}",
+                    where=f"line {first + len(lines) + 1}",
                 )
             )
-        return records, problems
+        return records, problems, used, len(lines)
 
     def records(self) -> list[EffortRecord]:
         """The readable records (problems skipped; see :meth:`read`)."""
