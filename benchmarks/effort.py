@@ -240,15 +240,36 @@ def route_boxes_from_instances(
 
 
 def route_click_assist(gt: np.ndarray, image: np.ndarray, cpu: Cpu) -> Any:
-    """One click inside each object (more where the result misses the target)."""
+    """One click inside each object; while the preview misses the target, a positive
+    click on the worst missed spot or a negative one on the worst spill (at most five
+    clicks); accept; objects still below the target are redrawn as polygons."""
     if not hasattr(LabelSession, "assist_click"):
         return None
     s = new_session(image, gt.shape)
     for gid, _ in objects_of(gt):
         m = gt == gid
-        y, x = ndi.center_of_mass(m)
+        y, x = (float(c) for c in ndi.center_of_mass(m))
         with cpu():
-            s.assist_click((float(y), float(x)))
+            cand = s.assist_click((y, x))
+        for _ in range(4):
+            got = np.zeros(gt.shape, bool)
+            if cand.mask is not None and cand.window is not None:
+                got[cand.window] = cand.mask
+            if _iou(got, m) >= MASK_TARGET + 0.02:
+                break
+            missed, spill = m & ~got, got & ~m
+            # the click goes where the error is thickest (a person aims at the middle of it)
+            worse = missed if missed.sum() >= spill.sum() else spill
+            depth = ndi.distance_transform_edt(worse)
+            py, px = np.unravel_index(int(np.argmax(depth)), depth.shape)
+            with cpu():
+                cand = s.assist_click((float(py), float(px)), positive=worse is missed)
+        if cand.mask is None or not cand.mask.any():
+            s.discard_candidate()  # nothing found: the polygon fixes below draw it
+            continue
+        with cpu():
+            s.accept_candidate()
+    correct_with_polygons(s, gt, cpu)
     return s, sum(v >= MASK_TARGET for v in mask_ious(gt, np.asarray(s.instances.data)).values())
 
 
