@@ -107,6 +107,11 @@ class EffortMixin(SessionPart):
         ``objects`` lists further objects one action finished at once (bulk tools).
         ``layer`` (a layer or its name) and ``image`` (default: the image shown) say where.
 
+        Call it once per human action, after the change succeeded. A method that writes
+        through ``Labels.paint``/``fill``/``paint_polygon`` or draws shapes with napari's
+        drawing state would also be seen by the hand-edit listeners: wrap those writes in
+        ``with self._effort_quiet():`` (``data_setitem`` and ``Shapes.add_*`` are not seen).
+
         Raises
         ------
         EffortLogError
