@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-WINDOW = (1600, 1000)
+WINDOW = (1366, 768)  # a laptop screen: the docks must fit it
 
 
 def slug(display_name: str) -> str:
@@ -67,19 +67,54 @@ def _cells_viewer() -> Any:
     import napari
 
     from napari_labelsuite._demo import PLUGIN
-    from napari_labelsuite.core.synthetic import NUCLEI_CLASSES
-    from napari_labelsuite.core.taxonomy import Taxonomy
     from napari_labelsuite.session import LabelSession
 
     viewer = napari.Viewer(title="napari-labelsuite", show=True)
-    session = LabelSession.attach(viewer)
-    session.taxonomy = Taxonomy(NUCLEI_CLASSES, name="cells")
-    viewer.open_sample(PLUGIN, "cells_2d")
-    for layer in list(viewer.layers):
-        role = layer.metadata.get("labelsuite", {}).get("role")
-        if role is not None:
-            session.manage_layer(layer, role)
+    LabelSession.attach(viewer)
+    viewer.open_sample(PLUGIN, "cells_2d")  # the sample brings its classes
     return viewer
+
+
+def make_workflow_screenshot(out_dir: Path = HERE / "images") -> Path:
+    """The README's first image: a real labelling workflow on the sample, every dock open.
+
+    Label components, Split touching and Boxes from instances are pressed in the Instances
+    dock (its result line shows what the last one did), and the view is zoomed in far
+    enough for the boxes to show their class names.
+    """
+    from qtpy.QtWidgets import QApplication
+
+    from napari_labelsuite._demo import open_plugin_widgets
+
+    viewer = _cells_viewer()
+    try:
+        app = QApplication.instance()
+        viewer.window._qt_window.resize(*WINDOW)
+        widgets = {type(w).__name__: w for w in open_plugin_widgets(viewer)}
+        instances = widgets["InstancesWidget"]
+        instances.label_components()
+        instances.scope.setCurrentText("whole volume")
+        instances.split_touching()
+        instances.boxes_from_instances()
+        viewer.layers["classes"].visible = False
+        _settle(app)
+        # the dock of the tools just used in front
+        dock = instances.parentWidget()
+        while dock is not None and type(dock).__name__ != "QtViewerDockWidget":
+            dock = dock.parentWidget()
+        if dock is not None:
+            dock.raise_()
+        _settle(app)
+        camera = viewer.scene.camera
+        camera.center = (300.0, 300.0)
+        camera.zoom = 2.2
+        _settle(app)
+        path = out_dir / "workflow.png"
+        viewer.screenshot(str(path), canvas_only=False)
+        print(path)
+        return path
+    finally:
+        viewer.close()
 
 
 def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ()) -> list[Path]:
@@ -126,10 +161,15 @@ def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ())
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("widgets", nargs="*", help="display names or slugs (default: all)")
+    parser.add_argument(
+        "widgets", nargs="*", help="display names or slugs, or 'workflow' (default: all)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "images", help="output folder")
     args = parser.parse_args(argv)
-    return 0 if make_screenshots(args.out, args.widgets) else 1
+    written = make_screenshots(args.out, args.widgets)
+    if not args.widgets or "workflow" in args.widgets:
+        written.append(make_workflow_screenshot(args.out))
+    return 0 if written else 1
 
 
 if __name__ == "__main__":

@@ -159,6 +159,8 @@ class QualityControlWidget(SessionWidget):
         for f in self.session.findings:
             status = f"[{f.status}] " if f.status else ""
             self.findings_list.addItem(f"{status}{f.severity}: {f.message}")
+            # a long finding is cut by the dock's width: the full text on hover
+            self.findings_list.item(self.findings_list.count() - 1).setToolTip(f.message)
         if 0 <= row < self.findings_list.count():
             self.findings_list.setCurrentRow(row)
         self.findings_list.blockSignals(False)
