@@ -57,6 +57,15 @@ PREPARE: dict[str, Callable[[Any], None]] = {
 }
 
 
+def _save_small(path: Path) -> None:
+    """Re-save a screenshot as a 256-colour PNG (a third of the size, same look)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(256, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
+
+
 def _settle(app: Any, rounds: int = 10) -> None:
     for _ in range(rounds):
         app.processEvents()
@@ -111,6 +120,7 @@ def make_workflow_screenshot(out_dir: Path = HERE / "images") -> Path:
         _settle(app)
         path = out_dir / "workflow.png"
         viewer.screenshot(str(path), canvas_only=False)
+        _save_small(path)
         print(path)
         return path
     finally:
@@ -148,6 +158,7 @@ def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ())
             _settle(app)
             path = out_dir / f"{slug(display_name)}.png"
             viewer.screenshot(str(path), canvas_only=False)
+            _save_small(path)
             written.append(path)
             print(path)
         finally:
