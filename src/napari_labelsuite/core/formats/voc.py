@@ -238,7 +238,7 @@ def _text(el: ET.Element, tag: str, f: Path, where: str, required: bool = True) 
 
 
 def _number(el: ET.Element, tag: str, f: Path, where: str) -> float:
-    s = _text(el, tag, f, where)
+    s = _text(el, tag, f, where) or ""  # required: never empty
     try:
         return float(s)
     except ValueError:
@@ -344,7 +344,10 @@ def _parse(f: Path, base: Path):
     w, h = int(w), int(h)
     filename = _text(root, "filename", f, "annotation", required=False) or f.stem
     ls = root.find("labelsuite")
-    src, shape, axes, plane, extra = filename, (h, w), "", (), {}
+    src, axes = filename, ""
+    shape: tuple[int, ...] = (h, w)
+    plane: tuple[int, ...] = ()
+    extra: dict[str, Any] = {}
     if ls is not None:
         try:
             src = _text(ls, "source_image", f, "labelsuite") or filename
@@ -390,7 +393,7 @@ def _parse(f: Path, base: Path):
         attrs: dict[str, Any] = {}
         if attrs_el is not None:
             for a in attrs_el.findall("attribute"):
-                key = _text(a, "name", f, where)
+                key = _text(a, "name", f, where) or ""  # required: never empty
                 raw = _text(a, "value", f, where, required=False) or ""
                 try:
                     attrs[key] = parse_json(raw, path=f)

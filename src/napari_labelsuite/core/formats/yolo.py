@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -180,7 +180,8 @@ def _detect_rows(ann, boxes, plane, index) -> tuple[list[str], list[dict[str, An
 
 
 def _segment_rows(ann, plane, index) -> tuple[list[str], list[dict[str, Any]]]:
-    lines, metas = [], []
+    lines: list[str] = []
+    metas: list[dict[str, Any]] = []
     if ann.instances is None:
         return lines, metas
     h, w = ann.plane_shape
@@ -412,8 +413,10 @@ def _darknet_layout(root: Path) -> Layout:
             if lab in seen:
                 continue
             seen.add(lab)
-            img = next((c for c in (lab.with_suffix(e) for e in _IMAGE_EXTS) if c.is_file()), None)
-            layout.items.append((lab, img, folder.name[4:-5]))
+            found = next(
+                (c for c in (lab.with_suffix(e) for e in _IMAGE_EXTS) if c.is_file()), None
+            )
+            layout.items.append((lab, found, folder.name[4:-5]))
     return layout
 
 
@@ -445,7 +448,8 @@ def read(
         side = _check_sidecar(load_json(side_path, what="YOLO sidecar"), side_path)
     try:
         if side is not None:
-            tax = Taxonomy.from_dict(side.get("taxonomy"), path=side_path)
+            # from_dict reports a missing or malformed taxonomy itself
+            tax = Taxonomy.from_dict(cast("dict[str, Any]", side.get("taxonomy")), path=side_path)
         else:
             tax = Taxonomy([{"id": i + 1, "name": names[i]} for i in range(len(names))])
     except TaxonomyError as exc:
@@ -651,9 +655,13 @@ def _fill(ann_labels: np.ndarray, rows, metas, to_id, objects, boxes, plane) -> 
         extra = {k: meta[k] for k in _REVIEW if k in meta}
         attrs = dict(meta.get("attributes") or {})
         if kind == "box":
+            x0, y0, x1, y1 = (float(v) for v in vals)
             boxes.append(
                 Box(
-                    *vals,
+                    x0,
+                    y0,
+                    x1,
+                    y1,
                     class_id=cid,
                     plane=plane,
                     instance_id=int(meta.get("instance_id", 0)),
