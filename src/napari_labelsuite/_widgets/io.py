@@ -96,12 +96,21 @@ class ImportExportWidget(SessionWidget):
 
     def _browse(self) -> None:  # pragma: no cover - modal dialog
         fmt = self.fmt()
-        if fmt in (None, "coco"):
+        # formats held in one file; the others are folders
+        single = {
+            "coco": "*.json",
+            "coco_panoptic": "*.json",
+            "coco_results": "*.json",
+            "labelstudio": "*.json",
+            "cvat": "*.xml",
+        }
+        if fmt is None or fmt in single:
+            pattern = single.get(fmt or "", "*.json *.xml *.yaml")
             path, _ = QFileDialog.getSaveFileName(
                 self,
-                "COCO file",
+                "Annotation file",
                 self.path_edit.text(),
-                "COCO JSON (*.json);;All files (*)",
+                f"Annotation file ({pattern});;All files (*)",
                 options=QFileDialog.Option.DontConfirmOverwrite,
             )
         else:
