@@ -164,3 +164,20 @@ def test_apply_to_dataset_saves_every_image(tmp_path):
     for i in range(2):
         ann = s.dataset.load_annotation(i)
         np.testing.assert_array_equal(ann.semantic, clf.predict(s.dataset.read_image(i)))
+
+
+def test_an_existing_labels_layer_can_be_the_scribbles_layer():
+    from napari.layers import Labels
+
+    img, _ = _scene()
+    s, first = _session(img)
+    mine = Labels(np.zeros(img.shape, np.uint8), name="my strokes")
+    s.layers.append(mine)
+    assert s.add_scribbles_layer(mine) is mine and s.scribbles_layer is mine
+    assert first.metadata["labelsuite"].get("classifier") is None
+    with pytest.raises(ClassifierError) as err:
+        s.add_scribbles_layer(Labels(np.zeros((5, 5), np.uint8)))
+    assert err.value.field == "scribbles.shape"
+    with pytest.raises(SessionError):
+        s.add_scribbles_layer(s.add_semantic_layer())
+    assert s.scribbles_layer is mine

@@ -181,34 +181,67 @@ class ClassifierMixin:
         ax = channel_axis % len(shape)
         return shape[:ax] + shape[ax + 1 :]
 
-    def add_scribbles_layer(self, *, name: str = "scribbles", image: Any = None) -> Any:
-        """Add a Labels layer for strokes, painted with the class keys (taxonomy colours).
+    def add_scribbles_layer(
+        self, layer: Any = None, *, name: str = "scribbles", image: Any = None
+    ) -> Any:
+        """The Labels layer for strokes, painted with the class keys (taxonomy colours).
 
-        Returns the existing one if there is one.
+        ``layer`` (an existing, unmanaged Labels layer of the image's shape) becomes the
+        scribbles layer; otherwise the existing scribbles layer is returned, or a new one
+        is added.
         """
         from napari.layers import Labels
         from napari.utils import DirectLabelColormap
 
-        found = self.scribbles_layer
-        if found is not None:
-            return found
+        from .layers import role_of
+
         data, ch = self._image_data(image)
         shape = self._spatial_shape(data, ch)
-        top = max(self.taxonomy.ids(), default=0)
-        dtype = np.uint8 if top <= 255 else np.uint16
-        layer = Labels(
-            np.zeros(shape, dtype),
-            name=name,
-            metadata={META_KEY: {"classifier": SCRIBBLES}},
-            opacity=0.8,
-        )
+        if layer is not None:
+            if not isinstance(layer, Labels) or role_of(layer) or _classifier_role(layer):
+                raise SessionError(
+                    "scribbles must be a Labels layer that is not a class, instance or "
+                    "classifier layer",
+                    where=f"layer '{getattr(layer, 'name', '?')}'",
+                    field="layer",
+                    value=role_of(layer) or _classifier_role(layer) or type(layer).__name__,
+                )
+            if tuple(_layer_data(layer).shape) != shape:
+                raise ClassifierError(
+                    f"scribbles must have the image's spatial shape {shape}",
+                    where=f"layer '{layer.name}'",
+                    field="scribbles.shape",
+                    value=tuple(_layer_data(layer).shape),
+                )
+            old = self.scribbles_layer
+            if old is not None and old is not layer:
+                info = dict(old.metadata.get(META_KEY) or {})
+                info.pop("classifier", None)
+                old.metadata = {**old.metadata, META_KEY: info}
+            info = dict(layer.metadata.get(META_KEY) or {})
+            info["classifier"] = SCRIBBLES
+            layer.metadata = {**layer.metadata, META_KEY: info}
+            if layer not in self.layers:
+                self.layers.append(layer)
+        else:
+            found = self.scribbles_layer
+            if found is not None:
+                return found
+            top = max(self.taxonomy.ids(), default=0)
+            dtype = np.uint8 if top <= 255 else np.uint16
+            layer = Labels(
+                np.zeros(shape, dtype),
+                name=name,
+                metadata={META_KEY: {"classifier": SCRIBBLES}},
+                opacity=0.8,
+            )
+            self.layers.append(layer)
         layer.colormap = DirectLabelColormap(color_dict=self.taxonomy.colormap())
         if self.active_class is not None:
             layer.selected_label = self.active_class
-        self.layers.append(layer)
         self.active_class_changed.connect(self._follow_active_class)
         self._select(layer)
-        self._record("add_scribbles_layer", name=name, shape=list(shape))
+        self._record("add_scribbles_layer", name=layer.name, shape=list(shape))
         return layer
 
     def _follow_active_class(self, class_id: Any) -> None:

@@ -174,8 +174,13 @@ class ClassifierWidget(SessionWidget):
 
     # -- actions -----------------------------------------------------------------------------
     def add_scribbles(self) -> Any:
-        """Add (or select) the scribbles layer; class keys choose the painted class."""
-        layer = self.guarded(self.session.add_scribbles_layer)
+        """The selected plain Labels layer becomes the scribbles layer, else one is added
+        (or the existing one selected); class keys choose the painted class."""
+        from napari.layers import Labels
+
+        active = self.viewer.layers.selection.active
+        pick = isinstance(active, Labels) and not (active.metadata or {}).get("labelsuite")
+        layer = self.guarded(self.session.add_scribbles_layer, active if pick else None)
         if layer is not None:
             layer.mode = "paint"
             self._say("Paint strokes with the class keys, then Train.")
