@@ -52,7 +52,9 @@ def run_demo(screenshot: str | None = None) -> int:
         return 0
     from qtpy.QtWidgets import QApplication
 
-    viewer.window._qt_window.resize(1366, 768)  # a laptop screen: the docks must fit
+    from ._napari_compat import resize_window
+
+    resize_window(viewer, 1366, 768)  # a laptop screen: the docks must fit
     for _ in range(10):
         QApplication.processEvents()
     viewer.reset_view()

@@ -188,7 +188,9 @@ def _run_open(args: argparse.Namespace) -> int:
         return 0
     from qtpy.QtWidgets import QApplication
 
-    viewer.window._qt_window.resize(1600, 1000)
+    from ._napari_compat import resize_window
+
+    resize_window(viewer, 1600, 1000)
     for _ in range(10):
         QApplication.processEvents()
     viewer.screenshot(args.screenshot, canvas_only=False)

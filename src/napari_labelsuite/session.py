@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from psygnal import Signal
 
+from ._napari_compat import unwrap_viewer
 from ._session.adopt import AdoptMixin
 from ._session.augment import AugmentMixin
 from ._session.classifier import ClassifierMixin
@@ -50,7 +51,7 @@ _SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _unwrap(viewer: Any) -> Any:
     """The real viewer behind napari's ``PublicOnlyProxy`` (widgets receive the proxy)."""
-    return getattr(viewer, "__wrapped__", viewer)
+    return unwrap_viewer(viewer)
 
 
 class LabelSession(

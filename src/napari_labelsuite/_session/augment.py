@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
+from .._napari_compat import camera, canvas_size
 from ..core.annotation import ImageAnnotation
 from ..core.augment import AugmentDiagnostics, Pipeline, annotation_plane
 from ..core.augment.transforms import (
@@ -298,9 +299,10 @@ class AugmentMixin(SessionPart):
         if window is None or window == "view":
             v = self.viewer
             if v is not None:
-                centre = layer.world_to_data(v.camera.center)[-2:]
-                zoom = float(v.camera.zoom) or 1.0
-                ch, cw = (float(s) / zoom / 2 for s in v.canvas.size)
+                cam = camera(v)
+                centre = layer.world_to_data(cam.center)[-2:]
+                zoom = float(cam.zoom) or 1.0
+                ch, cw = (float(s) / zoom / 2 for s in canvas_size(v))
                 sy, sx = (abs(float(s)) for s in layer.scale[-2:])
                 cy, cx = centre
                 win = (cy - ch / sy, cy + ch / sy, cx - cw / sx, cx + cw / sx)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .._napari_compat import undo_redo_deques
 from ..core import instances as core
 from ..core.annotation import ObjectInfo
 from ..core.errors import InstanceError, SessionError
@@ -82,7 +83,7 @@ class _TableUndo:
         if isinstance(found, cls):
             found._session = weakref.ref(session)
             return found
-        if not isinstance(getattr(layer, "_undo_history", None), Iterable):
+        if undo_redo_deques(layer) is None:
             return None  # another napari history layout: tables are not undone
         return cls(session, layer)
 
@@ -90,7 +91,7 @@ class _TableUndo:
         layer = self._layer()
         if layer is None:
             return (), ()
-        return getattr(layer, "_undo_history", ()), getattr(layer, "_redo_history", ())
+        return undo_redo_deques(layer) or ((), ())
 
     def top(self) -> Any:
         """The newest item of the layer's undo history (None when empty)."""

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
+from .._napari_compat import camera, canvas_size
 from ..core.annotation import REVIEW_STATUSES
 from ..core.errors import LabelsuiteError, QCError, SessionError
 from ..core.qc import (
@@ -276,13 +277,10 @@ class QCMixin(SessionPart):
         offset = nd - len(world)
         for k, val in enumerate(world[:-2]):
             viewer.dims.set_point(offset + k, float(val))
-        scene = getattr(viewer, "scene", None)  # napari >= 0.9 moved the camera there
-        camera = scene.camera if scene is not None else viewer.camera
-        camera.center = tuple(float(v) for v in world[-2:])
+        cam = camera(viewer)
+        cam.center = tuple(float(v) for v in world[-2:])
         extent = float(np.max(np.abs(hi - lo)[-2:])) * margin
-        canvas_model = getattr(viewer, "canvas", None)
-        canvas = tuple(getattr(canvas_model, "size", None) or (600, 800))
-        camera.zoom = float(min(canvas) / max(extent, 1.0))
+        cam.zoom = float(min(canvas_size(viewer)) / max(extent, 1.0))
         return f
 
     # -- agreement ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .._napari_compat import camera, is_masked_paint_atom
 from ..core.errors import SessionError, TaxonomyError
 from ..core.store import MaskStore, SaveReport
 from .host import SessionPart
@@ -317,8 +318,7 @@ class StoreMixin(SessionPart):
         v = self.viewer
         if v is None:
             return default
-        scene = getattr(v, "scene", None)  # napari >= 0.9 moved the camera onto the scene
-        c = (scene.camera if scene is not None else v.camera).center
+        c = camera(v).center
         return (float(c[-2]), float(c[-1]))
 
     def _view_planes(self, lead_shape: tuple[int, ...]) -> list[tuple[int, bool]]:
@@ -478,13 +478,12 @@ class StoreMixin(SessionPart):
 
 def _apply_atom(la: Any, atom: Any, origin: tuple[int, ...]) -> None:
     """Write one napari paint-history atom into the store, shifted by the region origin."""
-    key = getattr(atom, "slice_key", None)
-    if key is None:  # data_setitem atoms: (indices, old values, new values)
+    if not is_masked_paint_atom(atom):  # data_setitem atoms: (indices, old values, new values)
         indices, _, new = atom
         idx = tuple(np.asarray(i, dtype=np.int64) + o for i, o in zip(indices, origin))
         la[idx] = new
         return
-    target = tuple(slice(s.start + o, s.stop + o) for s, o in zip(key, origin))
+    target = tuple(slice(s.start + o, s.stop + o) for s, o in zip(atom.slice_key, origin))
     if atom.mask is None:
         la[target] = atom.new_value
         return

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
+from .._napari_compat import main_window
 from .._reader import remember_store_reader
 from ._base import SessionWidget, short_path
 
@@ -94,8 +95,7 @@ class MaskStoreWidget(SessionWidget):
         self._guard = _CloseGuard(self)
         # napari has no public "about to close" hook; the main window is reached through the
         # session's real viewer (not the proxy widgets receive, which forbids private access)
-        real_viewer = self.session.viewer
-        window = getattr(getattr(real_viewer, "window", None), "_qt_window", None)
+        window = main_window(self.session.viewer)
         if window is not None:
             window.installEventFilter(self._guard)
         self.refresh_status()
@@ -193,7 +193,7 @@ class MaskStoreWidget(SessionWidget):
         # when released because the widget is being destroyed, its Qt children are gone
         with contextlib.suppress(RuntimeError):
             self._timer.stop()
-        window = getattr(getattr(self.session.viewer, "window", None), "_qt_window", None)
+        window = main_window(self.session.viewer)
         if window is not None:
             with contextlib.suppress(RuntimeError):
                 window.removeEventFilter(self._guard)

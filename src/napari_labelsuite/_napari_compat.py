@@ -1,0 +1,104 @@
+"""Every use of napari internals, in one place.
+
+napari has no public API for a few things this plugin needs: the Labels undo history (to
+undo instance tables together with pixels), the paint-history atoms (to track which chunks
+of a mask store changed), the real viewer behind the proxy a dock widget receives, and the
+Qt main window (to ask before the window closes with unsaved store edits). Each such use is
+one small function here, and ``tests/napari/test_napari_compat.py`` has one canary test per
+assumption, so a napari release that changes one fails there, by name, rather than deep in a
+feature.
+
+Where napari has a public API it is used instead, also through this module so that every
+part does the same thing: the camera of the scene (``viewer.scene.camera`` since 0.9, the
+old ``viewer.camera`` before), the canvas size (``viewer.canvas.size``) and the window size
+(``viewer.window.resize``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import napari
+    from napari.layers import Labels
+
+__all__ = [
+    "camera",
+    "canvas_size",
+    "is_masked_paint_atom",
+    "main_window",
+    "paint_atoms",
+    "resize_window",
+    "undo_redo_deques",
+    "unwrap_viewer",
+]
+
+
+# -- viewer -------------------------------------------------------------------------------
+def unwrap_viewer(viewer: Any) -> Any:
+    """The real viewer behind napari's ``PublicOnlyProxy`` (dock widgets receive the proxy).
+
+    Assumption (canary ``test_proxy_wraps_the_viewer``): the proxy keeps the wrapped object
+    in ``__wrapped__``.
+    """
+    return getattr(viewer, "__wrapped__", viewer)
+
+
+def camera(viewer: napari.Viewer) -> Any:
+    """The camera of the viewer's scene (public API; ``viewer.camera`` before napari 0.9)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
+
+
+def canvas_size(viewer: napari.Viewer) -> tuple[int, int]:
+    """``(height, width)`` of the canvas in screen pixels (public ``viewer.canvas.size``)."""
+    h, w = viewer.canvas.size
+    return int(h), int(w)
+
+
+def main_window(viewer: Any) -> Any:
+    """The Qt main window of a viewer (None headless or without a window).
+
+    Assumption (canary ``test_main_window_is_a_qmainwindow``): ``viewer.window._qt_window``
+    is the ``QMainWindow`` whose ``closeEvent`` closes the viewer; the close guard of the
+    mask store installs an event filter on it.
+    """
+    window = getattr(unwrap_viewer(viewer), "window", None)
+    return getattr(window, "_qt_window", None)
+
+
+def resize_window(viewer: napari.Viewer, width: int, height: int) -> None:
+    """Resize the main window (public ``viewer.window.resize``)."""
+    viewer.window.resize(width, height)
+
+
+# -- Labels history -----------------------------------------------------------------------
+def undo_redo_deques(layer: Labels) -> tuple[Any, Any] | None:
+    """The undo and redo deques of a Labels layer, or None for another history layout.
+
+    Assumption (canary ``test_labels_history_is_two_deques_of_atom_lists``): each deque
+    holds one list of history atoms per undo step; ``undo()`` moves the newest step from
+    the undo deque to the redo deque (the same atom objects) and ``redo()`` back.
+    """
+    undo = getattr(layer, "_undo_history", None)
+    redo = getattr(layer, "_redo_history", None)
+    if not isinstance(undo, Iterable) or not isinstance(redo, Iterable):
+        return None
+    return undo, redo
+
+
+def is_masked_paint_atom(atom: Any) -> bool:
+    """True for the atoms ``paint``/``fill``/``paint_polygon`` record (napari >= 0.8).
+
+    Assumption (canary ``test_paint_atoms_carry_a_box_mask_and_value``): such an atom has
+    ``slice_key`` (the bounding box of the edit, a tuple of slices), ``mask`` (bool array
+    over that box, or None for all of it), ``old_values`` and ``new_value``; the atoms of
+    ``data_setitem`` are ``(indices, old_values, new_values)`` tuples instead.
+    """
+    return hasattr(atom, "slice_key") and hasattr(atom, "new_value")
+
+
+def paint_atoms(event: Any) -> list[Any]:
+    """The masked paint atoms of a Labels ``paint`` event (its ``value`` is a list of atoms)."""
+    return [a for a in getattr(event, "value", None) or () if is_masked_paint_atom(a)]

@@ -1,0 +1,75 @@
+"""Canary tests: one per assumption ``_napari_compat`` makes about napari internals.
+
+When one of these fails after a napari upgrade, the function named in the test is the one
+place to adapt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from napari.layers import Labels
+
+from napari_labelsuite import _napari_compat as compat
+
+
+def test_proxy_wraps_the_viewer(make_napari_viewer):
+    from napari.utils._proxies import PublicOnlyProxy
+
+    viewer = make_napari_viewer()
+    proxy = PublicOnlyProxy(viewer)
+    assert compat.unwrap_viewer(proxy) is viewer
+    assert compat.unwrap_viewer(viewer) is viewer
+
+
+def test_main_window_is_a_qmainwindow(make_napari_viewer):
+    from napari.utils._proxies import PublicOnlyProxy
+    from qtpy.QtWidgets import QMainWindow
+
+    viewer = make_napari_viewer()
+    window = compat.main_window(PublicOnlyProxy(viewer))
+    assert isinstance(window, QMainWindow)
+    assert compat.main_window(object()) is None
+
+
+def test_labels_history_is_two_deques_of_atom_lists():
+    layer = Labels(np.zeros((10, 10), np.int32))
+    undo, redo = compat.undo_redo_deques(layer)
+    assert len(undo) == len(redo) == 0
+    layer.paint((5, 5), 3, refresh=False)
+    assert len(undo) == 1 and isinstance(undo[-1], list)
+    step = undo[-1]
+    layer.undo()
+    assert len(undo) == 0 and redo[-1][0] is step[0]  # the same atoms move between deques
+    layer.redo()
+    assert undo[-1][0] is step[0] and len(redo) == 0
+
+
+def test_paint_atoms_carry_a_box_mask_and_value():
+    layer = Labels(np.zeros((10, 10), np.int32))
+    layer.brush_size = 3
+    events = []
+    layer.events.paint.connect(events.append)
+    layer.paint((5, 5), 3, refresh=False)
+    [atom] = compat.paint_atoms(events[-1])
+    assert all(isinstance(s, slice) for s in atom.slice_key) and len(atom.slice_key) == 2
+    assert atom.new_value == 3
+    box = layer.data[atom.slice_key]
+    painted = box == 3 if atom.mask is None else atom.mask
+    assert atom.mask is None or atom.mask.dtype == bool
+    assert np.count_nonzero(layer.data == 3) == np.count_nonzero(painted) > 0
+
+    layer.data_setitem((np.array([0]), np.array([0])), 7)
+    [last] = layer._undo_history[-1]
+    assert not compat.is_masked_paint_atom(last)  # data_setitem: (indices, old, new)
+    indices, old, new = last
+    assert np.atleast_1d(new).tolist() == [7] and isinstance(old, np.ndarray)
+
+
+def test_camera_canvas_and_window_size_use_public_api(make_napari_viewer):
+    viewer = make_napari_viewer()
+    assert compat.camera(viewer) is viewer.scene.camera
+    h, w = compat.canvas_size(viewer)
+    assert h > 0 and w > 0
+    compat.resize_window(viewer, 900, 700)
+    size = compat.main_window(viewer).size()
+    assert (size.width(), size.height()) == (900, 700)
