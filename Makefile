@@ -30,6 +30,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	@scripts/ensure_display.sh
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
 	$(VENV)/bin/npe2 validate napari-labelsuite --imports
 	$(XVFB) $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -39,6 +40,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests benchmarks
