@@ -7,9 +7,11 @@ in :mod:`napari_labelsuite.core`.
 
 from .core.annotation import Box, ImageAnnotation, ObjectInfo
 from .core.augment import Pipeline
+from .core.classifier import PixelClassifier
 from .core.errors import (
     AnnotationError,
     AugmentError,
+    ClassifierError,
     FormatError,
     InstanceError,
     LabelsuiteError,
@@ -28,6 +30,7 @@ __all__ = [
     "AttributeSpec",
     "AugmentError",
     "Box",
+    "ClassifierError",
     "FormatError",
     "ImageAnnotation",
     "InstanceError",
@@ -36,6 +39,7 @@ __all__ = [
     "LabelsuiteError",
     "ObjectInfo",
     "Pipeline",
+    "PixelClassifier",
     "QCError",
     "SessionError",
     "StoreError",
