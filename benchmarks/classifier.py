@@ -129,8 +129,8 @@ def child_big(clf_path: str, image_path: str, store_path: str) -> None:
     print(f"{dt:.1f} {hwm / 2**20:.2f}")
 
 
-def bench_big(img, strokes, n: int) -> None:
-    clf = PixelClassifier(**TREES).fit(img, strokes)
+def bench_big(img, strokes, n: int, trees: int) -> None:
+    clf = PixelClassifier(**{**TREES, "n_estimators": trees}).fit(img, strokes)
     with tempfile.TemporaryDirectory() as tmp:
         clf_path = clf.save(Path(tmp) / "c.lsclf")
         image_path = Path(tmp) / "image.zarr"
@@ -150,7 +150,7 @@ def bench_big(img, strokes, n: int) -> None:
         ).stdout.split()
     secs, gb = float(out[-2]), float(out[-1])
     print(
-        f"[predict {n}x{n} zarr -> store, chunk-wise] {secs:.0f} s, "
+        f"[predict {n}x{n} zarr -> store, chunk-wise, {trees} trees] {secs:.0f} s, "
         f"peak memory {gb:.2f} GB (goal <= 2 GB; at 20000x20000 the run takes about "
         f"{secs * (20000 / n) ** 2 / 60:.0f} min here)"
     )
@@ -160,6 +160,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller images (a smoke run)")
     ap.add_argument("--big", type=int, default=6144, help="side of the chunk-wise image")
+    ap.add_argument(
+        "--big-trees",
+        type=int,
+        default=50,
+        help="trees of the forest of the chunk-wise run (memory does not depend on it)",
+    )
+    ap.add_argument("--only-big", action="store_true", help="only the chunk-wise run")
     ap.add_argument("--child-big", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_big:
@@ -167,11 +174,12 @@ def main() -> None:
         return
     n = 256 if args.quick else 1024
     img, gt, strokes = scene(n)
-    bench_vs_skimage(img, gt, strokes)
-    bench_retrain(img, strokes)
-    if not args.quick:
-        bench_predict_4096(img, strokes)
-    bench_big(img, strokes, 1024 if args.quick else args.big)
+    if not args.only_big:
+        bench_vs_skimage(img, gt, strokes)
+        bench_retrain(img, strokes)
+        if not args.quick:
+            bench_predict_4096(img, strokes)
+    bench_big(img, strokes, 1024 if args.quick else args.big, args.big_trees)
 
 
 if __name__ == "__main__":
