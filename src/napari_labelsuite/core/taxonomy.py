@@ -340,6 +340,10 @@ class Taxonomy:
             raise TaxonomyError(
                 "class id must be an integer", path=path, where=where, field="id", value=cid
             )
+        if not isinstance(d["name"], (str, int, float)) or isinstance(d["name"], bool):
+            raise TaxonomyError(
+                "class name must be text", path=path, where=where, field="name", value=d["name"]
+            )
         color = d.get("color")
         if color is not None:
             try:

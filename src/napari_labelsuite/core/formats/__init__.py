@@ -20,7 +20,6 @@ inferred. Reading 0 objects from a file or folder is an error, never an empty su
 from __future__ import annotations
 
 import inspect
-import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -106,10 +105,9 @@ def _json_kind(f: Path) -> str:
         raise FormatError(f"cannot read: {exc}", path=f) from None
     start = head.lstrip("\ufeff \t\r\n")[:1]
     if start == "[":
-        try:
-            doc = json.loads(f.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as exc:
-            raise FormatError(f"not valid JSON: {exc}", path=f) from None
+        from ..validate import load_json
+
+        doc = load_json(f)  # strict UTF-8, bounded nesting
         if labelstudio.is_labelstudio(doc):
             return "labelstudio"
         if coco_results.is_results(doc):
@@ -123,7 +121,12 @@ def _json_kind(f: Path) -> str:
         raise FormatError("not a JSON object or list", path=f, field="format")
     if '"shapes"' in head and ('"imagePath"' in head or '"imageHeight"' in head):
         return "labelme"
-    text = head if len(head) < (1 << 16) else f.read_text(encoding="utf-8")
+    if len(head) < (1 << 16):
+        text = head
+    else:
+        from ..validate import decode_text, read_regular_bytes
+
+        text = decode_text(read_regular_bytes(f), path=f)
     if '"segments_info"' in text:
         return "coco_panoptic"
     if '"images"' in text and '"annotations"' in text and '"categories"' in text:

@@ -384,6 +384,8 @@ def from_dict(
         name = _require(img, "file_name", str, path, where)
         if w <= 0 or h <= 0:
             _err("width and height must be positive", path, where, "width", (w, h))
+        if w > _MAX_SIDE or h > _MAX_SIDE:
+            _err(f"width and height must be at most {_MAX_SIDE}", path, where, "width", (w, h))
         if iid in image_of:
             _err("duplicate image id", path, where, "id", iid)
         src_name = img.get("source_image", name)
@@ -504,6 +506,10 @@ def from_dict(
     out = [_build(src, parsed.get(src.name, [])) for src in sources.values()]
     validate_read(out, tax, path)
     return out, tax
+
+
+#: Largest image side accepted (larger values are not sizes but damage or an attack).
+_MAX_SIDE = 2**40
 
 
 def _is_number(v: Any) -> bool:

@@ -88,14 +88,9 @@ def read(
         ``segments_info``, unknown categories.
     """
     p = Path(path)
-    with reading(p):
-        text = p.read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"not valid JSON: {exc.msg}", path=p, where=f"line {exc.lineno}"
-        ) from None
+    from ..validate import load_json
+
+    doc = load_json(p, what="COCO panoptic file")  # regular file, UTF-8, bounded nesting
     if not is_panoptic(doc) or not isinstance(doc.get("categories"), list):
         raise FormatError(
             "not a COCO panoptic file (no annotations with segments_info)",

@@ -22,7 +22,7 @@ from ..errors import FormatError
 from ..fileio import atomic_write_text
 from ..taxonomy import Taxonomy
 from . import coco, rle
-from ._common import ReadReport, check_annotations, iter_instance_crops, reading, validate_read
+from ._common import ReadReport, check_annotations, iter_instance_crops, validate_read
 
 __all__ = ["is_results", "read", "write"]
 
@@ -38,14 +38,9 @@ def is_results(doc: Any) -> bool:
 
 
 def _load(p: Path) -> Any:
-    with reading(p):
-        text = p.read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"not valid JSON: {exc.msg}", path=p, where=f"line {exc.lineno}"
-        ) from None
+    from ..validate import load_json
+
+    return load_json(p, what="COCO results file")  # regular file, UTF-8, bounded nesting
 
 
 def read(

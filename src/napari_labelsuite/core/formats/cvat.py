@@ -40,7 +40,6 @@ from ._common import (
     has_holes,
     iter_instance_crops,
     mask_polygons,
-    reading,
     validate_read,
 )
 
@@ -155,10 +154,12 @@ def read(
     """
     p = Path(path)
     f = p / "annotations.xml" if p.is_dir() else p
-    with reading(f):
-        text = f.read_text(encoding="utf-8")
+    from ..validate import read_regular_bytes
+
+    # parsed from bytes, so that the file's own encoding declaration is honoured
+    data = read_regular_bytes(f, what="CVAT file")
     try:
-        root = ET.fromstring(text)
+        root = ET.fromstring(data)
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise FormatError(f"malformed XML: {exc}", path=f, where=f"line {line}") from None

@@ -143,14 +143,9 @@ def _files(p: Path) -> list[Path]:
 
 
 def _load(f: Path) -> dict[str, Any]:
-    with reading(f):
-        text = f.read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"not valid JSON: {exc.msg}", path=f, where=f"line {exc.lineno}"
-        ) from None
+    from ..validate import load_json
+
+    doc = load_json(f, what="labelme file")  # regular file, UTF-8, bounded nesting
     if not is_labelme(doc):
         raise FormatError("not a labelme file (no 'shapes' list)", path=f, field="shapes")
     return doc

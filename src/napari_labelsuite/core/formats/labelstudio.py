@@ -34,7 +34,7 @@ from ..errors import FormatError
 from ..fileio import atomic_write_text
 from ..taxonomy import Taxonomy
 from . import rle
-from ._common import ReadReport, check_annotations, iter_instance_crops, reading, validate_read
+from ._common import ReadReport, check_annotations, iter_instance_crops, validate_read
 
 __all__ = ["REGION_TYPES", "brush_decode", "brush_encode", "is_labelstudio", "read", "write"]
 
@@ -170,14 +170,9 @@ def read(
         type, sizes that disagree within a task, an undecodable brush RLE.
     """
     p = Path(path)
-    with reading(p):
-        text = p.read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"not valid JSON: {exc.msg}", path=p, where=f"line {exc.lineno}"
-        ) from None
+    from ..validate import load_json
+
+    doc = load_json(p, what="Label Studio export")  # regular file, UTF-8, bounded nesting
     if not is_labelstudio(doc):
         raise FormatError(
             "not a Label Studio export (a list of tasks with 'data')", path=p, field="tasks"
