@@ -21,11 +21,8 @@ import numpy as np
 
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
 DEEP_XML = "<annotations>" + "<a>" * 50_000 + "</a>" * 50_000 + "</annotations>"
-BOMB_YAML = (
-    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
-    + "".join(
-        f"{n}: &{n} [{','.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
-    )
+BOMB_YAML = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{n}: &{n} [{','.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
 )
 XXE = (
     '<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
@@ -33,8 +30,10 @@ XXE = (
 )
 LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY l "lol">'
-    + "".join(f'<!ENTITY l{i} "{("&l" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-              for i in range(1, 10))  # fmt: skip
+    + "".join(
+        f'<!ENTITY l{i} "{("&l" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )  # fmt: skip
     + "]>\n<annotation><filename>&l9;</filename></annotation>\n"
 )
 
@@ -224,8 +223,12 @@ def build(root: Path) -> list[Entry]:
     v("box-outside", lambda t: t.replace("<xmax>5</xmax>", "<xmax>500</xmax>"))
     v("metadata-not-json", lambda t: t.replace(
         "</source_image>", "</source_image><metadata>{x</metadata>", 1))  # fmt: skip
-    v("instance-id-text", lambda t: t.replace(
-        "</bndbox>", "</bndbox><labelsuite><instance_id>x</instance_id></labelsuite>", 1))
+    v(
+        "instance-id-text",
+        lambda t: t.replace(
+            "</bndbox>", "</bndbox><labelsuite><instance_id>x</instance_id></labelsuite>", 1
+        ),
+    )
     # the latin-1 case must really be latin-1 bytes
     f = root / "voc" / "latin1-declared-utf8" / "Annotations" / xml.name
     f.write_bytes(f.read_text().encode("latin-1"))
@@ -250,8 +253,12 @@ def build(root: Path) -> list[Entry]:
     m("objects-list", mside(lambda s: s["images"][0].__setitem__("objects", [1])))
     m("sidecar-deep", lambda d: _write(d / "masks.json", '{"images": ' + DEEP_JSON + "}"))
     m("png-header-huge", lambda d: _write(d / "instances" / "img1.png", _png_header(60000, 60000)))
-    m("png-truncated", lambda d: _write(d / "instances" / "img1.png",
-                                         (d / "instances" / "img1.png").read_bytes()[:40]))  # fmt: skip
+
+    def truncate_png(d: Path) -> None:
+        f = d / "instances" / "img1.png"
+        _write(f, f.read_bytes()[:40])
+
+    m("png-truncated", truncate_png)
 
     # -- formats added later: generic damage to a valid sample -------------------------------
     from napari_labelsuite.core import formats
@@ -283,10 +290,12 @@ def build(root: Path) -> list[Entry]:
 
     # -- taxonomy ---------------------------------------------------------------------------
     tx = root / "taxonomy"
-    add("taxonomy/latin1", "taxonomy", _write(tx / "l1.yaml", b"classes:\n  - {id: 1, name: caf\xe9}\n"))
+    latin1 = b"classes:\n  - {id: 1, name: caf\xe9}\n"
+    add("taxonomy/latin1", "taxonomy", _write(tx / "l1.yaml", latin1))
     add("taxonomy/bomb", "taxonomy", _write(tx / "bomb.yaml", BOMB_YAML + "classes: []\n"))
     add("taxonomy/deep", "taxonomy", _write(tx / "deep.yaml", "classes: " + DEEP_JSON))
-    add("taxonomy/deep-json", "taxonomy", _write(tx / "deep.json", '{"classes": ' + DEEP_JSON + "}"))
+    deep = '{"classes": ' + DEEP_JSON + "}"
+    add("taxonomy/deep-json", "taxonomy", _write(tx / "deep.json", deep))
     add("taxonomy/nan", "taxonomy", _write(tx / "nan.json",
         '{"classes": [{"id": 1, "name": "a", "color": [NaN, 0, 0]}]}'))  # fmt: skip
     add("taxonomy/not-list", "taxonomy", _write(tx / "nl.yaml", "classes: {a: 1}\n"))
@@ -346,7 +355,7 @@ def build(root: Path) -> list[Entry]:
         add(f"provenance/{name}", "provenance", lg.path)
 
     p("deep-line", lambda f: f.write_text(f.read_text() + DEEP_JSON + "\n"))
-    p("dup-keys", lambda f: f.write_text(f.read_text().replace('"user"', '"action": 1, "user"', 1)))
+    p("dup-keys", lambda f: f.write_text(f.read_text().replace('"user"', '"seq": 0, "user"', 1)))
     p("truncated", lambda f: f.write_text("".join(f.read_text().splitlines(True)[:1])))
     p("emptied", lambda f: f.write_text(""))
     p("latin1", lambda f: f.write_bytes(f.read_bytes() + b'{"caf\xe9": 1}\n'))
