@@ -48,9 +48,19 @@ class AdoptMixin:
     def adopt_layers(self) -> list[Any]:
         """Adopt every layer of the viewer that carries labelsuite metadata (see module doc).
 
-        Returns the layers adopted by this call.
+        Returns the layers adopted by this call. Every layer is tried; the first error (a
+        class conflict) is raised after the others were adopted.
         """
-        return [layer for layer in list(self.layers) if self.adopt_layer(layer)]  # type: ignore[attr-defined]
+        adopted, errors = [], []
+        for layer in list(self.layers):  # type: ignore[attr-defined]
+            try:
+                if self.adopt_layer(layer):
+                    adopted.append(layer)
+            except LabelsuiteError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return adopted
 
     def adopt_layer(self, layer: Any) -> bool:
         """Adopt one layer: merge the taxonomy it carries, bind it under its role.
