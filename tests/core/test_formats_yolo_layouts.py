@@ -209,3 +209,19 @@ def test_obb_override_with_task_segment(tmp_path):
     ref = np.zeros((50, 50), bool)
     ref[5:25, 5:25] = True
     np.testing.assert_array_equal(np.asarray(ann.instances) == 1, ref)
+
+
+def test_cvat_export_without_images_needs_and_takes_an_image_size(tmp_path):
+    _txt(tmp_path / "obj.data", "classes = 1\ntrain = data/train.txt\nnames = data/obj.names\n")
+    _txt(tmp_path / "obj.names", "car\n")
+    _txt(tmp_path / "train.txt", "data/obj_train_data/frame_000000.jpg\n")
+    _txt(tmp_path / "obj_train_data/frame_000000.txt", "0 0.5 0.5 0.25 0.5\n")
+    with pytest.raises(FormatError, match="image_size"):
+        yolo.read(tmp_path)
+    report = ReadReport()
+    (ann,), _ = yolo.read(tmp_path, image_size=(100, 200), report=report)
+    assert ann.shape == (100, 200)
+    assert ann.boxes[0].xyxy == (75.0, 25.0, 125.0, 75.0)
+    assert any("not found" in n for n in report.notes)
+    with pytest.raises(FormatError, match="height, width"):
+        yolo.read(tmp_path, image_size=(100,))

@@ -421,12 +421,17 @@ def _darknet_layout(root: Path) -> Layout:
 
 
 def read(
-    path: str | Path, *, task: str | None = None, report: ReadReport | None = None
+    path: str | Path,
+    *,
+    task: str | None = None,
+    image_size: tuple[int, int] | None = None,
+    report: ReadReport | None = None,
 ) -> tuple[list[ImageAnnotation], Taxonomy]:
     """Read a YOLO dataset (its folder, its ``data.yaml``, ``obj.data`` or ``classes.txt``).
 
     ``task="segment"`` reads rows of equal length as polygons even where they look like
-    oriented boxes or keypoints (see the module doc).
+    oriented boxes or keypoints (see the module doc). ``image_size=(height, width)`` is
+    the size of images that are not in the dataset (CVAT exports without images).
 
     Raises
     ------
@@ -480,7 +485,12 @@ def read(
                 path=layout.items[0][0].parent,
                 field="labels",
             )
-        rows_of = [(it, _parse_plain_rows(it, len(to_id))) for it in existing]
+        size = _check_size(image_size, layout.names_path)
+        rows_of = [(it, _parse_plain_rows(it, len(to_id), size)) for it in existing]
+        if size is not None and report is not None:
+            missing = sum(1 for _, img, _ in existing if img is None or not img.is_file())
+            if missing:
+                report.note(f"{missing} images not found: their size is the given {size}")
         if task != "segment":
             _refuse_obb(rows_of, root)
         if report is not None and len(existing) < len(layout.items):
@@ -497,10 +507,32 @@ def read(
     return out, tax
 
 
-def _image_hw(img: Path | None, label: Path) -> tuple[int, int]:
-    if img is None or not img.is_file():
+def _check_size(size: Any, path: Path) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError):
+        h = w = 0
+    if h <= 0 or w <= 0 or tuple(size) != (h, w):
         raise FormatError(
-            "image size unknown: no image next to the label file and no labelsuite.json",
+            "image_size must be (height, width), positive integers",
+            path=path,
+            field="image_size",
+            value=size,
+        )
+    return h, w
+
+
+def _image_hw(
+    img: Path | None, label: Path, image_size: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    if img is None or not img.is_file():
+        if image_size is not None:
+            return image_size
+        raise FormatError(
+            "image size unknown: no image next to the label file and no labelsuite.json "
+            "(an export without images: pass image_size=(height, width))",
             path=label,
             field="image",
         )
@@ -514,9 +546,11 @@ def _image_hw(img: Path | None, label: Path) -> tuple[int, int]:
         raise FormatError(f"cannot read image size: {exc}", path=img) from None
 
 
-def _parse_plain_rows(item: tuple[Path, Path | None, str], n_classes: int):
+def _parse_plain_rows(
+    item: tuple[Path, Path | None, str], n_classes: int, image_size: tuple[int, int] | None = None
+):
     lab, img, _ = item
-    h, w = _image_hw(img, lab)
+    h, w = _image_hw(img, lab, image_size)
     return (h, w), _parse_file(lab, h, w, n_classes)
 
 
