@@ -1,0 +1,88 @@
+"""The grouped core keeps the old import paths, and session events are psygnal signals."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+OLD_TO_NEW = {
+    "qc_checks": "qc.checks",
+    "qc_matching": "qc.matching",
+    "qc_metrics": "qc.metrics",
+    "qc_pairs": "qc.pairs",
+    "qc_report": "qc.report",
+    "augment_transforms": "augment.transforms",
+    "augment_warp": "augment.warp",
+    "store_lock": "store.lock",
+    "store_pyramid": "store.pyramid",
+    "instances_chunked": "instances.chunked",
+}
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(OLD_TO_NEW.items()))
+def test_old_module_path_is_the_new_module(old, new):
+    base = "napari_labelsuite.core."
+    assert importlib.import_module(base + old) is importlib.import_module(base + new)
+
+
+def test_packages_export_what_the_flat_modules_did():
+    from napari_labelsuite.core import augment, instances, qc, store
+
+    assert store.MaskStore.__module__ == "napari_labelsuite.core.store.mask_store"
+    assert store.is_labelsuite_store and store.MARKER == "labelsuite"
+    assert instances.split_touching_chunked and instances.InstanceEdit
+    assert instances._check_labels  # private helpers of the old module stay readable
+    assert augment.Pipeline and augment.HorizontalFlip and augment.TRANSFORMS
+    assert qc.agreement and qc.check and qc.pair_counts
+
+
+# -- session signals ------------------------------------------------------------------------
+@pytest.fixture
+def session():
+    from napari_labelsuite import LabelSession
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    return LabelSession(taxonomy=Taxonomy([{"id": 1, "name": "cell"}]))
+
+
+def test_taxonomy_changed_signal_and_the_old_listener_method(session):
+    seen, old = [], []
+    session.taxonomy_changed.connect(lambda event, info: seen.append((event, info)))
+
+    def listener(event, **info):
+        old.append(event)
+
+    session.on_taxonomy_changed(listener)
+    session.add_class("debris")
+    assert seen[-1][0] == old[-1] == seen[-1][0] and len(old) >= 1
+    session.disconnect_taxonomy(listener)
+    n = len(old)
+    session.taxonomy.rename("debris", "junk")
+    assert len(old) == n and len(seen) > 1
+
+
+def test_active_class_findings_and_provenance_signals(session):
+    active, found, entries = [], [], []
+    session.active_class_changed.connect(active.append)
+    session.findings_changed.connect(lambda: found.append(1))
+    session.provenance_recorded.connect(entries.append)
+    session.set_active_class("cell")
+    assert active == [1]
+    import numpy as np
+
+    session.add_semantic_layer(np.zeros((8, 8), np.uint8))
+    session.run_checks()  # a clean mask: an empty review queue, still announced
+    assert found == [1] and session.findings == []
+    assert entries and entries[-1] is session.history()[-1]
+
+
+def test_an_error_in_a_listener_keeps_its_type(session):
+    from napari_labelsuite.core.errors import SessionError
+
+    def fail(cid):
+        raise SessionError("listener failed", field="cid", value=cid)
+
+    session.active_class_changed.connect(fail)
+    with pytest.raises(SessionError, match="listener failed"):
+        session.set_active_class("cell")
