@@ -65,7 +65,10 @@ def brush_decode(data: Any) -> np.ndarray:
     ValueError
         When the stream ends early or its header is impossible.
     """
-    buf = np.asarray(data, dtype=np.int64)
+    try:
+        buf = np.asarray(data, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("brush RLE must be a list of bytes (0..255)") from None
     if buf.ndim != 1 or buf.size < 6 or (buf < 0).any() or (buf > 255).any():
         raise ValueError("brush RLE must be a list of bytes (0..255), at least 6")
     bits = np.unpackbits(buf.astype(np.uint8))
@@ -85,8 +88,10 @@ def brush_decode(data: Any) -> np.ndarray:
     num = take(32)
     word = take(5) + 1
     sizes = [take(4) + 1 for _ in range(4)]
-    if num > 2**31:
-        raise ValueError(f"brush RLE declares {num} values")
+    from ..validate import max_pixels
+
+    if num > 4 * max_pixels():  # RGBA values: bounded like any image buffer
+        raise ValueError(f"brush RLE declares {num} values, more than the pixel limit allows")
     out = np.zeros(num, dtype=np.uint8)
     i = 0
     while i < num:
