@@ -29,7 +29,9 @@ __all__ = [
     "is_masked_paint_atom",
     "main_window",
     "paint_atoms",
+    "polygon_vertices_being_filled",
     "resize_window",
+    "shape_drawn_by_hand",
     "undo_redo_deques",
     "unwrap_viewer",
 ]
@@ -102,3 +104,26 @@ def is_masked_paint_atom(atom: Any) -> bool:
 def paint_atoms(event: Any) -> list[Any]:
     """The masked paint atoms of a Labels ``paint`` event (its ``value`` is a list of atoms)."""
     return [a for a in getattr(event, "value", None) or () if is_masked_paint_atom(a)]
+
+
+def polygon_vertices_being_filled(layer: Labels) -> int:
+    """Vertices of the polygon napari's Labels polygon mode is filling (0 if none).
+
+    Assumption (canary ``test_polygon_overlay_holds_the_vertices_during_the_fill``): the
+    ``polygon`` overlay of a Labels layer fills its ``points`` with ``paint_polygon`` and
+    clears them only afterwards, so during that ``paint`` event they are the vertices the
+    person clicked.
+    """
+    overlay = getattr(layer, "_overlays", {}).get("polygon")
+    points = getattr(overlay, "points", None)
+    return len(points) if points else 0
+
+
+def shape_drawn_by_hand(layer: Any) -> bool:
+    """True while napari's drawing tools create a shape on a Shapes layer.
+
+    Assumption (canary ``test_shapes_added_by_drawing_tools_are_marked``): the drawing
+    tools set ``_is_creating`` from the press until after the ``data`` event with action
+    ``added``; ``add``/``add_rectangles`` from code emit ``added`` with it unset.
+    """
+    return bool(getattr(layer, "_is_creating", False))

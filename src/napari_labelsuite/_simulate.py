@@ -8,8 +8,8 @@ session sees the very events a person's hand produces (headless too: napari laye
 no canvas for this).
 
 Coordinates are data coordinates of the layer (converted to world coordinates for the
-events). Uses napari internals (``napari.utils.interactions``, the ``polygon`` overlay);
-``tests/session/test_effort_session.py`` pins them.
+events). Uses napari internals (``napari.utils.interactions``, the ``polygon`` overlay), as
+napari's own tests do; the canaries of ``tests/napari/test_napari_compat.py`` drive them.
 """
 
 from __future__ import annotations

@@ -73,3 +73,31 @@ def test_camera_canvas_and_window_size_use_public_api(make_napari_viewer):
     compat.resize_window(viewer, 900, 700)
     size = compat.main_window(viewer).size()
     assert (size.width(), size.height()) == (900, 700)
+
+
+def test_polygon_overlay_holds_the_vertices_during_the_fill():
+    from napari_labelsuite import _simulate as sim
+
+    layer = Labels(np.zeros((20, 20), np.int32))
+    seen = []
+    layer.events.paint.connect(lambda e: seen.append(compat.polygon_vertices_being_filled(layer)))
+    layer.selected_label = 1
+    sim.labels_polygon(layer, [(2.5, 2.5), (2.5, 12.5), (12.5, 12.5), (12.5, 2.5)])
+    assert seen == [4]  # during the fill
+    assert compat.polygon_vertices_being_filled(layer) == 0  # cleared after it
+
+
+def test_shapes_added_by_drawing_tools_are_marked():
+    from napari.layers import Shapes
+
+    from napari_labelsuite import _simulate as sim
+
+    layer = Shapes(ndim=2)
+    seen = []
+    layer.events.data.connect(
+        lambda e: seen.append((str(e.action), compat.shape_drawn_by_hand(layer)))
+    )
+    sim.draw_rectangle(layer, (1, 1), (8, 9))  # napari's rectangle tool
+    layer.add_rectangles(np.array([[0, 0], [3, 3]]))  # code
+    assert seen == [("adding", True), ("added", True), ("adding", False), ("added", False)]
+    assert not compat.shape_drawn_by_hand(layer)

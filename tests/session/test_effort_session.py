@@ -15,7 +15,6 @@ import tifffile
 
 from napari_labelsuite import LabelSession
 from napari_labelsuite import _simulate as sim
-from napari_labelsuite._session.effort import polygon_vertex_count
 from napari_labelsuite.core.effort import EFFORT_FORMAT, read_effort
 from napari_labelsuite.core.errors import EffortLogError
 
@@ -92,18 +91,6 @@ def test_labels_polygon_mode_counts_its_vertices(session):
     assert (r.route, r.action, r.count, r.finished) == ("polygon", "vertex", 5, True)
     assert r.pixels == int(np.count_nonzero(inst.data))
     assert inst._overlays["polygon"].points == []  # napari cleared them after the fill
-
-
-def test_napari_polygon_overlay_still_holds_the_vertices_during_the_paint_event():
-    """Canary for the napari internal polygon_vertex_count relies on."""
-    from napari.layers import Labels
-
-    layer = Labels(np.zeros((20, 20), np.int32))
-    seen = []
-    layer.events.paint.connect(lambda e: seen.append(polygon_vertex_count(layer)))
-    layer.selected_label = 1
-    sim.labels_polygon(layer, [(2.5, 2.5), (2.5, 12.5), (12.5, 12.5), (12.5, 2.5)])
-    assert seen == [4]
 
 
 def test_programmatic_writes_are_not_hand_edits(session):

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from psygnal import Signal
 
+from .._napari_compat import paint_atoms, polygon_vertices_being_filled, shape_drawn_by_hand
 from ..core.effort import (
     EFFORT_FILE,
     IDLE_SECONDS,
@@ -309,18 +310,6 @@ def _atom_pixels(atom: Any) -> int:
     return int(np.count_nonzero(mask))
 
 
-def polygon_vertex_count(layer: Any) -> int:
-    """Vertices of the polygon napari's Labels polygon mode is finishing (0 if unknown).
-
-    napari 0.9 fills the polygon (``Labels.paint_polygon``) from its ``polygon`` overlay
-    and clears the overlay's points only afterwards, so during the ``paint`` event they
-    are the vertices the person clicked. A napari internal: a test pins it.
-    """
-    overlay = getattr(layer, "_overlays", {}).get("polygon")
-    points = getattr(overlay, "points", None)
-    return len(points) if points else 0
-
-
 def _table_row(table: pd.DataFrame, object_id: int | None) -> tuple[bool, int | None]:
     """``(in the table, its class)`` of ``object_id`` in an instance table.
 
@@ -351,7 +340,7 @@ class _PaintEffort:
         role = role_of(layer)
         if role not in ("semantic", "instances"):
             return
-        atoms = [a for a in getattr(event, "value", None) or () if hasattr(a, "slice_key")]
+        atoms = paint_atoms(event)
         if not atoms:
             return  # data_setitem writes: the method that made them logs its action
         pixels = sum(_atom_pixels(a) for a in atoms)
@@ -359,7 +348,11 @@ class _PaintEffort:
         mode = str(getattr(layer, "mode", ""))
         route, action, count = "brush", "stroke", 1
         if mode == "polygon":
-            route, action, count = "polygon", "vertex", max(polygon_vertex_count(layer), 1)
+            route, action, count = (
+                "polygon",
+                "vertex",
+                max(polygon_vertices_being_filled(layer), 1),
+            )
         elif mode == "fill":
             action = "fill"
         elif label == 0 or mode == "erase":
@@ -410,7 +403,7 @@ class _ShapesEffort:
         if action == "added":
             # napari emits "added" from its drawing tools while the shape is being
             # created; programmatic adds (scripts, other tools) log their own actions
-            if not getattr(layer, "_is_creating", False):
+            if not shape_drawn_by_hand(layer):
                 return
             for i in range(n_before, self._n):
                 self._drawn(session, layer, i)
