@@ -45,6 +45,7 @@ from skimage.morphology import disk
 
 from napari_labelsuite import LabelSession
 from napari_labelsuite import _simulate as sim
+from napari_labelsuite.core.errors import LabelsuiteError
 from napari_labelsuite.core.provenance import ProvenanceLog
 from napari_labelsuite.core.qc_report import svg_bar_chart
 from napari_labelsuite.core.synthetic import NUCLEI_CLASSES, make_cells_2d, make_cells_3d
@@ -267,8 +268,11 @@ def route_click_assist(gt: np.ndarray, image: np.ndarray, cpu: Cpu) -> Any:
         if cand.mask is None or not cand.mask.any():
             s.discard_candidate()  # nothing found: the polygon fixes below draw it
             continue
-        with cpu():
-            s.accept_candidate()
+        try:
+            with cpu():
+                s.accept_candidate()
+        except LabelsuiteError:  # e.g. it lies on objects accepted before: fixed below
+            s.discard_candidate()
     correct_with_polygons(s, gt, cpu)
     return s, sum(v >= MASK_TARGET for v in mask_ious(gt, np.asarray(s.instances.data)).values())
 
