@@ -177,3 +177,21 @@ def test_write_all_journals_before_touching_level_0(tmp_path, monkeypatch):
     assert (lv0[:16] == 9).all() and (lv0[16:, 8:] == 0).all()
     np.testing.assert_array_equal(lv1, downsample_labels(lv0, (2, 2), "nearest"))
     assert not (path / JOURNAL_NAME).exists()
+
+
+def test_read_write_open_on_a_read_only_file_system_is_a_store_error(tmp_path, monkeypatch):
+    import errno
+
+    from napari_labelsuite.core.store import StoreLock
+
+    path = _store(tmp_path)
+
+    def erofs(self, *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(StoreLock, "acquire", erofs)
+    with pytest.raises(StoreError) as err:
+        MaskStore.open(path, "r+")
+    assert "Read-only file system" in str(err.value) and "mode 'r'" in str(err.value)
+    with MaskStore.open(path, "r") as st:
+        assert st.labels("cells").shape == (32, 32)

@@ -746,7 +746,15 @@ class MaskStore:
         lock = None
         if mode == "r+":
             lock = _make_lock(path, user, storage_options)
-            lock.acquire()
+            try:
+                lock.acquire()
+            except OSError as exc:  # read-only file system, no permission, disk full
+                raise StoreError(
+                    f"cannot open for writing ({exc.strerror or exc}); open it read-only "
+                    "(mode 'r')",
+                    path=path,
+                    field="mode",
+                ) from exc
         try:
             return cls(path, group, mode, user, lock, repair_journal=repair_journal)
         except BaseException:
