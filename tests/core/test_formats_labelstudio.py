@@ -239,3 +239,57 @@ def test_round_trip_through_our_export(tmp_path):
     np.testing.assert_array_equal(np.asarray(again.instances), np.asarray(ann.instances))
     assert [b.xyxy for b in again.boxes] == [b.xyxy for b in ann.boxes]
     assert [p["xy"] for p in again.metadata["points"]] == [p["xy"] for p in ann.metadata["points"]]
+
+
+def test_json_min_export(tmp_path):
+    """JSON-MIN: one flat record per task, regions under the control tag's name."""
+    from napari_labelsuite.core import formats
+
+    doc = [
+        {
+            "image": "/data/upload/1/7f3e2a1c-street.jpg",
+            "id": 7,
+            "bbox": [
+                {
+                    "x": 10.0,
+                    "y": 20.0,
+                    "width": 30.0,
+                    "height": 40.0,
+                    "rotation": 0,
+                    "rectanglelabels": ["Car"],
+                    "original_width": W,
+                    "original_height": H,
+                }
+            ],
+            "outline": [
+                {
+                    "points": [[2.5, 3.3], [40.1, 5.0], [30.0, 60.7]],
+                    "closed": True,
+                    "polygonlabels": ["Person"],
+                    "original_width": W,
+                    "original_height": H,
+                }
+            ],
+            "annotator": 1,
+            "annotation_id": 11,
+            "created_at": "2024-05-01T10:00:00.000000Z",
+            "lead_time": 12.5,
+        }
+    ]
+    f = tmp_path / "project-1-min.json"
+    f.write_text(json.dumps(doc))
+    report = ReadReport()
+    (ann,), tax = formats.read(f, report=report)
+    assert report.format == "labelstudio" and any("JSON-MIN" in n for n in report.notes)
+    assert ann.image_name == "7f3e2a1c-street.jpg" and tax.names() == ["Car", "Person"]
+    assert [b.xyxy for b in ann.boxes] == [(5.0, 6.0, 20.0, 18.0)]
+    poly = [
+        2.5 * W / 100,
+        3.3 * H / 100,
+        40.1 * W / 100,
+        5.0 * H / 100,
+        30.0 * W / 100,
+        60.7 * H / 100,
+    ]
+    ref = mask_utils.decode(mask_utils.frPyObjects([poly], H, W)[0]).astype(bool)
+    np.testing.assert_array_equal(np.asarray(ann.instances) == 1, ref)

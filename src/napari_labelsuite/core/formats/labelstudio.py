@@ -47,7 +47,53 @@ def is_labelstudio(doc: Any) -> bool:
     if not isinstance(doc, list) or not doc or not isinstance(doc[0], dict):
         return False
     t = doc[0]
-    return "data" in t and ("annotations" in t or "predictions" in t or "completions" in t)
+    if "data" in t and ("annotations" in t or "predictions" in t or "completions" in t):
+        return True
+    return _is_min(doc)
+
+
+def _regions_of(v: Any) -> list[dict[str, Any]]:
+    if not isinstance(v, list):
+        return []
+    return [r for r in v if isinstance(r, dict) and any(k in r for k in REGION_TYPES)]
+
+
+def _is_min(doc: list[Any]) -> bool:
+    """Label Studio's JSON-MIN export: one flat record per task, regions under the control
+    tag's name (``"label"``, ``"bbox"``...), with the data fields next to them."""
+    t = doc[0]
+    return isinstance(t, dict) and (
+        "annotation_id" in t or any(_regions_of(v) for v in t.values())
+    )
+
+
+def _from_min(doc: list[Any]) -> list[dict[str, Any]]:
+    """JSON-MIN records as the tasks of the full JSON export."""
+    tasks = []
+    for item in doc:
+        if not isinstance(item, dict):
+            tasks.append(item)  # reported as "a task must be an object"
+            continue
+        result = []
+        for v in item.values():
+            for region in _regions_of(v):
+                kind = next(k for k in REGION_TYPES if k in region)
+                value = {
+                    k: x
+                    for k, x in region.items()
+                    if k not in ("original_width", "original_height")
+                }
+                result.append(
+                    {
+                        "type": kind,
+                        "value": value,
+                        "original_width": region.get("original_width"),
+                        "original_height": region.get("original_height"),
+                    }
+                )
+        data = {k: v for k, v in item.items() if isinstance(v, str)}
+        tasks.append({"id": item.get("id"), "data": data, "annotations": [{"result": result}]})
+    return tasks
 
 
 # -- brush RLE (the @thi.ng/rle-pack layout Label Studio uses) --------------------------
@@ -182,6 +228,13 @@ def read(
         raise FormatError(
             "not a Label Studio export (a list of tasks with 'data')", path=p, field="tasks"
         )
+    if not (
+        "data" in doc[0]
+        and any(k in doc[0] for k in ("annotations", "predictions", "completions"))
+    ):
+        doc = _from_min(doc)
+        if report is not None:
+            report.note("Label Studio JSON-MIN export (one record per task)")
     names: dict[str, None] = {}
     tasks = []
     several = skipped = 0
