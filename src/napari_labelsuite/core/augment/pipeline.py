@@ -519,7 +519,7 @@ class Pipeline:
                 params = t.sample(rng, n_channels)
                 intensity.append((t, params, rng))
             diag.applied.append({"type": type(t).__name__, **params})
-        out_shape = tuple(int(s) for s in shape)
+        out_shape = (int(shape[0]), int(shape[1]))
         diag.shape = out_shape
 
         mask_mode = self.fill_mode if self.mask_fill == "same" else "constant"
@@ -776,7 +776,7 @@ class Pipeline:
         shear = float(kw.get("shear_range", 0) or 0)
         if shear:
             affine["shear"] = (-abs(shear), abs(shear))
-        zoom = kw.get("zoom_range", 0) or 0
+        zoom: Any = kw.get("zoom_range", 0) or 0
         if np.ndim(zoom) == 0:
             z = float(zoom)
             lo, hi = 1 - z, 1 + z
@@ -935,8 +935,7 @@ _CV_INTERP = {"nearest": 0, "linear": 1, "cubic": 2}
 
 
 def _to_albu(t: Transform, pipe: Pipeline) -> dict[str, Any] | None:
-    name = type(t).__name__
-    d: dict[str, Any] = {"p": t.p}
+    """``t`` in albumentations' serialized form; each transform knows its own mapping."""
     border = {
         "border_mode": _CV_BORDER[pipe.fill_mode],
         "fill": pipe.cval,
@@ -944,121 +943,7 @@ def _to_albu(t: Transform, pipe: Pipeline) -> dict[str, Any] | None:
         "interpolation": _CV_INTERP[pipe.interpolation],
         "mask_interpolation": 0,
     }
-    if name in ("HorizontalFlip", "VerticalFlip"):
-        return {"__class_fullname__": name, **d}
-    if name == "Rot90":
-        if sorted(t.ks) != [0, 1, 2, 3]:
-            return None
-        return {"__class_fullname__": "RandomRotate90", **d}
-    if name == "Affine":
-        has_pct = t.translate_x != (0, 0) or t.translate_y != (0, 0)
-        has_px = t.translate_px_x != (0, 0) or t.translate_px_y != (0, 0)
-        if has_pct and has_px:
-            return None
-        out = {
-            "__class_fullname__": "Affine",
-            **d,
-            **border,
-            "rotate": list(t.rotate),
-            "scale": {"x": list(t.scale), "y": list(t.scale)},
-            # albumentations' x-shear turns the other way round
-            "shear": {"x": [-t.shear[1], -t.shear[0]], "y": [0.0, 0.0]},
-            "keep_ratio": True,
-            "fit_output": False,
-        }
-        if has_px:
-            out["translate_px"] = {
-                "x": [int(round(v)) for v in t.translate_px_x],
-                "y": [int(round(v)) for v in t.translate_px_y],
-            }
-        else:
-            out["translate_percent"] = {"x": list(t.translate_x), "y": list(t.translate_y)}
-        return out
-    if name == "Crop":
-        return {
-            "__class_fullname__": "Crop",
-            **d,
-            "x_min": t.x,
-            "y_min": t.y,
-            "x_max": t.x + t.width,
-            "y_max": t.y + t.height,
-        }
-    if name == "RandomCrop":
-        return {"__class_fullname__": "RandomCrop", **d, "height": t.height, "width": t.width}
-    if name == "RandomResizedCrop":
-        return {
-            "__class_fullname__": "RandomResizedCrop",
-            **d,
-            "size": [t.height, t.width],
-            "scale": list(t.scale),
-            "ratio": list(t.ratio),
-            "interpolation": border["interpolation"],
-            "mask_interpolation": 0,
-        }
-    if name == "ElasticDeform":
-        return {
-            "__class_fullname__": "ElasticTransform",
-            **d,
-            **border,
-            "alpha": t.alpha,
-            "sigma": t.sigma,
-            "noise_distribution": "uniform",
-        }
-    if name == "BrightnessContrast":
-        return {
-            "__class_fullname__": "RandomBrightnessContrast",
-            **d,
-            "brightness_limit": list(t.brightness),
-            "contrast_limit": list(t.contrast),
-            "brightness_by_max": True,
-        }
-    if name == "Brightness":
-        return {
-            "__class_fullname__": "MultiplicativeNoise",
-            **d,
-            "multiplier": list(t.factor),
-            "per_channel": False,
-            "elementwise": False,
-        }
-    if name == "Gamma":
-        return {
-            "__class_fullname__": "RandomGamma",
-            **d,
-            "gamma_limit": [100.0 * t.gamma[0], 100.0 * t.gamma[1]],
-        }
-    if name == "GaussianNoise":
-        return {
-            "__class_fullname__": "GaussNoise",
-            **d,
-            "std_range": list(t.std),
-            "mean_range": [0.0, 0.0],
-            "per_channel": t.per_channel,
-        }
-    if name == "GaussianBlur":
-        return {
-            "__class_fullname__": "GaussianBlur",
-            **d,
-            "blur_limit": 0,
-            "sigma_limit": list(t.sigma),
-        }
-    if name == "ChannelJitter":
-        if t.shift != (0.0, 0.0):
-            return None
-        return {
-            "__class_fullname__": "MultiplicativeNoise",
-            **d,
-            "multiplier": list(t.scale),
-            "per_channel": True,
-            "elementwise": False,
-        }
-    if name == "ChannelDropout":
-        return {
-            "__class_fullname__": "ChannelDropout",
-            **d,
-            "channel_drop_range": list(t.channels),
-            "fill": t.fill,
-        }
-    return None
+    return t.to_albumentations(border)
 
 
 # -- resampling and the point map ------------------------------------------------------------

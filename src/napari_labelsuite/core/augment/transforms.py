@@ -102,6 +102,23 @@ class Transform:
     def _check(self) -> None:
         """Validate and normalise the parameters (subclasses)."""
 
+    def sample(self, rng: np.random.Generator, arg: Any) -> Any:
+        """Draw this variant's parameters (subclasses; ``arg``: the plane shape for geometric
+        and elastic transforms, the number of channels for intensity ones)."""
+        raise NotImplementedError
+
+    def apply(self, chw: np.ndarray, params: Any, scale: float, rng: np.random.Generator) -> None:
+        """Apply an intensity transform in place to ``(C, Y, X)`` data (subclasses)."""
+        raise NotImplementedError
+
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict, or None without an equivalent.
+
+        ``border`` holds the pipeline's ``border_mode``, ``fill``, ``fill_mask``,
+        ``interpolation`` and ``mask_interpolation`` in albumentations' terms.
+        """
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         """``{"type": class name, **parameters}`` with lists for ranges (YAML/JSON-ready)."""
         d: dict[str, Any] = {"type": type(self).__name__}
@@ -127,6 +144,10 @@ class HorizontalFlip(Transform):
         h, w = shape
         return np.array([[1.0, 0, 0], [0, -1.0, w - 1.0], [0, 0, 1.0]]), shape, {}
 
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {"__class_fullname__": "HorizontalFlip", "p": self.p}
+
 
 @dataclass(kw_only=True)
 class VerticalFlip(Transform):
@@ -139,6 +160,10 @@ class VerticalFlip(Transform):
         h, w = shape
         return np.array([[-1.0, 0, h - 1.0], [0, 1.0, 0], [0, 0, 1.0]]), shape, {}
 
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {"__class_fullname__": "VerticalFlip", "p": self.p}
+
 
 @dataclass(kw_only=True)
 class Rot90(Transform):
@@ -148,9 +173,9 @@ class Rot90(Transform):
     kind: ClassVar[str] = "geometric"
 
     def _check(self) -> None:
-        ks = self.ks if np.ndim(self.ks) else (self.ks,)
+        given: Any = self.ks if np.ndim(self.ks) else (self.ks,)
         try:
-            ks = tuple(int(k) for k in ks)
+            ks = tuple(int(k) for k in given)
         except (TypeError, ValueError):
             raise _fail(self, "ks", "must be quarter-turn counts", self.ks) from None
         if not ks or any(k not in (0, 1, 2, 3) for k in ks):
@@ -166,6 +191,12 @@ class Rot90(Transform):
             m = np.array([[0.0, -1.0, w - 1.0], [1.0, 0.0, 0.0], [0, 0, 1.0]]) @ m
             h, w = w, h
         return m, (h, w), {"k": k}
+
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        if sorted(self.ks) != [0, 1, 2, 3]:
+            return None
+        return {"__class_fullname__": "RandomRotate90", "p": self.p}
 
 
 @dataclass(kw_only=True)
@@ -226,6 +257,32 @@ class Affine(Transform):
         params = {"rotate": angle, "scale": s, "translate_xy": (tx, ty), "shear": sh}
         return m, shape, params
 
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        has_pct = self.translate_x != (0, 0) or self.translate_y != (0, 0)
+        has_px = self.translate_px_x != (0, 0) or self.translate_px_y != (0, 0)
+        if has_pct and has_px:
+            return None
+        out = {
+            "__class_fullname__": "Affine",
+            "p": self.p,
+            **border,
+            "rotate": list(self.rotate),
+            "scale": {"x": list(self.scale), "y": list(self.scale)},
+            # albumentations' x-shear turns the other way round
+            "shear": {"x": [-self.shear[1], -self.shear[0]], "y": [0.0, 0.0]},
+            "keep_ratio": True,
+            "fit_output": False,
+        }
+        if has_px:
+            out["translate_px"] = {
+                "x": [int(round(v)) for v in self.translate_px_x],
+                "y": [int(round(v)) for v in self.translate_px_y],
+            }
+        else:
+            out["translate_percent"] = {"x": list(self.translate_x), "y": list(self.translate_y)}
+        return out
+
 
 @dataclass(kw_only=True)
 class Crop(Transform):
@@ -257,6 +314,17 @@ class Crop(Transform):
             )
         return _translation(-self.y, -self.x), (self.height, self.width), {}
 
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "Crop",
+            "p": self.p,
+            "x_min": self.x,
+            "y_min": self.y,
+            "x_max": self.x + self.width,
+            "y_max": self.y + self.height,
+        }
+
 
 @dataclass(kw_only=True)
 class RandomCrop(Transform):
@@ -282,6 +350,15 @@ class RandomCrop(Transform):
         y = int(rng.integers(h - self.height + 1))
         x = int(rng.integers(w - self.width + 1))
         return _translation(-y, -x), (self.height, self.width), {"y": y, "x": x}
+
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "RandomCrop",
+            "p": self.p,
+            "height": self.height,
+            "width": self.width,
+        }
 
 
 @dataclass(kw_only=True)
@@ -331,6 +408,18 @@ class RandomResizedCrop(Transform):
         )
         return m, (self.height, self.width), {"window": (y, x, ch, cw)}
 
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "RandomResizedCrop",
+            "p": self.p,
+            "size": [self.height, self.width],
+            "scale": list(self.scale),
+            "ratio": list(self.ratio),
+            "interpolation": border["interpolation"],
+            "mask_interpolation": 0,
+        }
+
 
 # -- elastic ------------------------------------------------------------------------------------
 @dataclass(kw_only=True)
@@ -369,6 +458,17 @@ class ElasticDeform(Transform):
             fields_.append(d * np.float32(self.alpha / peak))
         return fields_[0], fields_[1], {}
 
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "ElasticTransform",
+            "p": self.p,
+            **border,
+            "alpha": self.alpha,
+            "sigma": self.sigma,
+            "noise_distribution": "uniform",
+        }
+
 
 # -- intensity ----------------------------------------------------------------------------------
 @dataclass(kw_only=True)
@@ -390,6 +490,16 @@ class BrightnessContrast(Transform):
         img += np.float32(params["b"] * scale)
         return img
 
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "RandomBrightnessContrast",
+            "p": self.p,
+            "brightness_limit": list(self.brightness),
+            "contrast_limit": list(self.contrast),
+            "brightness_by_max": True,
+        }
+
 
 @dataclass(kw_only=True)
 class Brightness(Transform):
@@ -406,6 +516,16 @@ class Brightness(Transform):
     def apply(self, img, params, scale, rng):
         img *= np.float32(params["factor"])
         return img
+
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "MultiplicativeNoise",
+            "p": self.p,
+            "multiplier": list(self.factor),
+            "per_channel": False,
+            "elementwise": False,
+        }
 
 
 @dataclass(kw_only=True)
@@ -427,6 +547,14 @@ class Gamma(Transform):
         np.power(img, np.float32(params["gamma"]), out=img)
         img *= s
         return img
+
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "RandomGamma",
+            "p": self.p,
+            "gamma_limit": [100.0 * self.gamma[0], 100.0 * self.gamma[1]],
+        }
 
 
 @dataclass(kw_only=True)
@@ -451,6 +579,16 @@ class GaussianNoise(Transform):
             img += rng.standard_normal(img.shape[1:], dtype=np.float32)[None] * sd
         return img
 
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "GaussNoise",
+            "p": self.p,
+            "std_range": list(self.std),
+            "mean_range": [0.0, 0.0],
+            "per_channel": self.per_channel,
+        }
+
 
 @dataclass(kw_only=True)
 class GaussianBlur(Transform):
@@ -470,6 +608,15 @@ class GaussianBlur(Transform):
             for c in range(img.shape[0]):
                 img[c] = ndi.gaussian_filter(img[c], sg, mode="reflect")
         return img
+
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "GaussianBlur",
+            "p": self.p,
+            "blur_limit": 0,
+            "sigma_limit": list(self.sigma),
+        }
 
 
 @dataclass(kw_only=True)
@@ -493,6 +640,18 @@ class ChannelJitter(Transform):
         img *= np.asarray(params["scale"], np.float32)[:, None, None]
         img += np.asarray(params["shift"], np.float32)[:, None, None] * np.float32(scale)
         return img
+
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        if self.shift != (0.0, 0.0):
+            return None
+        return {
+            "__class_fullname__": "MultiplicativeNoise",
+            "p": self.p,
+            "multiplier": list(self.scale),
+            "per_channel": True,
+            "elementwise": False,
+        }
 
 
 @dataclass(kw_only=True)
@@ -522,8 +681,18 @@ class ChannelDropout(Transform):
             img[c] = np.float32(self.fill)
         return img
 
+    #: Every transform by name (the ``type`` key of a serialised pipeline).
 
-#: Every transform by name (the ``type`` key of a serialised pipeline).
+    def to_albumentations(self, border: dict[str, Any]) -> dict[str, Any] | None:
+        """Its albumentations transform as a serialized dict (None: no equivalent)."""
+        return {
+            "__class_fullname__": "ChannelDropout",
+            "p": self.p,
+            "channel_drop_range": list(self.channels),
+            "fill": self.fill,
+        }
+
+
 TRANSFORMS: dict[str, type[Transform]] = {
     cls.__name__: cls
     for cls in (
