@@ -195,7 +195,7 @@ def _sidecar_payload(ann: ImageAnnotation, jp: Path) -> tuple[str, str | None, b
     The masks file name is one the current JSON does not name, so writing it never
     touches what the current tables point to.
     """
-    masks = {
+    masks: dict[str, Any] = {
         name: np.asarray(arr)
         for name in ("semantic", "instances")
         if (arr := getattr(ann, name)) is not None

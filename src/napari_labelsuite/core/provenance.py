@@ -445,7 +445,7 @@ class ProvenanceLog:
             return False
         prev_line = head[:-1].rsplit(b"\n", 1)[-1] if head else b""
         try:
-            prev = json.loads(prev_line) if prev_line else {"seq": -1, "hash": ""}
+            prev: dict[str, Any] = json.loads(prev_line) if prev_line else {"seq": -1, "hash": ""}
             return bool(
                 e.get("seq") == prev["seq"] + 1
                 and e.get("prev") == prev["hash"]
