@@ -27,6 +27,7 @@ from psygnal import Signal
 from ..core import convert
 from ..core.annotation import Box, ImageAnnotation, ObjectInfo
 from ..core.boxes import boxes_to_napari, napari_to_xyxy
+from ..core.colors import instance_color as _instance_color
 from ..core.errors import AnnotationError, SessionError, TaxonomyError
 from ..core.tables import (
     BOX_COLUMNS,
@@ -60,24 +61,6 @@ def role_of(layer: Any) -> str | None:
 def _layer_data(layer: Any) -> Any:
     """The full-resolution array of a (possibly multiscale) Labels layer."""
     return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
-
-
-def _instance_color(class_rgba: Any, iid: int) -> np.ndarray:
-    """A colour of the class's hue family that differs between neighbouring instance ids.
-
-    Hue stays within +-0.05 of the class hue (so the class is still recognisable) while value
-    and saturation spread over a wide range, deterministically in the id.
-    """
-    import colorsys
-
-    r, g, b, a = (float(c) for c in class_rgba)
-    h, sat, val = colorsys.rgb_to_hsv(r, g, b)
-    u = (iid * 0.618033988749895) % 1.0
-    v = (iid * 0.754877666246693) % 1.0
-    h = (h + (u - 0.5) * 0.1) % 1.0
-    sat = 0.45 + 0.55 * v if sat > 0.1 else sat
-    val = 0.45 + 0.55 * u
-    return np.array([*colorsys.hsv_to_rgb(h, sat, val), a])
 
 
 class LayersMixin(SessionPart):

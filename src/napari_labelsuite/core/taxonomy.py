@@ -7,7 +7,6 @@ silently); 0 is background. It is stored with the data as YAML or JSON.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
@@ -16,104 +15,16 @@ from typing import Any
 
 import numpy as np
 
+from .colors import PALETTE as _PALETTE
+from .colors import color_to_hex, parse_color
+from .colors import golden_color as _golden_color
+from .colors import hex_to_rgba as _hex_to_rgba
 from .errors import TaxonomyError
 from .fileio import atomic_write_text
 
 __all__ = ["ATTRIBUTE_KINDS", "AttributeSpec", "LabelClass", "Taxonomy", "parse_color"]
 
 ATTRIBUTE_KINDS = ("bool", "int", "float", "text", "choice")
-
-# Okabe-Ito (colour-blind safe) first, then Paul Tol's "muted" and "light" sets; beyond
-# that, evenly spaced hues in a golden-ratio sequence.
-_PALETTE = [
-    "#E69F00",
-    "#56B4E9",
-    "#009E73",
-    "#F0E442",
-    "#0072B2",
-    "#D55E00",
-    "#CC79A7",
-    "#332288",
-    "#88CCEE",
-    "#44AA99",
-    "#117733",
-    "#999933",
-    "#DDCC77",
-    "#CC6677",
-    "#882255",
-    "#AA4499",
-    "#77AADD",
-    "#EE8866",
-    "#EEDD88",
-    "#FFAABB",
-    "#99DDFF",
-    "#44BB99",
-    "#BBCC33",
-    "#AAAA00",
-]
-
-
-def _golden_color(i: int) -> tuple[float, float, float, float]:
-    import colorsys
-
-    h = (i * 0.618033988749895) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(h, 0.65, 0.95)
-    return (r, g, b, 1.0)
-
-
-def _hex_to_rgba(s: str) -> tuple[float, float, float, float]:
-    s = s.lstrip("#")
-    if len(s) not in (6, 8) or any(c not in "0123456789abcdefABCDEF" for c in s):
-        raise ValueError(s)
-    vals = [int(s[i : i + 2], 16) / 255 for i in range(0, len(s), 2)]
-    if len(vals) == 3:
-        vals.append(1.0)
-    return tuple(vals)  # type: ignore[return-value]
-
-
-def parse_color(value: Any) -> tuple[float, float, float, float]:
-    """Normalise a colour to an RGBA tuple of floats in [0, 1].
-
-    Accepts ``"#rrggbb"``, ``"#rrggbbaa"``, a matplotlib/napari colour name, 3 or 4 floats in
-    [0, 1], or 3 or 4 ints in [0, 255].
-
-    Raises
-    ------
-    ValueError
-        When the value is not a colour.
-    """
-    if isinstance(value, str):
-        if value.startswith("#"):
-            return _hex_to_rgba(value)
-        from ._colornames import NAMED_COLORS
-
-        key = value.strip().lower()
-        if key in NAMED_COLORS:
-            return _hex_to_rgba(NAMED_COLORS[key])
-        raise ValueError(value)
-    try:
-        vals = [float(v) for v in value]
-    except TypeError as exc:
-        raise ValueError(value) from exc
-    if len(vals) not in (3, 4) or not all(math.isfinite(v) for v in vals):
-        raise ValueError(value)
-    if any(v > 1.0 for v in vals):
-        if any(v < 0 or v > 255 or v != int(v) for v in vals):
-            raise ValueError(value)
-        vals = [v / 255 for v in vals]
-    if any(v < 0 or v > 1 for v in vals):
-        raise ValueError(value)
-    if len(vals) == 3:
-        vals.append(1.0)
-    return tuple(vals)  # type: ignore[return-value]
-
-
-def color_to_hex(rgba: tuple[float, ...]) -> str:
-    """``(r, g, b, a)`` floats -> ``"#rrggbb"`` (or ``"#rrggbbaa"`` when not opaque)."""
-    ints = [round(c * 255) for c in rgba]
-    if ints[3] == 255:
-        ints = ints[:3]
-    return "#" + "".join(f"{v:02x}" for v in ints)
 
 
 @dataclass
