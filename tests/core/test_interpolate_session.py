@@ -173,3 +173,18 @@ def test_ctc_export_and_import(session, tmp_path):
     assert layer.name == "ctc" and np.array_equal(np.unique(layer.data[1]), [0, 2, 3])
     assert session.objects(layer)[2].attributes == {"track_start": 1, "track_end": 2, "parent": 1}
     assert session.history()[-1]["action"] == "import_ctc"
+
+
+def test_interpolate_on_a_zarr_backed_layer(session, tmp_path):
+    import zarr
+
+    lab, m = stack()
+    z = zarr.create_array(
+        str(tmp_path / "l.zarr"), shape=lab.shape, chunks=(2, 16, 16), dtype=lab.dtype
+    )
+    z[:] = lab
+    layer = session.add_instance_layer(z)
+    session.interpolate_slices(1)
+    assert all(np.array_equal(np.asarray(z[k]) == 1, m) for k in range(7))  # in the store
+    layer.undo()
+    assert np.array_equal(np.asarray(z[:]), lab)
