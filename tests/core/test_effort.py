@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -127,17 +125,23 @@ def test_newer_version_is_refused(tmp_path):
         read_effort(p, strict=True)
 
 
+def _append_many(path: str, who: str) -> None:
+    log = EffortLog(path)
+    for i in range(200):
+        log.append([EffortRecord(float(i), "brush", "stroke", annotator=who)])
+
+
 def test_two_processes_appending_at_once_never_interleave(tmp_path):
+    import multiprocessing
+
     p = tmp_path / "effort.jsonl"
-    code = (
-        "import sys\n"
-        "from napari_labelsuite.core.effort import EffortLog, EffortRecord\n"
-        "log = EffortLog(sys.argv[1])\n"
-        "for i in range(200):\n"
-        "    log.append([EffortRecord(float(i), 'brush', 'stroke', annotator=sys.argv[2])])\n"
-    )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(p), who]) for who in ("ana", "bo")]
-    assert [pr.wait(timeout=120) for pr in procs] == [0, 0]
+    ctx = multiprocessing.get_context("fork")  # the children share the imports: fast
+    procs = [ctx.Process(target=_append_many, args=(str(p), who)) for who in ("ana", "bo")]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=120)
+    assert [proc.exitcode for proc in procs] == [0, 0]
     got, problems = read_effort(p)
     assert problems == []
     assert sorted(r.annotator for r in got) == ["ana"] * 200 + ["bo"] * 200
