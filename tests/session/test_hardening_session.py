@@ -88,3 +88,30 @@ def test_disk_full_on_save_is_a_session_error_and_keeps_the_old_file(tmp_path, m
     with pytest.raises(SessionError, match="No space left on device"):
         s.save_current(force=True)
     assert (root / "labelsuite" / "a.json").read_bytes() == before
+
+
+def test_export_onto_a_file_and_import_on_a_full_disk_are_session_errors(tmp_path, monkeypatch):
+    import napari_labelsuite.core.dataset as dataset_mod
+
+    root = _images(tmp_path / "ds")
+    tax = Taxonomy.from_dict({"classes": [{"id": 1, "name": "cell"}]})
+    s = LabelSession(taxonomy=tax)
+    s.open_dataset(root)
+    s.add_instance_layer(_ann("a").instances, objects={1: ObjectInfo(1)})
+    s.save_current()
+    blocker = tmp_path / "out.json"
+    blocker.mkdir()  # a folder where the COCO file should go
+    with pytest.raises(SessionError, match="cannot export"):
+        s.export_dataset(blocker, "coco")
+    assert blocker.is_dir() and not any(blocker.iterdir())
+
+    formats.write(tmp_path / "in.json", [_ann("b.npy")], tax, fmt="coco")
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(dataset_mod, "_write_synced", full)
+    with pytest.raises(SessionError, match="No space left on device"):
+        s.import_dataset(tmp_path / "in.json")
+    names = [p.name for p in (root / "labelsuite").iterdir()]
+    assert "b.json" not in names and not [n for n in names if n.startswith(".import-")]

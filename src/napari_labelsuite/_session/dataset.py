@@ -389,7 +389,13 @@ class DatasetMixin(SessionPart):
         if not anns:
             raise SessionError("no saved annotations to export", path=ds.annotation_dir)
         fmt = fmt or formats.guess_format(path, for_writing=True)
-        files = formats.write(path, anns, self.taxonomy, fmt=fmt, **options)
+        try:
+            files = formats.write(path, anns, self.taxonomy, fmt=fmt, **options)
+        except OSError as exc:  # disk full, read-only, a file where a folder should be
+            raise SessionError(
+                f"cannot export: {exc.strerror or exc}; nothing was replaced",
+                path=exc.filename or path,
+            ) from exc
         self._record(
             "export_dataset",
             path=str(path),
@@ -421,6 +427,11 @@ class DatasetMixin(SessionPart):
             self.close_store()
         try:
             written = ds.import_annotations(anns, use if len(use) else None, source=path)
+        except OSError as exc:  # disk full, read-only: the staged import was dropped
+            raise SessionError(
+                f"cannot import: {exc.strerror or exc}; the dataset is unchanged",
+                path=exc.filename or ds.annotation_dir,
+            ) from exc
         finally:
             if reopen:
                 self._show(self._index)
