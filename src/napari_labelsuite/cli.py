@@ -976,6 +976,75 @@ def _run_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- interpolate / track --
+def _read_stack(path: str, what: str) -> np.ndarray:
+    """A label or image stack from a TIFF file (or, for labels, a CTC folder)."""
+    import tifffile
+
+    from .core.errors import FormatError
+
+    p = Path(path)
+    if p.is_dir():
+        from .core.formats import ctc
+
+        return ctc.read_tracks(p)[0]
+    try:
+        return np.asarray(tifffile.imread(p))
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"cannot read the {what} as TIFF: {exc}", path=p) from exc
+
+
+def _add_interpolate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("labels", metavar="LABELS", help="a TIFF label stack with keyframe slices")
+    p.add_argument("out", metavar="OUT", help="the TIFF to write (may be LABELS)")
+    p.add_argument("--axis", type=int, default=0, help="axis to interpolate along (default 0)")
+    p.add_argument("--ids", type=int, nargs="+", metavar="ID", help="only these objects")
+    p.add_argument("--image", metavar="TIFF", help="pull the contours to this image's edges")
+
+
+def _run_interpolate(args: argparse.Namespace) -> int:
+    import tifffile
+
+    from .core.interpolate import interpolate_slices
+
+    labels = _read_stack(args.labels, "labels")
+    image = None if args.image is None else _read_stack(args.image, "image")
+    edit = interpolate_slices(labels, args.ids, args.axis, image)
+    out = edit.apply(labels)
+    tifffile.imwrite(args.out, out)
+    filled = int(np.count_nonzero(out != labels))
+    print(f"{filled} pixels filled in {len(edit.patches)} objects -> {args.out}")
+    return 0
+
+
+def _add_track(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "labels", metavar="LABELS", help="a TIFF time series of instance masks, or a CTC folder"
+    )
+    p.add_argument("out", metavar="OUT", help="the Cell Tracking Challenge folder to write")
+    p.add_argument("--axis", type=int, default=0, help="the time axis (default 0)")
+    p.add_argument("--min-iou", type=float, default=0.1, help="smallest IoU of a link")
+    p.add_argument(
+        "--result", action="store_true", help="write res_track.txt/maskNNN.tif (a RES folder)"
+    )
+
+
+def _run_track(args: argparse.Namespace) -> int:
+    from .core.formats import ctc
+    from .core.interpolate import track_instances
+
+    labels = _read_stack(args.labels, "labels")
+    res = track_instances(labels, args.axis, min_iou=args.min_iou)
+    tracked = np.moveaxis(res.to_edit(labels).apply(labels), res.axis, 0)
+    parents = {tid: tr.parent for tid, tr in res.tracks.items() if tr.parent}
+    files = ctc.write_tracks(args.out, tracked, parents, result=args.result)
+    print(
+        f"{len(res.tracks)} tracks, {len(res.divisions())} divisions -> {args.out} "
+        f"({len(files)} files)"
+    )
+    return 0
+
+
 # -- registry --
 #: name -> (help, example, add_arguments, run)
 SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
@@ -1044,6 +1113,18 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite classify cells.lsclf plates/ --scheduler tcp://10.0.0.5:8786",
         _add_classify,
         _run_classify,
+    ),
+    "interpolate": (
+        "fill the slices between the annotated keyframe slices of a label stack (TIFF)",
+        "napari-labelsuite interpolate keyframes.tif filled.tif --image raw.tif",
+        _add_interpolate,
+        _run_interpolate,
+    ),
+    "track": (
+        "link a time series of instance masks into tracks with divisions (CTC folder out)",
+        "napari-labelsuite track masks.tif 01_RES --result",
+        _add_track,
+        _run_track,
     ),
 }
 
