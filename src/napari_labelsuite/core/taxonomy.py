@@ -686,87 +686,35 @@ class Taxonomy:
             cmap[c.id] = np.asarray(c.color, dtype=float)
         return cmap
 
+    # COCO and YOLO class lists: thin wrappers over the formats that use them
     def to_coco(self) -> list[dict[str, Any]]:
-        """COCO ``categories``; ``supercategory`` is the top-level ancestor's name.
+        """COCO ``categories`` (see ``formats.coco.coco_categories``)."""
+        from .formats.coco import coco_categories
 
-        The full hierarchy is kept in a ``parent`` key (ignored by COCO readers).
-        """
-        out = []
-        for c in self:
-            entry: dict[str, Any] = {
-                "id": c.id,
-                "name": c.name,
-                "supercategory": self.root(c.id).name,
-            }
-            if c.parent is not None:
-                entry["parent"] = c.parent
-            if c.color is not None:
-                entry["color"] = color_to_hex(c.color)
-            out.append(entry)
-        return out
+        return coco_categories(self)
 
     @classmethod
     def from_coco(cls, categories: list[dict[str, Any]], path: Any = None) -> Taxonomy:
-        """Build from COCO ``categories``.
+        """Build from COCO ``categories`` (see ``formats.coco.taxonomy_from_coco``)."""
+        from .formats.coco import taxonomy_from_coco
 
-        A ``parent`` key (written by :meth:`to_coco`) restores the full hierarchy. Otherwise
-        a ``supercategory`` that names another category becomes its parent, and one that
-        names no category becomes a new parent class appended after the others.
-        """
-        if not isinstance(categories, list):
-            raise TaxonomyError(
-                "COCO 'categories' must be a list",
-                path=path,
-                field="categories",
-                value=type(categories).__name__,
-            )
-        classes: list[dict[str, Any]] = []
-        names = set()
-        for i, cat in enumerate(categories):
-            if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
-                raise TaxonomyError(
-                    "category needs 'id' and 'name'",
-                    path=path,
-                    where=f"categories[{i}]",
-                    value=cat,
-                )
-            d = {"id": cat["id"], "name": cat["name"]}
-            if "color" in cat:
-                d["color"] = cat["color"]
-            if "parent" in cat:
-                d["parent"] = cat["parent"]
-            classes.append(d)
-            names.add(cat["name"])
-        by_name = {d["name"]: d["id"] for d in classes}
-        next_id = max((int(d["id"]) for d in classes if isinstance(d["id"], int)), default=0)
-        extra: dict[str, int] = {}
-        has_parent_keys = any("parent" in c for c in categories)
-        for cat, d in zip(categories, classes):
-            sup = cat.get("supercategory")
-            if has_parent_keys or not sup or sup == cat["name"]:
-                continue
-            if sup in by_name:
-                d["parent"] = by_name[sup]
-            else:
-                if sup not in extra:
-                    next_id += 1
-                    extra[sup] = next_id
-                d["parent"] = extra[sup]
-        classes.extend({"id": i, "name": n} for n, i in extra.items())
-        return cls(classes, _path=path)
+        return taxonomy_from_coco(categories, path=path)
 
     def to_yolo_names(self) -> dict[int, str]:
-        """YOLO ``names``: class index (0-based, in taxonomy order) -> name.
+        """YOLO ``names`` (see :func:`~napari_labelsuite.core.formats.yolo.yolo_names`)."""
+        from .formats.yolo import yolo_names
 
-        Index ``k`` corresponds to ``self.ids()[k]``; see :meth:`yolo_index_to_id`.
-        """
-        return {k: c.name for k, c in enumerate(self)}
+        return yolo_names(self)
 
     def yolo_index_to_id(self) -> dict[int, int]:
-        return dict(enumerate(self.ids()))
+        from .formats.yolo import yolo_index_to_id
+
+        return yolo_index_to_id(self)
 
     def id_to_yolo_index(self) -> dict[int, int]:
-        return {cid: k for k, cid in enumerate(self.ids())}
+        from .formats.yolo import id_to_yolo_index
+
+        return id_to_yolo_index(self)
 
     def copy(self) -> Taxonomy:
         return Taxonomy.from_dict(self.to_dict())

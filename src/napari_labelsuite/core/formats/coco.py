@@ -41,6 +41,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ..annotation import REVIEW_STATUSES, Box, ImageAnnotation, ObjectInfo
+from ..colors import color_to_hex
 from ..errors import FormatError, TaxonomyError
 from ..fileio import atomic_write_text
 from ..taxonomy import Taxonomy
@@ -58,7 +59,7 @@ from ._common import (
     validate_read,
 )
 
-__all__ = ["read", "write"]
+__all__ = ["coco_categories", "read", "taxonomy_from_coco", "write"]
 
 SEGMENTATIONS = ("rle", "polygon")
 _REVIEW_KEYS = ("status", "reviewer", "reviewed_at")
@@ -137,7 +138,7 @@ def to_dict(
         "licenses": [],
         "images": images,
         "annotations": anns,
-        "categories": taxonomy.to_coco(),
+        "categories": coco_categories(taxonomy),
         "labelsuite": {"version": 1, "taxonomy": taxonomy.to_dict()},
     }
 
@@ -335,7 +336,7 @@ def _taxonomy(doc: dict[str, Any], path: Any, shift: int = 0) -> Taxonomy:
         if isinstance(extra, dict) and isinstance(extra.get("taxonomy"), dict):
             tax = Taxonomy.from_dict(extra["taxonomy"], path=path)
         else:
-            tax = Taxonomy.from_coco(categories, path=path)
+            tax = taxonomy_from_coco(categories, path=path)
     except TaxonomyError as exc:
         raise exc.replace(FormatError, path=path, where=exc.where or "categories") from exc
     for i, cat in enumerate(categories):
@@ -717,3 +718,75 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
         image_path=src.image_path,
         metadata=src.metadata,
     )
+
+
+# -- the taxonomy as COCO categories ----------------------------------------------------------
+def coco_categories(taxonomy: Taxonomy) -> list[dict[str, Any]]:
+    """COCO ``categories``; ``supercategory`` is the top-level ancestor's name.
+
+    The full hierarchy is kept in a ``parent`` key (ignored by COCO readers).
+    """
+
+    out = []
+    for c in taxonomy:
+        entry: dict[str, Any] = {
+            "id": c.id,
+            "name": c.name,
+            "supercategory": taxonomy.root(c.id).name,
+        }
+        if c.parent is not None:
+            entry["parent"] = c.parent
+        if c.color is not None:
+            entry["color"] = color_to_hex(c.color)
+        out.append(entry)
+    return out
+
+
+def taxonomy_from_coco(categories: list[dict[str, Any]], path: Any = None) -> Taxonomy:
+    """A taxonomy from COCO ``categories``.
+
+    A ``parent`` key (written by :func:`coco_categories`) restores the full hierarchy.
+    Otherwise a ``supercategory`` that names another category becomes its parent, and one
+    that names no category becomes a new parent class appended after the others.
+    """
+    if not isinstance(categories, list):
+        raise TaxonomyError(
+            "COCO 'categories' must be a list",
+            path=path,
+            field="categories",
+            value=type(categories).__name__,
+        )
+    classes: list[dict[str, Any]] = []
+    names = set()
+    for i, cat in enumerate(categories):
+        if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
+            raise TaxonomyError(
+                "category needs 'id' and 'name'",
+                path=path,
+                where=f"categories[{i}]",
+                value=cat,
+            )
+        d = {"id": cat["id"], "name": cat["name"]}
+        if "color" in cat:
+            d["color"] = cat["color"]
+        if "parent" in cat:
+            d["parent"] = cat["parent"]
+        classes.append(d)
+        names.add(cat["name"])
+    by_name = {d["name"]: d["id"] for d in classes}
+    next_id = max((int(d["id"]) for d in classes if isinstance(d["id"], int)), default=0)
+    extra: dict[str, int] = {}
+    has_parent_keys = any("parent" in c for c in categories)
+    for cat, d in zip(categories, classes):
+        sup = cat.get("supercategory")
+        if has_parent_keys or not sup or sup == cat["name"]:
+            continue
+        if sup in by_name:
+            d["parent"] = by_name[sup]
+        else:
+            if sup not in extra:
+                next_id += 1
+                extra[sup] = next_id
+            d["parent"] = extra[sup]
+    classes.extend({"id": i, "name": n} for n, i in extra.items())
+    return Taxonomy(classes, _path=path)

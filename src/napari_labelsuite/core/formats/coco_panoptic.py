@@ -34,6 +34,7 @@ from ._common import (
     unique_stems,
     validate_read,
 )
+from .coco import taxonomy_from_coco
 
 __all__ = ["id_to_rgb", "is_panoptic", "read", "rgb_to_id", "write"]
 
@@ -98,7 +99,7 @@ def read(
             field="annotations",
         )
     try:
-        tax = Taxonomy.from_coco(doc["categories"], path=p)
+        tax = taxonomy_from_coco(doc["categories"], path=p)
     except TaxonomyError as exc:
         raise exc.replace(FormatError, path=p, where=exc.where or "categories") from exc
     things = {c["id"] for c in doc["categories"] if c.get("isthing", 1)}

@@ -56,7 +56,16 @@ from ._common import (
     validate_read,
 )
 
-__all__ = ["SIDECAR", "TASKS", "find_layout", "read", "write"]
+__all__ = [
+    "SIDECAR",
+    "TASKS",
+    "find_layout",
+    "id_to_yolo_index",
+    "read",
+    "write",
+    "yolo_index_to_id",
+    "yolo_names",
+]
 
 TASKS = ("detect", "segment")
 SIDECAR = "labelsuite.json"
@@ -120,13 +129,13 @@ def write(
         )
     annotations = check_annotations(annotations, taxonomy, root)
     stems = unique_stems(annotations, root)
-    index = taxonomy.id_to_yolo_index()
+    index = id_to_yolo_index(taxonomy)
     data = {
         "path": ".",
         "train": f"images/{split}",
         "val": f"images/{split}",
         "nc": len(taxonomy),
-        "names": taxonomy.to_yolo_names(),
+        "names": yolo_names(taxonomy),
     }
     side: dict[str, Any] = {
         "version": 1,
@@ -459,14 +468,14 @@ def read(
             tax = Taxonomy([{"id": i + 1, "name": names[i]} for i in range(len(names))])
     except TaxonomyError as exc:
         raise exc.replace(FormatError, path=exc.path or layout.names_path) from exc
-    if tax.to_yolo_names() != names:
+    if yolo_names(tax) != names:
         raise FormatError(
             "names do not match the taxonomy in labelsuite.json",
             path=layout.names_path,
             field="names",
             value=names,
         )
-    to_id = tax.yolo_index_to_id()
+    to_id = yolo_index_to_id(tax)
     if side is not None:
         label_files = {f.stem: f for f in sorted((root / "labels").rglob("*.txt"))}
         out = _read_with_sidecar(root, side, label_files, to_id, side_path)
@@ -828,3 +837,22 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             ann.objects = {k: o for k, o in objects.items() if k in present}
         out.append(ann)
     return out
+
+
+# -- the taxonomy as YOLO class indices ---------------------------------------------------------
+def yolo_names(taxonomy: Taxonomy) -> dict[int, str]:
+    """YOLO ``names``: class index (0-based, in taxonomy order) -> name.
+
+    Index ``k`` corresponds to ``taxonomy.ids()[k]``; see :func:`yolo_index_to_id`.
+    """
+    return {k: c.name for k, c in enumerate(taxonomy)}
+
+
+def yolo_index_to_id(taxonomy: Taxonomy) -> dict[int, int]:
+    """YOLO class index -> taxonomy class id."""
+    return dict(enumerate(taxonomy.ids()))
+
+
+def id_to_yolo_index(taxonomy: Taxonomy) -> dict[int, int]:
+    """Taxonomy class id -> YOLO class index."""
+    return {cid: k for k, cid in enumerate(taxonomy.ids())}
