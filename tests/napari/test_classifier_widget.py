@@ -102,3 +102,20 @@ def test_suggest_fills_the_queue_and_save_load_round_trip(widget, qtbot, tmp_pat
     clf = w.load(path)
     assert clf.features == w.session.classifier.features
     assert w.sigmas.text() == "0.7, 1.6, 3.5"
+
+
+def test_view_region_follows_the_camera_and_the_layer_scale(widget):
+    import math
+
+    w, _ = widget
+    v = w.session.viewer
+    v.layers["raw"].scale = (2, 2)  # world = 2 x data
+    scene = getattr(v, "scene", None)
+    cam = scene.camera if scene is not None else v.camera
+    h, wd = v.canvas.size
+    cam.center = (64.0, 64.0)  # data (32, 32)
+    cam.zoom = h / 40  # 40 world pixels tall: 20 data rows
+    ys, xs = w.session.view_region()
+    assert (ys.start, ys.stop) == (22, 42)
+    half = wd / cam.zoom / 2 / 2  # data columns each side
+    assert (xs.start, xs.stop) == (max(0, math.floor(32 - half)), min(64, math.ceil(32 + half)))

@@ -345,7 +345,8 @@ class ClassifierMixin:
 
     # -- prediction ------------------------------------------------------------------------
     def view_region(self, image: Any = None, margin: int = 0) -> Region:
-        """The part of the image visible in the viewer (the whole image headless).
+        """The part of the image visible in the viewer (the whole image headless), in the
+        image layer's data coordinates (its scale and translation applied).
 
         Leading axes (z, t) are the current plane.
         """
@@ -360,13 +361,23 @@ class ClassifierMixin:
         zoom = max(float(cam.zoom), 1e-6)
         cy, cx = float(cam.center[-2]), float(cam.center[-1])
         hy, hx = size[0] / zoom / 2 + margin, size[1] / zoom / 2 + margin
+        layer = self.image if image is None else image
+        if not hasattr(layer, "world_to_data"):
+            layer = None
+        nd = layer.ndim if layer is not None else len(shape)
+        corners = []
+        for y, x in ((cy - hy, cx - hx), (cy + hy, cx + hx)):
+            world = [float(p) for p in list(v.dims.point)[-nd:]]
+            world[-2:] = [y, x]
+            data_pt = layer.world_to_data(world) if layer is not None else world
+            corners.append([float(c) for c in data_pt][-len(shape) :])
         lead = []
-        point = list(v.dims.point)[-len(shape) :]
-        for p, n in zip(point[:-2], shape[:-2]):
-            z = int(np.clip(round(float(p)), 0, n - 1))
+        for p, n in zip(corners[0][:-2], shape[:-2]):
+            z = int(np.clip(round(p), 0, n - 1))
             lead.append(slice(z, z + 1))
-        y0, y1 = int(np.floor(cy - hy)), int(np.ceil(cy + hy))
-        x0, x1 = int(np.floor(cx - hx)), int(np.ceil(cx + hx))
+        (y0f, x0f), (y1f, x1f) = corners[0][-2:], corners[1][-2:]
+        y0, y1 = int(np.floor(min(y0f, y1f))), int(np.ceil(max(y0f, y1f)))
+        x0, x1 = int(np.floor(min(x0f, x1f))), int(np.ceil(max(x0f, x1f)))
         h, w = shape[-2:]
         ys = slice(int(np.clip(y0, 0, h - 1)), int(np.clip(y1, 1, h)))
         xs = slice(int(np.clip(x0, 0, w - 1)), int(np.clip(x1, 1, w)))
