@@ -578,3 +578,30 @@ def check_tables_dict(
         w = f"{where + ' ' if where else ''}boxes[{i}]"
         check_fields(b, _BOX_SCHEMA, path=path, where=w, error=error, what="box")
     return doc
+
+
+# -- XML ------------------------------------------------------------------------------------
+_ENTITY_MARKS = tuple("<!ENTITY".encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def parse_xml(data: bytes, *, path: Any = None, error: ErrorType = FormatError) -> Any:
+    """Parse XML from bytes (its own encoding declaration honoured) with entity
+    declarations refused outright: no entity expansion bomb, no external entity.
+
+    Returns the root ``xml.etree.ElementTree.Element``; a malformed document raises
+    ``error`` naming the line.
+    """
+    import xml.etree.ElementTree as ET
+
+    # annotation files never declare entities; refusing them costs one scan of the bytes
+    if any(mark in data for mark in _ENTITY_MARKS):
+        raise error(
+            "XML entity declarations are not accepted (an entity bomb or external entity)",
+            path=path,
+            field="DOCTYPE",
+        )
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as exc:
+        line = exc.position[0] if exc.position else None
+        raise error(f"malformed XML: {exc}", path=path, where=f"line {line}") from None

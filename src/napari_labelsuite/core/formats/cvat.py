@@ -154,15 +154,11 @@ def read(
     """
     p = Path(path)
     f = p / "annotations.xml" if p.is_dir() else p
-    from ..validate import read_regular_bytes
+    from ..validate import parse_xml, read_regular_bytes
 
     # parsed from bytes, so that the file's own encoding declaration is honoured
     data = read_regular_bytes(f, what="CVAT file")
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else None
-        raise FormatError(f"malformed XML: {exc}", path=f, where=f"line {line}") from None
+    root = parse_xml(data, path=f)  # entity declarations (bombs, XXE) refused
     if root.tag != "annotations":
         raise FormatError(
             "root element must be <annotations>", path=f, field="annotations", value=root.tag

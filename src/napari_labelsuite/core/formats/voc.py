@@ -312,15 +312,11 @@ def _box(
 
 
 def _parse(f: Path, base: Path):
-    from ..validate import read_regular_bytes
+    from ..validate import parse_xml, read_regular_bytes
 
     # parsed from bytes, so that the file's own encoding declaration is honoured
     data = read_regular_bytes(f, what="VOC file")
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else None
-        raise FormatError(f"malformed XML: {exc}", path=f, where=f"line {line}") from None
+    root = parse_xml(data, path=f)  # entity declarations (bombs, XXE) refused
     if root.tag != "annotation":
         raise FormatError(
             "root element must be <annotation>", path=f, field="annotation", value=root.tag
