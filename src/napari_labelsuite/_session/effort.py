@@ -302,14 +302,6 @@ class EffortMixin(SessionPart):
         self._effort_hooks[id(layer)] = hook
 
 
-def _atom_pixels(atom: Any) -> int:
-    """Pixels a mask-based napari history atom changed."""
-    mask = getattr(atom, "mask", None)
-    if mask is None:
-        return int(np.size(atom.old_values))
-    return int(np.count_nonzero(mask))
-
-
 def _table_row(table: pd.DataFrame, object_id: int | None) -> tuple[bool, int | None]:
     """``(in the table, its class)`` of ``object_id`` in an instance table.
 
@@ -343,7 +335,9 @@ class _PaintEffort:
         atoms = paint_atoms(event)
         if not atoms:
             return  # data_setitem writes: the method that made them logs its action
-        pixels = sum(_atom_pixels(a) for a in atoms)
+        # an atom's old_values hold one value per pixel it changed (the masked values,
+        # or its whole box when every pixel changed): their size is the count
+        pixels = sum([a.old_values.size for a in atoms])
         label = int(atoms[-1].new_value)
         mode = str(getattr(layer, "mode", ""))
         route, action, count = "brush", "stroke", 1
