@@ -506,6 +506,14 @@ def run_routes(
             f"  {r['route']:<34} {r['done']:>5}/{n:<3} {r['actions']:>8} "
             f"{r['per_object']:>8.2f} {r['cpu_per_object']:>10.4f} {ratio:>18.2f}"
         )
+        parts = sessions[r["route"]].effort(by=["route", "action"])
+        print(
+            "      = "
+            + ", ".join(
+                f"{a} {t} ({route})"
+                for route, a, t in parts[["route", "action", "actions"]].values
+            )
+        )
     for r in rows:
         r["sessions"] = sessions
     return rows
