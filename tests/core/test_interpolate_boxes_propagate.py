@@ -190,3 +190,16 @@ def test_propagation_uses_the_assist_engine_when_present(monkeypatch):
     snapped = propagate(lab, 3, 10, image=img, limit=2, engine="snap").apply(lab)
     assert len(calls) == 2  # "snap" never calls the engine
     assert not np.array_equal(snapped[11] == 3, out[11] == 3)
+
+
+def test_propagation_with_the_installed_assist_engine():
+    pytest.importorskip("napari_labelsuite.core.assist")
+    ball, img = ball_volume()
+    lab = np.zeros(ball.shape, np.uint16)
+    lab[10][ball[10]] = 3
+    out = propagate(lab, 3, 10, image=img).apply(lab)  # engine="auto": the assist engine
+    zs = [z for z in range(21) if (out[z] == 3).any()]
+    assert zs == list(range(10, zs[-1] + 1)) and zs[-1] >= 16
+    for z in range(11, 16):
+        assert dice(out[z] == 3, ball[z]) > 0.85
+    assert not (out[20] == 3).any()

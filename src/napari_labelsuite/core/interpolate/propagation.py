@@ -14,7 +14,8 @@ Adapting uses, in this order of preference:
   and that of a ring around it on the previous plane, applied inside the previous mask grown
   by a margin; the parts that touch the previous mask are kept and their holes filled.
 
-The object counts as gone when the adapted mask keeps less than ``min_ratio`` of the previous
+An error of the assist engine after the first plane (e.g. no contrast left around a
+vanishing object) also ends the propagation there. The object counts as gone when the adapted mask keeps less than ``min_ratio`` of the previous
 area, or when its mean intensity is closer to the surrounding background's than to the
 object's. Without an ``image`` the mask is copied unchanged. Only background pixels are
 written, with the object's id; each step reads the object's box on one plane (zarr / dask
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..errors import InterpolateError
+from ..errors import InterpolateError, LabelsuiteError
 from ..instances import InstanceEdit, Patch
 from ._common import Region, check_axis, check_ids, check_image, check_labels, drain
 
@@ -205,7 +206,12 @@ def iter_propagate(
             if stats is None:
                 stats = _stats(grown, img_prev, margin)
             if segment is not None:
-                new = _assisted(segment, grown, img_next, margin, engine)
+                try:
+                    new = _assisted(segment, grown, img_next, margin, engine)
+                except LabelsuiteError:
+                    if done == 0:
+                        raise  # not one plane done: the reason is worth showing
+                    break  # the engine finds no object here: it has ended
             else:
                 new = snap_to_image(grown, img_next, stats, margin)
             new &= free
