@@ -83,6 +83,8 @@ class SessionHost(Protocol):
     _active_of_role: Any
     _bind_instances: Any
     _bind_boxes: Any
+    active_class: Any
+    _box_indices: Any
     _check_taxonomy_swap: Any
 
     # -- store (StoreMixin) -------------------------------------------------------------------

@@ -53,7 +53,8 @@ class ClassicalEngine:
     max_window: int = 2048
     sigma: float = 1.0
     split_touching: bool = True
-    neighbour_distance: float = 1.2
+    valley_depth: float = 0.85
+    neck_ratio: float = 0.6
     background_level: float = 0.4
     intensity_weight: float = 0.25
     refine_model: bool = False
@@ -324,9 +325,20 @@ class ClassicalEngine:
         peaks = np.vstack(found)
         if not len(peaks):
             return
-        # a peak near an inside click is the clicked object itself
-        dist = np.sqrt(((peaks[:, None, :] - pos[None, :, :]) ** 2).sum(-1)).min(1)
-        other = dist > self.neighbour_distance * r_click
+        # a peak is another object when the way from the nearest inside click to it crosses
+        # an intensity valley or a neck of the blob (same-object peaks of noise do not)
+        d2 = ((peaks[:, None, :] - pos[None, :, :]) ** 2).sum(-1)
+        nearest = pos[np.argmin(d2, axis=1)]
+        dist = np.sqrt(d2.min(1))
+        other = np.zeros(len(peaks), bool)
+        for k, (p, c) in enumerate(zip(peaks, nearest)):
+            if dist[k] <= 1.0:
+                continue
+            n = max(int(dist[k] * 2), 4)
+            line = c[:, None] + (p - c)[:, None] * np.linspace(0, 1, n)[None, :]
+            prof = ndi.map_coordinates(blob, line, order=1)
+            dprof = ndi.map_coordinates(dt, line, order=1)
+            other[k] = _dips(prof, self.valley_depth) or _dips(dprof, self.neck_ratio)
         if prior is not None:
             other &= ~prior[tuple(peaks.T)]
         label = 3
@@ -334,6 +346,14 @@ class ClassicalEngine:
             if markers[tuple(p)] == 0:
                 markers[tuple(p)] = label
                 label += 1
+
+
+def _dips(profile: np.ndarray, ratio: float) -> bool:
+    """Whether ``profile`` falls below ``ratio`` times the higher ground on both sides."""
+    i = int(np.argmin(profile))
+    if i == 0 or i == len(profile) - 1:
+        return False
+    return bool(profile[i] < ratio * min(profile[:i].max(), profile[i + 1 :].max()))
 
 
 class _NoContrast(Exception):

@@ -1,0 +1,600 @@
+"""Session part: assisted labeling (click, box and wand objects) on the instance layer.
+
+Every accepted object is one new instance of the active (or given) class, written through
+``Labels.data_setitem`` inside ``block_history`` (one Ctrl-Z removes it, its table row
+too), one provenance entry and one effort-log entry. The *candidate* (the click mode's
+preview) is session state too, so the console can do what the Assist dock does:
+``assist_click`` / ``assist_box`` build it, ``accept_candidate`` / ``discard_candidate``
+end it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..core import assist as core
+from ..core.annotation import ObjectInfo
+from ..core.errors import AssistError, SessionError
+from .host import SessionPart
+from .instances import _TableUndo
+from .layers import _layer_data, role_of
+
+Window = tuple[slice, ...]
+
+
+@dataclass
+class Candidate:
+    """The object being built in click mode: its prompts and the current mask."""
+
+    points: list[list[float]] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    box: tuple[float, float, float, float] | None = None
+    plane: tuple[int, ...] | None = None
+    window: Window | None = None
+    mask: np.ndarray | None = None
+    latency_ms: float = 0.0
+
+    @property
+    def n_prompts(self) -> int:
+        return len(self.points) + (1 if self.box is not None else 0)
+
+
+class AssistMixin(SessionPart):
+    """Promptable segmentation, magic wand and box tools that add instances."""
+
+    def _init_mixin(self) -> None:
+        self._assist_engine: Any = None
+        self._assist_encoded: dict[tuple[int, tuple[int, ...]], Any] = {}
+        self._candidate: Candidate | None = None
+        self._assist_listeners: list[Callable[[], None]] = []
+
+    # -- engine ----------------------------------------------------------------------------
+    @property
+    def assist_engine(self) -> Any:
+        """The segmentation engine (a :class:`~napari_labelsuite.core.assist.ClassicalEngine`
+        until :meth:`set_assist_engine` chooses another)."""
+        if self._assist_engine is None:
+            self._assist_engine = core.ClassicalEngine()
+        return self._assist_engine
+
+    def set_assist_engine(
+        self,
+        engine: Any = "classical",
+        *,
+        encoder: Any = None,
+        decoder: Any = None,
+        cache_dir: Any = None,
+        tile: int = 1024,
+        halo: int = 128,
+    ) -> Any:
+        """Use ``"classical"``, ``"onnx"`` (SAM-family ``encoder``/``decoder`` files, else
+        the ``LABELSUITE_SAM_*`` environment variables) or an engine object."""
+        if isinstance(engine, str) and engine in ("onnx", "onnx-sam"):
+            eng: Any = core.SamOnnxEngine(
+                encoder, decoder, cache_dir=cache_dir, tile=tile, halo=halo, notify=self._notice
+            )
+        else:
+            eng = core.get_engine(engine)
+        self._assist_engine = eng
+        self._assist_encoded.clear()
+        self._record(
+            "set_assist_engine",
+            engine=eng.name,
+            encoder=str(encoder) if encoder else None,
+            decoder=str(decoder) if decoder else None,
+        )
+        self._assist_changed()
+        return eng
+
+    def _notice(self, message: str) -> None:
+        """Cache messages reach the user (a napari notification when there is a viewer)."""
+        import warnings
+
+        warnings.warn(message, core.EmbeddingCacheWarning, stacklevel=2)
+
+    # -- what is segmented -----------------------------------------------------------------
+    def assist_image(self, image: Any = None) -> tuple[Any, int | None, Any]:
+        """``(data, channel_axis, layer)`` of the image prompts run on (default: the first
+        Image layer; a multiscale image's full resolution; RGB images have channels last)."""
+        if image is None:
+            image = self.image
+        if image is None:
+            raise SessionError("there is no image to segment", field="image", value=None)
+        if hasattr(image, "data") and hasattr(image, "rgb"):
+            data = _layer_data(image)
+            return data, (data.ndim - 1 if image.rgb else None), image
+        return image, None, None
+
+    def _assist_layer(self, layer: Any = None) -> Any:
+        from napari.layers import Labels
+
+        if layer is None:
+            layer = self.instances
+        if not isinstance(layer, Labels):
+            raise SessionError("add or select an instance layer first", field="layer", value=layer)
+        return layer
+
+    def _image_offset(self, layer: Any, img_layer: Any) -> np.ndarray:
+        """Image pixel = layer pixel + offset (layers on one grid, e.g. an edit region)."""
+        nd = layer.ndim
+        if img_layer is None:
+            return np.zeros(nd, int)
+        origin = img_layer.world_to_data(layer.data_to_world(np.zeros(nd)))
+        return np.round(np.asarray(origin, float)[-nd:]).astype(int)
+
+    def _encoded_for(self, data: Any, channel_axis: int | None, view: Any) -> Any:
+        key = (id(data), view.lead)
+        enc = self._assist_encoded.get(key)
+        if enc is None or getattr(enc, "view", view).image is not data:
+            enc = self.assist_engine.encode(view)
+            self._assist_encoded[key] = enc
+        return enc
+
+    def assist_encode(self, progress: Any = None, image: Any = None, plane: Any = None) -> Any:
+        """Encode the image for the engine now (all tiles; ``progress(done, total)``).
+
+        A model engine otherwise encodes the tiles a prompt needs on first use; this runs the
+        whole image (or ``plane`` of a stack) ahead, e.g. in a worker thread. The classical
+        engine needs no encoding.
+        """
+        data, ch, _ = self.assist_image(image)
+        pts = [] if plane is None else [[*np.atleast_1d(plane), 0, 0]]
+        view, _, _ = core.prepare(data, pts, None, channel_axis=ch, plane=plane)
+        enc = self._encoded_for(data, ch, view)
+        if hasattr(enc, "encode_all"):
+            enc.encode_all(progress)
+        return enc
+
+    def preview_object(
+        self,
+        points: Any,
+        point_labels: Any,
+        box: Any = None,
+        mask_prior: Any = None,
+        *,
+        plane: Any = None,
+        layer: Any = None,
+        image: Any = None,
+    ) -> tuple[Window, np.ndarray]:
+        """``(window, mask)`` of the object a prompt gives, in ``layer``'s pixels; no change.
+
+        ``points`` are ``(N, layer.ndim)`` data coordinates of the instance layer; ``box`` is
+        ``(x0, y0, x1, y1)`` on the plane of the points (or ``plane``).
+        """
+        layer = self._assist_layer(layer)
+        data, ch, img_layer = self.assist_image(image)
+        off = self._image_offset(layer, img_layer)
+        pts = np.asarray(points, float).reshape(-1, layer.ndim) if len(points) else points
+        pts_img = pts + off if len(pts) else pts
+        box_img = None
+        if box is not None:
+            b = np.asarray(box, float)
+            box_img = (b[0] + off[-1], b[1] + off[-2], b[2] + off[-1], b[3] + off[-2])
+        plane_img = None if plane is None else tuple(np.atleast_1d(plane) + off[:-2])
+        view, to_points, to_prior = core.prepare(
+            data, pts_img, box_img, channel_axis=ch, plane=plane_img
+        )
+        prior = None
+        if mask_prior is not None:
+            prior = _Shifted(mask_prior, off, layer.data.shape) if off.any() else mask_prior
+        prompt = core.make_prompt(view, to_points(pts_img), point_labels, box_img, to_prior(prior))
+        enc = self._encoded_for(data, ch, view)
+        win, mask = self.assist_engine.decode(enc, prompt)
+        full = view.full_window(win)
+        mask = np.asarray(mask, bool).reshape(tuple(s.stop - s.start for s in full))
+        return _to_layer(full, mask, off, layer.data.shape)
+
+    # -- adding objects --------------------------------------------------------------------
+    def _class_for(self, class_name: Any) -> int | None:
+        if class_name is not None:
+            return self.taxonomy.resolve(class_name).id
+        cid = self.active_class
+        if cid is None and len(self.taxonomy):
+            raise SessionError(
+                "choose a class first (set_active_class) or pass class_name",
+                field="class_name",
+                value=None,
+            )
+        return cid
+
+    def _add_object(
+        self,
+        layer: Any,
+        window: Window,
+        mask: np.ndarray,
+        cid: int | None,
+        action: str,
+        route: str,
+        count: int,
+        **params: Any,
+    ) -> int:
+        """Write ``mask`` (free pixels only) as a new instance: one undo step, one entry."""
+        managed = role_of(layer) == "instances"
+        iid = self.next_instance_id(layer) if managed else int(np.max(layer.data)) + 1
+        current = np.asarray(layer.data[window])
+        write = mask & (current == 0)
+        if not write.any():
+            raise AssistError(
+                "the object covers no free pixels (other instances are kept)",
+                where=f"layer '{layer.name}'",
+                field="mask",
+                value=int(mask.sum()),
+            )
+        idx = tuple(i + s.start for i, s in zip(np.nonzero(write), window))
+        before = self.objects(layer) if managed else {}
+        after = dict(before)
+        undo = _TableUndo.of(self, layer) if managed else None
+        top = undo.top() if undo is not None else None
+        if managed and cid is not None:
+            attrs = {a.name: a.default_value() for a in self.taxonomy[cid].attributes}
+            after[iid] = ObjectInfo(class_id=cid, attributes=attrs)
+            # the table first: the paint listener then sees a known id and adds nothing
+            self._bind_instances(layer, after)
+        with layer.block_history():
+            layer.data_setitem(idx, iid, refresh=False)
+        layer.refresh()
+        if undo is not None:
+            undo.record(top, before, after, action)
+        if layer.selected_label == iid:
+            layer.selected_label = iid + 1
+        bbox = self._object_box(idx)
+        self._link_box(layer, bbox, iid, cid)
+        self._record(
+            action,
+            layer=layer.name,
+            instance_id=iid,
+            class_id=cid,
+            pixels=int(write.sum()),
+            **params,
+        )
+        self._log_effort(
+            route,
+            "click",
+            count=count,
+            layer=layer,
+            object_id=iid,
+            class_id=cid,
+            finished=True,
+        )
+        return iid
+
+    @staticmethod
+    def _object_box(idx: tuple[np.ndarray, ...]) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        lead = tuple(int(a.min()) for a in idx[:-2])
+        rows, cols = idx[-2], idx[-1]
+        return lead, (
+            float(cols.min()),
+            float(rows.min()),
+            float(cols.max() + 1),
+            float(rows.max() + 1),
+        )
+
+    def _link_box(self, layer: Any, bbox: Any, iid: int, cid: int | None) -> None:
+        """Add the object's box to the boxes layer, when there is one of the same ndim."""
+        boxes = self.boxes
+        if boxes is None or cid is None or boxes.ndim != layer.ndim:
+            return
+        from ..core.boxes import xyxy_to_napari
+
+        plane, xyxy = bbox
+        verts = xyxy_to_napari(xyxy, plane)
+        frame = boxes.features.copy()
+        boxes.add_rectangles([verts])
+        frame = boxes.features.copy()
+        frame.loc[len(frame) - 1, "class_id"] = cid
+        frame.loc[len(frame) - 1, "instance_id"] = iid
+        self._bind_boxes(boxes, frame)
+
+    def segment_object(
+        self,
+        points: Any,
+        point_labels: Any,
+        box: Any = None,
+        class_name: Any = None,
+        *,
+        mask_prior: Any = None,
+        plane: Any = None,
+        layer: Any = None,
+        image: Any = None,
+    ) -> int:
+        """Segment the object a prompt points at and add it as a new instance.
+
+        Parameters
+        ----------
+        points, point_labels, box, mask_prior
+            As :func:`napari_labelsuite.core.assist.segment`, in the instance layer's data
+            coordinates (3D: points on one plane segment that plane).
+        class_name : str or int, optional
+            Its class (default: the active class).
+
+        Returns
+        -------
+        int
+            The new instance id. One undo step, one provenance entry, one effort entry.
+        """
+        layer = self._assist_layer(layer)
+        cid = self._class_for(class_name)
+        t0 = time.perf_counter()
+        window, mask = self.preview_object(
+            points, point_labels, box, mask_prior, plane=plane, layer=layer, image=image
+        )
+        ms = (time.perf_counter() - t0) * 1000
+        n = len(np.atleast_2d(points)) if len(points) else 0
+        return self._add_object(
+            layer,
+            window,
+            mask,
+            cid,
+            "segment_object",
+            "click-assist",
+            max(n + (box is not None), 1),
+            engine=self.assist_engine.name,
+            points=np.asarray(points, float).tolist() if n else [],
+            point_labels=np.asarray(point_labels).tolist() if n else [],
+            box=None if box is None else [float(v) for v in box],
+            latency_ms=round(ms, 1),
+        )
+
+    def wand(
+        self,
+        point: Any,
+        tolerance: float,
+        connectivity: int = 1,
+        class_name: Any = None,
+        *,
+        layer: Any = None,
+        image: Any = None,
+    ) -> int:
+        """Flood-fill from ``point`` (instance-layer coordinates; on the current plane of a
+        stack) over pixels within ``tolerance`` and add the region as a new instance."""
+        layer = self._assist_layer(layer)
+        cid = self._class_for(class_name)
+        data, ch, img_layer = self.assist_image(image)
+        off = self._image_offset(layer, img_layer)
+        p = np.asarray(point, float).ravel()
+        if p.shape != (layer.ndim,):
+            raise AssistError(
+                f"point needs {layer.ndim} coordinates", field="point", value=p.tolist()
+            )
+        p_img = p + off
+        view, to_points, _ = core.prepare(data, p_img[None], None, channel_axis=ch)
+        if view.lead:
+            sub: Any = _PlaneArray(view)
+            sub_ch = None if view.channel_axis is None else -1
+        else:
+            sub, sub_ch = view.image, view.channel_axis
+        win, mask = core.wand_local(
+            sub, to_points(p_img[None])[0], tolerance, connectivity, channel_axis=sub_ch
+        )
+        full = view.full_window(win)
+        mask = mask.reshape(tuple(s.stop - s.start for s in full))
+        window, mask = _to_layer(full, mask, off, layer.data.shape)
+        return self._add_object(
+            layer,
+            window,
+            mask,
+            cid,
+            "wand",
+            "wand",
+            1,
+            point=p.tolist(),
+            tolerance=float(tolerance),
+            connectivity=int(connectivity),
+        )
+
+    def box_object(
+        self, box: Any, class_name: Any = None, *, plane: Any = None, layer: Any = None
+    ) -> int:
+        """Add the dominant object inside ``box`` (x0, y0, x1, y1) as a new instance."""
+        return self.segment_object([], [], box, class_name, plane=plane, layer=layer)
+
+    def snap_box(self, index: int | None = None, *, layer: Any = None) -> tuple[float, ...]:
+        """Tighten box ``index`` of the boxes layer (default: the selected one) to its object."""
+        boxes = self._require("boxes", layer)
+        idx = self._box_indices(boxes, None if index is None else [index])[0]
+        from ..core.boxes import napari_to_xyxy, xyxy_to_napari
+
+        xyxy, plane = napari_to_xyxy(boxes.data[idx])
+        data, ch, _ = self.assist_image()
+        view, _, _ = core.prepare(
+            data, [], xyxy, channel_axis=ch, plane=tuple(plane) if plane else None
+        )
+        prompt = core.make_prompt(view, np.empty((0, view.ndim)), [], xyxy)
+        win, mask = self.assist_engine.decode(self._encoded_for(data, ch, view), prompt)
+        m2 = np.asarray(mask, bool).reshape(mask.shape[-2:])
+        if not m2.any():
+            raise AssistError("no object found inside the box", field="box", value=xyxy)
+        rows = np.flatnonzero(m2.any(axis=1))
+        cols = np.flatnonzero(m2.any(axis=0))
+        r0, c0 = win[-2].start, win[-1].start
+        new = (
+            float(c0 + cols[0]),
+            float(r0 + rows[0]),
+            float(c0 + cols[-1] + 1),
+            float(r0 + rows[-1] + 1),
+        )
+        shapes = list(boxes.data)
+        shapes[idx] = xyxy_to_napari(new, tuple(plane))
+        frame = boxes.features.copy()
+        boxes.data = shapes
+        self._bind_boxes(boxes, frame)
+        self._record("snap_box", layer=boxes.name, index=idx, old=list(xyxy), new=list(new))
+        self._log_effort("box", "box", count=1, layer=boxes, object_id=None, finished=False)
+        return new
+
+    # -- click mode: the candidate ---------------------------------------------------------
+    @property
+    def candidate(self) -> Candidate | None:
+        """The object being built in click mode (None when there is none)."""
+        return self._candidate
+
+    def assist_click(self, point: Any, positive: bool = True, *, layer: Any = None) -> Candidate:
+        """Add a click (instance-layer coordinates) to the candidate and recompute it.
+
+        The previous candidate mask is the prior, so a new click corrects it.
+        """
+        cand = self._candidate or Candidate()
+        p = [float(v) for v in np.asarray(point, float).ravel()]
+        pts = [*cand.points, p]
+        labels = [*cand.labels, 1 if positive else 0]
+        prior = None
+        if cand.mask is not None and cand.window is not None:
+            layer_ = self._assist_layer(layer)
+            prior = _WindowMask(cand.window, cand.mask, layer_.data.shape)
+        self._update_candidate(cand, pts, labels, cand.box, prior, layer)
+        return cand
+
+    def assist_box(self, box: Any, plane: Any = None, *, layer: Any = None) -> Candidate:
+        """Set the candidate's box (x0, y0, x1, y1) and recompute it."""
+        cand = self._candidate or Candidate()
+        b = tuple(float(v) for v in np.asarray(box, float).ravel())
+        cand.plane = None if plane is None else tuple(int(v) for v in np.atleast_1d(plane))
+        self._update_candidate(cand, cand.points, cand.labels, b, None, layer)
+        return cand
+
+    def _update_candidate(
+        self, cand: Candidate, pts: list, labels: list, box: Any, prior: Any, layer: Any
+    ) -> None:
+        t0 = time.perf_counter()
+        plane = cand.plane if not pts else None
+        window, mask = self.preview_object(
+            np.asarray(pts, float) if pts else [],
+            labels,
+            box,
+            prior,
+            plane=plane,
+            layer=layer,
+        )
+        cand.latency_ms = (time.perf_counter() - t0) * 1000
+        cand.points, cand.labels, cand.box = list(pts), list(labels), box
+        cand.window, cand.mask = window, mask
+        self._candidate = cand
+        self._assist_changed()
+
+    def accept_candidate(self, class_name: Any = None, *, layer: Any = None) -> int:
+        """Add the candidate as a new instance (one undo step) and clear it."""
+        cand = self._candidate
+        if cand is None or cand.mask is None or cand.window is None:
+            raise SessionError("there is no candidate object to accept", field="candidate")
+        layer = self._assist_layer(layer)
+        cid = self._class_for(class_name)
+        iid = self._add_object(
+            layer,
+            cand.window,
+            cand.mask,
+            cid,
+            "segment_object",
+            "click-assist",
+            max(cand.n_prompts, 1),
+            engine=self.assist_engine.name,
+            points=cand.points,
+            point_labels=cand.labels,
+            box=None if cand.box is None else list(cand.box),
+            latency_ms=round(cand.latency_ms, 1),
+        )
+        self._candidate = None
+        self._assist_changed()
+        return iid
+
+    def discard_candidate(self) -> None:
+        """Drop the candidate (no layer changes)."""
+        self._candidate = None
+        self._assist_changed()
+
+    def on_assist_changed(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` when the candidate or the engine changes (widgets use this)."""
+        if fn not in self._assist_listeners:
+            self._assist_listeners.append(fn)
+
+    def disconnect_assist(self, fn: Callable[[], None]) -> None:
+        if fn in self._assist_listeners:
+            self._assist_listeners.remove(fn)
+
+    def _assist_changed(self) -> None:
+        for fn in list(self._assist_listeners):
+            fn()
+
+
+def _to_layer(
+    window: Window, mask: np.ndarray, off: np.ndarray, shape: tuple[int, ...]
+) -> tuple[Window, np.ndarray]:
+    """An image-pixel window and mask as a window of the layer (clipped to it)."""
+    out, cut = [], []
+    for sl, o, n in zip(window, off, shape):
+        a, b = sl.start - int(o), sl.stop - int(o)
+        lo, hi = max(a, 0), min(b, n)
+        if hi <= lo:
+            raise AssistError("the object lies outside the instance layer", field="points")
+        out.append(slice(lo, hi))
+        cut.append(slice(lo - a, hi - a))
+    return tuple(out), mask[tuple(cut)]
+
+
+class _Shifted:
+    """A layer-pixel prior read in image pixels (a translated edit region)."""
+
+    def __init__(self, mask: Any, off: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.mask, self.off = mask, off
+        self.shape = tuple(int(n + o) for n, o in zip(shape, off))
+
+    def __getitem__(self, key: Window) -> np.ndarray:
+        out = np.zeros(tuple(s.stop - s.start for s in key), bool)
+        src, dst = [], []
+        for sl, o, n in zip(key, self.off, self.mask.shape):
+            a, b = max(sl.start - o, 0), min(sl.stop - o, n)
+            src.append(slice(a, max(a, b)))
+            dst.append(slice(a + o - sl.start, a + o - sl.start + max(0, b - a)))
+        out[tuple(dst)] = np.asarray(self.mask[tuple(src)], bool)
+        return out
+
+
+class _WindowMask:
+    """A mask known only inside a window, readable as a full-size array."""
+
+    def __init__(self, window: Window, mask: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.window, self.mask, self.shape = window, mask, tuple(shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(isinstance(k, (int, np.integer)) for k in key):
+            # a plane of a stack (the prior of a planar prompt)
+            full = [slice(None)] * len(self.shape)
+            ints = [i for i, k in enumerate(key) if isinstance(k, (int, np.integer))]
+            for i, k in enumerate(key):
+                full[i] = slice(int(k), int(k) + 1) if i in ints else k
+            return self[tuple(full)].squeeze(axis=tuple(ints))
+        sl = [k.indices(n) for k, n in zip(key, self.shape)]
+        out = np.zeros(tuple(b - a for a, b, _ in sl), bool)
+        src, dst = [], []
+        for (a, b, _), w in zip(sl, self.window):
+            lo, hi = max(a, w.start), min(b, w.stop)
+            if hi <= lo:
+                return out
+            src.append(slice(lo - w.start, hi - w.start))
+            dst.append(slice(lo - a, hi - a))
+        out[tuple(dst)] = self.mask[tuple(src)]
+        return out
+
+
+class _PlaneArray:
+    """One plane of an image view as an array with basic slicing (for the wand)."""
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+        shape = list(self.view.shape)
+        if view.channel_axis is not None:
+            shape.append(self.view.n_channels)
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = len(shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = tuple(key)[: self.view.ndim]
+        out = self.view.read(key)
+        return out if len(self.shape) > self.view.ndim else out[..., 0]
