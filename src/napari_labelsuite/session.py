@@ -25,6 +25,7 @@ from psygnal import Signal
 
 from ._napari_compat import unwrap_viewer
 from ._session.adopt import AdoptMixin
+from ._session.assist import AssistMixin
 from ._session.augment import AugmentMixin
 from ._session.classifier import ClassifierMixin
 from ._session.dataset import DatasetMixin
@@ -67,6 +68,7 @@ class LabelSession(
     InterpolateMixin,
     ClassifierMixin,
     ViewMixin,
+    AssistMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 
