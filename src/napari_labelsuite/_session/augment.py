@@ -240,7 +240,7 @@ class AugmentMixin(SessionPart):
             axis = None
 
         shape_nd = (*[int(s) for s in _layer_data(ref).shape[:lead_ndim]], *full)
-        masks = {}
+        masks: dict[str, Any] = {}
         for role in ("semantic", "instances"):
             layer = chosen[role]
             if layer is None:
@@ -265,7 +265,7 @@ class AugmentMixin(SessionPart):
             boxes=[b for b in box_list if len(b.plane) == lead_ndim],
         )
         ann = annotation_plane(ann_nd, plane, window=win)
-        scale = tuple(float(s) for s in ref.scale[-2:])
+        scale = (float(ref.scale[-2]), float(ref.scale[-1]))
         translate = np.asarray(ref.translate[-2:], float)
         origin = tuple(translate + np.array([y0, x0]) * np.array(scale))
         return AugmentSource(

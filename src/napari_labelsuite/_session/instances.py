@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import copy
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -225,7 +225,8 @@ class InstancesMixin(SessionPart):
     ) -> core.InstanceEdit:
         """Write ``edit`` into ``layer`` as one undo step and update its instance table."""
         managed = role_of(layer) == "instances"
-        before = objects = None
+        before: Any = None
+        objects: Any = None
         if managed:
             before = self.objects(layer)
             # computed first: a class conflict raises before any pixel changes. A removal
@@ -285,7 +286,7 @@ class InstancesMixin(SessionPart):
         layer = self.instance_target(layer)
         if shapes is None or not len(getattr(shapes, "data", ())):
             raise InstanceError("draw a region in a Shapes layer", field="region", value=None)
-        pts = self._coords_in(layer, shapes)
+        pts: Any = self._coords_in(layer, shapes)
         shape = np.asarray(layer.data.shape)
         lo = np.floor(pts.min(0)).astype(int).clip(0, shape)
         hi = np.minimum(np.ceil(pts.max(0)).astype(int) + 1, shape)
@@ -521,7 +522,7 @@ class InstancesMixin(SessionPart):
         next_id: int | None = None,
         chunks: Any = None,
         edit: core.InstanceEdit | None = None,
-    ) -> Iterator[int]:
+    ) -> Generator[int, None, core.InstanceEdit]:
         """Split touching objects of a large array chunk by chunk into ``out``; yields progress.
 
         Runs :func:`~napari_labelsuite.core.instances.chunked.iter_split_touching_chunked`
@@ -642,7 +643,7 @@ class InstancesMixin(SessionPart):
         name = ((layer.metadata or {}).get(META_KEY) or {}).get("store_label")
         st = self.store
         in_store = bool(name) and st is not None and name in st
-        if in_store and tuple(st.labels(name).shape) != tuple(layer.data.shape):
+        if in_store and tuple(cast(Any, st).labels(name).shape) != tuple(layer.data.shape):
             return name
         return None if isinstance(layer.data, np.ndarray) else layer
 

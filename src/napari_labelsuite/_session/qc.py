@@ -7,7 +7,7 @@ import datetime as _dt
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from psygnal import Signal
@@ -207,7 +207,7 @@ class QCMixin(SessionPart):
             target = {"instance_id": iid}
         else:
             lay = self._require("boxes", layer)
-            i = int(box_index)
+            i = int(cast(int, box_index))  # exactly one of the two was given
             if not 0 <= i < len(lay.data):
                 raise SessionError(
                     f"box index out of range 0..{len(lay.data) - 1}",

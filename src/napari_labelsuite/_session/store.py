@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .._napari_compat import camera, is_masked_paint_atom
+from .._napari_compat import camera, is_masked_paint_atom, undo_redo_deques
 from ..core.errors import SessionError, TaxonomyError
 from ..core.store import MaskStore, SaveReport
 from .host import SessionPart
@@ -506,8 +506,8 @@ def _history_mark(layer: Any) -> tuple:
     deques, so a changed mark means the pixels may have changed.
     """
     marks: list[Any] = []
-    for attr in ("_undo_history", "_redo_history"):
-        dq = getattr(layer, attr, None) or ()
+    deques: tuple[Any, Any] = undo_redo_deques(layer) or ((), ())
+    for dq in deques:
         marks += [len(dq), id(dq[-1]) if len(dq) else None]
     return tuple(marks)
 

@@ -22,7 +22,7 @@ size or the largest object's box, never by the image.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,8 @@ def _chunks_of(arr: Any, chunks: Any) -> tuple[int, ...]:
     if chunks is None:
         chunks = 1024
     if np.isscalar(chunks):
-        chunks = (int(chunks),) * arr.ndim
+        size: Any = chunks
+        chunks = (int(size),) * arr.ndim
     chunks = tuple(int(c) for c in chunks)
     if len(chunks) != arr.ndim or min(chunks) < 1:
         raise InstanceError(
@@ -114,7 +115,7 @@ def _map_blocks(src: Any, out: Any, blocks, lut: np.ndarray) -> Iterator[int]:
 # -- connected components ----------------------------------------------------------------
 def iter_label_components(
     mask: Any, out: Any, *, connectivity: int = 1, chunks: Any = None
-) -> Iterator[int]:
+) -> Generator[int, None, int]:
     """Label ``mask`` (binary or semantic) into ``out`` block by block, yielding progress.
 
     Parameters
@@ -253,7 +254,9 @@ def _iter_apply_sorted_map(labels, out, blocks, old: np.ndarray, new: np.ndarray
         yield 1
 
 
-def iter_relabel_sequential(labels: Any, out: Any, *, chunks: Any = None) -> Iterator[int]:
+def iter_relabel_sequential(
+    labels: Any, out: Any, *, chunks: Any = None
+) -> Generator[int, None, int]:
     """Write ``labels`` renumbered 1..n (order kept) into ``out``."""
     _check_labels(labels, values=False)
     _check_out(labels, out)
@@ -337,7 +340,8 @@ def _seed_map(labels: Any, seeds: Any, wanted: list[int] | None) -> dict[int, li
 def _batches(order, starts, stops, shape, budget: int):
     """Runs of consecutive objects whose grown boxes fit together in ``budget`` pixels."""
     batch: list[int] = []
-    lo = hi = None
+    lo: Any = None
+    hi: Any = None
     for k in order:
         g_lo = np.maximum(starts[k] - 1, 0)
         g_hi = np.minimum(stops[k] + 1, shape)
@@ -364,7 +368,7 @@ def iter_split_touching_chunked(
     chunks: Any = None,
     batch_pixels: int = 1 << 22,
     edit: InstanceEdit | None = None,
-) -> Iterator[int]:
+) -> Generator[int, None, InstanceEdit]:
     """Split touching objects of a large instance mask into ``out``, yielding progress.
 
     Parameters
@@ -428,7 +432,7 @@ def iter_split_touching_chunked(
     # new ids above every id: then no write can change the pixels of an object still to come
     nid = top + 1 if next_id is None else max(int(next_id), top + 1)
     if wanted is None:
-        order = np.arange(all_ids.size)
+        order: Any = np.arange(all_ids.size)
     else:
         pos = np.searchsorted(all_ids, wanted)
         pos = np.clip(pos, 0, max(all_ids.size - 1, 0))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -158,6 +158,10 @@ def _check_region(region: Region | None, shape: tuple[int, ...]) -> Region:
     return tuple(full)
 
 
+@overload
+def _ids(ids: None, name: str = ...) -> None: ...
+@overload
+def _ids(ids: int | Iterable[int], name: str = ...) -> list[int]: ...
 def _ids(ids: int | Iterable[int] | None, name: str = "ids") -> list[int] | None:
     if ids is None:
         return None
@@ -235,7 +239,8 @@ def _bbox_of(labels: np.ndarray, iid: int) -> Region | None:
     """Box of one id: scan blocks of the first axis (cache-friendly), then the hit rows."""
     n0 = labels.shape[0]
     block = max(1, (1 << 20) // max(1, labels[0].size))
-    first = last = None
+    first: int | None = None
+    last = 0
     for r0 in range(0, n0, block):
         hit = np.flatnonzero(
             (labels[r0 : r0 + block] == iid).reshape(min(block, n0 - r0), -1).any(1)
@@ -356,7 +361,8 @@ def _cc3d_label(mask: np.ndarray, connectivity: int) -> np.ndarray | None:
     except ImportError:
         return None
     data = mask.view(np.uint8) if mask.dtype == bool else mask
-    out, n = cc3d.connected_components(data, connectivity=conn, return_N=True, out_dtype=np.uint32)
+    cc: Any = cc3d.connected_components
+    out, n = cc(data, connectivity=conn, return_N=True, out_dtype=np.uint32)
     if n > np.iinfo(np.int32).max:
         return None
     return out.view(np.int32)  # ids < 2**31: the same values, no copy
@@ -385,7 +391,7 @@ def suggest_min_distance(labels: Any) -> int:
     peaks closer than this are merged.
     """
     lab = np.asarray(labels)
-    areas = np.bincount(lab.ravel().astype(np.intp, copy=False)) if lab.size else []
+    areas: Any = np.bincount(lab.ravel().astype(np.intp, copy=False)) if lab.size else []
     areas = np.asarray(areas)[1:]
     areas = areas[areas > 0]
     if not len(areas):
@@ -592,7 +598,7 @@ def split_by_line(
         raise InstanceError(
             "line must be an (N >= 2, 2 or ndim) array of vertices", field="line", value=pts.shape
         )
-    region = list(_check_region(region, labels.shape))
+    plane = list(_check_region(region, labels.shape))
     if pts.shape[1] > 2:
         lead = np.round(pts[:, :-2]).astype(np.int64)
         if not (lead == lead[0]).all():
@@ -600,15 +606,15 @@ def split_by_line(
                 "a cutting line must lie in one plane", field="line", value=lead.tolist()
             )
         for ax, v in enumerate(lead[0]):
-            if not region[ax].start <= v < region[ax].stop:
+            if not plane[ax].start <= v < plane[ax].stop:
                 raise InstanceError("the line lies outside the region", field="line", value=v)
-            region[ax] = slice(int(v), int(v) + 1)
+            plane[ax] = slice(int(v), int(v) + 1)
         pts = pts[:, -2:]
-    elif nd > 2 and any(region[ax].stop - region[ax].start != 1 for ax in range(nd - 2)):
+    elif nd > 2 and any(plane[ax].stop - plane[ax].start != 1 for ax in range(nd - 2)):
         raise InstanceError(
             "a 2D line on an nD image needs the plane coordinates", field="line", value=pts.shape
         )
-    region = tuple(region)
+    region = tuple(plane)
     lab = np.asarray(labels[region])
     _check_labels(lab)
     box = _boxes_or_error(lab, [iid], "id")[iid]
@@ -763,8 +769,7 @@ def fill_holes(
         if not holes.any():
             continue
         # the holes of objects nested inside this one are theirs, not this object's
-        inner = np.unique(crop[enclosed & ~mask])
-        inner = [int(j) for j in inner if j != 0]
+        inner = [int(j) for j in np.unique(crop[enclosed & ~mask]) if j != 0]
         for j, jbox in (find_bboxes(crop, inner) if inner else {}).items():
             holes[jbox] &= ~_filled(crop[jbox] == j)
         if holes.any():
