@@ -218,3 +218,19 @@ def test_a_folder_of_images_only_is_not_a_dataset(tmp_path):
     _png(tmp_path / "train/images/a.jpg")
     with pytest.raises(FormatError, match="cannot tell the format"):
         formats.read(tmp_path)
+
+
+def test_report_counts_semantic_masks(tmp_path):
+    from PIL import Image
+
+    from napari_labelsuite.core import formats
+
+    sem = np.zeros((6, 8), np.uint8)
+    sem[1:4, 2:6] = 3
+    (tmp_path / "semantic").mkdir()
+    Image.fromarray(sem).save(tmp_path / "semantic/a.png")
+    report = ReadReport()
+    (ann,), _ = formats.read(tmp_path, report=report)
+    assert (report.format, report.instances, report.semantic) == ("masks", 0, 1)
+    assert report.summary() == "masks: 1 images, 0 instances, 0 boxes, 1 semantic masks"
+    np.testing.assert_array_equal(np.asarray(ann.semantic), sem)

@@ -45,8 +45,8 @@ class ReadReport:
     layout : str
         The layout inside that format, when it has several (``"ultralytics"``,
         ``"darknet"``, ``"roboflow"``...).
-    images, instances, boxes, points : int
-        What was read.
+    images, instances, boxes, points, semantic : int
+        What was read (``semantic``: images with a class mask).
     notes : list of str
         What was inferred or repaired, one sentence each.
     category_ids : dict of int to int
@@ -60,6 +60,7 @@ class ReadReport:
     instances: int = 0
     boxes: int = 0
     points: int = 0
+    semantic: int = 0
     notes: list[str] = field(default_factory=list)
     category_ids: dict[int, int] = field(default_factory=dict)
 
@@ -69,7 +70,7 @@ class ReadReport:
 
     @property
     def objects(self) -> int:
-        return self.instances + self.boxes + self.points
+        return self.instances + self.boxes + self.points + self.semantic
 
     def export_ids(self) -> dict[int, int]:
         """Class id -> the id the source file used (pass as ``category_ids`` to a writer)."""
@@ -78,17 +79,19 @@ class ReadReport:
     def count(self, annotations: list[ImageAnnotation]) -> None:
         """Fill the counts from what was read."""
         self.images = len(annotations)
-        self.instances = sum(len(a.objects) for a in annotations) + sum(
-            1 for a in annotations if a.semantic is not None and not a.objects
-        )
+        self.instances = sum(len(a.objects) for a in annotations)
+        # a class mask counts as read (its pixels are not scanned: masks may be lazy)
+        self.semantic = sum(1 for a in annotations if a.semantic is not None)
         self.boxes = sum(len(a.boxes) for a in annotations)
         self.points = sum(len(a.metadata.get("points") or ()) for a in annotations)
 
     def summary(self) -> str:
         kind = f"{self.format} ({self.layout})" if self.layout else self.format
-        text = f"{kind}: {self.images} images, {self.instances} instances, {self.boxes} boxes" + (
-            f", {self.points} points" if self.points else ""
-        )
+        text = f"{kind}: {self.images} images, {self.instances} instances, {self.boxes} boxes"
+        if self.points:
+            text += f", {self.points} points"
+        if self.semantic:
+            text += f", {self.semantic} semantic masks"
         return text + "".join(f"; {n}" for n in self.notes)
 
 
