@@ -17,9 +17,9 @@ Adapting uses, in this order of preference:
 An error of the assist engine after the first plane (e.g. no contrast left around a
 vanishing object) also ends the propagation there. The object counts as gone when the
 adapted mask keeps less than ``min_ratio`` of the previous area, or when its mean intensity
-is closer to the surrounding background's than to the object's. Without an ``image`` the mask is copied unchanged. Only background pixels are
-written, with the object's id; each step reads the object's box on one plane (zarr / dask
-friendly).
+is closer to the surrounding background's than to the object's. Without an ``image`` the
+mask is copied unchanged. Only background pixels are written, with the object's id; each
+step reads the object's box on one plane (zarr / dask friendly).
 """
 
 from __future__ import annotations
