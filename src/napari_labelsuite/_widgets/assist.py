@@ -1,0 +1,246 @@
+"""The "Assist" dock: click / box / wand objects on the instance layer (wiring only).
+
+Click mode on the instance layer: click = inside, Shift-click = outside, drag = box; the
+candidate shows in a preview layer after every prompt; Enter accepts, Escape discards.
+Every control calls one session method (see docs/assist.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+)
+
+from ._base import SessionWidget
+
+PREVIEW_NAME = "assist preview"
+_DRAG_PIXELS = 3.0
+
+
+class AssistWidget(SessionWidget):
+    """Assisted labeling: one click (or box, or wand click), one object."""
+
+    def __init__(self, napari_viewer: Any, parent: Any = None) -> None:
+        super().__init__(napari_viewer, parent)
+        lay = self.layout()
+        form = QFormLayout()
+        self.engine_box = QComboBox()
+        self.engine_box.addItems(["classical", "onnx"])
+        form.addRow("Engine", self.engine_box)
+        self.encoder_edit = QLineEdit()
+        self.encoder_edit.setPlaceholderText("SAM encoder .onnx (or $LABELSUITE_SAM_ENCODER)")
+        self.decoder_edit = QLineEdit()
+        self.decoder_edit.setPlaceholderText("SAM decoder .onnx (or $LABELSUITE_SAM_DECODER)")
+        form.addRow("Encoder", self.encoder_edit)
+        form.addRow("Decoder", self.decoder_edit)
+        lay.addLayout(form)
+        row = QHBoxLayout()
+        self.use_btn = QPushButton("Use engine")
+        self.encode_btn = QPushButton("Encode image")
+        row.addWidget(self.use_btn)
+        row.addWidget(self.encode_btn)
+        lay.addLayout(row)
+
+        self.click_mode = QCheckBox("Click mode (click inside, Shift-click outside, drag a box)")
+        self.wand_mode = QCheckBox("Magic wand (click adds the flood region)")
+        lay.addWidget(self.click_mode)
+        lay.addWidget(self.wand_mode)
+        form2 = QFormLayout()
+        self.tolerance = QDoubleSpinBox()
+        self.tolerance.setRange(0.0, 1e9)
+        self.tolerance.setDecimals(2)
+        self.tolerance.setValue(20.0)
+        form2.addRow("Wand tolerance", self.tolerance)
+        lay.addLayout(form2)
+        row2 = QHBoxLayout()
+        self.accept_btn = QPushButton("Accept (Enter)")
+        self.discard_btn = QPushButton("Discard (Esc)")
+        row2.addWidget(self.accept_btn)
+        row2.addWidget(self.discard_btn)
+        lay.addLayout(row2)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+
+        self.use_btn.clicked.connect(self._use_engine)
+        self.encode_btn.clicked.connect(self._encode)
+        self.click_mode.toggled.connect(self._set_click_mode)
+        self.wand_mode.toggled.connect(self._set_wand_mode)
+        self.accept_btn.clicked.connect(self._accept)
+        self.discard_btn.clicked.connect(self._discard)
+        self._bound_layer: Any = None
+        self._previous_keys: dict[str, Any] = {}
+        for key, fn in (("Enter", self._key_accept), ("Escape", self._key_discard)):
+            self._previous_keys[key] = self.viewer.bind_key(key, fn, overwrite=True)
+        self.session.on_assist_changed(self._refresh)
+        self._refresh()
+
+    # -- engine -----------------------------------------------------------------------------
+    def _use_engine(self) -> None:
+        name = self.engine_box.currentText()
+        if name == "onnx":
+            self.guarded(
+                self.session.set_assist_engine,
+                "onnx",
+                encoder=self.encoder_edit.text().strip() or None,
+                decoder=self.decoder_edit.text().strip() or None,
+            )
+        else:
+            self.guarded(self.session.set_assist_engine, "classical")
+
+    def _encode(self) -> Any:
+        """Encode the whole image (or current plane) in a worker with a progress bar."""
+        plane = self._current_plane()
+
+        def work() -> Any:
+            done = [0]
+
+            def progress(n: int, total: int) -> None:
+                done[0] = n
+
+            self.session.assist_encode(progress=progress, plane=plane)
+            yield 1
+            return done[0]
+
+        return self.run_in_worker(
+            work,
+            description="Encoding image",
+            total=1,
+            on_done=lambda n: self.info(f"encoded {n} tile(s)"),
+        )
+
+    def _current_plane(self) -> Any:
+        layer = self.session.instances
+        if layer is None or layer.ndim < 3:
+            return None
+        point = layer.world_to_data(self.viewer.dims.point[-layer.ndim :])
+        return tuple(int(round(float(v))) for v in point[: layer.ndim - 2])
+
+    # -- modes --------------------------------------------------------------------------------
+    def _set_click_mode(self, on: bool) -> None:
+        if on and self.wand_mode.isChecked():
+            self.wand_mode.setChecked(False)
+        self._bind_mouse(on or self.wand_mode.isChecked())
+
+    def _set_wand_mode(self, on: bool) -> None:
+        if on and self.click_mode.isChecked():
+            self.click_mode.setChecked(False)
+        self._bind_mouse(on or self.click_mode.isChecked())
+
+    def _bind_mouse(self, on: bool) -> None:
+        old = self._bound_layer
+        if old is not None and self._on_mouse in old.mouse_drag_callbacks:
+            old.mouse_drag_callbacks.remove(self._on_mouse)
+        self._bound_layer = None
+        if not on:
+            return
+        layer = self.session.instances
+        if layer is None:
+            self.warn("add or select an instance layer first")
+            self.click_mode.setChecked(False)
+            self.wand_mode.setChecked(False)
+            return
+        layer.mode = "pan_zoom"  # napari must not paint while we click
+        layer.mouse_drag_callbacks.append(self._on_mouse)
+        self._bound_layer = layer
+
+    def _on_mouse(self, layer: Any, event: Any) -> Any:
+        """Press, optional drag, release: a click, a Shift-click or a box."""
+        start = np.asarray(layer.world_to_data(event.position), float)
+        shift = "Shift" in {str(m) for m in event.modifiers}
+        yield
+        end = start
+        while event.type == "mouse_move":
+            end = np.asarray(layer.world_to_data(event.position), float)
+            yield
+        if np.abs(end[-2:] - start[-2:]).max() > _DRAG_PIXELS and not self.wand_mode.isChecked():
+            self._on_box(start, end)
+        elif self.wand_mode.isChecked():
+            self._on_wand(start)
+        else:
+            self._on_click(start, positive=not shift)
+
+    def _on_click(self, point: Any, positive: bool = True) -> None:
+        self.guarded(self.session.assist_click, point, positive)
+
+    def _on_box(self, start: Any, end: Any) -> None:
+        (r0, c0), (r1, c1) = start[-2:], end[-2:]
+        box = (min(c0, c1), min(r0, r1), max(c0, c1), max(r0, r1))
+        plane = tuple(int(round(v)) for v in start[:-2]) or None
+        self.guarded(self.session.assist_box, box, plane)
+
+    def _on_wand(self, point: Any) -> None:
+        iid = self.guarded(self.session.wand, point, self.tolerance.value())
+        if iid is not None:
+            self.status.setText(f"wand: added instance {iid}")
+
+    # -- accept / discard -------------------------------------------------------------------
+    def _accept(self) -> Any:
+        iid = self.guarded(self.session.accept_candidate)
+        if iid is not None:
+            self.status.setText(f"added instance {iid}")
+        return iid
+
+    def _discard(self) -> None:
+        self.session.discard_candidate()
+
+    def _key_accept(self, viewer: Any = None) -> None:
+        if self.session.candidate is not None:
+            self._accept()
+
+    def _key_discard(self, viewer: Any = None) -> None:
+        if self.session.candidate is not None:
+            self._discard()
+
+    # -- view -------------------------------------------------------------------------------
+    def preview_layer(self) -> Any:
+        """The preview Labels layer (None when there is no candidate)."""
+        return next((la for la in self.viewer.layers if la.name == PREVIEW_NAME), None)
+
+    def _refresh(self) -> None:
+        cand = self.session.candidate
+        layer = self.preview_layer()
+        if cand is None or cand.mask is None or cand.window is None:
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+            if cand is None and not self.status.text().startswith(("added", "wand")):
+                self.status.setText(f"engine: {self.session.assist_engine.name}")
+            return
+        data = cand.mask.astype(np.uint8)
+        origin = [s.start for s in cand.window]
+        target = self.session.instances
+        scale = None if target is None else target.scale
+        if layer is None:
+            layer = self.viewer.add_labels(
+                data, name=PREVIEW_NAME, translate=origin, opacity=0.5, scale=scale
+            )
+            if target is not None:
+                self.viewer.layers.selection.active = target
+        else:
+            layer.data = data
+            layer.translate = origin
+        n_in = sum(cand.labels)
+        n_out = len(cand.labels) - n_in
+        box = ", box" if cand.box is not None else ""
+        self.status.setText(
+            f"candidate: {int(cand.mask.sum())} px from {n_in} inside / {n_out} outside "
+            f"click(s){box}; {cand.latency_ms:.0f} ms"
+        )
+
+    def _release(self) -> None:
+        self.session.disconnect_assist(self._refresh)
+        self._bind_mouse(False)
+        for key, previous in self._previous_keys.items():
+            self.viewer.bind_key(key, previous, overwrite=True)
+        self._previous_keys = {}
+        super()._release()

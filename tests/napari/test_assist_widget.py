@@ -1,0 +1,114 @@
+"""The "Assist" dock driven through its callbacks: preview, accept, discard, wand, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage.draw import disk
+
+from napari_labelsuite import LabelSession
+from napari_labelsuite._widgets.assist import AssistWidget
+from napari_labelsuite.core.assist import segment
+from napari_labelsuite.core.synthetic import NUCLEI_CLASSES
+from napari_labelsuite.core.taxonomy import Taxonomy
+
+
+def _image():
+    img = np.full((80, 100), 20.0, np.float32)
+    img[disk((40, 30), 12, shape=img.shape)] = 200
+    img[disk((40, 70), 10, shape=img.shape)] = 140
+    return ndi.gaussian_filter(img, 1.0)
+
+
+@pytest.fixture
+def widget(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(_image(), name="img")
+    session = LabelSession.attach(viewer)
+    session.taxonomy = Taxonomy(NUCLEI_CLASSES, name="cells")
+    session.add_instance_layer(np.zeros((80, 100), np.int32))
+    session.set_active_class("nucleus")
+    w = AssistWidget(viewer)
+    yield w
+    w.close_bindings()
+
+
+def test_click_shows_preview_and_enter_accepts(widget):
+    session = widget.session
+    widget._on_click(np.array([40.0, 30.0]))
+    preview = widget.preview_layer()
+    assert preview is not None
+    expected = segment(_image(), [[40, 30]], [1])
+    origin = [int(t) for t in preview.translate]
+    shown = np.zeros_like(expected)
+    h, w = preview.data.shape
+    shown[origin[0] : origin[0] + h, origin[1] : origin[1] + w] = preview.data > 0
+    np.testing.assert_array_equal(shown, expected)
+    assert "1 inside / 0 outside" in widget.status.text() and "ms" in widget.status.text()
+    assert not session.instances.data.any()
+    widget._key_accept()
+    iid = int(session.instances.data.max())
+    np.testing.assert_array_equal(session.instances.data == iid, expected)
+    assert widget.preview_layer() is None
+    assert session.objects()[iid].class_id == 1
+
+
+def test_shift_click_corrects_and_escape_discards(widget):
+    session = widget.session
+    widget._on_click(np.array([40.0, 30.0]))
+    widget._on_click(np.array([40.0, 38.0]), positive=False)
+    cand = session.candidate
+    assert cand.labels == [1, 0]
+    assert not cand.mask[40 - cand.window[0].start, 38 - cand.window[1].start]
+    assert "1 inside / 1 outside" in widget.status.text()
+    widget._key_discard()
+    assert session.candidate is None and widget.preview_layer() is None
+    assert not session.instances.data.any()
+
+
+def test_drag_box_segments_the_object_in_it(widget):
+    widget._on_box(np.array([25.0, 55.0]), np.array([55.0, 85.0]))
+    cand = widget.session.candidate
+    assert cand.box == (55.0, 25.0, 85.0, 55.0)
+    widget._accept()
+    rows, cols = np.nonzero(widget.session.instances.data)
+    assert abs(rows.mean() - 40) < 2 and abs(cols.mean() - 70) < 2
+
+
+def test_wand_click_adds_an_instance(widget):
+    widget.tolerance.setValue(60.0)
+    widget._on_wand(np.array([40.0, 30.0]))
+    data = widget.session.instances.data
+    assert (data == 1).sum() > 300 and "added instance 1" in widget.status.text()
+
+
+def test_bad_click_is_a_notification_and_changes_nothing(widget, monkeypatch):
+    shown = []
+    monkeypatch.setattr("napari_labelsuite._widgets._base.show_error", shown.append)
+    widget._on_click(np.array([40.0, 500.0]))
+    assert shown and "outside the image" in shown[0]
+    assert widget.preview_layer() is None
+    assert not widget.session.instances.data.any()
+
+
+def test_click_mode_binds_and_releases_the_mouse(widget):
+    layer = widget.session.instances
+    widget.click_mode.setChecked(True)
+    assert widget._on_mouse in layer.mouse_drag_callbacks and layer.mode == "pan_zoom"
+    widget.click_mode.setChecked(False)
+    assert widget._on_mouse not in layer.mouse_drag_callbacks
+    widget.wand_mode.setChecked(True)
+    widget.close_bindings()
+    assert widget._on_mouse not in layer.mouse_drag_callbacks
+
+
+def test_bad_model_file_is_a_notification(widget, monkeypatch, tmp_path):
+    shown = []
+    monkeypatch.setattr("napari_labelsuite._widgets._base.show_error", shown.append)
+    widget.engine_box.setCurrentText("onnx")
+    widget.encoder_edit.setText(str(tmp_path / "missing-encoder.onnx"))
+    widget.decoder_edit.setText(str(tmp_path / "missing-decoder.onnx"))
+    widget._use_engine()
+    assert shown and "missing-encoder.onnx" in shown[0]
+    assert widget.session.assist_engine.name == "classical"
