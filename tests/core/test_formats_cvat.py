@@ -165,3 +165,27 @@ def test_round_trip_through_our_export(tmp_path):
     assert [p["xy"] for p in again.metadata["points"]] == [p["xy"] for p in ann.metadata["points"]]
     assert again.metadata["polylines"][0]["xy"] == ann.metadata["polylines"][0]["xy"]
     assert again.metadata["tags"] == ["day"]
+
+
+def test_ellipse_becomes_an_instance_of_the_pixel_centres_inside(tmp_path):
+    from skimage.draw import ellipse as draw_ellipse
+
+    def read(rotation: float) -> np.ndarray:
+        f = tmp_path / f"e{rotation}.xml"
+        f.write_text(
+            '<annotations><version>1.1</version><image id="0" name="a.png" width="40" '
+            'height="30"><ellipse label="cell" occluded="0" cx="20.0" cy="14.5" rx="9.3" '
+            f'ry="4.6" rotation="{rotation}" z_order="0"/></image></annotations>'
+        )
+        (ann,), _ = cvat.read(f)
+        return np.asarray(ann.instances) == 1
+
+    ref = np.zeros((30, 40), bool)
+    rr, cc = draw_ellipse(14.5 - 0.5, 20.0 - 0.5, 4.6, 9.3, shape=(30, 40))
+    ref[rr, cc] = True
+    np.testing.assert_array_equal(read(0.0), ref)
+    # a quarter turn swaps the radii
+    ref90 = np.zeros((30, 40), bool)
+    rr, cc = draw_ellipse(14.5 - 0.5, 20.0 - 0.5, 9.3, 4.6, shape=(30, 40))
+    ref90[rr, cc] = True
+    np.testing.assert_array_equal(read(90.0), ref90)

@@ -250,7 +250,7 @@ def _image(
     groups: dict[tuple[str, Any], int] = {}
     area: list[tuple[int, int, ET.Element, str, int]] = []
     for order, (el, where) in enumerate(shapes):
-        if el.tag not in _KNOWN or el.tag in ("skeleton", "ellipse", "cuboid"):
+        if el.tag not in _KNOWN or el.tag in ("skeleton", "cuboid"):
             if el.tag != "attribute":
                 skipped.add(el.tag)
             continue
@@ -300,7 +300,9 @@ def _image(
         z = attrs.get("z_order", 0)
         area.append((z if isinstance(z, int) else 0, order, el, where, k))
     for _, _, el, where, k in sorted(area, key=lambda t: (t[0], t[1])):
-        if el.tag == "polygon":
+        if el.tag == "ellipse":
+            _paint_ellipse(labels_t, el, f, where, k)
+        elif el.tag == "polygon":
             xy = _float_pairs(el.get("points"), f, where)
             if len(xy) < 3:
                 raise FormatError(
@@ -354,6 +356,30 @@ def _image(
         boxes=boxes,
         metadata=meta,
     )
+
+
+def _paint_ellipse(labels_t: np.ndarray, el: ET.Element, f: Path, where: str, k: int) -> None:
+    """Paint the pixels whose centre lies inside a CVAT ellipse (``cx, cy, rx, ry``, and
+    ``rotation`` in degrees, clockwise on screen) into a column-major plane."""
+    cx, cy, rx, ry = (_num(el, key, f, where) for key in ("cx", "cy", "rx", "ry"))
+    rot = _num(el, "rotation", f, where) if el.get("rotation") else 0.0
+    if rx <= 0 or ry <= 0:
+        raise FormatError(
+            "ellipse radii must be positive", path=f, where=where, field="rx", value=(rx, ry)
+        )
+    w, h = labels_t.shape
+    reach = max(rx, ry)
+    c0, c1 = max(int(np.floor(cx - reach)), 0), min(int(np.ceil(cx + reach)) + 1, w)
+    r0, r1 = max(int(np.floor(cy - reach)), 0), min(int(np.ceil(cy + reach)) + 1, h)
+    if c1 <= c0 or r1 <= r0:
+        return
+    cc, rr = np.meshgrid(np.arange(c0, c1) + 0.5 - cx, np.arange(r0, r1) + 0.5 - cy, indexing="ij")
+    t = np.deg2rad(rot)
+    # undo the rotation (clockwise with y pointing down is the usual rotation matrix)
+    u = cc * np.cos(t) + rr * np.sin(t)
+    v = -cc * np.sin(t) + rr * np.cos(t)
+    inside = (u / rx) ** 2 + (v / ry) ** 2 <= 1
+    labels_t[c0:c1, r0:r1][inside] = k
 
 
 # -- writing ----------------------------------------------------------------------------
