@@ -388,9 +388,9 @@ class DatasetMixin(SessionPart):
         anns = [ann for _, ann in ds.annotations()]
         if not anns:
             raise SessionError("no saved annotations to export", path=ds.annotation_dir)
-        fmt = fmt or formats.guess_format(path, for_writing=True)
+        fmt = fmt or formats.guess_format(Path(path), for_writing=True)
         try:
-            files = formats.write(path, anns, self.taxonomy, fmt=fmt, **options)
+            files = formats.write(Path(path), anns, self.taxonomy, fmt=fmt, **options)
         except OSError as exc:  # disk full, read-only, a file where a folder should be
             raise SessionError(
                 f"cannot export: {exc.strerror or exc}; nothing was replaced",
@@ -415,7 +415,7 @@ class DatasetMixin(SessionPart):
         from ..core import formats
 
         ds = self._require_dataset()
-        anns, taxonomy = formats.read(path, fmt)
+        anns, taxonomy = formats.read(Path(path), fmt)
         adopt = not len(self.taxonomy) and len(taxonomy) > 0
         use = taxonomy if adopt else self.taxonomy
         # match and validate everything before the session or the dataset changes
@@ -433,7 +433,7 @@ class DatasetMixin(SessionPart):
                 path=exc.filename or ds.annotation_dir,
             ) from exc
         finally:
-            if reopen:
+            if reopen and self._index is not None:
                 self._show(self._index)
         if adopt:
             self.taxonomy = taxonomy

@@ -123,7 +123,7 @@ def agreement(
     ref, others = anns[0], anns[1:]
     out: dict[str, Any] = {}
     if all(a.semantic is not None for a in anns):
-        sem = {
+        sem: dict[str, Any] = {
             f"{ref.image_name} vs #{i}": semantic_agreement(ref.semantic, a.semantic, names=names)
             for i, a in enumerate(others, start=1)
         }
