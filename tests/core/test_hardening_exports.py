@@ -122,8 +122,8 @@ def test_folder_set_aside_by_a_crash_is_put_back(tmp_path):
 
 # -- SIGKILL trials -----------------------------------------------------------------------
 N_TRIALS = 20
-NAMES_OLD = [f"img{i:03d}.png" for i in range(6)]
-NAMES_NEW = [f"img{i:03d}.png" for i in range(3, 12)]
+NAMES_OLD = [f"img{i:03d}.png" for i in range(4)]
+NAMES_NEW = [f"img{i:03d}.png" for i in range(2, 8)]
 
 
 def _exporter(out: str, fmt: str, wfd: int) -> None:  # pragma: no cover - child

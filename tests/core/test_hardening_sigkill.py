@@ -16,7 +16,7 @@ from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
 from napari_labelsuite.core.store import MaskStore
 from napari_labelsuite.core.store.pyramid import downsample_labels
 
-SHAPE, CHUNK, LEVELS = (384, 384), 64, 3
+SHAPE, CHUNK, LEVELS = (256, 256), 64, 3
 N_TRIALS = 20
 
 pytestmark = [
@@ -28,7 +28,7 @@ pytestmark = [
 def _annotation(seed: int) -> ImageAnnotation:
     rng = np.random.default_rng(seed)
     inst = np.zeros(SHAPE, np.uint32)
-    for k in range(1, 13):
+    for k in range(1, 9):
         r, c = rng.integers(0, SHAPE[0] - 40, 2)
         inst[r : r + 40, c : c + 40] = k
     sem = (inst > 0).astype(np.uint8) * (1 + seed % 2)
