@@ -4,8 +4,9 @@ Every subcommand has ``--help`` with an example. Subcommands are registered in
 ``SUBCOMMANDS`` (name -> (help, example, add_arguments, run)). Errors in the input end
 the command with exit code 1 and one line naming the file, record, field and value.
 
-Batch subcommands (``split``, ``pyramid``, ``classify``) run their per-image work on dask:
-local threads by default, or a dask.distributed cluster with ``--scheduler ADDRESS``.
+Batch subcommands (``split``, ``pyramid``, ``classify``, ``embed``) run their per-image
+work on dask: local threads by default, or a dask.distributed cluster with
+``--scheduler ADDRESS``.
 """
 
 from __future__ import annotations
@@ -532,6 +533,79 @@ def _empty(key: str):
     from .core.annotation import ImageAnnotation
 
     return ImageAnnotation(key, (1, 1))
+
+
+# -- embed --
+def embed_image(job: tuple[str, str, str, str | None, int, int]) -> tuple[str, int, int]:
+    """Encode every tile of one image (each plane of a stack) into the embedding cache.
+
+    Returns ``(path, tiles, tiles computed)``: tiles already cached under a matching
+    signature are not recomputed.
+    """
+    from .core.assist import SamOnnxEngine, prepare
+    from .core.dataset import read_image
+
+    path, encoder, decoder, cache, tile, halo = job
+    engine = SamOnnxEngine(encoder, decoder, cache_dir=cache, tile=tile, halo=halo)
+    image = read_image(path)
+    rgb = image.ndim == 3 and image.shape[-1] in (3, 4)
+    planes = [None] if image.ndim == 2 or rgb else list(range(image.shape[0]))
+    tiles = 0
+    for z in planes:
+        pts = [] if z is None else [[z, 0, 0]]
+        view, _, _ = prepare(image, pts, None, channel_axis=-1 if rgb else None, plane=z)
+        encoded = engine.encode(view)
+        encoded.encode_all()
+        tiles += len(encoded.all_tiles())
+    return path, tiles, engine.encoder_runs
+
+
+def _add_embed(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", metavar="DATASET", help="a dataset folder, or image files")
+    p.add_argument("--encoder", help="SAM-family encoder .onnx (default $LABELSUITE_SAM_ENCODER)")
+    p.add_argument("--decoder", help="SAM-family decoder .onnx (default $LABELSUITE_SAM_DECODER)")
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="embedding cache folder (default $LABELSUITE_EMBEDDING_CACHE or the user cache)",
+    )
+    p.add_argument("--tile", type=int, default=1024, help="tile size in pixels (default 1024)")
+    p.add_argument("--halo", type=int, default=128, help="tile overlap in pixels (default 128)")
+    _add_scheduler(p)
+
+
+def _run_embed(args: argparse.Namespace) -> int:
+    import os
+
+    from .core.assist import SamOnnxEngine
+    from .core.dataset import Dataset
+
+    # check the model files once, here, before any worker starts
+    engine = SamOnnxEngine(args.encoder, args.decoder, cache_dir=args.cache or False)
+    target = Path(args.dataset)
+    if target.is_dir():
+        paths = [str(it.path) for it in Dataset.open(target) if it.kind == "image"]
+    else:
+        paths = [str(target)]
+    cache = args.cache or os.environ.get("LABELSUITE_EMBEDDING_CACHE")
+    jobs = [
+        (p, str(engine.encoder_path), str(engine.decoder_path), cache, args.tile, args.halo)
+        for p in paths
+    ]
+    results = run_batch(
+        embed_image,
+        jobs,
+        scheduler=args.scheduler,
+        desc="embed",
+        connect_timeout=args.connect_timeout,
+    )
+    tiles = sum(r[1] for r in results)
+    computed = sum(r[2] for r in results)
+    print(
+        f"embed: {len(results)} images, {tiles} tiles ({computed} computed, "
+        f"{tiles - computed} already cached)"
+    )
+    return 0
 
 
 # -- split --
@@ -1107,6 +1181,13 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite split plates/ --min-distance 5 --scheduler tcp://10.0.0.5:8786",
         _add_split,
         _run_split,
+    ),
+    "embed": (
+        "precompute SAM-family image embeddings of a dataset for the Assist tools (batch)",
+        "napari-labelsuite embed plates/ --encoder sam_enc.onnx --decoder sam_dec.onnx "
+        "--scheduler tcp://10.0.0.5:8786",
+        _add_embed,
+        _run_embed,
     ),
     "classify": (
         "apply a saved pixel classifier to a dataset's images and mask stores (batch)",

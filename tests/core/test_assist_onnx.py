@@ -219,3 +219,33 @@ def test_model_files_from_the_environment(models, tmp_path, monkeypatch):
     mask = segment(_square_image(), [[30, 30]], [1], engine="onnx")
     assert mask[30, 30]
     assert any((tmp_path / "envcache").rglob("*.npz"))
+
+
+def test_embed_command_precomputes_the_cache(models, tmp_path, capsys):
+    import tifffile
+
+    from napari_labelsuite.cli import main
+
+    enc, dec = models
+    folder = tmp_path / "data"
+    folder.mkdir()
+    tifffile.imwrite(folder / "a.tif", _square_image())
+    tifffile.imwrite(folder / "b.tif", _square_image(box=(8, 40, 8, 40)))
+    args = ["embed", str(folder), "--encoder", str(enc), "--decoder", str(dec)]
+    args += ["--cache", str(tmp_path / "c"), "--tile", "64", "--halo", "0"]
+    assert main(args) == 0
+    assert "2 images, 2 tiles (2 computed, 0 already cached)" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "(0 computed, 2 already cached)" in capsys.readouterr().out
+    # an interactive engine with the same settings finds the precomputed embeddings
+    eng = SamOnnxEngine(enc, dec, cache_dir=tmp_path / "c", tile=64, halo=0)
+    mask = segment(tifffile.imread(folder / "a.tif"), [[30, 30]], [1], engine=eng)
+    assert eng.encoder_runs == 0 and mask[30, 30]
+
+
+def test_embed_command_names_a_missing_model(tmp_path, capsys):
+    from napari_labelsuite.cli import main
+
+    enc = _encoder(tmp_path / "enc.onnx")
+    assert main(["embed", str(tmp_path), "--encoder", str(enc), "--decoder", "gone.onnx"]) == 1
+    assert "gone.onnx" in capsys.readouterr().err
