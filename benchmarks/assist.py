@@ -1,0 +1,339 @@
+"""Assisted labeling: clicks per object, the polygon a person would draw instead, latency.
+
+1. A simulated annotator with the standard protocol of interactive-segmentation papers
+   (first click at the object's most interior point; each next click at the most interior
+   point of the larger error region, inside on a miss, outside on a false positive; at
+   most 20 clicks; the previous result is passed as ``mask_prior``) on images with ground
+   truth:
+   - **real**: the DSB2018 fluorescence nuclei image and its ground-truth mask that ship
+     inside the ``stardist`` wheel (``stardist/data/images/img2d.tif``, ``mask2d.tif``;
+     ``pip install stardist``; skipped when absent; nothing is downloaded);
+   - **synthetic**: the project's sample (``core.synthetic.make_cells_2d``, nuclei channel);
+   - **hard synthetic**: the same with uneven illumination, stronger blur and noise.
+   It prints NoC@85 / NoC@90 (mean clicks to IoU 0.85 / 0.90; 20 when never reached) and
+   the share of objects that never reach 0.85, beside the peer: the polygon vertices a
+   person needs for the same IoU (Douglas-Peucker simplification of the true outline,
+   fewest vertices that reach the IoU; an optimistic count for a person).
+2. Classical click latency (median / p95) at 1024^2 (the clicks of part 1) and on a
+   20000^2 zarr store (windowed reads only), and the ONNX engine's decode time per click
+   once encoded, with a SAM-shaped stand-in decoder (official input names and shapes:
+   1x256x64x64 embedding, 256^2 mask input); it measures our pre- and post-processing, not
+   a real SAM decoder's own run time.
+
+Goals: NoC@85 <= 3.0, NoC@90 <= 5.0, <= 5% not reaching 0.85, clicks <= 1/3 of polygon
+vertices; classical median <= 100 ms, p95 <= 250 ms; ONNX decode <= 50 ms.
+
+Run: ``python benchmarks/assist.py [--objects N] [--store-size 20000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from napari_labelsuite.core.assist import ClassicalEngine, segment, segment_local
+from napari_labelsuite.core.synthetic import make_cells_2d
+
+
+def interior(mask: np.ndarray) -> tuple[tuple[int, ...], float]:
+    """Most interior pixel of ``mask`` (the image border counts as boundary)."""
+    dt = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    return np.unravel_index(int(np.argmax(dt)), dt.shape), float(dt.max())
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def simulate(image, gt_obj, engine, max_clicks=20, pad=64):
+    """Clicks to IoU 0.85 and 0.90 (None: not reached) and each click's latency."""
+    rows, cols = np.nonzero(gt_obj)
+    r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, gt_obj.shape[0])
+    c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, gt_obj.shape[1])
+    g = gt_obj[r0:r1, c0:c1]  # errors are looked for near the object
+    pts, labels, pred_full, times = [], [], None, []
+    n85 = n90 = None
+    for k in range(max_clicks):
+        if pred_full is None:
+            p, _ = interior(g)
+            positive = True
+        else:
+            pred = pred_full[r0:r1, c0:c1]
+            fn, fp = g & ~pred, pred & ~g
+            pf, df = interior(fn) if fn.any() else ((0, 0), 0.0)
+            pp, dp = interior(fp) if fp.any() else ((0, 0), 0.0)
+            p, positive = (pf, True) if df >= dp else (pp, False)
+        pts.append([p[0] + r0, p[1] + c0])
+        labels.append(int(positive))
+        t0 = time.perf_counter()
+        pred_full = segment(
+            image, np.array(pts), np.array(labels), mask_prior=pred_full, engine=engine
+        )
+        times.append(time.perf_counter() - t0)
+        v = iou(pred_full, gt_obj)
+        if n85 is None and v >= 0.85:
+            n85 = k + 1
+        if n90 is None and v >= 0.90:
+            n90 = k + 1
+            break
+    return n85, n90, times
+
+
+def polygon_vertices(gt_obj: np.ndarray, target: float) -> int | None:
+    """Fewest Douglas-Peucker vertices of the true outline whose polygon reaches ``target``."""
+    from skimage.draw import polygon2mask
+    from skimage.measure import approximate_polygon, find_contours
+
+    contours = find_contours(np.pad(gt_obj, 1).astype(float), 0.5)
+    if not contours:
+        return None
+    contour = max(contours, key=len) - 1
+    for tol in (8, 6, 4, 3, 2.5, 2, 1.5, 1.2, 1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0):
+        poly = approximate_polygon(contour, tol)
+        mask = polygon2mask(gt_obj.shape, poly)
+        if iou(mask, gt_obj) >= target:
+            return len(poly) - 1  # closed: the last vertex repeats the first
+    return None
+
+
+def run_dataset(name, image, gt, engine, n_objects, rng):
+    ids = [i for i in np.unique(gt) if i]
+    if n_objects and len(ids) > n_objects:
+        ids = sorted(rng.choice(ids, n_objects, replace=False))
+    n85s, n90s, fails, times, v85, v90 = [], [], 0, [], [], []
+    for i in ids:
+        obj = gt == i
+        n85, n90, t = simulate(image, obj, engine)
+        n85s.append(n85 or 20)
+        n90s.append(n90 or 20)
+        fails += n85 is None
+        times += t
+        a, b = polygon_vertices(obj, 0.85), polygon_vertices(obj, 0.90)
+        if a is not None:
+            v85.append(a)
+        if b is not None:
+            v90.append(b)
+    row = {
+        "name": name,
+        "objects": len(ids),
+        "noc85": float(np.mean(n85s)),
+        "noc90": float(np.mean(n90s)),
+        "fail": fails / max(len(ids), 1),
+        "poly85": float(np.mean(v85)) if v85 else float("nan"),
+        "poly90": float(np.mean(v90)) if v90 else float("nan"),
+        "times": times,
+    }
+    return row
+
+
+def stardist_sample():
+    spec = importlib.util.find_spec("stardist")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    import tifffile
+
+    base = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
+    if not (base / "img2d.tif").exists():
+        return None
+    return tifffile.imread(base / "img2d.tif"), tifffile.imread(base / "mask2d.tif")
+
+
+def hard_synthetic(seed=1):
+    s = make_cells_2d((512, 512), seed=seed)
+    img = s.image[0].astype(np.float32)
+    yy, xx = np.mgrid[:512, :512] / 512.0
+    img = img * (0.35 + 0.65 * (0.5 + 0.5 * np.sin(2.5 * xx + 1.5 * yy)))  # uneven light
+    img = ndi.gaussian_filter(img, 1.5)
+    img += np.random.default_rng(seed).normal(0, 0.08 * float(img.std()), img.shape)
+    return img, s.instances
+
+
+def store_latency(size, clicks, rng):
+    """Click latency on a size^2 zarr array (the 1024^2 sample tiled), windowed reads."""
+    import zarr
+
+    sample = make_cells_2d((1024, 1024), seed=5)
+    tile, gt = sample.image[0], sample.instances
+    folder = tempfile.mkdtemp(prefix="assist-bench-")
+    arr = zarr.create_array(
+        os.path.join(folder, "img.zarr"),
+        shape=(size, size),
+        chunks=(512, 512),
+        dtype=tile.dtype,
+    )
+    t0 = time.perf_counter()
+    for r in range(0, size, 1024):
+        for c in range(0, size, 1024):
+            h, w = min(1024, size - r), min(1024, size - c)
+            arr[r : r + h, c : c + w] = tile[:h, :w]
+    write_s = time.perf_counter() - t0
+    centres = [interior(gt == i)[0] for i in rng.choice(np.unique(gt)[1:], clicks)]
+    engine = ClassicalEngine()
+    times = []
+    for r, c in centres:
+        tr, tc = rng.integers(0, size // 1024), rng.integers(0, size // 1024)
+        p = [[tr * 1024 + r, tc * 1024 + c]]
+        t0 = time.perf_counter()
+        segment_local(arr, p, [1], engine=engine)
+        times.append(time.perf_counter() - t0)
+    return times, write_s
+
+
+def onnx_decode_latency(n=30):
+    """Decode time per click with a SAM-shaped stand-in model, once encoded."""
+    try:
+        import onnx
+        from onnx import TensorProto, helper
+    except ImportError:
+        return None
+    from napari_labelsuite.core.assist import SamOnnxEngine
+
+    folder = Path(tempfile.mkdtemp(prefix="assist-onnx-"))
+    size = 1024
+    w = np.full((256, 3, 1, 1), 1 / 3, np.float32)
+    enc = helper.make_graph(
+        [
+            helper.make_node(
+                "AveragePool", ["image"], ["p"], kernel_shape=[16, 16], strides=[16, 16]
+            ),
+            helper.make_node("Conv", ["p", "w"], ["image_embeddings"]),
+        ],
+        "enc",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("image_embeddings", TensorProto.FLOAT, [1, 256, 64, 64])],
+        [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel())],
+    )
+    onnx.save(
+        helper.make_model(enc, opset_imports=[helper.make_opsetid("", 17)]), folder / "e.onnx"
+    )
+    wd = np.zeros((1, 256, 1, 1), np.float32)
+    wd[0, 0] = 1
+    dec = helper.make_graph(
+        [
+            helper.make_node("Conv", ["image_embeddings", "w"], ["c0"]),
+            helper.make_node("Resize", ["c0", "", "", "s256"], ["low_res_masks"], mode="linear"),
+            helper.make_node("Cast", ["orig_im_size"], ["hw"], to=TensorProto.INT64),
+            helper.make_node("Concat", ["one_one", "hw"], ["sizes"], axis=0),
+            helper.make_node(
+                "Resize", ["low_res_masks", "", "", "sizes"], ["masks"], mode="linear"
+            ),
+            helper.make_node(
+                "ReduceMax", ["low_res_masks"], ["iou_predictions"], keepdims=0, axes=[2, 3]
+            ),
+        ],
+        "dec",
+        [
+            helper.make_tensor_value_info("image_embeddings", TensorProto.FLOAT, [1, 256, 64, 64]),
+            helper.make_tensor_value_info("point_coords", TensorProto.FLOAT, [1, "n", 2]),
+            helper.make_tensor_value_info("point_labels", TensorProto.FLOAT, [1, "n"]),
+            helper.make_tensor_value_info("mask_input", TensorProto.FLOAT, [1, 1, 256, 256]),
+            helper.make_tensor_value_info("has_mask_input", TensorProto.FLOAT, [1]),
+            helper.make_tensor_value_info("orig_im_size", TensorProto.FLOAT, [2]),
+        ],
+        [
+            helper.make_tensor_value_info("masks", TensorProto.FLOAT, [1, 1, "h", "w"]),
+            helper.make_tensor_value_info("iou_predictions", TensorProto.FLOAT, [1, 1]),
+            helper.make_tensor_value_info("low_res_masks", TensorProto.FLOAT, [1, 1, 256, 256]),
+        ],
+        [
+            helper.make_tensor("w", TensorProto.FLOAT, wd.shape, wd.ravel()),
+            helper.make_tensor("one_one", TensorProto.INT64, [2], [1, 1]),
+            helper.make_tensor("s256", TensorProto.INT64, [4], [1, 1, 256, 256]),
+        ],
+    )
+    onnx.save(
+        helper.make_model(dec, opset_imports=[helper.make_opsetid("", 17)]), folder / "d.onnx"
+    )
+    eng = SamOnnxEngine(folder / "e.onnx", folder / "d.onnx", cache_dir=False)
+    image = make_cells_2d((1024, 1024), seed=2).image[0]
+    from napari_labelsuite.core.assist import prepare
+
+    view, _, _ = prepare(image, [[10, 10]], None)
+    encoded = eng.encode(view)
+    t0 = time.perf_counter()
+    encoded.encode_all()
+    encode_s = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    times = []
+    prior = None
+    for _ in range(n):
+        p = rng.integers(50, 970, size=(1, 2))
+        t0 = time.perf_counter()
+        win, mask = segment_local(image, p, [1], mask_prior=prior, engine=eng, encoded=encoded)
+        times.append(time.perf_counter() - t0)
+    return times, encode_s
+
+
+def ms(times, q):
+    return 1000 * float(np.percentile(times, q))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--objects", type=int, default=60, help="objects per image (0: all)")
+    ap.add_argument("--store-size", type=int, default=20000)
+    ap.add_argument("--store-clicks", type=int, default=40)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    engine = ClassicalEngine()
+    rows = []
+    real = stardist_sample()
+    if real is None:
+        print("real nuclei: stardist is not installed (pip install stardist); skipped")
+    else:
+        rows.append(
+            run_dataset("real DSB2018 nuclei (stardist)", *real, engine, args.objects, rng)
+        )
+    syn = make_cells_2d((1024, 1024), seed=0)
+    rows.append(
+        run_dataset(
+            "synthetic sample 1024^2", syn.image[0], syn.instances, engine, args.objects, rng
+        )
+    )
+    rows.append(run_dataset("hard synthetic 512^2", *hard_synthetic(), engine, args.objects, rng))
+
+    print("\nClicks per object (simulated annotator, classical engine) vs polygon vertices")
+    cols = ["objs", "NoC@85", "NoC@90", ">20@85", "poly@85", "poly@90", "ratio90"]
+    widths = [4, 7, 7, 7, 8, 8, 8]
+    head = f"{'image':34s} " + " ".join(f"{c:>{w}s}" for c, w in zip(cols, widths))
+    print(head)
+    for r in rows:
+        ratio = r["noc90"] / r["poly90"] if r["poly90"] else float("nan")
+        print(
+            f"{r['name']:34s} {r['objects']:4d} {r['noc85']:7.2f} {r['noc90']:7.2f} "
+            f"{100 * r['fail']:6.1f}% {r['poly85']:8.1f} {r['poly90']:8.1f} {ratio:8.2f}"
+        )
+    print("goals: NoC@85 <= 3.0, NoC@90 <= 5.0, <= 5% over 20 clicks, ratio <= 0.33")
+
+    print("\nLatency per click")
+    syn_times = rows[-2]["times"]
+    print(
+        f"classical, 1024^2 in memory:   median {ms(syn_times, 50):6.1f} ms  "
+        f"p95 {ms(syn_times, 95):6.1f} ms  (goal 100 / 250)"
+    )
+    st, write_s = store_latency(args.store_size, args.store_clicks, rng)
+    print(
+        f"classical, {args.store_size}^2 zarr store: median {ms(st, 50):6.1f} ms  "
+        f"p95 {ms(st, 95):6.1f} ms"
+        f"  (goal 100 / 250; store written in {write_s:.0f} s)"
+    )
+    onnx_res = onnx_decode_latency()
+    if onnx_res is None:
+        print("onnx: onnx/onnxruntime not installed; skipped")
+    else:
+        times, encode_s = onnx_res
+        print(
+            f"onnx decode (stand-in SAM-shaped model, 1024^2 encoded once in {encode_s:.2f} s): "
+            f"median {ms(times, 50):6.1f} ms  p95 {ms(times, 95):6.1f} ms  (goal 50)"
+        )
+
+
+if __name__ == "__main__":
+    main()
