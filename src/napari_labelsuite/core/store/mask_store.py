@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import zarr
@@ -121,9 +121,9 @@ def _chunk_slices(idx: Sequence[int], chunks: Sequence[int], shape: Sequence[int
     return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(idx, chunks, shape))
 
 
-def _intersect(a: tuple[slice, ...], b: tuple[slice, ...]) -> tuple[slice, ...] | None:
-    out = tuple(slice(max(x.start, y.start), min(x.stop, y.stop)) for x, y in zip(a, b))
-    return None if any(s.stop <= s.start for s in out) else out
+def _intersect(a: tuple[slice, ...], b: tuple[slice, ...]) -> tuple[slice, ...]:
+    """The overlap of a region and a chunk it touches (``_chunk_range`` yields only those)."""
+    return tuple(slice(max(x.start, y.start), min(x.stop, y.stop)) for x, y in zip(a, b))
 
 
 def _shift(sl: tuple[slice, ...], origin: tuple[slice, ...]) -> tuple[slice, ...]:
@@ -546,12 +546,12 @@ class MaskStore:
         self.last_save: float | None = None
         self.last_report: SaveReport | None = None
         self.downsample_method = "nearest"
-        attrs = dict(group.attrs)
+        attrs: dict[str, Any] = dict(group.attrs)
         self._zarr_format = group.metadata.zarr_format
         self.ngff = "0.5" if self._zarr_format == 3 else "0.4"
         _check_root_attrs(attrs, self._zarr_format, self.path)
         self._ome_root = attrs.get("ome", {}) if self._zarr_format == 3 else attrs
-        self._meta = dict(attrs.get(MARKER) or {})
+        self._meta: dict[str, Any] = dict(attrs.get(MARKER) or {})
         self._init_geometry()
         self._taxonomy = (
             Taxonomy.from_dict(self._meta["taxonomy"], path=self.path)
@@ -671,7 +671,7 @@ class MaskStore:
             "annotation": {},
         }
         try:
-            group = zarr.open_group(store, mode="w", zarr_format=zarr_format)
+            group = zarr.open_group(store, mode="w", zarr_format=cast(Literal[2, 3], zarr_format))
         except Exception as exc:
             raise StoreError(f"cannot create the store: {exc}", path=path) from exc
         user = user or _default_user()
@@ -869,7 +869,7 @@ class MaskStore:
             )
             scales.append([float(s) for s in sc])
         levels, scales = foreign.drop_channel_axis(self, name, ms[0], levels, scales)
-        lm = dict(g.attrs.get(MARKER) or {})
+        lm: dict[str, Any] = dict(g.attrs.get(MARKER) or {})
         lm["scales"] = scales
         lm["image-label"] = dict(ome.get("image-label") or {})
         self._label_meta[name] = lm
@@ -989,8 +989,8 @@ class MaskStore:
             )
             paths.append(str(k))
         ms = _multiscales(self.axes, paths, name, self.ngff)
-        ome = {"multiscales": [ms], "image-label": _image_label({}, self.ngff)}
-        attrs = {MARKER: {"role": role}} if role else {MARKER: {}}
+        ome = {"multiscales": [ms], "image-label": _image_label([], self.ngff)}
+        attrs: dict[str, Any] = {MARKER: {"role": role}} if role else {MARKER: {}}
         if self._zarr_format == 3:
             attrs["ome"] = {"version": "0.5", **ome}
         else:
@@ -1119,7 +1119,7 @@ class MaskStore:
         lm["image-label"] = il
         g = self._group[f"labels/{name}"]
         if self._zarr_format == 3:
-            ome = dict(g.attrs.get("ome") or {})
+            ome: dict[str, Any] = dict(cast(Any, g.attrs.get("ome")) or {})
             ome["image-label"] = il
             ome.setdefault("version", "0.5")
             g.attrs.update({"ome": ome})
