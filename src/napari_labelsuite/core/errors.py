@@ -19,6 +19,7 @@ __all__ = [
     "InstanceError",
     "InterpolateError",
     "LabelsuiteError",
+    "ObjectKindError",
     "QCError",
     "SessionError",
     "StoreError",
@@ -147,6 +148,10 @@ class AssistError(LabelsuiteError):
 
 class QCError(LabelsuiteError):
     """Bad input to quality-control metrics or checks."""
+
+
+class ObjectKindError(LabelsuiteError):
+    """A bad polygon, rotated box or keypoint set (degenerate, wrong count, bad visibility)."""
 
 
 class SessionError(LabelsuiteError):
