@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -210,7 +210,7 @@ def _read_sidecar(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     if not isinstance(side, dict) or not isinstance(side.get("images"), list):
         raise FormatError("masks.json needs an 'images' list", path=side_path, field="images")
     try:
-        tax = Taxonomy.from_dict(side.get("taxonomy"), path=side_path)
+        tax = Taxonomy.from_dict(cast(Any, side.get("taxonomy")), path=side_path)
     except TaxonomyError as exc:
         raise exc.replace(FormatError, path=side_path, where=exc.where or "taxonomy") from exc
     out = []
@@ -317,7 +317,7 @@ def _read_plain(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     out = []
     for stem, d in masks.items():
         sem, ins = d.get("semantic"), d.get("instances")
-        shape = (sem if sem is not None else ins).shape
+        shape = cast(Any, sem if sem is not None else ins).shape
         objects = {}
         if ins is not None:
             ids = np.unique(ins)
@@ -331,7 +331,7 @@ def _read_plain(root: Path) -> tuple[list[ImageAnnotation], Taxonomy]:
                 objects[int(k)] = ObjectInfo(cid)
         out.append(
             ImageAnnotation(
-                found[stem].get("semantic", found[stem].get("instances")).name,
+                cast(Any, found[stem].get("semantic", found[stem].get("instances"))).name,
                 shape,
                 semantic=sem,
                 instances=ins,
