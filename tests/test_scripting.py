@@ -156,7 +156,10 @@ def test_browsing_without_labels_writes_no_annotation(plates, cells_taxonomy):
     s.next()
     s.prev()
     assert s.index == 1
-    assert sorted(p.name for p in (plates / "labelsuite").iterdir()) == ["provenance.jsonl"]
+    assert sorted(p.name for p in (plates / "labelsuite").iterdir()) == [
+        "provenance.anchor.json",
+        "provenance.jsonl",
+    ]
 
 
 def test_navigation_stays_within_the_dataset(plates, cells_taxonomy):
