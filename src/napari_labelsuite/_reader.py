@@ -147,7 +147,9 @@ def read_store(path: str | list[str]) -> list[tuple]:
                     "shape_type": "rectangle",
                     "features": boxes_frame(ann.boxes, tax),
                     "edge_color": [
-                        tuple(tax[b.class_id].color) if b.class_id in tax else (1, 1, 1, 1)
+                        tuple(tax[b.class_id].color or (1, 1, 1, 1))
+                        if b.class_id in tax
+                        else (1, 1, 1, 1)
                         for b in ann.boxes
                     ],  # fmt: skip
                     "face_color": "transparent",

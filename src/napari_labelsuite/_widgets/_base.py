@@ -123,8 +123,8 @@ class SessionWidget(QWidget):
         for worker in list(self._workers):
             worker.quit()
 
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ParentChange:
+    def event(self, event: QEvent | None) -> bool:
+        if event is not None and event.type() == QEvent.Type.ParentChange:
             if self.parent() is not None:
                 self._docked = True
                 # after napari has added the dock to its window

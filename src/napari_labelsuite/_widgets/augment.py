@@ -16,6 +16,7 @@ import typing
 from typing import Any
 
 import napari
+from magicgui.types import FileDialogMode
 from magicgui.widgets import (
     CheckBox,
     ComboBox,
@@ -63,7 +64,7 @@ class AugmentWidget(SessionWidget):
         self.add_button = PushButton(text="Add")
         self.remove_button = PushButton(text="Remove selected")
         self.update_button = PushButton(text="Update selected")
-        self.editor = Container(labels=True)
+        self.editor: Container[Any] = Container(labels=True)
         self.add_button.changed.connect(self._add_transform)
         self.remove_button.changed.connect(self._remove_transform)
         self.update_button.changed.connect(self._update_transform)
@@ -101,7 +102,9 @@ class AugmentWidget(SessionWidget):
         self.follow_plane.changed.connect(self._on_follow_plane)
 
         # files and Keras
-        self.path = FileEdit(label="pipeline file", mode="w", filter="*.yaml *.yml *.json")
+        self.path = FileEdit(
+            label="pipeline file", mode=FileDialogMode.OPTIONAL_FILE, filter="*.yaml *.yml *.json"
+        )
         self.save_button = PushButton(text="Save pipeline")
         self.load_button = PushButton(text="Load pipeline")
         self.keras = LineEdit(label="Keras kwargs (JSON)", value="")
@@ -140,7 +143,8 @@ class AugmentWidget(SessionWidget):
             ).native
         )
         lay.addWidget(QLabel("<b>Preview</b>"))
-        lay.addWidget(Container(widgets=[self.n, self.seed, self.follow_plane]).native)
+        preview_settings: list[Any] = [self.n, self.seed, self.follow_plane]
+        lay.addWidget(Container(widgets=preview_settings).native)
         lay.addWidget(
             Container(
                 widgets=[self.preview_button, self.reseed_button, self.clear_button],
@@ -403,6 +407,7 @@ def _editor_widgets(t: Transform) -> list:
     for f in dataclasses.fields(t):
         value = getattr(t, f.name)
         hint = hints.get(f.name)
+        w: Any
         if f.name == "p":
             w = FloatSpinBox(value=value, min=0, max=1, step=0.05)
         elif hint is bool:

@@ -133,7 +133,7 @@ class InstancesWidget(SessionWidget):
         name = combo.currentText()
         return next((ly for ly in self.viewer.layers if name and ly.name == name), None)
 
-    def _ids(self) -> list[int] | None:
+    def _ids(self) -> list[int]:
         text = self.ids.text().strip()
         if text:
             try:

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
 )
@@ -47,7 +48,9 @@ class QualityControlWidget(SessionWidget):
 
         checks = QGroupBox("Consistency checks")
         form = QFormLayout(checks)
-        self.min_area = QSpinBox(minimum=0, maximum=1_000_000, value=16)
+        self.min_area = QSpinBox()
+        self.min_area.setRange(0, 1_000_000)
+        self.min_area.setValue(16)
         form.addRow("Tiny below (px)", self.min_area)
         self.run_button = QPushButton("Run checks")
         self.run_button.clicked.connect(self.run_checks)
@@ -158,9 +161,9 @@ class QualityControlWidget(SessionWidget):
         self.findings_list.clear()
         for f in self.session.findings:
             status = f"[{f.status}] " if f.status else ""
-            self.findings_list.addItem(f"{status}{f.severity}: {f.message}")
-            # a long finding is cut by the dock's width: the full text on hover
-            self.findings_list.item(self.findings_list.count() - 1).setToolTip(f.message)
+            item = QListWidgetItem(f"{status}{f.severity}: {f.message}")
+            item.setToolTip(f.message)  # a long finding is cut by the dock's width
+            self.findings_list.addItem(item)
         if 0 <= row < self.findings_list.count():
             self.findings_list.setCurrentRow(row)
         self.findings_list.blockSignals(False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+from typing import Any
 
 import napari
 from qtpy.QtCore import QEvent, QObject, QTimer
@@ -130,10 +131,12 @@ class MaskStoreWidget(SessionWidget):
 
     def build_pyramid(self) -> None:
         # without a store the worker's SessionError becomes a notification
+        def done(report: Any) -> None:
+            self.info(report.summary())
+            self.refresh_status()
+
         self.run_in_worker(
-            self.session.build_store_pyramid,
-            on_done=lambda rep: (self.info(rep.summary()), self.refresh_status()),
-            description="Building pyramid",
+            self.session.build_store_pyramid, on_done=done, description="Building pyramid"
         )
 
     def edit_region(self) -> None:

@@ -79,6 +79,7 @@ class TaxonomyWidget(SessionWidget):
         # every column as wide as its content; the tree scrolls sideways instead of
         # hiding the counts behind its scrollbar
         header = self.tree.header()
+        assert header is not None  # a QTreeWidget always has one
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
         self.tree.setMinimumHeight(140)
@@ -103,8 +104,7 @@ class TaxonomyWidget(SessionWidget):
         self.guideline.setWordWrap(True)
         self.guideline.setTextFormat(Qt.TextFormat.PlainText)
         guide_box = QGroupBox("Guideline for the active class")
-        guide_box.setLayout(QHBoxLayout())
-        guide_box.layout().addWidget(self.guideline)
+        QHBoxLayout(guide_box).addWidget(self.guideline)
         lay.addWidget(guide_box)
 
         form_box = QGroupBox("Class")
@@ -348,7 +348,7 @@ class TaxonomyWidget(SessionWidget):
         cid = self.selected_id()
         if cid is None:
             return
-        rgba = self.session.taxonomy[cid].color
+        rgba = self.session.taxonomy[cid].color or (1.0, 1.0, 1.0, 1.0)
         chosen = QColorDialog.getColor(QColor.fromRgbF(*rgba), self, "Class colour")
         if chosen.isValid():
             self.recolor_selected(chosen.name())
