@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import getpass
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ from ._session.layers import META_KEY, LayersMixin
 from ._session.qc import QCMixin
 from ._session.store import StoreMixin
 from ._session.view import ViewMixin
-from .core.errors import SessionError
+from .core.errors import LabelsuiteError, SessionError
 from .core.taxonomy import Taxonomy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,7 +124,10 @@ class LabelSession(
             session = cls(real)
             _SESSIONS[real] = session
             # layers opened before the session existed (a sample, a store) bring their classes
-            session.adopt_layers()
+            try:
+                session.adopt_layers()
+            except LabelsuiteError as exc:  # a class conflict must not prevent the session
+                warnings.warn(str(exc), stacklevel=2)
         return session
 
     @classmethod
