@@ -37,11 +37,12 @@ from . import (
     voc,
     yolo,
 )
-from ._common import ReadReport
+from ._common import ReadReport, WriteReport
 
 __all__ = [
     "FORMATS",
     "ReadReport",
+    "WriteReport",
     "coco",
     "coco_panoptic",
     "coco_results",
@@ -51,6 +52,7 @@ __all__ = [
     "labelme",
     "labelstudio",
     "masks",
+    "not_written",
     "read",
     "sniff",
     "voc",
@@ -81,6 +83,12 @@ _SUFFIXES = {
     ".png": "masks",
     ".tif": "masks",
     ".tiff": "masks",
+}
+#: format -> the marks (``metadata`` keys, see ``core.marks``) its writer keeps
+MARKS_KEPT: dict[str, tuple[str, ...]] = {
+    "labelme": ("points", "polylines"),
+    "cvat": ("points", "polylines"),
+    "labelstudio": ("points",),
 }
 _JSON_FORMATS = ("coco", "coco_panoptic", "coco_results", "labelstudio", "labelme")
 _YOLO_FILES = ("obj.data", "obj.names", "classes.txt")
@@ -287,9 +295,37 @@ def read(
     return annotations, taxonomy
 
 
+def not_written(fmt: str, annotations: Any) -> dict[str, int]:
+    """Points and polylines of ``annotations`` that format ``fmt`` cannot hold, counted.
+
+    Returns ``{"points": n, "polylines": m}`` with only the kinds ``fmt`` drops (n, m > 0).
+    """
+    from ..marks import MARK_KEYS, count_marks
+
+    _module(fmt)
+    kept = MARKS_KEPT.get(str(fmt).lower(), ())
+    counts = count_marks(annotations)
+    return {k: counts[k] for k in MARK_KEYS if k not in kept and counts[k]}
+
+
 def write(
-    path: str | Path, annotations: Any, taxonomy: Any, fmt: str | None = None, **options: Any
+    path: str | Path,
+    annotations: Any,
+    taxonomy: Any,
+    fmt: str | None = None,
+    *,
+    report: WriteReport | None = None,
+    **options: Any,
 ) -> list[Path]:
-    """Write annotations in format ``fmt`` (guessed from the suffix when None)."""
+    """Write annotations in format ``fmt`` (guessed from the suffix when None).
+
+    ``report`` (a :class:`WriteReport`) receives the format, the number of files and
+    the points / polylines the format could not hold (:func:`not_written`).
+    """
     fmt = fmt or guess_format(path, for_writing=True)
-    return _module(fmt).write(path, annotations, taxonomy, **options)
+    files = _module(fmt).write(path, annotations, taxonomy, **options)
+    if report is not None:
+        report.format = str(fmt).lower()
+        report.files = len(files)
+        report.not_written = not_written(fmt, annotations)
+    return files

@@ -20,6 +20,7 @@ from ..errors import AnnotationError, FormatError
 
 __all__ = [
     "ReadReport",
+    "WriteReport",
     "StagedFiles",
     "check_annotations",
     "validate_read",
@@ -45,7 +46,7 @@ class ReadReport:
     layout : str
         The layout inside that format, when it has several (``"ultralytics"``,
         ``"darknet"``, ``"roboflow"``...).
-    images, instances, boxes, points, semantic : int
+    images, instances, boxes, points, polylines, semantic : int
         What was read (``semantic``: images with a class mask).
     notes : list of str
         What was inferred or repaired, one sentence each.
@@ -60,6 +61,7 @@ class ReadReport:
     instances: int = 0
     boxes: int = 0
     points: int = 0
+    polylines: int = 0
     semantic: int = 0
     notes: list[str] = field(default_factory=list)
     category_ids: dict[int, int] = field(default_factory=dict)
@@ -70,7 +72,7 @@ class ReadReport:
 
     @property
     def objects(self) -> int:
-        return self.instances + self.boxes + self.points + self.semantic
+        return self.instances + self.boxes + self.points + self.polylines + self.semantic
 
     def export_ids(self) -> dict[int, int]:
         """Class id -> the id the source file used (pass as ``category_ids`` to a writer)."""
@@ -84,15 +86,46 @@ class ReadReport:
         self.semantic = sum(1 for a in annotations if a.semantic is not None)
         self.boxes = sum(len(a.boxes) for a in annotations)
         self.points = sum(len(a.metadata.get("points") or ()) for a in annotations)
+        self.polylines = sum(len(a.metadata.get("polylines") or ()) for a in annotations)
 
     def summary(self) -> str:
         kind = f"{self.format} ({self.layout})" if self.layout else self.format
         text = f"{kind}: {self.images} images, {self.instances} instances, {self.boxes} boxes"
         if self.points:
             text += f", {self.points} points"
+        if self.polylines:
+            text += f", {self.polylines} polylines"
         if self.semantic:
             text += f", {self.semantic} semantic masks"
         return text + "".join(f"; {n}" for n in self.notes)
+
+
+@dataclass
+class WriteReport:
+    """What an export wrote and what its format could not hold.
+
+    Attributes
+    ----------
+    format : str
+        The format written.
+    files : int
+        Number of files written.
+    not_written : dict of str to int
+        Marks the format cannot carry (``{"points": 3, "polylines": 1}``): COCO, YOLO,
+        VOC and masks hold no points or polylines, Label Studio no polylines.
+    """
+
+    format: str = ""
+    files: int = 0
+    not_written: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        text = f"{self.format}: {self.files} file(s) written"
+        lost = {k: n for k, n in self.not_written.items() if n}
+        if lost:
+            what = " and ".join(f"{n} {k if n != 1 else k[:-1]}" for k, n in lost.items())
+            text += f"; {what} not written ({self.format} cannot hold them)"
+        return text
 
 
 class StagedFiles:

@@ -221,6 +221,7 @@ def _read_doc(
     lines: list[dict[str, Any]] = []
     group_ids: dict[tuple[str, Any], int] = {}
     pending_boxes: list[tuple[Box, tuple[str, Any]]] = []
+    pending_marks: list[tuple[dict[str, Any], tuple[str, Any]]] = []
     for i, s in enumerate(doc["shapes"]):
         where = f"shapes[{i}]"
         if not isinstance(s, dict):
@@ -238,6 +239,9 @@ def _read_doc(
             )
         cid = _class_id(tax, s.get("label"), f, where)
         gid = s.get("group_id")
+        if gid is not None and (isinstance(gid, bool) or not isinstance(gid, (int, str))):
+            raise FormatError("group_id must be an integer or null", path=f, where=where,
+                              field="group_id", value=gid)  # fmt: skip
         group = (s["label"], gid) if gid is not None else None
         attrs = _attrs(s)
         if kind == "rectangle":
@@ -252,10 +256,14 @@ def _read_doc(
         if kind == "point":
             (x, y) = _points(s, f, where, 1)[0]
             points.append({"xy": [float(x), float(y)], "class_id": cid, "attributes": attrs})
+            if group is not None:
+                pending_marks.append((points[-1], group))
             continue
         if kind in ("line", "linestrip"):
             pts = _points(s, f, where, 2)
             lines.append({"xy": pts.tolist(), "class_id": cid, "kind": kind, "attributes": attrs})
+            if group is not None:
+                pending_marks.append((lines[-1], group))
             continue
         # area shapes: one instance per (label, group_id), else one per shape
         if group is not None and group in group_ids:
@@ -297,6 +305,15 @@ def _read_doc(
             sub[crop.T] = k
     for box, group in pending_boxes:
         box.instance_id = group_ids.get(group, 0)
+    # a point or line joins the instance of its group id: of its own label first, else the
+    # group's (a "tail" line drawn on a "cat" polygon)
+    by_gid: dict[Any, int] = {}
+    for (_, gid), k in group_ids.items():
+        by_gid.setdefault(gid, k)
+    for mark, group in pending_marks:
+        owner = group_ids.get(group) or by_gid.get(group[1])
+        if owner:
+            mark["instance_id"] = owner
     labels = np.ascontiguousarray(labels_t.T)
     present = set(np.unique(labels).tolist()) if objects else set()
     lost = [k for k in objects if k not in present]
@@ -331,6 +348,9 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
     h, w = ann.plane_shape
     shapes: list[dict[str, Any]] = []
     linked = {b.instance_id for b in ann.boxes if b.instance_id}
+    for key in ("points", "polylines"):
+        marks = ann.metadata.get(key) or ()
+        linked.update(m["instance_id"] for m in marks if m.get("instance_id"))
 
     def shape(label: str, pts: Any, kind: str, gid: Any, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = dict(attrs)
@@ -377,7 +397,7 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
                 taxonomy[pt["class_id"]].name,
                 [list(pt["xy"])],
                 "point",
-                None,
+                pt.get("instance_id") or None,
                 pt.get("attributes") or {},
             )
         )
@@ -385,7 +405,8 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
         kind = ln.get("kind", "linestrip")
         pts = [list(p) for p in ln["xy"]]
         attrs = ln.get("attributes") or {}
-        shapes.append(shape(taxonomy[ln["class_id"]].name, pts, kind, None, attrs))
+        gid = ln.get("instance_id") or None
+        shapes.append(shape(taxonomy[ln["class_id"]].name, pts, kind, gid, attrs))
     return {
         "version": _VERSION,
         "flags": dict(ann.metadata.get("flags") or {}),
