@@ -538,7 +538,8 @@ def _merge_shallow(parts: np.ndarray, dist: np.ndarray, min_depth: float) -> np.
     """
     n = int(parts.max())
     peak = np.zeros(n + 1)
-    peak[1:] = ndi.maximum(dist, parts, index=np.arange(1, n + 1))
+    inside = parts > 0
+    np.maximum.at(peak, parts[inside], dist[inside])  # much faster than ndi.maximum's sort
     keys, vals = [], []
     for axis in range(parts.ndim):
         lo = [slice(None)] * parts.ndim
