@@ -83,6 +83,8 @@ class SessionWidget(QWidget):
         """
         from qtpy.QtWidgets import QDockWidget, QMainWindow
 
+        if self._released:  # closed (or deleted) before the deferred call ran
+            return
         dock = self.parent()
         while dock is not None and not isinstance(dock, QDockWidget):
             dock = dock.parent()
