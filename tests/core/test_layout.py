@@ -86,3 +86,33 @@ def test_an_error_in_a_listener_keeps_its_type(session):
     session.active_class_changed.connect(fail)
     with pytest.raises(SessionError, match="listener failed"):
         session.set_active_class("cell")
+
+
+# -- NGFF 0.4 / 0.5 format objects ------------------------------------------------------------
+@pytest.mark.parametrize("ngff", ["0.4", "0.5"])
+def test_ngff_format_objects_round_trip_and_match_the_written_store(ngff, tmp_path):
+    import json
+
+    import numpy as np
+    import zarr
+
+    from napari_labelsuite.core.store import MaskStore
+    from napari_labelsuite.core.store.ngff import format_for
+
+    fmt = format_for(ngff=ngff)
+    assert format_for(zarr_format=fmt.zarr_format) is fmt
+    ome = {"labels": ["a"]}
+    assert fmt.ome(fmt.wrap(ome))["labels"] == ["a"]
+    attrs = fmt.wrap(ome)
+    updated = {**attrs, **fmt.merged(attrs, {"x": 1})}  # as zarr's attrs.update does
+    assert fmt.ome(updated) == {**fmt.ome(attrs), "x": 1}
+
+    path = tmp_path / f"s{ngff}.ome.zarr"
+    st = MaskStore.create(path, shape=(8, 8), ngff=ngff)
+    st.create_labels("m", dtype="uint8").write_all(np.ones((8, 8), np.uint8))
+    st.save()
+    st.close()
+    raw = json.loads((path / "labels" / "m" / fmt.metadata_file).read_text())
+    node = fmt.ome(raw.get("attributes", raw))
+    assert node["image-label"].get("version") == ("0.4" if ngff == "0.4" else None)
+    assert zarr.open_group(path, mode="r").metadata.zarr_format == fmt.zarr_format

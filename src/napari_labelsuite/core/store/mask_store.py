@@ -47,6 +47,7 @@ from ..errors import StoreError
 from ..taxonomy import Taxonomy
 from . import foreign
 from .lock import StoreLock
+from .ngff import format_for
 from .pyramid import DOWNSAMPLE_METHODS, default_n_levels, downsample_labels, level_shapes
 
 __all__ = ["MARKER", "LabelArray", "MaskStore", "SaveReport", "is_labelsuite_store"]
@@ -548,9 +549,10 @@ class MaskStore:
         self.downsample_method = "nearest"
         attrs: dict[str, Any] = dict(group.attrs)
         self._zarr_format = group.metadata.zarr_format
-        self.ngff = "0.5" if self._zarr_format == 3 else "0.4"
+        self._format = format_for(zarr_format=self._zarr_format)
+        self.ngff = self._format.version
         _check_root_attrs(attrs, self._zarr_format, self.path)
-        self._ome_root = attrs.get("ome", {}) if self._zarr_format == 3 else attrs
+        self._ome_root = self._format.ome(attrs)
         self._meta: dict[str, Any] = dict(attrs.get(MARKER) or {})
         self._init_geometry()
         self._taxonomy = (
@@ -647,7 +649,7 @@ class MaskStore:
             )
         chunks = tuple(min(c, n) for c, n in zip(chunks, shape))
         n_levels = int(n_levels or default_n_levels(shape, chunks))
-        zarr_format = 3 if ngff == "0.5" else 2
+        zarr_format = format_for(ngff=ngff).zarr_format
         if not _is_url(path) and Path(path).exists():
             if not overwrite:
                 raise StoreError(
@@ -691,10 +693,7 @@ class MaskStore:
                 paths = _write_placeholder_pyramid(group, shape, chunks, n_levels, axes)
                 ms = _multiscales(axes, paths, PLACEHOLDER_NAME, ngff)
                 meta["placeholder_image"] = True
-            if zarr_format == 3:
-                root_attrs["ome"] = {"version": "0.5", "multiscales": [ms]}
-            else:
-                root_attrs["multiscales"] = [ms]
+            root_attrs.update(format_for(ngff=ngff).wrap({"multiscales": [ms]}))
             group.attrs.update(root_attrs)
             return cls(path, zarr.open_group(store, mode="r+"), "r+", user, lock)
         except BaseException:
@@ -991,16 +990,10 @@ class MaskStore:
         ms = _multiscales(self.axes, paths, name, self.ngff)
         ome = {"multiscales": [ms], "image-label": _image_label([], self.ngff)}
         attrs: dict[str, Any] = {MARKER: {"role": role}} if role else {MARKER: {}}
-        if self._zarr_format == 3:
-            attrs["ome"] = {"version": "0.5", **ome}
-        else:
-            attrs.update(ome)
+        attrs.update(self._format.wrap(ome))
         g.attrs.update(attrs)
         names = [*self._label_names_from_metadata(), name]
-        if self._zarr_format == 3:
-            lg.attrs.update({"ome": {"version": "0.5", "labels": names}})
-        else:
-            lg.attrs.update({"labels": names})
+        lg.attrs.update(self._format.wrap({"labels": names}))
         la = self._load_label(name)
         self._meta_dirty.add(name)  # colours and properties from the taxonomy
         if data is not None:
@@ -1094,7 +1087,7 @@ class MaskStore:
 
     def _write_metadata(self, report: SaveReport) -> None:
         dirty, self._meta_dirty = self._meta_dirty, set()
-        meta_file = doc = "zarr.json" if self._zarr_format == 3 else ".zattrs"
+        meta_file = doc = self._format.metadata_file
         try:
             for name in sorted(dirty - {"root"}):
                 doc = f"labels/{name}/{meta_file}"
@@ -1118,13 +1111,7 @@ class MaskStore:
         il = _image_label(self._label_properties(name), self.ngff, self._colors(name))
         lm["image-label"] = il
         g = self._group[f"labels/{name}"]
-        if self._zarr_format == 3:
-            ome: dict[str, Any] = dict(cast(Any, g.attrs.get("ome")) or {})
-            ome["image-label"] = il
-            ome.setdefault("version", "0.5")
-            g.attrs.update({"ome": ome})
-        else:
-            g.attrs.update({"image-label": il})
+        g.attrs.update(self._format.merged(g.attrs, {"image-label": il}))
         report.metadata.append(f"labels/{name}")
 
     def _write_root_metadata(self, report: SaveReport) -> None:
@@ -1543,7 +1530,7 @@ def _check_root_attrs(attrs: dict[str, Any], zarr_format: int, path: str) -> Non
     """Check the root group's attributes before anything is built from them."""
     from ..validate import check_fields
 
-    where = "zarr.json" if zarr_format == 3 else ".zattrs"
+    where = format_for(zarr_format=zarr_format).metadata_file
     meta = attrs.get(MARKER)
     if meta is not None:
         if not isinstance(meta, dict):
@@ -1598,15 +1585,11 @@ def _join(*parts: str) -> str:
 
 
 def _ome(attrs: Any, zarr_format: int) -> dict[str, Any]:
-    if zarr_format == 3:
-        return dict(attrs.get("ome") or {})
-    return dict(attrs)
+    return format_for(zarr_format=zarr_format).ome(attrs)
 
 
 def _array_kwargs(zarr_format: int, axes: str) -> dict[str, Any]:
-    if zarr_format == 3:
-        return {"dimension_names": list(axes)}
-    return {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
+    return format_for(zarr_format=zarr_format).array_kwargs(axes)
 
 
 def _multiscales(axes: str, paths: list[str], name: str, ngff: str) -> dict[str, Any]:
@@ -1621,9 +1604,7 @@ def _multiscales(axes: str, paths: list[str], name: str, ngff: str) -> dict[str,
         "datasets": datasets,
         "name": name,
     }
-    if ngff == "0.4":
-        ms["version"] = "0.4"
-    return ms
+    return format_for(ngff=ngff).node(ms)
 
 
 def _image_label(
@@ -1635,9 +1616,7 @@ def _image_label(
         il["colors"] = colors
     if properties:
         il["properties"] = properties
-    if ngff == "0.4":
-        il["version"] = "0.4"
-    return il
+    return format_for(ngff=ngff).node(il)
 
 
 def _write_placeholder_pyramid(
