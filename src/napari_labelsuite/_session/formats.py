@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from ..core.annotation import ImageAnnotation
 from ..core.errors import FormatError
 from ..core.taxonomy import Taxonomy
 from .host import SessionPart
-from .layers import role_of
+from .layers import MARK_ROLES, role_of
 
 
 class FormatsMixin(SessionPart):
@@ -22,9 +23,14 @@ class FormatsMixin(SessionPart):
         fmt: str | None = None,
         *,
         image_name: str | None = None,
+        report: formats.WriteReport | None = None,
         **options: Any,
     ) -> list[Path]:
         """Write the managed layers (see ``to_annotation``) in an interchange format.
+
+        Points and polylines go to the formats that hold them (labelme, CVAT; Label
+        Studio holds points); for the others they are counted, never silently dropped:
+        ``report.not_written``, a warning and the provenance entry say how many.
 
         Parameters
         ----------
@@ -34,6 +40,8 @@ class FormatsMixin(SessionPart):
             Guessed from ``path`` when None.
         image_name : str, optional
             Name recorded for the image (default: the image layer's name).
+        report : WriteReport, optional
+            Receives the format, the file count and the marks not written.
         **options
             Passed to the format's ``write`` (``segmentation="polygon"`` for COCO,
             ``task="segment"`` for YOLO, ``image_format="tiff"`` for masks, ...).
@@ -45,8 +53,19 @@ class FormatsMixin(SessionPart):
         """
         fmt = fmt or formats.guess_format(path, for_writing=True)
         ann = self.to_annotation(image_name)
-        files = formats.write(path, [ann], self.taxonomy, fmt=fmt, **options)
-        self._record("export_annotations", path=str(path), fmt=fmt, files=len(files), **options)
+        rep = report if report is not None else formats.WriteReport()
+        files = formats.write(path, [ann], self.taxonomy, fmt=fmt, report=rep, **options)
+        lost = {k: n for k, n in rep.not_written.items() if n}
+        self._record(
+            "export_annotations",
+            path=str(path),
+            fmt=fmt,
+            files=len(files),
+            **({"not_written": lost} if lost else {}),
+            **options,
+        )
+        if lost:
+            warnings.warn(rep.summary(), stacklevel=2)
         return files
 
     def read_annotations(
@@ -179,4 +198,5 @@ def _replaced_roles(ann: ImageAnnotation) -> set[str]:
         roles.add("instances")
     if ann.boxes or (ann.semantic is None and ann.instances is None):
         roles.add("boxes")
+    roles.update(r for r in MARK_ROLES if ann.metadata.get(r))
     return roles

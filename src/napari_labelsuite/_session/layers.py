@@ -11,6 +11,13 @@ Managed layers record their role in ``layer.metadata["labelsuite"]["role"]``:
 ``boxes``
     Shapes layer of rectangles, one features row per box (class, instance link,
     attributes, status); edge colours come from the taxonomy and the text shows the class.
+``points``
+    Points layer of single points (labelme ``point``, CVAT ``points``, Label Studio
+    ``keypointlabels``), one features row per point like the boxes table (class, instance
+    link, attributes); face colours come from the taxonomy.
+``polylines``
+    Shapes layer of open ``path`` shapes (labelme ``line`` / ``linestrip``, CVAT
+    ``polyline``); the same table plus ``kind``; edge colours from the taxonomy.
 
 Every taxonomy change (rename, recolour, remove with ``remap_to``, merge, ...) is pushed to
 all managed layers by :meth:`LayersMixin._sync_layers_to_taxonomy`.
@@ -29,6 +36,12 @@ from ..core.annotation import Box, ImageAnnotation, ObjectInfo
 from ..core.boxes import boxes_to_napari, napari_to_xyxy
 from ..core.colors import instance_color as _instance_color
 from ..core.errors import AnnotationError, SessionError, TaxonomyError
+from ..core.marks import (
+    points_from_napari,
+    points_to_napari,
+    polylines_from_napari,
+    polylines_to_napari,
+)
 from ..core.tables import (
     BOX_COLUMNS,
     box_meta_from_frame,
@@ -42,6 +55,10 @@ from .events import emit
 from .host import SessionPart
 
 ROLES = ("semantic", "instances", "boxes")
+#: roles of the layers of points and polylines (``ImageAnnotation.metadata`` keys)
+MARK_ROLES = ("points", "polylines")
+#: roles whose layers carry a class table per shape or point
+_TABLE_ROLES = ("boxes", *MARK_ROLES)
 #: ``layer.metadata`` key under which a managed layer records its role (the one definition)
 META_KEY = "labelsuite"
 _TRANSPARENT = np.zeros(4)
@@ -80,14 +97,16 @@ class LayersMixin(SessionPart):
 
         Parameters
         ----------
-        layer : napari Labels or Shapes layer
-        role : {"semantic", "instances", "boxes"}
+        layer : napari Labels, Shapes or Points layer
+        role : {"semantic", "instances", "boxes", "points", "polylines"}
         """
-        from napari.layers import Labels, Shapes
+        from napari.layers import Labels, Points, Shapes
 
-        if role not in ROLES:
-            raise SessionError(f"role must be one of {ROLES}", field="role", value=role)
-        want = Shapes if role == "boxes" else Labels
+        if role not in ROLES + MARK_ROLES:
+            raise SessionError(
+                f"role must be one of {ROLES + MARK_ROLES}", field="role", value=role
+            )
+        want = {"boxes": Shapes, "polylines": Shapes, "points": Points}.get(role, Labels)
         if not isinstance(layer, want):
             raise SessionError(
                 f"a {role} layer must be a {want.__name__} layer",
@@ -137,6 +156,16 @@ class LayersMixin(SessionPart):
     def boxes(self) -> Any:
         """The active boxes Shapes layer, or None."""
         return self._active_of_role("boxes")
+
+    @property
+    def points_layer(self) -> Any:
+        """The active points layer (role ``points``), or None."""
+        return self._active_of_role("points")
+
+    @property
+    def polylines_layer(self) -> Any:
+        """The active polylines layer (role ``polylines``), or None."""
+        return self._active_of_role("polylines")
 
     @property
     def image(self) -> Any:
@@ -303,6 +332,8 @@ class LayersMixin(SessionPart):
                 self._paint_hooks[id(layer)] = hook
         elif role == "boxes":
             self._bind_boxes(layer)
+        elif role in MARK_ROLES:
+            self._bind_marks(layer)
         self._watch_effort(layer)  # EffortMixin: log hand edits of the layer
 
     def _bind_semantic(self, layer: Any) -> None:
@@ -377,7 +408,68 @@ class LayersMixin(SessionPart):
                 defaults[spec.name] = spec.default_value()
         layer.feature_defaults = {k: v for k, v in defaults.items() if k in layer.features}
         if cid:
-            layer.current_edge_color = self.taxonomy[cid].color
+            if role_of(layer) == "points":
+                layer.current_face_color = self.taxonomy[cid].color
+            else:
+                layer.current_edge_color = self.taxonomy[cid].color
+
+    # -- points and polylines ------------------------------------------------------------
+    def _make_marks_layer(self, role: str, marks: list[dict], name: str, ndim: int) -> Any:
+        """A points or polylines layer of ``marks`` (see ``core.marks``); validated first."""
+        from napari.layers import Points, Shapes
+
+        for i, m in enumerate(marks):
+            if m.get("class_id") not in self.taxonomy:
+                raise AnnotationError(
+                    "class id is not in the taxonomy",
+                    where=f"{role}[{i}]",
+                    field="class_id",
+                    value=m.get("class_id"),
+                )
+        kw = _with_meta({}, role)
+        kw["text"] = dict(_BOX_TEXT)
+        if role == "points":
+            data, kw["features"] = points_to_napari(marks, ndim, self.taxonomy)
+            if len(data):
+                kw["face_color"] = self._box_colors(kw["features"])
+            return Points(data, ndim=ndim, name=name, size=6, border_color="white", **kw)
+        paths, kw["features"] = polylines_to_napari(marks, ndim, self.taxonomy)
+        if paths:
+            kw["edge_color"] = self._box_colors(kw["features"])
+        return Shapes(paths, ndim=ndim, shape_type="path", name=name, edge_width=2, **kw)
+
+    def _bind_marks(self, layer: Any) -> None:
+        """Class names, colours and defaults of a points / polylines layer from the taxonomy."""
+        frame = layer.features.copy()
+        for col in BOX_COLUMNS:
+            if col not in frame.columns:
+                frame[col] = _BOX_FILL.get(col)
+        if role_of(layer) == "polylines" and "kind" not in frame.columns:
+            frame["kind"] = "linestrip"
+        if len(frame):
+            frame["class"] = [
+                class_name(self.taxonomy, int(c)) if not pd.isna(c) else ""
+                for c in frame["class_id"]
+            ]
+        layer.features = frame
+        if len(frame):
+            colors = self._box_colors(frame)
+            if role_of(layer) == "points":
+                layer.face_color = colors
+            else:
+                layer.edge_color = colors
+        layer.text.refresh(layer.features)
+        self._apply_box_defaults(layer)
+
+    def points_list(self, layer: Any = None) -> list[dict[str, Any]]:
+        """The points of a points layer as mark dicts (``xy``, ``class_id``, ``attributes``)."""
+        layer = self._require("points", layer)
+        return points_from_napari(layer.data, layer.features)
+
+    def polylines_list(self, layer: Any = None) -> list[dict[str, Any]]:
+        """The polylines of a polylines layer as mark dicts (``xy``, ``class_id``, ``kind``)."""
+        layer = self._require("polylines", layer)
+        return polylines_from_napari(layer.data, layer.features)
 
     # -- taxonomy -> layers -----------------------------------------------------------------
     def _sync_layers_to_taxonomy(self, event: str, **info: Any) -> None:
@@ -397,7 +489,7 @@ class LayersMixin(SessionPart):
         except SessionError:
             return
         for layer in layers:
-            if role_of(layer) in ROLES:
+            if role_of(layer) in ROLES + MARK_ROLES:
                 self._bind_layer(layer)
 
     def _install_usage_check(self) -> None:
@@ -417,7 +509,7 @@ class LayersMixin(SessionPart):
             found = self.layers_of_role(role)
             return found if layers is None else [ly for ly in found if ly in layers]
 
-        for layer in of_role("boxes"):
+        for layer in [ly for role in _TABLE_ROLES for ly in of_role(role)]:
             if "class_id" in layer.features and (layer.features["class_id"] == class_id).any():
                 return True
         for layer in of_role("instances"):
@@ -490,7 +582,7 @@ class LayersMixin(SessionPart):
             for o in objects.values():
                 o.class_id = mapping.get(o.class_id, o.class_id)
             layer.features = objects_to_frame(objects, self.taxonomy)
-        for layer in self.layers_of_role("boxes"):
+        for layer in [ly for role in _TABLE_ROLES for ly in self.layers_of_role(role)]:
             frame = layer.features.copy()
             if "class_id" in frame.columns:
                 frame["class_id"] = [
@@ -517,7 +609,7 @@ class LayersMixin(SessionPart):
                 if o.class_id == src:
                     o.class_id = dst
             layer.features = objects_to_frame(objects, self.taxonomy)
-        for layer in self.layers_of_role("boxes"):
+        for layer in [ly for role in _TABLE_ROLES for ly in self.layers_of_role(role)]:
             frame = layer.features.copy()
             if "class_id" in frame.columns:
                 frame.loc[frame["class_id"] == src, "class_id"] = dst
@@ -597,7 +689,7 @@ class LayersMixin(SessionPart):
         sem = self.semantic
         if sem is not None:
             sem.selected_label = cid
-        for layer in self.layers_of_role("boxes"):
+        for layer in [ly for role in _TABLE_ROLES for ly in self.layers_of_role(role)]:
             self._apply_box_defaults(layer)
         inst = self.instances
         if inst is not None:
@@ -871,6 +963,11 @@ class LayersMixin(SessionPart):
             boxes=boxes,
             image_path=image_path,
         )
+        pts, lines = self.points_layer, self.polylines_layer
+        if pts is not None and len(pts.data):
+            ann.metadata["points"] = self.points_list(pts)
+        if lines is not None and len(lines.data):
+            ann.metadata["polylines"] = self.polylines_list(lines)
         return ann
 
     def load_annotation(
@@ -910,6 +1007,11 @@ class LayersMixin(SessionPart):
             new.append(Labels(ann.instances, name="instances", **kw))
         if ann.boxes or (ann.semantic is None and ann.instances is None):
             new.append(self._make_boxes_layer(list(ann.boxes), "boxes", ann.ndim, {}))
+        for role in MARK_ROLES:  # points and polylines, in layers named after the image
+            marks = list(ann.metadata.get(role) or ())
+            if marks:
+                name = f"{ann.image_name} {role}"
+                new.append(self._make_marks_layer(role, marks, name, ann.ndim))
         if replace:
             roles = {role_of(layer) for layer in new} - {None}
             for old in [layer for layer in self.layers if role_of(layer) in roles]:
