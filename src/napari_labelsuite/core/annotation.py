@@ -153,6 +153,9 @@ class ImageAnnotation:
         Where the pixels live, when known.
     metadata : dict
         Free-form extras (kept by formats that can hold them).
+    rotated, keypoints : list
+        Rotated boxes and keypoint sets (formats that hold them: DOTA, YOLO-OBB,
+        YOLO-pose, COCO keypoints).
     """
 
     image_name: str
@@ -164,6 +167,9 @@ class ImageAnnotation:
     boxes: list[Box] = field(default_factory=list)
     image_path: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: rotated boxes (``core.objects.RotatedBox``) and keypoint sets (``core.objects.Keypoints``)
+    rotated: list[Any] = field(default_factory=list)
+    keypoints: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(s) for s in self.shape)

@@ -15,7 +15,7 @@ discards pairs that cannot overlap, so matching 10,000 boxes takes well under a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,14 +51,25 @@ class RotatedBox:
     attributes: dict[str, Any] | None = None
     status: str = "todo"
     difficult: bool = False
+    #: the corners as read from a file, so that unedited boxes are written back unchanged
+    source_corners: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def xywha(self) -> tuple[float, float, float, float, float]:
         return (self.cx, self.cy, self.w, self.h, self.angle)
 
     def corners(self) -> np.ndarray:
-        """The four ``(x, y)`` corners, shape (4, 2)."""
-        return rbox_to_corners(np.array([self.xywha], float))[0]
+        """The four ``(x, y)`` corners, shape (4, 2).
+
+        The corners read from a file when the box still matches them (to 1e-4 pixel):
+        files store rounded corners, which a (cx, cy, w, h, angle) box reproduces only
+        to rounding error.
+        """
+        c = rbox_to_corners(np.array([self.xywha], float))[0]
+        src = self.source_corners
+        if src is not None and np.shape(src) == (4, 2) and np.allclose(c, src, rtol=0, atol=1e-4):
+            return np.asarray(src, float)
+        return c
 
 
 def check_rboxes(rboxes: Any, name: str = "rotated boxes") -> np.ndarray:
@@ -114,25 +125,27 @@ def rbox_to_corners(rboxes: Any) -> np.ndarray:
 def corners_to_rbox(corners: Any, *, where: str = "corners") -> np.ndarray:
     """Rotated boxes (N, 5) from corners (N, 4, 2) in order around the box.
 
-    The first edge (corner 0 -> 1) gives the width direction and angle, the second the
-    height. Four points that are not a rectangle (a skewed quadrilateral from another tool)
-    are replaced by their minimum-area rectangle. Zero-area corner lists are refused.
+    Corner 0 -> 1 is the width direction (the angle), 1 -> 2 the height. Four points that
+    are not a rectangle to 1e-4 pixel (a skewed quadrilateral from another tool) are
+    replaced by their minimum-area rectangle. Zero-area corner lists are refused.
     """
     q = np.asarray(corners, float).reshape(-1, 4, 2)
-    e1 = q[:, 1] - q[:, 0]
-    e2 = q[:, 2] - q[:, 1]
-    w = np.hypot(e1[:, 0], e1[:, 1])
-    h = np.hypot(e2[:, 0], e2[:, 1])
+    # the width direction from all four edges (height edges turned by -90 degrees), so
+    # that rounded corners give the angle to rounding error over the long side
+    wdir = (q[:, 1] - q[:, 0]) + (q[:, 2] - q[:, 3])
+    hdir = (q[:, 3] - q[:, 0]) + (q[:, 2] - q[:, 1])
+    v = wdir + np.stack([hdir[:, 1], -hdir[:, 0]], axis=1)
+    ang = np.arctan2(v[:, 1], v[:, 0])
+    u = np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    n = np.stack([-u[:, 1], u[:, 0]], axis=1)
     out = np.empty((len(q), 5))
     out[:, 0:2] = q.mean(axis=1)
-    out[:, 2] = w
-    out[:, 3] = h
-    out[:, 4] = np.rad2deg(np.arctan2(e1[:, 1], e1[:, 0]))
-    # not a rectangle (edges not perpendicular or opposite sides unequal): fit one
-    dot = np.abs((e1 * e2).sum(1)) / np.maximum(w * h, _EPS)
-    e3 = q[:, 3] - q[:, 2]
-    unequal = np.abs(np.hypot(e3[:, 0], e3[:, 1]) - w) > 1e-6 * np.maximum(w, 1.0)
-    for i in np.flatnonzero((dot > 1e-6) | unequal):
+    out[:, 2] = (wdir * u).sum(1) / 2
+    out[:, 3] = (hdir * n).sum(1) / 2
+    out[:, 4] = np.rad2deg(ang)
+    # not a rectangle (hand-clicked corners, not just rounding): fit the smallest one
+    dev = np.abs(rbox_to_corners(out) - q).max(axis=(1, 2))
+    for i in np.flatnonzero(~(dev <= 1e-4) | ~(out[:, 2] > 0) | ~(out[:, 3] > 0)):
         out[i] = min_area_rect(q[i], where=f"{where}[{i}]")
     check_rboxes(out, where)
     return out
