@@ -116,3 +116,39 @@ def test_ngff_format_objects_round_trip_and_match_the_written_store(ngff, tmp_pa
     node = fmt.ome(raw.get("attributes", raw))
     assert node["image-label"].get("version") == ("0.4" if ngff == "0.4" else None)
     assert zarr.open_group(path, mode="r").metadata.zarr_format == fmt.zarr_format
+
+
+# -- one block iterator -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("shape", "chunks", "budget"),
+    [
+        ((25, 20, 11), (4, 1, 1), 83),
+        ((7, 9), (2, 4), None),
+        ((5, 6, 7), None, 40),
+        ((3,), (2,), 1),
+    ],
+)
+def test_blocks_tile_the_shape_once_chunk_aligned_within_budget(shape, chunks, budget):
+    import numpy as np
+
+    from napari_labelsuite.core.blocks import iter_blocks
+
+    cover = np.zeros(shape, int)
+    ch = chunks or (1,) * len(shape)
+    for b in iter_blocks(shape, chunks, max_elems=budget):
+        cover[b] += 1
+        assert all(s.start % c == 0 for s, c in zip(b, ch))
+        if budget is not None:
+            assert np.prod([s.stop - s.start for s in b]) <= max(budget, np.prod(ch))
+        else:
+            assert all(s.stop - s.start <= c for s, c in zip(b, ch))
+    assert (cover == 1).all()
+
+
+def test_qc_instances_and_store_walk_blocks_with_the_one_iterator():
+    from napari_labelsuite.core.blocks import iter_blocks
+    from napari_labelsuite.core.instances.chunked import block_slices
+    from napari_labelsuite.core.qc.pairs import iter_blocks as qc_blocks
+
+    assert list(qc_blocks((6, 10, 10), 250)) == list(iter_blocks((6, 10, 10), max_elems=250))
+    assert block_slices((7, 9), (2, 4)) == list(iter_blocks((7, 9), (2, 4)))

@@ -21,7 +21,6 @@ size or the largest object's box, never by the image.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ..blocks import iter_blocks
 from ..errors import InstanceError
 from .edits import (
     InstanceEdit,
@@ -80,12 +80,8 @@ def block_shape(arr: Any, chunks: Any = None) -> tuple[int, ...]:
 
 
 def block_slices(shape: tuple[int, ...], chunks: tuple[int, ...]) -> list[tuple[slice, ...]]:
-    """The blocks of a regular grid, in C order."""
-    ranges = [range(0, n, c) for n, c in zip(shape, chunks)]
-    return [
-        tuple(slice(s, min(s + c, n)) for s, c, n in zip(starts, chunks, shape))
-        for starts in itertools.product(*ranges)
-    ]
+    """The blocks of a regular grid, in C order (``core.blocks.iter_blocks``)."""
+    return list(iter_blocks(shape, chunks))
 
 
 def count_steps(shape: tuple[int, ...], chunks: Any, passes: int = 2) -> int:

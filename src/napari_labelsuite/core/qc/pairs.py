@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..blocks import iter_blocks as _iter_blocks
 from ..errors import QCError
 
 __all__ = ["PairCounts", "iter_blocks", "pair_counts"]
@@ -63,26 +64,12 @@ def _group_sum(ids: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def iter_blocks(shape: tuple[int, ...], block_elems: int | None = None) -> Iterator[tuple]:
-    """Index tuples that tile ``shape`` in C order with about ``block_elems`` elements each.
+    """Blocks that tile ``shape`` in C order with about ``block_elems`` elements each.
 
-    Each tuple has one entry per axis: ints on the leading axes iterated one by one, then
-    slices.
+    :func:`napari_labelsuite.core.blocks.iter_blocks` with a budget of ``block_elems``
+    (default :data:`BLOCK_ELEMS`): the trailing axes whole while they fit.
     """
-    block_elems = block_elems or BLOCK_ELEMS
-    shape = tuple(int(s) for s in shape)
-    if not shape or 0 in shape:
-        return
-    inner = 1
-    k = len(shape) - 1
-    # the first axis k such that the axes after it fit into one block
-    while k > 0 and inner * shape[k] <= block_elems:
-        inner *= shape[k]
-        k -= 1
-    step = max(1, block_elems // inner)
-    rest = tuple(slice(0, n) for n in shape[k + 1 :])
-    for lead in np.ndindex(*shape[:k]):
-        for s in range(0, shape[k], step):
-            yield (*lead, slice(s, min(s + step, shape[k])), *rest)
+    return _iter_blocks(shape, max_elems=block_elems or BLOCK_ELEMS)
 
 
 def _read(arr: Any, sl: tuple) -> np.ndarray:

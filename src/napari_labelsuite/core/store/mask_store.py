@@ -43,6 +43,7 @@ import numpy as np
 import zarr
 
 from ..annotation import ImageAnnotation, ObjectInfo
+from ..blocks import iter_blocks
 from ..errors import StoreError
 from ..taxonomy import Taxonomy
 from . import foreign
@@ -497,16 +498,8 @@ class LabelArray:
 
 
 def _slabs(shape, chunks, itemsize) -> Iterable[tuple[slice, ...]]:
-    """Chunk-aligned slabs along the leading axes, each at most about ``_SLAB_BYTES``."""
-    row_bytes = itemsize * int(np.prod(shape[1:], dtype=np.int64)) * chunks[0]
-    if len(shape) > 1 and row_bytes > _SLAB_BYTES:
-        for i in range(0, shape[0], chunks[0]):
-            for sub in _slabs(shape[1:], chunks[1:], itemsize * min(chunks[0], shape[0] - i)):
-                yield (slice(i, min(i + chunks[0], shape[0])), *sub)
-        return
-    step = max(1, _SLAB_BYTES // max(row_bytes, 1)) * chunks[0]
-    for i in range(0, max(shape[0], 1), step):
-        yield (slice(i, min(i + step, shape[0])), *(slice(0, n) for n in shape[1:]))
+    """Chunk-aligned blocks of at most about ``_SLAB_BYTES`` (see ``core.blocks``)."""
+    return iter_blocks(shape, chunks, max_elems=max(1, _SLAB_BYTES // max(int(itemsize), 1)))
 
 
 class MaskStore:
