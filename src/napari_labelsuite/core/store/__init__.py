@@ -2,6 +2,7 @@
 
 * :mod:`.mask_store`: :class:`MaskStore` (open, create, edit, save, journal) and
   :class:`LabelArray`, the chunk-tracking array behind every mask layer;
+* :mod:`.ngff`: NGFF 0.4 and 0.5 as two format objects (``FormatV04``, ``FormatV05``);
 * :mod:`.lock`: :class:`StoreLock`, one writer per store;
 * :mod:`.pyramid`: label downsampling for the multiscale levels;
 * :mod:`.edits`: instance edits applied to a store (the one implementation the session and
