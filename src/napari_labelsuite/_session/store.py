@@ -79,7 +79,10 @@ class StoreMixin(SessionPart):
         return self._store
 
     def store_status(self) -> dict[str, Any]:
-        """Path, mode, unsaved chunk count, last save time and autosave state.
+        """Path, mode, unsaved chunk count, last save time, autosave state and ``notes``.
+
+        ``notes`` lists what was inferred when opening a store written by another tool
+        (a dropped singleton channel axis, the property a class name was taken from).
 
         Cheap enough for a GUI timer: ``dirty`` comes from the store's pending chunks and
         the regions' edit flags, no pixel is read. An edit written straight into a region
@@ -89,7 +92,7 @@ class StoreMixin(SessionPart):
         st = self._store
         if st is None:
             return {"path": None, "dirty": False, "dirty_chunks": 0, "last_save": None,
-                    "autosave": False, "mode": None}  # fmt: skip
+                    "autosave": False, "mode": None, "notes": []}  # fmt: skip
         dirty = not st.read_only and (
             st.is_dirty or any(r.maybe_edited() for r in self._regions.values())
         )
@@ -100,6 +103,7 @@ class StoreMixin(SessionPart):
             "dirty_chunks": sum(len(c) for c in st.dirty_chunks().values()),
             "last_save": st.last_save,
             "autosave": st.autosave_running,
+            "notes": list(st.notes),
         }
 
     def store_has_unsaved_edits(self) -> bool:
@@ -147,7 +151,8 @@ class StoreMixin(SessionPart):
         if boxes:
             ann = st.read_annotation()
             self.add_boxes_layer(ann.boxes, ndim=len(st.shape))
-        self._record("open_store", path=st.path, mode=mode, labels=st.label_names())
+        found = {"notes": list(st.notes)} if st.notes else {}
+        self._record("open_store", path=st.path, mode=mode, labels=st.label_names(), **found)
         return st
 
     def create_store(

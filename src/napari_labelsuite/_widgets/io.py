@@ -3,8 +3,10 @@
 ==================  =================================================================
 control             session method
 ==================  =================================================================
-Export              ``export_annotations(path, fmt, segmentation=/task=/image_format=)``
-                    (in a worker thread)
+Export              ``export_annotations(path, fmt, report=, segmentation=/task=/...)``
+                    (in a worker thread); the message says how many points and
+                    polylines the format could not hold (COCO, YOLO, VOC, masks;
+                    Label Studio drops polylines)
 Import              ``read_annotations(path, fmt, report=)`` in a worker thread (the
                     format sniffed from the content when "auto"), then
                     ``show_annotations(annotations, taxonomy, index=, report=)``; together
@@ -31,8 +33,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from .._session.layers import role_of
-from ..core.formats import FORMATS, ReadReport
+from .._session.layers import MARK_ROLES, role_of
+from ..core.formats import FORMATS, ReadReport, WriteReport
 from ._base import SessionWidget, short_path
 
 AUTO = "auto (from path)"
@@ -139,14 +141,22 @@ class ImportExportWidget(SessionWidget):
         path = self._path()
         if path is None:
             return None
+        report = WriteReport()  # filled in the worker: files and the marks not written
+
+        def done(files: list) -> None:
+            message = f"Exported {len(files)} file(s) to {short_path(path)}"
+            if report.not_written:
+                self.warn(f"{message}; {report.summary().split('; ', 1)[1]}")
+            else:
+                self.info(message)
+
         return self.run_in_worker(
             self.session.export_annotations,
             path,
             self.fmt(),
+            report=report,
             **self.options(),
-            on_done=lambda files: self.info(
-                f"Exported {len(files)} file(s) to {short_path(path)}"
-            ),
+            on_done=done,
             description="Exporting annotations",
             # errors become notifications through run_in_worker, not re-raised
             _ignore_errors=True,
@@ -210,6 +220,7 @@ class ImportExportWidget(SessionWidget):
         roles = {r for r in ("semantic", "instances") if getattr(ann, r) is not None}
         if ann.boxes or not roles:
             roles.add("boxes")
+        roles.update(r for r in MARK_ROLES if ann.metadata.get(r))
         return [x.name for x in self.viewer.layers if role_of(x) in roles and _has_content(x)]
 
     def ask_replace(self, existing: list[str]) -> str:
@@ -232,7 +243,7 @@ class ImportExportWidget(SessionWidget):
 def _has_content(layer: Any) -> bool:
     """A boxes layer with boxes or a mask layer with a label (read on small masks only)."""
     data = layer.data
-    if isinstance(data, list):  # Shapes
+    if isinstance(data, list) or role_of(layer) == "points":  # Shapes, Points
         return bool(len(data))
     if getattr(layer, "multiscale", False) or not hasattr(data, "any"):
         return True  # a big or lazy mask: assume it holds labels rather than read it
