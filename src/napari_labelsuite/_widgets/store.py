@@ -2,7 +2,10 @@
 
 Each control calls one session method (``open_store``, ``create_store``, ``save_store``,
 ``set_store_autosave``, ``build_store_pyramid``, ``edit_region``). Closing napari with
-unsaved store edits asks first (an event filter on the main window).
+unsaved store edits asks first (an event filter on the main window). What was inferred
+when opening a store written by another tool (``store_status()["notes"]``: a dropped
+channel axis, the property class names came from) shows in a line under the status, with
+every note in its tooltip, and as a notification when the store is opened.
 """
 
 from __future__ import annotations
@@ -64,6 +67,10 @@ class MaskStoreWidget(SessionWidget):
         self.status = QLabel("no store open")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
+        self.notes = QLabel("")
+        self.notes.setWordWrap(True)
+        self.notes.setVisible(False)
+        lay.addWidget(self.notes)
         row = QHBoxLayout()
         self.save_btn = QPushButton("Save now")
         self.pyramid_btn = QPushButton("Build pyramid")
@@ -114,6 +121,12 @@ class MaskStoreWidget(SessionWidget):
             remember_store_reader(st.path)
             labels = ", ".join(st.label_names()) or "no labels"
             self.info(f"opened {short_path(st.path)}: {labels}")
+            notes = self.session.store_status()["notes"]
+            if notes:
+                self.info(
+                    f"{short_path(st.path)} was written by another tool; inferred: "
+                    + "; ".join(notes)
+                )
         self.refresh_status()
 
     def create_store(self) -> None:
@@ -150,6 +163,7 @@ class MaskStoreWidget(SessionWidget):
     # -- status and closing ------------------------------------------------------------------
     def refresh_status(self) -> None:
         s = self.session.store_status()
+        self._show_notes(s["notes"])
         if s["path"] is None:
             self.status.setText("no store open")
             self.status.setToolTip("")
@@ -165,6 +179,18 @@ class MaskStoreWidget(SessionWidget):
             f"{short_path(s['path'])} [{s['mode']}]\n{dirty}; last save {last}{auto}"
         )
         self.status.setToolTip(str(s["path"]))
+
+    def _show_notes(self, notes: list[str]) -> None:
+        """One short line for what was inferred on opening; every note in the tooltip."""
+        text = ""
+        if notes:
+            text = f"inferred on opening: {notes[0]}"
+            if len(notes) > 1:
+                text += f" (+{len(notes) - 1} more)"
+        if text != self.notes.text():
+            self.notes.setText(text)
+            self.notes.setToolTip("\n".join(notes))
+            self.notes.setVisible(bool(notes))
 
     def confirm_close(self) -> bool:
         """True when closing may go on (nothing unsaved, or the user said so)."""
