@@ -1,5 +1,5 @@
 """YOLO datasets in the layouts other tools write: Roboflow, Ultralytics, CVAT/Darknet, Label
-Studio; rounding at the border; oriented-box and pose rows refused, never misread."""
+Studio; rounding at the border; oriented-box and pose rows read as such, never as polygons."""
 
 from __future__ import annotations
 
@@ -131,15 +131,19 @@ def test_label_studio_yolo_export(tmp_path):
     assert [(b.class_id, b.xyxy) for b in ann.boxes] == [(1, (20.0, 15.0, 60.0, 45.0))]
 
 
-def test_obb_rows_are_refused_not_read_as_polygons(tmp_path):
+def test_obb_rows_are_read_as_rotated_boxes_not_polygons(tmp_path):
     _txt(tmp_path / "data.yaml", "train: images/train\nval: images/train\nnames: [ship]\n")
     _img(tmp_path / "images/train/p1.png", 50, 50)
     _txt(
         tmp_path / "labels/train/p1.txt",
-        "0 0.1 0.1 0.5 0.2 0.4 0.6 0.05 0.5\n0 0.6 0.6 0.9 0.6 0.9 0.9 0.6 0.9\n",
+        "0 0.1 0.1 0.5 0.1 0.5 0.3 0.1 0.3\n0 0.6 0.6 0.9 0.6 0.9 0.9 0.6 0.9\n",
     )
-    with pytest.raises(FormatError, match="YOLO-OBB"):
-        yolo.read(tmp_path)
+    (ann,), _ = yolo.read(tmp_path)
+    assert ann.objects == {} and ann.instances is None
+    np.testing.assert_allclose(
+        [r.xywha for r in ann.rotated], [(15, 10, 20, 10, 0), (37.5, 37.5, 15, 15, 0)]
+    )
+    assert [r.class_id for r in ann.rotated] == [1, 1]
 
 
 def test_4_point_polygons_among_longer_ones_are_polygons(tmp_path):
@@ -153,15 +157,18 @@ def test_4_point_polygons_among_longer_ones_are_polygons(tmp_path):
     assert sorted(ann.objects) == [1, 2]
 
 
-def test_pose_dataset_is_refused(tmp_path):
+def test_pose_dataset_is_read_as_keypoints_with_their_box(tmp_path):
     _txt(
         tmp_path / "data.yaml",
         "train: images/train\nval: images/train\nkpt_shape: [2, 2]\nnames: [hand]\n",
     )
     _img(tmp_path / "images/train/h.png", 50, 50)
     _txt(tmp_path / "labels/train/h.txt", "0 0.5 0.5 0.4 0.4 0.4 0.4 0.6 0.6\n")
-    with pytest.raises(FormatError, match="pose"):
-        yolo.read(tmp_path)
+    (ann,), _ = yolo.read(tmp_path)
+    (kp,) = ann.keypoints
+    assert kp.class_id == 1
+    np.testing.assert_allclose(kp.box, (15, 15, 35, 35))
+    np.testing.assert_allclose(kp.xyv, [[20, 20, 2], [30, 30, 2]])
 
 
 def test_images_without_any_label_file_is_an_error(tmp_path):

@@ -24,9 +24,11 @@ one 2D image whose size is read from its image file; these layouts are recognise
 * Label Studio's YOLO export: ``classes.txt`` (and ``notes.json``), ``images/``, ``labels/``.
 
 Box values may overshoot [0, 1] by rounding (``1e-5`` in normalised units) and are clipped.
-Rows of 8 numbers in every file look like oriented boxes (YOLO-OBB) and data.yaml with
-``kpt_shape`` holds pose rows: both are refused with a message rather than misread as
-polygons. A layout in which no label file is found is an error, never an empty dataset.
+Rows of 8 numbers in every file are oriented boxes (YOLO-OBB) and data.yaml with
+``kpt_shape`` holds pose rows: both are read into rotated boxes and keypoints (see
+``yolo_objects``); rows of another fixed length without ``kpt_shape`` fit neither and are
+refused rather than misread as polygons. A layout in which no label file is found is an
+error, never an empty dataset.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from ._common import (
     unique_stems,
     validate_read,
 )
+from .yolo_objects import check_kpt_shape, obb_annotation, parse_pose_file, pose_annotation
 
 __all__ = [
     "SIDECAR",
@@ -212,6 +215,8 @@ class Layout:
     def __init__(self, kind: str, root: Path, names_path: Path, names: dict[int, str]) -> None:
         self.kind, self.root, self.names_path, self.names = kind, root, names_path, names
         self.task: str | None = None
+        #: (K, 2 or 3) of a pose dataset's data.yaml
+        self.kpt_shape: tuple[int, int] | None = None
         #: (label file, image file or None, split name)
         self.items: list[tuple[Path, Path | None, str]] = []
 
@@ -342,15 +347,10 @@ def find_layout(path: str | Path) -> Layout:
     if not isinstance(data, dict) or "names" not in data:
         raise FormatError("data.yaml needs a 'names' entry", path=data_path, field="names")
     names = _check_names(data["names"], data_path)
-    if "kpt_shape" in data:
-        raise FormatError(
-            "this is a YOLO pose dataset (kpt_shape): keypoint rows are not supported",
-            path=data_path,
-            field="kpt_shape",
-            value=data["kpt_shape"],
-        )
+    kpt = check_kpt_shape(data["kpt_shape"], data_path) if "kpt_shape" in data else None
     kind = "roboflow" if "roboflow" in data else "ultralytics"
     layout = Layout(kind, data_path.parent, data_path, names)
+    layout.kpt_shape = kpt
     if (data_path.parent / SIDECAR).is_file():
         layout.kind = "labelsuite"
         return layout
@@ -495,19 +495,27 @@ def read(
                 field="labels",
             )
         size = _check_size(image_size, layout.names_path)
+        if layout.kpt_shape is not None:
+            out = _read_pose(existing, layout.kpt_shape, to_id, size)
+            validate_read(out, tax, root)
+            return out, tax
         rows_of = [(it, _parse_plain_rows(it, len(to_id), size)) for it in existing]
         if size is not None and report is not None:
             missing = sum(1 for _, img, _ in existing if img is None or not img.is_file())
             if missing:
                 report.note(f"{missing} images not found: their size is the given {size}")
-        if task != "segment":
-            _refuse_obb(rows_of, root)
+        obb = task != "segment" and _refuse_obb(rows_of, root)
+        if obb and report is not None:
+            report.note("rows of 4 corners: read as YOLO-OBB oriented boxes")
         if report is not None and len(existing) < len(layout.items):
             report.note(f"{len(layout.items) - len(existing)} images have no label file")
         names_seen: dict[str, int] = {}
         out = []
         for (lab, img, split), (hw, rows) in rows_of:
-            ann = _plain_annotation(lab, img, hw, rows, to_id)
+            if obb:
+                ann = obb_annotation(lab, img, hw, rows, to_id)
+            else:
+                ann = _plain_annotation(lab, img, hw, rows, to_id)
             if ann.image_name in names_seen:
                 ann.image_name = f"{split}/{ann.image_name}"
             names_seen[ann.image_name] = 1
@@ -563,23 +571,33 @@ def _parse_plain_rows(
     return (h, w), _parse_file(lab, h, w, n_classes)
 
 
-def _refuse_obb(rows_of: list, root: Path) -> None:
-    """Rows of exactly 8 values everywhere are oriented boxes, not 4-point polygons."""
+def _read_pose(
+    items: list[tuple[Path, Path | None, str]],
+    kpt_shape: tuple[int, int],
+    to_id: dict[int, int],
+    size: tuple[int, int] | None,
+) -> list[ImageAnnotation]:
+    out = []
+    for lab, img, _ in items:
+        h, w = _image_hw(img, lab, size)
+        rows = parse_pose_file(lab, h, w, len(to_id), kpt_shape)
+        out.append(pose_annotation(lab, img, (h, w), rows, to_id))
+    return out
+
+
+def _refuse_obb(rows_of: list, root: Path) -> bool:
+    """Rows of exactly 8 values everywhere are oriented boxes (True), not 4-point polygons.
+
+    Rows of one other fixed length look like pose rows without ``kpt_shape``: refused.
+    """
     lengths = [len(vals) for _, (_, rows) in rows_of for _, _, kind, vals in rows
                if kind == "polygon"]  # fmt: skip
     boxes = sum(1 for _, (_, rows) in rows_of for _, _, kind, _ in rows if kind == "box")
     if not lengths or boxes:
-        return
+        return False
     first = next(lab for (lab, _, _), (_, rows) in rows_of if rows)
     if all(n == 4 for n in lengths):
-        raise FormatError(
-            "every row has 8 values (4 corners): this looks like a YOLO-OBB oriented-box "
-            "dataset, which is not supported (segmentation polygons vary in length; pass "
-            "task='segment' if these are 4-point polygons)",
-            path=first,
-            field="values",
-            value=8,
-        )
+        return True
     if len(lengths) >= 3 and len(set(lengths)) == 1:
         n = 2 * lengths[0]
         raise FormatError(
@@ -590,6 +608,7 @@ def _refuse_obb(rows_of: list, root: Path) -> None:
             field="values",
             value=n,
         )
+    return False
 
 
 def _plain_annotation(lab: Path, img: Path | None, hw, rows, to_id) -> ImageAnnotation:

@@ -103,6 +103,8 @@ class Keypoints:
     instance_id: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
     status: str = "todo"
+    #: the object's box (x0, y0, x1, y1 in pixels), when it has one
+    box: tuple[float, float, float, float] | None = None
 
 
 def check_keypoints(
