@@ -118,3 +118,24 @@ def test_a_point_added_by_hand_gets_the_active_class_and_is_exported(tmp_path, l
     (ann,), _ = formats.read(tmp_path / "out" / "img.json")
     assert ann.metadata["points"][-1]["xy"] == [9.5, 3.5]
     assert ann.metadata["points"][-1]["class_id"] == tail.id
+
+
+def test_dataset_keeps_marks_and_its_export_counts_what_was_lost(tmp_path, labelme_file):
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(np.zeros((20, 24), np.uint8)).save(folder / "img.png")
+    s = LabelSession()
+    s.open_dataset(folder)
+    s.import_annotations(labelme_file)
+    s.save_current()
+    s.goto(0, save=False)  # shown again from the saved annotation
+    np.testing.assert_array_equal(s.points_layer.data, [[6.0, 5.0]])
+    assert s.points_layer.name == f"{s.current.key} points" == "img points"
+    assert s.polylines_layer.features["kind"].tolist() == ["linestrip", "line"]
+    report = formats.WriteReport()
+    with pytest.warns(UserWarning, match="1 point and 2 polylines not written"):
+        s.export_dataset(tmp_path / "all.json", "coco", report=report)
+    assert report.not_written == {"points": 1, "polylines": 2}
+    assert s.history()[-1]["params"]["not_written"] == {"points": 1, "polylines": 2}

@@ -363,8 +363,19 @@ class DatasetMixin(SessionPart):
         return s
 
     # -- the whole dataset in interchange formats ----------------------------------------------
-    def export_dataset(self, path: str | os.PathLike, fmt: str | None = None, **options: Any):
+    def export_dataset(
+        self,
+        path: str | os.PathLike,
+        fmt: str | None = None,
+        *,
+        report: Any = None,
+        **options: Any,
+    ):
         """Write every saved annotation of the dataset (the shown image saved first).
+
+        Points and polylines a format cannot hold are counted in ``report`` (a
+        :class:`~napari_labelsuite.core.formats.WriteReport`), a warning and the
+        provenance entry, never dropped silently.
 
         Parameters
         ----------
@@ -389,8 +400,9 @@ class DatasetMixin(SessionPart):
         if not anns:
             raise SessionError("no saved annotations to export", path=ds.annotation_dir)
         fmt = fmt or formats.guess_format(Path(path), for_writing=True)
+        rep = report if report is not None else formats.WriteReport()
         try:
-            files = formats.write(Path(path), anns, self.taxonomy, fmt=fmt, **options)
+            files = formats.write(Path(path), anns, self.taxonomy, fmt=fmt, report=rep, **options)
         except OSError as exc:  # disk full, read-only, a file where a folder should be
             raise SessionError(
                 f"cannot export: {exc.strerror or exc}; nothing was replaced",
@@ -402,8 +414,11 @@ class DatasetMixin(SessionPart):
             fmt=fmt,
             images=len(anns),
             files=len(files),
+            **({"not_written": rep.not_written} if rep.not_written else {}),
             **options,
         )
+        if rep.not_written:
+            warnings.warn(rep.summary(), stacklevel=2)
         return files
 
     def import_dataset(self, path: str | os.PathLike, fmt: str | None = None) -> list[int]:
