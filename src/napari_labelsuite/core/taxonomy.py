@@ -19,8 +19,9 @@ from .colors import PALETTE as _PALETTE
 from .colors import color_to_hex, parse_color
 from .colors import golden_color as _golden_color
 from .colors import hex_to_rgba as _hex_to_rgba
-from .errors import TaxonomyError
+from .errors import ObjectKindError, TaxonomyError
 from .fileio import atomic_write_text
+from .objects.keypoints import Skeleton
 
 __all__ = ["ATTRIBUTE_KINDS", "AttributeSpec", "LabelClass", "Taxonomy", "parse_color"]
 
@@ -170,6 +171,8 @@ class LabelClass:
     description: str = ""
     hotkey: str | None = None
     attributes: list[AttributeSpec] = field(default_factory=list)
+    #: keypoint names, skeleton edges and left/right swaps (classes labelled with keypoints)
+    skeleton: Skeleton | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "name": self.name}
@@ -183,10 +186,12 @@ class LabelClass:
             d["hotkey"] = self.hotkey
         if self.attributes:
             d["attributes"] = [a.to_dict() for a in self.attributes]
+        if self.skeleton is not None:
+            d["keypoints"] = self.skeleton.to_dict()
         return d
 
 
-_CLASS_KEYS = {"id", "name", "color", "parent", "description", "hotkey", "attributes"}
+_CLASS_KEYS = {"id", "name", "color", "parent", "description", "hotkey", "attributes", "keypoints"}
 
 
 class Taxonomy:
@@ -270,6 +275,20 @@ class Taxonomy:
                 "parent must be a class id", path=path, where=where, field="parent", value=parent
             )
         hotkey = d.get("hotkey")
+        skeleton = None
+        if d.get("keypoints") is not None:
+            kp = d["keypoints"]
+            try:
+                if not isinstance(kp, dict):
+                    raise TypeError
+                skeleton = Skeleton.from_dict(kp)
+            except ObjectKindError as exc:
+                raise exc.replace(TaxonomyError, path=path, where=f"{where}: keypoints") from None
+            except (TypeError, ValueError):
+                raise TaxonomyError(
+                    "keypoints must be a mapping of names, edges and flip_pairs",
+                    path=path, where=where, field="keypoints", value=kp,
+                ) from None  # fmt: skip
         return LabelClass(
             id=int(cid),
             name=str(d["name"]),
@@ -278,6 +297,7 @@ class Taxonomy:
             description=str(d.get("description") or ""),
             hotkey=None if hotkey in (None, "") else str(hotkey),
             attributes=attrs,
+            skeleton=skeleton,
         )
 
     @classmethod
@@ -584,9 +604,13 @@ class Taxonomy:
         self._emit("recolored", id=c.id)
 
     def update(self, cls: int | str, **changes: Any) -> None:
-        """Change ``description``, ``hotkey``, ``parent`` or ``attributes`` of a class."""
+        """Change ``description``, ``hotkey``, ``parent``, ``attributes`` or ``skeleton``.
+
+        ``skeleton`` is a :class:`~napari_labelsuite.core.objects.Skeleton`, its dict form
+        (``names``, ``edges``, ``flip_pairs``) or None.
+        """
         c = self.resolve(cls)
-        allowed = {"description", "hotkey", "parent", "attributes"}
+        allowed = {"description", "hotkey", "parent", "attributes", "skeleton"}
         bad = set(changes) - allowed
         if bad:
             raise TaxonomyError(
@@ -601,6 +625,12 @@ class Taxonomy:
                 a if isinstance(a, AttributeSpec) else AttributeSpec.from_dict(a, c.name)
                 for a in changes["attributes"]
             ]
+        sk = changes.get("skeleton")
+        if isinstance(sk, dict):
+            try:
+                changes["skeleton"] = Skeleton.from_dict(sk)
+            except ObjectKindError as exc:
+                raise exc.replace(TaxonomyError, where=f"class '{c.name}': keypoints") from None
 
         def mutate() -> None:
             for k, v in changes.items():
