@@ -152,3 +152,16 @@ def test_qc_instances_and_store_walk_blocks_with_the_one_iterator():
 
     assert list(qc_blocks((6, 10, 10), 250)) == list(iter_blocks((6, 10, 10), max_elems=250))
     assert block_slices((7, 9), (2, 4)) == list(iter_blocks((7, 9), (2, 4)))
+
+
+def test_semantic_disagreement_is_one_core_function_read_in_blocks(monkeypatch):
+    import dask.array as da
+    import numpy as np
+
+    from napari_labelsuite.core.qc import pairs, semantic_disagreement
+
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.integers(0, 3, (40, 50)).astype(np.uint8) for _ in range(3))
+    monkeypatch.setattr(pairs, "BLOCK_ELEMS", 300)  # many blocks
+    got = semantic_disagreement([da.from_array(a, chunks=10), b, c])
+    np.testing.assert_array_equal(got, ((a != b) | (a != c)).astype(np.uint8))

@@ -29,9 +29,9 @@ from ..core.qc import (
     majority_vote,
     match_boxes,
     semantic_agreement,
+    semantic_disagreement,
     write_report,
 )
-from ..core.qc.pairs import iter_blocks
 from .events import emit
 from .host import SessionPart
 from .layers import ROLES, _layer_data, role_of
@@ -378,13 +378,8 @@ class QCMixin(SessionPart):
 
     def _agreement_maps(self, kind: str, lays: list, data: list, thr: float) -> dict[str, Any]:
         if kind == "semantic":
-            diff = np.zeros(data[0].shape, np.uint8)
-            for sl in iter_blocks(tuple(data[0].shape)):  # lazy layers: one block at a time
-                ref = np.asarray(data[0][sl])
-                for d in data[1:]:
-                    diff[sl] |= np.asarray(d[sl]) != ref
-            return {"disagreement": diff, "consensus": majority_vote(data), "kind": kind,
-                    "like": lays[0]}  # fmt: skip
+            return {"disagreement": semantic_disagreement(data), "kind": kind,
+                    "consensus": majority_vote(data), "like": lays[0]}  # fmt: skip
         match = instance_agreement(data[0], data[1], thresholds=[thr])["matches"][0]
         objects = {}
         if role_of(lays[0]) == "instances":

@@ -48,6 +48,7 @@ from .metrics import (
     kappa_from_confusion,
     majority_vote,
     semantic_agreement,
+    semantic_disagreement,
 )
 from .pairs import PairCounts, pair_counts
 from .report import svg_bar_chart, write_report
@@ -83,6 +84,7 @@ __all__ = [
     "match_instances",
     "pair_counts",
     "semantic_agreement",
+    "semantic_disagreement",
 ]
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "kappa_from_confusion",
     "majority_vote",
     "semantic_agreement",
+    "semantic_disagreement",
 ]
 
 
@@ -168,6 +169,20 @@ def _check_masks(masks: Sequence[Any]) -> list[Any]:
                 value=tuple(m.shape),
             )
     return masks
+
+
+def semantic_disagreement(masks: Sequence[Any]) -> np.ndarray:
+    """1 where any mask differs from the first, else 0 (uint8), read block by block.
+
+    The masks may be zarr or dask arrays; only one block of each is in memory at a time.
+    """
+    masks = _check_masks(masks)
+    diff = np.zeros(tuple(masks[0].shape), np.uint8)
+    for sl in iter_blocks(tuple(masks[0].shape)):
+        ref = np.asarray(masks[0][sl])
+        for m in masks[1:]:
+            diff[sl] |= np.asarray(m[sl]) != ref
+    return diff
 
 
 def majority_vote(masks: Sequence[Any], tie: int = 0) -> np.ndarray:
