@@ -139,3 +139,23 @@ def test_dataset_keeps_marks_and_its_export_counts_what_was_lost(tmp_path, label
         s.export_dataset(tmp_path / "all.json", "coco", report=report)
     assert report.not_written == {"points": 1, "polylines": 2}
     assert s.history()[-1]["params"]["not_written"] == {"points": 1, "polylines": 2}
+
+
+def test_empty_points_and_polylines_layers_label_what_is_drawn(tmp_path):
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    s = LabelSession(
+        taxonomy=Taxonomy.from_dict({"classes": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]})
+    )
+    s.add_instance_layer(np.zeros((20, 24), np.int32))
+    pts, lines = s.add_points_layer(), s.add_polylines_layer()
+    assert (pts.ndim, lines.ndim, len(pts.data), len(lines.data)) == (2, 2, 0, 0)
+    s.set_active_class("b")
+    pts.add([[1.0, 2.0]])
+    lines.add_paths([np.array([[0.0, 0.0], [4.0, 6.0]])])
+    ann = s.to_annotation("x.png")
+    assert ann.metadata["points"] == [{"xy": [2.5, 1.5], "class_id": 2, "attributes": {}}]
+    assert ann.metadata["polylines"] == [
+        {"xy": [[0.5, 0.5], [6.5, 4.5]], "class_id": 2, "attributes": {}, "kind": "linestrip"}
+    ]
+    assert [e["action"] for e in s.history()[-2:]] == ["add_points_layer", "add_polylines_layer"]

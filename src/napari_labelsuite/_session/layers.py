@@ -290,6 +290,49 @@ class LayersMixin(SessionPart):
         self._record("add_boxes_layer", name=name, n_boxes=len(boxes or []), ndim=layer.ndim)
         return layer
 
+    def add_points_layer(
+        self, points: list[dict] | None = None, *, name: str = "points", ndim: int | None = None
+    ):
+        """Add a Points layer of single points bound to the taxonomy (role ``points``).
+
+        Parameters
+        ----------
+        points : list of dict, optional
+            Marks ``{"xy": [x, y], "class_id": ..., "attributes": {...}}`` in pixel-edge
+            coordinates (see :mod:`napari_labelsuite.core.marks`); points added by hand
+            get the active class.
+        ndim : int, optional
+            Defaults to the image's or masks' ndim, else 2.
+        """
+        return self._add_marks_layer("points", list(points or []), name, ndim)
+
+    def add_polylines_layer(
+        self,
+        polylines: list[dict] | None = None,
+        *,
+        name: str = "polylines",
+        ndim: int | None = None,
+    ):
+        """Add a Shapes layer of open paths bound to the taxonomy (role ``polylines``).
+
+        ``polylines`` are marks ``{"xy": [[x, y], ...], "class_id": ..., "kind": ...}``;
+        paths drawn by hand get the active class.
+        """
+        return self._add_marks_layer("polylines", list(polylines or []), name, ndim)
+
+    def _add_marks_layer(self, role: str, marks: list[dict], name: str, ndim: Any) -> Any:
+        if ndim is None:
+            try:
+                ndim = len(self._default_shape(None))
+            except SessionError:
+                ndim = 2
+        layer = self._make_marks_layer(role, marks, name, int(ndim))
+        self.layers.append(layer)
+        self._bind_layer(layer)
+        self._select(layer)
+        self._record(f"add_{role}_layer", name=name, count=len(marks), ndim=layer.ndim)
+        return layer
+
     def _make_boxes_layer(self, boxes: list[Box], name: str, ndim: Any, kwargs: dict) -> Any:
         from napari.layers import Shapes
 
@@ -593,27 +636,8 @@ class LayersMixin(SessionPart):
             self._active_class = mapping[self._active_class]
 
     def _relabel_class(self, src: int, dst: int) -> None:
-        for layer in self.layers_of_role("semantic"):
-            data = _layer_data(layer)
-            if isinstance(data, np.ndarray):
-                idx = np.nonzero(data == src)
-                if idx[0].size:
-                    # through napari's history so Ctrl+Z restores the mask
-                    layer.data_setitem(idx, dst)
-            else:
-                convert.replace_values(data, {src: dst})
-                layer.refresh()
-        for layer in self.layers_of_role("instances"):
-            objects = frame_to_objects(layer.features)
-            for o in objects.values():
-                if o.class_id == src:
-                    o.class_id = dst
-            layer.features = objects_to_frame(objects, self.taxonomy)
-        for layer in [ly for role in _TABLE_ROLES for ly in self.layers_of_role(role)]:
-            frame = layer.features.copy()
-            if "class_id" in frame.columns:
-                frame.loc[frame["class_id"] == src, "class_id"] = dst
-                layer.features = frame
+        """Relabel class ``src`` as ``dst`` in every managed layer (see _remap_class_ids)."""
+        self._remap_class_ids({src: dst})
 
     # -- taxonomy editing through the session (recorded) ------------------------------------
     def add_class(self, name: str, **kwargs: Any):
