@@ -48,12 +48,28 @@ def _prepare_store(session: Any) -> None:
     session.create_store(str(Path(folder) / "cells.ome.zarr"))
 
 
+def _prepare_assist(session: Any) -> None:
+    from napari_labelsuite.core.synthetic import make_cells_2d
+
+    truth = make_cells_2d().instances  # the sample's ground truth: click a nucleus centre
+    for name in ("classes", "cytoplasm"):
+        session.layers[name].visible = False
+    session.add_instance_layer()
+    session.set_active_class("nucleus")
+    for iid in (3, 7):
+        rows, cols = (truth == iid).nonzero()
+        session.segment_object([[rows.mean(), cols.mean()]], [1])
+    rows, cols = (truth == 11).nonzero()
+    session.assist_click((rows.mean(), cols.mean()))  # the candidate shows as a preview
+
+
 #: display name -> session calls made before the screenshot (so the widget has content)
 PREPARE: dict[str, Callable[[Any], None]] = {
     "Instances": _prepare_instances,
     "Quality control": _prepare_qc,
     "Augmentation preview": _prepare_augment,
     "Mask store": _prepare_store,
+    "Assist": _prepare_assist,
 }
 
 

@@ -1,5 +1,6 @@
 """Dock widgets: one per file, wiring only (read inputs, call the session, show results)."""
 
+from .assist import AssistWidget
 from .augment import AugmentWidget
 from .instances import InstancesWidget
 from .interpolate import InterpolateWidget
@@ -9,6 +10,7 @@ from .store import MaskStoreWidget
 from .taxonomy import TaxonomyWidget
 
 __all__ = [
+    "AssistWidget",
     "AugmentWidget",
     "ImportExportWidget",
     "InstancesWidget",
@@ -27,4 +29,5 @@ DOCK_WIDGETS = [
     ("Augmentation preview", AugmentWidget),
     ("Quality control", QualityControlWidget),
     ("Interpolate / track", InterpolateWidget),
+    ("Assist", AssistWidget),
 ]

@@ -54,6 +54,7 @@ class ClassicalEngine:
     sigma: float = 1.0
     split_touching: bool = True
     valley_depth: float = 0.85
+    blob_level: float = 0.5
     neck_ratio: float = 0.6
     background_level: float = 0.4
     intensity_weight: float = 0.25
@@ -305,14 +306,14 @@ class ClassicalEngine:
 
         if not len(pos):
             return
-        bright = s > 0.5 * s_min
+        bright = s > self.blob_level * s_min
         dt = ndi.distance_transform_edt(bright)
         r_click = max(float(dt[tuple(pos.T)].max()), 2.0)
         # blob centres: maxima of the distance to the background and of the smoothed
         # intensity (touching nuclei of different brightness show in the second)
         blob = ndi.gaussian_filter(np.clip(s, 0, 1.5), max(1.0, 0.4 * r_click))
         found = []
-        for score, thr in ((dt, max(2.0, 0.4 * r_click)), (blob, 0.5 * s_min)):
+        for score, thr in ((dt, max(2.0, 0.4 * r_click)), (blob, self.blob_level * s_min)):
             found.append(
                 peak_local_max(
                     score,
