@@ -177,3 +177,19 @@ def test_match_rboxes_is_one_to_one_within_plane_and_class() -> None:
         np.array([g.xywha for g in gt])[ma], np.array([p.xywha for p in pred])[mb])))  # fmt: skip
     ma, mb, _ = match_rboxes(gt, pred, 0.5, by_class=False)  # pred 3 now fits gt 3
     assert (ma.tolist(), mb.tolist()) == ([0, 1, 3], [1, 0, 3])
+
+
+def test_qc_match_boxes_rotated_uses_rotated_iou() -> None:
+    from napari_labelsuite.core.qc.matching import match_boxes
+
+    gt = [RotatedBox(10, 10, 20, 2, 45, class_id=1), RotatedBox(40, 40, 6, 6, 0, class_id=2)]
+    # the first prediction is the same thin box turned by 90 degrees: its axis-aligned
+    # box equals the ground truth's, its rotated IoU is tiny
+    pred = [RotatedBox(10, 10, 20, 2, -45, class_id=1), RotatedBox(40.5, 40, 6, 6, 10, class_id=2)]
+    res = match_boxes(gt, pred, 0.5, rotated=True)
+    assert res.a.tolist() == [1] and res.b.tolist() == [1]
+    want = rbox_iou([gt[1].xywha], [pred[1].xywha])[0, 0]
+    np.testing.assert_allclose(res.iou, [want])
+    table = res.extra["per_class"].set_index("class_id")
+    assert table.loc[1, ["tp", "fp", "fn"]].tolist() == [0, 1, 1]
+    assert table.loc[2, ["tp", "fp", "fn"]].tolist() == [1, 0, 0]

@@ -12,7 +12,7 @@ of ``a`` left unmatched are false negatives, those of ``b`` false positives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,23 +311,38 @@ def _box_groups(boxes: Sequence[Box], by_class: bool) -> dict[tuple, np.ndarray]
 
 
 def match_boxes(
-    a: Sequence[Box], b: Sequence[Box], iou_threshold: float = 0.5, by_class: bool = True
+    a: Sequence[Any],
+    b: Sequence[Any],
+    iou_threshold: float = 0.5,
+    by_class: bool = True,
+    rotated: bool = False,
 ) -> MatchResult:
     """One-to-one matching of two box lists by box IoU, within each plane (and class).
 
     ``MatchResult.a`` / ``.b`` are box indices; ``extra["per_class"]`` is a DataFrame with
-    tp, fp, fn, precision, recall, f1 per class id (when ``by_class``).
+    tp, fp, fn, precision, recall, f1 per class id (when ``by_class``). With ``rotated``
+    the lists hold ``core.objects.RotatedBox`` and the IoU is that of the rotated
+    rectangles (``core.objects.rbox_iou_pairs``).
     """
     a, b = list(a), list(b)
     ga, gb = _box_groups(a, by_class), _box_groups(b, by_class)
-    xa = np.array([bx.xyxy for bx in a], float).reshape(-1, 4)
-    xb = np.array([bx.xyxy for bx in b], float).reshape(-1, 4)
+    if rotated:
+        from ..objects.rotated import rbox_iou_pairs
+
+        xa = np.array([bx.xywha for bx in a], float).reshape(-1, 5)
+        xb = np.array([bx.xywha for bx in b], float).reshape(-1, 5)
+        pairs: Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, ...]]
+        pairs = rbox_iou_pairs
+    else:
+        xa = np.array([bx.xyxy for bx in a], float).reshape(-1, 4)
+        xb = np.array([bx.xyxy for bx in b], float).reshape(-1, 4)
+        pairs = box_iou_pairs
     out_a, out_b, out_iou = [], [], []
     for key, ia in ga.items():
         ib = gb.get(key)
         if ib is None:
             continue
-        r, c, v = box_iou_pairs(xa[ia], xb[ib], iou_threshold)
+        r, c, v = pairs(xa[ia], xb[ib], iou_threshold)
         sel, _ = assign(r, c, v, len(ia), len(ib))
         out_a.append(ia[r[sel]])
         out_b.append(ib[c[sel]])
