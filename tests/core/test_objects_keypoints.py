@@ -85,18 +85,18 @@ def test_flip_swaps_left_and_right_and_mirrors_x() -> None:
     xyv = np.array([[10, 5, 2], [8, 4, 2], [12, 4, 1], [0, 0, 0], [15, 9, 2]], float)
     out = flip_keypoints(xyv, SKEL, width=20)
     # left_eye <- mirrored right_eye, left_hand <- mirrored right_hand (which is unlabelled)
-    np.testing.assert_array_equal(out, [[9, 5, 2], [7, 4, 1], [11, 4, 2], [4, 9, 2], [0, 0, 0]])
+    np.testing.assert_array_equal(out, [[10, 5, 2], [8, 4, 1], [12, 4, 2], [5, 9, 2], [0, 0, 0]])
     # flipping twice gives the original back
     np.testing.assert_array_equal(flip_keypoints(out, SKEL, width=20), xyv)
 
 
 def test_flip_agrees_with_flipping_the_image() -> None:
     img = np.zeros((6, 9), int)
-    img[2, 1] = 7  # keypoint 1 (left_eye) sits here
+    img[2, 1] = 7  # keypoint 1 (left_eye) sits on this pixel's centre
     xyv = np.zeros((5, 3))
-    xyv[1] = [1, 2, 2]
+    xyv[1] = [1.5, 2.5, 2]
     out = flip_keypoints(xyv, SKEL, width=img.shape[1])
-    x, y = out[2, :2].astype(int)  # it is now the right eye
+    x, y = np.floor(out[2, :2]).astype(int)  # it is now the right eye
     assert np.flip(img, axis=1)[y, x] == 7
 
 

@@ -103,17 +103,18 @@ def test_iou_pairs_find_every_overlap_shapely_finds() -> None:
 def test_min_area_rect_of_a_drawn_rotated_rectangle() -> None:
     corners = rbox_to_corners([[50.0, 50.0, 60.0, 20.0, 30.0]])[0]
     mask = np.zeros((100, 100), bool)
-    rr, cc = draw_polygon(corners[:, 1], corners[:, 0], mask.shape)
+    # pixel (r, c) has its centre at (c + 0.5, r + 0.5)
+    rr, cc = draw_polygon(corners[:, 1] - 0.5, corners[:, 0] - 0.5, mask.shape)
     mask[rr, cc] = True
     cx, cy, w, h, a = mask_to_rbox(mask)
     assert abs(cx - 50) < 1 and abs(cy - 50) < 1
     assert abs(w - 60) < 2.5 and abs(h - 20) < 2.5
     assert abs(a - 30) < 2
-    # the rectangle encloses every pixel centre and no smaller one exists along the hull
+    # the rectangle encloses every pixel centre
     inside = shapely.contains_xy(
         shapely.buffer(shapely.polygons(rbox_to_corners([[cx, cy, w, h, a]])[0]), 1e-9),
-        cc.astype(float),
-        rr.astype(float),
+        cc + 0.5,
+        rr + 0.5,
     )
     assert inside.all()
 
@@ -121,7 +122,7 @@ def test_min_area_rect_of_a_drawn_rotated_rectangle() -> None:
 def test_mask_to_rbox_of_an_axis_aligned_block_is_its_pixel_extent() -> None:
     mask = np.zeros((20, 20), bool)
     mask[3:8, 2:12] = True
-    np.testing.assert_allclose(mask_to_rbox(mask), [6.5, 5.0, 10.0, 5.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(mask_to_rbox(mask), [7.0, 5.5, 10.0, 5.0, 0.0], atol=1e-12)
 
 
 def test_min_area_rect_matches_brute_force() -> None:

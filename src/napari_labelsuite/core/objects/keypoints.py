@@ -1,7 +1,8 @@
 """Keypoints with a skeleton: validation, left/right flips and OKS matching.
 
-A keypoint set is an (K, 3) array of ``x, y, v`` per keypoint, in the order of the
-class's keypoint names, with COCO visibility ``v``: 0 = not labelled (x = y = 0),
+A keypoint set is an (K, 3) array of ``x, y, v`` per keypoint (pixel-edge coordinates, as
+``Box.xyxy``: the centre of pixel ``(row, col)`` is ``(col + 0.5, row + 0.5)``), in the
+order of the class's keypoint names, with COCO visibility ``v``: 0 = not labelled (x = y = 0),
 1 = labelled but occluded, 2 = labelled and visible.
 
 Object keypoint similarity (OKS) follows pycocotools' ``COCOeval.computeOks``:
@@ -146,13 +147,14 @@ def check_keypoints(
 def flip_keypoints(xyv: Any, skeleton: Skeleton, width: float, axis: str = "x") -> np.ndarray:
     """Keypoints mirrored across the image (``axis='x'``: left-right), sides swapped.
 
-    Pixel-centre coordinates flip as ``x -> width - 1 - x`` (the same mapping as
-    ``np.flip`` of the image); unlabelled keypoints (v = 0) stay at (0, 0).
+    Pixel-edge coordinates (as ``Box.xyxy``) flip as ``x -> width - x``, the same
+    mapping as ``np.flip`` of the image; unlabelled keypoints (v = 0) stay at (0, 0).
+    ``width`` is the image's extent along the flipped axis.
     """
     a = check_keypoints(xyv, len(skeleton.names)).copy()
     col = 0 if axis == "x" else 1
     lab = a[:, 2] > 0
-    a[lab, col] = (width - 1) - a[lab, col]
+    a[lab, col] = width - a[lab, col]
     return a[skeleton.flip_index]
 
 

@@ -1,6 +1,7 @@
 """Rotated (oriented) boxes: geometry, minimum-area rectangles and rotated IoU.
 
-A rotated box is ``(cx, cy, w, h, angle)`` in pixels, ``x`` to the right and ``y`` down,
+A rotated box is ``(cx, cy, w, h, angle)`` in pixel-edge coordinates (as ``Box.xyxy``:
+pixel ``(row, col)`` covers ``[col, col + 1) x [row, row + 1)``), ``x`` right, ``y`` down,
 with ``angle`` in degrees: the box's ``w`` side points along ``(cos a, sin a)``. Its four
 corners, in order, are ``c + R(a) @ (-w/2, -h/2)``, ``(+w/2, -h/2)``, ``(+w/2, +h/2)``,
 ``(-w/2, +h/2)`` (the YOLO-OBB / DOTA corner list).
@@ -189,9 +190,9 @@ def min_area_rect(points: Any, *, where: str = "points") -> np.ndarray:
 def mask_to_rbox(mask: Any, *, where: str = "mask") -> np.ndarray:
     """Minimum-area rotated box (5,) around the pixels of a 2D boolean mask.
 
-    Each pixel is taken as its unit square (corners at +-0.5), so a one-pixel-wide line
-    gives a box of width 1, and an axis-aligned rectangle of pixels gives exactly its
-    pixel extent (the same convention as ``Box.xyxy``).
+    Pixel ``(row, col)`` is the unit square ``[col, col + 1) x [row, row + 1)`` (the
+    pixel-edge coordinates of ``Box.xyxy``), so a one-pixel-wide line gives a box of width
+    1 and an axis-aligned block of pixels gives exactly its ``xyxy`` extent.
     """
     m = np.asarray(mask, bool)
     if m.ndim != 2:
@@ -203,7 +204,7 @@ def mask_to_rbox(mask: Any, *, where: str = "mask") -> np.ndarray:
     rr, cc = np.nonzero(edge)
     if len(rr) == 0:
         raise ObjectKindError("degenerate rotated box: the mask is empty", where=where)
-    off = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
+    off = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     pts = (np.stack([cc, rr], axis=1)[:, None, :] + off[None]).reshape(-1, 2)
     return min_area_rect(pts, where=where)
 
