@@ -758,11 +758,19 @@ def _run_export(args: argparse.Namespace) -> int:
     ds, anns, taxonomy = dataset_annotations(args.dataset, args.taxonomy)
     if not anns:
         raise SessionError("no saved annotations to export", path=ds.annotation_dir)
+    report = formats.WriteReport()
     written = formats.write(
-        args.out, anns, taxonomy, fmt=args.fmt, **_format_options(args, args.fmt)
+        args.out, anns, taxonomy, fmt=args.fmt, report=report, **_format_options(args, args.fmt)
     )
     print(f"export: {len(anns)} annotations as {args.fmt}, {len(written)} files under {args.out}")
+    _print_not_written(report)
     return 0
+
+
+def _print_not_written(report: Any) -> None:
+    """Say which points / polylines the output format could not hold (never silent)."""
+    if report.not_written:
+        print(f"warning: {report.summary().split('; ', 1)[1]}")
 
 
 def _add_import(p: argparse.ArgumentParser) -> None:
@@ -801,10 +809,12 @@ def _run_convert(args: argparse.Namespace) -> int:
     anns, taxonomy = formats.read(args.source, args.src_fmt)
     if args.taxonomy:
         taxonomy = _load_taxonomy(args.taxonomy)
+    report = formats.WriteReport()
     written = formats.write(
-        args.out, anns, taxonomy, fmt=args.fmt, **_format_options(args, args.fmt)
+        args.out, anns, taxonomy, fmt=args.fmt, report=report, **_format_options(args, args.fmt)
     )
     print(f"convert: {len(anns)} annotations to {args.fmt}, {len(written)} files")
+    _print_not_written(report)
     return 0
 
 

@@ -190,3 +190,15 @@ def test_cvat_and_labelstudio_keep_the_points_they_carry(tmp_path):
     (ls,), _ = formats.read(tmp_path / "ls.json")
     assert [p["xy"] for p in ls.metadata["points"]] == [p["xy"] for p in POINTS]
     assert "polylines" not in ls.metadata
+
+
+def test_cli_convert_says_which_marks_the_output_cannot_hold(tmp_path, capsys):
+    from napari_labelsuite.cli import main
+
+    f = tmp_path / "img.json"
+    f.write_text(json.dumps(_labelme_doc()))
+    assert main(["convert", str(f), str(tmp_path / "out.json"), "--to", "coco"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "warning: 1 point and 2 polylines not written (coco cannot hold them)"
+    assert main(["convert", str(f), str(tmp_path / "c.xml"), "--to", "cvat"]) == 0
+    assert "warning" not in capsys.readouterr().out
