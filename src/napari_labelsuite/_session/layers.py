@@ -636,8 +636,13 @@ class LayersMixin(SessionPart):
             self._active_class = mapping[self._active_class]
 
     def _relabel_class(self, src: int, dst: int) -> None:
-        """Relabel class ``src`` as ``dst`` in every managed layer (see _remap_class_ids)."""
+        """Relabel class ``src`` as ``dst`` in every managed layer (see _remap_class_ids).
+
+        The active class is left to the caller, which announces its move.
+        """
+        active = self._active_class
         self._remap_class_ids({src: dst})
+        self._active_class = active
 
     # -- taxonomy editing through the session (recorded) ------------------------------------
     def add_class(self, name: str, **kwargs: Any):
