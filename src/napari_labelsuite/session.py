@@ -36,6 +36,7 @@ from ._session.formats import FormatsMixin
 from ._session.instances import InstancesMixin
 from ._session.interpolate import InterpolateMixin
 from ._session.layers import META_KEY, LayersMixin
+from ._session.objects import ObjectsMixin
 from ._session.qc import QCMixin
 from ._session.store import StoreMixin
 from ._session.view import ViewMixin
@@ -70,6 +71,7 @@ class LabelSession(
     ClassifierMixin,
     ViewMixin,
     AssistMixin,
+    ObjectsMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 

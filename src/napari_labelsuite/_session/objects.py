@@ -1,0 +1,260 @@
+"""Session part: rotated boxes and keypoints on napari layers, bound to the taxonomy.
+
+* Rotated boxes live on a Shapes layer (role ``rotated``) of 4-vertex rectangles; each
+  shape's row of ``layer.features`` holds ``class_id``, ``class``, ``instance_id``,
+  ``angle`` (degrees), ``status`` and ``difficult``. napari's rotate tool keeps a
+  rectangle a rectangle, so reading the layer back gives the edited boxes and angles.
+* Keypoints live on a Points layer (role ``keypoints``): one point per labelled keypoint
+  with ``object`` (which keypoint set), ``class_id``, ``keypoint`` (its name in the
+  class's skeleton), ``visibility`` (1 or 2) and the object's box; unlabelled keypoints
+  (v = 0) have no point.
+
+Both work on nD stacks: each object lives on one plane (the leading coordinates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core.errors import ObjectKindError, SessionError
+from ..core.objects.keypoints import Keypoints, check_keypoints
+from ..core.objects.rotated import RotatedBox, corners_to_rbox, mask_to_rbox
+from .host import SessionPart
+from .layers import META_KEY
+
+__all__ = ["ObjectsMixin"]
+
+_RB_COLUMNS = ("class", "class_id", "instance_id", "angle", "status", "difficult")
+_KP_COLUMNS = ("object", "class", "class_id", "keypoint", "visibility", "box")
+
+
+def _meta(role: str) -> dict[str, Any]:
+    return {META_KEY: {"role": role}}
+
+
+class ObjectsMixin(SessionPart):
+    """Rotated boxes and keypoints: layers, conversions and edits, each one recorded."""
+
+    # -- rotated boxes -----------------------------------------------------------------
+    def _check_classes(self, items: list[Any], what: str) -> None:
+        for i, it in enumerate(items):
+            if it.class_id not in self.taxonomy:
+                raise ObjectKindError("class id is not in the taxonomy", where=f"{what}[{i}]",
+                                      field="class_id", value=it.class_id)  # fmt: skip
+
+    def _rotated_shapes(self, rboxes: list[RotatedBox], ndim: int) -> list[np.ndarray]:
+        out = []
+        for rb in rboxes:
+            xy = rb.corners() - 0.5  # pixel edges -> napari pixel-centre coordinates
+            v = xy[:, ::-1]
+            if ndim > 2:
+                lead = np.broadcast_to(np.asarray(rb.plane, float), (4, ndim - 2))
+                v = np.hstack([lead, v])
+            out.append(v)
+        return out
+
+    def _rotated_frame(self, rboxes: list[RotatedBox]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "class": [self.taxonomy[r.class_id].name for r in rboxes],
+                "class_id": [int(r.class_id) for r in rboxes],
+                "instance_id": [int(r.instance_id) for r in rboxes],
+                "angle": [float(r.angle) for r in rboxes],
+                "status": [r.status for r in rboxes],
+                "difficult": [bool(r.difficult) for r in rboxes],
+            },
+            columns=list(_RB_COLUMNS),
+        )
+
+    def add_rotated_boxes_layer(
+        self, rboxes: list[RotatedBox] | None = None, *, name: str = "rotated boxes",
+        ndim: int | None = None,
+    ) -> Any:  # fmt: skip
+        """Add a Shapes layer of rotated rectangles bound to the taxonomy (role ``rotated``).
+
+        Parameters
+        ----------
+        rboxes : list of RotatedBox, optional
+        ndim : int, optional
+            Defaults to ``len(plane) + 2`` of the first box, else 2.
+        """
+        from napari.layers import Shapes
+
+        boxes = list(rboxes or [])
+        self._check_classes(boxes, "rotated")
+        nd = int(ndim if ndim is not None else (len(boxes[0].plane) + 2 if boxes else 2))
+        frame = self._rotated_frame(boxes)
+        colors = [self.taxonomy[r.class_id].color for r in boxes] or "yellow"
+        layer = Shapes(
+            self._rotated_shapes(boxes, nd), ndim=nd, shape_type="rectangle", name=name,
+            features=frame, face_color="transparent", edge_color=colors, edge_width=2,
+            text={"string": "{class}", "size": 10, "color": "white"},
+            metadata=_meta("rotated"),
+        )  # fmt: skip
+        self.layers.append(layer)
+        self._record("add_rotated_boxes_layer", name=name, n_boxes=len(boxes), ndim=nd)
+        return layer
+
+    def rotated_boxes_list(self, layer: Any = None) -> list[RotatedBox]:
+        """The rotated boxes of ``layer`` (default: the first ``rotated`` layer), as drawn.
+
+        Angles and sizes are measured from the shapes' vertices, so boxes moved or turned
+        in napari come back edited; a shape that is not a rectangle is fitted by its
+        minimum-area rectangle.
+        """
+        layer = layer if layer is not None else self._require_role("rotated")
+        feats = layer.features
+        out = []
+        for i, v in enumerate(layer.data):
+            v = np.asarray(v, float)
+            if len(v) != 4:
+                raise ObjectKindError("a rotated box needs 4 vertices", where=f"shape {i}",
+                                      value=len(v))  # fmt: skip
+            plane = tuple(int(round(p)) for p in v[0, :-2])
+            xy = v[:, -2:][:, ::-1] + 0.5
+            rb = corners_to_rbox(xy[None], where=f"shape {i}")[0]
+            row = feats.iloc[i] if i < len(feats) else {}
+            out.append(
+                RotatedBox(
+                    float(rb[0]), float(rb[1]), float(rb[2]), float(rb[3]), float(rb[4]),
+                    class_id=int(row.get("class_id", 0) or 0), plane=plane,
+                    instance_id=int(row.get("instance_id", 0) or 0),
+                    status=str(row.get("status", "todo") or "todo"),
+                    difficult=bool(row.get("difficult", False)),
+                )
+            )  # fmt: skip
+        return out
+
+    def rotated_boxes_from_instances(
+        self, *, name: str = "rotated boxes", layer: Any = None
+    ) -> Any:
+        """One minimum-area rotated box per instance (per plane) of the instance layer.
+
+        Reads one plane at a time; boxes take their instance's class. Adds a ``rotated``
+        layer (or replaces the shapes of ``layer``) as one action.
+        """
+        inst = self._require("instances")
+        objects = self.objects()
+        data = inst.data[0] if getattr(inst, "multiscale", False) else inst.data
+        lead = data.shape[:-2]
+        from ..core.boxes import object_slices
+
+        boxes: list[RotatedBox] = []
+        for plane in np.ndindex(*lead) if lead else [()]:
+            arr = np.asarray(data[plane])
+            for k, sl in object_slices(arr).items():
+                info = objects.get(k)
+                if info is None or info.class_id not in self.taxonomy:
+                    continue
+                cx, cy, w, h, a = mask_to_rbox(arr[sl] == k, where=f"instance {k}")
+                boxes.append(
+                    RotatedBox(cx + sl[1].start, cy + sl[0].start, w, h, a,
+                               class_id=info.class_id, plane=tuple(plane), instance_id=k)
+                )  # fmt: skip
+        if layer is None:
+            out = self.add_rotated_boxes_layer(boxes, name=name, ndim=data.ndim)
+        else:
+            layer.data = self._rotated_shapes(boxes, layer.ndim)
+            layer.shape_type = ["rectangle"] * len(boxes)
+            layer.features = self._rotated_frame(boxes)
+            out = layer
+        self._record("rotated_boxes_from_instances", n_boxes=len(boxes), layer=out.name)
+        self._log_effort("instance-tools", "box", count=1, layer=out,
+                         objects=[b.instance_id for b in boxes])  # fmt: skip
+        return out
+
+    # -- keypoints ---------------------------------------------------------------------
+    def _skeleton_of(self, class_id: int, where: str) -> Any:
+        if class_id not in self.taxonomy or self.taxonomy[class_id].skeleton is None:
+            raise ObjectKindError("the class defines no keypoints", where=where,
+                                  field="class_id", value=class_id)  # fmt: skip
+        return self.taxonomy[class_id].skeleton
+
+    def add_keypoints_layer(
+        self, keypoints: list[Keypoints] | None = None, *, name: str = "keypoints",
+        ndim: int | None = None,
+    ) -> Any:  # fmt: skip
+        """Add a Points layer of keypoints (role ``keypoints``), one point per labelled one.
+
+        Every set is checked against its class's skeleton (count, visibility 0/1/2).
+        """
+        from napari.layers import Points
+
+        sets = list(keypoints or [])
+        nd = int(ndim if ndim is not None else (len(sets[0].plane) + 2 if sets else 2))
+        pts, rows = [], []
+        for j, kp in enumerate(sets):
+            sk = self._skeleton_of(kp.class_id, f"keypoints[{j}]")
+            xyv = check_keypoints(kp.xyv, len(sk.names), where=f"keypoints[{j}]")
+            for i, (x, y, v) in enumerate(xyv):
+                if v == 0:
+                    continue
+                pts.append([*kp.plane, y - 0.5, x - 0.5][-nd:] if nd >= 2 else [y, x])
+                rows.append({"object": j, "class": self.taxonomy[kp.class_id].name,
+                             "class_id": kp.class_id, "keypoint": sk.names[i],
+                             "visibility": int(v), "box": kp.box})  # fmt: skip
+        frame = pd.DataFrame(rows, columns=list(_KP_COLUMNS))
+        colors = [[0.2, 1, 0.2, 1] if r["visibility"] == 2 else [1, 0.6, 0, 1] for r in rows]
+        layer = Points(
+            np.asarray(pts, float).reshape(-1, nd), ndim=nd, name=name, features=frame,
+            face_color=colors or "white", size=5, metadata=_meta("keypoints"),
+        )  # fmt: skip
+        self.layers.append(layer)
+        self._record("add_keypoints_layer", name=name, n_objects=len(sets), ndim=nd)
+        return layer
+
+    def keypoints_list(self, layer: Any = None) -> list[Keypoints]:
+        """The keypoint sets of ``layer`` (default: the first ``keypoints`` layer)."""
+        layer = layer if layer is not None else self._require_role("keypoints")
+        feats = layer.features.reset_index(drop=True)
+        data = np.asarray(layer.data, float)
+        out: list[Keypoints] = []
+        for obj, idx in feats.groupby("object", sort=True).indices.items():
+            first = feats.iloc[idx[0]]
+            cid = int(first["class_id"])
+            sk = self._skeleton_of(cid, f"object {obj}")
+            xyv = np.zeros((len(sk.names), 3))
+            for r in idx:
+                name = feats.iloc[r]["keypoint"]
+                if name not in sk.names:
+                    raise ObjectKindError(
+                        "unknown keypoint name for the class", where=f"object {obj}",
+                        field="keypoint", value=name,
+                    )  # fmt: skip
+                y, x = data[r, -2:] + 0.5
+                xyv[sk.names.index(name)] = [x, y, int(feats.iloc[r]["visibility"])]
+            plane = tuple(int(round(p)) for p in data[idx[0], :-2])
+            box = first["box"]
+            out.append(Keypoints(xyv, cid, plane=plane,
+                                 box=None if box is None else tuple(box)))  # fmt: skip
+        return out
+
+    def set_keypoint_visibility(self, index: int, visibility: int, layer: Any = None) -> None:
+        """Set the visibility (1 occluded, 2 visible) of point ``index`` of the layer.
+
+        0 (not labelled) removes the point instead: use ``layer.remove``/delete in napari.
+        """
+        layer = layer if layer is not None else self._require_role("keypoints")
+        if visibility not in (1, 2):
+            raise ObjectKindError("a placed keypoint's visibility must be 1 or 2",
+                                  field="visibility", value=visibility)  # fmt: skip
+        if not 0 <= index < len(layer.data):
+            raise ObjectKindError("no such point", field="index", value=index)
+        feats = layer.features.copy()
+        feats.loc[index, "visibility"] = int(visibility)
+        layer.features = feats
+        row = feats.iloc[index]
+        self._record("set_keypoint_visibility", index=index, visibility=visibility)
+        self._log_effort("instance-tools", "correction", count=1, layer=layer,
+                         class_id=int(row["class_id"]))  # fmt: skip
+
+    def _require_role(self, role: str) -> Any:
+        for lay in self.layers:
+            meta = getattr(lay, "metadata", None) or {}
+            info = meta.get(META_KEY)
+            if isinstance(info, dict) and info.get("role") == role:
+                return lay
+        raise SessionError(f"no {role} layer: add one first", field="role", value=role)
