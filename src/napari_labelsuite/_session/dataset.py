@@ -38,11 +38,6 @@ def _unwritable(folder: Path) -> str | None:
     return None
 
 
-def _is_dataset_image(layer: Any) -> bool:
-    info = (getattr(layer, "metadata", None) or {}).get(META_KEY)
-    return isinstance(info, dict) and "dataset_item" in info
-
-
 class DatasetMixin(SessionPart):
     """Datasets (many images), navigation with autosave, provenance persistence.
 
