@@ -119,7 +119,14 @@ def read(
                     field="image_id",
                     value=iid,
                 )
-            h, w = (int(v) for v in seg["size"])
+            from ..validate import check_pixels
+
+            # the size of an image known only from its RLE: two positive whole numbers
+            # within the pixel limit (an allocation follows)
+            if len(seg["size"]) != 2:
+                raise FormatError("must be [height, width]", path=p, where=where,
+                                  field="segmentation.size", value=seg["size"])  # fmt: skip
+            h, w = check_pixels(seg["size"], path=p, where=where, field="segmentation.size")
             sizes[iid] = (str(iid), h, w)
         cats.setdefault(r["category_id"] + shift, None)
         per_image.setdefault(iid, []).append((where, r))

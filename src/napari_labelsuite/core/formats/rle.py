@@ -249,6 +249,19 @@ def polygon_runs(
         arrs = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons]
         sizes = np.fromiter((len(a) for a in arrs), np.int64, len(arrs))
         xy = np.concatenate(arrs)
+    # the walk along each edge costs its length in pixels: a vertex far away (damage or
+    # an attack) would allocate without bound, so it is refused
+    margin = 4.0 * max(h, w) + 16.0
+    if xy.size and (
+        not np.isfinite(xy).all()
+        or xy[:, 0].min() < -margin
+        or xy[:, 1].min() < -margin
+        or xy[:, 0].max() > w + margin
+        or xy[:, 1].max() > h + margin
+    ):
+        from ..errors import FormatError
+
+        raise FormatError(f"a polygon point lies far outside the {w}x{h} image", field="polygon")
     valid = sizes > 0
     idx = None
     if not valid.all():

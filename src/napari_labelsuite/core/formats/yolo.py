@@ -844,7 +844,12 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             labels = np.zeros(ann.shape, _id_dtype(parsed, side_path, where))
         boxes: list[Box] = []
         for plane, rows, metas in parsed:
-            target = labels[plane] if labels is not None else np.broadcast_to(np.int32(0), (h, w))
+            if labels is not None:
+                target = labels[plane]
+            elif any(kind == "polygon" for _, _, kind, _ in rows):  # painted, then dropped
+                target = np.zeros((h, w), np.int32)
+            else:
+                target = np.broadcast_to(np.int32(0), (h, w))
             found: dict[int, ObjectInfo] = {}
             _fill(target, rows, metas, to_id, found, boxes, plane)
             for k, o in found.items():
