@@ -1,4 +1,4 @@
-"""Object kinds beyond axis-aligned boxes and masks: rotated boxes and keypoints."""
+"""Object kinds beyond axis-aligned boxes and masks: polygons, rotated boxes, keypoints."""
 
 from .keypoints import (
     COCO_PERSON_SIGMAS,
@@ -9,6 +9,7 @@ from .keypoints import (
     match_keypoints,
     oks,
 )
+from .polygons import Ring, check_polygon, mask_to_rings, rings_to_mask
 from .rotated import (
     RotatedBox,
     check_rboxes,
@@ -24,13 +25,16 @@ from .rotated import (
 __all__ = [
     "COCO_PERSON_SIGMAS",
     "Keypoints",
+    "Ring",
     "RotatedBox",
     "Skeleton",
     "check_keypoints",
+    "check_polygon",
     "check_rboxes",
     "corners_to_rbox",
     "flip_keypoints",
     "mask_to_rbox",
+    "mask_to_rings",
     "match_keypoints",
     "match_rboxes",
     "min_area_rect",
@@ -38,4 +42,5 @@ __all__ = [
     "rbox_iou",
     "rbox_iou_pairs",
     "rbox_to_corners",
+    "rings_to_mask",
 ]
