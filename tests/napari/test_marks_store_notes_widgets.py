@@ -142,3 +142,26 @@ def test_store_widget_shows_what_was_inferred_on_opening(make_napari_viewer, tmp
     w.session.close_store()
     w.refresh_status()
     assert not w.notes.isVisibleTo(w) and w.notes.text() == ""
+
+
+def test_class_keys_on_a_points_layer_choose_the_class_of_the_next_point(
+    make_napari_viewer, qtbot
+):
+    from napari_labelsuite import LabelSession, Taxonomy
+    from napari_labelsuite._widgets.taxonomy import TaxonomyWidget
+
+    viewer = make_napari_viewer()
+    session = LabelSession.attach(viewer)
+    session.taxonomy = Taxonomy([{"id": 5, "name": "seed"}, {"id": 9, "name": "tip"}])
+    widget = TaxonomyWidget(viewer)
+    try:
+        pts = session.add_points_layer(ndim=2)
+        viewer.layers.selection.active = pts
+        # without the class keys, "2" would put the Points layer into its add mode
+        qtbot.keyClick(viewer.window._qt_viewer.canvas.native, "2")
+        assert session.active_class == 9 and pts.mode == "pan_zoom"
+        assert pts.feature_defaults["class"].tolist() == ["tip"]
+        pts.add([[1.0, 1.0]])
+        assert pts.features["class_id"].tolist() == [9]
+    finally:
+        widget.close_bindings()

@@ -45,7 +45,7 @@ from qtpy.QtWidgets import (
     QTreeWidgetItem,
 )
 
-from .._session.layers import ROLES, role_of
+from .._session.layers import MARK_ROLES, ROLES, role_of
 from .._session.view import BOX_TEXT_MODES
 from ..core.taxonomy import Taxonomy
 from ._base import SessionWidget
@@ -269,7 +269,7 @@ class TaxonomyWidget(SessionWidget):
             if layer not in self._watched:
                 layer.events.metadata.connect(self._bind_layer_keys)
                 self._watched.add(layer)
-            if role_of(layer) not in ROLES:
+            if role_of(layer) not in ROLES + MARK_ROLES:
                 continue
             for key, action in self._key_actions.items():
                 slot = (id(layer), key)
