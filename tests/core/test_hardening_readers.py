@@ -394,3 +394,77 @@ def test_mask_files_are_bounded_by_their_header(tmp_path, suffix):
     assert "4096 pixels" in str(err.value) and f.name in str(err.value)
     anns, _ = formats.read(f, "masks")
     assert anns[0].shape == (64, 64)
+
+
+# -- regressions found by the fuzz test -----------------------------------------------------
+def _sample(fmt: str, tmp_path: Path) -> Path:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import hostile_corpus
+
+    return hostile_corpus.valid_sample(fmt, tmp_path)
+
+
+def _edit(path: Path, fn) -> None:
+    doc = json.loads(path.read_text())
+    fn(doc)
+    path.write_text(json.dumps(doc))
+
+
+def _labelme_file(tmp_path: Path) -> tuple[Path, Path]:
+    folder = _sample("labelme", tmp_path)
+    return folder, next(p for p in folder.rglob("*.json") if "shapes" in p.read_text())
+
+
+def test_labelme_polygon_point_far_outside_the_image_is_refused(tmp_path):
+    from napari_labelsuite.core import formats
+
+    folder, f = _labelme_file(tmp_path)
+    _edit(f, lambda d: d["shapes"][0]["points"][0].__setitem__(1, 1.15e17))
+    with pytest.raises(FormatError, match="far outside"):
+        formats.read(folder, "labelme")
+
+
+def test_labelme_group_id_of_the_wrong_type(tmp_path):
+    from napari_labelsuite.core import formats
+
+    folder, f = _labelme_file(tmp_path)
+    _edit(f, lambda d: d["shapes"][0].__setitem__("group_id", []))
+    with pytest.raises(FormatError, match="group_id"):
+        formats.read(folder, "labelme")
+
+
+@pytest.mark.parametrize("size", [[-1, 16], [None, 16], [12], [10**9, 10**9]])
+def test_coco_results_rle_size_is_checked(tmp_path, size):
+    from napari_labelsuite.core import formats
+
+    f = _sample("coco_results", tmp_path)
+    _edit(f, lambda d: d[0]["segmentation"].__setitem__("size", size))
+    with pytest.raises(FormatError, match="segmentation.size"):
+        formats.read(f, "coco_results")
+
+
+def test_labelstudio_brush_rle_with_null_is_named(tmp_path):
+    from napari_labelsuite.core import formats
+
+    f = _sample("labelstudio", tmp_path)
+    f = f if f.is_file() else next(f.rglob("*.json"))
+
+    def null_first(d):
+        for r in d[0]["annotations"][0]["result"]:
+            if r["type"] == "brushlabels":
+                r["value"]["rle"][0] = None
+
+    _edit(f, null_first)
+    with pytest.raises(FormatError, match="brush RLE"):
+        formats.read(f, "labelstudio")
+
+
+def test_yolo_detect_sidecar_with_polygon_rows_is_a_named_error(tmp_path):
+    """Polygon rows of a detect-task sidecar are painted into a scratch buffer (they once
+    hit a read-only one); nothing is left, which the registry reports."""
+    out = _yolo(tmp_path)  # written as task segment
+    _edit(out / "labelsuite.json", lambda d: d.__setitem__("task", None))
+    with pytest.raises(FormatError, match="read 0 objects"):
+        _read_yolo(out)
