@@ -80,12 +80,17 @@ class SessionHost(Protocol):
     to_annotation: Any
     load_annotation: Any
     _require: Any
+    _check_objects: Any
+    add_class: Any
     _active_of_role: Any
     _bind_instances: Any
     _bind_boxes: Any
     active_class: Any
     _box_indices: Any
     _check_taxonomy_swap: Any
+
+    # -- instances (InstancesMixin) ---------------------------------------------------------------
+    instance_target: Any
 
     # -- store (StoreMixin) -------------------------------------------------------------------
     @property

@@ -22,7 +22,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Generator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from ..core.formats import ctc
 from ..core.instances import InstanceEdit
 from ..core.interpolate._common import drain
 from ..core.tables import boxes_frame
+from .host import SessionPart
 from .instances import _TableUndo
 from .layers import _layer_data, role_of
 
@@ -46,26 +47,8 @@ def _edit_pixels(edit: InstanceEdit) -> int:
     )
 
 
-class InterpolateMixin:
+class InterpolateMixin(SessionPart):
     """Interpolate masks and boxes between keyframes, propagate objects, track over time."""
-
-    if TYPE_CHECKING:  # provided by LabelSession and its other parts
-        taxonomy: Any
-        active_class: int | None
-
-        def instance_target(self, layer: Any = None) -> Any: ...
-        def require_viewer(self) -> Any: ...
-        def objects(self, layer: Any = None) -> dict[int, ObjectInfo]: ...
-        def _bind_instances(self, layer: Any, objects: dict | None = None) -> None: ...
-        def _check_objects(self, objects: dict[int, ObjectInfo]) -> None: ...
-        def _bind_boxes(self, layer: Any, frame: Any = None) -> None: ...
-        def _require(self, role: str, layer: Any = None) -> Any: ...
-        def _box_indices(self, layer: Any, indices: Any) -> list[int]: ...
-        def boxes_list(self, layer: Any = None) -> list: ...
-        def add_class(self, name: str, **kwargs: Any) -> Any: ...
-        def add_instance_layer(self, data: Any = None, **kwargs: Any) -> Any: ...
-        def _record(self, action: str, **params: Any) -> dict[str, Any]: ...
-        def _log_effort(self, route: str, action: str, **kw: Any) -> None: ...
 
     def _init_mixin(self) -> None:
         #: id(boxes layer) -> earlier (data, features) states, newest last (undo_boxes)
