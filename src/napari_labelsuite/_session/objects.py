@@ -6,7 +6,8 @@
   rectangle a rectangle, so reading the layer back gives the edited boxes and angles.
 * Keypoints live on a Points layer (role ``keypoints``): one point per labelled keypoint
   with ``object`` (which keypoint set), ``class_id``, ``keypoint`` (its name in the
-  class's skeleton), ``visibility`` (1 or 2) and the object's box; unlabelled keypoints
+  class's skeleton), ``visibility`` (1 or 2) and the object's box (``box_x0`` ...
+  ``box_y1``); unlabelled keypoints
   (v = 0) have no point.
 
 Both work on nD stacks: each object lives on one plane (the leading coordinates).
@@ -28,7 +29,8 @@ from .layers import META_KEY
 __all__ = ["ObjectsMixin"]
 
 _RB_COLUMNS = ("class", "class_id", "instance_id", "angle", "status", "difficult")
-_KP_COLUMNS = ("object", "class", "class_id", "keypoint", "visibility", "box")
+_BOX_COLS = ("box_x0", "box_y0", "box_x1", "box_y1")
+_KP_COLUMNS = ("object", "class", "class_id", "keypoint", "visibility", *_BOX_COLS)
 
 
 def _meta(role: str) -> dict[str, Any]:
@@ -193,9 +195,16 @@ class ObjectsMixin(SessionPart):
                 if v == 0:
                     continue
                 pts.append([*kp.plane, y - 0.5, x - 0.5][-nd:] if nd >= 2 else [y, x])
-                rows.append({"object": j, "class": self.taxonomy[kp.class_id].name,
-                             "class_id": kp.class_id, "keypoint": sk.names[i],
-                             "visibility": int(v), "box": kp.box})  # fmt: skip
+                box = kp.box if kp.box is not None else (np.nan,) * 4
+                row = {
+                    "object": j,
+                    "class": self.taxonomy[kp.class_id].name,
+                    "class_id": kp.class_id,
+                    "keypoint": sk.names[i],
+                    "visibility": int(v),
+                }
+                row.update({c: float(b) for c, b in zip(_BOX_COLS, box, strict=True)})  # fmt: skip
+                rows.append(row)
         frame = pd.DataFrame(rows, columns=list(_KP_COLUMNS))
         colors = [[0.2, 1, 0.2, 1] if r["visibility"] == 2 else [1, 0.6, 0, 1] for r in rows]
         layer = Points(
@@ -227,9 +236,9 @@ class ObjectsMixin(SessionPart):
                 y, x = data[r, -2:] + 0.5
                 xyv[sk.names.index(name)] = [x, y, int(feats.iloc[r]["visibility"])]
             plane = tuple(int(round(p)) for p in data[idx[0], :-2])
-            box = first["box"]
-            out.append(Keypoints(xyv, cid, plane=plane,
-                                 box=None if box is None else tuple(box)))  # fmt: skip
+            bx = [float(first[c]) for c in _BOX_COLS]
+            box = None if np.isnan(bx).any() else (bx[0], bx[1], bx[2], bx[3])
+            out.append(Keypoints(xyv, cid, plane=plane, box=box))
         return out
 
     def set_keypoint_visibility(self, index: int, visibility: int, layer: Any = None) -> None:
