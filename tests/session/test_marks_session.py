@@ -159,3 +159,23 @@ def test_empty_points_and_polylines_layers_label_what_is_drawn(tmp_path):
         {"xy": [[0.5, 0.5], [6.5, 4.5]], "class_id": 2, "attributes": {}, "kind": "linestrip"}
     ]
     assert [e["action"] for e in s.history()[-2:]] == ["add_points_layer", "add_polylines_layer"]
+
+
+def test_an_image_holding_only_points_is_saved_when_leaving_it(tmp_path):
+    from PIL import Image
+
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.zeros((10, 12), np.uint8)).save(folder / name)
+    s = LabelSession(taxonomy=Taxonomy.from_dict({"classes": [{"id": 1, "name": "seed"}]}))
+    s.open_dataset(folder)
+    s.set_active_class("seed")
+    s.add_points_layer().add([[2.0, 3.0]])
+    s.next()  # saves "a" although it holds no mask pixel or box
+    assert s.progress()["labeled"].tolist() == [True, False]
+    s.prev()
+    np.testing.assert_array_equal(s.points_layer.data, [[2.0, 3.0]])
+    assert s.points_layer.features["class"].tolist() == ["seed"]

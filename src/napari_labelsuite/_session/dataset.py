@@ -22,7 +22,7 @@ from ..core.dataset import (
 from ..core.errors import LabelsuiteError, SessionError
 from ..core.provenance import ProvenanceError, ProvenanceLog
 from .host import SessionPart
-from .layers import META_KEY, ROLES, role_of
+from .layers import MARK_ROLES, META_KEY, ROLES, role_of
 
 
 def _unwritable(folder: Path) -> str | None:
@@ -234,7 +234,8 @@ class DatasetMixin(SessionPart):
 
     def _drop_item_layers(self) -> None:
         shown = self._item_layers
-        for layer in [ly for ly in self.layers if ly in shown or role_of(ly) in ROLES]:
+        gone = ROLES + MARK_ROLES
+        for layer in [ly for ly in self.layers if ly in shown or role_of(ly) in gone]:
             self.layers.remove(layer)
         self._item_layers = []
 

@@ -142,10 +142,11 @@ def summarize(ann: ImageAnnotation) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``labeled`` (any object, box or non-zero mask pixel), ``reviewed`` (there is at
-        least one object or box and none is still ``"todo"``), ``n_objects``, ``n_boxes``,
-        one count per review status, ``objects_per_class`` and ``boxes_per_class``
-        (class id as str -> count) and ``semantic_pixels`` (class id as str -> pixels).
+        ``labeled`` (any object, box, point, polyline or non-zero mask pixel),
+        ``reviewed`` (there is at least one object or box and none is still ``"todo"``),
+        ``n_objects``, ``n_boxes``, one count per review status, ``objects_per_class``
+        and ``boxes_per_class`` (class id as str -> count) and ``semantic_pixels``
+        (class id as str -> pixels).
     """
     statuses = [o.status for o in ann.objects.values()] + [b.status for b in ann.boxes]
     counts = {s: statuses.count(s) for s in REVIEW_STATUSES}
@@ -165,8 +166,10 @@ def summarize(ann: ImageAnnotation) -> dict[str, Any]:
     for b in ann.boxes:
         box_class[str(b.class_id)] = box_class.get(str(b.class_id), 0) + 1
     n_items = len(statuses)
+    # points and polylines (``core.marks``) are labels too: an image holding only them is saved
+    n_marks = sum(len(ann.metadata.get(k) or ()) for k in ("points", "polylines"))
     return {
-        "labeled": bool(n_items or semantic_pixels or has_instances),
+        "labeled": bool(n_items or semantic_pixels or has_instances or n_marks),
         "reviewed": bool(n_items) and counts["todo"] == 0,
         "n_objects": len(ann.objects),
         "n_boxes": len(ann.boxes),
