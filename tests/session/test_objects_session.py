@@ -83,3 +83,33 @@ def test_keypoints_must_fit_their_class(session: LabelSession) -> None:
     with pytest.raises(ObjectKindError, match="defines no keypoints"):
         session.add_keypoints_layer([Keypoints(np.zeros((3, 3)), 1)])
     assert not [lay for lay in session.layers if lay.name == "keypoints"]
+
+
+def test_polygons_from_instances_keep_holes_and_round_trip(session: LabelSession) -> None:
+    from napari_labelsuite.core.objects.polygons import rings_to_mask
+
+    lab = np.zeros((2, 20, 20), np.int32)
+    lab[1, 2:15, 3:17] = 4
+    lab[1, 6:9, 7:10] = 0  # a hole
+    lab[0, 1:4, 1:4] = 5
+    session.add_instance_layer(lab, objects={4: ObjectInfo(1), 5: ObjectInfo(1)})
+    layer = session.polygons_from_instances()
+    assert layer.ndim == 3
+    polys = session.polygons_list()
+    assert sorted((p["plane"], p["instance_id"], p["ring"].hole) for p in polys) == [
+        ((0,), 5, False), ((1,), 4, False), ((1,), 4, True)
+    ]  # fmt: skip
+    rings4 = [p["ring"] for p in polys if p["instance_id"] == 4]
+    np.testing.assert_array_equal(rings_to_mask(rings4, 20, 20), lab[1] == 4)
+    assert session._history[-1]["action"] == "polygons_from_instances"
+
+
+def test_self_intersecting_polygon_on_the_layer_is_a_named_error(session: LabelSession) -> None:
+    lab = np.zeros((10, 10), np.int32)
+    lab[2:6, 2:6] = 1
+    session.add_instance_layer(lab, objects={1: ObjectInfo(1)})
+    layer = session.polygons_from_instances()
+    layer.data = [np.array([[0, 0], [4, 4], [0, 4], [6, 0]], float)]
+    with pytest.raises(ObjectKindError, match="self-intersecting") as exc:
+        session.polygons_list()
+    assert exc.value.where == "polygons: shape 0"

@@ -168,6 +168,75 @@ class ObjectsMixin(SessionPart):
                          objects=[b.instance_id for b in boxes])  # fmt: skip
         return out
 
+    # -- polygons ----------------------------------------------------------------------
+    def polygons_from_instances(self, *, tolerance: float = 0.0, name: str = "polygons") -> Any:
+        """A Shapes layer of polygons (role ``polygons``) outlining every instance, per plane.
+
+        Each shape's features hold ``class``, ``class_id``, ``instance_id``, ``hole`` (the
+        ring is a hole of its instance) and ``status``. ``tolerance`` (pixels) simplifies
+        the outlines; 0 follows the pixel boundary exactly.
+        """
+        from napari.layers import Shapes
+
+        from ..core.boxes import object_slices
+        from ..core.objects.polygons import mask_to_rings
+
+        inst = self._require("instances")
+        objects = self.objects()
+        data = inst.data[0] if getattr(inst, "multiscale", False) else inst.data
+        lead = data.shape[:-2]
+        shapes, rows = [], []
+        for plane in np.ndindex(*lead) if lead else [()]:
+            arr = np.asarray(data[plane])
+            for k, sl in object_slices(arr).items():
+                info = objects.get(k)
+                if info is None or info.class_id not in self.taxonomy:
+                    continue
+                for ring in mask_to_rings(arr[sl] == k, tolerance):
+                    yx = ring.xy[:, ::-1] + [sl[0].start - 0.5, sl[1].start - 0.5]
+                    lead_c = np.broadcast_to(np.asarray(plane, float), (len(yx), len(plane)))
+                    shapes.append(np.hstack([lead_c, yx]))
+                    rows.append({"class": self.taxonomy[info.class_id].name,
+                                 "class_id": info.class_id, "instance_id": k,
+                                 "hole": ring.hole, "status": info.status})  # fmt: skip
+        frame = pd.DataFrame(rows, columns=["class", "class_id", "instance_id", "hole", "status"])
+        colors = [self.taxonomy[r["class_id"]].color for r in rows] or "yellow"
+        layer = Shapes(
+            shapes, ndim=data.ndim, shape_type="polygon", name=name, features=frame,
+            face_color="transparent", edge_color=colors, edge_width=1,
+            metadata=_meta("polygons"),
+        )  # fmt: skip
+        self.layers.append(layer)
+        self._record("polygons_from_instances", n_polygons=len(shapes), tolerance=tolerance)
+        self._log_effort("instance-tools", "polygon", count=1, layer=layer,
+                         objects=sorted({r["instance_id"] for r in rows}))  # fmt: skip
+        return layer
+
+    def polygons_list(self, layer: Any = None) -> list[dict[str, Any]]:
+        """The polygons of ``layer`` (default: the first ``polygons`` layer).
+
+        One dict per shape: ``ring`` (a ``core.objects.Ring`` in pixel-edge ``x, y``),
+        ``plane``, ``class_id``, ``instance_id`` and ``status``. Each outline is checked:
+        a self-intersecting or degenerate polygon is a named error.
+        """
+        from ..core.objects.polygons import Ring, check_polygon
+
+        layer = layer if layer is not None else self._require_role("polygons")
+        feats = layer.features
+        out = []
+        for i, v in enumerate(layer.data):
+            v = np.asarray(v, float)
+            xy = check_polygon(v[:, -2:][:, ::-1] + 0.5, where=f"{layer.name}: shape {i}")
+            row = feats.iloc[i]
+            out.append({
+                "ring": Ring(xy, hole=bool(row.get("hole", False))),
+                "plane": tuple(int(round(p)) for p in v[0, :-2]),
+                "class_id": int(row.get("class_id", 0) or 0),
+                "instance_id": int(row.get("instance_id", 0) or 0),
+                "status": str(row.get("status", "todo") or "todo"),
+            })  # fmt: skip
+        return out
+
     # -- keypoints ---------------------------------------------------------------------
     def _skeleton_of(self, class_id: int, where: str) -> Any:
         if class_id not in self.taxonomy or self.taxonomy[class_id].skeleton is None:
