@@ -136,7 +136,7 @@ def _exporter(out: str, fmt: str, wfd: int) -> None:  # pragma: no cover - child
         os._exit(3)
 
 
-def _kill_export(out: Path, fmt: str, delay: float) -> None:
+def _kill_export(out: Path, fmt: str, delay: float, wait_done: bool = False) -> None:
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
@@ -146,7 +146,10 @@ def _kill_export(out: Path, fmt: str, delay: float) -> None:
     try:
         assert select.select([rfd], [], [], 30)[0], "exporter never started"
         os.read(rfd, 1)
-        time.sleep(delay)
+        if wait_done:  # let this one finish: the new export must be seen at least once
+            select.select([rfd], [], [], 30)
+        else:
+            time.sleep(delay)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     finally:
@@ -168,7 +171,7 @@ def test_sigkill_during_export_leaves_old_or_new_export(tmp_path, fmt):
     span = time.perf_counter() - t0
     seen = {"old": 0, "new": 0}
     for k in range(N_TRIALS):
-        _kill_export(out, fmt, delay=span * 1.4 * k / N_TRIALS)
+        _kill_export(out, fmt, delay=span * 1.4 * k / N_TRIALS, wait_done=k == N_TRIALS - 1)
         tree = _tree(out)
         # the files of each export are equal byte for byte except the sidecar of YOLO,
         # which names the same content; compare the file sets and their bytes
