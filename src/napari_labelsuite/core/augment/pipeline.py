@@ -357,6 +357,7 @@ class Pipeline:
         seed: int = 0,
         *,
         channel_axis: int | None = None,
+        skeletons: dict[int, Any] | None = None,
     ) -> tuple[np.ndarray, ImageAnnotation, AugmentDiagnostics]:
         """One variant of ``image`` and ``annotation`` for ``seed``.
 
@@ -371,6 +372,10 @@ class Pipeline:
             Non-negative; the same seed always gives the same variant.
         channel_axis : {None, 0, -1}
             Where the channels are; found from the shapes when None.
+        skeletons : dict of int to Skeleton, optional
+            Class id -> keypoint skeleton; a mirroring variant swaps the left/right
+            keypoints of those classes (rotated boxes and keypoints always follow the
+            image; see :mod:`napari_labelsuite.core.objects.transform`).
 
         Returns
         -------
@@ -378,7 +383,7 @@ class Pipeline:
             The image keeps its dtype and channel layout.
         """
         src = self._prepare(image, annotation, channel_axis)
-        return self._run(src, seed)
+        return self._run(src, seed, skeletons)
 
     def apply_many(
         self,
@@ -491,7 +496,7 @@ class Pipeline:
             boxes=boxes,
         )
 
-    def _run(self, src: _Source, seed: int):
+    def _run(self, src: _Source, seed: int, skeletons: dict[int, Any] | None = None):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise AugmentError("seed must be an integer >= 0", field="seed", value=seed)
         seed = int(seed)
@@ -560,6 +565,7 @@ class Pipeline:
                         diag.instances_cut[v] = (b, n)
 
         boxes = self._boxes(src, resample, out_shape, diag)
+        rotated, keypoints = _objects_through(resample, src.ann, out_shape, steps, skeletons)
         objects = src.ann.objects
         if "instances" in present:
             keep = set(present["instances"].tolist())
@@ -579,6 +585,8 @@ class Pipeline:
             boxes=boxes,
             image_path=src.ann.image_path,
             metadata=meta,
+            rotated=rotated,
+            keypoints=keypoints,
         )
         return img, out_ann, diag
 
@@ -947,6 +955,23 @@ def _to_albu(t: Transform, pipe: Pipeline) -> dict[str, Any] | None:
 
 
 # -- resampling and the point map ------------------------------------------------------------
+def _objects_through(resample, ann, out_shape, steps, skeletons) -> tuple[list, list]:
+    """Rotated boxes and keypoints of ``ann`` through the variant's geometric map."""
+    if not ann.rotated and not ann.keypoints:
+        return [], []
+    from ..objects.transform import transform_keypoints, transform_rotated
+
+    det = 1.0
+    for step in steps:
+        if step[0] == "affine":
+            det *= float(np.linalg.det(step[1][:2, :2]))
+    rotated, _ = transform_rotated(list(ann.rotated), resample.forward_points, out_shape)
+    kps = transform_keypoints(
+        list(ann.keypoints), resample.forward_points, out_shape, det < 0, skeletons
+    )
+    return rotated, kps
+
+
 class _Resampler:
     """The composed geometry of one variant: resample arrays, map boxes, measure padding."""
 
