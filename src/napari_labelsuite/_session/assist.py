@@ -236,8 +236,9 @@ class AssistMixin(SessionPart):
             # the table first: the paint listener then sees a known id and adds nothing
             self._bind_instances(layer, after)
         with layer.block_history():
-            layer.data_setitem(idx, iid, refresh=False)
-        layer.refresh()
+            # napari updates only the changed pixels of the view (no full re-slice of a
+            # lazy layer)
+            layer.data_setitem(idx, iid, refresh=True)
         if undo is not None:
             undo.record(top, before, after, action)
         if layer.selected_label == iid:
