@@ -29,6 +29,7 @@ __all__ = [
     "is_masked_paint_atom",
     "main_window",
     "paint_atoms",
+    "point_placed_by_hand",
     "polygon_vertices_being_filled",
     "resize_window",
     "shape_drawn_by_hand",
@@ -127,3 +128,14 @@ def shape_drawn_by_hand(layer: Any) -> bool:
     ``added``; ``add``/``add_rectangles`` from code emit ``added`` with it unset.
     """
     return bool(getattr(layer, "_is_creating", False))
+
+
+def point_placed_by_hand(layer: Any) -> bool:
+    """True while napari's point tool adds a point to a Points layer.
+
+    Assumption (canary ``test_points_added_by_the_point_tool_are_marked``): napari's
+    ``add`` mouse callback calls ``Points.add`` only in mode ``"add"``, so an ``added``
+    data event seen in that mode is a click; points added from code in another mode
+    (pan/zoom, select) are not.
+    """
+    return str(getattr(layer, "mode", "")) == "add"

@@ -20,7 +20,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["brush_stroke", "click", "drag", "draw_rectangle", "labels_polygon"]
+__all__ = [
+    "brush_stroke",
+    "click",
+    "drag",
+    "draw_polyline",
+    "draw_rectangle",
+    "labels_polygon",
+    "place_points",
+]
 
 
 @dataclass
@@ -105,6 +113,40 @@ def draw_rectangle(layer: Any, corner: Sequence[float], opposite: Sequence[float
     """Drag napari's rectangle tool on a Shapes layer from ``corner`` to ``opposite``."""
     layer.mode = "add_rectangle"
     drag(layer, [corner, opposite])
+    layer.mode = "pan_zoom"
+
+
+def draw_polyline(layer: Any, vertices: Sequence[Sequence[float]]) -> None:
+    """Click ``vertices`` with napari's polyline tool on a Shapes layer, then finish it.
+
+    As a person does: the cursor moves to each vertex (the vertex following the cursor
+    goes there) and clicks; a double-click on the last vertex finishes the path. Each click
+    has its own screen position, as napari ignores a click where the previous one was.
+    """
+    from napari.utils.interactions import (
+        mouse_double_click_callbacks,
+        mouse_move_callbacks,
+        mouse_press_callbacks,
+    )
+
+    layer.mode = "add_polyline"
+    for k, v in enumerate(vertices):
+        if k:
+            near = np.array([k - 0.5, 0.0])
+            mouse_move_callbacks(layer, _event(layer, "mouse_move", v, pos=near))
+        mouse_press_callbacks(layer, _event(layer, "mouse_press", v, pos=np.array([k, 0.0])))
+    last = np.array([len(vertices) - 1, 0.0])
+    mouse_double_click_callbacks(
+        layer, _event(layer, "mouse_double_click", vertices[-1], pos=last)
+    )
+    layer.mode = "pan_zoom"
+
+
+def place_points(layer: Any, points: Sequence[Sequence[float]]) -> None:
+    """Click each of ``points`` with napari's point tool on a Points layer."""
+    layer.mode = "add"
+    for p in points:
+        click(layer, p)
     layer.mode = "pan_zoom"
 
 

@@ -9,7 +9,13 @@ napari's own tools on managed layers are logged by listeners installed here:
   writes through ``data_setitem`` are programmatic and logged by the method making them),
   with the pixels it changed; in Labels polygon mode, one ``vertex`` action per vertex;
 * a box (or polygon) drawn by hand on a managed boxes Shapes layer, a box moved or
-  reshaped (``correction``) and boxes deleted (``delete``).
+  reshaped (``correction``) and boxes deleted (``delete``);
+* a path drawn by hand on a managed polylines Shapes layer (route ``polyline``, one
+  ``vertex`` action per vertex of the finished path), moved or reshaped, deleted;
+* a point placed with napari's point tool on a managed points layer (route ``points``,
+  one ``point`` action per click, each point an object) or keypoints layer (route
+  ``keypoints``, attributed to the keypoint set of the new point), points moved
+  (``correction``) and deleted (``delete``).
 
 Records go to ``effort.jsonl`` beside the provenance log of the open dataset or mask store
 (see :mod:`napari_labelsuite.core.effort`); without one they are kept in memory and written
@@ -30,7 +36,12 @@ import numpy as np
 import pandas as pd
 from psygnal import Signal
 
-from .._napari_compat import paint_atoms, polygon_vertices_being_filled, shape_drawn_by_hand
+from .._napari_compat import (
+    paint_atoms,
+    point_placed_by_hand,
+    polygon_vertices_being_filled,
+    shape_drawn_by_hand,
+)
 from ..core.effort import (
     EFFORT_FILE,
     IDLE_SECONDS,
@@ -294,8 +305,11 @@ class EffortMixin(SessionPart):
             hook = _PaintEffort(self, layer)
             # first: before the listener that adds a newly painted id to the table
             layer.events.paint.connect(hook, position="first")
-        elif role == "boxes":
+        elif role in ("boxes", "polylines"):
             hook = _ShapesEffort(self, layer)
+            layer.events.data.connect(hook)
+        elif role in ("points", "keypoints"):
+            hook = _PointsEffort(self, layer)
             layer.events.data.connect(hook)
         else:
             return
@@ -378,8 +392,20 @@ class _PaintEffort:
         )
 
 
+def _feature(layer: Any, column: str, i: int) -> int | None:
+    """Row ``i`` of a numeric features column as an int (None if missing, NaN or 0)."""
+    feats = layer.features
+    if column not in feats or not 0 <= i < len(feats):
+        return None
+    value = feats[column].iloc[i]
+    try:
+        return None if pd.isna(value) or not value else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class _ShapesEffort:
-    """Logs boxes (and polygons) drawn by hand, moved or reshaped, and deleted."""
+    """Logs boxes (and polygons) or polylines drawn by hand, moved or reshaped, and deleted."""
 
     def __init__(self, session: Any, layer: Any) -> None:
         self.session = weakref.ref(session)
@@ -392,26 +418,48 @@ class _ShapesEffort:
             return
         action = str(getattr(event, "action", ""))
         n_before, self._n = self._n, len(layer.data)
-        if session._effort_quiet_depth or role_of(layer) != "boxes":
+        role = role_of(layer)
+        if session._effort_quiet_depth or role not in ("boxes", "polylines"):
             return
+        route = "polyline" if role == "polylines" else "box"
         if action == "added":
             # napari emits "added" from its drawing tools while the shape is being
             # created; programmatic adds (scripts, other tools) log their own actions
             if not shape_drawn_by_hand(layer):
                 return
             for i in range(n_before, self._n):
-                self._drawn(session, layer, i)
+                if role == "polylines":
+                    self._path_finished(session, layer, i)
+                else:
+                    self._drawn(session, layer, i)
         elif action == "changed":
             idx = tuple(getattr(event, "data_indices", ()) or ())
             session._log_effort(
-                "box",
+                route,
                 "correction",
                 layer=layer,
                 object_id=int(idx[0]) if len(idx) == 1 else None,
             )
         elif action == "removed":
             idx = tuple(getattr(event, "data_indices", ()) or ())
-            session._log_effort("box", "delete", count=max(len(idx), 1), layer=layer)
+            session._log_effort(route, "delete", count=max(len(idx), 1), layer=layer)
+
+    @staticmethod
+    def _path_finished(session: Any, layer: Any, i: int) -> None:
+        """Log a path napari finished drawing: one ``vertex`` action per vertex.
+
+        napari's drawing tools emit ``added`` once drawing finishes (double-click,
+        Escape) with the final vertices; a path of a single vertex is dropped.
+        """
+        session._log_effort(
+            "polyline",
+            "vertex",
+            count=len(layer.data[i]),
+            layer=layer,
+            object_id=i,
+            class_id=_feature(layer, "class_id", i),
+            finished=True,
+        )
 
     @staticmethod
     def _drawn(session: Any, layer: Any, i: int) -> None:
@@ -427,3 +475,47 @@ class _ShapesEffort:
         session._log_effort(
             route, action, count=count, layer=layer, object_id=i, class_id=cid, finished=True
         )
+
+
+class _PointsEffort:
+    """Logs points or keypoints placed with napari's point tool, moved, and deleted."""
+
+    def __init__(self, session: Any, layer: Any) -> None:
+        self.session = weakref.ref(session)
+        self.layer = weakref.ref(layer)
+
+    def __call__(self, event: Any = None) -> None:
+        session, layer = self.session(), self.layer()
+        if session is None or layer is None or session._effort_quiet_depth:
+            return
+        role = role_of(layer)
+        if role not in ("points", "keypoints"):
+            return
+        route = "keypoints" if role == "keypoints" else "points"
+        action = str(getattr(event, "action", ""))
+        idx = tuple(int(i) for i in getattr(event, "data_indices", ()) or ())
+        if action == "added":
+            if not point_placed_by_hand(layer) or not len(layer.data):
+                return  # points added from code log their own actions
+            for i in sorted({i % len(layer.data) for i in idx}):
+                # a point is an object; a keypoint belongs to its keypoint set
+                obj = i if role == "points" else _feature(layer, "object", i)
+                session._log_effort(
+                    route,
+                    "point",
+                    layer=layer,
+                    object_id=obj,
+                    class_id=_feature(layer, "class_id", i),
+                    finished=role == "points",
+                )
+        elif action == "changed" and idx and str(getattr(layer, "mode", "")) == "select":
+            # napari's select tool moved points (setting ``data`` from code is not a move)
+            session._log_effort(
+                route,
+                "correction",
+                count=len(idx),
+                layer=layer,
+                object_id=idx[0] if len(idx) == 1 and role == "points" else None,
+            )
+        elif action == "removed":
+            session._log_effort(route, "delete", count=max(len(idx), 1), layer=layer)

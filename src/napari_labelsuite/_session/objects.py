@@ -281,6 +281,7 @@ class ObjectsMixin(SessionPart):
             face_color=colors or "white", size=5, metadata=_meta("keypoints"),
         )  # fmt: skip
         self.layers.append(layer)
+        self._watch_effort(layer)  # EffortMixin: log keypoints placed by hand
         self._record("add_keypoints_layer", name=name, n_objects=len(sets), ndim=nd)
         return layer
 

@@ -40,6 +40,9 @@ ROUTES = (
     "tracking",
     "instance-tools",
     "import",
+    "points",
+    "keypoints",
+    "polyline",
 )
 
 __all__ = [

@@ -33,6 +33,9 @@ ROUTE_COLORS = {
     "tracking": "#CCB974",
     "instance-tools": "#64B5CD",
     "import": "#000000",
+    "points": "#E377C2",
+    "keypoints": "#17BECF",
+    "polyline": "#BCBD22",
 }
 _METRICS = {
     "seconds": ("active_seconds", "active seconds per object"),
