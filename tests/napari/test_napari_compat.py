@@ -101,3 +101,19 @@ def test_shapes_added_by_drawing_tools_are_marked():
     layer.add_rectangles(np.array([[0, 0], [3, 3]]))  # code
     assert seen == [("adding", True), ("added", True), ("adding", False), ("added", False)]
     assert not compat.shape_drawn_by_hand(layer)
+
+
+def test_points_added_by_the_point_tool_are_marked():
+    from napari.layers import Points
+
+    from napari_labelsuite import _simulate as sim
+
+    layer = Points(ndim=2)
+    seen = []
+    layer.events.data.connect(
+        lambda e: seen.append((str(e.action), compat.point_placed_by_hand(layer)))
+    )
+    sim.place_points(layer, [(3, 4)])  # napari's point tool
+    layer.add(np.array([[5.0, 6.0]]))  # code, after leaving the tool
+    assert seen == [("adding", True), ("added", True), ("adding", False), ("added", False)]
+    np.testing.assert_allclose(layer.data, [[3, 4], [5, 6]])
