@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hostile_corpus  # noqa: E402
 from napari_labelsuite.core import formats  # noqa: E402
+from napari_labelsuite.core.annotation import ObjectInfo  # noqa: E402
 from napari_labelsuite.core.errors import LabelsuiteError  # noqa: E402
 
 _ROOT = Path(tempfile.mkdtemp(prefix="labelsuite-fuzz-"))
@@ -52,6 +54,82 @@ def _targets() -> list[tuple[str, str, Path, Path]]:
 
 
 TARGETS = _targets()
+
+
+def _object_samples(root: Path) -> list[tuple[str, Callable[[], Any], Path]]:
+    """Formats the generic sample cannot show (panoptic PNGs, results against ground truth,
+    CTC time series, rotated boxes, keypoints): (name, reader, file that is mutated)."""
+    from PIL import Image
+
+    from napari_labelsuite.core.annotation import ImageAnnotation
+    from napari_labelsuite.core.formats import coco_keypoints, dota
+    from napari_labelsuite.core.formats.yolo_objects import write_obb, write_pose
+    from napari_labelsuite.core.objects import Keypoints, RotatedBox, Skeleton
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    root.mkdir(parents=True)
+    anns = hostile_corpus.sample_annotations()
+    tax = Taxonomy.from_dict({"classes": [{"id": 1, "name": "cell"}, {"id": 2, "name": "dot"}]})
+    out: list[tuple[str, Callable[[], Any], Path]] = []
+
+    pan = root / "panoptic" / "panoptic.json"
+    formats.write(pan, anns, tax, fmt="coco_panoptic")
+    png = next(pan.parent.rglob("*.png"))
+    out.append(("coco_panoptic:json", lambda: formats.read(pan, "coco_panoptic"), pan))
+    out.append(("coco_panoptic:png", lambda: formats.read(pan, "coco_panoptic"), png))
+
+    gt = root / "results" / "gt.json"
+    formats.write(gt, anns, tax, fmt="coco")
+    res = root / "results" / "results.json"
+    formats.write(res, anns, tax, fmt="coco_results")
+    for f in (res, gt):
+        out.append((f"coco_results:{f.name}", lambda: formats.read(res, images=gt), f))
+
+    inst = np.zeros((3, 12, 16), np.uint16)
+    inst[0:2, 2:6, 2:7] = 1
+    inst[2:3, 7:11, 9:14] = 2
+    objects = {1: ObjectInfo(1), 2: ObjectInfo(1, attributes={"parent": 1})}
+    ctc_dir = root / "ctc"
+    series = ImageAnnotation("movie", inst.shape, axes="tyx", instances=inst, objects=objects)
+    formats.write(ctc_dir, [series], Taxonomy([{"id": 1, "name": "cell"}]), fmt="ctc")
+    track = next(ctc_dir.rglob("*.txt"))
+    frame = sorted(ctc_dir.rglob("*.tif"))[0]
+    for f in (track, frame):
+        out.append((f"ctc:{f.name}", lambda: formats.read(ctc_dir, "ctc"), f))
+
+    rboxes = [
+        RotatedBox(8.0, 6.0, 6.0, 3.0, 30.0, class_id=1),
+        RotatedBox(5, 5, 2, 4, 0, class_id=2),
+    ]
+    dota_dir = root / "dota"
+    dota.write(dota_dir, [ImageAnnotation("a.png", (12, 16), rotated=rboxes)], tax)
+    dota_txt = dota_dir / "labelTxt" / "a.txt"
+    out.append(("dota:a.txt", lambda: dota.read(dota_dir, image_size=(12, 16)), dota_txt))
+
+    skel = Skeleton(["nose", "left", "right"], edges=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])
+    kp = Keypoints(np.array([[3.0, 4.0, 2], [5.0, 4.0, 1], [0, 0, 0]]), 1, box=(2, 3, 7, 8))
+    for task in ("obb", "pose"):
+        d = root / f"yolo_{task}"
+        (d / "images" / "train").mkdir(parents=True)
+        Image.fromarray(np.zeros((12, 16), np.uint8)).save(d / "images" / "train" / "a.png")
+        if task == "obb":
+            write_obb(d, [ImageAnnotation("a.png", (12, 16), rotated=rboxes)], tax)
+        else:
+            write_pose(d, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], tax, skel)
+        for f in (d / "data.yaml", d / "labels" / "train" / "a.txt"):
+            out.append((f"yolo_{task}:{f.name}", lambda d=d: formats.read(d, "yolo"), f))
+
+    ktax = Taxonomy(
+        [{"id": 1, "name": "person", "keypoints": {"names": ["nose", "left", "right"],
+          "edges": [[0, 1], [0, 2]], "flip_pairs": [[1, 2]]}}]
+    )  # fmt: skip
+    kpf = root / "keypoints.json"
+    coco_keypoints.write(kpf, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], ktax)
+    out.append(("coco_keypoints", lambda: coco_keypoints.read(kpf), kpf))
+    return out
+
+
+OBJECT_TARGETS = _object_samples(_ROOT / "objects")
 
 
 def _read(kind: str, path: Path) -> None:
@@ -135,6 +213,35 @@ def test_mutated_files_give_a_result_or_a_named_error(name, kind, path, target, 
     try:
         target.write_bytes(mutated)
         _read(kind, path)
+    except LabelsuiteError as exc:
+        assert "\n" not in str(exc)
+    finally:
+        target.write_bytes(original)
+
+
+def test_object_samples_read_before_mutation() -> None:
+    """Every sample is valid, so the mutations start from a file the reader accepts."""
+    for name, reader, _ in OBJECT_TARGETS:
+        anns, _tax = reader()
+        assert len(anns) >= 1, name
+
+
+@pytest.mark.parametrize(
+    ("name", "reader", "target"), OBJECT_TARGETS, ids=[t[0] for t in OBJECT_TARGETS]
+)
+@settings(
+    max_examples=25,
+    deadline=3000,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.data())
+def test_mutated_object_files_give_a_result_or_a_named_error(name, reader, target, data):
+    original = target.read_bytes()
+    mutated = data.draw(mutations(original))
+    try:
+        target.write_bytes(mutated)
+        reader()
     except LabelsuiteError as exc:
         assert "\n" not in str(exc)
     finally:

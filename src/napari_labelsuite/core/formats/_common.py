@@ -46,8 +46,9 @@ class ReadReport:
     layout : str
         The layout inside that format, when it has several (``"ultralytics"``,
         ``"darknet"``, ``"roboflow"``...).
-    images, instances, boxes, points, polylines, semantic : int
-        What was read (``semantic``: images with a class mask).
+    images, instances, boxes, points, polylines, semantic, rotated, keypoints : int
+        What was read (``semantic``: images with a class mask; ``rotated``: rotated
+        boxes; ``keypoints``: keypoint sets).
     notes : list of str
         What was inferred or repaired, one sentence each.
     category_ids : dict of int to int
@@ -63,6 +64,8 @@ class ReadReport:
     points: int = 0
     polylines: int = 0
     semantic: int = 0
+    rotated: int = 0
+    keypoints: int = 0
     notes: list[str] = field(default_factory=list)
     category_ids: dict[int, int] = field(default_factory=dict)
 
@@ -72,7 +75,10 @@ class ReadReport:
 
     @property
     def objects(self) -> int:
-        return self.instances + self.boxes + self.points + self.polylines + self.semantic
+        return (
+            self.instances + self.boxes + self.points + self.polylines + self.semantic
+            + self.rotated + self.keypoints
+        )  # fmt: skip
 
     def export_ids(self) -> dict[int, int]:
         """Class id -> the id the source file used (pass as ``category_ids`` to a writer)."""
@@ -87,6 +93,8 @@ class ReadReport:
         self.boxes = sum(len(a.boxes) for a in annotations)
         self.points = sum(len(a.metadata.get("points") or ()) for a in annotations)
         self.polylines = sum(len(a.metadata.get("polylines") or ()) for a in annotations)
+        self.rotated = sum(len(a.rotated) for a in annotations)
+        self.keypoints = sum(len(a.keypoints) for a in annotations)
 
     def summary(self) -> str:
         kind = f"{self.format} ({self.layout})" if self.layout else self.format
@@ -97,6 +105,10 @@ class ReadReport:
             text += f", {self.polylines} polylines"
         if self.semantic:
             text += f", {self.semantic} semantic masks"
+        if self.rotated:
+            text += f", {self.rotated} rotated boxes"
+        if self.keypoints:
+            text += f", {self.keypoints} keypoint sets"
         return text + "".join(f"; {n}" for n in self.notes)
 
 

@@ -766,6 +766,14 @@ def taxonomy_from_coco(categories: list[dict[str, Any]], path: Any = None) -> Ta
                 where=f"categories[{i}]",
                 value=cat,
             )
+        if not isinstance(cat["name"], str) or not isinstance(
+            cat.get("supercategory"), (str, type(None))
+        ):
+            bad = "name" if not isinstance(cat["name"], str) else "supercategory"
+            raise TaxonomyError(
+                "must be a string", path=path, where=f"categories[{i}]", field=bad,
+                value=cat[bad],
+            )  # fmt: skip
         d = {"id": cat["id"], "name": cat["name"]}
         if "color" in cat:
             d["color"] = cat["color"]

@@ -23,9 +23,64 @@ from ..annotation import ImageAnnotation
 from ..errors import FormatError, LabelsuiteError, ObjectKindError
 from ..objects.keypoints import Keypoints, check_keypoints
 from ..taxonomy import Taxonomy
+from ..validate import (
+    NUMBER,
+    STRING,
+    Field,
+    _is_int,
+    _is_num,
+    check_fields,
+    check_pixels,
+    load_json,
+)
 from ._common import StagedFiles, check_annotations
 
 __all__ = ["read", "write"]
+
+
+def _pairs(v: list) -> bool:
+    return all(
+        isinstance(e, list) and len(e) == 2 and all(_is_int(x) for x in e) for e in v
+    )  # fmt: skip
+
+
+_PAIRS = "must be a list of [a, b] integer pairs"
+# one schema per record: the types every field must have before it is used
+_CATEGORY = {
+    "id": Field((int,), required=True),
+    "name": STRING,
+    "keypoints": Field(
+        (list,),
+        nullable=True,
+        check=lambda v: all(isinstance(n, str) for n in v),
+        message="must be a list of names",
+    ),  # fmt: skip
+    "skeleton": Field((list,), nullable=True, check=_pairs, message=_PAIRS),
+    "flip_pairs": Field((list,), nullable=True, check=_pairs, message=_PAIRS),
+}
+_ANNOTATION = {
+    "image_id": Field((int, str)),
+    "category_id": Field((int,), required=True),
+    "keypoints": Field(
+        (list,),
+        check=lambda v: all(_is_num(x) for x in v),
+        message="must be a list of finite numbers",
+    ),  # fmt: skip
+    "num_keypoints": Field((int,), nullable=True),
+    "bbox": Field(
+        (list,),
+        nullable=True,
+        check=lambda v: len(v) == 4 and all(_is_num(x) for x in v),
+        message="must be 4 finite numbers [x, y, w, h]",
+    ),  # fmt: skip
+    "area": NUMBER,
+}
+_IMAGE = {
+    "id": Field((int, str)),
+    "file_name": Field((str,), required=True),
+    "height": Field((int,), required=True),
+    "width": Field((int,), required=True),
+}
 
 
 def _flip_by_name(names: list[str]) -> list[tuple[int, int]]:
@@ -99,16 +154,14 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
         0/1/2, ``num_keypoints`` that disagrees with the visibilities, bad skeletons.
     """
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"cannot read COCO JSON: {exc}", path=p) from None
+    doc = load_json(p, what="COCO keypoints file")  # regular file, UTF-8, bounded nesting
     if not isinstance(doc, dict) or not all(
         isinstance(doc.get(k), list) for k in ("images", "annotations", "categories")
     ):
         raise FormatError("needs 'images', 'annotations' and 'categories' lists", path=p)
     classes = []
-    for c in doc["categories"]:
+    for i, c in enumerate(doc["categories"]):
+        check_fields(c, _CATEGORY, path=p, where=f"categories[{i}]", what="category")
         d: dict[str, Any] = {"id": c.get("id"), "name": c.get("name")}
         names = c.get("keypoints")
         if names:
@@ -124,6 +177,7 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
     by_image: dict[Any, list[Keypoints]] = {}
     for i, a in enumerate(doc["annotations"]):
         where = f"annotations[{i}]"
+        check_fields(a, _ANNOTATION, path=p, where=where, what="annotation")
         if "keypoints" not in a:
             continue
         cid = a.get("category_id")
@@ -148,11 +202,13 @@ def read(path: str | Path) -> tuple[list[ImageAnnotation], Taxonomy]:
             Keypoints(xyv, int(cid), box=(x, y, x + w, y + h), attributes=attrs)
         )
     out = []
-    for im in doc["images"]:
+    for i, im in enumerate(doc["images"]):
+        where = f"images[{i}]"
+        check_fields(im, _IMAGE, path=p, where=where, what="image")
+        hw = check_pixels((im["height"], im["width"]), path=p, where=where, field="height, width")
         out.append(
             ImageAnnotation(
-                str(im.get("file_name")), (int(im["height"]), int(im["width"])),
-                keypoints=by_image.get(im.get("id"), []),
+                im["file_name"], hw, keypoints=by_image.get(im.get("id"), [])
             )
         )  # fmt: skip
     return out, tax

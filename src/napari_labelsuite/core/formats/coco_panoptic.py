@@ -103,6 +103,10 @@ def read(
     except TaxonomyError as exc:
         raise exc.replace(FormatError, path=p, where=exc.where or "categories") from exc
     things = {c["id"] for c in doc["categories"] if c.get("isthing", 1)}
+    if not isinstance(doc.get("images") or [], list):
+        raise FormatError(
+            "must be a list", path=p, field="images", value=type(doc["images"]).__name__
+        )
     images = {}
     for i, img in enumerate(doc.get("images") or []):
         if not isinstance(img, dict) or type(img.get("id")) is not int:
@@ -118,6 +122,11 @@ def read(
         if not isinstance(a, dict) or not isinstance(a.get("file_name"), str):
             raise FormatError(
                 "annotation needs a file_name", path=p, where=where, field="file_name"
+            )
+        image_id = a.get("image_id")
+        if image_id is not None and type(image_id) is not int:
+            raise FormatError(
+                "must be an integer", path=p, where=where, field="image_id", value=image_id
             )
         segs = a.get("segments_info")
         if not isinstance(segs, list):
@@ -143,12 +152,22 @@ def _read_one(
 ) -> ImageAnnotation:
     from PIL import Image
 
+    from ..validate import check_pixels
+
     f = png_dir / a["file_name"]
     with reading(f):
         if not f.is_file():
             raise FormatError("panoptic PNG is missing", path=f, where=where, field="file_name")
-        with Image.open(f) as im:
-            rgb = np.asarray(im.convert("RGB"))
+        try:
+            with Image.open(f) as im:
+                # the header's size is checked before decoding: a small file may declare
+                # gigabytes of pixels
+                check_pixels((im.size[1], im.size[0]), path=f, where=where, field="size")
+                rgb = np.asarray(im.convert("RGB"))
+        except (OSError, FormatError):
+            raise
+        except Exception as exc:  # PIL raises SyntaxError, ValueError... on broken PNGs
+            raise FormatError(f"cannot decode panoptic PNG: {exc}", path=f, where=where) from None
     ids = rgb_to_id(rgb)
     h, w = ids.shape
     if img is not None and (img.get("height"), img.get("width")) != (h, w):

@@ -73,19 +73,22 @@ def read(
     if images is not None:
         gt_path = Path(images)
         gt = _load(gt_path)
-        if not isinstance(gt, dict) or not isinstance(gt.get("images"), list):
-            raise FormatError(
-                "the ground-truth file has no images list", path=gt_path, field="images"
-            )
-        shift = coco._zero_based_shift(gt) if isinstance(gt.get("categories"), list) else 0
-        tax = coco._taxonomy(gt, gt_path, shift)
-        for img in gt["images"]:
-            if isinstance(img, dict) and type(img.get("id")) is int:
-                sizes[img["id"]] = (
-                    str(img.get("file_name", img["id"])),
-                    int(img["height"]),
-                    int(img["width"]),
+        for key in ("images", "categories"):
+            if not isinstance(gt, dict) or not isinstance(gt.get(key), list):
+                raise FormatError(
+                    f"the ground-truth file has no {key} list", path=gt_path, field=key
                 )
+        shift = coco._zero_based_shift(gt)
+        tax = coco._taxonomy(gt, gt_path, shift)
+        from ..validate import check_pixels
+
+        for j, img in enumerate(gt["images"]):
+            if isinstance(img, dict) and type(img.get("id")) is int:
+                h, w = check_pixels(
+                    (img.get("height"), img.get("width")), path=gt_path,
+                    where=f"images[{j}]", field="height, width",
+                )  # fmt: skip
+                sizes[img["id"]] = (str(img.get("file_name", img["id"])), h, w)
     per_image: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     cats: dict[int, None] = {}
     for i, r in enumerate(doc):

@@ -27,7 +27,7 @@ import numpy as np
 from ..annotation import ImageAnnotation, ObjectInfo
 from ..errors import FormatError
 from ..taxonomy import Taxonomy
-from ._common import StagedFiles, check_annotations, reading
+from ._common import StagedFiles, check_annotations
 
 __all__ = ["TRACK_FILES", "read", "read_tracks", "tracks_from_labels", "write", "write_tracks"]
 
@@ -58,8 +58,9 @@ def _frame_files(root: Path, prefix: str) -> dict[int, Path]:
 
 
 def _parse_table(path: Path) -> dict[int, TrackRow]:
-    with reading(path):
-        text = path.read_text(encoding="utf-8")
+    from ..validate import decode_text, read_regular_bytes
+
+    text = decode_text(read_regular_bytes(path, what="track table"), path=path)
     rows: dict[int, TrackRow] = {}
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -145,7 +146,7 @@ def read_tracks(path: str | Path) -> tuple[np.ndarray, dict[int, TrackRow]]:
         exist, missing frame files, labels in the masks that the table lacks, tracks absent
         from a frame of their span or present outside it.
     """
-    import tifffile
+    from .masks import _read_mask
 
     root = Path(path)
     if not root.is_dir():
@@ -164,8 +165,9 @@ def read_tracks(path: str | Path) -> tuple[np.ndarray, dict[int, TrackRow]]:
     _check_rows(rows, n, table, lambda lab: f"line {lines[lab]}")
     frames: list[np.ndarray] = []
     for t in range(n):
-        with reading(files[t]):
-            arr = np.asarray(tifffile.imread(files[t]))
+        # the masks reader checks the declared size before decoding and names the file
+        # of a TIFF that does not decode
+        arr = _read_mask(files[t])
         if arr.dtype.kind not in "iu":
             raise FormatError(
                 "masks hold integer labels", path=files[t], field="dtype", value=str(arr.dtype)
