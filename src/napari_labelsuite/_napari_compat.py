@@ -30,6 +30,7 @@ __all__ = [
     "main_window",
     "paint_atoms",
     "point_placed_by_hand",
+    "points_dragged_by_hand",
     "polygon_vertices_being_filled",
     "resize_window",
     "shape_drawn_by_hand",
@@ -139,3 +140,13 @@ def point_placed_by_hand(layer: Any) -> bool:
     (pan/zoom, select) are not.
     """
     return str(getattr(layer, "mode", "")) == "add"
+
+
+def points_dragged_by_hand(layer: Any) -> bool:
+    """True while napari's select tool finishes dragging points of a Points layer.
+
+    Assumption (canary ``test_points_dragged_by_the_select_tool_are_marked``): the select
+    tool emits one ``changed`` data event on release, while the layer's ``_drag_start`` is
+    still set (it is cleared right after); setting ``data`` from code leaves it ``None``.
+    """
+    return getattr(layer, "_drag_start", None) is not None

@@ -117,3 +117,27 @@ def test_points_added_by_the_point_tool_are_marked():
     layer.add(np.array([[5.0, 6.0]]))  # code, after leaving the tool
     assert seen == [("adding", True), ("added", True), ("adding", False), ("added", False)]
     np.testing.assert_allclose(layer.data, [[3, 4], [5, 6]])
+
+
+def test_points_dragged_by_the_select_tool_are_marked():
+    from napari.layers import Points
+
+    from napari_labelsuite import _simulate as sim
+
+    layer = Points(np.array([[10.0, 10.0], [30.0, 30.0]]))
+    seen = []
+    layer.events.data.connect(
+        lambda e: seen.append((str(e.action), compat.points_dragged_by_hand(layer)))
+    )
+    layer.mode = "select"
+    layer.selected_data = {1}
+    sim.drag(layer, [(30, 30), (32, 33), (35, 36)])  # napari's select tool
+    np.testing.assert_allclose(layer.data, [[10, 10], [35, 36]])
+    layer.data = np.array([[1.0, 1.0], [2.0, 2.0]])  # code
+    assert seen == [
+        ("changing", True),  # at the first move of the drag
+        ("changed", True),  # once, on release
+        ("changing", False),
+        ("changed", False),
+    ]
+    assert not compat.points_dragged_by_hand(layer)

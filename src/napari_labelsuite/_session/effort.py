@@ -39,6 +39,7 @@ from psygnal import Signal
 from .._napari_compat import (
     paint_atoms,
     point_placed_by_hand,
+    points_dragged_by_hand,
     polygon_vertices_being_filled,
     shape_drawn_by_hand,
 )
@@ -508,7 +509,7 @@ class _PointsEffort:
                     class_id=_feature(layer, "class_id", i),
                     finished=role == "points",
                 )
-        elif action == "changed" and idx and str(getattr(layer, "mode", "")) == "select":
+        elif action == "changed" and idx and points_dragged_by_hand(layer):
             # napari's select tool moved points (setting ``data`` from code is not a move)
             session._log_effort(
                 route,
