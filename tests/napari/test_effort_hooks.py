@@ -81,3 +81,26 @@ def test_effort_widget_shows_the_table_and_saves_the_chart(make_napari_viewer, t
     assert (tmp_path / "effort.svg").read_text().count('class="point"') == 2
     widget.save_chart(str(tmp_path / "effort.pdf"))  # refused: a notification, no file
     assert not (tmp_path / "effort.pdf").exists()
+
+
+def test_viewer_session_logs_points_keypoints_and_polylines(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.uint16), name="img")
+    s = LabelSession.attach(viewer)
+    s.taxonomy = Taxonomy(NUCLEI_CLASSES)
+    s.set_active_class("nucleus")
+    pts = s.add_points_layer()
+    sim.place_points(pts, [(5, 5), (9, 12)])
+    lines = s.add_polylines_layer()
+    sim.draw_polyline(lines, [(1, 1), (10, 20), (30, 5)])
+    kps = s.add_keypoints_layer()
+    sim.place_points(kps, [(40, 40)])
+    got = [(r.route, r.action, r.count, r.layer, r.image) for r in s.effort_records()]
+    assert got == [
+        ("points", "point", 1, "points", "img"),
+        ("points", "point", 1, "points", "img"),
+        ("polyline", "vertex", 3, "polylines", "img"),
+        ("keypoints", "point", 1, "keypoints", "img"),
+    ]
+    table = s.effort(by="route").set_index("route")
+    assert table["objects"].to_dict() == {"keypoints": 0, "points": 2, "polyline": 1}
