@@ -105,6 +105,10 @@ def _object_samples(root: Path) -> list[tuple[str, Callable[[], Any], Path]]:
     dota.write(dota_dir, [ImageAnnotation("a.png", (12, 16), rotated=rboxes)], tax)
     dota_txt = dota_dir / "labelTxt" / "a.txt"
     out.append(("dota:a.txt", lambda: dota.read(dota_dir, image_size=(12, 16)), dota_txt))
+    (dota_dir / "images").mkdir()
+    dota_png = dota_dir / "images" / "a.png"
+    Image.fromarray(np.zeros((12, 16), np.uint8)).save(dota_png)
+    out.append(("dota:a.png", lambda: dota.read(dota_dir), dota_png))
 
     skel = Skeleton(["nose", "left", "right"], edges=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])
     kp = Keypoints(np.array([[3.0, 4.0, 2], [5.0, 4.0, 1], [0, 0, 0]]), 1, box=(2, 3, 7, 8))
@@ -116,7 +120,8 @@ def _object_samples(root: Path) -> list[tuple[str, Callable[[], Any], Path]]:
             write_obb(d, [ImageAnnotation("a.png", (12, 16), rotated=rboxes)], tax)
         else:
             write_pose(d, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], tax, skel)
-        for f in (d / "data.yaml", d / "labels" / "train" / "a.txt"):
+        files = [d / "data.yaml", d / "labels" / "train" / "a.txt"]
+        for f in files + ([d / "images" / "train" / "a.png"] if task == "obb" else []):
             out.append((f"yolo_{task}:{f.name}", lambda d=d: formats.read(d, "yolo"), f))
 
     ktax = Taxonomy(

@@ -100,10 +100,10 @@ def _image_of(labels: Path, stem: str) -> Path | None:
 def _parse(f: Path, names: dict[str, int]) -> tuple[list[tuple[np.ndarray, str, bool]], dict]:
     rows: list[tuple[np.ndarray, str, bool]] = []
     head: dict[str, str] = {}
-    try:
-        text = f.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"cannot read: {exc}", path=f) from None
+    from ..validate import decode_text, read_regular_bytes
+
+    # regular files only (a pipe named *.txt never blocks), strict UTF-8 naming the line
+    text = decode_text(read_regular_bytes(f, what="DOTA label file"), path=f)
     for ln, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
         if not s:
@@ -167,8 +167,11 @@ def read(
         if img is not None:
             from PIL import Image
 
-            with Image.open(img) as im:
-                hw = (im.size[1], im.size[0])
+            try:
+                with Image.open(img) as im:
+                    hw = (im.size[1], im.size[0])
+            except Exception as exc:  # PIL: OSError, ValueError, SyntaxError on broken headers
+                raise FormatError(f"cannot read the image size: {exc}", path=img) from None
         elif image_size is not None:
             hw = (int(image_size[0]), int(image_size[1]))
         else:
