@@ -847,22 +847,6 @@ def load_annotation_set(path: str | Path) -> dict[str, Any]:
     raise FormatError("not an annotation file or dataset", path=p, field="kind", value=kind)
 
 
-def _agreement_row(name: str, result: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"image": name}
-    for sem in result.get("semantic", {}).values():
-        if isinstance(sem, dict):
-            row["kappa"] = sem["kappa"]
-            row["mean_iou"] = sem["mean_iou"]
-    for inst in result.get("instances", {}).values():
-        first = inst["table"].iloc[0]
-        row[f"f1@{first['threshold']:g}"] = float(first["f1"])
-        row["pq"] = float(inst["pq"])
-        row["ap"] = float(inst["ap"])
-    for box in result.get("boxes", {}).values():
-        row[f"box_f1@{box['threshold']:g}"] = float(box["f1"])
-    return row
-
-
 def _add_agree(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="reference annotations (file, folder or dataset)")
     p.add_argument("b", metavar="B", help="annotations to compare with A")
@@ -892,8 +876,8 @@ def _run_agree(args: argparse.Namespace) -> int:
         )
     rows = []
     for name in _progress(common, desc="agree"):
-        res = qc.agreement([a[name], b[name]], taxonomy if len(taxonomy) else None)
-        rows.append(_agreement_row(name, res))
+        res = qc.agreement_result([a[name], b[name]], taxonomy if len(taxonomy) else None)
+        rows.append({"image": name, **res.row()})
     table = pd.DataFrame(rows)
     means = {c: float(table[c].mean()) for c in table.columns if c != "image"}
     only = {"only_in_a": sorted(set(a) - set(b)), "only_in_b": sorted(set(b) - set(a))}

@@ -16,8 +16,10 @@ from .._napari_compat import camera, canvas_size
 from ..core.annotation import REVIEW_STATUSES
 from ..core.errors import LabelsuiteError, QCError, SessionError
 from ..core.qc import (
+    AgreementResult,
     Finding,
-    agreement,
+    PairAgreement,
+    agreement_result,
     check,
     check_dataset,
     class_summary,
@@ -55,7 +57,7 @@ class QCMixin(SessionPart):
 
     def _init_mixin(self) -> None:
         self._qc_findings: list[Finding] = []
-        self._qc_agreement: dict[str, Any] | None = None
+        self._qc_agreement: AgreementResult | None = None
         self._qc_classes = None  # per-class table of the last check_dataset
 
     # -- findings -------------------------------------------------------------------------
@@ -334,16 +336,15 @@ class QCMixin(SessionPart):
             raise SessionError(f"kind must be one of {ROLES}", field="kind", value=kind)
         names = [x.name for x in lays]
         tax_names = {c.id: c.name for c in self.taxonomy}
-        result: dict[str, Any] = {"kind": kind, "layers": names}
+        pairs: list[PairAgreement] = []
+        fleiss: float | None = None
         maps: dict[str, Any] = {}
         if kind == "boxes":
             lists = [self.boxes_list(x) for x in lays]
             for i, other in enumerate(lists[1:], start=1):
                 m = match_boxes(lists[0], other, iou_threshold)
-                result[f"{names[0]} vs {names[i]}"] = {
-                    **m.summary(),
-                    "per_class": m.extra["per_class"],
-                }
+                metrics = {**m.summary(), "per_class": m.extra["per_class"]}
+                pairs.append(PairAgreement(f"{names[0]} vs {names[i]}", kind, metrics))
         else:
             data = [_layer_data(x) for x in lays]
             shape = tuple(data[0].shape)
@@ -356,20 +357,20 @@ class QCMixin(SessionPart):
                         value=tuple(d.shape),
                     )
             for i, d in enumerate(data[1:], start=1):
-                key = f"{names[0]} vs {names[i]}"
                 if kind == "semantic":
-                    result[key] = semantic_agreement(data[0], d, names=tax_names)
+                    pair = semantic_agreement(data[0], d, names=tax_names)
                 else:
-                    result[key] = instance_agreement(data[0], d)
+                    pair = instance_agreement(data[0], d)
+                pairs.append(PairAgreement(f"{names[0]} vs {names[i]}", kind, pair))
             if kind == "semantic" and len(data) > 2:
-                result["fleiss_kappa"] = fleiss_kappa(data)
+                fleiss = fleiss_kappa(data)
             maps = self._agreement_maps(kind, lays, data, iou_threshold)
-        self._qc_agreement = result
+        self._qc_agreement = AgreementResult(tuple(pairs), fleiss, tuple(names), kind)
         self._record(
             "compare_layers", layers=names, kind=kind, iou_threshold=iou_threshold,
             add_layers=add_layers,
         )  # fmt: skip
-        result = dict(result)
+        result = self._qc_agreement.as_dict()
         if kind != "boxes":
             result["maps"] = maps
             if add_layers:
@@ -425,10 +426,10 @@ class QCMixin(SessionPart):
 
     def compare_annotations(self, annotations: list) -> dict[str, Any]:
         """Agreement of ImageAnnotations of one image (e.g. loaded from several annotators)."""
-        result = agreement(annotations, self.taxonomy)
+        result = agreement_result(annotations, self.taxonomy)
         self._qc_agreement = result
         self._record("compare_annotations", n=len(annotations))
-        return result
+        return result.as_dict()
 
     # -- report ---------------------------------------------------------------------------
     def qc_report(self) -> dict[str, Any]:
@@ -448,7 +449,7 @@ class QCMixin(SessionPart):
             "findings": findings_frame(findings),
         }
         if self._qc_agreement is not None:
-            report["agreement"] = self._qc_agreement
+            report["agreement"] = self._qc_agreement.as_dict()
         effort = self.effort()  # EffortMixin: actions and seconds per object, by route
         if len(effort):
             report["effort"] = effort

@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
+from ..core.qc import AgreementResult
 from ._base import SessionWidget, short_path
 
 #: Review keys (bound on the viewer while the widget is open).
@@ -263,25 +264,8 @@ def _count(found: list) -> str:
 
 
 def summarize_agreement(result: dict[str, Any]) -> str:
-    """One line per compared pair with the headline numbers."""
-    lines = []
-    for key, val in result.items():
-        if not isinstance(val, dict) or key == "maps":
-            continue
-        if "kappa" in val:
-            lines.append(f"{key}: kappa {val['kappa']:.3f}, mean IoU {val['mean_iou']:.3f}")
-        elif "table" in val:
-            first = val["table"].iloc[0]
-            lines.append(
-                f"{key}: F1@{first['threshold']:.2f} {first['f1']:.3f}, "
-                f"mean IoU {val['mean_matched_iou']:.3f}, PQ {val['pq']:.3f}, AP {val['ap']:.3f}"
-            )
-        elif "f1" in val:
-            lines.append(f"{key}: box F1 {val['f1']:.3f} (tp {val['tp']}, fp {val['fp']}, "
-                         f"fn {val['fn']})")  # fmt: skip
-    if "fleiss_kappa" in result:
-        lines.append(f"Fleiss' kappa {result['fleiss_kappa']:.3f}")
-    return "\n".join(lines)
+    """One line per compared pair with the headline numbers (:class:`AgreementResult`)."""
+    return AgreementResult.from_dict(result).summary()
 
 
 class _KeyAction:

@@ -13,7 +13,9 @@ The public functions, gathered from the modules of this package:
 * consistency (:mod:`.checks`): :func:`check`, :func:`check_dataset`,
   :func:`class_summary`, :class:`Finding`;
 * reports (:mod:`.report`): :func:`write_report`;
-* :func:`agreement`: everything above for two or more annotations of one image.
+* :func:`agreement` / :func:`agreement_result`: everything above for two or more
+  annotations of one image; :class:`AgreementResult` (:mod:`.result`), the one result type
+  of agreement that the session, the QC widget and the CLI read.
 """
 
 from __future__ import annotations
@@ -52,11 +54,15 @@ from .metrics import (
 )
 from .pairs import PairCounts, pair_counts
 from .report import svg_bar_chart, write_report
+from .result import AgreementResult, PairAgreement
 
 __all__ = [
     "CHECKS",
+    "AgreementResult",
     "Finding",
+    "PairAgreement",
     "agreement",
+    "agreement_result",
     "check",
     "check_dataset",
     "class_summary",
@@ -95,7 +101,8 @@ def agreement(
 ) -> dict[str, Any]:
     """Agreement of two or more annotations of the same image, part by part.
 
-    The first annotation is the reference; every other one is compared with it.
+    The first annotation is the reference; every other one is compared with it. This is
+    :func:`agreement_result` as a plain dict (:meth:`AgreementResult.as_dict`).
 
     Returns
     -------
@@ -106,6 +113,19 @@ def agreement(
         the :func:`match_boxes` summary and per-class table at the first threshold, a
         ``table`` over all thresholds and the COCO-style ``ap`` (boxes in list order as the
         ranking). Parts missing from any annotation are left out.
+    """
+    return agreement_result(annotations, taxonomy, iou_thresholds).as_dict()
+
+
+def agreement_result(
+    annotations: Sequence[ImageAnnotation],
+    taxonomy: Any = None,
+    iou_thresholds: Sequence[float] = tuple(COCO_THRESHOLDS),
+) -> AgreementResult:
+    """Agreement of two or more annotations of one image as an :class:`AgreementResult`.
+
+    See :func:`agreement` for the parts compared; pairs are named ``"<image> vs #i"``
+    (semantic) and ``"#i"`` (instances, boxes).
     """
     anns = list(annotations)
     if len(anns) < 2:
@@ -123,28 +143,36 @@ def agreement(
             )
     names = {c.id: c.name for c in taxonomy} if taxonomy is not None else None
     ref, others = anns[0], anns[1:]
-    out: dict[str, Any] = {}
+    pairs: list[PairAgreement] = []
+    fleiss: float | None = None
     if all(a.semantic is not None for a in anns):
-        sem: dict[str, Any] = {
-            f"{ref.image_name} vs #{i}": semantic_agreement(ref.semantic, a.semantic, names=names)
+        pairs += [
+            PairAgreement(
+                f"{ref.image_name} vs #{i}",
+                "semantic",
+                semantic_agreement(ref.semantic, a.semantic, names=names),
+            )
             for i, a in enumerate(others, start=1)
-        }
+        ]
         if len(anns) > 2:
-            sem["fleiss_kappa"] = fleiss_kappa([a.semantic for a in anns])
-        out["semantic"] = sem
+            fleiss = fleiss_kappa([a.semantic for a in anns])
     if all(a.instances is not None for a in anns):
-        out["instances"] = {
-            f"#{i}": instance_agreement(ref.instances, a.instances, iou_thresholds)
+        pairs += [
+            PairAgreement(
+                f"#{i}",
+                "instances",
+                instance_agreement(ref.instances, a.instances, iou_thresholds),
+            )
             for i, a in enumerate(others, start=1)
-        }
+        ]
     if all(a.boxes for a in anns):
-        out["boxes"] = {}
         for i, a in enumerate(others, start=1):
             ms = [match_boxes(ref.boxes, a.boxes, float(t)) for t in iou_thresholds]
-            out["boxes"][f"#{i}"] = {
+            metrics = {
                 **ms[0].summary(),
                 "ap": average_precision(ref.boxes, a.boxes, iou_thresholds=iou_thresholds)["ap"],
                 "table": pd.DataFrame([m.summary() for m in ms]),
                 "per_class": ms[0].extra["per_class"],
             }
-    return out
+            pairs.append(PairAgreement(f"#{i}", "boxes", metrics))
+    return AgreementResult(tuple(pairs), fleiss)
