@@ -384,6 +384,130 @@ def build(root: Path) -> list[Entry]:
     st("label-value-text", "labels/cells/zarr.json",
        lambda d: d["attributes"]["ome"]["image-label"].__setitem__(
            "properties", [{"label-value": "1", "class_id": 1}]))  # fmt: skip
+    out += object_formats(root / "objects")
+    return out
+
+
+def _tiff_header(width: int, height: int) -> bytes:
+    """A TIFF of a few bytes whose IFD declares ``width`` x ``height`` 8-bit pixels."""
+    tags = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+            (273, 4, 0), (277, 3, 1), (278, 4, height), (279, 4, 1)]  # fmt: skip
+    data_at = 8 + 2 + 12 * len(tags) + 4
+    body = struct.pack("<H", len(tags))
+    for tag, typ, val in tags:
+        val = data_at if tag == 273 else val
+        body += struct.pack("<HHIHH", tag, typ, 1, val, 0) if typ == 3 else struct.pack(
+            "<HHII", tag, typ, 1, val)  # fmt: skip
+    return b"II*\x00" + struct.pack("<I", 8) + body + struct.pack("<I", 0) + b"\x00"
+
+
+def object_formats(root: Path) -> list[Entry]:
+    """CTC, DOTA, YOLO-OBB / pose and COCO keypoints: non-UTF-8 text, deep nesting, fields
+    of the wrong type, huge declared sizes (kinds ``ctc``, ``dota``, ``yolo``,
+    ``coco_keypoints``)."""
+    import shutil
+
+    from PIL import Image
+
+    from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
+    from napari_labelsuite.core.formats import coco_keypoints, ctc, dota
+    from napari_labelsuite.core.formats.yolo_objects import write_obb, write_pose
+    from napari_labelsuite.core.objects import Keypoints, RotatedBox, Skeleton
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    out: list[Entry] = []
+    base = root / "_valid"
+    tax = _taxonomy()
+
+    def variant(src: Path, name: str, kind: str, rel: str, data: bytes | str) -> None:
+        dst = root / name
+        shutil.copytree(src, dst)
+        _write(dst / rel, data)
+        out.append((name, kind, dst))
+
+    # -- CTC: a track table and two frames
+    inst = np.zeros((2, 12, 16), np.uint16)
+    inst[:, 2:6, 2:7] = 1
+    series = ImageAnnotation("movie", inst.shape, axes="tyx", instances=inst,
+                             objects={1: ObjectInfo(1)})  # fmt: skip
+    c = base / "ctc"
+    ctc.write(c, [series], Taxonomy([{"id": 1, "name": "cell"}]))
+    variant(c, "ctc/latin1-table", "ctc", "man_track.txt", b"1 0 1 0\n\xe9 0 1 0\n")
+    variant(c, "ctc/text-frame", "ctc", "man_track.txt", "1 0 one 0\n")
+    variant(c, "ctc/huge-frame-number", "ctc", "man_track.txt", f"1 0 {10**12} 0\n")
+    variant(c, "ctc/huge-tiff", "ctc", "man_track001.tif", _tiff_header(100_000, 100_000))
+    variant(c, "ctc/not-a-tiff", "ctc", "man_track001.tif", b"II*\x00garbage")
+
+    # -- DOTA: labelTxt and an image
+    rbs = [RotatedBox(8.0, 6.0, 6.0, 3.0, 30.0, class_id=1)]
+    d = base / "dota"
+    dota.write(d, [ImageAnnotation("a.png", (12, 16), rotated=rbs)], tax)
+    (d / "images").mkdir()
+    Image.fromarray(np.zeros((12, 16), np.uint8)).save(d / "images" / "a.png")
+    row = (d / "labelTxt" / "a.txt").read_bytes()
+    variant(d, "dota/latin1", "dota", "labelTxt/a.txt", row.replace(b"cell", b"caf\xe9"))
+    variant(d, "dota/text-corner", "dota", "labelTxt/a.txt", b"x" + row.split(b" ", 1)[1])
+    variant(d, "dota/infinite-corner", "dota", "labelTxt/a.txt",
+            b"inf " + row.split(b" ", 1)[1])  # fmt: skip
+    variant(d, "dota/not-an-image", "dota", "images/a.png", b"\x89PNG\r\n\x1a\nbroken")
+
+    # -- YOLO-OBB and YOLO-pose datasets
+    skel = Skeleton(["nose", "left", "right"], edges=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])
+    kp = Keypoints(np.array([[3.0, 4.0, 2], [5.0, 4.0, 1], [0, 0, 0]]), 1, box=(2, 3, 7, 8))
+    for task in ("obb", "pose"):
+        y = base / f"yolo_{task}"
+        (y / "images" / "train").mkdir(parents=True)
+        Image.fromarray(np.zeros((12, 16), np.uint8)).save(y / "images" / "train" / "a.png")
+        if task == "obb":
+            write_obb(y, [ImageAnnotation("a.png", (12, 16), rotated=rbs)], tax)
+        else:
+            write_pose(y, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], tax, skel)
+        lab = "labels/train/a.txt"
+        row = (y / lab).read_bytes()
+        variant(y, f"yolo_{task}/latin1-label", "yolo", lab, row + b"0 \xe9\n")
+        variant(y, f"yolo_{task}/text-value", "yolo", lab, b"0 x" + row[3:])
+        variant(y, f"yolo_{task}/huge-image", "yolo", "images/train/a.png",
+                _png_header(10**6, 10**6))  # fmt: skip
+        text = (y / "data.yaml").read_text()
+        variant(y, f"yolo_{task}/yaml-bomb", "yolo", "data.yaml", BOMB_YAML + text)
+        if task == "pose":
+            variant(y, "yolo_pose/kpt-shape-text", "yolo", "data.yaml",
+                    text.replace("kpt_shape:\n- 3\n- 3\n", "kpt_shape: three\n"))  # fmt: skip
+
+    # -- COCO keypoints
+    ktax = Taxonomy([{"id": 1, "name": "person", "keypoints": {"names": ["a", "b", "c"]}}])
+    k = base / "keypoints.json"
+    coco_keypoints.write(k, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], ktax)
+
+    def kj(name: str, fn: Callable[[Any], Any]) -> None:
+        out.append((f"coco_keypoints/{name}", "coco_keypoints",
+                    _json_edit(k, root / "coco_keypoints" / f"{name}.json", fn)))  # fmt: skip
+
+    out.append(
+        (
+            "coco_keypoints/deep",
+            "coco_keypoints",
+            _write(root / "coco_keypoints" / "deep.json", '{"images": ' + DEEP_JSON + "}"),
+        )
+    )
+    out.append(
+        (
+            "coco_keypoints/latin1",
+            "coco_keypoints",
+            _write(
+                root / "coco_keypoints" / "l1.json",
+                k.read_text().replace("person", "caf\u00e9").encode("latin-1"),
+            ),
+        )
+    )
+    kj("keypoints-object", lambda d: d["annotations"][0].__setitem__("keypoints", {"x": 1}))
+    kj("keypoints-text", lambda d: d["annotations"][0]["keypoints"].__setitem__(0, "3"))
+    kj("bbox-text", lambda d: d["annotations"][0].__setitem__("bbox", ["2", 3, 5, 5]))
+    kj("category-name-list", lambda d: d["categories"][0].__setitem__("name", ["person"]))
+    kj("skeleton-not-pairs", lambda d: d["categories"][0].__setitem__("skeleton", [[1]]))
+    kj("height-huge", lambda d: d["images"][0].update(height=10**9, width=10**9))
+    kj("height-text", lambda d: d["images"][0].__setitem__("height", "12"))
+    kj("top-list", lambda d: [d])
     return out
 
 

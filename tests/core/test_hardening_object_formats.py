@@ -265,3 +265,19 @@ def test_registry_reads_an_obb_dataset_and_counts_its_rotated_boxes(tmp_path: Pa
     assert [r.class_id for r in ann.rotated] == [1, 2]
     assert (report.rotated, report.keypoints, report.objects) == (2, 0, 2)
     assert "2 rotated boxes" in report.summary()
+
+
+def test_yolo_pose_label_not_utf8_names_the_line(tmp_path: Path) -> None:
+    from napari_labelsuite.core.formats.yolo_objects import write_pose
+    from napari_labelsuite.core.objects import Skeleton
+
+    root = tmp_path / "pose"
+    (root / "images" / "train").mkdir(parents=True)
+    Image.fromarray(np.zeros((12, 16), np.uint8)).save(root / "images" / "train" / "a.png")
+    skel = Skeleton(["nose", "left", "right"], edges=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])
+    kp = Keypoints(np.array([[3.0, 4.0, 2], [5.0, 4.0, 1], [0, 0, 0]]), 1, box=(2, 3, 7, 8))
+    write_pose(root, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], TAX, skel)
+    f = root / "labels" / "train" / "a.txt"
+    f.write_bytes(f.read_bytes() + b"0 \xe9\n")
+    with pytest.raises(FormatError, match=r"a\.txt: line 2: not valid UTF-8"):
+        formats.read(root, "yolo")

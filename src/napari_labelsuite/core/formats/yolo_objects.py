@@ -182,10 +182,11 @@ def parse_pose_file(
     """Rows of a pose label file: (line, class index, box xyxy pixels, (K, 3) keypoints)."""
     k, dims = kpt_shape
     want = 4 + k * dims
-    try:
-        text = f.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"cannot read: {exc}", path=f) from None
+    from ..validate import decode_text, read_regular_bytes
+
+    # regular files only (a pipe never blocks), strict UTF-8 naming the line, as for
+    # the other YOLO label files
+    text = decode_text(read_regular_bytes(f, what="YOLO pose label file"), path=f)
     rows = []
     for ln, line in enumerate(text.splitlines(), start=1):
         tok = line.split()
