@@ -20,6 +20,18 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .core.batch import (  # the data helpers live in core; importable from here
+    ANNOTATION_FORMATS,
+    dataset_annotations,
+    dataset_sidecars,
+    effort_stats,
+    empty_annotation,
+    load_annotation_set,
+    sniff_input,
+    split_job,
+)
+from .core.batch import split_annotation_file as split_annotation_file
+from .core.batch import split_store as split_store
 from .core.errors import LabelsuiteError, SessionError
 from .core.stats import annotation_stats  # computed in core; importable from here
 
@@ -133,14 +145,6 @@ def _add_scheduler(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _dataset_annotations(path: str | Path):
-    """(dataset, [(index, sidecar path)]) of the saved annotations of a dataset folder."""
-    from .core.dataset import Dataset
-
-    ds = Dataset.open(path)
-    return ds, [(i, ds.sidecar_path(i)) for i in range(len(ds)) if ds.has_annotation(i)]
-
-
 # -- demo --
 def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -201,51 +205,6 @@ def _run_open(args: argparse.Namespace) -> int:
 
 
 # -- validate --
-def _sniff(path: Path) -> str:
-    """The kind of an input file or folder: taxonomy, sidecar, provenance, dataset, ..."""
-    suffix = path.suffix.lower()
-    if path.is_dir():
-        if suffix == ".zarr" or (path / "zarr.json").is_file() or (path / ".zgroup").is_file():
-            return "store"
-        from .core import formats
-        from .core.errors import FormatError
-
-        try:
-            return formats.guess_format(path)
-        except FormatError:
-            return "dataset"
-    if path.name in ("data.yaml", "obj.data", "obj.names", "classes.txt") or suffix == ".xml":
-        from .core import formats
-
-        try:
-            return formats.sniff(path)[0]  # CVAT or VOC by the XML root; YOLO layouts
-        except LabelsuiteError:
-            return "unknown"
-    if suffix in (".yaml", ".yml"):
-        return "taxonomy"
-    if suffix == ".jsonl":
-        return "provenance"
-    if suffix == ".json":
-        from .core.validate import load_json
-
-        try:
-            doc = load_json(path)  # regular files only: a FIFO never blocks
-        except LabelsuiteError:
-            return "json"
-        if isinstance(doc, dict):
-            if "classes" in doc:
-                return "taxonomy"
-            if doc.get("format") == "napari-labelsuite-annotation":
-                return "annotation"
-        from .core import formats
-
-        try:  # COCO, COCO panoptic / results, labelme, Label Studio
-            return formats.sniff(path)[0]
-        except LabelsuiteError:
-            return "json"
-    return "unknown"
-
-
 def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
     """Raise a LabelsuiteError when ``path`` is invalid; return a one-line summary."""
     from .core.errors import FormatError, StoreError
@@ -255,7 +214,7 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
     if not path.is_dir() and not path.is_file():
         raise FormatError("not a regular file or folder (a pipe, socket or device)", path=path)
     if kind == "auto":
-        kind = _sniff(path)
+        kind = sniff_input(path)
     if kind == "taxonomy":
         from .core.taxonomy import Taxonomy
 
@@ -310,7 +269,7 @@ def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
             return f"store {shape} with labels {names}, {len(ann.objects)} instances{notes}"
         finally:
             store.close()
-    if kind in _FORMATS:
+    if kind in ANNOTATION_FORMATS:
         from .core import formats
 
         # the registry refuses a read of 0 images or 0 objects: never "ok" on nothing
@@ -395,26 +354,6 @@ def _add_stats(p: argparse.ArgumentParser) -> None:
     )
 
 
-def effort_stats(path: str | Path, plot: str | None = None) -> dict[str, Any]:
-    """The effort table of the log beside ``path`` (a dataset, store or annotation file).
-
-    Returns ``{"log": path, "table": [rows], "problems": [messages]}``; unreadable lines
-    are reported in ``problems`` (file and line) and skipped. ``plot`` writes the chart.
-    """
-    from .core.effort import effort_plot, effort_table, find_effort_log, object_effort, read_effort
-
-    log = find_effort_log(path)
-    records, problems = read_effort(log)
-    table = effort_table(records, total=bool(records))
-    if plot:
-        effort_plot(object_effort(records), plot)
-    rows = [
-        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
-        for r in table.to_dict("records")
-    ]
-    return {"log": str(log), "table": rows, "problems": [str(e) for e in problems]}
-
-
 def _print_effort(effort: dict[str, Any]) -> None:
     print(f"\nlabeling effort ({effort['log']}):")
     if not effort["table"]:
@@ -445,7 +384,7 @@ def _run_stats(args: argparse.Namespace) -> int:
 
     taxonomy = _load_taxonomy(args.taxonomy)
     path = Path(args.path)
-    kind = _sniff(path) if path.exists() else "missing"
+    kind = sniff_input(path) if path.exists() else "missing"
     if kind == "annotation":
         summaries = [summarize(load_sidecar(path))]
     elif kind == "store":
@@ -464,7 +403,7 @@ def _run_stats(args: argparse.Namespace) -> int:
             if not len(taxonomy):
                 taxonomy = store.taxonomy
             summaries = [summarize(store.read_annotation())]
-    elif kind in _FORMATS:
+    elif kind in ANNOTATION_FORMATS:
         from .core import formats
 
         anns, read_tax = formats.read(path, kind)
@@ -476,7 +415,7 @@ def _run_stats(args: argparse.Namespace) -> int:
         summaries = []
         for i in _progress(range(len(ds)), desc="stats"):
             s = ds.saved_summary(i)
-            summaries.append(s if s is not None else summarize(_empty(ds[i].key)))
+            summaries.append(s if s is not None else summarize(empty_annotation(ds[i].key)))
     stats = annotation_stats(summaries)
     for cid, row in stats["classes"].items():
         row["name"] = taxonomy[int(cid)].name if int(cid) in taxonomy else None
@@ -500,12 +439,6 @@ def _run_stats(args: argparse.Namespace) -> int:
     if "effort" in stats:
         _print_effort(stats["effort"])
     return 0
-
-
-def _empty(key: str):
-    from .core.annotation import ImageAnnotation
-
-    return ImageAnnotation(key, (1, 1))
 
 
 # -- embed --
@@ -582,46 +515,6 @@ def _run_embed(args: argparse.Namespace) -> int:
 
 
 # -- split --
-def _split_job(job: tuple) -> tuple[str, Any, dict, int]:
-    return split_store(job) if len(job) == 3 else split_annotation_file(job)
-
-
-def split_annotation_file(job: tuple[str, int]) -> tuple[str, Any, dict[int, dict], int]:
-    """Split touching instances of one saved annotation (a batch task; nothing is written).
-
-    Returns ``(sidecar path, new instance mask, objects as dicts, number of new ids)``.
-    """
-    from .core.dataset import load_sidecar
-    from .core.instances import apply_to_objects, split_touching
-
-    path, min_distance = job
-    ann = load_sidecar(path)
-    if ann.instances is None:
-        return path, None, {}, 0
-    edit = split_touching(ann.instances, min_distance=min_distance)
-    labels = edit.apply(ann.instances)
-    objects = apply_to_objects(ann.objects, edit)
-    return path, labels, {k: o.to_dict() for k, o in objects.items()}, len(edit.parents)
-
-
-def split_store(job: tuple[str, int, bool]) -> tuple[str, None, dict, int]:
-    """Split touching instances in a mask store's first instance image (a batch task).
-
-    Chunk by chunk (:func:`~napari_labelsuite.core.store.split_touching_in_store`): the label
-    image is never loaded whole. The store is rewritten unless the job's ``dry_run`` flag is
-    set. Returns ``(store path, None, {}, number of new ids)``.
-    """
-    from .core.store import MaskStore, split_touching_in_store
-
-    path, min_distance, dry_run = job
-    with MaskStore.open(path, "r" if dry_run else "r+") as store:
-        name = next((n for n in store.label_names() if store.role(n) == "instances"), None)
-        if name is None:
-            return path, None, {}, 0
-        edit = split_touching_in_store(store, name, min_distance, dry_run=dry_run)
-    return path, None, {}, len(edit.parents)
-
-
 def _add_split(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "dataset", metavar="DATASET", help="a dataset folder (saved annotations and stores)"
@@ -645,11 +538,11 @@ def _run_split(args: argparse.Namespace) -> int:
         raise SessionError(
             "must be a positive integer", field="--min-distance", value=args.min_distance
         )
-    ds, files = _dataset_annotations(args.dataset)
+    ds, files = dataset_sidecars(args.dataset)
     jobs: list[Any] = [(str(p), args.min_distance) for _, p in files]
     stores = [str(it.path) for it in ds if it.kind == "store"]
     results = run_batch(
-        _split_job,
+        split_job,
         jobs + [(p, args.min_distance, bool(args.dry_run)) for p in stores],
         scheduler=args.scheduler,
         desc="split",
@@ -687,17 +580,6 @@ def _run_split(args: argparse.Namespace) -> int:
 
 
 # -- export / import / convert --
-_FORMATS = [
-    "coco",
-    "coco_panoptic",
-    "coco_results",
-    "yolo",
-    "voc",
-    "masks",
-    "labelme",
-    "cvat",
-    "labelstudio",
-]
 
 
 def _add_format_options(p: argparse.ArgumentParser) -> None:
@@ -720,34 +602,12 @@ def _format_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
     return opts
 
 
-def dataset_annotations(path: str | Path, taxonomy_file: str | None = None):
-    """``(dataset, annotations, taxonomy)`` of a dataset folder's saved annotations.
-
-    Each annotation's ``image_name`` is the image's path relative to the dataset root, the
-    name formats record. The taxonomy is ``taxonomy_file`` or the one saved with the
-    dataset.
-    """
-    from .core.dataset import Dataset
-    from .core.taxonomy import Taxonomy
-
-    ds = Dataset.open(path)
-    if taxonomy_file is not None:
-        taxonomy = Taxonomy.load(taxonomy_file)
-    elif ds.taxonomy_path.is_file():
-        taxonomy = Taxonomy.load(ds.taxonomy_path)
-    else:
-        raise SessionError(
-            "the dataset has no saved taxonomy; pass --taxonomy FILE",
-            path=ds.taxonomy_path,
-            field="--taxonomy",
-        )
-    return ds, [ann for _, ann in ds.annotations()], taxonomy
-
-
 def _add_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", metavar="DATASET", help="a dataset folder with saved annotations")
     p.add_argument("out", metavar="OUT", help="file (COCO .json) or folder to write")
-    p.add_argument("--to", dest="fmt", choices=_FORMATS, required=True, help="output format")
+    p.add_argument(
+        "--to", dest="fmt", choices=ANNOTATION_FORMATS, required=True, help="output format"
+    )
     p.add_argument("--taxonomy", metavar="FILE", help="default: the dataset's taxonomy.yaml")
     _add_format_options(p)
 
@@ -776,7 +636,9 @@ def _print_not_written(report: Any) -> None:
 def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE", help="annotation file or folder to read")
     p.add_argument("dataset", metavar="DATASET", help="the dataset folder holding the images")
-    p.add_argument("--from", dest="fmt", choices=_FORMATS, help="input format (default: guess)")
+    p.add_argument(
+        "--from", dest="fmt", choices=ANNOTATION_FORMATS, help="input format (default: guess)"
+    )
     p.add_argument("--user", help="name recorded in the provenance log")
 
 
@@ -797,8 +659,10 @@ def _run_import(args: argparse.Namespace) -> int:
 def _add_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE", help="annotation file or folder to read")
     p.add_argument("out", metavar="OUT", help="file or folder to write")
-    p.add_argument("--from", dest="src_fmt", choices=_FORMATS, help="default: guess")
-    p.add_argument("--to", dest="fmt", choices=_FORMATS, required=True, help="output format")
+    p.add_argument("--from", dest="src_fmt", choices=ANNOTATION_FORMATS, help="default: guess")
+    p.add_argument(
+        "--to", dest="fmt", choices=ANNOTATION_FORMATS, required=True, help="output format"
+    )
     p.add_argument("--taxonomy", metavar="FILE", help="use these classes instead of the input's")
     _add_format_options(p)
 
@@ -819,34 +683,6 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 
 # -- agree --
-def load_annotation_set(path: str | Path) -> dict[str, Any]:
-    """Annotations of ``path`` by image stem: a saved annotation, a dataset folder or a
-    COCO / YOLO / VOC / mask file or folder."""
-    from .core.dataset import Dataset, load_sidecar
-    from .core.errors import FormatError
-
-    p = Path(path)
-    if not p.exists():
-        raise FormatError("no such file or folder", path=p)
-    kind = _sniff(p)
-    if kind == "annotation":
-        ann = load_sidecar(p)
-        return {Path(ann.image_name).stem: ann}
-    if kind in _FORMATS:
-        from .core import formats
-
-        anns, _ = formats.read(p, kind)
-        return {Path(a.image_name).stem: a for a in anns}
-    if kind == "dataset":
-        ds = Dataset.open(p)
-        return {
-            ds[i].path.stem: load_sidecar(ds.sidecar_path(i))
-            for i in range(len(ds))
-            if ds.has_annotation(i)
-        }
-    raise FormatError("not an annotation file or dataset", path=p, field="kind", value=kind)
-
-
 def _add_agree(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="reference annotations (file, folder or dataset)")
     p.add_argument("b", metavar="B", help="annotations to compare with A")

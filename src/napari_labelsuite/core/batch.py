@@ -1,0 +1,218 @@
+"""Data helpers of the batch command line: what a path holds, annotation sets, effort
+tables and the per-file tasks of ``split``.
+
+The command line (``cli.py``) only parses arguments and prints; what it reads, computes and
+writes is here, importable and testable without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import LabelsuiteError, SessionError
+
+__all__ = [
+    "ANNOTATION_FORMATS",
+    "dataset_annotations",
+    "dataset_sidecars",
+    "effort_stats",
+    "empty_annotation",
+    "load_annotation_set",
+    "sniff_input",
+    "split_annotation_file",
+    "split_job",
+    "split_store",
+]
+
+#: Interchange formats the batch commands read and write by name.
+ANNOTATION_FORMATS = [
+    "coco",
+    "coco_panoptic",
+    "coco_results",
+    "yolo",
+    "voc",
+    "masks",
+    "labelme",
+    "cvat",
+    "labelstudio",
+]
+
+
+def sniff_input(path: Path) -> str:
+    """The kind of an input file or folder: taxonomy, sidecar, provenance, dataset, ..."""
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        if suffix == ".zarr" or (path / "zarr.json").is_file() or (path / ".zgroup").is_file():
+            return "store"
+        from . import formats
+        from .errors import FormatError
+
+        try:
+            return formats.guess_format(path)
+        except FormatError:
+            return "dataset"
+    if path.name in ("data.yaml", "obj.data", "obj.names", "classes.txt") or suffix == ".xml":
+        from . import formats
+
+        try:
+            return formats.sniff(path)[0]  # CVAT or VOC by the XML root; YOLO layouts
+        except LabelsuiteError:
+            return "unknown"
+    if suffix in (".yaml", ".yml"):
+        return "taxonomy"
+    if suffix == ".jsonl":
+        return "provenance"
+    if suffix == ".json":
+        from .validate import load_json
+
+        try:
+            doc = load_json(path)  # regular files only: a FIFO never blocks
+        except LabelsuiteError:
+            return "json"
+        if isinstance(doc, dict):
+            if "classes" in doc:
+                return "taxonomy"
+            if doc.get("format") == "napari-labelsuite-annotation":
+                return "annotation"
+        from . import formats
+
+        try:  # COCO, COCO panoptic / results, labelme, Label Studio
+            return formats.sniff(path)[0]
+        except LabelsuiteError:
+            return "json"
+    return "unknown"
+
+
+def load_annotation_set(path: str | Path) -> dict[str, Any]:
+    """Annotations of ``path`` by image stem: a saved annotation, a dataset folder or a
+    COCO / YOLO / VOC / mask file or folder."""
+    from .dataset import Dataset, load_sidecar
+    from .errors import FormatError
+
+    p = Path(path)
+    if not p.exists():
+        raise FormatError("no such file or folder", path=p)
+    kind = sniff_input(p)
+    if kind == "annotation":
+        ann = load_sidecar(p)
+        return {Path(ann.image_name).stem: ann}
+    if kind in ANNOTATION_FORMATS:
+        from . import formats
+
+        anns, _ = formats.read(p, kind)
+        return {Path(a.image_name).stem: a for a in anns}
+    if kind == "dataset":
+        ds = Dataset.open(p)
+        return {
+            ds[i].path.stem: load_sidecar(ds.sidecar_path(i))
+            for i in range(len(ds))
+            if ds.has_annotation(i)
+        }
+    raise FormatError("not an annotation file or dataset", path=p, field="kind", value=kind)
+
+
+def dataset_annotations(
+    path: str | Path, taxonomy_file: str | None = None
+) -> tuple[Any, list[Any], Any]:
+    """``(dataset, annotations, taxonomy)`` of a dataset folder's saved annotations.
+
+    Each annotation's ``image_name`` is the image's path relative to the dataset root, the
+    name formats record. The taxonomy is ``taxonomy_file`` or the one saved with the
+    dataset.
+    """
+    from .dataset import Dataset
+    from .taxonomy import Taxonomy
+
+    ds = Dataset.open(path)
+    if taxonomy_file is not None:
+        taxonomy = Taxonomy.load(taxonomy_file)
+    elif ds.taxonomy_path.is_file():
+        taxonomy = Taxonomy.load(ds.taxonomy_path)
+    else:
+        raise SessionError(
+            "the dataset has no saved taxonomy; pass --taxonomy FILE",
+            path=ds.taxonomy_path,
+            field="--taxonomy",
+        )
+    return ds, [ann for _, ann in ds.annotations()], taxonomy
+
+
+def dataset_sidecars(path: str | Path) -> tuple[Any, list[tuple[int, Path]]]:
+    """(dataset, [(index, sidecar path)]) of the saved annotations of a dataset folder."""
+    from .dataset import Dataset
+
+    ds = Dataset.open(path)
+    return ds, [(i, ds.sidecar_path(i)) for i in range(len(ds)) if ds.has_annotation(i)]
+
+
+def empty_annotation(key: str) -> Any:
+    """A 1x1 annotation holding nothing, named ``key`` (summaries of unlabelled images)."""
+
+    from .annotation import ImageAnnotation
+
+    return ImageAnnotation(key, (1, 1))
+
+
+def effort_stats(path: str | Path, plot: str | None = None) -> dict[str, Any]:
+    """The effort table of the log beside ``path`` (a dataset, store or annotation file).
+
+    Returns ``{"log": path, "table": [rows], "problems": [messages]}``; unreadable lines
+    are reported in ``problems`` (file and line) and skipped. ``plot`` writes the chart.
+    """
+    from .effort import effort_plot, effort_table, find_effort_log, object_effort, read_effort
+
+    log = find_effort_log(path)
+    records, problems = read_effort(log)
+    table = effort_table(records, total=bool(records))
+    if plot:
+        effort_plot(object_effort(records), plot)
+    rows = [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+        for r in table.to_dict("records")
+    ]
+    return {"log": str(log), "table": rows, "problems": [str(e) for e in problems]}
+
+
+def split_job(job: tuple) -> tuple[str, Any, dict, int]:
+    """One ``split`` batch task: a store job ``(path, min_distance, dry_run)`` or a saved
+    annotation job ``(path, min_distance)``."""
+    return split_store(job) if len(job) == 3 else split_annotation_file(job)
+
+
+def split_annotation_file(job: tuple[str, int]) -> tuple[str, Any, dict[int, dict], int]:
+    """Split touching instances of one saved annotation (a batch task; nothing is written).
+
+    Returns ``(sidecar path, new instance mask, objects as dicts, number of new ids)``.
+    """
+    from .dataset import load_sidecar
+    from .instances import apply_to_objects, split_touching
+
+    path, min_distance = job
+    ann = load_sidecar(path)
+    if ann.instances is None:
+        return path, None, {}, 0
+    edit = split_touching(ann.instances, min_distance=min_distance)
+    labels = edit.apply(ann.instances)
+    objects = apply_to_objects(ann.objects, edit)
+    return path, labels, {k: o.to_dict() for k, o in objects.items()}, len(edit.parents)
+
+
+def split_store(job: tuple[str, int, bool]) -> tuple[str, None, dict, int]:
+    """Split touching instances in a mask store's first instance image (a batch task).
+
+    Chunk by chunk (:func:`~napari_labelsuite.core.store.split_touching_in_store`): the label
+    image is never loaded whole. The store is rewritten unless the job's ``dry_run`` flag is
+    set. Returns ``(store path, None, {}, number of new ids)``.
+    """
+    from .store import MaskStore, split_touching_in_store
+
+    path, min_distance, dry_run = job
+    with MaskStore.open(path, "r" if dry_run else "r+") as store:
+        name = next((n for n in store.label_names() if store.role(n) == "instances"), None)
+        if name is None:
+            return path, None, {}, 0
+        edit = split_touching_in_store(store, name, min_distance, dry_run=dry_run)
+    return path, None, {}, len(edit.parents)
