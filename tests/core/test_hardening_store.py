@@ -148,11 +148,11 @@ def test_symlink_inside_the_store_is_allowed(tmp_path):
 def test_write_all_journals_before_touching_level_0(tmp_path, monkeypatch):
     """A crash inside write_all (after some slabs) leaves a journal that the next save
     uses to rebuild the pyramid from the new level 0."""
-    store_mod = sys.modules[MaskStore.__module__]
     path = _store(tmp_path)
-    monkeypatch.setattr(store_mod, "_SLAB_BYTES", 16 * 32 * 2)  # one chunk row per slab
     st = MaskStore.open(path, "r+")
     la = st.labels("cells")
+    array_mod = sys.modules[type(la).__module__]
+    monkeypatch.setattr(array_mod, "_SLAB_BYTES", 16 * 32 * 2)  # one chunk row per slab
     calls = {"n": 0}
     real = type(la._arr).__setitem__
 

@@ -30,6 +30,9 @@ def test_packages_export_what_the_flat_modules_did():
     from napari_labelsuite.core import augment, instances, qc, store
 
     assert store.MaskStore.__module__ == "napari_labelsuite.core.store.mask_store"
+    assert store.LabelArray.__module__ == "napari_labelsuite.core.store.array"
+    assert store.SaveJournal.__module__ == "napari_labelsuite.core.store.journal"
+    assert store._normalize_key and store._parse_journal  # old private names stay readable
     assert store.is_labelsuite_store and store.MARKER == "labelsuite"
     assert instances.split_touching_chunked and instances.InstanceEdit
     assert instances._check_labels  # private helpers of the old module stay readable
