@@ -37,6 +37,8 @@ def test_packages_export_what_the_flat_modules_did():
     assert instances.split_touching_chunked and instances.InstanceEdit
     assert instances._check_labels  # private helpers of the old module stay readable
     assert augment.Pipeline and augment.HorizontalFlip and augment.TRANSFORMS
+    assert augment.Pipeline.from_keras({"horizontal_flip": True}).transforms[0].p == 0.5
+    assert augment.pipeline_from_keras.__module__ == "napari_labelsuite.core.augment.interop"
     assert qc.agreement and qc.check and qc.pair_counts
 
 

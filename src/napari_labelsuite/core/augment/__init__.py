@@ -1,7 +1,11 @@
 """Augmentation: a pipeline of transforms applied jointly to an image, its masks and boxes.
 
-* :mod:`.pipeline`: :class:`Pipeline` (apply, save/load, interop with Keras and
-  albumentations), :class:`AugmentDiagnostics`, :func:`annotation_plane`;
+* :mod:`.pipeline`: :class:`Pipeline` (apply, save/load), :class:`AugmentDiagnostics`,
+  :func:`annotation_plane`;
+* :mod:`.geometry`: the variant's one resampling map and the points, boxes, rotated boxes
+  and keypoints that go through it;
+* :mod:`.interop`: Keras ``ImageDataGenerator`` in, albumentations ``Compose`` out
+  (:func:`pipeline_from_keras`, :func:`albumentations_dict`, :func:`albumentations_compose`);
 * :mod:`.transforms`: the transforms (:class:`Affine`, :class:`HorizontalFlip`, ...) and the
   :data:`TRANSFORMS` registry;
 * :mod:`.warp`: the one resampling step (OpenCV when installed, else scipy).
@@ -9,8 +13,13 @@
 
 from __future__ import annotations
 
-from .pipeline import (
+from .interop import (
     ALBUMENTATIONS_MAP,
+    albumentations_compose,
+    albumentations_dict,
+    pipeline_from_keras,
+)
+from .pipeline import (
     BOX_POLICIES,
     FORMAT_NAME,
     MASK_FILLS,
@@ -67,7 +76,10 @@ __all__ = [
     "Rot90",
     "Transform",
     "VerticalFlip",
+    "albumentations_compose",
+    "albumentations_dict",
     "annotation_plane",
+    "pipeline_from_keras",
     "resize_linear",
     "resolve_backend",
     "value_scale",
