@@ -159,6 +159,33 @@ def test_qc_instances_and_store_walk_blocks_with_the_one_iterator():
     assert block_slices((7, 9), (2, 4)) == list(iter_blocks((7, 9), (2, 4)))
 
 
+def test_convert_classifier_and_interpolation_walk_blocks_with_the_one_iterator():
+    import itertools
+
+    import dask.array as da
+    import numpy as np
+
+    from napari_labelsuite.core.classifier.features import iter_tiles
+    from napari_labelsuite.core.convert import iter_blocks as row_blocks
+    from napari_labelsuite.core.instances import find_bboxes
+    from napari_labelsuite.core.interpolate._common import object_boxes
+
+    # the tiles the classifier used to enumerate by hand: every start on the tile grid
+    shape, tile = (7, 10, 5), (3, 4, 5)
+    starts = itertools.product(*(range(0, n, t) for n, t in zip(shape, tile)))
+    grid = [tuple(slice(a, min(a + t, n)) for a, t, n in zip(s, tile, shape)) for s in starts]
+    assert list(iter_tiles(shape, tile)) == grid
+    arr = np.arange(7 * 3).reshape(7, 3)
+    got = [(sl, b.tolist()) for sl, b in row_blocks(arr, block_rows=3)]
+    assert got == [(slice(0, 3), arr[:3].tolist()), (slice(3, 6), arr[3:6].tolist()),
+                   (slice(6, 7), arr[6:].tolist())]  # fmt: skip
+    labels = np.zeros((6, 20, 20), np.int32)
+    labels[1:4, 3:15, 5:9] = 1
+    labels[5, 18:, 0:2] = 2
+    lazy = da.from_array(labels, chunks=(2, 7, 7))
+    assert object_boxes(lazy) == find_bboxes(labels)
+
+
 def test_semantic_disagreement_is_one_core_function_read_in_blocks(monkeypatch):
     import dask.array as da
     import numpy as np

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import blocks
 from .annotation import Box, ObjectInfo
 from .boxes import boxes_from_instances
 from .errors import AnnotationError
@@ -69,8 +70,7 @@ def iter_blocks(arr: Any, block_rows: int | None = None) -> Iterator[tuple[slice
     """
     n = int(arr.shape[0]) if arr.ndim else 1
     step = block_rows or _block_rows(arr)
-    for start in range(0, n, step):
-        sl = slice(start, min(n, start + step))
+    for (sl,) in blocks.iter_blocks((n,), (step,)):
         yield sl, np.asarray(arr[sl])
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..blocks import iter_blocks
 from ..errors import ClassifierError
 
 __all__ = [
@@ -336,12 +337,12 @@ def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray
 
 
 def iter_tiles(shape: Sequence[int], tile: Sequence[int]) -> Iterator[tuple[slice, ...]]:
-    """Regions of ``tile`` shape (clipped at the end) covering ``shape``, in C order."""
-    import itertools
+    """Regions of ``tile`` shape (clipped at the end) covering ``shape``, in C order.
 
-    ranges = [range(0, int(n), max(1, int(t))) for n, t in zip(shape, tile)]
-    for starts in itertools.product(*ranges):
-        yield tuple(slice(a, min(a + int(t), int(n))) for a, t, n in zip(starts, tile, shape))
+    The chunk grid of :func:`~napari_labelsuite.core.blocks.iter_blocks` with the tile as
+    the chunk.
+    """
+    return iter_blocks(shape, [max(1, int(t)) for t in tile])
 
 
 def grow(region: tuple[slice, ...], halo: int, shape: Sequence[int]) -> tuple[slice, ...]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..blocks import iter_blocks
 from ..errors import InterpolateError
 from ..instances import find_bboxes
 
@@ -104,13 +104,11 @@ def object_boxes(labels: Any, ids: Sequence[int] | None = None) -> dict[int, Reg
     chunks = _chunk_shape(labels)
     lo: dict[int, np.ndarray] = {}
     hi: dict[int, np.ndarray] = {}
-    ranges = [range(0, n, c) for n, c in zip(labels.shape, chunks)]
-    for starts in itertools.product(*ranges):
-        region = tuple(slice(s, min(s + c, n)) for s, c, n in zip(starts, chunks, labels.shape))
+    for region in iter_blocks(labels.shape, chunks):
         block = np.asarray(labels[region])
         if not block.any():
             continue
-        origin = np.asarray(starts)
+        origin = np.asarray([r.start for r in region])
         for iid, box in find_bboxes(block, ids).items():
             a = origin + [s.start for s in box]
             b = origin + [s.stop for s in box]
