@@ -4,6 +4,7 @@ another type, give either a result or a LabelsuiteError, never another exception
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -161,6 +162,13 @@ _OTHER = st.one_of(
 )
 
 
+# values of another type or range for one token of a text file (CTC, DOTA, YOLO rows, YAML)
+_TOKENS = st.sampled_from(
+    [b"x", b"", b"nan", b"inf", b"-1", b"0", b"1e309", b"99999999999999999999", b"0.5", b"[]",
+     b"{}", b"null", b"-0", b"\xe9"]
+)  # fmt: skip
+
+
 def _paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
     out = [prefix]
     if isinstance(doc, dict):
@@ -195,10 +203,15 @@ def mutations(draw: Callable, data: bytes) -> bytes:
         return bytes(out)
     try:
         doc = json.loads(data)
-    except ValueError:  # not JSON (XML, YAML, text): flip instead
-        out = bytearray(data)
-        out[draw(st.integers(0, len(out) - 1))] = draw(st.integers(0, 255))
-        return bytes(out)
+    except ValueError:  # not JSON (XML, YAML, text rows): swap one token's value
+        tokens = re.split(rb"(\s+|[:,<>\[\]])", data)
+        slots = [
+            i for i, t in enumerate(tokens) if t.strip() and not re.fullmatch(rb"[:,<>\[\]]", t)
+        ]
+        if not slots:
+            return data[::-1]
+        tokens[draw(st.sampled_from(slots))] = draw(_TOKENS)
+        return b"".join(tokens)
     paths = _paths(doc)
     path = draw(st.sampled_from(paths))
     return json.dumps(_swap(doc, path, draw(_OTHER))).encode()

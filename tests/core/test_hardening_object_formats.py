@@ -281,3 +281,16 @@ def test_yolo_pose_label_not_utf8_names_the_line(tmp_path: Path) -> None:
     f.write_bytes(f.read_bytes() + b"0 \xe9\n")
     with pytest.raises(FormatError, match=r"a\.txt: line 2: not valid UTF-8"):
         formats.read(root, "yolo")
+
+
+@pytest.mark.parametrize("fmt", ["cvat", "voc"])
+def test_xml_declaring_an_unknown_encoding_is_named(tmp_path: Path, fmt: str) -> None:
+    """Found by the token swap of the fuzz test: ``encoding="uAf-8"`` raised LookupError."""
+    out = tmp_path / fmt
+    formats.write(out, [_instances()], TAX, fmt=fmt)
+    f = next(out.rglob("*.xml"))
+    text = f.read_text()
+    head = '<?xml version="1.0" encoding="uAf-8"?>\n'
+    f.write_text(head + (text.split("?>", 1)[1].lstrip() if text.startswith("<?xml") else text))
+    with pytest.raises(FormatError, match=r"field 'encoding'.*unknown encoding: uAf-8"):
+        formats.read(out, fmt)

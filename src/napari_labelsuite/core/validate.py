@@ -605,3 +605,5 @@ def parse_xml(data: bytes, *, path: Any = None, error: ErrorType = FormatError) 
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise error(f"malformed XML: {exc}", path=path, where=f"line {line}") from None
+    except LookupError as exc:  # the declaration names an encoding Python does not know
+        raise error(f"XML declares an {exc}", path=path, field="encoding") from None
