@@ -505,11 +505,8 @@ def check_fields(
     return doc
 
 
-INT = Field((int,))
 NUMBER = Field((int, float))
 STRING = Field((str,))
-OBJECT = Field((dict,))
-LIST = Field((list,))
 
 
 # -- the annotation tables document (sidecars, store annotation blocks) ---------------------
