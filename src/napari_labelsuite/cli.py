@@ -25,8 +25,9 @@ from .core.batch import (  # the data helpers live in core; importable from here
     dataset_annotations,
     dataset_sidecars,
     effort_stats,
-    empty_annotation,
     load_annotation_set,
+    path_summaries,
+    save_split,
     sniff_input,
     split_job,
 )
@@ -380,42 +381,10 @@ _STATS_MAX_PIXELS = 2**31
 
 
 def _run_stats(args: argparse.Namespace) -> int:
-    from .core.dataset import Dataset, load_sidecar, summarize
-
-    taxonomy = _load_taxonomy(args.taxonomy)
     path = Path(args.path)
-    kind = sniff_input(path) if path.exists() else "missing"
-    if kind == "annotation":
-        summaries = [summarize(load_sidecar(path))]
-    elif kind == "store":
-        from .core.store import MaskStore
-
-        with MaskStore.open(path, "r") as store:
-            n_pixels = int(np.prod(store.shape, dtype=object))
-            if n_pixels > args.max_pixels:
-                raise SessionError(
-                    f"the store has {n_pixels} pixels and counting reads every chunk; pass "
-                    f"--max-pixels {n_pixels} to count anyway",
-                    path=path,
-                    field="shape",
-                    value=tuple(store.shape),
-                )
-            if not len(taxonomy):
-                taxonomy = store.taxonomy
-            summaries = [summarize(store.read_annotation())]
-    elif kind in ANNOTATION_FORMATS:
-        from .core import formats
-
-        anns, read_tax = formats.read(path, kind)
-        if not len(taxonomy):
-            taxonomy = read_tax
-        summaries = [summarize(a) for a in _progress(anns, desc="stats")]
-    else:
-        ds = Dataset.open(path)
-        summaries = []
-        for i in _progress(range(len(ds)), desc="stats"):
-            s = ds.saved_summary(i)
-            summaries.append(s if s is not None else summarize(empty_annotation(ds[i].key)))
+    summaries, taxonomy = path_summaries(
+        path, _load_taxonomy(args.taxonomy), max_pixels=args.max_pixels, progress=_progress
+    )
     stats = annotation_stats(summaries)
     for cid, row in stats["classes"].items():
         row["name"] = taxonomy[int(cid)].name if int(cid) in taxonomy else None
@@ -531,9 +500,6 @@ def _add_split(p: argparse.ArgumentParser) -> None:
 
 
 def _run_split(args: argparse.Namespace) -> int:
-    from .core.annotation import ObjectInfo
-    from .core.dataset import load_sidecar, save_sidecar
-
     if args.min_distance < 1:
         raise SessionError(
             "must be a positive integer", field="--min-distance", value=args.min_distance
@@ -562,10 +528,7 @@ def _run_split(args: argparse.Namespace) -> int:
             )
         if args.dry_run or not n_new or path in stores:
             continue
-        ann = load_sidecar(path)
-        ann.instances = labels
-        ann.objects = {int(k): ObjectInfo.from_dict(v) for k, v in objects.items()}
-        save_sidecar(ann, path)
+        ann = save_split(path, labels, objects)
         _record(
             ds.provenance_path,
             args,

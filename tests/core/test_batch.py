@@ -69,3 +69,24 @@ def test_split_task_matches_a_distance_watershed_and_writes_nothing(tmp_path):
 def test_empty_annotation_holds_nothing():
     ann = empty_annotation("k")
     assert ann.image_name == "k" and ann.shape == (1, 1) and ann.instances is None
+
+
+def test_split_result_is_saved_and_summarised(tmp_path):
+    from napari_labelsuite.core.batch import path_summaries, save_split
+    from napari_labelsuite.core.dataset import load_sidecar, summarize
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    inst = _two_touching_discs()
+    ann = ImageAnnotation("d.tif", inst.shape, instances=inst, objects={1: ObjectInfo(1)})
+    path = save_sidecar(ann, tmp_path / "d.json")
+    _, labels, objects, _ = split_annotation_file((str(path), 7))
+    save_split(path, labels, objects)
+    back = load_sidecar(path)
+    np.testing.assert_array_equal(back.instances, labels)
+    assert sorted(back.objects) == sorted(int(k) for k in objects)
+    seen = []
+    summaries, tax = path_summaries(
+        path, Taxonomy([]), max_pixels=10, progress=lambda it, desc: seen.append(desc) or it
+    )
+    assert summaries == [summarize(back)] and len(tax) == 0
+    assert seen == []  # one saved annotation: no loop to show progress for

@@ -1,5 +1,5 @@
-"""Data helpers of the batch command line: what a path holds, annotation sets, effort
-tables and the per-file tasks of ``split``.
+"""Data helpers of the batch command line: what a path holds, annotation sets, per-image
+summaries, effort tables and the per-file tasks of ``split``.
 
 The command line (``cli.py``) only parses arguments and prints; what it reads, computes and
 writes is here, importable and testable without it.
@@ -7,6 +7,7 @@ writes is here, importable and testable without it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ __all__ = [
     "effort_stats",
     "empty_annotation",
     "load_annotation_set",
+    "path_summaries",
+    "save_split",
     "sniff_input",
     "split_annotation_file",
     "split_job",
@@ -216,3 +219,81 @@ def split_store(job: tuple[str, int, bool]) -> tuple[str, None, dict, int]:
             return path, None, {}, 0
         edit = split_touching_in_store(store, name, min_distance, dry_run=dry_run)
     return path, None, {}, len(edit.parents)
+
+
+def save_split(path: str | Path, labels: Any, objects: dict[Any, dict]) -> Any:
+    """Write the result of :func:`split_annotation_file` into its saved annotation.
+
+    Returns the annotation written.
+    """
+    from .annotation import ObjectInfo
+    from .dataset import load_sidecar, save_sidecar
+
+    ann = load_sidecar(path)
+    ann.instances = labels
+    ann.objects = {int(k): ObjectInfo.from_dict(v) for k, v in objects.items()}
+    save_sidecar(ann, path)
+    return ann
+
+
+def path_summaries(
+    path: str | Path,
+    taxonomy: Any,
+    *,
+    max_pixels: int,
+    progress: Callable[..., Iterable[Any]] | None = None,
+) -> tuple[list[dict[str, Any]], Any]:
+    """Per-image annotation summaries of ``path`` (a saved annotation, a mask store, a file
+    or folder of an interchange format, or a dataset folder), and the taxonomy to name them.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        Class names; when empty, the store's or the format's own are used.
+    max_pixels : int
+        A store larger than this is refused (counting reads every chunk).
+    progress : callable, optional
+        ``progress(iterable, desc=...)`` wraps the per-image loops (a progress bar).
+
+    Returns
+    -------
+    (list of dict, Taxonomy)
+        One :func:`~napari_labelsuite.core.dataset.summarize` dict per image.
+    """
+    from .dataset import Dataset, load_sidecar, summarize
+
+    wrap = progress or (lambda it, **_: it)
+    path = Path(path)
+    kind = sniff_input(path) if path.exists() else "missing"
+    if kind == "annotation":
+        summaries = [summarize(load_sidecar(path))]
+    elif kind == "store":
+        from .store import MaskStore
+
+        with MaskStore.open(path, "r") as store:
+            n_pixels = int(np.prod(store.shape, dtype=object))
+            if n_pixels > max_pixels:
+                raise SessionError(
+                    f"the store has {n_pixels} pixels and counting reads every chunk; pass "
+                    f"--max-pixels {n_pixels} to count anyway",
+                    path=path,
+                    field="shape",
+                    value=tuple(store.shape),
+                )
+            if not len(taxonomy):
+                taxonomy = store.taxonomy
+            summaries = [summarize(store.read_annotation())]
+    elif kind in ANNOTATION_FORMATS:
+        from . import formats
+
+        anns, read_tax = formats.read(path, kind)
+        if not len(taxonomy):
+            taxonomy = read_tax
+        summaries = [summarize(a) for a in wrap(anns, desc="stats")]
+    else:
+        ds = Dataset.open(path)
+        summaries = []
+        for i in wrap(range(len(ds)), desc="stats"):
+            s = ds.saved_summary(i)
+            summaries.append(s if s is not None else summarize(empty_annotation(ds[i].key)))
+    return summaries, taxonomy
