@@ -28,8 +28,8 @@ from .core.batch import (  # the data helpers live in core; importable from here
     load_annotation_set,
     path_summaries,
     save_split,
-    sniff_input,
     split_job,
+    validate_input,
 )
 from .core.batch import split_annotation_file as split_annotation_file
 from .core.batch import split_store as split_store
@@ -206,88 +206,6 @@ def _run_open(args: argparse.Namespace) -> int:
 
 
 # -- validate --
-def _validate_one(path: Path, kind: str, taxonomy: Any) -> str:
-    """Raise a LabelsuiteError when ``path`` is invalid; return a one-line summary."""
-    from .core.errors import FormatError, StoreError
-
-    if not path.exists():
-        raise FormatError("no such file or folder", path=path)
-    if not path.is_dir() and not path.is_file():
-        raise FormatError("not a regular file or folder (a pipe, socket or device)", path=path)
-    if kind == "auto":
-        kind = sniff_input(path)
-    if kind == "taxonomy":
-        from .core.taxonomy import Taxonomy
-
-        tax = Taxonomy.load(path)
-        return f"taxonomy with {len(tax)} classes"
-    if kind == "annotation":
-        from .core.dataset import load_sidecar
-
-        ann = load_sidecar(path)
-        ann.validate(taxonomy if len(taxonomy) else None)
-        return (
-            f"annotation of {ann.image_name!r}: {len(ann.objects)} objects, {len(ann.boxes)} boxes"
-        )
-    if kind == "provenance":
-        from .core.provenance import verify
-
-        return f"provenance log with {verify(path)} entries, chain intact"
-    if kind == "dataset":
-        from .core.dataset import Dataset, load_sidecar
-        from .core.provenance import verify
-
-        ds = Dataset.open(path)
-        n = 0
-        for i in _progress(range(len(ds)), desc="validate"):
-            if ds.has_annotation(i):
-                ann = load_sidecar(ds.sidecar_path(i))
-                ann.validate(taxonomy if len(taxonomy) else None)
-                n += 1
-        logged = verify(ds.provenance_path)
-        return f"dataset of {len(ds)} images, {n} annotated, provenance {logged} entries"
-    if kind == "store":
-        from .core.store import MaskStore
-
-        store = MaskStore.open(path, "r")
-        try:
-            ann = store.read_annotation()
-            ann.validate(taxonomy if len(taxonomy) else store.taxonomy)
-            names = store.label_names()
-            for name in names:
-                levels = store.label_levels(name)
-                if tuple(levels[0].shape) != tuple(ann.shape):
-                    raise StoreError(
-                        f"level 0 does not have the store shape {tuple(ann.shape)}",
-                        path=path,
-                        where=f"labels/{name}",
-                        field="shape",
-                        value=tuple(levels[0].shape),
-                    )
-            shape = "x".join(map(str, ann.shape))
-            # stores from other tools: say what was inferred (dropped axes, class keys)
-            notes = "".join(f"; {note}" for note in store.notes)
-            return f"store {shape} with labels {names}, {len(ann.objects)} instances{notes}"
-        finally:
-            store.close()
-    if kind in ANNOTATION_FORMATS:
-        from .core import formats
-
-        # the registry refuses a read of 0 images or 0 objects: never "ok" on nothing
-        report = formats.ReadReport()
-        anns, tax = formats.read(path, kind, report=report)
-        if len(taxonomy):
-            for ann in anns:
-                ann.validate(taxonomy)
-        return f"read as {report.summary()}; {len(tax)} classes"
-    raise FormatError(
-        "cannot tell what this file is; pass --kind",
-        path=path,
-        field="kind",
-        value=kind,
-    )
-
-
 _KINDS = [
     "auto",
     "store",
@@ -319,7 +237,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     for raw in args.paths:
         path = Path(raw)
         try:
-            summary = _validate_one(path, args.kind, taxonomy)
+            summary = validate_input(path, args.kind, taxonomy, progress=_progress)
         except LabelsuiteError as exc:
             bad += 1
             print(f"INVALID {_one_line(str(exc))}", file=sys.stderr)

@@ -90,3 +90,21 @@ def test_split_result_is_saved_and_summarised(tmp_path):
     )
     assert summaries == [summarize(back)] and len(tax) == 0
     assert seen == []  # one saved annotation: no loop to show progress for
+
+
+def test_validate_input_summarises_a_good_file_and_names_a_bad_one(tmp_path):
+    from napari_labelsuite.core.batch import validate_input
+    from napari_labelsuite.core.errors import LabelsuiteError
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    inst = _two_touching_discs()
+    ann = ImageAnnotation("d.tif", inst.shape, instances=inst, objects={1: ObjectInfo(1)})
+    path = save_sidecar(ann, tmp_path / "d.json")
+    assert (
+        validate_input(path, "auto", Taxonomy([])) == "annotation of 'd.tif': 1 objects, 0 boxes"
+    )
+    bad = tmp_path / "classes.yaml"
+    bad.write_text("classes: [{id: 1, name: a}, {id: 1, name: b}]\n")
+    with pytest.raises(LabelsuiteError) as err:
+        validate_input(bad, "auto", Taxonomy([]))
+    assert "classes.yaml" in str(err.value)

@@ -28,6 +28,7 @@ __all__ = [
     "split_annotation_file",
     "split_job",
     "split_store",
+    "validate_input",
 ]
 
 #: Interchange formats the batch commands read and write by name.
@@ -297,3 +298,110 @@ def path_summaries(
             s = ds.saved_summary(i)
             summaries.append(s if s is not None else summarize(empty_annotation(ds[i].key)))
     return summaries, taxonomy
+
+
+def validate_input(
+    path: str | Path,
+    kind: str,
+    taxonomy: Any,
+    *,
+    progress: Callable[..., Iterable[Any]] | None = None,
+) -> str:
+    """Check one input file or folder; a one-line summary of what it holds.
+
+    Parameters
+    ----------
+    kind : str
+        ``"auto"`` (tell it with :func:`sniff_input`), ``"taxonomy"``, ``"annotation"``,
+        ``"provenance"``, ``"dataset"``, ``"store"`` or one of :data:`ANNOTATION_FORMATS`.
+    taxonomy : Taxonomy
+        Classes the annotations must use (empty: the input's own, or no check).
+    progress : callable, optional
+        ``progress(iterable, desc=...)`` wraps the loop over a dataset's images.
+
+    Raises
+    ------
+    LabelsuiteError
+        Naming the file, record, field and value of the first problem.
+    """
+    from .errors import FormatError, StoreError
+
+    wrap = progress or (lambda it, **_: it)
+    path = Path(path)
+
+    if not path.exists():
+        raise FormatError("no such file or folder", path=path)
+    if not path.is_dir() and not path.is_file():
+        raise FormatError("not a regular file or folder (a pipe, socket or device)", path=path)
+    if kind == "auto":
+        kind = sniff_input(path)
+    if kind == "taxonomy":
+        from .taxonomy import Taxonomy
+
+        tax = Taxonomy.load(path)
+        return f"taxonomy with {len(tax)} classes"
+    if kind == "annotation":
+        from .dataset import load_sidecar
+
+        ann = load_sidecar(path)
+        ann.validate(taxonomy if len(taxonomy) else None)
+        return (
+            f"annotation of {ann.image_name!r}: {len(ann.objects)} objects, {len(ann.boxes)} boxes"
+        )
+    if kind == "provenance":
+        from .provenance import verify
+
+        return f"provenance log with {verify(path)} entries, chain intact"
+    if kind == "dataset":
+        from .dataset import Dataset, load_sidecar
+        from .provenance import verify
+
+        ds = Dataset.open(path)
+        n = 0
+        for i in wrap(range(len(ds)), desc="validate"):
+            if ds.has_annotation(i):
+                ann = load_sidecar(ds.sidecar_path(i))
+                ann.validate(taxonomy if len(taxonomy) else None)
+                n += 1
+        logged = verify(ds.provenance_path)
+        return f"dataset of {len(ds)} images, {n} annotated, provenance {logged} entries"
+    if kind == "store":
+        from .store import MaskStore
+
+        store = MaskStore.open(path, "r")
+        try:
+            ann = store.read_annotation()
+            ann.validate(taxonomy if len(taxonomy) else store.taxonomy)
+            names = store.label_names()
+            for name in names:
+                levels = store.label_levels(name)
+                if tuple(levels[0].shape) != tuple(ann.shape):
+                    raise StoreError(
+                        f"level 0 does not have the store shape {tuple(ann.shape)}",
+                        path=path,
+                        where=f"labels/{name}",
+                        field="shape",
+                        value=tuple(levels[0].shape),
+                    )
+            shape = "x".join(map(str, ann.shape))
+            # stores from other tools: say what was inferred (dropped axes, class keys)
+            notes = "".join(f"; {note}" for note in store.notes)
+            return f"store {shape} with labels {names}, {len(ann.objects)} instances{notes}"
+        finally:
+            store.close()
+    if kind in ANNOTATION_FORMATS:
+        from . import formats
+
+        # the registry refuses a read of 0 images or 0 objects: never "ok" on nothing
+        report = formats.ReadReport()
+        anns, tax = formats.read(path, kind, report=report)
+        if len(taxonomy):
+            for ann in anns:
+                ann.validate(taxonomy)
+        return f"read as {report.summary()}; {len(tax)} classes"
+    raise FormatError(
+        "cannot tell what this file is; pass --kind",
+        path=path,
+        field="kind",
+        value=kind,
+    )
