@@ -1,13 +1,53 @@
-"""Small file helpers shared by the core: atomic writes."""
+"""Small file helpers shared by the core: atomic writes, locked appends to line files."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+try:  # POSIX only; elsewhere appends still are single writes
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "last_newline", "locked_append"]
+
+
+@contextlib.contextmanager
+def locked_append(path: Path) -> Iterator[int]:
+    """Open ``path`` for appending (created when missing) under an exclusive ``flock``.
+
+    Yields the descriptor (``O_RDWR | O_APPEND``): each ``os.write`` on it lands whole at the
+    end, and no other writer of the same file holds the lock meanwhile. Closing releases it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def last_newline(fd: int, end: int) -> int:
+    """Offset of the last ``\\n`` before byte ``end`` of the open file, or -1 when none.
+
+    Reads backwards in growing blocks, so finding the last line of a large JSON Lines log
+    costs about the size of that line.
+    """
+    pos, block = end, 4096
+    while pos > 0:
+        step = min(block, pos)
+        pos -= step
+        cut = os.pread(fd, step, pos).rfind(b"\n")
+        if cut >= 0:
+            return pos + cut
+        block *= 2
+    return -1
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

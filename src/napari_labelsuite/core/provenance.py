@@ -28,21 +28,15 @@ anchor needs the key. Lines with duplicate JSON keys are refused.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .errors import SessionError
-
-try:  # POSIX only; elsewhere appends still are single writes
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
+from .fileio import last_newline, locked_append
 
 __all__ = [
     "KEY_ENV",
@@ -123,36 +117,14 @@ def _write_anchor(path: Path, count: int, head: str, key: bytes | None) -> None:
     atomic_write_text(anchor_path(path), json.dumps(doc) + "\n")
 
 
-@contextlib.contextmanager
-def _locked_append(path: Path) -> Iterator[int]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield fd
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 def _last_line(fd: int) -> bytes:
     """The last complete line of the open file (without its newline), or b""."""
     size = os.lseek(fd, 0, os.SEEK_END)
     if size == 0:
         return b""
-    block = 4096
-    pos = size
-    tail = b""
-    while pos > 0:
-        step = min(block, pos)
-        pos -= step
-        tail = os.pread(fd, step, pos) + tail
-        body = tail[:-1] if tail.endswith(b"\n") else tail
-        cut = body.rfind(b"\n")
-        if cut >= 0:
-            return body[cut + 1 :]
-        block *= 2
-    return tail[:-1] if tail.endswith(b"\n") else tail
+    end = size - 1 if os.pread(fd, 1, size - 1) == b"\n" else size
+    start = last_newline(fd, end) + 1
+    return os.pread(fd, end - start, start)
 
 
 def append_entry(
@@ -187,7 +159,7 @@ def append_entry(
             field="params",
             value=entry.get("action"),
         ) from exc
-    with _locked_append(p) as fd:
+    with locked_append(p) as fd:
         size = os.lseek(fd, 0, os.SEEK_END)
         if size and os.pread(fd, 1, size - 1) != b"\n":
             raise ProvenanceError(
@@ -426,7 +398,7 @@ class ProvenanceLog:
         if not data or data.endswith(b"\n"):
             return 0
         keep = data.rfind(b"\n") + 1
-        with _locked_append(self.path) as fd:
+        with locked_append(self.path) as fd:
             if self._complete_tail(data[:keep], data[keep:]):
                 os.write(fd, b"\n")
                 os.fsync(fd)

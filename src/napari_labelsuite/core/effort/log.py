@@ -25,21 +25,16 @@ A corrupt line or a foreign file never stops anyone from opening their data:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import EffortLogError
-
-try:  # POSIX only; elsewhere appends still are single writes
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
+from ..fileio import last_newline, locked_append
 
 __all__ = [
     "EFFORT_FILE",
@@ -205,18 +200,6 @@ def _encode(records: Iterable[EffortRecord]) -> bytes:
     )
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[int]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield fd
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 def _check_header(first: bytes, path: Path) -> None:
     line = first.split(b"\n", 1)[0]
     try:
@@ -265,7 +248,7 @@ class EffortLog:
             return 0
         payload = _encode(records)
         try:
-            with _locked(self.path) as fd:
+            with locked_append(self.path) as fd:
                 size = os.lseek(fd, 0, os.SEEK_END)
                 dropped = 0
                 if size and size < len(_HEADER) and _HEADER.startswith(os.pread(fd, size, 0)):
@@ -284,15 +267,11 @@ class EffortLog:
 
     def _cut_torn_tail(self, fd: int, size: int) -> int:
         """Truncate an incomplete last line (left by a crash); the header line stays."""
-        pos, block = size, 4096
-        while pos > 0:
-            step = min(block, pos)
-            pos -= step
-            cut = os.pread(fd, step, pos).rfind(b"\n")
-            if cut >= 0:
-                keep = pos + cut + 1
-                os.ftruncate(fd, keep)
-                return size - keep
+        cut = last_newline(fd, size)
+        if cut >= 0:
+            keep = cut + 1
+            os.ftruncate(fd, keep)
+            return size - keep
         # no newline at all: a torn header; write a fresh one
         os.ftruncate(fd, 0)
         os.write(fd, _HEADER)
