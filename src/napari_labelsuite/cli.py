@@ -27,10 +27,14 @@ from .core.batch import (  # the data helpers live in core; importable from here
     effort_stats,
     load_annotation_set,
     path_summaries,
+    read_stack,
     save_split,
     split_job,
     validate_input,
 )
+from .core.batch import build_store_pyramid as build_store_pyramid
+from .core.batch import classify_job as classify_job
+from .core.batch import embed_image as embed_image
 from .core.batch import split_annotation_file as split_annotation_file
 from .core.batch import split_store as split_store
 from .core.errors import LabelsuiteError, SessionError
@@ -329,30 +333,6 @@ def _run_stats(args: argparse.Namespace) -> int:
 
 
 # -- embed --
-def embed_image(job: tuple[str, str, str, str | None, int, int]) -> tuple[str, int, int]:
-    """Encode every tile of one image (each plane of a stack) into the embedding cache.
-
-    Returns ``(path, tiles, tiles computed)``: tiles already cached under a matching
-    signature are not recomputed.
-    """
-    from .core.assist import SamOnnxEngine, prepare
-    from .core.dataset import read_image
-
-    path, encoder, decoder, cache, tile, halo = job
-    engine = SamOnnxEngine(encoder, decoder, cache_dir=cache, tile=tile, halo=halo)
-    image = read_image(path)
-    rgb = image.ndim == 3 and image.shape[-1] in (3, 4)
-    planes = [None] if image.ndim == 2 or rgb else list(range(image.shape[0]))
-    tiles = 0
-    for z in planes:
-        pts = [] if z is None else [[z, 0, 0]]
-        view, _, _ = prepare(image, pts, None, channel_axis=-1 if rgb else None, plane=z)
-        encoded = engine.encode(view)
-        encoded.encode_all()
-        tiles += len(encoded.all_tiles())
-    return path, tiles, engine.encoder_runs
-
-
 def _add_embed(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", metavar="DATASET", help="a dataset folder, or image files")
     p.add_argument("--encoder", help="SAM-family encoder .onnx (default $LABELSUITE_SAM_ENCODER)")
@@ -623,19 +603,6 @@ def _run_agree(args: argparse.Namespace) -> int:
 
 
 # -- pyramid --
-def build_store_pyramid(job: tuple[str, str | None, str | None]) -> str:
-    """Rebuild the pyramid levels of one mask store (a batch task); returns a summary."""
-    from .core.store import MaskStore
-
-    path, name, method = job
-    store = MaskStore.open(path, "r+")
-    try:
-        report = store.build_pyramid(name, method=method)
-    finally:
-        store.close()
-    return f"{path}: {report.summary()}"
-
-
 def _add_pyramid(p: argparse.ArgumentParser) -> None:
     p.add_argument("stores", nargs="+", metavar="STORE", help="mask stores (*.zarr)")
     p.add_argument("--label", metavar="NAME", help="only this label image (default: all)")
@@ -664,21 +631,6 @@ def _run_pyramid(args: argparse.Namespace) -> int:
 
 
 # -- classify --
-def classify_job(job: tuple[str, list[str], int, str, bool]) -> dict[str, Any]:
-    """Apply a saved pixel classifier to item ``i`` of a dataset (a batch task).
-
-    Every worker reads the classifier file itself (no pickle: see
-    ``core.classifier.io``); results equal a local run.
-    """
-    from .core.classifier import load_classifier
-    from .core.classifier.batch import classify_item
-    from .core.dataset import Dataset
-
-    clf_path, sources, i, label, overwrite = job
-    ds = Dataset.open(sources)
-    return classify_item(load_classifier(clf_path), ds, i, name=label, overwrite=overwrite)
-
-
 def _add_classify(p: argparse.ArgumentParser) -> None:
     p.add_argument("classifier", metavar="CLASSIFIER", help="a saved classifier (*.lsclf)")
     p.add_argument(
@@ -735,23 +687,6 @@ def _run_classify(args: argparse.Namespace) -> int:
 
 
 # -- interpolate / track --
-def _read_stack(path: str, what: str) -> np.ndarray:
-    """A label or image stack from a TIFF file (or, for labels, a CTC folder)."""
-    import tifffile
-
-    from .core.errors import FormatError
-
-    p = Path(path)
-    if p.is_dir():
-        from .core.formats import ctc
-
-        return ctc.read_tracks(p)[0]
-    try:
-        return np.asarray(tifffile.imread(p))
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"cannot read the {what} as TIFF: {exc}", path=p) from exc
-
-
 def _add_interpolate(p: argparse.ArgumentParser) -> None:
     p.add_argument("labels", metavar="LABELS", help="a TIFF label stack with keyframe slices")
     p.add_argument("out", metavar="OUT", help="the TIFF to write (may be LABELS)")
@@ -765,8 +700,8 @@ def _run_interpolate(args: argparse.Namespace) -> int:
 
     from .core.interpolate import interpolate_slices
 
-    labels = _read_stack(args.labels, "labels")
-    image = None if args.image is None else _read_stack(args.image, "image")
+    labels = read_stack(args.labels, "labels")
+    image = None if args.image is None else read_stack(args.image, "image")
     edit = interpolate_slices(labels, args.ids, args.axis, image)
     out = edit.apply(labels)
     tifffile.imwrite(args.out, out)
@@ -791,7 +726,7 @@ def _run_track(args: argparse.Namespace) -> int:
     from .core.formats import ctc
     from .core.interpolate import track_instances
 
-    labels = _read_stack(args.labels, "labels")
+    labels = read_stack(args.labels, "labels")
     res = track_instances(labels, args.axis, min_iou=args.min_iou)
     tracked = np.moveaxis(res.to_edit(labels).apply(labels), res.axis, 0)
     parents = {tid: tr.parent for tid, tr in res.tracks.items() if tr.parent}

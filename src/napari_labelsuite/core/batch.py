@@ -1,5 +1,6 @@
 """Data helpers of the batch command line: what a path holds, annotation sets, per-image
-summaries, effort tables and the per-file tasks of ``split``.
+summaries, effort tables, stacks read for interpolation and tracking, and the per-image
+tasks of ``split``, ``pyramid``, ``classify`` and ``embed`` (run on dask by the CLI).
 
 The command line (``cli.py``) only parses arguments and prints; what it reads, computes and
 writes is here, importable and testable without it.
@@ -13,16 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LabelsuiteError, SessionError
+from .errors import FormatError, LabelsuiteError, SessionError
 
 __all__ = [
     "ANNOTATION_FORMATS",
+    "build_store_pyramid",
+    "classify_job",
     "dataset_annotations",
     "dataset_sidecars",
     "effort_stats",
+    "embed_image",
     "empty_annotation",
     "load_annotation_set",
     "path_summaries",
+    "read_stack",
     "save_split",
     "sniff_input",
     "split_annotation_file",
@@ -52,7 +57,6 @@ def sniff_input(path: Path) -> str:
         if suffix == ".zarr" or (path / "zarr.json").is_file() or (path / ".zgroup").is_file():
             return "store"
         from . import formats
-        from .errors import FormatError
 
         try:
             return formats.guess_format(path)
@@ -94,7 +98,6 @@ def load_annotation_set(path: str | Path) -> dict[str, Any]:
     """Annotations of ``path`` by image stem: a saved annotation, a dataset folder or a
     COCO / YOLO / VOC / mask file or folder."""
     from .dataset import Dataset, load_sidecar
-    from .errors import FormatError
 
     p = Path(path)
     if not p.exists():
@@ -324,7 +327,7 @@ def validate_input(
     LabelsuiteError
         Naming the file, record, field and value of the first problem.
     """
-    from .errors import FormatError, StoreError
+    from .errors import StoreError
 
     wrap = progress or (lambda it, **_: it)
     path = Path(path)
@@ -405,3 +408,70 @@ def validate_input(
         field="kind",
         value=kind,
     )
+
+
+def embed_image(job: tuple[str, str, str, str | None, int, int]) -> tuple[str, int, int]:
+    """Encode every tile of one image (each plane of a stack) into the embedding cache.
+
+    Returns ``(path, tiles, tiles computed)``: tiles already cached under a matching
+    signature are not recomputed.
+    """
+    from .assist import SamOnnxEngine, prepare
+    from .dataset import read_image
+
+    path, encoder, decoder, cache, tile, halo = job
+    engine = SamOnnxEngine(encoder, decoder, cache_dir=cache, tile=tile, halo=halo)
+    image = read_image(path)
+    rgb = image.ndim == 3 and image.shape[-1] in (3, 4)
+    planes = [None] if image.ndim == 2 or rgb else list(range(image.shape[0]))
+    tiles = 0
+    for z in planes:
+        pts = [] if z is None else [[z, 0, 0]]
+        view, _, _ = prepare(image, pts, None, channel_axis=-1 if rgb else None, plane=z)
+        encoded = engine.encode(view)
+        encoded.encode_all()
+        tiles += len(encoded.all_tiles())
+    return path, tiles, engine.encoder_runs
+
+
+def build_store_pyramid(job: tuple[str, str | None, str | None]) -> str:
+    """Rebuild the pyramid levels of one mask store (a batch task); returns a summary."""
+    from .store import MaskStore
+
+    path, name, method = job
+    store = MaskStore.open(path, "r+")
+    try:
+        report = store.build_pyramid(name, method=method)
+    finally:
+        store.close()
+    return f"{path}: {report.summary()}"
+
+
+def classify_job(job: tuple[str, list[str], int, str, bool]) -> dict[str, Any]:
+    """Apply a saved pixel classifier to item ``i`` of a dataset (a batch task).
+
+    Every worker reads the classifier file itself (no pickle: see
+    ``core.classifier.io``); results equal a local run.
+    """
+    from .classifier import load_classifier
+    from .classifier.batch import classify_item
+    from .dataset import Dataset
+
+    clf_path, sources, i, label, overwrite = job
+    ds = Dataset.open(sources)
+    return classify_item(load_classifier(clf_path), ds, i, name=label, overwrite=overwrite)
+
+
+def read_stack(path: str, what: str) -> np.ndarray:
+    """A label or image stack from a TIFF file (or, for labels, a CTC folder)."""
+    import tifffile
+
+    p = Path(path)
+    if p.is_dir():
+        from .formats import ctc
+
+        return ctc.read_tracks(p)[0]
+    try:
+        return np.asarray(tifffile.imread(p))
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"cannot read the {what} as TIFF: {exc}", path=p) from exc
