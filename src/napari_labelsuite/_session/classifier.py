@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from psygnal import Signal
@@ -41,6 +41,7 @@ from ..core.classifier import (
 from ..core.classifier.batch import classify_item, merge_prediction
 from ..core.errors import ClassifierError, SessionError
 from .events import emit
+from .host import SessionPart
 from .layers import META_KEY, _layer_data
 
 Region = tuple[slice, ...]
@@ -63,55 +64,11 @@ def _count_strokes(scribbles: Any) -> int:
     return int(ndi.label(data != 0)[1]) if data.any() else 0
 
 
-class ClassifierMixin:
+class ClassifierMixin(SessionPart):
     """Pixel classifier trained from scribbles; suggestions of what to label next."""
 
     classifier_changed = Signal(object)  # the trained (or loaded) classifier
     suggestions_changed = Signal(object)  # list of suggestion dicts
-
-    if TYPE_CHECKING:  # what this part uses of the session (other parts provide it)
-        from ..core.taxonomy import Taxonomy
-
-        taxonomy: Taxonomy
-        _index: int | None
-
-        @property
-        def layers(self) -> Any: ...
-        @property
-        def viewer(self) -> Any: ...
-        @property
-        def image(self) -> Any: ...
-        @property
-        def semantic(self) -> Any: ...
-        @property
-        def current(self) -> Any: ...
-        @property
-        def active_class(self) -> int | None: ...
-        @property
-        def active_class_changed(self) -> Any: ...
-        def _record(self, action: str, **params: Any) -> dict[str, Any]: ...
-        def _log_effort(
-            self,
-            route: str,
-            action: str,
-            *,
-            count: int = 1,
-            pixels: int = 0,
-            layer: Any = None,
-            object_id: int | None = None,
-            class_id: int | None = None,
-            image: str | None = None,
-            finished: bool = False,
-            objects: Iterable[int] | None = None,
-        ) -> None: ...
-        def _select(self, layer: Any) -> None: ...
-        def _require_store(self) -> Any: ...
-        def _require_dataset(self) -> Any: ...
-        def _show(self, j: int) -> None: ...
-        def save_current(self, *, force: bool = False) -> str | None: ...
-        def close_store(self, save: bool = False) -> None: ...
-        def goto(self, i: int, *, save: bool = True) -> Any: ...
-        def add_semantic_layer(self, data: Any = None, **kw: Any) -> Any: ...
 
     def _init_mixin(self) -> None:
         self._classifier: PixelClassifier | None = None

@@ -85,12 +85,15 @@ class SessionHost(Protocol):
     _active_of_role: Any
     _bind_instances: Any
     _bind_boxes: Any
+    _bind_layer: Any
     active_class: Any
     _box_indices: Any
     _check_taxonomy_swap: Any
+    _select: Any
 
     # -- instances (InstancesMixin) ---------------------------------------------------------------
     instance_target: Any
+    _apply_edit: Any
 
     # -- store (StoreMixin) -------------------------------------------------------------------
     @property
@@ -108,8 +111,14 @@ class SessionHost(Protocol):
     def dataset(self) -> Any: ...
     @property
     def index(self) -> int | None: ...
+    @property
+    def current(self) -> Any: ...
 
+    _index: int | None
     goto: Any
+    _require_dataset: Any
+    _show: Any
+    save_current: Any
 
     # -- effort log (EffortMixin) -------------------------------------------------------------
     effort: Any
