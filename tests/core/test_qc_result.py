@@ -81,3 +81,18 @@ def test_box_pairs_name_their_threshold():
     f1 = 2 * 1 / (2 * 1 + 0 + 1)
     assert res.row() == {"box_f1@0.5": pytest.approx(f1)}
     assert res.summary() == f"#1: box F1 {f1:.3f} (tp 1, fp 0, fn 1)"
+
+
+def test_rotated_and_keypoint_pairs_name_their_part():
+    m = {"tp": 3, "fp": 1, "fn": 0, "f1": 6 / 7, "threshold": 0.5}
+    res = AgreementResult(
+        (PairAgreement("a vs b", "rotated", m), PairAgreement("a vs c", "keypoints", m)),
+    )
+    assert res.summary().splitlines() == [
+        "a vs b: rotated box F1 0.857 (tp 3, fp 1, fn 0)",
+        "a vs c: keypoint F1 0.857 (tp 3, fp 1, fn 0)",
+    ]
+    assert res.row() == {"rotated_f1@0.5": 6 / 7, "keypoint_f1@0.5": 6 / 7}
+    flat = AgreementResult(res.pairs[:1], None, ("a", "b"), "rotated").as_dict()
+    assert AgreementResult.from_dict(flat).summary() == res.summary().splitlines()[0]
+    assert AgreementResult.from_dict(res.as_dict()) == res

@@ -16,7 +16,14 @@ from typing import Any
 __all__ = ["KINDS", "AgreementResult", "PairAgreement"]
 
 #: The parts that can be compared, in the order results list them.
-KINDS = ("semantic", "instances", "boxes")
+KINDS = ("semantic", "instances", "boxes", "rotated", "keypoints")
+
+#: Matched-object parts: (words in a summary line, column prefix in a table row).
+_MATCH_WORDS = {
+    "boxes": ("box F1", "box_f1"),
+    "rotated": ("rotated box F1", "rotated_f1"),
+    "keypoints": ("keypoint F1", "keypoint_f1"),
+}
 
 
 def _kind_of(metrics: Mapping[str, Any]) -> str:
@@ -36,11 +43,12 @@ class PairAgreement:
     ----------
     name : str
         The pair, e.g. ``"ann1 vs ann2"`` or ``"#1"``.
-    kind : {"semantic", "instances", "boxes"}
+    kind : {"semantic", "instances", "boxes", "rotated", "keypoints"}
     metrics : Mapping
         What the core function returned: :func:`semantic_agreement`,
-        :func:`instance_agreement`, or a :func:`match_boxes` summary with ``per_class``
-        (and ``table`` / ``ap`` over several thresholds).
+        :func:`instance_agreement`, or a matching summary (``tp``, ``fp``, ``fn``, ``f1``,
+        ``threshold``; boxes add ``per_class`` and, over several thresholds, ``table`` and
+        ``ap``).
     """
 
     name: str
@@ -59,7 +67,8 @@ class PairAgreement:
                 "pq": float(m["pq"]),
                 "ap": float(m["ap"]),
             }
-        return {f"box_f1@{m['threshold']:g}": float(m["f1"])}
+        column = _MATCH_WORDS.get(self.kind, _MATCH_WORDS["boxes"])[1]
+        return {f"{column}@{m['threshold']:g}": float(m["f1"])}
 
     def summary(self) -> str:
         """One line with the headline numbers."""
@@ -72,7 +81,8 @@ class PairAgreement:
                 f"{self.name}: F1@{first['threshold']:.2f} {first['f1']:.3f}, "
                 f"mean IoU {m['mean_matched_iou']:.3f}, PQ {m['pq']:.3f}, AP {m['ap']:.3f}"
             )
-        return f"{self.name}: box F1 {m['f1']:.3f} (tp {m['tp']}, fp {m['fp']}, fn {m['fn']})"
+        words = _MATCH_WORDS.get(self.kind, _MATCH_WORDS["boxes"])[0]
+        return f"{self.name}: {words} {m['f1']:.3f} (tp {m['tp']}, fp {m['fp']}, fn {m['fn']})"
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ class AgreementResult:
     kind: str | None = None
 
     def part(self, kind: str) -> tuple[PairAgreement, ...]:
-        """The pairs of one part (``"semantic"``, ``"instances"`` or ``"boxes"``)."""
+        """The pairs of one part (one of :data:`KINDS`)."""
         return tuple(p for p in self.pairs if p.kind == kind)
 
     def summary(self) -> str:
