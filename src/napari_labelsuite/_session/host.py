@@ -126,6 +126,11 @@ class SessionHost(Protocol):
 
     _log_effort: Any  # (route, action, *, count, pixels, layer, object_id, class_id, ...)
 
+    # -- rotated boxes and keypoints (ObjectsMixin) ------------------------------------------
+    rotated_boxes_list: Any
+    keypoints_list: Any
+    _skeleton_of: Any
+
 
 if TYPE_CHECKING:
     SessionPart = SessionHost

@@ -30,6 +30,7 @@ from ..core.qc import (
     instance_disagreement,
     majority_vote,
     match_boxes,
+    match_keypoint_sets,
     semantic_agreement,
     semantic_disagreement,
     write_report,
@@ -43,6 +44,12 @@ def _is_shapes(layer: Any) -> bool:
     from napari.layers import Shapes
 
     return isinstance(layer, Shapes)
+
+
+#: parts compare_layers compares: the mask/box roles plus rotated boxes and keypoint sets
+COMPARE_KINDS = (*ROLES, "rotated", "keypoints")
+#: OKS sigma of every keypoint of a class whose skeleton is not the COCO person one
+DEFAULT_KEYPOINT_SIGMA = 0.1
 
 
 def _now() -> str:
@@ -300,18 +307,26 @@ class QCMixin(SessionPart):
         kind: str | None = None,
         iou_threshold: float = 0.5,
         add_layers: bool = True,
+        sigmas: dict[int, Any] | None = None,
     ) -> dict[str, Any]:
         """Agreement of two or more annotation layers of one image (the first is the reference).
 
         Parameters
         ----------
         *layers : Layer or str
-            Labels layers (semantic or instance) or boxes Shapes layers, by object or name.
-        kind : {"semantic", "instances", "boxes"}, optional
+            Labels layers (semantic or instance), boxes or rotated-boxes Shapes layers, or
+            keypoints Points layers, by object or name.
+        kind : {"semantic", "instances", "boxes", "rotated", "keypoints"}, optional
             Defaults to the first layer's role (an unmanaged Labels layer counts as
-            instances).
+            instances). ``rotated`` matches by the IoU of the rotated rectangles
+            (``match_boxes(..., rotated=True)``), ``keypoints`` by OKS
+            (:func:`~napari_labelsuite.core.qc.match_keypoint_sets`).
         iou_threshold : float
-            Matching threshold for the disagreement map, consensus and boxes.
+            Matching threshold for the disagreement map, consensus and boxes (the OKS
+            threshold for keypoints).
+        sigmas : dict, optional
+            Keypoints only: class id -> per-keypoint OKS sigmas. Defaults to the COCO
+            person sigmas for 17-keypoint skeletons, else ``DEFAULT_KEYPOINT_SIGMA`` each.
         add_layers : bool
             Add a "disagreement" Labels layer (where annotators differ; unmatched objects
             highlighted) and a "consensus" layer (majority vote / matched consensus) with
@@ -332,8 +347,8 @@ class QCMixin(SessionPart):
             raise SessionError("compare at least two layers", field="layers", value=len(lays))
         if kind is None:
             kind = role_of(lays[0]) or ("boxes" if _is_shapes(lays[0]) else "instances")
-        if kind not in ROLES:
-            raise SessionError(f"kind must be one of {ROLES}", field="kind", value=kind)
+        if kind not in COMPARE_KINDS:
+            raise SessionError(f"kind must be one of {COMPARE_KINDS}", field="kind", value=kind)
         names = [x.name for x in lays]
         tax_names = {c.id: c.name for c in self.taxonomy}
         pairs: list[PairAgreement] = []
@@ -343,6 +358,19 @@ class QCMixin(SessionPart):
             lists = [self.boxes_list(x) for x in lays]
             for i, other in enumerate(lists[1:], start=1):
                 m = match_boxes(lists[0], other, iou_threshold)
+                metrics = {**m.summary(), "per_class": m.extra["per_class"]}
+                pairs.append(PairAgreement(f"{names[0]} vs {names[i]}", kind, metrics))
+        elif kind == "rotated":
+            rlists = [self.rotated_boxes_list(x) for x in lays]
+            for i, other in enumerate(rlists[1:], start=1):
+                m = match_boxes(rlists[0], other, iou_threshold, rotated=True)
+                metrics = {**m.summary(), "per_class": m.extra["per_class"]}
+                pairs.append(PairAgreement(f"{names[0]} vs {names[i]}", kind, metrics))
+        elif kind == "keypoints":
+            klists = [self.keypoints_list(x) for x in lays]
+            sig = self._keypoint_sigmas(klists, sigmas)
+            for i, other in enumerate(klists[1:], start=1):
+                m = match_keypoint_sets(klists[0], other, sig, iou_threshold)
                 metrics = {**m.summary(), "per_class": m.extra["per_class"]}
                 pairs.append(PairAgreement(f"{names[0]} vs {names[i]}", kind, metrics))
         else:
@@ -371,11 +399,24 @@ class QCMixin(SessionPart):
             add_layers=add_layers,
         )  # fmt: skip
         result = self._qc_agreement.as_dict()
-        if kind != "boxes":
+        if kind in ("semantic", "instances"):
             result["maps"] = maps
             if add_layers:
                 self.show_agreement_maps(result)
         return result
+
+    def _keypoint_sigmas(self, klists: list, given: dict[int, Any] | None) -> dict[int, Any]:
+        """Per-class OKS sigmas: the given ones, else COCO person or a uniform default."""
+        from ..core.objects.keypoints import COCO_PERSON_SIGMAS
+
+        out: dict[int, Any] = {}
+        for cid in sorted({int(k.class_id) for kl in klists for k in kl}):
+            if given is not None and cid in given:
+                out[cid] = np.asarray(given[cid], float)
+                continue
+            n = len(self._skeleton_of(cid, f"class {cid}").names)
+            out[cid] = COCO_PERSON_SIGMAS if n == 17 else np.full(n, DEFAULT_KEYPOINT_SIGMA)
+        return out
 
     def _agreement_maps(self, kind: str, lays: list, data: list, thr: float) -> dict[str, Any]:
         if kind == "semantic":

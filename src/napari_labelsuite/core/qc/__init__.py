@@ -40,6 +40,7 @@ from .matching import (
     instance_overlaps,
     match_boxes,
     match_instances,
+    match_keypoint_sets,
 )
 from .metrics import (
     class_iou_dice,
@@ -87,6 +88,7 @@ __all__ = [
     "kappa_from_confusion",
     "majority_vote",
     "match_boxes",
+    "match_keypoint_sets",
     "match_instances",
     "pair_counts",
     "semantic_agreement",

@@ -12,7 +12,7 @@ of ``a`` left unmatched are false negatives, those of ``b`` false positives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from ..errors import QCError
 from .pairs import iter_blocks, pair_counts
 
 __all__ = [
+    "match_keypoint_sets",
     "COCO_THRESHOLDS",
     "InstanceOverlaps",
     "MatchResult",
@@ -361,26 +362,97 @@ def match_boxes(
         unmatched_b=np.setdiff1d(np.arange(len(b)), mb),
     )
     if by_class:
-        rows = []
-        cls_a = np.array([bx.class_id for bx in a], np.int64)
-        cls_b = np.array([bx.class_id for bx in b], np.int64)
-        for c in sorted(set(cls_a.tolist()) | set(cls_b.tolist())):
-            tp = int((cls_a[ma] == c).sum())
-            fn = int((cls_a == c).sum()) - tp
-            fp = int((cls_b == c).sum()) - tp
-            rows.append(
-                {
-                    "class_id": c,
-                    "tp": tp,
-                    "fp": fp,
-                    "fn": fn,
-                    "precision": _div(tp, tp + fp),
-                    "recall": _div(tp, tp + fn),
-                    "f1": _div(2 * tp, 2 * tp + fp + fn),
-                }
-            )
-        res.extra["per_class"] = pd.DataFrame(rows)
+        res.extra["per_class"] = _per_class_counts(
+            [bx.class_id for bx in a], [bx.class_id for bx in b], ma
+        )
     return res
+
+
+def _per_class_counts(classes_a: Sequence[int], classes_b: Sequence[int], ma: Any) -> pd.DataFrame:
+    """tp, fp, fn, precision, recall, f1 per class id, given the matched indices into a."""
+    rows = []
+    cls_a = np.asarray(classes_a, np.int64).reshape(-1)
+    cls_b = np.asarray(classes_b, np.int64).reshape(-1)
+    ma = np.asarray(ma, np.int64)
+    for c in sorted(set(cls_a.tolist()) | set(cls_b.tolist())):
+        tp = int((cls_a[ma] == c).sum())
+        fn = int((cls_a == c).sum()) - tp
+        fp = int((cls_b == c).sum()) - tp
+        rows.append(
+            {
+                "class_id": c,
+                "tp": tp,
+                "fp": fp,
+                "fn": fn,
+                "precision": _div(tp, tp + fp),
+                "recall": _div(tp, tp + fn),
+                "f1": _div(2 * tp, 2 * tp + fp + fn),
+            }
+        )
+    return pd.DataFrame(rows, columns=["class_id", "tp", "fp", "fn", "precision", "recall", "f1"])
+
+
+def match_keypoint_sets(
+    a: Sequence[Any],
+    b: Sequence[Any],
+    sigmas: Mapping[int, Any],
+    oks_threshold: float = 0.5,
+) -> MatchResult:
+    """One-to-one matching of keypoint sets by OKS, within each plane and class.
+
+    ``a`` (reference) and ``b`` hold ``core.objects.Keypoints``; ``sigmas`` maps each class
+    id to its per-keypoint sigmas. The object area of a reference set is that of its box
+    when it has one, else that of the bounding box of its labelled keypoints (COCO uses
+    the segment area; a box is the closest stand-in a keypoint layer carries).
+    ``MatchResult.iou`` holds the OKS of the matched pairs; ``extra["per_class"]`` the
+    counts per class.
+    """
+    from ..objects.keypoints import match_keypoints
+
+    a, b = list(a), list(b)
+    out_a, out_b, out_v = [], [], []
+    for cid in sorted({int(k.class_id) for k in a} & {int(k.class_id) for k in b}):
+        if cid not in sigmas:
+            raise QCError("no keypoint sigmas for this class", field="sigmas", value=cid)
+        ia = np.array([i for i, k in enumerate(a) if int(k.class_id) == cid], np.int64)
+        ib = np.array([j for j, k in enumerate(b) if int(k.class_id) == cid], np.int64)
+        areas = [_keypoint_area(a[int(i)]) for i in ia]
+        ra, rb, v = match_keypoints(
+            [a[int(i)] for i in ia], [b[int(j)] for j in ib], areas, sigmas[cid], oks_threshold
+        )
+        out_a.append(ia[ra])
+        out_b.append(ib[rb])
+        out_v.append(v)
+    ma = np.concatenate(out_a) if out_a else np.zeros(0, np.int64)
+    mb = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
+    mv = np.concatenate(out_v) if out_v else np.zeros(0)
+    order = np.argsort(ma, kind="stable")
+    ma, mb, mv = ma[order], mb[order], mv[order]
+    res = MatchResult(
+        threshold=float(oks_threshold),
+        a=ma,
+        b=mb,
+        iou=mv,
+        unmatched_a=np.setdiff1d(np.arange(len(a)), ma),
+        unmatched_b=np.setdiff1d(np.arange(len(b)), mb),
+    )
+    res.extra["per_class"] = _per_class_counts(
+        [k.class_id for k in a], [k.class_id for k in b], ma
+    )
+    return res
+
+
+def _keypoint_area(kp: Any) -> float:
+    """Object area of a keypoint set: its box, else the extent of its labelled keypoints."""
+    if kp.box is not None:
+        x0, y0, x1, y1 = (float(v) for v in kp.box)
+        return abs(x1 - x0) * abs(y1 - y0)
+    xyv = np.asarray(kp.xyv, float)
+    xy = xyv[xyv[:, 2] > 0, :2]
+    if len(xy) == 0:
+        return 0.0
+    ext = xy.max(0) - xy.min(0)
+    return float(ext[0] * ext[1])
 
 
 # -- COCO-style average precision --------------------------------------------------------
