@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QSize, QTimer
-from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.errors import LabelsuiteError
 from ..session import LabelSession
@@ -68,6 +76,38 @@ class SessionWidget(QWidget):
     def layout(self) -> QVBoxLayout:  # type: ignore[override]
         """The layout of the scrolled content, where subclasses add their controls."""
         return self._content_layout
+
+    def add_form(self, rows: Iterable[tuple[str, QWidget]]) -> QFormLayout:
+        """Add labelled controls, one ``(label, widget)`` a row, to the content."""
+        form = QFormLayout()
+        for label, w in rows:
+            form.addRow(label, w)
+        box = QWidget()
+        box.setLayout(form)
+        self.layout().addWidget(box)
+        return form
+
+    def add_buttons(
+        self,
+        actions: Iterable[tuple[str, Callable[[], Any]]],
+        into: QGridLayout | None = None,
+    ) -> dict[str, QPushButton]:
+        """Add one button per ``(text, callback)`` in a two-column grid; the buttons by text.
+
+        Without ``into`` the grid is new and goes at the end of the content.
+        """
+        grid = QGridLayout() if into is None else into
+        buttons: dict[str, QPushButton] = {}
+        for k, (text, fn) in enumerate(actions):
+            b = QPushButton(text)
+            b.clicked.connect(fn)
+            grid.addWidget(b, k // 2, k % 2)
+            buttons[text] = b
+        if into is None:
+            box = QWidget()
+            box.setLayout(grid)
+            self.layout().addWidget(box)
+        return buttons
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         """Small enough for a 1,366 x 768 screen: the content scrolls instead."""

@@ -16,7 +16,6 @@ import napari
 from qtpy.QtWidgets import (
     QCheckBox,
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -58,7 +57,6 @@ class ClassifierWidget(SessionWidget):
         kinds_widget.setLayout(kinds_box)
         self.layout().addWidget(QLabel("Features"))
         self.layout().addWidget(kinds_widget)
-        form = QFormLayout()
         self.sigmas = QLineEdit(", ".join(f"{s:g}" for s in feats.sigmas))
         self.sigmas.setToolTip("scales in pixels, comma separated")
         self.trees = QSpinBox()
@@ -71,39 +69,29 @@ class ClassifierWidget(SessionWidget):
         self.n_suggest = QSpinBox()
         self.n_suggest.setRange(1, 100)
         self.n_suggest.setValue(5)
-        for label, w in [
-            ("scales", self.sigmas),
-            ("trees", self.trees),
-            ("preview", self.live),
-            ("", self.show_uncertainty),
-            ("suggestions", self.n_suggest),
-        ]:
-            form.addRow(label, w)
-        form_widget = QWidget()
-        form_widget.setLayout(form)
-        self.layout().addWidget(form_widget)
-        grid = QGridLayout()
-        self.buttons: dict[str, QPushButton] = {}
-        actions = [
-            ("Scribbles layer", self.add_scribbles),
-            ("Train", self.train),
-            ("Predict view", self.predict_view),
-            ("Apply to image", self.apply_to_image),
-            ("Apply to store", self.apply_to_store),
-            ("Apply to dataset", self.apply_to_dataset),
-            ("To instances", self.to_instances),
-            ("Suggest next", self.suggest),
-            ("Save...", lambda: self.save()),
-            ("Load...", lambda: self.load()),
-        ]
-        for k, (text, fn) in enumerate(actions):
-            b = QPushButton(text)
-            b.clicked.connect(fn)
-            grid.addWidget(b, k // 2, k % 2)
-            self.buttons[text] = b
-        grid_widget = QWidget()
-        grid_widget.setLayout(grid)
-        self.layout().addWidget(grid_widget)
+        self.add_form(
+            [
+                ("scales", self.sigmas),
+                ("trees", self.trees),
+                ("preview", self.live),
+                ("", self.show_uncertainty),
+                ("suggestions", self.n_suggest),
+            ]
+        )
+        self.buttons: dict[str, QPushButton] = self.add_buttons(
+            [
+                ("Scribbles layer", self.add_scribbles),
+                ("Train", self.train),
+                ("Predict view", self.predict_view),
+                ("Apply to image", self.apply_to_image),
+                ("Apply to store", self.apply_to_store),
+                ("Apply to dataset", self.apply_to_dataset),
+                ("To instances", self.to_instances),
+                ("Suggest next", self.suggest),
+                ("Save...", lambda: self.save()),
+                ("Load...", lambda: self.load()),
+            ]
+        )
         self.queue = QListWidget()
         self.queue.setToolTip("what to label next, best first (double-click to go there)")
         self.queue.itemDoubleClicked.connect(lambda item: self.goto(self.queue.row(item)))

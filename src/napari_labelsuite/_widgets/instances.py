@@ -12,14 +12,12 @@ import napari
 from napari.layers import Labels, Points, Shapes
 from qtpy.QtWidgets import (
     QComboBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QSpinBox,
-    QWidget,
 )
 from superqt import QElidingLabel
 
@@ -41,7 +39,6 @@ class InstancesWidget(SessionWidget):
     def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
         super().__init__(viewer, parent)
         self.worker = None
-        form = QFormLayout()
         self.scope = QComboBox()
         self.scope.addItems(SCOPES)
         self.ids = QLineEdit()
@@ -52,42 +49,32 @@ class InstancesWidget(SessionWidget):
         self.min_size = _spin(0, 10**9, 20)
         self.seeds = QComboBox()
         self.shapes = QComboBox()
-        for label, w in [
-            ("scope", self.scope),
-            ("ids", self.ids),
-            ("min distance", self.min_distance),
-            ("max size", self.min_size),
-            ("seeds (Points)", self.seeds),
-            ("line / region (Shapes)", self.shapes),
-        ]:
-            form.addRow(label, w)
-        box = QWidget()
-        box.setLayout(form)
-        self.layout().addWidget(box)
-        grid = QGridLayout()
-        self.buttons: dict[str, QPushButton] = {}
-        actions = [
-            ("Label components", self.label_components),
-            ("Split touching", self.split_touching),
-            ("Split along line", self.split_by_line),
-            ("Split disconnected", self.split_disconnected),
-            ("Merge", self.merge),
-            ("Delete", self.delete),
-            ("Fill holes", self.fill_holes),
-            ("Remove small", self.remove_small),
-            ("Remove border objects", self.remove_border_objects),
-            ("Relabel 1..n", self.relabel_sequential),
-            ("Label large mask (chunked)", self.label_large),
-            ("Cancel", self.cancel),
-        ]
-        for k, (text, fn) in enumerate(actions):
-            b = QPushButton(text)
-            b.clicked.connect(fn)
-            grid.addWidget(b, k // 2, k % 2)
-            self.buttons[text] = b
-        grid_box = QWidget()
-        grid_box.setLayout(grid)
-        self.layout().addWidget(grid_box)
+        self.add_form(
+            [
+                ("scope", self.scope),
+                ("ids", self.ids),
+                ("min distance", self.min_distance),
+                ("max size", self.min_size),
+                ("seeds (Points)", self.seeds),
+                ("line / region (Shapes)", self.shapes),
+            ]
+        )
+        self.buttons: dict[str, QPushButton] = self.add_buttons(
+            [
+                ("Label components", self.label_components),
+                ("Split touching", self.split_touching),
+                ("Split along line", self.split_by_line),
+                ("Split disconnected", self.split_disconnected),
+                ("Merge", self.merge),
+                ("Delete", self.delete),
+                ("Fill holes", self.fill_holes),
+                ("Remove small", self.remove_small),
+                ("Remove border objects", self.remove_border_objects),
+                ("Relabel 1..n", self.relabel_sequential),
+                ("Label large mask (chunked)", self.label_large),
+                ("Cancel", self.cancel),
+            ]
+        )
         #: what the last operation did ("split 37 objects into 81"); the full text is the tooltip
         self.result = QElidingLabel("")
         self.layout().addWidget(self.result)
@@ -102,11 +89,7 @@ class InstancesWidget(SessionWidget):
             ("Semantic from instances", self.semantic_from_instances),
             ("Instances from semantic", self.instances_from_semantic),
         ]
-        for k, (text, fn) in enumerate(layer_actions):
-            b = QPushButton(text)
-            b.clicked.connect(fn)
-            layers_grid.addWidget(b, k // 2, k % 2)
-            self.buttons[text] = b
+        self.buttons.update(self.add_buttons(layer_actions, into=layers_grid))
         self.layout().addWidget(layers_box)
         # a stack is labelled by painting a few slices and interpolating between them
         self.interpolate_button = QPushButton("Interpolate between painted slices…")

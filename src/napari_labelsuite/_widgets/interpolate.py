@@ -17,8 +17,6 @@ from napari.layers import Image
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QFormLayout,
-    QGridLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -38,7 +36,6 @@ class InterpolateWidget(SessionWidget):
     def __init__(self, viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(viewer, parent)
         self.worker: Any = None
-        form = QFormLayout()
         self.axis = QSpinBox()
         self.axis.setRange(0, 8)
         self.axis.setToolTip("the axis to work along: 0 is z of a stack or t of a series")
@@ -51,41 +48,31 @@ class InterpolateWidget(SessionWidget):
         self.engine.setToolTip("auto: the assist engine when installed, else snapping")
         self.track_id = QSpinBox()
         self.track_id.setRange(0, 2**31 - 1)
-        for label, w in [
-            ("axis", self.axis),
-            ("objects", self.scope),
-            ("image", self.image),
-            ("propagation engine", self.engine),
-            ("box track id", self.track_id),
-        ]:
-            form.addRow(label, w)
-        box = QWidget()
-        box.setLayout(form)
-        self.layout().addWidget(box)
-        grid = QGridLayout()
-        self.buttons: dict[str, QPushButton] = {}
-        actions = [
-            ("Interpolate masks", self.interpolate),
-            ("Interpolate boxes", self.interpolate_boxes),
-            ("Propagate +1", lambda: self.propagate("forward", 1)),
-            ("Propagate -1", lambda: self.propagate("backward", 1)),
-            ("Propagate to end +", lambda: self.propagate("forward", None)),
-            ("Propagate to end -", lambda: self.propagate("backward", None)),
-            ("Set box track", self.set_box_track),
-            ("Undo boxes", self.undo_boxes),
-            ("Track objects", self.track),
-            ("Cancel", self.cancel),
-            ("Import CTC...", lambda: self.import_ctc()),
-            ("Export CTC...", lambda: self.export_ctc()),
-        ]
-        for k, (text, fn) in enumerate(actions):
-            b = QPushButton(text)
-            b.clicked.connect(fn)
-            grid.addWidget(b, k // 2, k % 2)
-            self.buttons[text] = b
-        grid_box = QWidget()
-        grid_box.setLayout(grid)
-        self.layout().addWidget(grid_box)
+        self.add_form(
+            [
+                ("axis", self.axis),
+                ("objects", self.scope),
+                ("image", self.image),
+                ("propagation engine", self.engine),
+                ("box track id", self.track_id),
+            ]
+        )
+        self.buttons: dict[str, QPushButton] = self.add_buttons(
+            [
+                ("Interpolate masks", self.interpolate),
+                ("Interpolate boxes", self.interpolate_boxes),
+                ("Propagate +1", lambda: self.propagate("forward", 1)),
+                ("Propagate -1", lambda: self.propagate("backward", 1)),
+                ("Propagate to end +", lambda: self.propagate("forward", None)),
+                ("Propagate to end -", lambda: self.propagate("backward", None)),
+                ("Set box track", self.set_box_track),
+                ("Undo boxes", self.undo_boxes),
+                ("Track objects", self.track),
+                ("Cancel", self.cancel),
+                ("Import CTC...", lambda: self.import_ctc()),
+                ("Export CTC...", lambda: self.export_ctc()),
+            ]
+        )
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.layout().addWidget(self.status)
