@@ -40,6 +40,40 @@ def _meta(role: str) -> dict[str, Any]:
 class ObjectsMixin(SessionPart):
     """Rotated boxes and keypoints: layers, conversions and edits, each one recorded."""
 
+    def _init_mixin(self) -> None:
+        #: id(layer) -> earlier (data, shape types, features) states, newest last
+        self._object_history: dict[int, list[tuple[Any, list[str] | None, pd.DataFrame]]] = {}
+
+    def _remember_objects(self, layer: Any) -> None:
+        """Keep the shapes or points of ``layer`` and their features for undo_objects."""
+        types = list(layer.shape_type) if hasattr(layer, "shape_type") else None
+        if types is not None:
+            data: Any = [np.array(d, copy=True) for d in layer.data]
+        else:
+            data = np.array(layer.data, copy=True)
+        hist = self._object_history.setdefault(id(layer), [])
+        hist.append((data, types, layer.features.copy()))
+        del hist[:-20]
+
+    def undo_objects(self, layer: Any) -> bool:
+        """Undo the last object edit of a Shapes or Points layer (one step per call).
+
+        napari keeps no history for Shapes and Points layers, so the session keeps the
+        last 20 states each edit replaced (rotated boxes recomputed into ``layer``,
+        keypoint visibility). Returns False when there is nothing left to undo.
+        """
+        hist = self._object_history.get(id(layer))
+        if not hist:
+            return False
+        data, types, frame = hist.pop()
+        if types is not None:
+            layer.data = [(d, t) for d, t in zip(data, types, strict=True)]
+        else:
+            layer.data = data
+        layer.features = frame
+        self._record("undo_objects", layer=layer.name, n=len(data))
+        return True
+
     # -- rotated boxes -----------------------------------------------------------------
     def _check_classes(self, items: list[Any], what: str) -> None:
         for i, it in enumerate(items):
@@ -159,6 +193,7 @@ class ObjectsMixin(SessionPart):
         if layer is None:
             out = self.add_rotated_boxes_layer(boxes, name=name, ndim=data.ndim)
         else:
+            self._remember_objects(layer)
             layer.data = self._rotated_shapes(boxes, layer.ndim)
             layer.shape_type = ["rectangle"] * len(boxes)
             layer.features = self._rotated_frame(boxes)
@@ -322,6 +357,7 @@ class ObjectsMixin(SessionPart):
                                   field="visibility", value=visibility)  # fmt: skip
         if not 0 <= index < len(layer.data):
             raise ObjectKindError("no such point", field="index", value=index)
+        self._remember_objects(layer)
         feats = layer.features.copy()
         feats.loc[index, "visibility"] = int(visibility)
         layer.features = feats
