@@ -137,6 +137,29 @@ class InterpolateMixin(SessionPart):
             undo.record(top, before, after, action)
         self._record(action, layer=layer.name, **params)
 
+    def _write_logged_edit(
+        self,
+        layer: Any,
+        edit: InstanceEdit,
+        effort: tuple[str, str],
+        object_id: int | None,
+        action: str,
+        **params: Any,
+    ) -> None:
+        """:meth:`_write_edit`, then one effort entry ``effort`` = ``(route, action)``
+        with the pixels the edit changed, ``object_id`` and its class."""
+        self._write_edit(layer, edit, action, **params)
+        route, effort_action = effort
+        self._log_effort(
+            route,
+            effort_action,
+            count=1,
+            pixels=_edit_pixels(edit),
+            layer=layer,
+            object_id=object_id,
+            class_id=self._class_of(layer, object_id),
+        )
+
     # -- masks between keyframes -------------------------------------------------------------
     def iter_interpolate_slices(
         self,
@@ -172,22 +195,15 @@ class InterpolateMixin(SessionPart):
         """Write an interpolation edit into the layer: one undo step, provenance, effort."""
         layer = self.instance_target(layer)
         single = label_id if label_id is None or np.isscalar(label_id) else None
-        self._write_edit(
+        self._write_logged_edit(
             layer,
             edit,
+            ("interpolation", "interpolate"),
+            None if single is None else int(single),
             "interpolate_slices",
             label_id=label_id,
             axis=axis,
             image=getattr(image, "name", None if image is None else "array"),
-        )
-        self._log_effort(
-            "interpolation",
-            "interpolate",
-            count=1,
-            pixels=_edit_pixels(edit),
-            layer=layer,
-            object_id=None if single is None else int(single),
-            class_id=self._class_of(layer, None if single is None else int(single)),
         )
         return edit
 
@@ -260,9 +276,11 @@ class InterpolateMixin(SessionPart):
         """Write a propagation edit into the layer: one undo step, provenance, effort."""
         layer = self.instance_target(layer)
         iid = self._selected_id(layer, label_id)
-        self._write_edit(
+        self._write_logged_edit(
             layer,
             edit,
+            ("propagation", "propagate"),
+            iid,
             "propagate",
             label_id=iid,
             from_plane=from_plane,
@@ -270,15 +288,6 @@ class InterpolateMixin(SessionPart):
             direction=direction,
             limit=limit,
             planes=len(edit.patches),
-        )
-        self._log_effort(
-            "propagation",
-            "propagate",
-            count=1,
-            pixels=_edit_pixels(edit),
-            layer=layer,
-            object_id=iid,
-            class_id=self._class_of(layer, iid),
         )
         return edit
 
