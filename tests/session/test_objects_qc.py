@@ -118,3 +118,43 @@ def test_compare_layers_rejects_unknown_kind(session: LabelSession) -> None:
     lb = session.add_rotated_boxes_layer([RotatedBox(5, 5, 4, 2, 0, class_id=1)], name="b")
     with pytest.raises(SessionError, match="kind must be one of"):
         session.compare_layers(la, lb, kind="polygons3d")
+
+
+def test_review_queue_lists_rotated_boxes_keypoints_and_polygons(session: LabelSession) -> None:
+    from napari_labelsuite.core.annotation import ObjectInfo
+
+    rot = session.add_rotated_boxes_layer(
+        [
+            RotatedBox(20, 10, 12, 4, 30, class_id=1, plane=(0,)),
+            RotatedBox(5, 6, 3, 2, -80, class_id=1, plane=(1,), status="approved"),
+        ]
+    )
+    xyv = np.array([[10, 10, 2], [5, 20, 2], [15, 20, 1]], float)
+    kps = session.add_keypoints_layer([Keypoints(xyv, 2), Keypoints(xyv + [30, 0, 0], 2)])
+    lab = np.zeros((20, 20), np.int32)
+    lab[2:6, 2:6] = 1
+    session.add_instance_layer(lab, objects={1: ObjectInfo(1)})
+    poly = session.polygons_from_instances()
+    assert [(o["index"], o["plane"], o["status"]) for o in session.review_queue(rot)] == [
+        (0, (0,), "todo"),
+        (1, (1,), "approved"),
+    ]
+    assert [(o["index"], o["class_id"]) for o in session.review_queue(kps)] == [(0, 2), (1, 2)]
+    session.set_object_review_status("needs-fix", 1, kps, reviewer="ann")
+    session.set_object_review_status("approved", 0, rot)
+    session.set_object_review_status("approved", 0, poly)
+    assert [o["status"] for o in session.review_queue(kps)] == ["todo", "needs-fix"]
+    # every point of keypoint set 1 carries the status and the reviewer
+    on = kps.features["object"] == 1
+    assert set(kps.features.loc[on, "status"]) == {"needs-fix"}
+    assert set(kps.features.loc[on, "reviewer"]) == {"ann"}
+    assert session.rotated_boxes_list(rot)[0].status == "approved"
+    summary = session.review_summary()
+    assert summary["rotated"] == {"approved": 2}
+    assert summary["keypoints"] == {"todo": 1, "needs-fix": 1}
+    assert summary["polygons"] == {"approved": 1}
+    assert session._history[-1]["action"] == "set_object_review_status"
+    with pytest.raises(SessionError, match="no object with this index"):
+        session.set_object_review_status("approved", 5, rot)
+    with pytest.raises(SessionError, match="status must be one of"):
+        session.set_object_review_status("done", 0, rot)

@@ -48,6 +48,8 @@ def _is_shapes(layer: Any) -> bool:
 
 #: parts compare_layers compares: the mask/box roles plus rotated boxes and keypoint sets
 COMPARE_KINDS = (*ROLES, "rotated", "keypoints")
+#: roles whose objects get a review status by index (set_object_review_status)
+OBJECT_REVIEW_ROLES = ("rotated", "polygons", "keypoints")
 #: OKS sigma of every keypoint of a class whose skeleton is not the COCO person one
 DEFAULT_KEYPOINT_SIGMA = 0.1
 
@@ -239,6 +241,100 @@ class QCMixin(SessionPart):
         self._record("set_review_status", layer=lay.name, status=status, reviewer=who, **target)
         self._qc_notify()
 
+    def set_object_review_status(
+        self, status: str, index: int, layer: Any, *, reviewer: str | None = None
+    ) -> None:
+        """Set the review status of one rotated box, polygon or keypoint set.
+
+        Parameters
+        ----------
+        status : {"todo", "approved", "needs-fix"}
+        index : int
+            The shape index on a ``rotated`` or ``polygons`` layer, or the ``object``
+            number of a keypoint set on a ``keypoints`` layer (all its points change).
+        layer : Layer or str
+            A layer of one of those roles.
+        reviewer : str, optional
+            Defaults to the session's user; the time is recorded as ``reviewed_at``.
+        """
+        if status not in REVIEW_STATUSES:
+            raise SessionError(
+                f"status must be one of {REVIEW_STATUSES}", field="status", value=status
+            )
+        lay = self._qc_layer(layer)
+        role = role_of(lay)
+        if role not in OBJECT_REVIEW_ROLES:
+            raise SessionError(
+                f"review status by index needs a layer of role {OBJECT_REVIEW_ROLES}",
+                where=f"layer '{getattr(lay, 'name', lay)}'",
+                field="role",
+                value=role,
+            )
+        frame = lay.features.copy()
+        i = int(index)
+        rows: Any
+        if role == "keypoints":
+            rows = np.flatnonzero(frame["object"].to_numpy() == i) if len(frame) else []
+        else:
+            rows = [i] if 0 <= i < len(lay.data) else []
+        if len(rows) == 0:
+            raise SessionError(
+                "no object with this index", where=f"layer '{lay.name}'", field="index", value=i
+            )
+        who, when = reviewer or self.user, _now()
+        for col, val in (("status", status), ("reviewer", who), ("reviewed_at", when)):
+            frame[col] = frame[col].astype(object) if col in frame.columns else None
+            frame.loc[rows, col] = val
+        lay.features = frame
+        self._record(
+            "set_object_review_status", layer=lay.name, role=role, index=i, status=status,
+            reviewer=who,
+        )  # fmt: skip
+        self._qc_notify()
+
+    def review_queue(self, layer: Any) -> list[dict[str, Any]]:
+        """The objects of a rotated-box, polygon or keypoint layer with their review status.
+
+        One dict per rotated box or polygon (``index`` = shape index) or keypoint set
+        (``index`` = its ``object`` number): ``index``, ``class_id``, ``plane``, ``status``.
+        Objects never reviewed are ``todo``.
+        """
+        lay = self._qc_layer(layer)
+        role = role_of(lay)
+        if role not in OBJECT_REVIEW_ROLES:
+            raise SessionError(
+                f"the review queue lists layers of role {OBJECT_REVIEW_ROLES}",
+                where=f"layer '{getattr(lay, 'name', lay)}'",
+                field="role",
+                value=role,
+            )
+        feats = lay.features.reset_index(drop=True)
+        status = (
+            feats["status"].astype(object).where(feats["status"].notna(), "todo")
+            if "status" in feats.columns
+            else None
+        )
+        out: list[dict[str, Any]] = []
+        if role == "keypoints":
+            data = np.asarray(lay.data, float)
+            for obj, idx in feats.groupby("object", sort=True).indices.items():
+                r = int(idx[0])
+                out.append({
+                    "index": int(obj),
+                    "class_id": int(feats.iloc[r]["class_id"]),
+                    "plane": tuple(int(round(p)) for p in data[r, :-2]),
+                    "status": "todo" if status is None else str(status.iloc[r]),
+                })  # fmt: skip
+            return out
+        for i, v in enumerate(lay.data):
+            out.append({
+                "index": i,
+                "class_id": int(feats.iloc[i]["class_id"]) if i < len(feats) else 0,
+                "plane": tuple(int(round(p)) for p in np.asarray(v, float)[0, :-2]),
+                "status": "todo" if status is None or i >= len(status) else str(status.iloc[i]),
+            })  # fmt: skip
+        return out
+
     def set_finding_status(self, finding: Finding | int, status: str) -> Finding:
         """Set the review status of the object or box a finding is about."""
         f = self._finding(finding)
@@ -254,12 +350,20 @@ class QCMixin(SessionPart):
         return f
 
     def review_summary(self) -> dict[str, dict[str, int]]:
-        """Counts of review statuses of the objects and of the boxes of the active layers."""
+        """Counts of review statuses of the objects and boxes of the active layers, and of
+        every rotated-box, polygon and keypoint layer (by role)."""
         out: dict[str, dict[str, int]] = {}
         if self.instances is not None:
             out["objects"] = dict(Counter(o.status for o in self.objects().values()))
         if self.boxes is not None and "status" in self.boxes.features.columns:
             out["boxes"] = dict(Counter(self.boxes.features["status"].fillna("todo")))
+        for lay in self.layers:
+            role = role_of(lay)
+            if role in OBJECT_REVIEW_ROLES:
+                counts = Counter(o["status"] for o in self.review_queue(lay))
+                into = out.setdefault(role, {})
+                for k, v in counts.items():
+                    into[k] = into.get(k, 0) + v
         return out
 
     # -- navigation -----------------------------------------------------------------------
