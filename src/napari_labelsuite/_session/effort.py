@@ -333,20 +333,35 @@ def _table_row(table: pd.DataFrame, object_id: int | None) -> tuple[bool, int | 
     return True, None if pd.isna(cid) else int(cid)
 
 
-class _PaintEffort:
-    """Logs brush strokes, fills, erasing and polygon-mode polygons on a Labels layer."""
+class _EffortListener:
+    """A layer event listener that logs effort; holds the session and the layer weakly."""
+
+    #: the layer roles whose events this listener logs
+    roles: tuple[str, ...] = ()
 
     def __init__(self, session: Any, layer: Any) -> None:
         self.session = weakref.ref(session)
         self.layer = weakref.ref(layer)
 
-    def __call__(self, event: Any = None) -> None:
+    def _live(self) -> tuple[Any, Any, str] | None:
+        """``(session, layer, role)`` while both live, the session logs and the role fits."""
         session, layer = self.session(), self.layer()
         if session is None or layer is None or session._effort_quiet_depth:
-            return
+            return None
         role = role_of(layer)
-        if role not in ("semantic", "instances"):
+        return (session, layer, role) if role in self.roles else None
+
+
+class _PaintEffort(_EffortListener):
+    """Logs brush strokes, fills, erasing and polygon-mode polygons on a Labels layer."""
+
+    roles = ("semantic", "instances")
+
+    def __call__(self, event: Any = None) -> None:
+        live = self._live()
+        if live is None:
             return
+        session, layer, role = live
         atoms = paint_atoms(event)
         if not atoms:
             return  # data_setitem writes: the method that made them logs its action
@@ -405,12 +420,11 @@ def _feature(layer: Any, column: str, i: int) -> int | None:
         return None
 
 
-class _ShapesEffort:
+class _ShapesEffort(_EffortListener):
     """Logs boxes (and polygons) or polylines drawn by hand, moved or reshaped, and deleted."""
 
     def __init__(self, session: Any, layer: Any) -> None:
-        self.session = weakref.ref(session)
-        self.layer = weakref.ref(layer)
+        super().__init__(session, layer)
         self._n = len(layer.data)
 
     def __call__(self, event: Any = None) -> None:
@@ -478,20 +492,16 @@ class _ShapesEffort:
         )
 
 
-class _PointsEffort:
+class _PointsEffort(_EffortListener):
     """Logs points or keypoints placed with napari's point tool, moved, and deleted."""
 
-    def __init__(self, session: Any, layer: Any) -> None:
-        self.session = weakref.ref(session)
-        self.layer = weakref.ref(layer)
+    roles = ("points", "keypoints")
 
     def __call__(self, event: Any = None) -> None:
-        session, layer = self.session(), self.layer()
-        if session is None or layer is None or session._effort_quiet_depth:
+        live = self._live()
+        if live is None:
             return
-        role = role_of(layer)
-        if role not in ("points", "keypoints"):
-            return
+        session, layer, role = live
         route = "keypoints" if role == "keypoints" else "points"
         action = str(getattr(event, "action", ""))
         idx = tuple(int(i) for i in getattr(event, "data_indices", ()) or ())
