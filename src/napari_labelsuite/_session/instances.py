@@ -221,9 +221,14 @@ class InstancesMixin(SessionPart):
         action: str,
         *,
         merge_class: int | None = None,
+        new_objects: dict[int, ObjectInfo] | None = None,
         **params: Any,
     ) -> core.InstanceEdit:
-        """Write ``edit`` into ``layer`` as one undo step and update its instance table."""
+        """Write ``edit`` into ``layer`` as one undo step and update its instance table.
+
+        ``new_objects`` are table rows the edit creates or replaces (e.g. objects drawn as
+        polygons); they are part of the same undo step as the pixels.
+        """
         managed = role_of(layer) == "instances"
         before: Any = None
         objects: Any = None
@@ -234,6 +239,7 @@ class InstancesMixin(SessionPart):
             objects = core.apply_to_objects(
                 before, edit, merge_class=merge_class, prune=params.get("region") is None
             )
+            objects.update(copy.deepcopy(new_objects or {}))
         undo = _TableUndo.of(self, layer) if managed else None
         top = undo.top() if undo is not None else None
         data = layer.data

@@ -58,7 +58,7 @@ ROLES = ("semantic", "instances", "boxes")
 #: roles of the layers of points and polylines (``ImageAnnotation.metadata`` keys)
 MARK_ROLES = ("points", "polylines")
 #: roles whose layers carry a class table per shape or point
-_TABLE_ROLES = ("boxes", *MARK_ROLES)
+_TABLE_ROLES = ("boxes", "polygons", *MARK_ROLES)
 #: ``layer.metadata`` key under which a managed layer records its role (the one definition)
 META_KEY = "labelsuite"
 _TRANSPARENT = np.zeros(4)
@@ -373,7 +373,7 @@ class LayersMixin(SessionPart):
                 hook = _PaintHook(self, layer)
                 layer.events.paint.connect(hook)
                 self._paint_hooks[id(layer)] = hook
-        elif role == "boxes":
+        elif role in ("boxes", "polygons"):  # polygons carry the boxes' table
             self._bind_boxes(layer)
         elif role in MARK_ROLES:
             self._bind_marks(layer)
@@ -443,6 +443,7 @@ class LayersMixin(SessionPart):
             "status": "todo",
             "reviewer": None,
             "reviewed_at": None,
+            "hole": False,  # a polygon drawn by hand is an outline
         }
         for col in layer.features.columns:
             defaults.setdefault(col, None)
@@ -532,7 +533,7 @@ class LayersMixin(SessionPart):
         except SessionError:
             return
         for layer in layers:
-            if role_of(layer) in ROLES + MARK_ROLES:
+            if role_of(layer) in (*ROLES, *MARK_ROLES, "polygons"):
                 self._bind_layer(layer)
 
     def _install_usage_check(self) -> None:

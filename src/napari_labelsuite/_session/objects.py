@@ -15,11 +15,13 @@ Both work on nD stacks: each object lives on one plane (the leading coordinates)
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..core.annotation import ObjectInfo
 from ..core.errors import ObjectKindError, SessionError
 from ..core.objects.keypoints import Keypoints, check_keypoints
 from ..core.objects.rotated import RotatedBox, corners_to_rbox, mask_to_rbox
@@ -31,6 +33,10 @@ __all__ = ["ObjectsMixin"]
 _RB_COLUMNS = ("class", "class_id", "instance_id", "angle", "status", "difficult")
 _BOX_COLS = ("box_x0", "box_y0", "box_x1", "box_y1")
 _KP_COLUMNS = ("object", "class", "class_id", "keypoint", "visibility", *_BOX_COLS)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
 
 
 def _meta(role: str) -> dict[str, Any]:
@@ -218,6 +224,7 @@ class ObjectsMixin(SessionPart):
 
         inst = self._require("instances")
         objects = self.objects()
+        attrs = self._attribute_names()
         data = inst.data[0] if getattr(inst, "multiscale", False) else inst.data
         lead = data.shape[:-2]
         shapes, rows = [], []
@@ -233,8 +240,11 @@ class ObjectsMixin(SessionPart):
                     shapes.append(np.hstack([lead_c, yx]))
                     rows.append({"class": self.taxonomy[info.class_id].name,
                                  "class_id": info.class_id, "instance_id": k,
-                                 "hole": ring.hole, "status": info.status})  # fmt: skip
-        frame = pd.DataFrame(rows, columns=["class", "class_id", "instance_id", "hole", "status"])
+                                 "hole": ring.hole, "status": info.status,
+                                 **{a: info.attributes.get(a) for a in attrs}})  # fmt: skip
+        frame = pd.DataFrame(
+            rows, columns=["class", "class_id", "instance_id", "hole", "status", *attrs]
+        )
         colors = [self.taxonomy[r["class_id"]].color for r in rows] or "yellow"
         layer = Shapes(
             shapes, ndim=data.ndim, shape_type="polygon", name=name, features=frame,
@@ -242,6 +252,9 @@ class ObjectsMixin(SessionPart):
             metadata=_meta("polygons"),
         )  # fmt: skip
         self.layers.append(layer)
+        # class names, colours and attribute columns follow the taxonomy like the boxes';
+        # a polygon drawn by hand gets the active class, its attribute defaults and "todo"
+        self._bind_layer(layer)
         self._record("polygons_from_instances", n_polygons=len(shapes), tolerance=tolerance)
         self._log_effort("instance-tools", "polygon", count=1, layer=layer,
                          objects=sorted({r["instance_id"] for r in rows}))  # fmt: skip
@@ -251,8 +264,9 @@ class ObjectsMixin(SessionPart):
         """The polygons of ``layer`` (default: the first ``polygons`` layer).
 
         One dict per shape: ``ring`` (a ``core.objects.Ring`` in pixel-edge ``x, y``),
-        ``plane``, ``class_id``, ``instance_id`` and ``status``. Each outline is checked:
-        a self-intersecting or degenerate polygon is a named error.
+        ``plane``, ``class_id``, ``instance_id``, ``status`` and ``attributes`` (the
+        taxonomy's attribute columns that have a value). Each outline is checked: a
+        self-intersecting or degenerate polygon is a named error.
         """
         from ..core.objects.polygons import Ring, check_polygon
 
@@ -264,12 +278,106 @@ class ObjectsMixin(SessionPart):
             xy = check_polygon(v[:, -2:][:, ::-1] + 0.5, where=f"{layer.name}: shape {i}")
             row = feats.iloc[i]
             out.append({
-                "ring": Ring(xy, hole=bool(row.get("hole", False))),
+                "ring": Ring(xy, hole=not _missing(row.get("hole")) and bool(row.get("hole"))),
                 "plane": tuple(int(round(p)) for p in v[0, :-2]),
                 "class_id": int(row.get("class_id", 0) or 0),
                 "instance_id": int(row.get("instance_id", 0) or 0),
                 "status": str(row.get("status", "todo") or "todo"),
+                "attributes": {a: row[a] for a in self._attribute_names()
+                               if a in row.index and not _missing(row[a])},
             })  # fmt: skip
+        return out
+
+    def _attribute_names(self) -> list[str]:
+        names: list[str] = []
+        for c in self.taxonomy:
+            names += [a.name for a in c.attributes if a.name not in names]
+        return names
+
+    def polygons_to_instances(self, layer: Any = None, *, instances: Any = None) -> Any:
+        """Paint the polygons of ``layer`` into the instance mask, as one undo step.
+
+        Every outline is checked first (a self-intersecting or degenerate polygon, a class
+        outside the taxonomy or a plane outside the mask is a named error and nothing
+        changes). Shapes sharing an ``instance_id`` on one plane form one object, hole
+        rings cut out of it; a shape with ``instance_id`` 0 (drawn by hand) becomes a new
+        object and its row gets the new id. The object's class, attributes and status come
+        from its outline's row. Pixels inside a polygon take its id (painted over what was
+        there), with the pycocotools raster of the rings. Ctrl-Z on the instance layer
+        undoes pixels and table together.
+
+        Returns
+        -------
+        InstanceEdit
+            What changed (``parents`` holds the ids of the new objects).
+        """
+        from ..core.instances.edits import InstanceEdit, Patch
+        from ..core.objects.polygons import Ring, rings_to_mask
+
+        layer = layer if layer is not None else self._require_role("polygons")
+        inst = self._require("instances", instances)
+        if getattr(inst, "multiscale", False):
+            raise SessionError("polygons are painted into single-resolution layers",
+                               where=f"layer '{inst.name}'", field="multiscale",
+                               value=True)  # fmt: skip
+        polys = self.polygons_list(layer)  # every outline checked before anything changes
+        if not polys:
+            raise ObjectKindError("the layer has no polygons", where=f"layer '{layer.name}'",
+                                  field="data", value=0)  # fmt: skip
+        data = inst.data
+        lead, (height, width) = data.shape[:-2], data.shape[-2:]
+        objects = self.objects(inst)
+        next_id = int(self.next_instance_id(inst))
+        groups: dict[tuple[tuple[int, ...], int], list[dict[str, Any]]] = {}
+        ids: list[int] = []
+        for i, p in enumerate(polys):
+            where = f"{layer.name}: shape {i}"
+            plane = tuple(p["plane"][len(p["plane"]) - len(lead) :]) if lead else ()
+            if len(p["plane"]) < len(lead) or any(
+                not 0 <= c < n for c, n in zip(plane, lead, strict=True)
+            ):
+                raise ObjectKindError("the polygon's plane is outside the instance layer",
+                                      where=where, field="plane", value=p["plane"])  # fmt: skip
+            if p["class_id"] not in self.taxonomy:
+                raise ObjectKindError("class id is not in the taxonomy", where=where,
+                                      field="class_id", value=p["class_id"])  # fmt: skip
+            k = p["instance_id"]
+            if k <= 0:
+                if p["ring"].hole:
+                    raise ObjectKindError("a hole needs the instance id of its outline",
+                                          where=where, field="instance_id", value=k)  # fmt: skip
+                k, next_id = next_id, next_id + 1
+            ids.append(k)
+            groups.setdefault((plane, k), []).append(p)
+        patches, new_objects, created = [], {}, {}
+        for (plane, k), items in groups.items():
+            xy = np.vstack([it["ring"].xy for it in items])
+            x0, y0 = (max(int(np.floor(v)), 0) for v in xy.min(0))
+            x1 = int(min(np.ceil(xy[:, 0].max()), width))
+            y1 = int(min(np.ceil(xy[:, 1].max()), height))
+            if x1 <= x0 or y1 <= y0:
+                continue
+            rings = [Ring(it["ring"].xy - [x0, y0], hole=it["ring"].hole) for it in items]
+            mask = rings_to_mask(rings, y1 - y0, x1 - x0)
+            if not mask.any():
+                continue
+            shape = (1,) * len(plane) + mask.shape
+            region = (*(slice(c, c + 1) for c in plane), slice(y0, y1), slice(x0, x1))
+            patches.append(Patch(region, np.full(shape, k, data.dtype), mask.reshape(shape)))
+            row = next((it for it in items if not it["ring"].hole), items[0])
+            info = copy.deepcopy(objects.get(k)) or ObjectInfo(class_id=row["class_id"])
+            info.class_id = int(row["class_id"])
+            info.attributes.update(row["attributes"])
+            info.status = row["status"]
+            new_objects[k] = info
+            if k not in objects:
+                created[k] = k
+        edit = InstanceEdit(patches=patches, parents=created)
+        out = self._apply_edit(inst, edit, "polygons_to_instances", new_objects=new_objects,
+                               polygons=layer.name, n_polygons=len(polys))  # fmt: skip
+        feats = layer.features.copy()
+        feats["instance_id"] = ids
+        layer.features = feats
         return out
 
     # -- keypoints ---------------------------------------------------------------------
