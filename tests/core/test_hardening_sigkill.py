@@ -3,18 +3,21 @@ that the next read-write open does not repair."""
 
 from __future__ import annotations
 
+import functools
 import os
-import select
-import signal
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
-from napari_labelsuite.core.store import MaskStore
-from napari_labelsuite.core.store.pyramid import downsample_labels
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo  # noqa: E402
+from napari_labelsuite.core.store import MaskStore  # noqa: E402
+from napari_labelsuite.core.store.pyramid import downsample_labels  # noqa: E402
+from sigkill import kill_during  # noqa: E402
 
 SHAPE, CHUNK, LEVELS = (256, 256), 64, 3
 N_TRIALS = 20
@@ -41,35 +44,11 @@ def _annotation(seed: int) -> ImageAnnotation:
     )
 
 
-def _writer(path: str, seed: int, wfd: int) -> None:  # pragma: no cover - child
-    try:
-        st = MaskStore.open(path, "r+")
-        ann = _annotation(seed)
-        os.write(wfd, b"s")
-        st.write_annotation(ann)
-        os.write(wfd, b"d")
-        os._exit(0)
-    except BaseException:
-        os._exit(3)
-
-
-def _kill_after(path: str, seed: int, delay: float) -> bool:
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        os.close(rfd)
-        _writer(path, seed, wfd)
-    os.close(wfd)
-    try:
-        assert select.select([rfd], [], [], 30)[0], "writer never started"
-        assert os.read(rfd, 1) == b"s"
-        time.sleep(delay)
-        finished = bool(select.select([rfd], [], [], 0)[0]) and os.read(rfd, 1) == b"d"
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    finally:
-        os.close(rfd)
-    return finished
+def _write_annotation(path: str, seed: int, started: Callable[[], None]) -> None:
+    st = MaskStore.open(path, "r+")
+    ann = _annotation(seed)
+    started()
+    st.write_annotation(ann)
 
 
 def _pyramid_ok(st: MaskStore, name: str) -> bool:
@@ -92,7 +71,8 @@ def test_sigkill_during_write_annotation_never_leaves_a_wrong_pyramid(tmp_path):
     finished = []
     repaired = 0
     for k in range(N_TRIALS):
-        finished.append(_kill_after(path, k + 1, span * 1.3 * k / N_TRIALS))
+        work = functools.partial(_write_annotation, path, k + 1)
+        finished.append(kill_during(work, span * 1.3 * k / N_TRIALS))
         with MaskStore.open(path, "r") as ro:
             wrong = not all(_pyramid_ok(ro, n) for n in ro.label_names())
         with MaskStore.open(path, "r+") as st:  # takes over the lock, replays the journal

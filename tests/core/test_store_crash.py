@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
-import select
-import signal
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from napari_labelsuite.core.store import MaskStore
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from napari_labelsuite.core.store import MaskStore  # noqa: E402
+from sigkill import kill_during  # noqa: E402
 
 SHAPE, CHUNK = (1536, 1536), 256
 N_KILLS = 16
@@ -22,18 +25,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _writer(path: str, value: int, wfd: int) -> None:
-    """Child: make every level-0 chunk uniform ``value``, announce, save, announce."""
-    try:
-        st = MaskStore.open(path, "r+")  # takes over the dead writer's stale lock
-        lab = st.labels("x")
-        lab[:] = np.full(SHAPE, value, np.uint32)
-        os.write(wfd, b"s")
-        st.save()
-        os.write(wfd, b"d")
-        os._exit(0)
-    except BaseException:
-        os._exit(3)
+def _save(path: str, value: int, started: Callable[[], None]) -> None:
+    """Child: make every level-0 chunk uniform ``value``, announce, save."""
+    st = MaskStore.open(path, "r+")  # takes over the dead writer's stale lock
+    lab = st.labels("x")
+    lab[:] = np.full(SHAPE, value, np.uint32)
+    started()
+    st.save()
 
 
 def _chunk_values(st: MaskStore) -> dict[tuple[int, int], int]:
@@ -47,27 +45,6 @@ def _chunk_values(st: MaskStore) -> dict[tuple[int, int], int]:
             assert vals.size == 1, f"chunk {(i, j)} is torn: {vals[:5]}"
             out[(i, j)] = int(vals[0])
     return out
-
-
-def _run_once(path: str, value: int, delay: float) -> bool:
-    """Fork a writer, SIGKILL it ``delay`` s after save() starts; True if it finished."""
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        os.close(rfd)
-        _writer(path, value, wfd)
-    os.close(wfd)
-    try:
-        ready, _, _ = select.select([rfd], [], [], 30)
-        assert ready, "writer never started saving"
-        assert os.read(rfd, 1) == b"s"
-        time.sleep(delay)
-        finished = select.select([rfd], [], [], 0)[0] and os.read(rfd, 1) == b"d"
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    finally:
-        os.close(rfd)
-    return bool(finished)
 
 
 # the child only runs zarr code, which resets its event loop after fork (zarr.core.sync)
@@ -85,7 +62,8 @@ def test_sigkill_during_save_leaves_old_or_new_chunks(tmp_path):
     outcomes = []
     for k in range(N_KILLS):
         new = 3 + k
-        outcomes.append(_run_once(path, new, rng.uniform(0, save_time)))
+        work = functools.partial(_save, path, new)
+        outcomes.append(kill_during(work, rng.uniform(0, save_time)))
         st = MaskStore.open(path)  # must open after every crash
         now = _chunk_values(st)
         bad = {c: v for c, v in now.items() if v not in (old[c], new)}
