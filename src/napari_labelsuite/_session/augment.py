@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from psygnal import Signal
 
 from .._napari_compat import camera, canvas_size
@@ -34,7 +35,7 @@ from ..core.boxes import xyxy_to_napari
 from ..core.errors import AugmentError, SessionError
 from .events import emit
 from .host import SessionPart
-from .layers import META_KEY, _layer_data
+from .layers import META_KEY, _layer_data, role_of
 
 PREVIEW_TAG = "augment_preview"
 #: planes larger than this (either side) are previewed on the current view or a central crop
@@ -154,6 +155,8 @@ class AugmentMixin(SessionPart):
         boxes: Any = None,
         plane: tuple[int, ...] | None = None,
         window: tuple[int, int, int, int] | str | None = None,
+        rotated: Any = None,
+        keypoints: Any = None,
     ) -> AugmentSource:
         """Read one plane of the chosen layers as an image and an :class:`ImageAnnotation`.
 
@@ -164,6 +167,9 @@ class AugmentMixin(SessionPart):
             Image layer.
         semantic, instances, boxes : layer or False, optional
             Default: the session's active managed layer of that role; False leaves it out.
+        rotated, keypoints : layer or False, optional
+            A rotated-boxes Shapes layer and a keypoints Points layer; default: the first
+            layer of that role, if any; False leaves it out.
         plane : tuple of int, optional
             Indices on the leading axes; default: the viewer's current plane.
         window : (y0, y1, x0, x1) or "view", optional
@@ -256,6 +262,10 @@ class AugmentMixin(SessionPart):
             masks[role] = _layer_data(layer)
         objects = self.objects(chosen["instances"]) if chosen["instances"] is not None else {}
         box_list = self.boxes_list(chosen["boxes"]) if chosen["boxes"] is not None else []
+        rot_layer = self._first_of_role("rotated") if rotated is None else rotated or None
+        kp_layer = self._first_of_role("keypoints") if keypoints is None else keypoints or None
+        rot_list = self.rotated_boxes_list(rot_layer) if rot_layer is not None else []
+        kp_list = self.keypoints_list(kp_layer) if kp_layer is not None else []
         ann_nd = ImageAnnotation(
             image_name=ref.name,
             shape=shape_nd,
@@ -263,6 +273,8 @@ class AugmentMixin(SessionPart):
             instances=masks["instances"],
             objects=objects,
             boxes=[b for b in box_list if len(b.plane) == lead_ndim],
+            rotated=[r for r in rot_list if len(r.plane) == lead_ndim],
+            keypoints=[k for k in kp_list if len(k.plane) == lead_ndim],
         )
         ann = annotation_plane(ann_nd, plane, window=win)
         scale = (float(ref.scale[-2]), float(ref.scale[-1]))
@@ -279,6 +291,9 @@ class AugmentMixin(SessionPart):
             scale=scale,
             origin=origin,
         )
+
+    def _first_of_role(self, role: str) -> Any:
+        return next((x for x in self.layers if role_of(x) == role), None)
 
     def _current_plane(self, layer: Any, lead_ndim: int) -> tuple[int, ...]:
         if lead_ndim == 0:
@@ -340,8 +355,14 @@ class AugmentMixin(SessionPart):
         if isinstance(n, bool) or int(n) < 1:
             raise AugmentError("need at least one variant", field="n", value=n)
         seeds = [int(seed) + i for i in range(int(n))]
+        # a mirroring variant swaps the left/right keypoints each class's skeleton declares
+        skeletons = {c.id: c.skeleton for c in self.taxonomy if c.skeleton is not None}
         variants = pipe.apply_many(
-            source.image, source.annotation, seeds, channel_axis=source.channel_axis
+            source.image,
+            source.annotation,
+            seeds,
+            channel_axis=source.channel_axis,
+            skeletons=skeletons,
         )
         cols = int(columns) if columns else math.ceil(math.sqrt(len(seeds)))
         th = max(v[1].shape[0] for v in variants)
@@ -356,7 +377,7 @@ class AugmentMixin(SessionPart):
 
     def show_augment_preview(self, preview: AugmentPreview) -> list:
         """Replace the preview layers by the tiles of ``preview`` (right of the source)."""
-        from napari.layers import Image, Labels, Shapes
+        from napari.layers import Image, Labels, Points, Shapes
 
         src = preview.source
         n = len(preview.variants)
@@ -378,6 +399,10 @@ class AugmentMixin(SessionPart):
             if getattr(src.annotation, role) is not None
         }
         box_data, box_colors, box_text, frames, captions = [], [], [], [], []
+        rot_data: list[np.ndarray] = []
+        rot_colors: list[np.ndarray] = []
+        kp_data: list[list[float]] = []
+        kp_rows: list[dict[str, Any]] = []
         for i, (img, ann, diag) in enumerate(preview.variants):
             r0, c0 = preview.tile_origin(i)
             h, w = ann.shape
@@ -389,6 +414,18 @@ class AugmentMixin(SessionPart):
                 box_data.append(xyxy_to_napari((b.x0 + c0, b.y0 + r0, b.x1 + c0, b.y1 + r0)))
                 box_colors.append(_FLAGGED if j in flagged else self._class_color(b.class_id))
                 box_text.append(self._class_label(b.class_id) + (" ?" if j in flagged else ""))
+            for rb in ann.rotated:
+                # pixel-edge (x, y) corners -> napari (row, col) pixel centres in the grid
+                xy = rb.corners() + [c0 - 0.5, r0 - 0.5]
+                rot_data.append(xy[:, ::-1])
+                rot_colors.append(self._class_color(rb.class_id))
+            for j, kp in enumerate(ann.keypoints):
+                names = self._keypoint_names(kp.class_id, len(kp.xyv))
+                for k, (x, y, v) in enumerate(np.asarray(kp.xyv, float)):
+                    if v > 0:
+                        kp_data.append([y + r0 - 0.5, x + c0 - 0.5])
+                        kp_rows.append({"tile": i, "object": j, "keypoint": names[k],
+                                        "visibility": int(v)})  # fmt: skip
             frames.append(xyxy_to_napari((c0, r0, c0 + w, r0 + h)))
             captions.append(f"{i + 1}: {diag.summary()}")
 
@@ -449,6 +486,29 @@ class AugmentMixin(SessionPart):
                     **common,
                 )
             )
+        if rot_data:
+            new.append(
+                Shapes(
+                    rot_data,
+                    shape_type="polygon",
+                    name="augment: rotated",
+                    edge_color=np.array(rot_colors),
+                    face_color="transparent",
+                    edge_width=2,
+                    **common,
+                )
+            )
+        if kp_data:
+            new.append(
+                Points(
+                    np.asarray(kp_data, float),
+                    name="augment: keypoints",
+                    features=pd.DataFrame(kp_rows),
+                    face_color="#33ff33",
+                    size=4,
+                    **common,
+                )
+            )
         new.append(
             Shapes(
                 frames,
@@ -479,6 +539,12 @@ class AugmentMixin(SessionPart):
             return np.asarray(self.taxonomy[class_id].color, float)
         return _UNKNOWN
 
+    def _keypoint_names(self, class_id: int, n: int) -> list[str]:
+        sk = self.taxonomy[class_id].skeleton if class_id in self.taxonomy else None
+        return (
+            list(sk.names) if sk is not None and len(sk.names) == n else [str(k) for k in range(n)]
+        )
+
     def _class_label(self, class_id: int) -> str:
         return self.taxonomy[class_id].name if class_id in self.taxonomy else str(class_id)
 
@@ -501,6 +567,8 @@ class AugmentMixin(SessionPart):
         window: Any = None,
         columns: int | None = None,
         show: bool | None = None,
+        rotated: Any = None,
+        keypoints: Any = None,
     ) -> AugmentPreview:
         """Make ``n`` variants of the current plane and show them as a grid.
 
@@ -510,8 +578,9 @@ class AugmentMixin(SessionPart):
             Default: :attr:`augment_pipeline`.
         n, seed : int
             Variants use seeds ``seed, seed + 1, ...``; reseed by passing ``seed + n``.
-        images, semantic, instances, boxes, plane, window
-            See :meth:`augment_source`.
+        images, semantic, instances, boxes, plane, window, rotated, keypoints
+            See :meth:`augment_source`. Rotated boxes and keypoints follow the image;
+            a mirroring variant swaps the left/right keypoints of the class skeleton.
         show : bool, optional
             Add the tiles as layers; default: only when a viewer is bound.
 
@@ -527,6 +596,8 @@ class AugmentMixin(SessionPart):
             boxes=boxes,
             plane=plane,
             window=window,
+            rotated=rotated,
+            keypoints=keypoints,
         )
         preview = self.augment_variants(source, pipeline, n, seed, columns=columns)
         if show if show is not None else not self.headless:

@@ -161,7 +161,8 @@ def annotation_plane(
     """One 2D plane of ``ann``, optionally cut to ``window = (y0, y1, x0, x1)``.
 
     Masks are read for that plane and window only; boxes on the plane are shifted into
-    the window and clipped (boxes outside it are left out).
+    the window and clipped (boxes outside it are left out); rotated boxes centred in the
+    window and keypoint sets with a labelled keypoint in it are shifted into it.
     """
     plane = tuple(int(p) for p in plane)
     lead = ann.shape[:-2]
@@ -192,6 +193,27 @@ def annotation_plane(
         by0, by1 = max(b.y0 - y0, 0.0), min(b.y1 - y0, float(y1 - y0))
         if bx1 > bx0 and by1 > by0:
             boxes.append(dataclasses.replace(b, x0=bx0, y0=by0, x1=bx1, y1=by1, plane=()))
+    # rotated boxes whose centre and keypoint sets with a labelled keypoint inside the
+    # window come along, shifted into it (the pipeline flags what leaves the image)
+    rotated = [
+        dataclasses.replace(r, cx=r.cx - x0, cy=r.cy - y0, plane=(), source_corners=None)
+        for r in ann.rotated
+        if tuple(r.plane) == plane and x0 <= r.cx < x1 and y0 <= r.cy < y1
+    ]
+    keypoints = []
+    for k in ann.keypoints:
+        if tuple(k.plane) != plane:
+            continue
+        xyv = np.asarray(k.xyv, float)
+        on = xyv[:, 2] > 0
+        inside = on & (xyv[:, 0] >= x0) & (xyv[:, 0] < x1) & (xyv[:, 1] >= y0) & (xyv[:, 1] < y1)
+        if not inside.any():
+            continue
+        moved = xyv - np.where(on[:, None], [x0, y0, 0.0], 0.0)
+        box = None if k.box is None else (
+            k.box[0] - x0, k.box[1] - y0, k.box[2] - x0, k.box[3] - y0
+        )  # fmt: skip
+        keypoints.append(dataclasses.replace(k, xyv=moved, plane=(), box=box))
     return ImageAnnotation(
         image_name=ann.image_name,
         shape=(y1 - y0, x1 - x0),
@@ -200,6 +222,8 @@ def annotation_plane(
         instances=cut(ann.instances),
         objects={k: copy.deepcopy(v) for k, v in ann.objects.items()},
         boxes=boxes,
+        rotated=rotated,
+        keypoints=keypoints,
         image_path=ann.image_path,
         metadata={**copy.deepcopy(ann.metadata), "plane": list(plane), "window": [y0, y1, x0, x1]},
     )
@@ -364,10 +388,11 @@ class Pipeline:
         seeds: Any,
         *,
         channel_axis: int | None = None,
+        skeletons: dict[int, Any] | None = None,
     ) -> list[tuple[np.ndarray, ImageAnnotation, AugmentDiagnostics]]:
         """:meth:`apply` for several seeds, checking and preparing the input once."""
         src = self._prepare(image, annotation, channel_axis)
-        return [self._run(src, s) for s in seeds]
+        return [self._run(src, s, skeletons) for s in seeds]
 
     def _prepare(self, image: Any, ann: ImageAnnotation, channel_axis: int | None) -> _Source:
         if not isinstance(ann, ImageAnnotation):
