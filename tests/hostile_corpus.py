@@ -73,6 +73,33 @@ def sample_annotations():
     return [ann]
 
 
+def sample_pose() -> tuple[Any, Any]:
+    """A skeleton (nose, left, right; left and right swap in a mirror) and one pose of it
+    with a labelled, a visible-only and an unlabelled point, on a 12 x 16 image."""
+    from napari_labelsuite.core.objects import Keypoints, Skeleton
+
+    skel = Skeleton(["nose", "left", "right"], edges=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])
+    kp = Keypoints(np.array([[3.0, 4.0, 2], [5.0, 4.0, 1], [0, 0, 0]]), 1, box=(2, 3, 7, 8))
+    return skel, kp
+
+
+def write_yolo_objects(d: Path, task: str, rotated: list[Any], tax: Any) -> None:
+    """A one-image YOLO dataset in ``d`` (``images/train/a.png``, 12 x 16, black): task
+    ``"obb"`` holds the ``rotated`` boxes, task ``"pose"`` the pose of :func:`sample_pose`."""
+    from PIL import Image
+
+    from napari_labelsuite.core.annotation import ImageAnnotation
+    from napari_labelsuite.core.formats.yolo_objects import write_obb, write_pose
+
+    (d / "images" / "train").mkdir(parents=True)
+    Image.fromarray(np.zeros((12, 16), np.uint8)).save(d / "images" / "train" / "a.png")
+    if task == "obb":
+        write_obb(d, [ImageAnnotation("a.png", (12, 16), rotated=rotated)], tax)
+    else:
+        skel, kp = sample_pose()
+        write_pose(d, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], tax, skel)
+
+
 def valid_sample(fmt: str, folder: Path) -> Path:
     """A valid file or folder of format ``fmt`` written by the plugin's own writer."""
     from napari_labelsuite.core import formats
@@ -411,8 +438,7 @@ def object_formats(root: Path) -> list[Entry]:
 
     from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
     from napari_labelsuite.core.formats import coco_keypoints, ctc, dota
-    from napari_labelsuite.core.formats.yolo_objects import write_obb, write_pose
-    from napari_labelsuite.core.objects import Keypoints, RotatedBox, Skeleton
+    from napari_labelsuite.core.objects import RotatedBox
     from napari_labelsuite.core.taxonomy import Taxonomy
 
     out: list[Entry] = []
@@ -452,16 +478,10 @@ def object_formats(root: Path) -> list[Entry]:
     variant(d, "dota/not-an-image", "dota", "images/a.png", b"\x89PNG\r\n\x1a\nbroken")
 
     # -- YOLO-OBB and YOLO-pose datasets
-    skel = Skeleton(["nose", "left", "right"], edges=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])
-    kp = Keypoints(np.array([[3.0, 4.0, 2], [5.0, 4.0, 1], [0, 0, 0]]), 1, box=(2, 3, 7, 8))
+    _, kp = sample_pose()
     for task in ("obb", "pose"):
         y = base / f"yolo_{task}"
-        (y / "images" / "train").mkdir(parents=True)
-        Image.fromarray(np.zeros((12, 16), np.uint8)).save(y / "images" / "train" / "a.png")
-        if task == "obb":
-            write_obb(y, [ImageAnnotation("a.png", (12, 16), rotated=rbs)], tax)
-        else:
-            write_pose(y, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], tax, skel)
+        write_yolo_objects(y, task, rbs, tax)
         lab = "labels/train/a.txt"
         row = (y / lab).read_bytes()
         variant(y, f"yolo_{task}/latin1-label", "yolo", lab, row + b"0 \xe9\n")

@@ -64,8 +64,7 @@ def _object_samples(root: Path) -> list[tuple[str, Callable[[], Any], Path]]:
 
     from napari_labelsuite.core.annotation import ImageAnnotation
     from napari_labelsuite.core.formats import coco_keypoints, dota
-    from napari_labelsuite.core.formats.yolo_objects import write_obb, write_pose
-    from napari_labelsuite.core.objects import Keypoints, RotatedBox, Skeleton
+    from napari_labelsuite.core.objects import RotatedBox
     from napari_labelsuite.core.taxonomy import Taxonomy
 
     root.mkdir(parents=True)
@@ -111,16 +110,10 @@ def _object_samples(root: Path) -> list[tuple[str, Callable[[], Any], Path]]:
     Image.fromarray(np.zeros((12, 16), np.uint8)).save(dota_png)
     out.append(("dota:a.png", lambda: dota.read(dota_dir), dota_png))
 
-    skel = Skeleton(["nose", "left", "right"], edges=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])
-    kp = Keypoints(np.array([[3.0, 4.0, 2], [5.0, 4.0, 1], [0, 0, 0]]), 1, box=(2, 3, 7, 8))
+    _, kp = hostile_corpus.sample_pose()
     for task in ("obb", "pose"):
         d = root / f"yolo_{task}"
-        (d / "images" / "train").mkdir(parents=True)
-        Image.fromarray(np.zeros((12, 16), np.uint8)).save(d / "images" / "train" / "a.png")
-        if task == "obb":
-            write_obb(d, [ImageAnnotation("a.png", (12, 16), rotated=rboxes)], tax)
-        else:
-            write_pose(d, [ImageAnnotation("a.png", (12, 16), keypoints=[kp])], tax, skel)
+        hostile_corpus.write_yolo_objects(d, task, rboxes, tax)
         files = [d / "data.yaml", d / "labels" / "train" / "a.txt"]
         for f in files + ([d / "images" / "train" / "a.png"] if task == "obb" else []):
             out.append((f"yolo_{task}:{f.name}", lambda d=d: formats.read(d, "yolo"), f))
