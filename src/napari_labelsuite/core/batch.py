@@ -47,6 +47,10 @@ ANNOTATION_FORMATS = [
     "labelme",
     "cvat",
     "labelstudio",
+    "dota",
+    "coco_keypoints",
+    "yolo_obb",
+    "yolo_pose",
 ]
 
 

@@ -1,8 +1,9 @@
 """Interchange formats: what other tools write, and back.
 
 COCO (instances, panoptic, results), YOLO (Ultralytics, Roboflow, Darknet/CVAT, Label
-Studio layouts), Pascal VOC, labelme, CVAT XML 1.1, Label Studio JSON, PNG/TIFF masks and
-Cell Tracking Challenge.
+Studio layouts), Pascal VOC, labelme, CVAT XML 1.1, Label Studio JSON, PNG/TIFF masks,
+Cell Tracking Challenge, and the object kinds: DOTA and YOLO-OBB (rotated boxes), COCO
+keypoints and YOLO-pose (keypoint sets).
 
 Every format module has the same two functions::
 
@@ -27,15 +28,19 @@ from typing import Any
 from ..errors import FormatError
 from . import (
     coco,
+    coco_keypoints,
     coco_panoptic,
     coco_results,
     ctc,
     cvat,
+    dota,
     labelme,
     labelstudio,
     masks,
     voc,
     yolo,
+    yolo_obb,
+    yolo_pose,
 )
 from ._common import ReadReport, WriteReport
 
@@ -44,10 +49,12 @@ __all__ = [
     "ReadReport",
     "WriteReport",
     "coco",
+    "coco_keypoints",
     "coco_panoptic",
     "coco_results",
     "ctc",
     "cvat",
+    "dota",
     "guess_format",
     "labelme",
     "labelstudio",
@@ -58,6 +65,8 @@ __all__ = [
     "voc",
     "write",
     "yolo",
+    "yolo_obb",
+    "yolo_pose",
 ]
 
 #: format name -> module with ``read`` and ``write``.
@@ -72,6 +81,10 @@ FORMATS = {
     "cvat": cvat,
     "labelstudio": labelstudio,
     "ctc": ctc,
+    "dota": dota,
+    "coco_keypoints": coco_keypoints,
+    "yolo_obb": yolo_obb,
+    "yolo_pose": yolo_pose,
 }
 
 #: file suffix -> format, for choosing a writer from an output path
@@ -90,7 +103,9 @@ MARKS_KEPT: dict[str, tuple[str, ...]] = {
     "cvat": ("points", "polylines"),
     "labelstudio": ("points",),
 }
-_JSON_FORMATS = ("coco", "coco_panoptic", "coco_results", "labelstudio", "labelme")
+_JSON_FORMATS = (
+    "coco", "coco_keypoints", "coco_panoptic", "coco_results", "labelstudio", "labelme"
+)  # fmt: skip
 _YOLO_FILES = ("obj.data", "obj.names", "classes.txt")
 
 
@@ -137,6 +152,8 @@ def _json_kind(f: Path) -> str:
         text = decode_text(read_regular_bytes(f), path=f)
     if '"segments_info"' in text:
         return "coco_panoptic"
+    if '"num_keypoints"' in text and '"categories"' in text:
+        return "coco_keypoints"
     if '"images"' in text and '"annotations"' in text and '"categories"' in text:
         return "coco"
     if '"shapes"' in text:
@@ -183,6 +200,8 @@ def sniff(path: str | Path) -> tuple[str, Path]:
         return "masks", p
     if (p / "annotations.xml").is_file():
         return "cvat", p / "annotations.xml"
+    if (p / "labelTxt").is_dir() or p.name == "labelTxt":
+        return "dota", p
     xmls = sorted((p / "Annotations").glob("*.xml")) or sorted(p.glob("*.xml"))
     if xmls:
         if len(xmls) == 1 and _xml_root(xmls[0]) == "annotations":
@@ -323,7 +342,8 @@ def write(
     the points / polylines the format could not hold (:func:`not_written`).
     """
     fmt = fmt or guess_format(path, for_writing=True)
-    files = _module(fmt).write(path, annotations, taxonomy, **options)
+    written = _module(fmt).write(path, annotations, taxonomy, **options)
+    files = [written] if isinstance(written, Path) else list(written)  # one-file writers
     if report is not None:
         report.format = str(fmt).lower()
         report.files = len(files)
