@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_labelsuite.core.classifier import PixelClassifier, predict_to_store
+from napari_labelsuite.core.classifier.features import block_features
 from napari_labelsuite.core.synthetic import make_cells_2d
 
 TREES = {"n_estimators": 50, "max_depth": 10, "n_jobs": 2, "random_state": 0}
@@ -96,6 +97,19 @@ def bench_predict_4096(img, strokes) -> None:
     clf.predict(big)
     dt = time.perf_counter() - t
     print(f"[predict {big.shape[0]}x{big.shape[1]}] {dt:.1f} s (goal <= 10 s on 2 cores)")
+    # where a block's time goes: features against the forest's predict_proba
+    region = tuple(slice(0, n) for n in clf._tile())
+    t = time.perf_counter()
+    feats = block_features(big, region, clf.features, None)
+    t_feat = time.perf_counter() - t
+    t = time.perf_counter()
+    clf._proba_planar(feats.reshape(feats.shape[0], -1))
+    t_forest = time.perf_counter() - t
+    print(
+        f"  one {feats.shape[1]}x{feats.shape[2]} block: features {t_feat:.2f} s, "
+        f"forest {t_forest:.2f} s ({feats.shape[0]} features, "
+        f"{clf.forest_options['n_estimators']} trees)"
+    )
 
 
 def make_big_zarr(path: Path, n: int, tile: np.ndarray) -> None:

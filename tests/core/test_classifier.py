@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -168,6 +170,28 @@ def test_region_prediction_equals_the_crop_of_the_whole():
     clf = PixelClassifier(tile=(50, 60), **SMALL).fit(img, scr)
     region = (slice(17, 101), slice(33, 128))
     np.testing.assert_array_equal(clf.predict(img, region=region), clf.predict(img)[region])
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_prediction_in_runs_of_pixels_equals_the_forests_own(n_jobs):
+    from napari_labelsuite.core.classifier import forest as forest_module
+
+    img, _, scr = _blobs()
+    clf = PixelClassifier(**{**SMALL, "n_jobs": n_jobs}).fit(img, scr)
+    # more pixels than one run and a partial last run: the image's features, jittered
+    n = 2 * forest_module.PREDICT_ROWS + 123
+    feats = block_features(img, (slice(0, 128), slice(0, 128)), clf.features)
+    rng = np.random.default_rng(3)
+    planes = feats.reshape(feats.shape[0], -1)[:, rng.integers(0, 128 * 128, n)]
+    planes = planes + rng.normal(0, 0.05, planes.shape).astype(np.float32)
+    ours = clf._proba_planar(planes)
+    # the reference sums the trees in the same order (one job), so values agree exactly
+    reference = copy.copy(clf.forest_)
+    reference.n_jobs = 1
+    ref = reference.predict_proba(np.ascontiguousarray(planes.T)).astype(np.float32)
+    assert ours.shape == (n, 2) and ours.dtype == np.float32
+    assert 0 < (ref[:, 1] > 0.5).mean() < 1  # both classes are predicted
+    np.testing.assert_array_equal(ours, ref)
 
 
 def test_retraining_after_a_new_stroke_reuses_cached_features():

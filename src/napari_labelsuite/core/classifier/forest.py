@@ -11,7 +11,9 @@ block with a halo, so it never holds more than one block's features.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,9 @@ DEFAULT_FOREST: dict[str, Any] = {
     "n_jobs": 2,
     "random_state": 0,
 }
+
+#: pixels per run of prediction: their features (4 bytes x features) stay in cache
+PREDICT_ROWS = 65_536
 
 Region = tuple[slice, ...]
 Progress = Callable[[int, int], None]
@@ -260,8 +265,32 @@ class PixelClassifier:
 
     # -- prediction --------------------------------------------------------------------
     def _proba_planar(self, planes: np.ndarray) -> np.ndarray:
-        """Probabilities ``(n_pixels, n_classes)`` of features given as ``(F, n_pixels)``."""
-        return np.asarray(self.forest_.predict_proba(planes.T), dtype=np.float32)
+        """Probabilities ``(n_pixels, n_classes)`` of features given as ``(F, n_pixels)``.
+
+        scikit-learn walks every tree over all rows it is given; with a million rows the
+        features (about 100 MB) stream from memory once per tree. Runs of
+        :data:`PREDICT_ROWS` pixels stay in cache across the trees, so the forest (the
+        same trees, one job each) runs on runs of pixels, the jobs spread over the runs.
+        """
+        assert self.classes_ is not None
+        n = planes.shape[1]
+        out = np.empty((n, len(self.classes_)), dtype=np.float32)
+        single = copy.copy(self.forest_)  # shares the fitted trees
+        single.n_jobs = 1
+
+        def run(start: int) -> None:
+            rows = np.ascontiguousarray(planes[:, start : start + PREDICT_ROWS].T)
+            out[start : start + PREDICT_ROWS] = single.predict_proba(rows)
+
+        starts = range(0, n, PREDICT_ROWS)
+        workers = min(_n_workers(self.forest_options.get("n_jobs")), len(starts))
+        if workers <= 1:
+            for start in starts:
+                run(start)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(run, starts))  # the tree walks release the GIL
+        return out
 
     def predict_proba_block(self, image: Any, region: Region, *, cache: bool = True) -> np.ndarray:
         """Class probabilities of the pixels of ``region``: ``(*region_shape, n_classes)``.
@@ -352,6 +381,16 @@ class PixelClassifier:
         state = "untrained" if self.classes_ is None else f"classes={self.classes_.tolist()}"
         kinds, sigmas = self.features.kinds, self.features.sigmas
         return f"PixelClassifier({state}, features={kinds}, sigmas={sigmas})"
+
+
+def _n_workers(n_jobs: Any) -> int:
+    """Threads for ``n_jobs`` as scikit-learn reads it (None: 1, negative: from the CPUs)."""
+    if n_jobs is None:
+        return 1
+    n_jobs = int(n_jobs)
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return max(1, n_jobs)
 
 
 def _as_array(a: Any) -> Any:
