@@ -158,3 +158,26 @@ def test_review_queue_lists_rotated_boxes_keypoints_and_polygons(session: LabelS
         session.set_object_review_status("approved", 5, rot)
     with pytest.raises(SessionError, match="status must be one of"):
         session.set_object_review_status("done", 0, rot)
+
+
+def test_agreement_of_annotations_compares_rotated_boxes_and_keypoints() -> None:
+    from napari_labelsuite.core.annotation import ImageAnnotation
+    from napari_labelsuite.core.qc import agreement_result
+
+    tax = Taxonomy.from_dict(TAX)
+    box = RotatedBox(20, 20, 16, 6, 30, class_id=1)
+    turned = RotatedBox(20, 20, 16, 6, 40, class_id=1)
+    xyv = np.array([[10, 10, 2], [5, 20, 2], [15, 20, 1]], float)
+    moved = xyv + [2.0, 0, 0]
+    a = ImageAnnotation(
+        "a", (50, 50), rotated=[box], keypoints=[Keypoints(xyv, 2, box=(0, 0, 20, 30))]
+    )
+    b = ImageAnnotation("b", (50, 50), rotated=[turned], keypoints=[Keypoints(moved, 2)])
+    res = agreement_result([a, b], tax, iou_thresholds=[0.5])
+    (rot,) = res.part("rotated")
+    (kps,) = res.part("keypoints")
+    assert rot.metrics["tp"] == 1
+    assert rot.metrics["mean_iou"] == pytest.approx(_shapely_iou(box, turned), abs=1e-6)
+    assert kps.metrics["tp"] == 1
+    want = _coco_oks(xyv, moved, 600.0, np.full(3, 0.1))
+    assert kps.metrics["mean_iou"] == pytest.approx(want, abs=1e-9)

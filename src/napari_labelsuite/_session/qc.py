@@ -28,6 +28,7 @@ from ..core.qc import (
     fleiss_kappa,
     instance_agreement,
     instance_disagreement,
+    keypoint_sigmas,
     majority_vote,
     match_boxes,
     match_keypoint_sets,
@@ -50,8 +51,6 @@ def _is_shapes(layer: Any) -> bool:
 COMPARE_KINDS = (*ROLES, "rotated", "keypoints")
 #: roles whose objects get a review status by index (set_object_review_status)
 OBJECT_REVIEW_ROLES = ("rotated", "polygons", "keypoints")
-#: OKS sigma of every keypoint of a class whose skeleton is not the COCO person one
-DEFAULT_KEYPOINT_SIGMA = 0.1
 
 
 def _now() -> str:
@@ -430,7 +429,7 @@ class QCMixin(SessionPart):
             threshold for keypoints).
         sigmas : dict, optional
             Keypoints only: class id -> per-keypoint OKS sigmas. Defaults to the COCO
-            person sigmas for 17-keypoint skeletons, else ``DEFAULT_KEYPOINT_SIGMA`` each.
+            person sigmas for 17-keypoint skeletons, else ``core.qc.DEFAULT_KEYPOINT_SIGMA`` each.
         add_layers : bool
             Add a "disagreement" Labels layer (where annotators differ; unmatched objects
             highlighted) and a "consensus" layer (majority vote / matched consensus) with
@@ -511,16 +510,10 @@ class QCMixin(SessionPart):
 
     def _keypoint_sigmas(self, klists: list, given: dict[int, Any] | None) -> dict[int, Any]:
         """Per-class OKS sigmas: the given ones, else COCO person or a uniform default."""
-        from ..core.objects.keypoints import COCO_PERSON_SIGMAS
-
-        out: dict[int, Any] = {}
-        for cid in sorted({int(k.class_id) for kl in klists for k in kl}):
-            if given is not None and cid in given:
-                out[cid] = np.asarray(given[cid], float)
-                continue
-            n = len(self._skeleton_of(cid, f"class {cid}").names)
-            out[cid] = COCO_PERSON_SIGMAS if n == 17 else np.full(n, DEFAULT_KEYPOINT_SIGMA)
-        return out
+        for kl in klists:
+            for k in kl:
+                self._skeleton_of(int(k.class_id), f"class {k.class_id}")
+        return keypoint_sigmas([k for kl in klists for k in kl], self.taxonomy, given)
 
     def _agreement_maps(self, kind: str, lays: list, data: list, thr: float) -> dict[str, Any]:
         if kind == "semantic":

@@ -20,9 +20,10 @@ The public functions, gathered from the modules of this package:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..annotation import ImageAnnotation
@@ -89,6 +90,8 @@ __all__ = [
     "majority_vote",
     "match_boxes",
     "match_keypoint_sets",
+    "keypoint_sigmas",
+    "DEFAULT_KEYPOINT_SIGMA",
     "match_instances",
     "pair_counts",
     "semantic_agreement",
@@ -177,4 +180,45 @@ def agreement_result(
                 "per_class": ms[0].extra["per_class"],
             }
             pairs.append(PairAgreement(f"#{i}", "boxes", metrics))
+    thr = float(iou_thresholds[0])
+    if all(a.rotated for a in anns):
+        for i, a in enumerate(others, start=1):
+            m = match_boxes(ref.rotated, a.rotated, thr, rotated=True)
+            metrics = {**m.summary(), "per_class": m.extra["per_class"]}
+            pairs.append(PairAgreement(f"#{i}", "rotated", metrics))
+    if all(a.keypoints for a in anns):
+        sigmas = keypoint_sigmas([k for a in anns for k in a.keypoints], taxonomy)
+        for i, a in enumerate(others, start=1):
+            m = match_keypoint_sets(ref.keypoints, a.keypoints, sigmas, thr)
+            metrics = {**m.summary(), "per_class": m.extra["per_class"]}
+            pairs.append(PairAgreement(f"#{i}", "keypoints", metrics))
     return AgreementResult(tuple(pairs), fleiss)
+
+
+#: OKS sigma of every keypoint of a class whose skeleton is not the COCO person one
+DEFAULT_KEYPOINT_SIGMA = 0.1
+
+
+def keypoint_sigmas(
+    keypoints: Sequence[Any], taxonomy: Any = None, given: Mapping[int, Any] | None = None
+) -> dict[int, np.ndarray]:
+    """Per-class OKS sigmas for the classes of ``keypoints``.
+
+    ``given`` wins; else 17 keypoints get pycocotools' COCO person sigmas and any other
+    count ``DEFAULT_KEYPOINT_SIGMA`` each (the count is the class skeleton's when the
+    taxonomy defines one, else that of the first set of the class).
+    """
+    from ..objects.keypoints import COCO_PERSON_SIGMAS
+
+    out: dict[int, np.ndarray] = {}
+    for k in keypoints:
+        cid = int(k.class_id)
+        if cid in out:
+            continue
+        if given is not None and cid in given:
+            out[cid] = np.asarray(given[cid], float)
+            continue
+        sk = taxonomy[cid].skeleton if taxonomy is not None and cid in taxonomy else None
+        n = len(sk.names) if sk is not None else len(k.xyv)
+        out[cid] = COCO_PERSON_SIGMAS if n == 17 else np.full(n, DEFAULT_KEYPOINT_SIGMA)
+    return out
