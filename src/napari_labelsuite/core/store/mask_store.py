@@ -420,14 +420,7 @@ class MaskStore:
             self._open_node(f"labels/{name}/{d['path']}", array=True) for d in ms[0]["datasets"]
         ]
         dt = np.dtype(levels[0].dtype)
-        if dt.kind not in "ui":
-            raise StoreError(
-                "label images must have an integer dtype",
-                path=self.path,
-                where=f"labels/{name}",
-                field="dtype",
-                value=str(dt),
-            )
+        _check_label_dtype(dt, self.path, name, "label images must have an integer dtype")
         scales = []
         for d in ms[0]["datasets"]:
             sc = next(
@@ -534,14 +527,9 @@ class MaskStore:
             dt = np.dtype(dtype)
         except TypeError as exc:
             raise StoreError("unknown dtype", path=self.path, field="dtype", value=dtype) from exc
-        if dt.kind not in "ui":
-            raise StoreError(
-                "label images need an integer dtype (uint8..uint64, int8..int64)",
-                path=self.path,
-                where=f"labels/{name}",
-                field="dtype",
-                value=str(dt),
-            )
+        _check_label_dtype(
+            dt, self.path, name, "label images need an integer dtype (uint8..uint64, int8..int64)"
+        )
         if role is not None and role not in ROLES:
             raise StoreError(f"role must be one of {ROLES}", path=self.path, field="role",
                              value=role)  # fmt: skip
@@ -1060,6 +1048,12 @@ def _check_root_attrs(attrs: dict[str, Any], zarr_format: int, path: str) -> Non
                          value=type(ome).__name__)  # fmt: skip
     if ome.get("multiscales") is not None:
         _check_multiscales(ome["multiscales"], path, where)
+
+
+def _check_label_dtype(dt: np.dtype[Any], path: Any, name: str, message: str) -> None:
+    """Raise ``StoreError(message)`` naming ``labels/<name>`` unless ``dt`` is an integer."""
+    if dt.kind not in "ui":
+        raise StoreError(message, path=path, where=f"labels/{name}", field="dtype", value=str(dt))
 
 
 def _check_label_attrs(attrs: dict[str, Any], zarr_format: int, path: str, name: str) -> None:
