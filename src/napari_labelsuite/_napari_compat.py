@@ -31,7 +31,9 @@ __all__ = [
     "paint_atoms",
     "point_placed_by_hand",
     "points_dragged_by_hand",
+    "polygon_overlay",
     "polygon_vertices_being_filled",
+    "read_only_event",
     "resize_window",
     "shape_drawn_by_hand",
     "undo_redo_deques",
@@ -55,9 +57,19 @@ def camera(viewer: napari.Viewer) -> Any:
     return scene.camera if scene is not None else viewer.camera
 
 
-def canvas_size(viewer: napari.Viewer) -> tuple[int, int]:
-    """``(height, width)`` of the canvas in screen pixels (public ``viewer.canvas.size``)."""
-    h, w = viewer.canvas.size
+def canvas_size(viewer: napari.Viewer, default: tuple[int, int] | None = None) -> tuple[int, int]:
+    """``(height, width)`` of the canvas in screen pixels (public ``viewer.canvas.size``).
+
+    ``default`` is returned for a viewer without a canvas (a headless ``ViewerModel``);
+    without it such a viewer raises ``AttributeError``.
+    """
+    canvas = getattr(viewer, "canvas", None)
+    size = getattr(canvas, "size", None)
+    if not size:
+        if default is None:
+            raise AttributeError(f"{type(viewer).__name__} has no canvas")
+        return int(default[0]), int(default[1])
+    h, w = size
     return int(h), int(w)
 
 
@@ -108,6 +120,17 @@ def paint_atoms(event: Any) -> list[Any]:
     return [a for a in getattr(event, "value", None) or () if is_masked_paint_atom(a)]
 
 
+def polygon_overlay(layer: Labels) -> Any:
+    """The overlay behind a Labels layer's ``polygon`` mode.
+
+    Assumption (canary ``test_polygon_overlay_holds_the_vertices_during_the_fill``): the
+    layer keeps it under ``"polygon"`` in ``_overlays``; its ``points`` are the clicked
+    vertices and ``add_polygon_to_labels(layer)`` fills them (what a double-click does).
+    None when the layer has no such overlay.
+    """
+    return getattr(layer, "_overlays", {}).get("polygon")
+
+
 def polygon_vertices_being_filled(layer: Labels) -> int:
     """Vertices of the polygon napari's Labels polygon mode is filling (0 if none).
 
@@ -116,8 +139,7 @@ def polygon_vertices_being_filled(layer: Labels) -> int:
     clears them only afterwards, so during that ``paint`` event they are the vertices the
     person clicked.
     """
-    overlay = getattr(layer, "_overlays", {}).get("polygon")
-    points = getattr(overlay, "points", None)
+    points = getattr(polygon_overlay(layer), "points", None)
     return len(points) if points else 0
 
 
@@ -150,3 +172,16 @@ def points_dragged_by_hand(layer: Any) -> bool:
     still set (it is cleared right after); setting ``data`` from code leaves it ``None``.
     """
     return getattr(layer, "_drag_start", None) is not None
+
+
+# -- mouse events -------------------------------------------------------------------------
+def read_only_event(event: Any) -> Any:
+    """``event`` wrapped as napari wraps the vispy events it hands to mouse callbacks.
+
+    Assumption (canary ``test_mouse_callbacks_get_read_only_events``): napari passes
+    callbacks a ``napari.utils._proxies.ReadOnlyWrapper`` that refuses attribute writes
+    except ``handled``; driving napari's tools with synthetic events needs the same.
+    """
+    from napari.utils._proxies import ReadOnlyWrapper
+
+    return ReadOnlyWrapper(event, exceptions=("handled",))

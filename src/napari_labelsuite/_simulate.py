@@ -8,8 +8,9 @@ session sees the very events a person's hand produces (headless too: napari laye
 no canvas for this).
 
 Coordinates are data coordinates of the layer (converted to world coordinates for the
-events). Uses napari internals (``napari.utils.interactions``, the ``polygon`` overlay), as
-napari's own tests do; the canaries of ``tests/napari/test_napari_compat.py`` drive them.
+events). Uses napari's ``napari.utils.interactions`` dispatchers, as napari's own tests do;
+the internals it needs (the read-only event wrapper, the ``polygon`` overlay) come from
+``_napari_compat``, whose canaries in ``tests/napari/test_napari_compat.py`` drive them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from ._napari_compat import polygon_overlay, read_only_event
 
 __all__ = [
     "brush_stroke",
@@ -50,12 +53,10 @@ class _MouseEvent:
 
 
 def _event(layer: Any, kind: str, point: Sequence[float], **kw: Any) -> Any:
-    from napari.utils._proxies import ReadOnlyWrapper
-
     world = tuple(float(v) for v in layer.data_to_world(np.asarray(point, dtype=float)))
     displayed = list(range(len(world)))[-2:]
     ev = _MouseEvent(type=kind, position=world, dims_displayed=displayed, **kw)
-    return ReadOnlyWrapper(ev, exceptions=("handled",))
+    return read_only_event(ev)
 
 
 def drag(
@@ -162,6 +163,8 @@ def labels_polygon(
     if label is not None:
         layer.selected_label = int(label)
     layer.mode = "polygon"
-    overlay = layer._overlays["polygon"]
+    overlay = polygon_overlay(layer)
+    if overlay is None:
+        raise TypeError(f"layer {layer.name!r} has no polygon mode (a Labels layer has one)")
     overlay.points = [list(map(float, v)) for v in vertices]
     overlay.add_polygon_to_labels(layer)

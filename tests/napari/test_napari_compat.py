@@ -7,6 +7,7 @@ place to adapt.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from napari.layers import Labels
 
 from napari_labelsuite import _napari_compat as compat
@@ -70,6 +71,7 @@ def test_camera_canvas_and_window_size_use_public_api(make_napari_viewer):
     assert compat.camera(viewer) is viewer.scene.camera
     h, w = compat.canvas_size(viewer)
     assert h > 0 and w > 0
+    assert compat.canvas_size(viewer, default=(1, 1)) == (h, w)
     compat.resize_window(viewer, 900, 700)
     size = compat.main_window(viewer).size()
     assert (size.width(), size.height()) == (900, 700)
@@ -85,6 +87,11 @@ def test_polygon_overlay_holds_the_vertices_during_the_fill():
     sim.labels_polygon(layer, [(2.5, 2.5), (2.5, 12.5), (12.5, 12.5), (12.5, 2.5)])
     assert seen == [4]  # during the fill
     assert compat.polygon_vertices_being_filled(layer) == 0  # cleared after it
+    assert np.count_nonzero(layer.data == 1) > 0
+    assert compat.polygon_overlay(layer) is not None
+    from napari.layers import Shapes
+
+    assert compat.polygon_overlay(Shapes(ndim=2)) is None  # only Labels has the mode
 
 
 def test_shapes_added_by_drawing_tools_are_marked():
@@ -141,3 +148,34 @@ def test_points_dragged_by_the_select_tool_are_marked():
         ("changed", False),
     ]
     assert not compat.points_dragged_by_hand(layer)
+
+
+def test_canvas_size_of_a_viewer_without_canvas_takes_the_default():
+    from types import SimpleNamespace
+
+    from napari.components import ViewerModel
+
+    model = ViewerModel()  # headless: the canvas model has a size of its own
+    model.canvas.size = (300, 200)
+    assert compat.canvas_size(model, default=(1, 1)) == (300, 200)
+    bare = SimpleNamespace(layers=[])
+    assert compat.canvas_size(bare, default=(800, 600)) == (800, 600)
+    with pytest.raises(AttributeError, match="SimpleNamespace has no canvas"):
+        compat.canvas_size(bare)
+
+
+def test_mouse_callbacks_get_read_only_events():
+    from types import SimpleNamespace
+
+    from napari.utils.interactions import mouse_press_callbacks
+
+    event = compat.read_only_event(SimpleNamespace(type="mouse_press", handled=False))
+    event.handled = True  # the one field a callback may set
+    with pytest.raises(TypeError):
+        event.type = "mouse_move"
+    layer = Labels(np.zeros((4, 4), np.int32))
+    layer.mode = "pan_zoom"
+    seen = []
+    layer.mouse_drag_callbacks.append(lambda lyr, ev: seen.append((lyr, ev.type)))
+    mouse_press_callbacks(layer, event)
+    assert seen == [(layer, "mouse_press")]

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
+from .._napari_compat import camera, canvas_size
 from ..core.classifier import (
     FeatureSettings,
     PixelClassifier,
@@ -312,9 +313,8 @@ class ClassifierMixin(SessionPart):
         v = self.viewer
         if v is None:
             return tuple(slice(0, n) for n in shape)
-        scene = getattr(v, "scene", None)
-        cam = scene.camera if scene is not None else v.camera
-        size = getattr(getattr(v, "canvas", None), "size", None) or (800, 800)
+        cam = camera(v)
+        size = canvas_size(v, default=(800, 800))
         zoom = max(float(cam.zoom), 1e-6)
         cy, cx = float(cam.center[-2]), float(cam.center[-1])
         hy, hx = size[0] / zoom / 2 + margin, size[1] / zoom / 2 + margin
@@ -688,10 +688,9 @@ class ClassifierMixin(SessionPart):
         region = [tuple(r) for r in s["region"]]
         if v is not None:
             centre = [(a + b) / 2 for a, b in region]
-            scene = getattr(v, "scene", None)
-            cam = scene.camera if scene is not None else v.camera
+            cam = camera(v)
             cam.center = tuple(centre[-2:])
-            size = getattr(getattr(v, "canvas", None), "size", None) or (800, 800)
+            size = canvas_size(v, default=(800, 800))
             extent = max(region[-2][1] - region[-2][0], region[-1][1] - region[-1][0], 1)
             cam.zoom = min(size) / extent
             for axis, (a, b) in enumerate(region[:-2]):

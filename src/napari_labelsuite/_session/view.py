@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._napari_compat import camera as _camera
 from ..core.errors import SessionError
 
 __all__ = ["BOX_TEXT_MODES", "ViewMixin"]
@@ -19,11 +20,6 @@ __all__ = ["BOX_TEXT_MODES", "ViewMixin"]
 BOX_TEXT_MODES = ("auto", "always", "never")
 #: a box smaller than this on screen is too small to carry its class name
 DEFAULT_MIN_BOX_PX = 24.0
-
-
-def _camera(viewer: Any) -> Any:
-    scene = getattr(viewer, "scene", None)  # napari >= 0.9 moved the camera onto the scene
-    return scene.camera if scene is not None else viewer.camera
 
 
 class ViewMixin:
