@@ -22,10 +22,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
+    import pandas as pd
     from napari.components import LayerList
+    from napari.layers import Image, Labels, Layer, Shapes
     from psygnal import SignalInstance
 
-    from ..core.store import MaskStore
+    from ..core.annotation import Box, ImageAnnotation, ObjectInfo
+    from ..core.dataset import Dataset, DatasetItem
+    from ..core.store import MaskStore, SaveReport
     from ..core.taxonomy import Taxonomy
     from .events import LegacyListeners
 
@@ -60,40 +64,57 @@ class SessionHost(Protocol):
 
     # -- layers (LayersMixin) -----------------------------------------------------------------
     @property
-    def semantic(self) -> Any: ...
+    def semantic(self) -> Labels | None: ...
     @property
-    def instances(self) -> Any: ...
+    def instances(self) -> Labels | None: ...
     @property
-    def boxes(self) -> Any: ...
+    def boxes(self) -> Shapes | None: ...
     @property
-    def image(self) -> Any: ...
+    def image(self) -> Image | None: ...
 
     active_class_changed: SignalInstance
-    layers_of_role: Any
+
+    def layers_of_role(self, role: str) -> list[Layer]: ...
+
     add_semantic_layer: Any
     add_instance_layer: Any
     add_boxes_layer: Any
     objects: Any
-    set_objects: Any
-    boxes_list: Any
-    next_instance_id: Any
-    to_annotation: Any
+
+    def set_objects(self, objects: dict[int, ObjectInfo], layer: Any = None) -> None: ...
+    def boxes_list(self, layer: Any = None) -> list[Box]: ...
+    def next_instance_id(self, layer: Any = None) -> int: ...
+    def to_annotation(self, image_name: str | None = None) -> ImageAnnotation: ...
+
     load_annotation: Any
     _require: Any
-    _check_objects: Any
+
+    def _check_objects(self, objects: dict[int, ObjectInfo]) -> None: ...
+
     add_class: Any
     _active_of_role: Any
-    _bind_instances: Any
-    _bind_boxes: Any
-    _bind_layer: Any
+
+    def _bind_instances(self, layer: Any, objects: dict[int, Any] | None = None) -> None: ...
+    def _bind_boxes(self, layer: Any, frame: pd.DataFrame | None = None) -> None: ...
+    def _bind_layer(self, layer: Any) -> None: ...
+
     active_class: Any
-    _box_indices: Any
+
+    def _box_indices(self, layer: Any, indices: Any) -> list[int]: ...
+
     _check_taxonomy_swap: Any
-    _select: Any
+
+    def _select(self, layer: Any) -> None: ...
 
     # -- instances (InstancesMixin) ---------------------------------------------------------------
     instance_target: Any
     _apply_edit: Any
+
+    # -- object kinds (ObjectsMixin) ----------------------------------------------------------
+    add_rotated_boxes_layer: Any
+    add_keypoints_layer: Any
+    polygons_from_instances: Any
+    polygons_mask: Any
 
     # -- store (StoreMixin) -------------------------------------------------------------------
     @property
@@ -101,28 +122,31 @@ class SessionHost(Protocol):
 
     _regions: dict[str, Any]
     open_store: Any
-    save_store: Any
-    close_store: Any
-    store_has_unsaved_edits: Any
-    _require_store: Any
+
+    def save_store(self) -> SaveReport: ...
+    def close_store(self, save: bool = False) -> None: ...
+    def store_has_unsaved_edits(self) -> bool: ...
+    def _require_store(self) -> MaskStore: ...
 
     # -- dataset (DatasetMixin) ---------------------------------------------------------------
     @property
-    def dataset(self) -> Any: ...
+    def dataset(self) -> Dataset | None: ...
     @property
     def index(self) -> int | None: ...
     @property
-    def current(self) -> Any: ...
+    def current(self) -> DatasetItem | None: ...
 
     _index: int | None
-    goto: Any
-    _require_dataset: Any
-    _show: Any
-    save_current: Any
+
+    def goto(self, i: int, *, save: bool = True) -> DatasetItem: ...
+    def _require_dataset(self) -> Dataset: ...
+    def _show(self, j: int) -> None: ...
+    def save_current(self, *, force: bool = False) -> str | None: ...
 
     # -- effort log (EffortMixin) -------------------------------------------------------------
     effort: Any
-    _watch_effort: Any
+
+    def _watch_effort(self, layer: Any) -> None: ...
 
     _log_effort: Any  # (route, action, *, count, pixels, layer, object_id, class_id, ...)
 

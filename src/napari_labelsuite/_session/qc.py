@@ -375,7 +375,7 @@ class QCMixin(SessionPart):
         viewer = self.require_viewer()
         if f.bbox is None:
             raise SessionError("this finding has no location", where=f.message, field="bbox")
-        candidates = (self.boxes,) if f.box_index is not None else ()
+        candidates: tuple[Any, ...] = (self.boxes,) if f.box_index is not None else ()
         candidates += (self.instances, self.semantic, self.boxes)
         ref = next((x for x in candidates if x is not None), None)
         center = np.asarray(f.center, float)
