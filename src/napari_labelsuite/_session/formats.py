@@ -8,10 +8,10 @@ from typing import Any
 
 from ..core import formats
 from ..core.annotation import ImageAnnotation
-from ..core.errors import FormatError
+from ..core.errors import FormatError, SessionError
 from ..core.taxonomy import Taxonomy
 from .host import SessionPart
-from .layers import MARK_ROLES, role_of
+from .layers import MARK_ROLES, META_KEY, role_of
 
 
 class FormatsMixin(SessionPart):
@@ -52,7 +52,7 @@ class FormatsMixin(SessionPart):
             The files written (all of them, or none on error).
         """
         fmt = fmt or formats.guess_format(path, for_writing=True)
-        ann = self.to_annotation(image_name)
+        ann = self._annotation_with_object_kinds(image_name)
         rep = report if report is not None else formats.WriteReport()
         files = formats.write(path, [ann], self.taxonomy, fmt=fmt, report=rep, **options)
         lost = {k: n for k, n in rep.not_written.items() if n}
@@ -67,6 +67,31 @@ class FormatsMixin(SessionPart):
         if lost:
             warnings.warn(rep.summary(), stacklevel=2)
         return files
+
+    def _annotation_with_object_kinds(self, image_name: str | None) -> ImageAnnotation:
+        """``to_annotation`` plus rotated boxes, keypoints and (without an instance layer)
+        the instances the polygons layer outlines."""
+        rot, kps = self.layers_of_role("rotated"), self.layers_of_role("keypoints")
+        polys = self.layers_of_role("polygons")
+        try:
+            ann = self.to_annotation(image_name)
+        except SessionError:
+            # only object layers: the image they were imported with gives name and shape
+            seen = [ly.metadata.get(META_KEY, {}) for ly in (*rot, *kps, *polys)]
+            seen = [m for m in seen if m.get("image_shape")]
+            if not seen:
+                raise
+            ann = ImageAnnotation(
+                image_name or seen[0].get("image_name") or "image",
+                tuple(seen[0]["image_shape"]),
+            )
+        if rot and not ann.rotated:
+            ann.rotated = self.rotated_boxes_list(rot[0])
+        if kps and not ann.keypoints:
+            ann.keypoints = self.keypoints_list(kps[0])
+        if polys and ann.instances is None and len(polys[0].data):
+            ann.instances, ann.objects = self.polygons_mask(ann.shape, polys[0])
+        return ann
 
     def read_annotations(
         self,
@@ -92,6 +117,7 @@ class FormatsMixin(SessionPart):
         replace: bool = True,
         source: str | None = None,
         report: formats.ReadReport | None = None,
+        as_polygons: bool = False,
     ) -> list:
         """Show one of ``annotations`` as layers and adopt ``taxonomy``; all or nothing.
 
@@ -103,6 +129,10 @@ class FormatsMixin(SessionPart):
             Replace the managed layers of the roles the annotation holds.
         report : ReadReport, optional
             What the reader found (format, inferences); kept in the provenance entry.
+        as_polygons : bool
+            Also show the instances as a polygons layer (pixel-exact outlines, holes as
+            separate rings) to edit as outlines; rotated boxes and keypoint sets always
+            get their own layers.
 
         On any error the layers and the taxonomy stay as they were.
         """
@@ -135,6 +165,7 @@ class FormatsMixin(SessionPart):
             self._replace_taxonomy(taxonomy, mapping, force=False)
         try:
             layers = self.load_annotation(ann, replace=replace)
+            layers += self._show_object_kinds(ann, replace=replace, as_polygons=as_polygons)
         except Exception:
             if self.taxonomy is not old:
                 self._replace_taxonomy(old, {}, force=False)  # no layer was changed
@@ -159,6 +190,7 @@ class FormatsMixin(SessionPart):
         *,
         index: int | str = 0,
         replace: bool = True,
+        as_polygons: bool = False,
     ) -> list:
         """Read a COCO / YOLO / VOC / mask file and show it as layers, with its taxonomy.
 
@@ -176,6 +208,8 @@ class FormatsMixin(SessionPart):
             Which image of a multi-image file (position or image name).
         replace : bool
             Replace the existing managed layers of the same roles.
+        as_polygons : bool
+            Also show the instances as an editable polygons layer (default: masks only).
 
         Returns
         -------
@@ -185,8 +219,36 @@ class FormatsMixin(SessionPart):
         report = formats.ReadReport()
         annotations, taxonomy = self.read_annotations(path, fmt, report=report)
         return self.show_annotations(
-            annotations, taxonomy, index=index, replace=replace, source=str(path), report=report
-        )
+            annotations, taxonomy, index=index, replace=replace, source=str(path), report=report,
+            as_polygons=as_polygons,
+        )  # fmt: skip
+
+    def _show_object_kinds(
+        self, ann: ImageAnnotation, *, replace: bool, as_polygons: bool
+    ) -> list:
+        """Layers of the rotated boxes and keypoint sets of ``ann`` (and its polygons)."""
+        out = []
+        nd = len(ann.shape)
+        kinds = [("rotated", ann.rotated, self.add_rotated_boxes_layer),
+                 ("keypoints", ann.keypoints, self.add_keypoints_layer)]  # fmt: skip
+        for role, items, add in kinds:
+            if not items:
+                continue
+            if replace:
+                for old in self.layers_of_role(role):
+                    self.layers.remove(old)
+            layer = add(list(items), ndim=nd)
+            # remembered for export when no image or mask layer tells the image
+            layer.metadata[META_KEY].update(image_shape=list(ann.shape), image_name=ann.image_name)
+            out.append(layer)
+        if as_polygons and ann.instances is not None:
+            if replace:
+                for old in self.layers_of_role("polygons"):
+                    self.layers.remove(old)
+            layer = self.polygons_from_instances()
+            layer.metadata[META_KEY].update(image_shape=list(ann.shape), image_name=ann.image_name)
+            out.append(layer)
+        return out
 
 
 def _replaced_roles(ann: ImageAnnotation) -> set[str]:
@@ -199,4 +261,8 @@ def _replaced_roles(ann: ImageAnnotation) -> set[str]:
     if ann.boxes or (ann.semantic is None and ann.instances is None):
         roles.add("boxes")
     roles.update(r for r in MARK_ROLES if ann.metadata.get(r))
+    if ann.rotated:
+        roles.add("rotated")
+    if ann.keypoints:
+        roles.add("keypoints")
     return roles

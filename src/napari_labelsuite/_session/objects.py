@@ -311,8 +311,7 @@ class ObjectsMixin(SessionPart):
         InstanceEdit
             What changed (``parents`` holds the ids of the new objects).
         """
-        from ..core.instances.edits import InstanceEdit, Patch
-        from ..core.objects.polygons import Ring, rings_to_mask
+        from ..core.instances.edits import InstanceEdit
 
         layer = layer if layer is not None else self._require_role("polygons")
         inst = self._require("instances", instances)
@@ -320,14 +319,48 @@ class ObjectsMixin(SessionPart):
             raise SessionError("polygons are painted into single-resolution layers",
                                where=f"layer '{inst.name}'", field="multiscale",
                                value=True)  # fmt: skip
+        objects = self.objects(inst)
+        patches, new_objects, created, ids = self._polygon_patches(
+            layer, inst.data.shape, inst.data.dtype, objects, int(self.next_instance_id(inst))
+        )
+        edit = InstanceEdit(patches=patches, parents=created)
+        out = self._apply_edit(inst, edit, "polygons_to_instances", new_objects=new_objects,
+                               polygons=layer.name, n_polygons=len(ids))  # fmt: skip
+        feats = layer.features.copy()
+        feats["instance_id"] = ids
+        layer.features = feats
+        return out
+
+    def polygons_mask(
+        self, shape: tuple[int, ...], layer: Any = None, *, dtype: Any = np.int32
+    ) -> tuple[np.ndarray, dict[int, ObjectInfo]]:
+        """The instance mask and table the polygons of ``layer`` describe (no layer changes).
+
+        What export writes from a polygons layer when there is no instance layer; the same
+        raster as :meth:`polygons_to_instances` on an empty mask of ``shape``.
+        """
+        from ..core.instances.edits import InstanceEdit
+
+        layer = layer if layer is not None else self._require_role("polygons")
+        used = pd.to_numeric(layer.features.get("instance_id"), errors="coerce")
+        top = int(used.max()) if used is not None and used.notna().any() else 0
+        patches, objects, _, _ = self._polygon_patches(layer, tuple(shape), dtype, {}, top + 1)
+        out = InstanceEdit(patches=patches).apply(np.zeros(shape, dtype), inplace=True)
+        return out, objects
+
+    def _polygon_patches(
+        self, layer: Any, shape: tuple[int, ...], dtype: Any, objects: dict[int, ObjectInfo],
+        next_id: int,
+    ) -> tuple[list[Any], dict[int, ObjectInfo], dict[int, int], list[int]]:  # fmt: skip
+        """Patches painting the polygons of ``layer`` into a mask of ``shape``, checked first."""
+        from ..core.instances.edits import Patch
+        from ..core.objects.polygons import Ring, rings_to_mask
+
         polys = self.polygons_list(layer)  # every outline checked before anything changes
         if not polys:
             raise ObjectKindError("the layer has no polygons", where=f"layer '{layer.name}'",
                                   field="data", value=0)  # fmt: skip
-        data = inst.data
-        lead, (height, width) = data.shape[:-2], data.shape[-2:]
-        objects = self.objects(inst)
-        next_id = int(self.next_instance_id(inst))
+        lead, (height, width) = shape[:-2], shape[-2:]
         groups: dict[tuple[tuple[int, ...], int], list[dict[str, Any]]] = {}
         ids: list[int] = []
         for i, p in enumerate(polys):
@@ -361,9 +394,9 @@ class ObjectsMixin(SessionPart):
             mask = rings_to_mask(rings, y1 - y0, x1 - x0)
             if not mask.any():
                 continue
-            shape = (1,) * len(plane) + mask.shape
+            pshape = (1,) * len(plane) + mask.shape
             region = (*(slice(c, c + 1) for c in plane), slice(y0, y1), slice(x0, x1))
-            patches.append(Patch(region, np.full(shape, k, data.dtype), mask.reshape(shape)))
+            patches.append(Patch(region, np.full(pshape, k, dtype), mask.reshape(pshape)))
             row = next((it for it in items if not it["ring"].hole), items[0])
             info = copy.deepcopy(objects.get(k)) or ObjectInfo(class_id=row["class_id"])
             info.class_id = int(row["class_id"])
@@ -372,13 +405,7 @@ class ObjectsMixin(SessionPart):
             new_objects[k] = info
             if k not in objects:
                 created[k] = k
-        edit = InstanceEdit(patches=patches, parents=created)
-        out = self._apply_edit(inst, edit, "polygons_to_instances", new_objects=new_objects,
-                               polygons=layer.name, n_polygons=len(polys))  # fmt: skip
-        feats = layer.features.copy()
-        feats["instance_id"] = ids
-        layer.features = feats
-        return out
+        return patches, new_objects, created, ids
 
     # -- keypoints ---------------------------------------------------------------------
     def _skeleton_of(self, class_id: int, where: str) -> Any:
