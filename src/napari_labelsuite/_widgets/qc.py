@@ -189,12 +189,14 @@ class QualityControlWidget(SessionWidget):
 
     # -- agreement ---------------------------------------------------------------------------
     def _refresh_layers(self, event: Any = None) -> None:
-        from napari.layers import Labels, Shapes
+        from napari.layers import Labels, Points, Shapes
 
+        # masks, boxes and rotated boxes (Shapes), keypoints (Points): compare_layers
+        # picks the matching (IoU, rotated IoU, OKS) from the first layer's role
         names = [
             x.name
             for x in self.viewer.layers
-            if isinstance(x, (Labels, Shapes)) and x.name != "disagreement"
+            if isinstance(x, (Labels, Shapes, Points)) and x.name != "disagreement"
         ]
         for combo in (self.layer_a, self.layer_b):
             current = combo.currentText()

@@ -1,0 +1,53 @@
+"""The "Quality control" dock compares rotated-box and keypoint layers (rotated IoU, OKS)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_labelsuite._widgets.qc import QualityControlWidget
+from napari_labelsuite.core.objects import Keypoints, RotatedBox
+from napari_labelsuite.core.taxonomy import Taxonomy
+
+TAX = {
+    "classes": [
+        {"id": 1, "name": "ship"},
+        {"id": 2, "name": "person", "keypoints": {"names": ["head", "left", "right"]}},
+    ]
+}
+
+
+@pytest.fixture
+def widget(make_napari_viewer, qtbot):
+    w = QualityControlWidget(make_napari_viewer())
+    w.session.taxonomy = Taxonomy.from_dict(TAX)
+    yield w
+    w.close_bindings()
+
+
+def test_compare_keypoint_layers_in_the_dock(widget, qtbot):
+    xyv = np.array([[10, 10, 2], [5, 20, 2], [15, 20, 1]], float)
+    widget.session.add_keypoints_layer([Keypoints(xyv, 2, box=(0, 0, 20, 30))], name="gt")
+    widget.session.add_keypoints_layer(
+        [Keypoints(xyv + [1.0, 0, 0], 2), Keypoints(xyv + [40.0, 0, 0], 2)], name="pred"
+    )
+    widget.layer_a.setCurrentText("gt")
+    widget.layer_b.setCurrentText("pred")
+    assert (widget.layer_a.currentText(), widget.layer_b.currentText()) == ("gt", "pred")
+    widget.compare()
+    qtbot.waitUntil(lambda: "keypoint F1" in widget.agreement_label.text(), timeout=20000)
+    assert "keypoint F1 0.667" in widget.agreement_label.text()
+    assert "disagreement" not in widget.viewer.layers
+
+
+def test_compare_rotated_box_layers_in_the_dock(widget, qtbot):
+    box = RotatedBox(20, 20, 16, 6, 30, class_id=1)
+    widget.session.add_rotated_boxes_layer([box], name="a")
+    widget.session.add_rotated_boxes_layer(
+        [box, RotatedBox(60, 60, 4, 4, 0, class_id=1)], name="b"
+    )
+    widget.layer_a.setCurrentText("a")
+    widget.layer_b.setCurrentText("b")
+    widget.compare()
+    qtbot.waitUntil(lambda: "rotated box F1" in widget.agreement_label.text(), timeout=20000)
+    assert "rotated box F1 0.667 (tp 1, fp 1, fn 0)" in widget.agreement_label.text()
