@@ -1,4 +1,4 @@
-"""The "Object kinds" dock widget: rotated boxes from instances, keypoint visibility.
+"""The "Object kinds" dock widget: rotated boxes, polygons, keypoint visibility.
 
 A view of the session's object-kind methods (see ``docs/objects.md``); it keeps no state
 of its own.
@@ -7,6 +7,8 @@ of its own.
 Control                                Session call
 =====================================  =================================================
 Rotated boxes from instances           ``labelsuite.rotated_boxes_from_instances()``
+Polygons from instances                ``labelsuite.polygons_from_instances()``
+Polygons to instance mask              ``labelsuite.polygons_to_instances()``
 Keypoints: occluded / visible          ``labelsuite.set_keypoint_visibility(i, 1 or 2)``
                                        for each selected point of the keypoints layer
 =====================================  =================================================
@@ -34,6 +36,18 @@ class ObjectsWidget(SessionWidget):
         )
         self.rotated_button.clicked.connect(self._rotated_from_instances)
         lay.addWidget(self.rotated_button)
+        prow = QHBoxLayout()
+        self.polygons_button = QPushButton("Polygons from instances")
+        self.polygons_button.setToolTip("Outline every instance on a 'polygons' layer")
+        self.polygons_button.clicked.connect(self._polygons_from_instances)
+        self.paint_polygons_button = QPushButton("Polygons to mask")
+        self.paint_polygons_button.setToolTip(
+            "Paint the polygons (drawn or edited) into the instance layer, one undo step"
+        )
+        self.paint_polygons_button.clicked.connect(self._polygons_to_instances)
+        prow.addWidget(self.polygons_button)
+        prow.addWidget(self.paint_polygons_button)
+        lay.addLayout(prow)
         lay.addWidget(QLabel("Selected keypoints:"))
         row = QHBoxLayout()
         self.occluded_button = QPushButton("Occluded (1)")
@@ -51,6 +65,18 @@ class ObjectsWidget(SessionWidget):
         layer = self.guarded(self.session.rotated_boxes_from_instances)
         if layer is not None:
             self.status.setText(f"{len(layer.data)} rotated boxes on '{layer.name}'")
+
+    def _polygons_from_instances(self) -> None:
+        layer = self.guarded(self.session.polygons_from_instances)
+        if layer is not None:
+            self.status.setText(f"{len(layer.data)} polygons on '{layer.name}'")
+
+    def _polygons_to_instances(self) -> None:
+        edit = self.guarded(self.session.polygons_to_instances)
+        if edit is not None:
+            self.status.setText(
+                f"polygons painted: {len(edit.patches)} objects, {len(edit.parents)} new"
+            )
 
     def _set_visibility(self, v: int) -> None:
         layer = self.guarded(self.session._require_role, "keypoints")
