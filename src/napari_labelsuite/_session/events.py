@@ -25,7 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from psygnal import EmitLoopError, SignalInstance
+from psygnal import SignalInstance
+
+# Callers (and tests) rely on the session's own error types, e.g. a failed provenance write
+# raises the ``StoreError`` of the store: emit() re-raises a callback's error as itself.
+from ..core.signals import emit
 
 __all__ = ["LegacyListeners", "emit"]
 
@@ -51,18 +55,3 @@ class LegacyListeners:
         adapter = self._adapters.pop((signal.name, fn), None)
         if adapter is not None:
             signal.disconnect(adapter, missing_ok=True)
-
-
-def emit(signal: SignalInstance, *args: Any) -> None:
-    """Emit ``signal``; an error in a callback propagates as itself (not psygnal's wrapper).
-
-    Callers (and tests) rely on the session's own error types, e.g. a failed provenance write
-    raises the ``StoreError`` of the store, as it did before events were signals.
-    """
-    try:
-        signal.emit(*args)
-    except EmitLoopError as exc:
-        cause = exc.__cause__
-        if cause is None:
-            raise
-        raise cause from None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from psygnal import Signal
 
 from .colors import PALETTE as _PALETTE
 from .colors import color_to_hex, parse_color
@@ -22,6 +23,7 @@ from .colors import hex_to_rgba as _hex_to_rgba
 from .errors import ObjectKindError, TaxonomyError
 from .fileio import atomic_write_text
 from .objects.keypoints import Skeleton
+from .signals import emit
 
 __all__ = ["ATTRIBUTE_KINDS", "AttributeSpec", "LabelClass", "Taxonomy", "parse_color"]
 
@@ -205,17 +207,22 @@ class Taxonomy:
 
     Notes
     -----
-    Listeners registered with :meth:`connect` are called as ``fn(event, **info)`` after each
-    change, with ``event`` in ``{"added", "removed", "renamed", "recolored", "changed",
-    "merged", "reordered", "reset"}``. The session uses this to keep layers in sync.
+    After each change the psygnal signal :attr:`changed` emits ``(event, info)``, with
+    ``event`` in ``{"added", "removed", "renamed", "recolored", "changed", "merged",
+    "reordered", "reset"}`` and ``info`` a dict (``id``, ``old``, ``new``, ``fields``,
+    ``remap_to`` as the event has them). Listeners registered with :meth:`connect` are
+    called as ``fn(event, **info)``. The session uses this to keep layers in sync.
     """
+
+    changed = Signal(str, dict)
 
     def __init__(
         self, classes: Iterable[LabelClass | dict] = (), name: str = "", _path: Any = None
     ) -> None:
         self.name = name
         self._classes: dict[int, LabelClass] = {}
-        self._listeners: list[Callable[..., None]] = []
+        # connect()'s callbacks -> the adapters connected to ``changed`` for them
+        self._adapters: dict[Callable[..., None], Callable[[str, dict], None]] = {}
         self._usage_checks: list[Callable[[int], bool]] = []
         for c in classes:
             lc = c if isinstance(c, LabelClass) else self._class_from_dict(c, _path)
@@ -503,12 +510,24 @@ class Taxonomy:
 
     # -- events ----------------------------------------------------------------------------
     def connect(self, fn: Callable[..., None]) -> Callable[..., None]:
-        self._listeners.append(fn)
+        """Call ``fn(event, **info)`` after each change (see :attr:`changed`); returns ``fn``.
+
+        Connecting the same callback twice calls it once.
+        """
+        if fn not in self._adapters:
+
+            def adapter(event: str, info: dict) -> None:
+                fn(event, **info)
+
+            self._adapters[fn] = adapter
+            self.changed.connect(adapter)
         return fn
 
     def disconnect(self, fn: Callable[..., None]) -> None:
-        if fn in self._listeners:
-            self._listeners.remove(fn)
+        """Stop calling ``fn`` (a callback given to :meth:`connect`; unknown ones are ignored)."""
+        adapter = self._adapters.pop(fn, None)
+        if adapter is not None:
+            self.changed.disconnect(adapter)
 
     def add_usage_check(self, fn: Callable[[int], bool]) -> None:
         """Register ``fn(id) -> bool`` telling whether data uses a class.
@@ -528,8 +547,7 @@ class Taxonomy:
         return any(fn(cid) for fn in list(self._usage_checks))
 
     def _emit(self, event: str, **info: Any) -> None:
-        for fn in list(self._listeners):
-            fn(event, **info)
+        emit(self.changed, event, info)
 
     def _checked_change(self, mutate: Callable[[], None]) -> None:
         """Apply ``mutate`` and validate; roll back on error.

@@ -38,9 +38,11 @@ from typing import Any, Literal, cast
 
 import numpy as np
 import zarr
+from psygnal import Signal
 
 from ..annotation import ImageAnnotation, ObjectInfo
 from ..errors import StoreError
+from ..signals import emit
 from ..taxonomy import Taxonomy
 from . import foreign
 from .array import LabelArray, SaveReport, _slabs
@@ -93,7 +95,12 @@ class MaskStore:
     >>> lab = st.create_labels("instances", dtype="uint32")
     >>> lab[100:400, 200:500] = 7
     >>> st.save().n_chunks                            # doctest: +SKIP
+
+    The psygnal signal :attr:`edited` (no arguments) is emitted after each edit of a
+    label array, e.g. to refresh a dirty indicator.
     """
+
+    edited = Signal()
 
     def __init__(
         self,
@@ -113,7 +120,6 @@ class MaskStore:
         self._save_lock = threading.Lock()
         self._writer_lock = lock
         self._labels: dict[str, LabelArray] = {}
-        self._change_listeners: list[Callable[[], None]] = []
         self._meta_dirty: set[str] = set()
         self._autosave: _Autosave | None = None
         self.last_save: float | None = None
@@ -455,12 +461,15 @@ class MaskStore:
             raise StoreError("the store is open read-only", path=self.path, field="mode")
 
     def _touched(self) -> None:
-        for fn in list(self._change_listeners):
-            fn()
+        emit(self.edited)
 
     def on_change(self, fn: Callable[[], None]) -> None:
-        """Call ``fn()`` after each edit (to refresh a dirty indicator)."""
-        self._change_listeners.append(fn)
+        """Call ``fn()`` after each edit (connects ``fn`` to :attr:`edited`)."""
+        self.edited.connect(fn)
+
+    def disconnect_change(self, fn: Callable[[], None]) -> None:
+        """Stop calling ``fn`` after edits (no error if it was not connected)."""
+        self.edited.disconnect(fn, missing_ok=True)
 
     def label_names(self) -> list[str]:
         return list(self._labels)
