@@ -55,7 +55,7 @@ def main() -> int:
     viewer = _cells_viewer()
     try:
         app = QApplication.instance()
-        viewer.window._qt_window.resize(*WINDOW)
+        viewer.window.resize(*WINDOW)
         _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Classifier")
         s = LabelSession.attach(viewer)
         background = s.add_class("background", color="#999999").id

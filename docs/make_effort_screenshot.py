@@ -34,7 +34,7 @@ def main() -> int:
     viewer = _cells_viewer()
     try:
         app = QApplication.instance()
-        viewer.window._qt_window.resize(*WINDOW)
+        viewer.window.resize(*WINDOW)
         s = LabelSession.attach(viewer)
         s.user = "ana"
         clock = iter(np.cumsum(np.random.default_rng(0).uniform(1.5, 6.0, 2000)))

@@ -27,7 +27,7 @@ def main() -> int:
     viewer = napari.Viewer(title="napari-labelsuite", show=True)
     try:
         app = QApplication.instance()
-        viewer.window._qt_window.resize(*WINDOW)
+        viewer.window.resize(*WINDOW)
         viewer.open_sample(PLUGIN, "cells_3d")
         truth = make_cells_3d().instances
         keyframes = viewer.layers["keyframes"]

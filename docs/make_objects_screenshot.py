@@ -28,7 +28,7 @@ def main() -> int:
 
     viewer = napari.Viewer(title="napari-labelsuite", show=True)
     try:
-        viewer.window._qt_window.resize(*WINDOW)
+        viewer.window.resize(*WINDOW)
         ann = make_cells_2d(shape=(256, 256), seed=3)
         s = LabelSession(viewer)
         s.taxonomy = Taxonomy.from_dict({

@@ -125,7 +125,7 @@ def make_workflow_screenshot(out_dir: Path = HERE / "images") -> Path:
     viewer = _cells_viewer()
     try:
         app = QApplication.instance()
-        viewer.window._qt_window.resize(*WINDOW)
+        viewer.window.resize(*WINDOW)
         widgets = {type(w).__name__: w for w in open_plugin_widgets(viewer)}
         instances = widgets["InstancesWidget"]
         instances.label_components()
@@ -172,7 +172,7 @@ def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ())
         viewer = _cells_viewer()
         try:
             app = QApplication.instance()
-            viewer.window._qt_window.resize(*WINDOW)
+            viewer.window.resize(*WINDOW)
             viewer.window.add_plugin_dock_widget(PLUGIN, display_name)
             prepare = PREPARE.get(display_name)
             if prepare is not None:
