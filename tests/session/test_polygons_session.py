@@ -120,3 +120,15 @@ def test_bad_polygon_changes_nothing(session: LabelSession) -> None:
     with pytest.raises(ObjectKindError, match="taxonomy"):
         session.polygons_to_instances(layer)
     np.testing.assert_array_equal(session.instances.data, lab)
+
+
+def test_polygon_drawn_by_hand_is_logged_per_vertex(session: LabelSession) -> None:
+    _stack_with_objects(session)
+    layer = session.polygons_from_instances()
+    n_effort = len(session.effort_records())
+    layer._is_creating = True  # what napari's polygon tool sets while it draws
+    layer.add_polygons([np.array([[0, 20, 20], [0, 20, 26], [0, 23, 26], [0, 23, 21]], float)])
+    layer._is_creating = False
+    layer.add_polygons([np.array([[0, 1, 20], [0, 1, 26], [0, 5, 26]], float)])  # from code
+    records = session.effort_records()[n_effort:]
+    assert [(r.route, r.action, r.count) for r in records] == [("polygon", "vertex", 4)]

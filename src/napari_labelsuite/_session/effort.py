@@ -306,7 +306,7 @@ class EffortMixin(SessionPart):
             hook = _PaintEffort(self, layer)
             # first: before the listener that adds a newly painted id to the table
             layer.events.paint.connect(hook, position="first")
-        elif role in ("boxes", "polylines"):
+        elif role in ("boxes", "polylines", "polygons"):
             hook = _ShapesEffort(self, layer)
             layer.events.data.connect(hook)
         elif role in ("points", "keypoints"):
@@ -434,9 +434,9 @@ class _ShapesEffort(_EffortListener):
         action = str(getattr(event, "action", ""))
         n_before, self._n = self._n, len(layer.data)
         role = role_of(layer)
-        if session._effort_quiet_depth or role not in ("boxes", "polylines"):
+        if session._effort_quiet_depth or role not in ("boxes", "polylines", "polygons"):
             return
-        route = "polyline" if role == "polylines" else "box"
+        route = {"polylines": "polyline", "polygons": "polygon"}.get(str(role), "box")
         if action == "added":
             # napari emits "added" from its drawing tools while the shape is being
             # created; programmatic adds (scripts, other tools) log their own actions
