@@ -51,3 +51,20 @@ def test_compare_rotated_box_layers_in_the_dock(widget, qtbot):
     widget.compare()
     qtbot.waitUntil(lambda: "rotated box F1" in widget.agreement_label.text(), timeout=20000)
     assert "rotated box F1 0.667 (tp 1, fp 1, fn 0)" in widget.agreement_label.text()
+
+
+def test_review_list_sets_the_status_of_rotated_boxes(widget, qtbot):
+    boxes = [RotatedBox(20, 20, 16, 6, 30, class_id=1), RotatedBox(60, 60, 4, 4, 0, class_id=1)]
+    layer = widget.session.add_rotated_boxes_layer(boxes, name="rot")
+    assert widget.object_layer.currentText() == "rot"
+    assert [widget.object_queue.item(i).text() for i in range(2)] == [
+        "0: ship [todo]",
+        "1: ship [todo]",
+    ]
+    widget.object_queue.setCurrentRow(1)
+    widget.set_object_status("needs-fix")
+    assert layer.features["status"].tolist() == ["todo", "needs-fix"]
+    assert widget.object_queue.item(1).text() == "1: ship [needs-fix]"
+    # a change made from the console shows in the list too
+    widget.session.set_object_review_status("approved", 0, layer)
+    assert widget.object_queue.item(0).text() == "0: ship [approved]"

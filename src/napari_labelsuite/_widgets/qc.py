@@ -23,8 +23,11 @@ from qtpy.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
 )
 
+from .._session.layers import role_of
+from .._session.qc import OBJECT_REVIEW_ROLES
 from ..core.qc import AgreementResult
 from ._base import SessionWidget, short_path
 
@@ -98,12 +101,31 @@ class QualityControlWidget(SessionWidget):
         aform.addRow(self.agreement_label)
         lay.addWidget(agree)
 
+        objects = QGroupBox("Review: rotated boxes, polygons, keypoints")
+        olay = QVBoxLayout(objects)
+        self.object_layer = QComboBox()
+        self.object_layer.setToolTip("a rotated-box, polygon or keypoint layer")
+        self.object_layer.currentTextChanged.connect(self._refresh_object_queue)
+        olay.addWidget(self.object_layer)
+        self.object_queue = QListWidget()
+        self.object_queue.setMinimumHeight(80)
+        olay.addWidget(self.object_queue)
+        orow = QHBoxLayout()
+        for label, status in (("Approve", "approved"), ("Needs fix", "needs-fix"),
+                              ("To do", "todo")):  # fmt: skip
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, s=status: self.set_object_status(s))
+            orow.addWidget(b)
+        olay.addLayout(orow)
+        lay.addWidget(objects)
+
         export = QPushButton("Export report…")
         export.clicked.connect(self._export_dialog)
         lay.addWidget(export)
         lay.addStretch(1)
 
         self.findings_changed.connect(self.refresh)
+        self.findings_changed.connect(self._refresh_object_queue)
         # a signal, so a change made in a worker thread refreshes the list in the GUI thread;
         # one stored callable so that it can be disconnected again
         self._on_findings = self.findings_changed.emit
@@ -208,6 +230,43 @@ class QualityControlWidget(SessionWidget):
             combo.blockSignals(False)
         if len(names) > 1 and self.layer_a.currentText() == self.layer_b.currentText():
             self.layer_b.setCurrentIndex(1)
+        review = [x.name for x in self.viewer.layers if role_of(x) in OBJECT_REVIEW_ROLES]
+        current = self.object_layer.currentText()
+        self.object_layer.blockSignals(True)
+        self.object_layer.clear()
+        self.object_layer.addItems(review)
+        if current in review:
+            self.object_layer.setCurrentText(current)
+        self.object_layer.blockSignals(False)
+        self._refresh_object_queue()
+
+    def _refresh_object_queue(self, *_: Any) -> None:
+        """List the objects of the chosen layer with their review status (session state)."""
+        name = self.object_layer.currentText()
+        row = self.object_queue.currentRow()
+        self.object_queue.clear()
+        if not name or name not in self.viewer.layers:
+            return
+        queue = self.guarded(self.session.review_queue, name) or []
+        for o in queue:
+            cls = (
+                self.session.taxonomy[o["class_id"]].name
+                if o["class_id"] in self.session.taxonomy
+                else o["class_id"]
+            )
+            where = f" plane {o['plane']}" if o["plane"] else ""
+            self.object_queue.addItem(f"{o['index']}: {cls}{where} [{o['status']}]")
+        if 0 <= row < self.object_queue.count():
+            self.object_queue.setCurrentRow(row)
+
+    def set_object_status(self, status: str) -> None:
+        """Set the review status of the selected object of the chosen layer."""
+        name, item = self.object_layer.currentText(), self.object_queue.currentItem()
+        if not name or item is None:
+            self.warn("choose an object in the review list first")
+            return
+        index = int(item.text().split(":", 1)[0])
+        self.guarded(self.session.set_object_review_status, status, index, name)
 
     def compare(self):
         """Compare the two chosen layers in a worker, then show the maps and the numbers."""
