@@ -132,3 +132,16 @@ def test_polygon_drawn_by_hand_is_logged_per_vertex(session: LabelSession) -> No
     layer.add_polygons([np.array([[0, 1, 20], [0, 1, 26], [0, 5, 26]], float)])  # from code
     records = session.effort_records()[n_effort:]
     assert [(r.route, r.action, r.count) for r in records] == [("polygon", "vertex", 4)]
+
+
+def test_add_polygons_layer_keeps_the_given_vertices(session: LabelSession) -> None:
+    xy = [[3.0, 4.0], [20.0, 5.0], [18.0, 22.0]]
+    layer = session.add_polygons_layer(
+        [{"xy": xy, "class_id": 1, "instance_id": 7}],
+        objects={7: ObjectInfo(1, {"occluded": True}, status="done")},
+    )
+    np.testing.assert_allclose(layer.data[0], np.asarray(xy)[:, ::-1] - 0.5)
+    (p,) = session.polygons_list(layer)
+    assert (p["instance_id"], p["status"], p["attributes"]) == (7, "done", {"occluded": True})
+    with pytest.raises(ObjectKindError, match="taxonomy"):
+        session.add_polygons_layer([{"xy": xy, "class_id": 9}])

@@ -115,6 +115,7 @@ class SessionHost(Protocol):
     add_keypoints_layer: Any
     polygons_from_instances: Any
     polygons_mask: Any
+    add_polygons_layer: Any
 
     # -- store (StoreMixin) -------------------------------------------------------------------
     @property

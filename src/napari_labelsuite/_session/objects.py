@@ -260,6 +260,52 @@ class ObjectsMixin(SessionPart):
                          objects=sorted({r["instance_id"] for r in rows}))  # fmt: skip
         return layer
 
+    def add_polygons_layer(
+        self, polygons: list[dict[str, Any]], *, objects: dict[int, ObjectInfo] | None = None,
+        name: str = "polygons",
+    ) -> Any:  # fmt: skip
+        """Add a polygons layer (role ``polygons``) from outlines as a file gives them.
+
+        Each outline is a dict with ``xy`` (pixel-edge ``x, y`` vertices), ``class_id``,
+        ``instance_id`` and optionally ``hole`` and ``plane``; ``objects`` supplies the
+        status and attributes per instance id. Every outline is checked first
+        (self-intersecting or degenerate polygons, classes outside the taxonomy).
+        """
+        from napari.layers import Shapes
+
+        from ..core.objects.polygons import check_polygon
+
+        attrs = self._attribute_names()
+        objects = objects or {}
+        shapes, rows = [], []
+        for i, p in enumerate(polygons):
+            xy = check_polygon(p.get("xy"), where=f"polygons[{i}]")
+            cid: Any = p.get("class_id")
+            if cid not in self.taxonomy:
+                raise ObjectKindError("class id is not in the taxonomy", where=f"polygons[{i}]",
+                                      field="class_id", value=cid)  # fmt: skip
+            plane = tuple(float(c) for c in p.get("plane", ()))
+            lead = np.broadcast_to(np.asarray(plane, float), (len(xy), len(plane)))
+            shapes.append(np.hstack([lead, xy[:, ::-1] - 0.5]))
+            k = int(p.get("instance_id", 0) or 0)
+            info = objects.get(k) or ObjectInfo(int(cid))
+            rows.append({"class": self.taxonomy[int(cid)].name, "class_id": int(cid),
+                         "instance_id": k, "hole": bool(p.get("hole", False)),
+                         "status": info.status,
+                         **{a: info.attributes.get(a) for a in attrs}})  # fmt: skip
+        frame = pd.DataFrame(
+            rows, columns=["class", "class_id", "instance_id", "hole", "status", *attrs]
+        )
+        nd = 2 + (len(polygons[0].get("plane", ())) if polygons else 0)
+        layer = Shapes(
+            shapes, ndim=nd, shape_type="polygon", name=name, features=frame,
+            face_color="transparent", edge_width=1, metadata=_meta("polygons"),
+        )  # fmt: skip
+        self.layers.append(layer)
+        self._bind_layer(layer)
+        self._record("add_polygons_layer", name=name, n_polygons=len(shapes))
+        return layer
+
     def polygons_list(self, layer: Any = None) -> list[dict[str, Any]]:
         """The polygons of ``layer`` (default: the first ``polygons`` layer).
 
