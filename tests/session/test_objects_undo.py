@@ -63,3 +63,20 @@ def test_undo_rotated_boxes_recomputed_into_a_layer(session: LabelSession) -> No
     for got, want in zip(back, drawn, strict=True):
         np.testing.assert_allclose(got.corners(), want.corners(), atol=1e-9)
     assert session.undo_objects(layer) is False
+
+
+def test_undo_gives_polygons_their_ids_from_before_painting(session: LabelSession) -> None:
+    lab = np.zeros((24, 30), np.int32)
+    lab[2:8, 3:9] = 4
+    session.add_instance_layer(lab, objects={4: ObjectInfo(1)})
+    layer = session.polygons_from_instances()
+    tri = np.array([[10.0, 12.0], [20.0, 12.0], [20.0, 24.0]])
+    layer.add_polygons([tri])
+    assert layer.features["instance_id"].tolist() == [4, 0]
+    session.polygons_to_instances(layer)
+    assert layer.features["instance_id"].tolist() == [4, 5]
+    session.instances.undo()  # pixels and table, in napari's history
+    assert session.undo_objects(layer) is True  # the polygon rows, in the session's
+    assert layer.features["instance_id"].tolist() == [4, 0]
+    assert len(layer.data) == 2
+    np.testing.assert_array_equal(session.instances.data, lab)

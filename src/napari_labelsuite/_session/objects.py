@@ -372,6 +372,7 @@ class ObjectsMixin(SessionPart):
         edit = InstanceEdit(patches=patches, parents=created)
         out = self._apply_edit(inst, edit, "polygons_to_instances", new_objects=new_objects,
                                polygons=layer.name, n_polygons=len(ids))  # fmt: skip
+        self._remember_objects(layer)  # undo_objects(layer) gives the rows their old ids
         feats = layer.features.copy()
         feats["instance_id"] = ids
         layer.features = feats
