@@ -234,3 +234,37 @@ def test_wand_bad_input():
     with pytest.raises(AssistError) as info:
         wand(img, (3, 3), 1, connectivity=3)
     assert info.value.field == "connectivity"
+
+
+def test_neighbour_joined_by_a_bright_bridge_is_split_off():
+    # two equally bright discs joined by a bar as bright as they are: no intensity valley,
+    # only the neck of the blob tells them apart
+    from napari_labelsuite.core.assist import ClassicalEngine
+
+    shape = (96, 128)
+    a, b = _disc(shape, (48, 36), 16), _disc(shape, (48, 92), 16)
+    bridge = np.zeros(shape, bool)
+    bridge[45:52, 36:92] = True
+    image = np.where(a | b | bridge, 200.0, 20.0)
+    image = ndi.gaussian_filter(image, 1.0)
+    image += np.random.default_rng(3).normal(0, 2.0, shape)
+    got = segment(image, np.array([[48, 36]]), np.array([1]), engine=ClassicalEngine())
+    assert got[48, 36] and not got[48, 92]
+    assert got[b].sum() == 0
+    assert _iou(got, a) > 0.8
+
+
+def test_neck_splitting_keeps_only_the_clicked_part():
+    # step 4 of the engine on a dumbbell: the disc across the neck is dropped, the clicked
+    # disc and its half of the bar stay
+    from napari_labelsuite.core.assist import ClassicalEngine
+
+    shape = (96, 128)
+    a, b = _disc(shape, (48, 36), 16), _disc(shape, (48, 92), 16)
+    bar = np.zeros(shape, bool)
+    bar[45:52, 36:92] = True
+    blob = a | b | bar
+    s = blob.astype(np.float32)
+    got = ClassicalEngine()._split_necks(blob, np.array([[48, 36]]), s)
+    assert got[a].all() and not got[b].any()
+    assert got.sum() < 0.6 * blob.sum()
