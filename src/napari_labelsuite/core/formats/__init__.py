@@ -152,8 +152,8 @@ def _json_kind(f: Path) -> str:
         text = decode_text(read_regular_bytes(f), path=f)
     if '"segments_info"' in text:
         return "coco_panoptic"
-    if '"num_keypoints"' in text and '"categories"' in text:
-        return "coco_keypoints"
+    if '"num_keypoints"' in text and '"categories"' in text and '"segmentation"' not in text:
+        return "coco_keypoints"  # a person_keypoints file with masks reads as COCO (below)
     if '"images"' in text and '"annotations"' in text and '"categories"' in text:
         return "coco"
     if '"shapes"' in text:
@@ -300,6 +300,8 @@ def read(
     if "report" in inspect.signature(mod.read).parameters:
         options["report"] = rep
     annotations, taxonomy = mod.read(target, **options)
+    if fmt == "coco" and target.is_file() and _has_keypoints(target):
+        _attach_coco_keypoints(target, annotations, taxonomy, rep)
     rep.count(annotations)
     if rep.images == 0 or rep.objects == 0:
         what = "images" if rep.images == 0 else "objects"
@@ -312,6 +314,39 @@ def read(
             value=fmt,
         )
     return annotations, taxonomy
+
+
+def _has_keypoints(path: Path) -> bool:
+    """Whether a COCO file carries keypoints too (COCO's person_keypoints files do)."""
+    with open(path, "rb") as fh:
+        return any(b'"num_keypoints"' in chunk for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
+def _attach_coco_keypoints(
+    path: Path, annotations: list[Any], taxonomy: Any, report: ReadReport
+) -> None:
+    """Add the keypoints and skeletons of a COCO file with masks to what ``coco`` read.
+
+    A person_keypoints file has segmentations, boxes and keypoints on the same records: the
+    masks and boxes come from the COCO reader, the keypoints (and the classes' skeletons)
+    from the keypoints reader, matched by image name and class name.
+    """
+    kp_annotations, kp_taxonomy = coco_keypoints.read(path)
+    by_name = {a.image_name: a for a in annotations}
+    for ka in kp_annotations:
+        target = by_name.get(ka.image_name)
+        if target is not None and ka.keypoints:
+            target.keypoints = list(ka.keypoints)
+    for cls in kp_taxonomy:
+        if cls.skeleton is not None and cls.name in taxonomy.names():
+            mine = taxonomy.by_name(cls.name)
+            for kp in (k for a in annotations for k in a.keypoints):
+                if kp.class_id == cls.id:
+                    kp.class_id = mine.id
+            taxonomy.update(cls.name, skeleton=cls.skeleton)
+    n = sum(len(a.keypoints) for a in annotations)
+    if n:
+        report.notes.append(f"{n} keypoint sets read beside the masks (COCO keypoints)")
 
 
 def not_written(fmt: str, annotations: Any) -> dict[str, int]:
