@@ -70,7 +70,7 @@ class ClassicalEngine:
     valley_depth: float = 0.85
     blob_level: float = 0.5
     neck_ratio: float = 0.6
-    background_level: float = 0.4
+    background_level: float = 0.5
     intensity_weight: float = 0.25
     refine_model: bool = False
     negative_regions: bool = False
