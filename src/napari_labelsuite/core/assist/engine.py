@@ -236,7 +236,14 @@ def segment(
         volume=volume,
         plane=plane,
     )
-    shape = list(image.shape)
+    return paste_window(image.shape, window, mask, channel_axis)
+
+
+def paste_window(
+    image_shape: Any, window: tuple[slice, ...], mask: np.ndarray, channel_axis: int | None
+) -> np.ndarray:
+    """A window's mask placed in a bool mask of the image's spatial shape (no channel axis)."""
+    shape = list(image_shape)
     ch = resolve_channel_axis(shape, len(window), channel_axis)
     if ch is not None:
         shape.pop(ch)

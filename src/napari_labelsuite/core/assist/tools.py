@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import AssistError
 from ._prompt import ImageView, Window, _as_box, _as_points, resolve_channel_axis
-from .engine import segment_local
+from .engine import paste_window, segment_local
 
 __all__ = ["box_to_object", "snap_box", "wand", "wand_local"]
 
@@ -125,13 +125,7 @@ def wand(
         window=window,
         max_window=max_window,
     )
-    shape = list(image.shape)
-    ch = resolve_channel_axis(shape, len(win), channel_axis)
-    if ch is not None:
-        shape.pop(ch)
-    out = np.zeros(shape, bool)
-    out[win] = mask
-    return out
+    return paste_window(image.shape, win, mask, channel_axis)
 
 
 def box_to_object(
@@ -150,13 +144,7 @@ def box_to_object(
     win, mask = segment_local(
         image, [], [], box, None, engine, channel_axis=channel_axis, plane=plane
     )
-    shape = list(image.shape)
-    ch = resolve_channel_axis(shape, len(win), channel_axis)
-    if ch is not None:
-        shape.pop(ch)
-    out = np.zeros(shape, bool)
-    out[win] = mask
-    return out
+    return paste_window(image.shape, win, mask, channel_axis)
 
 
 def snap_box(
