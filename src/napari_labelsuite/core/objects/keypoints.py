@@ -197,7 +197,7 @@ def match_keypoints(
     Matching happens within each plane and class; ``areas`` gives the object area of each
     ``a``. Returns matched indices into ``a``, into ``b`` and their OKS, sorted by ``a``.
     """
-    from ..qc.matching import assign
+    from ..qc.matching import assign, gather_matches
 
     if len(areas) != len(a):
         raise ObjectKindError("one area per ground-truth object is needed", field="areas",
@@ -220,8 +220,4 @@ def match_keypoints(
         out_a.append(ia[r[sel]])
         out_b.append(ib[c[sel]])
         out_v.append(v[sel])
-    ma = np.concatenate(out_a) if out_a else np.zeros(0, np.int64)
-    mb = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
-    mv = np.concatenate(out_v) if out_v else np.zeros(0)
-    o = np.argsort(ma, kind="stable")
-    return ma[o], mb[o], mv[o]
+    return gather_matches(out_a, out_b, out_v)

@@ -344,7 +344,7 @@ def match_rboxes(
     assignment maximises the number of matches, then the summed IoU (the same solver as
     axis-aligned ``match_boxes``).
     """
-    from ..qc.matching import assign
+    from ..qc.matching import assign, gather_matches
 
     def groups(boxes: Sequence[RotatedBox]) -> dict[tuple[Any, ...], np.ndarray]:
         g: dict[tuple[Any, ...], list[int]] = {}
@@ -365,8 +365,4 @@ def match_rboxes(
         out_a.append(ia[r[sel]])
         out_b.append(ib[c[sel]])
         out_v.append(v[sel])
-    ma = np.concatenate(out_a) if out_a else np.zeros(0, np.int64)
-    mb = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
-    mv = np.concatenate(out_v) if out_v else np.zeros(0)
-    o = np.argsort(ma, kind="stable")
-    return ma[o], mb[o], mv[o]
+    return gather_matches(out_a, out_b, out_v)

@@ -223,6 +223,17 @@ class InstanceOverlaps:
         )
 
 
+def gather_matches(
+    out_a: list[np.ndarray], out_b: list[np.ndarray], out_v: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group matches (indices into a, into b, scores) joined and sorted by ``a``."""
+    ma = np.concatenate(out_a) if out_a else np.zeros(0, np.int64)
+    mb = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
+    mv = np.concatenate(out_v) if out_v else np.zeros(0)
+    order = np.argsort(ma, kind="stable")
+    return ma[order], mb[order], mv[order]
+
+
 def instance_overlaps(a: Any, b: Any) -> InstanceOverlaps:
     """Areas and pairwise IoU of all overlapping objects of two instance masks (sparse)."""
     pc = pair_counts(a, b)
@@ -348,11 +359,7 @@ def match_boxes(
         out_a.append(ia[r[sel]])
         out_b.append(ib[c[sel]])
         out_iou.append(v[sel])
-    ma = np.concatenate(out_a) if out_a else np.zeros(0, np.int64)
-    mb = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
-    miou = np.concatenate(out_iou) if out_iou else np.zeros(0)
-    order = np.argsort(ma, kind="stable")
-    ma, mb, miou = ma[order], mb[order], miou[order]
+    ma, mb, miou = gather_matches(out_a, out_b, out_iou)
     res = MatchResult(
         threshold=float(iou_threshold),
         a=ma,
@@ -423,11 +430,7 @@ def match_keypoint_sets(
         out_a.append(ia[ra])
         out_b.append(ib[rb])
         out_v.append(v)
-    ma = np.concatenate(out_a) if out_a else np.zeros(0, np.int64)
-    mb = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
-    mv = np.concatenate(out_v) if out_v else np.zeros(0)
-    order = np.argsort(ma, kind="stable")
-    ma, mb, mv = ma[order], mb[order], mv[order]
+    ma, mb, mv = gather_matches(out_a, out_b, out_v)
     res = MatchResult(
         threshold=float(oks_threshold),
         a=ma,
