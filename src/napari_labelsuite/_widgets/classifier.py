@@ -51,7 +51,8 @@ class ClassifierWidget(SessionWidget):
         for k, kind in enumerate(KINDS):
             cb = QCheckBox(KIND_LABELS[kind])
             cb.setChecked(kind in feats.kinds)
-            kinds_box.addWidget(cb, k // 2, k % 2)
+            # one column: two columns of these long names overflow a laptop-width dock
+            kinds_box.addWidget(cb, k, 0)
             self.kinds[kind] = cb
         kinds_widget = QWidget()
         kinds_widget.setLayout(kinds_box)
