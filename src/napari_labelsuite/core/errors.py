@@ -24,6 +24,7 @@ __all__ = [
     "SessionError",
     "StoreError",
     "TaxonomyError",
+    "TeamError",
 ]
 
 _MISSING = object()
@@ -160,3 +161,7 @@ class SessionError(LabelsuiteError):
 
 class EffortLogError(LabelsuiteError):
     """A labeling-effort log that is corrupt, foreign or cannot be written."""
+
+
+class TeamError(LabelsuiteError):
+    """Bad team-labeling input: annotator names, assignments, per-annotator labels."""
