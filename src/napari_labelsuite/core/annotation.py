@@ -156,6 +156,9 @@ class ImageAnnotation:
     rotated, keypoints : list
         Rotated boxes and keypoint sets (formats that hold them: DOTA, YOLO-OBB,
         YOLO-pose, COCO keypoints).
+    polygons : list
+        Polygon outlines (``core.objects.Polygon``: one ring each, with class, instance
+        id and plane) that travel as vertices, e.g. through an augmentation.
     """
 
     image_name: str
@@ -170,6 +173,7 @@ class ImageAnnotation:
     #: rotated boxes (``core.objects.RotatedBox``) and keypoint sets (``core.objects.Keypoints``)
     rotated: list[Any] = field(default_factory=list)
     keypoints: list[Any] = field(default_factory=list)
+    polygons: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(s) for s in self.shape)
