@@ -9,7 +9,7 @@ from .keypoints import (
     match_keypoints,
     oks,
 )
-from .polygons import Ring, check_polygon, mask_to_rings, rings_to_mask
+from .polygons import Polygon, Ring, check_polygon, mask_to_rings, rings_to_mask
 from .rotated import (
     RotatedBox,
     check_rboxes,
@@ -25,6 +25,7 @@ from .rotated import (
 __all__ = [
     "COCO_PERSON_SIGMAS",
     "Keypoints",
+    "Polygon",
     "Ring",
     "RotatedBox",
     "Skeleton",

@@ -8,14 +8,14 @@ to COCO decodes (``pycocotools.mask``) to the same pixels as our own raster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..errors import ObjectKindError
 
-__all__ = ["Ring", "check_polygon", "mask_to_rings", "rings_to_mask"]
+__all__ = ["Polygon", "Ring", "check_polygon", "mask_to_rings", "rings_to_mask"]
 
 
 @dataclass
@@ -24,6 +24,22 @@ class Ring:
 
     xy: np.ndarray
     hole: bool = False
+
+
+@dataclass
+class Polygon:
+    """One polygon shape of an annotation: a ring with its class, instance id and plane.
+
+    Several shapes with the same non-zero ``instance_id`` on one plane form one object
+    (its parts and holes); ``instance_id=0`` makes the ring an object of its own.
+    """
+
+    ring: Ring
+    class_id: int
+    instance_id: int = 0
+    plane: tuple[int, ...] = ()
+    status: str = "todo"
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 def _signed_area(xy: np.ndarray) -> float:
