@@ -2,7 +2,8 @@
 
 :class:`_Resampler` holds the variant's combined map (a matrix, or a coordinate map with an
 elastic deformation) and resamples images and masks from it once; points, boxes, rotated
-boxes and keypoints go through its forward map; polygons are clipped to the frame.
+boxes, keypoints and polygon vertices go through its forward map; polygons are then clipped
+to the frame.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ def _objects_through(resample, ann, out_shape, steps, skeletons) -> tuple[list, 
         list(ann.keypoints), resample.forward_points, out_shape, det < 0, skeletons
     )
     return rotated, kps
+
+
+def _polygons_through(resample, ann, out_shape, steps) -> tuple[list, list[int], list[int]]:
+    """Polygons of ``ann`` through the variant's map, clipped to the frame.
+
+    Returns the polygons left, their input indices and the input indices the frame cut.
+    """
+    if not ann.polygons:
+        return [], [], []
+    from ..objects.transform import transform_polygons
+
+    curved = any(step[0] != "affine" for step in steps)
+    return transform_polygons(
+        list(ann.polygons), resample.forward_points, out_shape, curved=curved
+    )
 
 
 class _Resampler:
@@ -114,8 +130,8 @@ class _Resampler:
         if self.affine_only:
             corners = np.array([[0.0, 0.0], [0.0, wi], [hi, wi], [hi, 0.0]]) - 0.5
             quad = corners @ self.forward[:2, :2].T + self.forward[:2, 2] + 0.5
-            inside = _clip_polygon(quad, ho, wo)
-            return float(max(0.0, 1.0 - _polygon_area(inside) / (ho * wo)))
+            inside = clip_polygon_to_frame(quad, ho, wo)
+            return float(max(0.0, 1.0 - polygon_area(inside) / (ho * wo)))
         r, c = self.coords
         outside = (r < -0.5) | (r >= hi - 0.5) | (c < -0.5) | (c >= wi - 0.5)
         return float(outside.mean())
@@ -220,7 +236,7 @@ def _exact_slices(inv: np.ndarray, in_shape, out_shape):
     return swap, slices[0], slices[1]
 
 
-def _clip_polygon(poly: np.ndarray, h: float, w: float) -> np.ndarray:
+def clip_polygon_to_frame(poly: np.ndarray, h: float, w: float) -> np.ndarray:
     """Sutherland-Hodgman clip of a ``(row, col)`` polygon to ``[0, h] x [0, w]``."""
     pts = [tuple(p) for p in poly]
     for axis, bound, keep_below in ((0, 0.0, False), (0, h, True), (1, 0.0, False), (1, w, True)):
@@ -248,7 +264,8 @@ def _intersect(p, q, axis, bound):
     return (p[0] + f * (q[0] - p[0]), p[1] + f * (q[1] - p[1]))
 
 
-def _polygon_area(poly: np.ndarray) -> float:
+def polygon_area(poly: np.ndarray) -> float:
+    """Unsigned area of a polygon (shoelace)."""
     if len(poly) < 3:
         return 0.0
     y, x = poly[:, 0], poly[:, 1]

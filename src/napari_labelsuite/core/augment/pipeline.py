@@ -37,7 +37,7 @@ import numpy as np
 from ..annotation import Box, ImageAnnotation
 from ..errors import AugmentError
 from ..fileio import atomic_write_text
-from .geometry import _objects_through, _Resampler
+from .geometry import _objects_through, _polygons_through, _Resampler
 from .interop import (
     ALBUMENTATIONS_MAP,
     albumentations_compose,
@@ -81,6 +81,11 @@ class AugmentDiagnostics:
     boxes_clipped, boxes_dropped, boxes_flagged : list of int
         Input indices of boxes cut by the frame (kept), removed, and kept below
         ``min_visibility`` (``box_policy="flag"``).
+    polygons_kept : list of int
+        Input index of each output polygon.
+    polygons_clipped, polygons_dropped : list of int
+        Input indices of polygons the frame cut (kept) and of those with nothing left in
+        the frame (removed).
     instances_lost : list of int
         Instance ids no longer present.
     instances_cut : dict of int to (int, int)
@@ -99,6 +104,9 @@ class AugmentDiagnostics:
     boxes_clipped: list[int] = field(default_factory=list)
     boxes_dropped: list[int] = field(default_factory=list)
     boxes_flagged: list[int] = field(default_factory=list)
+    polygons_kept: list[int] = field(default_factory=list)
+    polygons_clipped: list[int] = field(default_factory=list)
+    polygons_dropped: list[int] = field(default_factory=list)
     instances_lost: list[int] = field(default_factory=list)
     instances_cut: dict[int, tuple[int, int]] = field(default_factory=dict)
     invented_values: dict[str, list[int]] = field(default_factory=dict)
@@ -121,6 +129,11 @@ class AugmentDiagnostics:
             parts.append(
                 f"boxes clipped {len(self.boxes_clipped)} dropped {len(self.boxes_dropped)}"
                 + (f" flagged {len(self.boxes_flagged)}" if self.boxes_flagged else "")
+            )
+        if self.polygons_dropped or self.polygons_clipped:
+            parts.append(
+                f"polygons clipped {len(self.polygons_clipped)} "
+                f"dropped {len(self.polygons_dropped)}"
             )
         if self.instances_lost:
             parts.append(f"instances lost {len(self.instances_lost)}")
@@ -162,7 +175,9 @@ def annotation_plane(
 
     Masks are read for that plane and window only; boxes on the plane are shifted into
     the window and clipped (boxes outside it are left out); rotated boxes centred in the
-    window and keypoint sets with a labelled keypoint in it are shifted into it.
+    window and keypoint sets with a labelled keypoint in it are shifted into it;
+    polygons whose outline reaches into the window are shifted into it (the pipeline clips
+    them to its frame).
     """
     plane = tuple(int(p) for p in plane)
     lead = ann.shape[:-2]
@@ -214,6 +229,16 @@ def annotation_plane(
             k.box[0] - x0, k.box[1] - y0, k.box[2] - x0, k.box[3] - y0
         )  # fmt: skip
         keypoints.append(dataclasses.replace(k, xyv=moved, plane=(), box=box))
+    polygons = []
+    for p in ann.polygons:
+        if tuple(p.plane) != plane:
+            continue
+        xy = np.asarray(p.ring.xy, float)
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        if hi[0] <= x0 or lo[0] >= x1 or hi[1] <= y0 or lo[1] >= y1:
+            continue
+        ring = dataclasses.replace(p.ring, xy=xy - [x0, y0])
+        polygons.append(dataclasses.replace(p, ring=ring, plane=(), attributes=dict(p.attributes)))
     return ImageAnnotation(
         image_name=ann.image_name,
         shape=(y1 - y0, x1 - x0),
@@ -224,6 +249,7 @@ def annotation_plane(
         boxes=boxes,
         rotated=rotated,
         keypoints=keypoints,
+        polygons=polygons,
         image_path=ann.image_path,
         metadata={**copy.deepcopy(ann.metadata), "plane": list(plane), "window": [y0, y1, x0, x1]},
     )
@@ -370,8 +396,9 @@ class Pipeline:
             Where the channels are; found from the shapes when None.
         skeletons : dict of int to Skeleton, optional
             Class id -> keypoint skeleton; a mirroring variant swaps the left/right
-            keypoints of those classes (rotated boxes and keypoints always follow the
-            image; see :mod:`napari_labelsuite.core.objects.transform`).
+            keypoints of those classes (rotated boxes, keypoints and polygons always
+            follow the image; polygons are clipped to the output frame; see
+            :mod:`napari_labelsuite.core.objects.transform`).
 
         Returns
         -------
@@ -479,6 +506,21 @@ class Pipeline:
                     field="plane",
                     value=b.plane,
                 )
+        for i, poly in enumerate(ann.polygons):
+            xy = np.asarray(poly.ring.xy, float)
+            if tuple(poly.plane) != () or xy.ndim != 2 or xy.shape[1:] != (2,) or len(xy) < 3:
+                raise AugmentError(
+                    "a 2D annotation's polygons have plane () and at least 3 (x, y) points",
+                    where=f"{where} polygons[{i}]",
+                    field="plane" if tuple(poly.plane) != () else "ring",
+                    value=tuple(poly.plane) if tuple(poly.plane) != () else xy.shape,
+                )
+            if not np.isfinite(xy).all():
+                raise AugmentError(
+                    "polygon coordinates must be finite",
+                    where=f"{where} polygons[{i}]",
+                    field="ring",
+                )
         ann.validate()
         boxes = np.array([b.xyxy for b in ann.boxes], dtype=np.float64).reshape(-1, 4)
         return _Source(
@@ -563,6 +605,11 @@ class Pipeline:
 
         boxes = self._boxes(src, resample, out_shape, diag)
         rotated, keypoints = _objects_through(resample, src.ann, out_shape, steps, skeletons)
+        polygons, diag.polygons_kept, diag.polygons_clipped = _polygons_through(
+            resample, src.ann, out_shape, steps
+        )
+        kept_polygons = set(diag.polygons_kept)
+        diag.polygons_dropped = [i for i in range(len(src.ann.polygons)) if i not in kept_polygons]
         objects = src.ann.objects
         if "instances" in present:
             keep = set(present["instances"].tolist())
@@ -584,6 +631,7 @@ class Pipeline:
             metadata=meta,
             rotated=rotated,
             keypoints=keypoints,
+            polygons=polygons,
         )
         return img, out_ann, diag
 

@@ -1,9 +1,10 @@
-"""Rotated boxes and keypoints through an augmentation's geometric map.
+"""Rotated boxes, keypoints and polygons through an augmentation's geometric map.
 
-Used by ``core.augment.Pipeline``: the corners of each rotated box and each labelled
-keypoint go through the same forward map as the image. A box whose centre leaves the
-frame is dropped; a keypoint that leaves it becomes unlabelled (0, 0, 0). When the map
-mirrors the image (negative determinant), left/right keypoints trade places by the
+Used by ``core.augment.Pipeline``: the corners of each rotated box, each labelled
+keypoint and each polygon vertex go through the same forward map as the image. A box
+whose centre leaves the frame is dropped; a keypoint that leaves it becomes unlabelled
+(0, 0, 0); a polygon is clipped to the frame and dropped when nothing of it is left. When
+the map mirrors the image (negative determinant), left/right keypoints trade places by the
 class's skeleton (``flip_pairs``), so a left eye stays a left eye.
 """
 
@@ -16,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from .keypoints import Keypoints, Skeleton
+from .polygons import Polygon, Ring
 from .rotated import RotatedBox, corners_to_rbox
 
-__all__ = ["transform_keypoints", "transform_rotated"]
+__all__ = ["transform_keypoints", "transform_polygons", "transform_rotated"]
 
 PointMap = Callable[[np.ndarray], np.ndarray]  # (N, 2) row, col centres -> output
 
@@ -81,3 +83,86 @@ def transform_keypoints(
             box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
         out.append(dataclasses.replace(kp, xyv=xyv, box=box, attributes=dict(kp.attributes)))
     return out
+
+
+def _densify(xy: np.ndarray, step: float) -> np.ndarray:
+    """The closed ring ``xy`` with points added so no edge is longer than ``step``."""
+    nxt = np.roll(xy, -1, axis=0)
+    n = np.maximum(np.ceil(np.hypot(*(nxt - xy).T) / step).astype(int), 1)
+    t = np.concatenate([np.arange(k) / k for k in n])
+    start = np.repeat(xy, n, axis=0)
+    return start + t[:, None] * (np.repeat(nxt, n, axis=0) - start)
+
+
+def _tidy(xy: np.ndarray, eps: float = 1e-9) -> np.ndarray:
+    """Drop repeated vertices and vertices on a straight line between their neighbours."""
+    while len(xy) >= 3:
+        prev, nxt = np.roll(xy, 1, axis=0), np.roll(xy, -1, axis=0)
+        same = np.hypot(*(xy - prev).T) <= eps
+        cross = (xy - prev)[:, 0] * (nxt - xy)[:, 1] - (xy - prev)[:, 1] * (nxt - xy)[:, 0]
+        drop = same | (np.abs(cross) <= eps * np.maximum(1.0, np.abs(xy).max()))
+        if not drop.any():
+            break
+        # each vertex dropped removes a triangle of zero area: the raster stays the same
+        xy = xy[~drop]
+    return xy
+
+
+def transform_polygons(
+    polygons: list[Polygon],
+    fwd: PointMap,
+    out_shape: tuple[int, int],
+    *,
+    curved: bool = False,
+) -> tuple[list[Polygon], list[int], list[int]]:
+    """Polygons through ``fwd``, clipped to the output frame.
+
+    Parameters
+    ----------
+    polygons : list of Polygon
+        Rings in pixel-edge ``x, y`` of the input plane.
+    fwd : callable
+        The forward map of ``(N, 2)`` input ``(row, col)`` pixel centres.
+    out_shape : (int, int)
+        The output frame; rings are clipped to ``[0, w] x [0, h]`` (Sutherland-Hodgman: a
+        ring the frame cuts in several pieces stays one ring joined by zero-area edges
+        along the frame, so its raster is that of the pieces).
+    curved : bool
+        The map bends straight lines (an elastic deformation): edges are sampled every
+        pixel before mapping, so the outline follows the bent image.
+
+    Returns
+    -------
+    (list of Polygon, list of int, list of int)
+        The polygons left, the input index of each, and the input indices of those the
+        frame cut. Polygons with no area left in the frame are dropped.
+    """
+    from ..augment.geometry import clip_polygon_to_frame, polygon_area
+
+    h, w = out_shape
+    out, kept, clipped = [], [], []
+    for i, p in enumerate(polygons):
+        xy = np.asarray(p.ring.xy, float).reshape(-1, 2)
+        if len(xy) < 3:
+            continue
+        if curved:
+            xy = _densify(xy, 1.0)
+        moved = _forward_xy(fwd, xy)
+        yx = clip_polygon_to_frame(moved[:, ::-1], h, w)
+        area = polygon_area(yx)
+        if area <= 1e-9:
+            continue
+        if area < polygon_area(moved[:, ::-1]) * (1 - 1e-9):
+            clipped.append(i)
+        xy_out = _tidy(np.ascontiguousarray(yx[:, ::-1]))
+        if len(xy_out) < 3:
+            continue
+        if curved:
+            from skimage.measure import approximate_polygon
+
+            closed = np.vstack([xy_out, xy_out[:1]])
+            xy_out = approximate_polygon(closed, tolerance=0.05)[:-1]
+        ring = Ring(xy_out, hole=p.ring.hole)
+        out.append(dataclasses.replace(p, ring=ring, attributes=dict(p.attributes)))
+        kept.append(i)
+    return out, kept, clipped
