@@ -175,6 +175,8 @@ class LabelClass:
     attributes: list[AttributeSpec] = field(default_factory=list)
     #: keypoint names, skeleton edges and left/right swaps (classes labelled with keypoints)
     skeleton: Skeleton | None = None
+    #: taxonomy version in which this class's guideline (description) last changed
+    guideline_version: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "name": self.name}
@@ -190,10 +192,15 @@ class LabelClass:
             d["attributes"] = [a.to_dict() for a in self.attributes]
         if self.skeleton is not None:
             d["keypoints"] = self.skeleton.to_dict()
+        if self.guideline_version != 1:
+            d["guideline_version"] = self.guideline_version
         return d
 
 
-_CLASS_KEYS = {"id", "name", "color", "parent", "description", "hotkey", "attributes", "keypoints"}
+_CLASS_KEYS = {
+    "id", "name", "color", "parent", "description", "hotkey", "attributes", "keypoints",
+    "guideline_version",
+}  # fmt: skip
 
 
 class Taxonomy:
@@ -220,6 +227,8 @@ class Taxonomy:
         self, classes: Iterable[LabelClass | dict] = (), name: str = "", _path: Any = None
     ) -> None:
         self.name = name
+        #: guideline version: counts up when a class's guideline changes (see :meth:`bump`)
+        self.version = 1
         self._classes: dict[int, LabelClass] = {}
         # connect()'s callbacks -> the adapters connected to ``changed`` for them
         self._adapters: dict[Callable[..., None], Callable[[str, dict], None]] = {}
@@ -296,6 +305,12 @@ class Taxonomy:
                     "keypoints must be a mapping of names, edges and flip_pairs",
                     path=path, where=where, field="keypoints", value=kp,
                 ) from None  # fmt: skip
+        gv = d.get("guideline_version", 1)
+        if isinstance(gv, bool) or not isinstance(gv, int) or gv < 1:
+            raise TaxonomyError(
+                "guideline_version must be a positive integer",
+                path=path, where=where, field="guideline_version", value=gv,
+            )  # fmt: skip
         return LabelClass(
             id=int(cid),
             name=str(d["name"]),
@@ -305,6 +320,7 @@ class Taxonomy:
             hotkey=None if hotkey in (None, "") else str(hotkey),
             attributes=attrs,
             skeleton=skeleton,
+            guideline_version=gv,
         )
 
     @classmethod
@@ -313,10 +329,20 @@ class Taxonomy:
             raise TaxonomyError(
                 "a taxonomy file needs a top-level 'classes' list", path=path, field="classes"
             )
-        return cls(d["classes"], name=str(d.get("name") or ""), _path=path)
+        version = d.get("version", 1)  # files from before guideline versions: version 1
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise TaxonomyError(
+                "version must be a positive integer", path=path, field="version", value=version
+            )
+        tax = cls(d["classes"], name=str(d.get("name") or ""), _path=path)
+        tax.version = max([version, *(c.guideline_version for c in tax)])
+        return tax
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "classes": [c.to_dict() for c in self]}
+        d: dict[str, Any] = {"name": self.name, "classes": [c.to_dict() for c in self]}
+        if self.version != 1:
+            d["version"] = self.version
+        return d
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Taxonomy:
@@ -650,12 +676,32 @@ class Taxonomy:
             except ObjectKindError as exc:
                 raise exc.replace(TaxonomyError, where=f"class '{c.name}': keypoints") from None
 
+        guideline_changed = (
+            "description" in changes and str(changes["description"] or "") != c.description
+        )
+
         def mutate() -> None:
             for k, v in changes.items():
                 setattr(self._classes[c.id], k, v)
 
         self._checked_change(mutate)
+        if guideline_changed:  # a new guideline text is a new guideline version
+            self.version += 1
+            c.guideline_version = self.version
         self._emit("changed", id=c.id, fields=sorted(changes))
+
+    def bump(self, cls: int | str) -> int:
+        """Mark the guideline of ``cls`` as changed: a new taxonomy version; returns it.
+
+        Labels of that class made under an older version are then flagged by the QC
+        check :func:`~napari_labelsuite.core.team.guidelines.outdated_guidelines`.
+        (:meth:`update` with a new ``description`` does this by itself.)
+        """
+        c = self.resolve(cls)
+        self.version += 1
+        c.guideline_version = self.version
+        self._emit("changed", id=c.id, fields=["guideline_version"])
+        return self.version
 
     def reparent(self, cls: int | str, parent: int | str | None) -> None:
         self.update(cls, parent=parent)

@@ -227,7 +227,7 @@ class LabelArray:
 
     # -- writes ------------------------------------------------------------------------
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._store._require_writable()
+        self._store._require_writable(self.name)
         if (
             isinstance(key, tuple)
             and key
@@ -294,7 +294,7 @@ class LabelArray:
         Returns the number of chunks that changed. Useful when the edit history is not
         known (an undo in napari, an external tool): unchanged chunks stay clean.
         """
-        self._store._require_writable()
+        self._store._require_writable(self.name)
         sl, dropped = _normalize_key(key, self.shape)
         val = np.asarray(data).reshape(tuple(s.stop - s.start for s in sl))
         changed = 0
@@ -311,7 +311,7 @@ class LabelArray:
 
         The pyramid is rebuilt by the next :meth:`MaskStore.save`.
         """
-        self._store._require_writable()
+        self._store._require_writable(self.name)
         if tuple(data.shape) != self.shape:
             raise StoreError(
                 f"data shape does not match the label image shape {self.shape}",

@@ -44,27 +44,39 @@ class LockInfo:
     host: str
     pid: int
     since: str
+    #: what the lock is for: "" (the store), "annotator" (one annotator's label images) or
+    #: "labels" (a moment's lock of the store while an annotator adds a label image)
+    scope: str = ""
 
     def describe(self) -> str:
-        return f"user {self.user!r} on host {self.host!r}, pid {self.pid}, since {self.since}"
+        text = f"user {self.user!r} on host {self.host!r}, pid {self.pid}, since {self.since}"
+        return f"{text} ({self.scope})" if self.scope else text
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"user": self.user, "host": self.host, "pid": self.pid, "since": self.since}
-        )
+        d: dict[str, Any] = {
+            "user": self.user, "host": self.host, "pid": self.pid, "since": self.since
+        }  # fmt: skip
+        if self.scope:
+            d["scope"] = self.scope
+        return json.dumps(d)
 
     @classmethod
     def parse(cls, text: str | bytes) -> LockInfo | None:
         try:
             d = json.loads(text)
-            return cls(str(d["user"]), str(d["host"]), int(d["pid"]), str(d.get("since", "")))
+            return cls(str(d["user"]), str(d["host"]), int(d["pid"]), str(d.get("since", "")),
+                       str(d.get("scope") or ""))  # fmt: skip
         except (ValueError, KeyError, TypeError):
             return None
 
     @classmethod
-    def here(cls, user: str) -> LockInfo:
+    def here(cls, user: str, scope: str = "") -> LockInfo:
         now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        return cls(user, socket.gethostname(), os.getpid(), now)
+        return cls(user, socket.gethostname(), os.getpid(), now, scope)
+
+    def alive(self) -> bool:
+        """False only when the holder is known dead (a process of this host that is gone)."""
+        return not (self.host == socket.gethostname() and not _pid_alive(self.pid))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -92,9 +104,17 @@ class StoreLock:
         How errors name the store (defaults to ``root``).
     """
 
-    def __init__(self, root: str, user: str, fs: Any = None, display: str | None = None):
+    def __init__(
+        self,
+        root: str,
+        user: str,
+        fs: Any = None,
+        display: str | None = None,
+        scope: str = "",
+    ):
         self.root = root.rstrip("/")
         self.user = user
+        self.scope = scope
         self.fs = fs
         self.display = display or root
         self.path = f"{self.root}/{LOCK_NAME}"
@@ -198,6 +218,11 @@ class StoreLock:
                 with contextlib.suppress(OSError):
                     os.unlink(tomb)
 
+    def live_holder(self) -> LockInfo | None:
+        """The holder unless the lock is absent, unreadable or left by a dead process here."""
+        held = self._read()
+        return held if held is not None and held.alive() else None
+
     def _held_error(self, held: LockInfo | None) -> StoreError:
         if held is None:
             return StoreError(
@@ -227,7 +252,7 @@ class StoreLock:
 
         A lock whose pid no longer runs on this host (a crashed writer) is replaced.
         """
-        me = LockInfo.here(self.user)
+        me = LockInfo.here(self.user, self.scope)
         for _ in range(3):
             if self._create(me):
                 self.info = me

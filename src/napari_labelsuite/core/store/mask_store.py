@@ -41,7 +41,7 @@ import zarr
 from psygnal import Signal
 
 from ..annotation import ImageAnnotation, ObjectInfo
-from ..errors import StoreError
+from ..errors import StoreError, TeamError
 from ..signals import emit
 from ..taxonomy import Taxonomy
 from . import foreign
@@ -111,10 +111,16 @@ class MaskStore:
         lock=None,
         *,
         repair_journal: bool = False,
+        annotator: str | None = None,
+        storage_options: dict | None = None,
     ):
         self.path = str(path)
         self.mode = mode
         self.user = user
+        #: the annotator whose label images this store writes (None: the whole store)
+        self.annotator = annotator
+        self._storage_options = storage_options
+        self._label_locks: dict[str, StoreLock] = {}
         self._group = group
         self._lock = threading.RLock()
         self._save_lock = threading.Lock()
@@ -148,7 +154,11 @@ class MaskStore:
             foreign.infer_tables(self)
         if lock is not None:
             self._finalizer = weakref.finalize(self, lock.release)
+            self._refuse_live_annotators()
             self._recover_journal(repair=repair_journal)
+        elif annotator is not None and mode == "r+":
+            self._finalizer = weakref.finalize(self, _release_all, self._label_locks)
+            self._open_for_annotator(repair_journal)
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -287,8 +297,15 @@ class MaskStore:
         storage_options: dict | None = None,
         user: str | None = None,
         repair_journal: bool = False,
+        annotator: str | None = None,
     ) -> MaskStore:
         """Open a store lazily (no chunk is read). ``mode`` is ``"r"`` or ``"r+"``.
+
+        With ``annotator`` (and ``"r+"``), only that annotator's label images
+        (``<base>.<annotator>``, e.g. ``instances.alice``) are writable: opening takes the
+        lock of each of them (a lock file inside the label image's group) instead of the
+        store's, so several annotators write one store at once; the root metadata stays
+        read-only and the annotator's tables go into their label images' own attributes.
 
         Stores written by other OME-Zarr tools (an image with a ``labels`` group) open too.
         Opening for writing takes the writer lock, refuses a store whose folders link to
@@ -321,7 +338,11 @@ class MaskStore:
             ) from exc
         user = user or _default_user()
         lock = None
-        if mode == "r+":
+        if annotator is not None:
+            from ..team.assignments import validate_annotator
+
+            validate_annotator(annotator, path=path)
+        if mode == "r+" and annotator is None:
             lock = _make_lock(path, user, storage_options)
             try:
                 lock.acquire()
@@ -333,7 +354,8 @@ class MaskStore:
                     field="mode",
                 ) from exc
         try:
-            return cls(path, group, mode, user, lock, repair_journal=repair_journal)
+            return cls(path, group, mode, user, lock, repair_journal=repair_journal,
+                       annotator=annotator, storage_options=storage_options)  # fmt: skip
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -456,9 +478,126 @@ class MaskStore:
     def read_only(self) -> bool:
         return self.mode == "r"
 
-    def _require_writable(self) -> None:
+    def _require_writable(self, name: str | None = None) -> None:
+        """Refuse writes to a read-only store, or to label image ``name`` when this store
+        is open for an annotator who does not hold it."""
         if self.read_only:
             raise StoreError("the store is open read-only", path=self.path, field="mode")
+        if self.annotator is not None and name is not None and name not in self._label_locks:
+            raise StoreError(
+                f"the store is open for annotator {self.annotator!r}, who writes only their "
+                f"own label images (<base>.{self.annotator}); open it for the annotator of "
+                f"{name!r} to change it",
+                path=self.path,
+                where=f"labels/{name}",
+                field="annotator",
+                value=name,
+            )
+
+    # -- annotators ------------------------------------------------------------------------
+    def _label_lock(self, name: str, scope: str = "annotator") -> StoreLock:
+        return _make_lock(self.path, self.user, self._storage_options, f"labels/{name}", scope)
+
+    def _refuse_live_annotators(self) -> None:
+        """A whole-store writer may not open while an annotator writes their label images."""
+        from ..team.labels import parse_annotator_label_name
+
+        for name in self._labels:
+            if parse_annotator_label_name(name)[1] is None:
+                continue
+            held = self._label_lock(name).live_holder()
+            if held is not None:
+                raise StoreError(
+                    f"annotator label image {name!r} is open for writing by "
+                    f"{held.describe()}; open the store read-only (mode='r'), or for an "
+                    "annotator (annotator=...), or close it there first",
+                    path=self.path,
+                    where=f"labels/{name}",
+                    field="lock",
+                    value=held.describe(),
+                )
+
+    def _open_for_annotator(self, repair_journal: bool) -> None:
+        """Take the locks of this annotator's label images; refuse a whole-store writer."""
+        from ..team.labels import parse_annotator_label_name
+
+        try:
+            for name in list(self._labels):
+                if parse_annotator_label_name(name)[1] == self.annotator:
+                    self._hold_label(name)
+            self._refuse_store_writer()
+            self._recover_journal(repair=repair_journal)
+        except BaseException:
+            _release_all(self._label_locks)
+            raise
+
+    def _hold_label(self, name: str) -> None:
+        la = self._labels[name]
+        if tuple(la.shape) != tuple(self.shape):
+            raise TeamError(
+                f"annotator label image has another shape than the store {self.shape}",
+                path=self.path,
+                where=f"labels/{name}",
+                field="shape",
+                value=tuple(la.shape),
+            )
+        lock = self._label_lock(name)
+        lock.acquire()
+        self._label_locks[name] = lock
+
+    def _refuse_store_writer(self) -> None:
+        held = _make_lock(self.path, self.user, self._storage_options).live_holder()
+        if held is not None and held.scope != "labels":
+            raise StoreError(
+                f"the store is open for writing by {held.describe()}; annotators write "
+                "once it is closed there (or open it read-only, mode='r')",
+                path=self.path,
+                field="lock",
+                value=held.describe(),
+            )
+
+    def _add_annotator_label(self, name: str, add: Callable[[], LabelArray]) -> LabelArray:
+        """Create label image ``name`` of this annotator under a moment's store lock.
+
+        The ``labels`` list is shared by every annotator, so it is re-read and extended
+        while the store lock is held; another annotator adding theirs at the same time
+        waits (up to ~20 s) instead of failing.
+        """
+        from ..team.labels import parse_annotator_label_name
+
+        if parse_annotator_label_name(name)[1] != self.annotator:
+            raise StoreError(
+                f"the store is open for annotator {self.annotator!r}: new label images are "
+                f"named <base>.{self.annotator}",
+                path=self.path,
+                field="name",
+                value=name,
+            )
+        root_lock = _make_lock(self.path, self.user, self._storage_options, "", "labels")
+        deadline = time.monotonic() + 20.0
+        while True:
+            try:
+                root_lock.acquire()
+                break
+            except StoreError:
+                held = root_lock.holder()
+                if (held is not None and held.scope != "labels") or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        try:
+            if name in self._label_names_from_metadata():  # added meanwhile (same annotator)
+                la = self._load_label(name)
+                self._hold_label(name)
+                return la
+            la = add()
+            self._hold_label(name)
+            return la
+        finally:
+            root_lock.release()
+
+    def label_annotation_meta(self, name: str) -> dict[str, Any]:
+        """The annotation tables (boxes, metadata...) kept in label image ``name`` (a copy)."""
+        return json.loads(json.dumps(self._label_meta[self._known(name)].get("annotation") or {}))
 
     def _touched(self) -> None:
         emit(self.edited)
@@ -527,6 +666,19 @@ class MaskStore:
     ) -> LabelArray:
         """Add an empty label image (a full pyramid of ``n_levels``) and return it."""
         self._require_writable()
+        if self.annotator is not None and name not in self._label_locks:
+            la = self._add_annotator_label(
+                name, lambda: self._create_labels(name, dtype, role=role)
+            )
+            if data is not None:
+                la.write_all(data)
+            return la
+        la = self._create_labels(name, dtype, role=role)
+        if data is not None:
+            la.write_all(data)
+        return la
+
+    def _create_labels(self, name: str, dtype: Any, *, role: str | None) -> LabelArray:
         if not name or "/" in name or name.startswith("."):
             raise StoreError("invalid label name", path=self.path, field="name", value=name)
         if name in self._labels:
@@ -565,8 +717,6 @@ class MaskStore:
         lg.attrs.update(self._format.wrap({"labels": names}))
         la = self._load_label(name)
         self._meta_dirty.add(name)  # colours and properties from the taxonomy
-        if data is not None:
-            la.write_all(data)
         return la
 
     # -- tables -------------------------------------------------------------------------
@@ -579,6 +729,9 @@ class MaskStore:
     def taxonomy(self, tax: Taxonomy) -> None:
         self._require_writable()
         self._taxonomy = tax
+        if self.annotator is not None:  # the root is shared: only our label images change
+            self._meta_dirty.update(self._label_locks)
+            return
         self._meta_dirty.add("root")
         self._meta_dirty.update(self._labels)  # class names and colours live in image-label
 
@@ -596,8 +749,7 @@ class MaskStore:
 
     def set_objects(self, name: str, objects: dict[int, ObjectInfo]) -> None:
         """Replace the instance table of ``name`` (written with the next save)."""
-        self._require_writable()
-        self._known(name)
+        self._require_writable(self._known(name))
         self._label_meta[name]["objects"] = {int(k): v for k, v in objects.items()}
         self._meta_dirty.add(name)
 
@@ -607,7 +759,14 @@ class MaskStore:
         return json.loads(json.dumps(self._annotation))
 
     def set_annotation_meta(self, meta: dict[str, Any]) -> None:
+        """Set the annotation tables; a store open for an annotator keeps them in each of
+        the annotator's label images instead of the shared root."""
         self._require_writable()
+        if self.annotator is not None:
+            for name in self._label_locks:
+                self._label_meta[name]["annotation"] = json.loads(json.dumps(meta))
+                self._meta_dirty.add(name)
+            return
         self._annotation = json.loads(json.dumps(meta))
         self._meta_dirty.add("root")
 
@@ -649,7 +808,11 @@ class MaskStore:
                 raise StoreError(f"method must be one of {DOWNSAMPLE_METHODS}", path=self.path,
                                  field="method", value=method)  # fmt: skip
             self.downsample_method = method
-        for n in [name] if name else self.label_names():
+        names = [name] if name else self.label_names()
+        if self.annotator is not None and not name:
+            names = list(self._label_locks)
+        for n in names:
+            self._require_writable(n)
             la = self.labels(n)
             la._pyramid_todo.append(tuple(slice(0, s) for s in la.shape))
         return self.save()
@@ -680,7 +843,11 @@ class MaskStore:
         il = _image_label(self._label_properties(name), self.ngff, self._colors(name))
         lm["image-label"] = il
         g = self._group[f"labels/{name}"]
-        g.attrs.update(self._format.merged(g.attrs, {"image-label": il}))
+        new = self._format.merged(g.attrs, {"image-label": il})
+        if "annotation" in lm:  # an annotator's tables live in their own label image
+            marker = {k: lm[k] for k in ("role", "annotation") if lm.get(k) is not None}
+            new = {**new, MARKER: marker}
+        g.attrs.update(new)
         report.metadata.append(f"labels/{name}")
 
     def _write_root_metadata(self, report: SaveReport) -> None:
@@ -726,6 +893,8 @@ class MaskStore:
 
     # -- crash journal -----------------------------------------------------------------
     def _journal_key(self) -> str:
+        if self.annotator is not None:  # each annotator's saves are journaled apart
+            return JOURNAL_NAME.replace(".json", f".{self.annotator}.json")
         return JOURNAL_NAME
 
     def _journal(self) -> SaveJournal:
@@ -782,6 +951,10 @@ class MaskStore:
     ) -> SaveReport:
         """Persist a whole document (masks, instance table, boxes, taxonomy) and save."""
         self._require_writable()
+        if self.annotator is not None:
+            for n, mask in ((semantic, ann.semantic), (instances, ann.instances)):
+                if mask is not None and n in self._labels:
+                    self._require_writable(n)
         if tuple(ann.shape) != self.shape:
             raise StoreError(
                 f"annotation shape does not match the store shape {self.shape}",
@@ -875,6 +1048,10 @@ class MaskStore:
             self._finalizer.detach()
             self._writer_lock = None
             self.mode = "r"
+        if self.annotator is not None and self.mode == "r+":
+            _release_all(self._label_locks)
+            self._finalizer.detach()
+            self.mode = "r"
 
     def __enter__(self) -> MaskStore:
         return self
@@ -944,14 +1121,27 @@ def _make_store(path: str, read_only: bool, storage_options: dict | None):
     return LocalStore(path, read_only=read_only)
 
 
-def _make_lock(path: str, user: str, storage_options: dict | None) -> StoreLock:
+def _make_lock(
+    path: str, user: str, storage_options: dict | None, sub: str = "", scope: str = ""
+) -> StoreLock:
+    """The lock of the store at ``path`` (``sub``: of a group inside it, e.g. a label image)."""
+    display = f"{path.rstrip('/')}/{sub}" if sub else path
     if _is_url(path):
         import fsspec
 
         # the zarr store's filesystem is asynchronous; the lock wants a blocking one
         fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
-        return StoreLock(root, user, fs=fs, display=path)
-    return StoreLock(str(Path(path)), user, display=path)
+        root = f"{root.rstrip('/')}/{sub}" if sub else root
+        return StoreLock(root, user, fs=fs, display=display, scope=scope)
+    return StoreLock(str(Path(path) / sub) if sub else str(Path(path)), user, display=display,
+                     scope=scope)  # fmt: skip
+
+
+def _release_all(locks: dict[str, StoreLock]) -> None:
+    """Release (and forget) every lock of ``locks``."""
+    for lock in list(locks.values()):
+        lock.release()
+    locks.clear()
 
 
 def _check_links_inside(root: Path) -> None:

@@ -1,0 +1,65 @@
+"""Team labeling: assignments, each annotator's labels, guideline versions.
+
+* :mod:`.assignments`: annotator names and :class:`Assignments` (who labels which image,
+  with a reproducible overlap for agreement);
+* :mod:`.labels`: each annotator's sidecars (datasets of image files) and label images
+  (mask stores, ``<base>.<annotator>`` with a lock per label image);
+* :mod:`.guidelines`: the taxonomy version an annotation was made under and the QC check
+  of labels made under an older guideline.
+"""
+
+from __future__ import annotations
+
+from .assignments import (
+    ANNOTATOR_PATTERN,
+    ASSIGNMENTS_FORMAT,
+    Assignments,
+    assignments_path,
+    validate_annotator,
+)
+from .guidelines import (
+    TAXONOMY_VERSION_KEY,
+    annotation_taxonomy_version,
+    outdated_classes,
+    outdated_guidelines,
+    stamp_taxonomy_version,
+)
+from .labels import (
+    annotator_annotations,
+    annotator_dir,
+    annotator_label_name,
+    annotator_sidecar_path,
+    has_annotator_annotation,
+    list_annotators,
+    load_annotator_annotation,
+    open_for_annotator,
+    parse_annotator_label_name,
+    read_annotator_annotation,
+    save_annotator_annotation,
+    write_annotator_annotation,
+)
+
+__all__ = [
+    "ANNOTATOR_PATTERN",
+    "ASSIGNMENTS_FORMAT",
+    "TAXONOMY_VERSION_KEY",
+    "Assignments",
+    "annotation_taxonomy_version",
+    "annotator_annotations",
+    "annotator_dir",
+    "annotator_label_name",
+    "annotator_sidecar_path",
+    "assignments_path",
+    "has_annotator_annotation",
+    "list_annotators",
+    "load_annotator_annotation",
+    "open_for_annotator",
+    "outdated_classes",
+    "outdated_guidelines",
+    "parse_annotator_label_name",
+    "read_annotator_annotation",
+    "save_annotator_annotation",
+    "stamp_taxonomy_version",
+    "validate_annotator",
+    "write_annotator_annotation",
+]
