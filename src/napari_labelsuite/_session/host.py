@@ -154,6 +154,7 @@ class SessionHost(Protocol):
     # -- rotated boxes and keypoints (ObjectsMixin) ------------------------------------------
     rotated_boxes_list: Any
     keypoints_list: Any
+    polygons_list: Any
     _skeleton_of: Any
 
 
