@@ -24,7 +24,9 @@ __all__ = [
     "StagedFiles",
     "check_annotations",
     "validate_read",
+    "kept_outline",
     "mask_polygons",
+    "outline_index",
     "plane_label",
     "polygons_to_mask",
     "unique_stems",
@@ -469,6 +471,53 @@ def polygons_to_mask(
     crop_t = np.zeros((c1 - c0, rb - ra), dtype=bool)
     crop_t.reshape(-1)[rle.run_pixels(col - c0, r0 - ra, r1 - ra, rb - ra)] = True
     return crop_t.T, (slice(ra, rb), slice(c0, c1))
+
+
+def outline_index(ann: ImageAnnotation) -> dict[tuple[tuple[int, ...], int], list[Any]]:
+    """``ann.polygons`` grouped by ``(plane, instance id)`` (rings of no instance left out)."""
+    out: dict[tuple[tuple[int, ...], int], list[Any]] = {}
+    for p in ann.polygons:
+        if p.instance_id:
+            out.setdefault((tuple(p.plane), int(p.instance_id)), []).append(p)
+    return out
+
+
+def kept_outline(
+    polygons: list[Any] | None, crop: np.ndarray, sl: tuple[slice, ...], height: int, width: int
+) -> list[Any] | None:
+    """``polygons`` (one object's rings) when they still describe its pixels exactly.
+
+    Writers of polygon formats write an object's own vertices (as read from a file or
+    drawn on the polygons layer) instead of tracing its mask, but only when the raster of
+    those rings (outer rings minus holes, pycocotools' rule) equals the object's mask
+    ``crop`` at ``sl``: a mask edited after the polygons were read is traced afresh, so
+    what is written always matches the mask. Returns None when the rings do not match.
+    """
+    if not polygons:
+        return None
+    outer = [np.asarray(p.ring.xy, float).ravel() for p in polygons if not p.ring.hole]
+    got = polygons_to_mask(outer, height, width) if outer else None
+    if got is None:
+        return None
+    m, osl = got
+    r0, r1 = min(osl[0].start, sl[0].start), max(osl[0].stop, sl[0].stop)
+    c0, c1 = min(osl[1].start, sl[1].start), max(osl[1].stop, sl[1].stop)
+    ours = np.zeros((r1 - r0, c1 - c0), bool)
+    ours[osl[0].start - r0 : osl[0].stop - r0, osl[1].start - c0 : osl[1].stop - c0] = m
+    for p in polygons:
+        if p.ring.hole:
+            hole = polygons_to_mask([np.asarray(p.ring.xy, float).ravel()], height, width)
+            if hole is not None:
+                hm, hsl = hole
+                ra, rb = max(hsl[0].start, r0), min(hsl[0].stop, r1)
+                ca, cb = max(hsl[1].start, c0), min(hsl[1].stop, c1)
+                if rb > ra and cb > ca:
+                    part = hm[ra - hsl[0].start : rb - hsl[0].start,
+                              ca - hsl[1].start : cb - hsl[1].start]  # fmt: skip
+                    ours[ra - r0 : rb - r0, ca - c0 : cb - c0] &= ~part
+    want = np.zeros_like(ours)
+    want[sl[0].start - r0 : sl[0].stop - r0, sl[1].start - c0 : sl[1].stop - c0] = crop
+    return list(polygons) if np.array_equal(ours, want) else None
 
 
 @contextlib.contextmanager

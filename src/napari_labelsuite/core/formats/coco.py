@@ -2,9 +2,12 @@
 
 Writing
     Every instance of an instance mask becomes one annotation per plane it occupies, with
-    its segmentation as a compressed RLE (``segmentation="rle"``, the default: exact for
-    any shape) or as polygons (``segmentation="polygon"``: used for objects without holes;
-    objects with holes stay RLE so nothing is lost). ``bbox`` and ``area`` come from the
+    its segmentation as a compressed RLE (exact for any shape) or as polygons. By default
+    (``segmentation="auto"``) an object that carries its own polygons (``ann.polygons``, as
+    read from a polygon file or drawn on the polygons layer) keeps those vertices while
+    they still rasterise to its mask, and every other object is RLE; ``"polygon"`` traces
+    the others' outlines too, ``"rle"`` writes RLE only. Objects with holes stay RLE so
+    nothing is lost. ``bbox`` and ``area`` come from the
     mask; ``iscrowd`` is the object's ``iscrowd`` attribute (0 when absent). Object
     attributes go under ``attributes``. A box linked to an instance on the same plane
     replaces that annotation's ``bbox`` (its review fields go under ``box``); every other
@@ -21,7 +24,8 @@ Reading
     annotations without ``instance_id`` are numbered per image in file order; overlapping
     masks are painted in file order (later annotations win). Without a ``labelsuite`` key
     the taxonomy is built from ``categories`` (supercategories become parents).
-    Polygons are rasterised by pycocotools' own rule, so masks equal ``annToMask``.
+    Polygons are rasterised by pycocotools' own rule, so masks equal ``annToMask``; their
+    vertices are kept in ``ann.polygons`` (one ``Polygon`` per ring, with the instance id).
 
     Files from Label Studio and labelme2coco number categories from 0: such ids are read
     as ``id + 1`` (0 is background in masks) and the mapping goes into the import report
@@ -44,6 +48,7 @@ from ..annotation import REVIEW_STATUSES, Box, ImageAnnotation, ObjectInfo
 from ..colors import color_to_hex
 from ..errors import FormatError, TaxonomyError
 from ..fileio import atomic_write_text
+from ..objects.polygons import Polygon, Ring
 from ..taxonomy import Taxonomy
 from ..validate import check_pixels
 from . import rle
@@ -52,7 +57,9 @@ from ._common import (
     check_annotations,
     has_holes,
     iter_instance_crops,
+    kept_outline,
     mask_polygons,
+    outline_index,
     plane_label,
     plane_of,
     planes,
@@ -61,7 +68,7 @@ from ._common import (
 
 __all__ = ["coco_categories", "read", "taxonomy_from_coco", "write"]
 
-SEGMENTATIONS = ("rle", "polygon")
+SEGMENTATIONS = ("auto", "rle", "polygon")
 _REVIEW_KEYS = ("status", "reviewer", "reviewed_at")
 #: largest instance id a mask can hold (masks are read as int32, or int64 when needed)
 _MAX_ID = int(np.iinfo(np.int64).max)
@@ -73,7 +80,7 @@ def write(
     annotations: list[ImageAnnotation],
     taxonomy: Taxonomy,
     *,
-    segmentation: str = "rle",
+    segmentation: str = "auto",
     indent: int | None = None,
     info: dict[str, Any] | None = None,
     category_ids: dict[int, int] | None = None,
@@ -87,8 +94,13 @@ def write(
     annotations : list of ImageAnnotation
     taxonomy : Taxonomy
         Gives ``categories``; every class id used must be in it.
-    segmentation : {"rle", "polygon"}
-        How instance masks are written (objects with holes are always RLE).
+    segmentation : {"auto", "rle", "polygon"}
+        How instance masks are written. ``"auto"``: an object that has its own polygons
+        (``ann.polygons``: read from a polygon file or drawn on the polygons layer) is
+        written as those vertices while they still describe its mask exactly, every
+        other object as RLE. ``"polygon"``: also traces the other objects' outlines.
+        ``"rle"``: RLE only. Objects with holes are RLE in every mode (COCO polygons
+        hold no holes).
     indent : int, optional
         JSON indentation (None: compact).
     info : dict, optional
@@ -122,17 +134,19 @@ def to_dict(
     annotations: list[ImageAnnotation],
     taxonomy: Taxonomy,
     *,
-    segmentation: str = "rle",
+    segmentation: str = "auto",
     info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The COCO document as a dict (see :func:`write`)."""
     images: list[dict[str, Any]] = []
     anns: list[dict[str, Any]] = []
     for ann in annotations:
+        outlines = outline_index(ann)
         for plane in planes(ann):
             image_id = len(images) + 1
             images.append(_image_record(ann, plane, image_id))
-            anns.extend(_plane_annotations(ann, plane, image_id, len(anns) + 1, segmentation))
+            anns.extend(_plane_annotations(ann, plane, image_id, len(anns) + 1, segmentation,
+                                           outlines))  # fmt: skip
     return {
         "info": dict(info or {"description": "exported by napari-labelsuite"}),
         "licenses": [],
@@ -201,6 +215,7 @@ def _plane_annotations(
     image_id: int,
     next_id: int,
     segmentation: str,
+    outlines: dict[tuple[tuple[int, ...], int], list[Any]] | None = None,
 ) -> list[dict[str, Any]]:
     h, w = ann.plane_shape
     out: list[dict[str, Any]] = []
@@ -228,7 +243,13 @@ def _plane_annotations(
                 "area": int(crop.sum()),
                 "bbox": [c0, r0, cw, ch],
             }
-            if segmentation == "polygon" and not has_holes(crop):
+            own = None
+            if segmentation != "rle" and outlines:
+                own = kept_outline(outlines.get((plane, k)), crop, sl, h, w)
+            if own is not None and not any(p.ring.hole for p in own):
+                # the object's own vertices, unrounded (pycocotools decodes them to the mask)
+                rec["segmentation"] = [[float(v) for v in p.ring.xy.ravel()] for p in own]
+            elif segmentation == "polygon" and not has_holes(crop):
                 rec["segmentation"] = [
                     [round(float(v), 2) for v in poly.ravel()]
                     for poly in mask_polygons(crop, r0, c0)
@@ -624,6 +645,7 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
     has_masks = src.has_instances or any(kind != "box" for _, _, _, kind in items)
     objects: dict[int, ObjectInfo] = {}
     boxes: list[Box] = []
+    polygons: list[Polygon] = []
     vol_t = None
     used_ids = {
         a["instance_id"] for _, a, _, kind in items if kind != "box" and "instance_id" in a
@@ -667,8 +689,14 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
                 next_id += 1
             k = next_id
             used_ids.add(k)
-        objects.setdefault(k, ObjectInfo(a["category_id"], attrs, **review))
+        info = objects.setdefault(k, ObjectInfo(a["category_id"], attrs, **review))
         assert vol_t is not None  # has_masks: every non-box record makes a mask
+        if kind == "polygon":  # the file's own vertices, beside the mask they paint
+            polygons += [
+                Polygon(Ring(np.asarray(poly, float).reshape(-1, 2)), a["category_id"], k,
+                        plane, info.status, dict(info.attributes))
+                for poly in seg
+            ]  # fmt: skip
         flat = vol_t[plane].reshape(-1)
         if kind == "rle":
             counts = seg["counts"]
@@ -717,6 +745,7 @@ def _build(src: _Source, items: list) -> ImageAnnotation:
         boxes=boxes,
         image_path=src.image_path,
         metadata=src.metadata,
+        polygons=polygons,
     )
 
 

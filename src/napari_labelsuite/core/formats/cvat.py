@@ -1,7 +1,8 @@
 """CVAT XML 1.1 ("CVAT for images", and tracks of "CVAT for video").
 
 Reading
-    ``<box>`` becomes a box; ``<polygon>`` an instance rasterised by pycocotools' rule;
+    ``<box>`` becomes a box; ``<polygon>`` an instance rasterised by pycocotools' rule
+    (its vertices kept in ``ann.polygons``);
     ``<mask>`` an instance from CVAT's run-length ``rle`` (row-major counts over the
     inclusive box ``left, top, width, height``, starting with background); ``<points>``
     points and ``<polyline>`` a polyline (kept in ``metadata["points"]`` /
@@ -17,8 +18,9 @@ Reading
 
 Writing
     ``<annotations><version>1.1</version><meta>`` with the labels, then one ``<image>`` per
-    2D image: instances without holes as polygons (one per part, grouped), others as
-    ``<mask>``; boxes, points and polylines as read.
+    2D image: instances with their own polygons (``ann.polygons``) that still describe
+    their mask with those vertices, other instances without holes as traced polygons (one
+    per part, grouped), the rest as ``<mask>``; boxes, points and polylines as read.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 from ..annotation import Box, ImageAnnotation, ObjectInfo
 from ..errors import FormatError, TaxonomyError
 from ..fileio import atomic_write_text
+from ..objects.polygons import Polygon, Ring
 from ..taxonomy import Taxonomy, color_to_hex
 from . import rle
 from ._common import (
@@ -39,7 +42,9 @@ from ._common import (
     check_annotations,
     has_holes,
     iter_instance_crops,
+    kept_outline,
     mask_polygons,
+    outline_index,
     validate_read,
 )
 
@@ -249,6 +254,7 @@ def _image(
     tags: list[str] = []
     groups: dict[tuple[str, Any], int] = {}
     area: list[tuple[int, int, ET.Element, str, int]] = []
+    polygons: list[Polygon] = []
     for order, (el, where) in enumerate(shapes):
         if el.tag not in _KNOWN or el.tag in ("skeleton", "cuboid"):
             if el.tag != "attribute":
@@ -314,6 +320,9 @@ def _image(
                 )
             _, col, r0, r1 = rle.polygon_runs([xy], h, w)
             flat[rle.run_pixels(col, r0, r1, h)] = k
+            info = objects[k]
+            polygons.append(Polygon(Ring(xy), info.class_id, k, (), info.status,
+                                    dict(info.attributes)))  # fmt: skip
         else:
             left, top, mw, mh = (
                 int(_num(el, key, f, where)) for key in ("left", "top", "width", "height")
@@ -341,6 +350,7 @@ def _image(
     if objects:
         present = set(np.unique(labels).tolist())
         objects = {k: o for k, o in objects.items() if k in present}
+    polygons = [pg for pg in polygons if pg.instance_id in objects]
     meta: dict[str, Any] = {}
     if points:
         meta["points"] = points
@@ -355,6 +365,7 @@ def _image(
         objects=objects,
         boxes=boxes,
         metadata=meta,
+        polygons=polygons,
     )
 
 
@@ -436,12 +447,17 @@ def to_xml(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> str:
         )
         linked = {b.instance_id for b in ann.boxes if b.instance_id}
         group_of: dict[int, Any] = {}
+        outlines = outline_index(ann)
         if ann.instances is not None:
             for k, sl, obj, crop in iter_instance_crops(ann, np.asarray(ann.instances)):
                 name = taxonomy[obj.class_id].name
                 r0, c0 = sl[0].start, sl[1].start
                 attrs = dict(obj.attributes)
-                polys = [] if has_holes(crop) else mask_polygons(crop, r0, c0)
+                own = kept_outline(outlines.get(((), k)), crop, sl, h, w)
+                if own is not None and not any(p.ring.hole for p in own):
+                    polys = [p.ring.xy for p in own]  # its own vertices (file or drawn)
+                else:
+                    polys = [] if has_holes(crop) else mask_polygons(crop, r0, c0)
                 if len(polys) > 1 or k in linked:
                     attrs["group_id"] = attrs.get("group_id") or k
                     group_of[k] = attrs["group_id"]

@@ -2,22 +2,25 @@
 linestrip, mask).
 
 Reading
-    ``polygon`` shapes become instances, rasterised by pycocotools' rule (the same masks
-    as labelme2coco + ``annToMask``); shapes that share a ``label`` and a ``group_id`` are
-    one instance (labelme's own grouping), and a ``rectangle`` in such a group is that
-    instance's linked box. ``rectangle`` otherwise becomes a box; ``circle`` (centre and a
-    point on the rim) an instance of the pixels whose centre lies inside; ``mask`` (base64
-    PNG over the inclusive box ``[[x1, y1], [x2, y2]]``, as labelme writes it) an instance
-    with exactly those pixels; ``point`` a point and ``line`` / ``linestrip`` a polyline
-    (kept in ``metadata["points"]`` / ``metadata["polylines"]``). Shape ``flags`` and
-    ``description`` become attributes; the image ``flags`` go to ``metadata["flags"]``.
-    The image size comes from ``imageHeight`` / ``imageWidth``, else from the embedded
+    ``polygon`` shapes become instances, rasterised by pycocotools' rule (the same masks as
+    labelme2coco + ``annToMask``), with their vertices kept in ``ann.polygons``; shapes
+    that share a ``label`` and a ``group_id`` are one instance (labelme's own grouping),
+    and a ``rectangle`` in such a group is that instance's linked box. ``rectangle``
+    otherwise becomes a box; ``circle`` (centre and a point on the rim) an instance of the
+    pixels whose centre lies inside; ``mask`` (base64 PNG over the inclusive box
+    ``[[x1, y1], [x2, y2]]``, as labelme writes it) an instance with exactly those pixels;
+    ``point`` a point and ``line`` / ``linestrip`` a polyline (kept in
+    ``metadata["points"]`` / ``metadata["polylines"]``). Shape ``flags`` and
+    ``description`` become attributes; the image ``flags`` go to ``metadata["flags"]``. The
+    image size comes from ``imageHeight`` / ``imageWidth``, else from the embedded
     ``imageData`` or the file at ``imagePath``. Classes are numbered in order of first
     appearance unless a ``taxonomy.yaml`` lies next to the files.
 
 Writing
     One ``<stem>.json`` per image (or the given ``.json`` file for one image) and
-    ``taxonomy.yaml``. Instances without holes are written as polygons (one per part, with
+    ``taxonomy.yaml``. An instance with its own polygons (``ann.polygons``) that still
+    describe its mask is written with those vertices. Other instances without holes are
+    written as traced polygons (one per part, with
     the instance id as ``group_id`` when there are several parts or a linked box); objects
     with holes as ``mask`` shapes, so nothing is lost. Boxes are rectangles; points and
     polylines are written back as they were read. Images of more than two dimensions are
@@ -37,6 +40,7 @@ import numpy as np
 from ..annotation import Box, ImageAnnotation, ObjectInfo
 from ..errors import FormatError, TaxonomyError
 from ..fileio import atomic_write_text
+from ..objects.polygons import Polygon, Ring
 from ..taxonomy import Taxonomy
 from . import rle
 from ._common import (
@@ -45,7 +49,9 @@ from ._common import (
     check_annotations,
     has_holes,
     iter_instance_crops,
+    kept_outline,
     mask_polygons,
+    outline_index,
     reading,
     unique_stems,
     validate_read,
@@ -219,6 +225,7 @@ def _read_doc(
     boxes: list[Box] = []
     points: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
+    polygons: list[Polygon] = []
     group_ids: dict[tuple[str, Any], int] = {}
     pending_boxes: list[tuple[Box, tuple[str, Any]]] = []
     pending_marks: list[tuple[dict[str, Any], tuple[str, Any]]] = []
@@ -276,8 +283,11 @@ def _read_doc(
             if group is not None:
                 group_ids[group] = k
         if kind == "polygon":
-            _, col, r0, r1 = rle.polygon_runs([_points(s, f, where, 3)], h, w)
+            pts = _points(s, f, where, 3)
+            _, col, r0, r1 = rle.polygon_runs([pts], h, w)
             flat[rle.run_pixels(col, r0, r1, h)] = k
+            info = objects[k]
+            polygons.append(Polygon(Ring(pts), cid, k, (), info.status, dict(info.attributes)))
         elif kind == "circle":
             (cx, cy), (px, py) = _points(s, f, where, 2)[:2]
             r = float(np.hypot(px - cx, py - cy))
@@ -320,6 +330,7 @@ def _read_doc(
     if lost and report is not None:
         report.note(f"{f.name}: {len(lost)} shape(s) cover no pixel centre and were dropped")
     objects = {k: o for k, o in objects.items() if k in present}
+    polygons = [pg for pg in polygons if pg.instance_id in objects]
     metadata: dict[str, Any] = {}
     if isinstance(doc.get("flags"), dict) and doc["flags"]:
         metadata["flags"] = dict(doc["flags"])
@@ -335,6 +346,7 @@ def _read_doc(
         boxes=boxes,
         image_path=image_path,
         metadata=metadata,
+        polygons=polygons,
     )
 
 
@@ -365,11 +377,20 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
             "mask": None,
         }
 
+    outlines = outline_index(ann)
     if ann.instances is not None:
         labels = np.asarray(ann.instances)
         for k, sl, obj, crop in iter_instance_crops(ann, labels):
             name = taxonomy[obj.class_id].name
             r0, c0 = sl[0].start, sl[1].start
+            own = kept_outline(outlines.get(((), k)), crop, sl, h, w)
+            if own is not None and not any(p.ring.hole for p in own):
+                # the object's own vertices (read from a file or drawn), unrounded
+                gid = k if (len(own) > 1 or k in linked) else None
+                for p in own:
+                    pts = [[float(x), float(y)] for x, y in p.ring.xy]
+                    shapes.append(shape(name, pts, "polygon", gid, obj.attributes))
+                continue
             if has_holes(crop):
                 rec = shape(
                     name,

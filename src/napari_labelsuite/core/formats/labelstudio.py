@@ -5,7 +5,8 @@ Region types read (coordinates are percentages of ``original_width`` /
 
 * ``rectanglelabels``: a box; a rotated rectangle (``rotation`` != 0, degrees clockwise
   around its top-left corner) becomes a 4-corner polygon instance.
-* ``polygonlabels``: an instance rasterised by pycocotools' rule.
+* ``polygonlabels``: an instance rasterised by pycocotools' rule; its vertices (in
+  pixels) are kept in ``ann.polygons``.
 * ``brushlabels``: an instance from Label Studio's brush RLE (:func:`brush_decode`).
 * ``keypointlabels``: a point (kept in ``metadata["points"]``).
 
@@ -32,6 +33,7 @@ import numpy as np
 from ..annotation import Box, ImageAnnotation, ObjectInfo
 from ..errors import FormatError
 from ..fileio import atomic_write_text
+from ..objects.polygons import Polygon, Ring
 from ..taxonomy import Taxonomy
 from . import rle
 from ._common import ReadReport, check_annotations, iter_instance_crops, validate_read
@@ -316,6 +318,7 @@ def _task_annotation(
     objects: dict[int, ObjectInfo] = {}
     boxes: list[Box] = []
     points: list[dict[str, Any]] = []
+    polygons: list[Polygon] = []
     sx, sy = w / 100.0, h / 100.0
     for rw, r, value, label in regions:
         cid = tax.by_name(label).id
@@ -377,6 +380,9 @@ def _task_annotation(
                     value=pts,
                 )
             mask_runs = rle.polygon_runs([xy * [sx, sy]], h, w)
+            # the file's vertices in pixels, for the polygons layer and polygon exports
+            polygons.append(Polygon(Ring(xy * [sx, sy]), cid, len(objects) + 1, (), "todo",
+                                    dict(attrs)))  # fmt: skip
         else:  # brushlabels
             if value.get("format", "rle") != "rle" or not isinstance(value.get("rle"), list):
                 raise FormatError(
@@ -413,6 +419,7 @@ def _task_annotation(
     if objects:
         present = set(np.unique(labels).tolist())
         objects = {k: o for k, o in objects.items() if k in present}
+    polygons = [pg for pg in polygons if pg.instance_id in objects]
     meta: dict[str, Any] = {"points": points} if points else {}
     if isinstance(task.get("id"), int):
         meta["labelstudio_task"] = task["id"]
@@ -423,6 +430,7 @@ def _task_annotation(
         objects=objects,
         boxes=boxes,
         metadata=meta,
+        polygons=polygons,
     )
 
 

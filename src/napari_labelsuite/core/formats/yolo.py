@@ -11,7 +11,8 @@ Layout written under the dataset directory::
 
 Rows are ``cls cx cy w h`` (``task="detect"``) or ``cls x1 y1 ... xn yn``
 (``task="segment"``: the outline of each part of an instance, holes filled, since YOLO
-polygons cannot hold holes), normalised to [0, 1], with 0-based class indices in
+polygons cannot hold holes; an instance whose own polygons, ``ann.polygons``, still
+describe its mask keeps their vertices), normalised to [0, 1], with 0-based class indices in
 taxonomy order. Without ``labelsuite.json`` (files from other tools) each label file is
 one 2D image whose size is read from its image file; these layouts are recognised:
 
@@ -43,13 +44,16 @@ from scipy import ndimage as ndi
 from ..annotation import Box, ImageAnnotation, ObjectInfo
 from ..boxes import boxes_from_instances
 from ..errors import FormatError, TaxonomyError
+from ..objects.polygons import Polygon, Ring
 from ..taxonomy import Taxonomy
 from ._common import (
     ReadReport,
     StagedFiles,
     check_annotations,
     iter_instance_crops,
+    kept_outline,
     mask_polygons,
+    outline_index,
     plane_label,
     plane_of,
     planes,
@@ -168,7 +172,7 @@ def write(
                 if task == "detect":
                     lines, metas = _detect_rows(ann, boxes, plane, index)
                 else:
-                    lines, metas = _segment_rows(ann, plane, index)
+                    lines, metas = _segment_rows(ann, plane, index, outline_index(ann))
                 stage.write_text(
                     f"labels/{split}/{label_stem}.txt", "".join(f"{ln}\n" for ln in lines)
                 )
@@ -191,7 +195,7 @@ def _detect_rows(ann, boxes, plane, index) -> tuple[list[str], list[dict[str, An
     return lines, metas
 
 
-def _segment_rows(ann, plane, index) -> tuple[list[str], list[dict[str, Any]]]:
+def _segment_rows(ann, plane, index, outlines=None) -> tuple[list[str], list[dict[str, Any]]]:
     lines: list[str] = []
     metas: list[dict[str, Any]] = []
     if ann.instances is None:
@@ -199,9 +203,12 @@ def _segment_rows(ann, plane, index) -> tuple[list[str], list[dict[str, Any]]]:
     h, w = ann.plane_shape
     labels = plane_of(ann.instances, plane)
     for k, sl, obj, crop in iter_instance_crops(ann, labels):
-        # YOLO polygons cannot hold holes
-        crop = ndi.binary_fill_holes(crop)
-        for poly in mask_polygons(crop, sl[0].start, sl[1].start):
+        own = kept_outline((outlines or {}).get((plane, k)), crop, sl, h, w)
+        if own is not None:  # its own vertices (file or drawn); holes are not written
+            polys = [p.ring.xy for p in own if not p.ring.hole]
+        else:  # YOLO polygons cannot hold holes
+            polys = mask_polygons(ndi.binary_fill_holes(crop), sl[0].start, sl[1].start)
+        for poly in polys:
             xy = poly / np.array([w, h])
             lines.append(f"{index[obj.class_id]} " + " ".join(_fmt(v) for v in xy.ravel()))
             metas.append({"instance_id": k})
@@ -623,7 +630,8 @@ def _plain_annotation(lab: Path, img: Path | None, hw, rows, to_id) -> ImageAnno
         labels = np.broadcast_to(np.int32(0), (h, w))
     objects: dict[int, ObjectInfo] = {}
     boxes: list[Box] = []
-    _fill(labels, rows, [{}] * len(rows), to_id, objects, boxes, ())
+    polygons: list[Polygon] = []
+    _fill(labels, rows, [{}] * len(rows), to_id, objects, boxes, (), polygons)
     return ImageAnnotation(
         img.name if img is not None else lab.stem,
         (h, w),
@@ -631,6 +639,7 @@ def _plain_annotation(lab: Path, img: Path | None, hw, rows, to_id) -> ImageAnno
         objects=objects if has_seg else {},
         boxes=boxes,
         image_path=str(img) if img is not None else None,
+        polygons=polygons,
     )
 
 
@@ -708,8 +717,10 @@ def _parse_file(f: Path, h: int, w: int, n_classes: int, task: str | None = None
     return rows
 
 
-def _fill(ann_labels: np.ndarray, rows, metas, to_id, objects, boxes, plane) -> None:
-    """Paint polygon rows into ``ann_labels`` and collect box rows into ``boxes``."""
+def _fill(ann_labels: np.ndarray, rows, metas, to_id, objects, boxes, plane,
+          polygons: list[Polygon] | None = None) -> None:  # fmt: skip
+    """Paint polygon rows into ``ann_labels`` and collect box rows into ``boxes`` (and the
+    polygon rows' vertices, in pixels, into ``polygons``)."""
     h, w = ann_labels.shape
     next_id = max(objects, default=0) + 1
     for (_line, cls, kind, vals), meta in zip(rows, metas):
@@ -734,7 +745,10 @@ def _fill(ann_labels: np.ndarray, rows, metas, to_id, objects, boxes, plane) -> 
             continue
         k = int(meta.get("instance_id") or next_id)
         next_id = max(next_id, k + 1)
-        objects.setdefault(k, ObjectInfo(cid))
+        info = objects.setdefault(k, ObjectInfo(cid))
+        if polygons is not None:
+            polygons.append(Polygon(Ring(np.asarray(vals, float)), cid, k, plane, info.status,
+                                    dict(info.attributes)))  # fmt: skip
         res = polygons_to_mask([vals], h, w)
         if res is not None:
             crop, sl = res
@@ -843,6 +857,7 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             check_pixels(ann.shape, path=side_path, where=where, field="shape")
             labels = np.zeros(ann.shape, _id_dtype(parsed, side_path, where))
         boxes: list[Box] = []
+        polygons: list[Polygon] = []
         for plane, rows, metas in parsed:
             if labels is not None:
                 target = labels[plane]
@@ -851,7 +866,8 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             else:
                 target = np.broadcast_to(np.int32(0), (h, w))
             found: dict[int, ObjectInfo] = {}
-            _fill(target, rows, metas, to_id, found, boxes, plane)
+            _fill(target, rows, metas, to_id, found, boxes, plane,
+                  polygons if labels is not None else None)  # fmt: skip
             for k, o in found.items():
                 objects.setdefault(k, o)
         ann.boxes = boxes
@@ -859,6 +875,10 @@ def _read_with_sidecar(root: Path, side: dict, label_files: dict, to_id, side_pa
             ann.instances = labels
             present = set(np.unique(labels).tolist())
             ann.objects = {k: o for k, o in objects.items() if k in present}
+            ann.polygons = [pg for pg in polygons if pg.instance_id in ann.objects]
+            for pg in ann.polygons:  # the table's status and attributes (sidecar)
+                pg.status = ann.objects[pg.instance_id].status
+                pg.attributes = dict(ann.objects[pg.instance_id].attributes)
         out.append(ann)
     return out
 
