@@ -1,4 +1,4 @@
-"""Augmentation preview of the session's image, masks and boxes.
+"""Augmentation preview of the session's image, masks, boxes and object kinds.
 
 ``session.augment_preview(pipeline, n=9, seed=0)`` takes the current plane (and, on large
 images, the current view) of the chosen image and label layers, makes ``n`` variants with
@@ -33,11 +33,14 @@ from ..core.augment.transforms import (
 )
 from ..core.boxes import xyxy_to_napari
 from ..core.errors import AugmentError, SessionError
+from ..core.objects import Polygon
 from .events import emit
 from .host import SessionPart
 from .layers import META_KEY, _layer_data, role_of
 
 PREVIEW_TAG = "augment_preview"
+#: object kinds whose layer the preview takes (set_augment_object_layer)
+AUGMENT_OBJECT_ROLES = ("rotated", "keypoints", "polygons")
 #: planes larger than this (either side) are previewed on the current view or a central crop
 MAX_PREVIEW_SIDE = 1024
 _FLAGGED = np.array([1.0, 0.55, 0.0, 1.0])
@@ -110,10 +113,14 @@ class AugmentMixin(SessionPart):
 
     #: ``(pipeline)`` after the pipeline is set or loaded (views redraw from it)
     pipeline_changed = Signal(object)
+    #: ``(role, layer)`` after the preview's rotated-box, keypoint or polygon layer is chosen
+    augment_objects_changed = Signal(str, object)
 
     def _init_mixin(self) -> None:
         self._augment_pipeline = default_pipeline()
         self.last_augment_preview: AugmentPreview | None = None
+        # role -> chosen layer (False: left out; missing: the first layer of the role)
+        self._augment_objects: dict[str, Any] = {}
 
     # -- the pipeline ------------------------------------------------------------------------
     @property
@@ -157,6 +164,7 @@ class AugmentMixin(SessionPart):
         window: tuple[int, int, int, int] | str | None = None,
         rotated: Any = None,
         keypoints: Any = None,
+        polygons: Any = None,
     ) -> AugmentSource:
         """Read one plane of the chosen layers as an image and an :class:`ImageAnnotation`.
 
@@ -167,9 +175,10 @@ class AugmentMixin(SessionPart):
             Image layer.
         semantic, instances, boxes : layer or False, optional
             Default: the session's active managed layer of that role; False leaves it out.
-        rotated, keypoints : layer or False, optional
-            A rotated-boxes Shapes layer and a keypoints Points layer; default: the first
-            layer of that role, if any; False leaves it out.
+        rotated, keypoints, polygons : layer or False, optional
+            A rotated-boxes Shapes layer, a keypoints Points layer and a polygons Shapes
+            layer; default: the layer chosen with :meth:`set_augment_object_layer`, else
+            the first layer of that role, if any; False leaves it out.
         plane : tuple of int, optional
             Indices on the leading axes; default: the viewer's current plane.
         window : (y0, y1, x0, x1) or "view", optional
@@ -262,10 +271,16 @@ class AugmentMixin(SessionPart):
             masks[role] = _layer_data(layer)
         objects = self.objects(chosen["instances"]) if chosen["instances"] is not None else {}
         box_list = self.boxes_list(chosen["boxes"]) if chosen["boxes"] is not None else []
-        rot_layer = self._first_of_role("rotated") if rotated is None else rotated or None
-        kp_layer = self._first_of_role("keypoints") if keypoints is None else keypoints or None
+        rot_layer = self._augment_object_layer("rotated", rotated)
+        kp_layer = self._augment_object_layer("keypoints", keypoints)
+        poly_layer = self._augment_object_layer("polygons", polygons)
         rot_list = self.rotated_boxes_list(rot_layer) if rot_layer is not None else []
         kp_list = self.keypoints_list(kp_layer) if kp_layer is not None else []
+        poly_list = [
+            Polygon(d["ring"], d["class_id"], d["instance_id"], d["plane"], d["status"],
+                    dict(d["attributes"]))
+            for d in (self.polygons_list(poly_layer) if poly_layer is not None else [])
+        ]  # fmt: skip
         ann_nd = ImageAnnotation(
             image_name=ref.name,
             shape=shape_nd,
@@ -275,6 +290,7 @@ class AugmentMixin(SessionPart):
             boxes=[b for b in box_list if len(b.plane) == lead_ndim],
             rotated=[r for r in rot_list if len(r.plane) == lead_ndim],
             keypoints=[k for k in kp_list if len(k.plane) == lead_ndim],
+            polygons=[p for p in poly_list if len(p.plane) == lead_ndim],
         )
         ann = annotation_plane(ann_nd, plane, window=win)
         scale = (float(ref.scale[-2]), float(ref.scale[-1]))
@@ -294,6 +310,57 @@ class AugmentMixin(SessionPart):
 
     def _first_of_role(self, role: str) -> Any:
         return next((x for x in self.layers if role_of(x) == role), None)
+
+    # -- which object layers go into the preview ----------------------------------------------
+    def set_augment_object_layer(self, role: str, layer: Any) -> None:
+        """Choose the rotated-box, keypoint or polygon layer the preview shows.
+
+        Parameters
+        ----------
+        role : {"rotated", "keypoints", "polygons"}
+        layer : Layer, str, False or None
+            A layer of that role (or its name); False leaves the kind out of the preview;
+            None goes back to the default, the first layer of that role.
+
+        Emits :attr:`augment_objects_changed` so the Augmentation dock shows the choice.
+        """
+        if role not in AUGMENT_OBJECT_ROLES:
+            raise SessionError(
+                f"role must be one of {AUGMENT_OBJECT_ROLES}", field="role", value=role
+            )
+        if isinstance(layer, str):
+            try:
+                layer = self.layers[layer]
+            except KeyError:
+                raise SessionError("no layer with this name", field=role, value=layer) from None
+        if layer is not None and layer is not False and role_of(layer) != role:
+            raise SessionError(
+                f"not a layer of role '{role}'",
+                where=f"layer '{getattr(layer, 'name', layer)}'",
+                field=role,
+                value=role_of(layer),
+            )
+        self._augment_objects[role] = layer
+        self._record(
+            "set_augment_object_layer",
+            role=role,
+            layer=layer.name if layer not in (None, False) else layer,
+        )
+        emit(self.augment_objects_changed, role, layer)
+
+    def augment_object_layer(self, role: str) -> Any:
+        """The layer of ``role`` the preview uses (None: none; see set_augment_object_layer)."""
+        return self._augment_object_layer(role, None)
+
+    def _augment_object_layer(self, role: str, given: Any) -> Any:
+        if given is not None:
+            return given or None
+        chosen = self._augment_objects.get(role)
+        if chosen is False:
+            return None
+        if chosen is not None and chosen in self.layers:
+            return chosen
+        return self._first_of_role(role)
 
     def _current_plane(self, layer: Any, lead_ndim: int) -> tuple[int, ...]:
         if lead_ndim == 0:
@@ -403,6 +470,9 @@ class AugmentMixin(SessionPart):
         rot_colors: list[np.ndarray] = []
         kp_data: list[list[float]] = []
         kp_rows: list[dict[str, Any]] = []
+        poly_data: list[np.ndarray] = []
+        poly_colors: list[np.ndarray] = []
+        poly_rows: list[dict[str, Any]] = []
         for i, (img, ann, diag) in enumerate(preview.variants):
             r0, c0 = preview.tile_origin(i)
             h, w = ann.shape
@@ -419,6 +489,13 @@ class AugmentMixin(SessionPart):
                 xy = rb.corners() + [c0 - 0.5, r0 - 0.5]
                 rot_data.append(xy[:, ::-1])
                 rot_colors.append(self._class_color(rb.class_id))
+            for j, pg in enumerate(ann.polygons):
+                # pixel-edge (x, y) vertices -> napari (row, col) pixel centres in the grid
+                poly_data.append((pg.ring.xy + [c0 - 0.5, r0 - 0.5])[:, ::-1])
+                poly_colors.append(self._class_color(pg.class_id))
+                poly_rows.append({"tile": i, "polygon": diag.polygons_kept[j],
+                                  "class_id": pg.class_id, "instance_id": pg.instance_id,
+                                  "hole": pg.ring.hole})  # fmt: skip
             for j, kp in enumerate(ann.keypoints):
                 names = self._keypoint_names(kp.class_id, len(kp.xyv))
                 for k, (x, y, v) in enumerate(np.asarray(kp.xyv, float)):
@@ -498,6 +575,19 @@ class AugmentMixin(SessionPart):
                     **common,
                 )
             )
+        if poly_data:
+            new.append(
+                Shapes(
+                    poly_data,
+                    shape_type="polygon",
+                    name="augment: polygons",
+                    edge_color=np.array(poly_colors),
+                    face_color="transparent",
+                    edge_width=1,
+                    features=pd.DataFrame(poly_rows),
+                    **common,
+                )
+            )
         if kp_data:
             new.append(
                 Points(
@@ -569,6 +659,7 @@ class AugmentMixin(SessionPart):
         show: bool | None = None,
         rotated: Any = None,
         keypoints: Any = None,
+        polygons: Any = None,
     ) -> AugmentPreview:
         """Make ``n`` variants of the current plane and show them as a grid.
 
@@ -578,9 +669,10 @@ class AugmentMixin(SessionPart):
             Default: :attr:`augment_pipeline`.
         n, seed : int
             Variants use seeds ``seed, seed + 1, ...``; reseed by passing ``seed + n``.
-        images, semantic, instances, boxes, plane, window, rotated, keypoints
-            See :meth:`augment_source`. Rotated boxes and keypoints follow the image;
-            a mirroring variant swaps the left/right keypoints of the class skeleton.
+        images, semantic, instances, boxes, plane, window, rotated, keypoints, polygons
+            See :meth:`augment_source`. Rotated boxes, keypoints and polygons follow the
+            image (polygons clipped to the tile); a mirroring variant swaps the left/right
+            keypoints of the class skeleton.
         show : bool, optional
             Add the tiles as layers; default: only when a viewer is bound.
 
@@ -598,6 +690,7 @@ class AugmentMixin(SessionPart):
             window=window,
             rotated=rotated,
             keypoints=keypoints,
+            polygons=polygons,
         )
         preview = self.augment_variants(source, pipeline, n, seed, columns=columns)
         if show if show is not None else not self.headless:

@@ -5,12 +5,14 @@ the source layers, and show N variants next to the image with their masks, boxes
 diagnostics. Every control maps to a session method (see ``docs/augment.md``):
 ``augment_pipeline``, ``augment_preview`` (here split into ``augment_source`` /
 ``augment_variants`` / ``show_augment_preview`` so the work runs off the GUI thread),
-``save_augment_pipeline`` and ``load_augment_pipeline``.
+``save_augment_pipeline`` and ``load_augment_pipeline``; the rotated-box, keypoint and
+polygon layer pickers call ``set_augment_object_layer`` and show the session's choice.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import typing
 from typing import Any
@@ -30,7 +32,8 @@ from magicgui.widgets import (
 )
 from qtpy.QtWidgets import QLabel, QListWidget, QPlainTextEdit
 
-from .._session.augment import is_preview_layer
+from .._session.augment import AUGMENT_OBJECT_ROLES, is_preview_layer
+from .._session.layers import role_of
 from ..core.augment import BOX_POLICIES, MASK_FILLS, Pipeline
 from ..core.augment.transforms import TRANSFORMS, Transform
 from ..core.augment.warp import FILL_MODES, INTERPOLATIONS
@@ -56,6 +59,15 @@ class AugmentWidget(SessionWidget):
         self.semantic = ComboBox(label="semantic", choices=self._label_names)
         self.instances = ComboBox(label="instances", choices=self._label_names)
         self.boxes = ComboBox(label="boxes", choices=self._shape_names)
+        # rotated boxes, keypoints and polygons: the session holds the choice, these show it
+        self.object_layers = {
+            role: ComboBox(label=label, choices=functools.partial(self._role_names, role))
+            for role, label in zip(
+                AUGMENT_OBJECT_ROLES, ("rotated boxes", "keypoints", "polygons")
+            )
+        }
+        for role, combo in self.object_layers.items():
+            combo.changed.connect(lambda value, role=role: self._on_object_layer(role, value))
 
         # the transform list and the editor of the selected transform
         self.transform_list = QListWidget()
@@ -120,7 +132,15 @@ class AugmentWidget(SessionWidget):
         lay = self.layout()
         lay.addWidget(QLabel("<b>Source</b>"))
         lay.addWidget(
-            Container(widgets=[self.images, self.semantic, self.instances, self.boxes]).native
+            Container(
+                widgets=[
+                    self.images,
+                    self.semantic,
+                    self.instances,
+                    self.boxes,
+                    *self.object_layers.values(),
+                ]
+            ).native
         )
         lay.addWidget(QLabel("<b>Pipeline</b>"))
         lay.addWidget(self.transform_list)
@@ -170,6 +190,7 @@ class AugmentWidget(SessionWidget):
         self._refresh_layers()
         self._refresh_list()
         self.session.pipeline_changed.connect(self._on_pipeline)
+        self.session.augment_objects_changed.connect(self._show_object_layers)
 
     # -- layer choices ----------------------------------------------------------------------
     def _layers_of(self, kind: str) -> list:
@@ -191,7 +212,35 @@ class AugmentWidget(SessionWidget):
     def _shape_names(self, _w=None) -> list[str]:
         return [_NONE] + [layer.name for layer in self._layers_of("shapes")]
 
+    def _role_names(self, role: str, _w: Any = None) -> list[str]:
+        return [_NONE] + [
+            layer.name
+            for layer in self.viewer.layers
+            if role_of(layer) == role and not is_preview_layer(layer)
+        ]
+
+    def _on_object_layer(self, role: str, value: Any) -> None:
+        if self._showing:
+            return
+        chosen = self.session.augment_object_layer(role)
+        if (chosen.name if chosen is not None else _NONE) == value:
+            return
+        self.guarded(self.session.set_augment_object_layer, role, self._layer(value))
+
+    def _show_object_layers(self, *_: Any) -> None:
+        """Show the session's rotated-box, keypoint and polygon layers for the preview."""
+        self._showing = True  # setting the combos must not set the choice again
+        try:
+            for role, combo in self.object_layers.items():
+                combo.reset_choices()
+                chosen = self.session.augment_object_layer(role)
+                name = chosen.name if chosen is not None else _NONE
+                combo.value = name if name in combo.choices else _NONE
+        finally:
+            self._showing = False
+
     def _refresh_layers(self, event: Any = None) -> None:
+        self._show_object_layers()
         for w in (self.images, self.semantic, self.instances, self.boxes):
             w.reset_choices()
         if not self.images.value and self.images.choices:
@@ -380,6 +429,7 @@ class AugmentWidget(SessionWidget):
     def _release(self) -> None:
         super()._release()
         self.session.pipeline_changed.disconnect(self._on_pipeline)
+        self.session.augment_objects_changed.disconnect(self._show_object_layers)
         # unconditional: disconnecting a callback that is not connected does nothing
         self.viewer.dims.events.current_step.disconnect(self._on_plane)
         self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
