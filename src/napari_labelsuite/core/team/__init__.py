@@ -5,11 +5,26 @@
 * :mod:`.labels`: each annotator's sidecars (datasets of image files) and label images
   (mask stores, ``<base>.<annotator>`` with a lock per label image);
 * :mod:`.guidelines`: the taxonomy version an annotation was made under and the QC check
-  of labels made under an older guideline.
+  of labels made under an older guideline;
+* :mod:`.agreement` and :mod:`.chart`: agreement per annotator pair and class over the
+  overlap images, over time, with flags, and its chart;
+* :mod:`.adjudicate`: difference overlay, per-object decisions, consensus, decision log.
 """
 
 from __future__ import annotations
 
+from .adjudicate import (
+    CONSENSUS_METHODS,
+    DECISIONS,
+    DIFF_CODES,
+    DecisionLog,
+    ObjectDecision,
+    consensus,
+    decide_object,
+    decisions_path,
+    difference_map,
+)
+from .agreement import TeamAgreement, agreement_by_annotator
 from .assignments import (
     ANNOTATOR_PATTERN,
     ASSIGNMENTS_FORMAT,
@@ -17,6 +32,7 @@ from .assignments import (
     assignments_path,
     validate_annotator,
 )
+from .chart import agreement_chart, agreement_chart_svg
 from .guidelines import (
     TAXONOMY_VERSION_KEY,
     annotation_taxonomy_version,
@@ -40,6 +56,19 @@ from .labels import (
 )
 
 __all__ = [
+    "CONSENSUS_METHODS",
+    "DECISIONS",
+    "DIFF_CODES",
+    "DecisionLog",
+    "ObjectDecision",
+    "TeamAgreement",
+    "agreement_by_annotator",
+    "agreement_chart",
+    "agreement_chart_svg",
+    "consensus",
+    "decide_object",
+    "decisions_path",
+    "difference_map",
     "ANNOTATOR_PATTERN",
     "ASSIGNMENTS_FORMAT",
     "TAXONOMY_VERSION_KEY",
