@@ -43,6 +43,7 @@ ROUTES = (
     "points",
     "keypoints",
     "polyline",
+    "adjudicate",
 )
 
 __all__ = [

@@ -36,6 +36,7 @@ ROUTE_COLORS = {
     "points": "#E377C2",
     "keypoints": "#17BECF",
     "polyline": "#BCBD22",
+    "adjudicate": "#7F7F7F",
 }
 _METRICS = {
     "seconds": ("active_seconds", "active seconds per object"),
