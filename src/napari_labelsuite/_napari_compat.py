@@ -16,7 +16,7 @@ old ``viewer.camera`` before), the canvas size (``viewer.canvas.size``) and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,6 +34,7 @@ __all__ = [
     "polygon_overlay",
     "polygon_vertices_being_filled",
     "read_only_event",
+    "recolor_labels",
     "resize_window",
     "shape_drawn_by_hand",
     "undo_redo_deques",
@@ -102,6 +103,58 @@ def undo_redo_deques(layer: Labels) -> tuple[Any, Any] | None:
     if not isinstance(undo, Iterable) or not isinstance(redo, Iterable):
         return None
     return undo, redo
+
+
+def recolor_labels(layer: Labels, set_colormap: Callable[[], None]) -> bool:
+    """Run ``set_colormap()`` (it assigns ``layer.colormap``) without re-slicing the view.
+
+    napari's colormap setter refreshes the whole layer: on a large lazy (zarr, dask) layer
+    that re-reads and re-maps the whole slice (seconds at 20000^2). When the labels already
+    in the view keep their texture values under the new colormap (always for 8/16-bit
+    labels; for wider ones while the colour-to-texture mapping of the known labels is
+    unchanged, e.g. when colours of new labels are added), the view is still right and only
+    pixels written afterwards need mapping, which ``data_setitem`` and ``paint`` do. Returns
+    True when it could skip the refresh, False after a full refresh.
+
+    Assumption (canary ``test_recolor_labels_skips_the_refresh_and_keeps_the_view``):
+    ``Layer._block_refresh()`` suppresses ``refresh``; a Labels view holds
+    ``colormap._data_to_texture(raw)`` in ``_slice.image.view``.
+    """
+    old = layer.colormap
+    with layer._block_refresh():
+        set_colormap()
+    if _texture_kept(old, layer.colormap, layer._slice.image.raw.dtype):
+        return True
+    layer.refresh(extent=False)
+    return False
+
+
+def _texture_kept(old: Any, new: Any, dtype: Any) -> bool:
+    """True when every label ``old`` colours maps to the same texture value under ``new``."""
+    import numpy as np
+    from napari.utils.colormaps import CyclicLabelColormap, DirectLabelColormap
+
+    if getattr(old, "use_selection", False) or getattr(new, "use_selection", False):
+        return False
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, CyclicLabelColormap):
+        same_bg = old.background_value == new.background_value
+        return bool(old is new or (same_bg and len(old.colors) == len(new.colors)))
+    if not isinstance(old, DirectLabelColormap):
+        return False
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        return False
+    if dtype.itemsize <= 2:
+        return True  # the texture is the raw value; only the lookup table changes
+    keys = [k for k in old.color_dict if k is not None]
+    try:
+        values = np.array([*keys, 0], dtype=dtype)
+    except (OverflowError, ValueError):
+        return False
+    before, after = old._data_to_texture(values), new._data_to_texture(values)
+    return bool(before.dtype == after.dtype and np.array_equal(before, after))
 
 
 def is_masked_paint_atom(atom: Any) -> bool:

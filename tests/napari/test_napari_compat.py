@@ -179,3 +179,37 @@ def test_mouse_callbacks_get_read_only_events():
     layer.mouse_drag_callbacks.append(lambda lyr, ev: seen.append((lyr, ev.type)))
     mouse_press_callbacks(layer, event)
     assert seen == [(layer, "mouse_press")]
+
+
+def test_recolor_labels_skips_the_refresh_and_keeps_the_view():
+    from napari.utils import DirectLabelColormap
+
+    data = np.zeros((40, 50), np.uint32)
+    data[5:10, 5:10] = 3
+    # background first, as the session's instance colormaps have it: appended labels then
+    # leave the texture values of the known ones as they were
+    old = {None: "gray", 0: "transparent", 3: "red"}
+    layer = Labels(data, colormap=DirectLabelColormap(color_dict=old))
+    view_before = np.array(layer._slice.image.view, copy=True)
+    reslices = []
+    real = layer.set_view_slice
+    layer.set_view_slice = lambda *a, **k: (reslices.append(1), real(*a, **k))[1]
+    cmap = DirectLabelColormap(color_dict={**old, 4: "blue"})
+
+    def set_cmap():
+        layer.colormap = cmap
+
+    assert compat.recolor_labels(layer, set_cmap) is True
+    assert layer.colormap is layer._direct_colormap and reslices == []
+    np.testing.assert_array_equal(layer._slice.image.view, view_before)
+    layer.data_setitem((np.array([20]), np.array([20])), 4)  # maps the new label only
+    np.testing.assert_array_equal(
+        layer._slice.image.view, layer.colormap._data_to_texture(layer.data)
+    )
+    # a colormap that gives label 3 another texture value needs the full refresh
+    swap = DirectLabelColormap(color_dict={None: "gray", 0: "transparent", 4: "blue", 3: "green"})
+    assert compat.recolor_labels(layer, lambda: setattr(layer, "colormap", swap)) is False
+    assert reslices == [1]
+    np.testing.assert_array_equal(
+        layer._slice.image.view, layer.colormap._data_to_texture(layer.data)
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._napari_compat import recolor_labels
 from ..core import assist as core
 from ..core.annotation import ObjectInfo
 from ..core.errors import AssistError, SessionError
@@ -233,16 +234,21 @@ class AssistMixin(SessionPart):
         if managed and cid is not None:
             attrs = {a.name: a.default_value() for a in self.taxonomy[cid].attributes}
             after[iid] = ObjectInfo(class_id=cid, attributes=attrs)
-            # the table first: the paint listener then sees a known id and adds nothing
-            self._bind_instances(layer, after)
+            # the table first: the paint listener then sees a known id and adds nothing.
+            # The new colour must not re-slice the view (seconds on a large lazy layer):
+            # the known labels keep their texture values, the object's pixels are mapped
+            # by data_setitem below.
+            recolor_labels(layer, lambda: self._bind_instances(layer, after))
+        # the paint listener gives the *selected* label a table row: select the new id so
+        # it finds the row made above instead of adding one for an unrelated label
+        layer.selected_label = iid
         with layer.block_history():
-            # napari updates only the changed pixels of the view (no full re-slice of a
-            # lazy layer)
+            # napari writes only the object's pixels (reads and writes the chunks of its
+            # bounding box) and maps only the changed part of the view
             layer.data_setitem(idx, iid, refresh=True)
         if undo is not None:
             undo.record(top, before, after, action)
-        if layer.selected_label == iid:
-            layer.selected_label = iid + 1
+        layer.selected_label = iid + 1
         bbox = self._object_box(idx)
         self._link_box(layer, bbox, iid, cid)
         self._record(
