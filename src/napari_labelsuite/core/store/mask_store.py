@@ -26,12 +26,13 @@ regions were being saved so that an interrupted pyramid update is redone on the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -573,8 +574,36 @@ class MaskStore:
                 field="name",
                 value=name,
             )
+        la: LabelArray | None = None
+        for _ in range(5):
+            with self._moment_lock():
+                if la is None and name in self._label_names_from_metadata():
+                    la = self._load_label(name)  # added meanwhile by the same annotator
+                    self._hold_label(name)
+                elif la is None:
+                    la = add()
+                    self._hold_label(name)
+                else:  # our name was lost from the list (remote locks are best effort)
+                    lg = self._group["labels"]
+                    names = [*self._label_names_from_metadata(), name]
+                    lg.attrs.update(self._format.wrap({"labels": names}))
+            # on a remote store two writers may both have "held" the moment's lock: check
+            # that the shared list still names our label image, and add it again if not
+            if name in self._label_names_from_metadata():
+                return la
+        raise StoreError(
+            "could not add the label image to the store's labels list",
+            path=self.path,
+            where="labels",
+            field="labels",
+            value=name,
+        )
+
+    @contextlib.contextmanager
+    def _moment_lock(self, timeout: float = 20.0) -> Iterator[None]:
+        """Hold the store's lock for a moment (scope ``labels``), waiting for annotators."""
         root_lock = _make_lock(self.path, self.user, self._storage_options, "", "labels")
-        deadline = time.monotonic() + 20.0
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 root_lock.acquire()
@@ -585,13 +614,7 @@ class MaskStore:
                     raise
                 time.sleep(0.05)
         try:
-            if name in self._label_names_from_metadata():  # added meanwhile (same annotator)
-                la = self._load_label(name)
-                self._hold_label(name)
-                return la
-            la = add()
-            self._hold_label(name)
-            return la
+            yield
         finally:
             root_lock.release()
 

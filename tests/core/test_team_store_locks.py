@@ -1,0 +1,331 @@
+"""Annotators writing one mask store at once: a lock per label image, nothing lost.
+
+Two processes (spawn) for annotators a and b each add their own label image and save N
+distinct edits into it, at the same time, locally and through ``s3://`` (moto's server).
+N is 50 here (12 over S3); ``LABELSUITE_TEAM_SAVES=500 pytest -m slow`` runs the issue's
+500 saves each (opt-in, not run by default).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import zarr
+
+from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
+from napari_labelsuite.core.errors import StoreError, TeamError
+from napari_labelsuite.core.store import MaskStore
+from napari_labelsuite.core.team import (
+    open_for_annotator,
+    read_annotator_annotation,
+    write_annotator_annotation,
+)
+
+SHAPE = (32, 64)
+CHUNKS = (16, 16)
+SLOW_N = int(os.environ.get("LABELSUITE_TEAM_SAVES", "0") or 0)
+
+
+def _pixel(k: int) -> tuple[int, int]:
+    return (k // SHAPE[1]) % SHAPE[0], k % SHAPE[1]
+
+
+def _expected(n: int) -> np.ndarray:
+    exp = np.zeros(SHAPE, np.uint16)
+    for k in range(n):
+        exp[_pixel(k)] = k + 1
+    return exp
+
+
+def _annotate(url: str, annotator: str, n: int, barrier: Any, out: Any, opts: Any) -> None:
+    """Worker: add ``instances.<annotator>`` and save ``n`` distinct edits, one per save."""
+    lock_errors = other_errors = 0
+    seconds = 0.0
+    try:
+        barrier.wait(timeout=60)
+        st = open_for_annotator(url, annotator, storage_options=opts)
+        name = f"instances.{annotator}"
+        lab = st.create_labels(name, dtype="uint16", role="instances")
+        t0 = time.perf_counter()
+        for k in range(n):
+            lab[_pixel(k)] = k + 1
+            try:
+                st.save()
+            except StoreError as exc:
+                if exc.field == "lock":
+                    lock_errors += 1
+                else:
+                    other_errors += 1
+        seconds = time.perf_counter() - t0
+        st.close()
+    except StoreError as exc:
+        lock_errors += exc.field == "lock"
+        other_errors += exc.field != "lock"
+    out.put((annotator, lock_errors, other_errors, seconds))
+
+
+def _run_two(url: str, n: int, opts: Any = None) -> dict[str, tuple[int, int, float]]:
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_annotate, args=(url, a, n, barrier, out, opts))
+             for a in ("a", "b")]  # fmt: skip
+    for p in procs:
+        p.start()
+    results = {}
+    for _ in procs:
+        a, lock_err, other, secs = out.get(timeout=600)
+        results[a] = (lock_err, other, secs)
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    return results
+
+
+def _check_everything_saved(url: str, n: int, opts: Any = None) -> None:
+    with MaskStore.open(url, "r", storage_options=opts) as st:
+        assert sorted(st.label_names()) == ["instances.a", "instances.b"]
+        exp = _expected(n)
+        for a in ("a", "b"):
+            np.testing.assert_array_equal(st.labels(f"instances.{a}")[:], exp)
+            # the pyramid above level 0 was rebuilt from every save
+            np.testing.assert_array_equal(st.label_levels(f"instances.{a}")[1][:], exp[::2, ::2])
+
+
+def _store(path: Any, opts: Any = None) -> str:
+    MaskStore.create(str(path), shape=SHAPE, chunks=CHUNKS, storage_options=opts).close()
+    return str(path)
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- two processes, one store -----------------------------------------------------------------
+def test_two_annotators_save_50_edits_each_concurrently_and_nothing_is_lost(tmp_path):
+    url = _store(tmp_path / "team.ome.zarr")
+    results = _run_two(url, 50)
+    assert {a: r[:2] for a, r in results.items()} == {"a": (0, 0), "b": (0, 0)}
+    _check_everything_saved(url, 50)
+    # every lock was released; nothing but the two label images' files was added
+    assert not list(Path(url).rglob(".labelsuite.lock"))
+
+
+def test_the_same_annotator_twice_gets_a_lock_error_naming_the_holder(tmp_path):
+    url = _store(tmp_path / "same.ome.zarr")
+    first = open_for_annotator(url, "alice")
+    first.create_labels("instances.alice", role="instances")
+    with pytest.raises(StoreError, match=f"pid {os.getpid()}") as info:
+        open_for_annotator(url, "alice")
+    assert info.value.field == "lock"
+    assert "labels/instances.alice" in str(info.value.path)
+    other = open_for_annotator(url, "bob")  # another annotator is not blocked
+    other.close()
+    first.close()
+    open_for_annotator(url, "alice").close()  # released on close
+
+
+def _hold(url: str, annotator: str, ready: Any, done: Any) -> None:
+    st = open_for_annotator(url, annotator)
+    st.create_labels(f"instances.{annotator}", role="instances")
+    ready.set()
+    done.wait(timeout=60)
+    st.close()
+
+
+def test_the_same_annotator_in_a_second_process_gets_a_lock_error(tmp_path):
+    url = _store(tmp_path / "two_procs.ome.zarr")
+    ctx = multiprocessing.get_context("spawn")
+    ready, done = ctx.Event(), ctx.Event()
+    p = ctx.Process(target=_hold, args=(url, "alice", ready, done))
+    p.start()
+    try:
+        assert ready.wait(timeout=60)
+        with pytest.raises(StoreError, match=f"pid {p.pid}"):
+            open_for_annotator(url, "alice")
+        open_for_annotator(url, "bob").close()
+    finally:
+        done.set()
+        p.join(timeout=60)
+
+
+# -- what an annotator may write -----------------------------------------------------------
+def test_an_annotator_writes_only_their_label_images_never_the_root(tmp_path):
+    url = _store(tmp_path / "rights.ome.zarr")
+    with open_for_annotator(url, "bob") as st:
+        st.create_labels("instances.bob", role="instances")[0:4, 0:4] = 2
+        st.save()
+    root_meta = (Path(url) / "zarr.json").read_bytes()
+    with open_for_annotator(url, "alice") as st:
+        with pytest.raises(StoreError, match="annotator 'alice'") as info:
+            st.labels("instances.bob")[0, 0] = 9
+        assert info.value.where == "labels/instances.bob"
+        with pytest.raises(StoreError, match="named <base>.alice"):
+            st.create_labels("instances.carol")
+        with pytest.raises(StoreError):
+            st.set_objects("instances.bob", {2: ObjectInfo(1)})
+        lab = st.create_labels("instances.alice", role="instances")
+        lab[5:9, 5:9] = 7
+        st.set_objects("instances.alice", {7: ObjectInfo(3, status="approved")})
+        st.set_annotation_meta({"image_name": "x", "metadata": {"taxonomy_version": 4}})
+        st.save()
+    assert (Path(url) / "zarr.json").read_bytes() == root_meta  # the shared root is untouched
+    with MaskStore.open(url) as st:
+        assert st.objects("instances.alice") == {7: ObjectInfo(3, status="approved")}
+        assert int(st.labels("instances.bob")[0, 0]) == 2
+        assert st.label_annotation_meta("instances.alice")["metadata"] == {"taxonomy_version": 4}
+        assert st.role("instances.alice") == "instances"
+
+
+def test_annotation_documents_round_trip_through_annotator_label_images(tmp_path):
+    url = _store(tmp_path / "doc.ome.zarr")
+    inst = np.zeros(SHAPE, np.int32)
+    inst[3:9, 4:12] = 5
+    ann = ImageAnnotation("doc", SHAPE, instances=inst, objects={5: ObjectInfo(2)},
+                          metadata={"taxonomy_version": 3})  # fmt: skip
+    with open_for_annotator(url, "alice") as st:
+        write_annotator_annotation(st, "alice", ann)
+    with MaskStore.open(url) as st:
+        assert st.label_names() == ["instances.alice"]
+        back = read_annotator_annotation(st, "alice")
+        assert read_annotator_annotation(st, "bob") is None
+    np.testing.assert_array_equal(np.asarray(back.instances), inst)
+    assert back.objects == {5: ObjectInfo(2)}
+    assert back.metadata["taxonomy_version"] == 3
+    assert back.semantic is None
+
+
+# -- whole-store writers and annotators exclude each other ----------------------------------
+def test_a_whole_store_writer_and_annotators_exclude_each_other(tmp_path):
+    url = _store(tmp_path / "mixed.ome.zarr")
+    ann = open_for_annotator(url, "alice")
+    ann.create_labels("instances.alice", role="instances")
+    with pytest.raises(StoreError, match="annotator label image 'instances.alice'"):
+        MaskStore.open(url, "r+")
+    ann.close()
+    whole = MaskStore.open(url, "r+")
+    with pytest.raises(StoreError, match="open for writing by"):
+        open_for_annotator(url, "alice")
+    whole.close()
+    open_for_annotator(url, "alice").close()
+    # read-only opening is never blocked
+    with open_for_annotator(url, "alice"):
+        MaskStore.open(url, "r").close()
+
+
+def test_a_crashed_annotators_lock_is_taken_over(tmp_path):
+    url = _store(tmp_path / "stale.ome.zarr")
+    ctx = multiprocessing.get_context("spawn")
+    ready, done = ctx.Event(), ctx.Event()
+    p = ctx.Process(target=_hold, args=(url, "alice", ready, done))
+    p.start()
+    assert ready.wait(timeout=60)
+    p.kill()  # the lock file stays behind, naming a dead pid
+    p.join(timeout=30)
+    assert (Path(url) / "labels" / "instances.alice" / ".labelsuite.lock").is_file()
+    with open_for_annotator(url, "alice") as st:
+        assert "instances.alice" in st.label_names()
+    MaskStore.open(url, "r+").close()
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def test_an_annotator_label_image_of_another_shape_is_a_team_error_and_nothing_changes(
+    tmp_path,
+):
+    url = _store(tmp_path / "shape.ome.zarr")
+    with open_for_annotator(url, "alice") as st:
+        st.create_labels("instances.alice", role="instances")[0:2, 0:2] = 1
+        st.save()
+    # edited by another tool: level 0 replaced by an array of another shape
+    g = zarr.open_group(url, mode="r+")
+    g["labels/instances.alice"].create_array("0", shape=(30, 60), chunks=(16, 16),
+                                             dtype="uint32", overwrite=True)  # fmt: skip
+    before = _files(Path(url))
+    with pytest.raises(TeamError, match="another shape") as info:
+        open_for_annotator(url, "alice")
+    assert info.value.where == "labels/instances.alice"
+    assert info.value.value == (30, 60)
+    assert _files(Path(url)) == before  # no lock left, nothing written
+
+
+def test_unknown_annotator_names_are_refused_before_the_store_is_touched(tmp_path):
+    url = _store(tmp_path / "names.ome.zarr")
+    before = _files(Path(url))
+    for bad in ("", "../x", "a b", ".hidden"):
+        with pytest.raises(TeamError, match="annotator name"):
+            open_for_annotator(url, bad)
+    assert _files(Path(url)) == before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SLOW_N <= 0, reason="set LABELSUITE_TEAM_SAVES=500 to run")
+def test_two_annotators_many_saves_local(tmp_path):
+    url = _store(tmp_path / "many.ome.zarr")
+    results = _run_two(url, SLOW_N)
+    print(f"\nlocal, {SLOW_N} saves each: {results}")
+    assert {a: r[:2] for a, r in results.items()} == {"a": (0, 0), "b": (0, 0)}
+    _check_everything_saved(url, SLOW_N)
+
+
+# -- the same over S3 ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    pytest.importorskip("s3fs")
+    moto_server = pytest.importorskip("moto.moto_server.threaded_moto_server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_options(s3_endpoint, monkeypatch):
+    import boto3
+
+    for k, v in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                 ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+        monkeypatch.setenv(k, v)
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    if "team-bucket" not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
+        client.create_bucket(Bucket="team-bucket")
+    return {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
+        "skip_instance_cache": True,
+    }
+
+
+def test_two_annotators_save_concurrently_over_s3(s3_options):
+    url = _store("s3://team-bucket/concurrent.ome.zarr", s3_options)
+    results = _run_two(url, 12, s3_options)
+    assert {a: r[:2] for a, r in results.items()} == {"a": (0, 0), "b": (0, 0)}
+    _check_everything_saved(url, 12, s3_options)
+
+
+def test_the_same_annotator_twice_over_s3_gets_a_lock_error(s3_options):
+    url = _store("s3://team-bucket/same.ome.zarr", s3_options)
+    first = open_for_annotator(url, "alice", storage_options=s3_options)
+    first.create_labels("instances.alice", role="instances")
+    with pytest.raises(StoreError, match="open for writing by") as info:
+        open_for_annotator(url, "alice", storage_options=s3_options)
+    assert info.value.field == "lock"
+    open_for_annotator(url, "bob", storage_options=s3_options).close()
+    first.close()
+    open_for_annotator(url, "alice", storage_options=s3_options).close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SLOW_N <= 0, reason="set LABELSUITE_TEAM_SAVES=500 to run")
+def test_two_annotators_many_saves_over_s3(s3_options):
+    url = _store("s3://team-bucket/many.ome.zarr", s3_options)
+    results = _run_two(url, SLOW_N, s3_options)
+    print(f"\nS3, {SLOW_N} saves each: {results}")
+    assert {a: r[:2] for a, r in results.items()} == {"a": (0, 0), "b": (0, 0)}
+    _check_everything_saved(url, SLOW_N, s3_options)
