@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from psygnal import Signal
 
 from ._napari_compat import unwrap_viewer
+from ._session.adjudicate import AdjudicationMixin
 from ._session.adopt import AdoptMixin
 from ._session.assist import AssistMixin
 from ._session.augment import AugmentMixin
@@ -39,6 +40,7 @@ from ._session.layers import META_KEY, LayersMixin
 from ._session.objects import ObjectsMixin
 from ._session.qc import QCMixin
 from ._session.store import StoreMixin
+from ._session.team import TeamMixin
 from ._session.view import ViewMixin
 from .core.errors import LabelsuiteError, SessionError
 from .core.taxonomy import Taxonomy
@@ -72,6 +74,8 @@ class LabelSession(
     ViewMixin,
     AssistMixin,
     ObjectsMixin,
+    TeamMixin,
+    AdjudicationMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 

@@ -40,6 +40,7 @@ __all__ = [
     "TeamAgreement",
     "agreement_by_annotator",
     "check_team_annotations",
+    "dataset_team_annotations",
 ]
 
 DEFAULT_KAPPA_THRESHOLD = 0.6
@@ -545,3 +546,67 @@ def agreement_by_annotator(
         float(kappa_threshold),
         float(f1_threshold),
     )
+
+
+def dataset_team_annotations(
+    ds: Any, annotators: Sequence[str] | None = None, keys: Sequence[str] | None = None
+) -> tuple[dict[str, dict[str, ImageAnnotation]], dict[str, dict[str, float]]]:
+    """The saved labels of each annotator on the dataset's overlap images, and save times.
+
+    The overlap images are those the assignments (if any) give two or more annotators,
+    else every image two or more annotators saved. Masks of store items stay lazy.
+
+    Parameters
+    ----------
+    ds : Dataset
+    annotators : list of str, optional
+        Only these annotators (each must be assigned or have saved labels).
+    keys : list of str, optional
+        Only these images.
+
+    Returns
+    -------
+    (annotations, times)
+        ``{image key: {annotator: ImageAnnotation}}`` and ``{image key: {annotator:
+        epoch seconds of the save}}`` (the sidecar's modification time; stores: absent).
+
+    Raises
+    ------
+    TeamError
+        An unknown annotator, or an assignments file that does not fit the dataset.
+    """
+    from .assignments import Assignments, assignments_path
+    from .labels import annotator_sidecar_path, list_annotators, load_annotator_annotation
+
+    path = assignments_path(ds)
+    plan = Assignments.load(path, keys=ds.keys()) if path.is_file() else None
+    known = sorted(set(list_annotators(ds)) | set(plan.annotators if plan else ()))
+    if annotators is not None:
+        unknown = [a for a in annotators if a not in known]
+        if unknown:
+            raise TeamError(
+                f"unknown annotator(s) {unknown}: this dataset has {known}",
+                path=ds.annotation_dir,
+                field="annotators",
+                value=unknown,
+            )
+    wanted = set(known if annotators is None else annotators)
+    anns: dict[str, dict[str, ImageAnnotation]] = {}
+    times: dict[str, dict[str, float]] = {}
+    for i, item in enumerate(ds):
+        if keys is not None and item.key not in keys:
+            continue
+        who = plan.annotators_of(item.key) if plan is not None else known
+        who = [w for w in who if w in wanted]
+        if len(who) < 2:
+            continue
+        for w in who:
+            ann = load_annotator_annotation(ds, i, w)
+            if ann is None:
+                continue
+            ann.image_name = item.key
+            anns.setdefault(item.key, {})[w] = ann
+            sidecar = annotator_sidecar_path(ds, i, w)
+            if item.kind == "image" and sidecar.is_file():
+                times.setdefault(item.key, {})[w] = sidecar.stat().st_mtime
+    return anns, times
