@@ -7,7 +7,7 @@ The public functions, gathered from the modules of this package:
   :func:`majority_vote`;
 * instances and boxes (:mod:`.matching`): :func:`match_instances`, :func:`match_boxes`,
   :func:`instance_agreement`, :func:`average_precision`, :func:`instance_disagreement`,
-  :func:`consensus_instances`;
+  :func:`consensus_instances`; polygons (:mod:`.polygon_matching`): :func:`match_polygons`;
 * big arrays (:mod:`.pairs`): :func:`pair_counts`, the sparse, block-wise pair table
   everything above is built on;
 * consistency (:mod:`.checks`): :func:`check`, :func:`check_dataset`,
@@ -55,6 +55,7 @@ from .metrics import (
     semantic_disagreement,
 )
 from .pairs import PairCounts, pair_counts
+from .polygon_matching import PolygonObject, match_polygons, polygon_iou_pairs, polygon_objects
 from .report import svg_bar_chart, write_report
 from .result import AgreementResult, PairAgreement
 
@@ -90,6 +91,10 @@ __all__ = [
     "majority_vote",
     "match_boxes",
     "match_keypoint_sets",
+    "match_polygons",
+    "PolygonObject",
+    "polygon_iou_pairs",
+    "polygon_objects",
     "keypoint_sigmas",
     "DEFAULT_KEYPOINT_SIGMA",
     "match_instances",
@@ -192,6 +197,11 @@ def agreement_result(
             m = match_keypoint_sets(ref.keypoints, a.keypoints, sigmas, thr)
             metrics = {**m.summary(), "per_class": m.extra["per_class"]}
             pairs.append(PairAgreement(f"#{i}", "keypoints", metrics))
+    if all(a.polygons for a in anns):
+        for i, a in enumerate(others, start=1):
+            m = match_polygons(ref.polygons, a.polygons, thr)
+            metrics = {**m.summary(), "per_class": m.extra["per_class"]}
+            pairs.append(PairAgreement(f"#{i}", "polygons", metrics))
     return AgreementResult(tuple(pairs), fleiss)
 
 

@@ -16,13 +16,14 @@ from typing import Any
 __all__ = ["KINDS", "AgreementResult", "PairAgreement"]
 
 #: The parts that can be compared, in the order results list them.
-KINDS = ("semantic", "instances", "boxes", "rotated", "keypoints")
+KINDS = ("semantic", "instances", "boxes", "rotated", "keypoints", "polygons")
 
 #: Matched-object parts: (words in a summary line, column prefix in a table row).
 _MATCH_WORDS = {
     "boxes": ("box F1", "box_f1"),
     "rotated": ("rotated box F1", "rotated_f1"),
     "keypoints": ("keypoint F1", "keypoint_f1"),
+    "polygons": ("polygon F1", "polygon_f1"),
 }
 
 
@@ -43,7 +44,7 @@ class PairAgreement:
     ----------
     name : str
         The pair, e.g. ``"ann1 vs ann2"`` or ``"#1"``.
-    kind : {"semantic", "instances", "boxes", "rotated", "keypoints"}
+    kind : {"semantic", "instances", "boxes", "rotated", "keypoints", "polygons"}
     metrics : Mapping
         What the core function returned: :func:`semantic_agreement`,
         :func:`instance_agreement`, or a matching summary (``tp``, ``fp``, ``fn``, ``f1``,
