@@ -277,10 +277,9 @@ class AugmentMixin(SessionPart):
         rot_list = self.rotated_boxes_list(rot_layer) if rot_layer is not None else []
         kp_list = self.keypoints_list(kp_layer) if kp_layer is not None else []
         poly_list = [
-            Polygon(d["ring"], d["class_id"], d["instance_id"], d["plane"], d["status"],
-                    dict(d["attributes"]))
+            polygon_from_record(d)
             for d in (self.polygons_list(poly_layer) if poly_layer is not None else [])
-        ]  # fmt: skip
+        ]
         ann_nd = ImageAnnotation(
             image_name=ref.name,
             shape=shape_nd,
@@ -716,6 +715,18 @@ def _as_pipeline(value: Any) -> Pipeline:
     if isinstance(value, (str, Path)):
         return Pipeline.load(value)
     raise AugmentError("expected a Pipeline, a dict or a file path", field="pipeline", value=value)
+
+
+def polygon_from_record(d: dict[str, Any]) -> Polygon:
+    """A ``core.objects.Polygon`` from one dict of ``LabelSession.polygons_list``."""
+    return Polygon(
+        d["ring"],
+        int(d["class_id"]),
+        int(d.get("instance_id", 0) or 0),
+        tuple(int(v) for v in d.get("plane", ())),
+        str(d.get("status", "todo")),
+        dict(d.get("attributes") or {}),
+    )
 
 
 def is_preview_layer(layer: Any) -> bool:
