@@ -544,9 +544,140 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 
 # -- agree --
+def _run_agree_by_annotator(args: argparse.Namespace) -> int:
+    import math
+
+    from .core.dataset import Dataset
+    from .core.team import agreement_by_annotator, agreement_chart, dataset_team_annotations
+
+    if args.b is not None:
+        raise _UsageError("agree --by-annotator takes one dataset, not A and B")
+    ds = Dataset.open(args.a)
+    taxonomy = _load_taxonomy(args.taxonomy) if args.taxonomy else _dataset_taxonomy(ds)
+    anns, times = dataset_team_annotations(ds)
+    res = agreement_by_annotator(
+        anns,
+        taxonomy if taxonomy is not None and len(taxonomy) else None,
+        times=times,
+        kappa_threshold=args.threshold,
+        f1_threshold=args.f1_threshold,
+    )
+    if args.chart:
+        print(f"chart: {agreement_chart(res, args.chart)}", file=sys.stderr)
+    if args.csv:
+        print(f"csv: {res.write_csv(args.csv)}", file=sys.stderr)
+    if args.report:
+        written = qc_write_report(
+            {"title": f"Agreement by annotator: {ds.root.name}", "team": res.report_section()},
+            args.report,
+        )
+        print(f"report: {', '.join(str(w) for w in written)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=1))
+        return 0
+    for r in res.pairs:
+        shown = {k: r[k] for k in ("kappa", "f1", "mean_iou")}
+        nums = ", ".join(
+            f"{k} {'n/a' if v is None or math.isnan(v) else f'{v:.3f}'}" for k, v in shown.items()
+        )
+        print(f"{r['annotator_a']} vs {r['annotator_b']} [{r['class']}]: {nums}")
+    print(f"{len(res.images)} overlap images")
+    for line in res.summary().splitlines():
+        if not line.startswith(tuple(f"{r['annotator_a']} vs" for r in res.pairs)):
+            print(line)
+    return 0
+
+
+def qc_write_report(report: dict[str, Any], path: str) -> list[Path]:
+    from .core import qc
+
+    return list(qc.write_report(report, path))
+
+
+def _dataset_taxonomy(ds: Any) -> Any:
+    from .core.taxonomy import Taxonomy
+
+    return Taxonomy.load(ds.taxonomy_path) if ds.taxonomy_path.is_file() else None
+
+
+# -- adjudicate --
+def _add_adjudicate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", metavar="DATASET", help="dataset folder with team labels")
+    p.add_argument(
+        "--consensus",
+        choices=("majority", "matching"),
+        required=True,
+        help="pixel majority vote, or objects matched across annotators",
+    )
+    p.add_argument(
+        "--min-annotators",
+        type=int,
+        metavar="K",
+        help="keep an object found by at least K annotators (default: a majority)",
+    )
+    p.add_argument("--iou", type=float, default=0.5, help="IoU of a match (default 0.5)")
+    p.add_argument(
+        "--tie", metavar="ANNOTATOR", help="pixels without a majority take this annotator's class"
+    )
+    p.add_argument("--force", action="store_true", help="replace reviewed annotations that exist")
+    p.add_argument("--user", metavar="NAME", help="reviewer recorded in the decisions log")
+
+
+def _run_adjudicate(args: argparse.Namespace) -> int:
+    from .core.dataset import Dataset
+    from .core.provenance import ProvenanceLog
+    from .core.team import consensus_dataset
+
+    ds = Dataset.open(args.dataset)
+    bar = _progress(range(0), desc="consensus")
+    out = consensus_dataset(
+        ds,
+        args.consensus,
+        min_annotators=args.min_annotators,
+        iou_threshold=args.iou,
+        tie=args.tie if args.tie is not None else 0,
+        force=args.force,
+        reviewer=_user(args),
+        progress=lambda done, total: bar.update(1),
+    )
+    bar.close()
+    ProvenanceLog(ds.provenance_path).append(
+        _entry(
+            args,
+            "adjudicate_consensus",
+            method=out["method"],
+            min_annotators=out["min_annotators"],
+            images=out["images"],
+            force=args.force,
+        )
+    )
+    for key in out["images"]:
+        print(f"{key}: {out['objects'][key]} objects, {out['boxes'][key]} boxes")
+    print(
+        f"adjudicate: {len(out['images'])} overlap images written as reviewed annotations "
+        f"({out['method']}, min annotators {out['min_annotators']})"
+    )
+    return 0
+
+
 def _add_agree(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="reference annotations (file, folder or dataset)")
-    p.add_argument("b", metavar="B", help="annotations to compare with A")
+    p.add_argument(
+        "b", metavar="B", nargs="?", help="annotations to compare with A (not with --by-annotator)"
+    )
+    p.add_argument(
+        "--by-annotator",
+        action="store_true",
+        help="A is a dataset with team labels: agreement per annotator pair and class",
+    )
+    p.add_argument("--csv", metavar="PATH", help="with --by-annotator: the pair x class table")
+    p.add_argument("--chart", metavar="PATH", help="with --by-annotator: a .png or .svg chart")
+    p.add_argument(
+        "--threshold", type=float, default=0.6, help="flag kappa below this (default 0.6)"
+    )
+    p.add_argument(
+        "--f1-threshold", type=float, default=0.7, help="flag F1 below this (default 0.7)"
+    )
     p.add_argument("--taxonomy", metavar="FILE", help="class names for the report")
     p.add_argument(
         "--report", metavar="PATH", help="write PATH (.html or .md) and a .json beside it"
@@ -561,6 +692,10 @@ def _run_agree(args: argparse.Namespace) -> int:
 
     from .core import qc
 
+    if args.by_annotator:
+        return _run_agree_by_annotator(args)
+    if args.b is None:
+        raise _UsageError("agree: give B (the annotations to compare) or --by-annotator")
     taxonomy = _load_taxonomy(args.taxonomy)
     a, b = load_annotation_set(args.a), load_annotation_set(args.b)
     common = sorted(set(a) & set(b))
@@ -788,6 +923,12 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite agree ana/ bob/ --taxonomy classes.yaml --report agreement.html",
         _add_agree,
         _run_agree,
+    ),
+    "adjudicate": (
+        "write the annotators' consensus as the reviewed annotation of overlap images",
+        "napari-labelsuite adjudicate plates/ --consensus matching --min-annotators 2",
+        _add_adjudicate,
+        _run_adjudicate,
     ),
     "pyramid": (
         "rebuild the multiscale levels of mask stores (batch)",

@@ -20,11 +20,12 @@ from .adjudicate import (
     DecisionLog,
     ObjectDecision,
     consensus,
+    consensus_dataset,
     decide_object,
     decisions_path,
     difference_map,
 )
-from .agreement import TeamAgreement, agreement_by_annotator
+from .agreement import TeamAgreement, agreement_by_annotator, dataset_team_annotations
 from .assignments import (
     ANNOTATOR_PATTERN,
     ASSIGNMENTS_FORMAT,
@@ -66,6 +67,8 @@ __all__ = [
     "agreement_chart",
     "agreement_chart_svg",
     "consensus",
+    "consensus_dataset",
+    "dataset_team_annotations",
     "decide_object",
     "decisions_path",
     "difference_map",

@@ -42,6 +42,7 @@ __all__ = [
     "DecisionLog",
     "ObjectDecision",
     "consensus",
+    "consensus_dataset",
     "decide_object",
     "decisions_path",
     "difference_map",
@@ -602,3 +603,74 @@ def team_annotations_of(
             if keys is None or key in keys:
                 out.setdefault(key, {})[who] = ann
     return out
+
+
+def consensus_dataset(
+    ds: Any,
+    method: str = "majority",
+    *,
+    min_annotators: int | None = None,
+    iou_threshold: float = 0.5,
+    tie: int | str = 0,
+    force: bool = False,
+    reviewer: str = "unknown",
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Write the annotators' consensus as the reviewed annotation of each overlap image.
+
+    All consensus annotations are computed first; nothing is written when one fails, or
+    when an overlap image already has a reviewed annotation and ``force`` is False.
+    Each image written is one decision (``consensus``) in ``decisions.jsonl``.
+
+    Returns
+    -------
+    dict
+        ``images`` (keys written), ``objects`` (consensus objects per key), ``boxes``
+        (consensus boxes per key), ``method``, ``min_annotators``.
+
+    Raises
+    ------
+    TeamError
+        No overlap image, an annotator's labels of another shape, bad parameters, or
+        reviewed annotations that would be overwritten (naming them).
+    """
+    from .agreement import check_team_annotations, dataset_team_annotations
+
+    anns, _ = dataset_team_annotations(ds)
+    check_team_annotations(anns)
+    index = {item.key: i for i, item in enumerate(ds)}
+    keys = [k for k in index if len(anns.get(k, {})) >= 2]
+    existing = [k for k in keys if ds.has_annotation(index[k])]
+    if existing and not force:
+        raise TeamError(
+            f"{len(existing)} overlap image(s) already have a reviewed annotation; "
+            "use --force (force=True) to replace them",
+            path=ds.annotation_dir,
+            field="force",
+            value=existing[:5],
+        )
+    results = {}
+    for done, k in enumerate(keys, start=1):
+        by = {w: anns[k][w] for w in anns[k]}
+        for a in by.values():  # lazy store arrays: the consensus is computed in memory
+            for role in ("semantic", "instances"):
+                if getattr(a, role) is not None:
+                    setattr(a, role, np.asarray(getattr(a, role)))
+        results[k] = consensus(
+            by, method, min_annotators=min_annotators, iou_threshold=iou_threshold, tie=tie
+        )
+        if progress is not None:
+            progress(done, len(keys))
+    log = DecisionLog(decisions_path(ds))
+    for k, ann in results.items():
+        ann.image_name = k
+        ds.save_annotation(index[k], ann)
+        log.append(reviewer, k, "consensus", **ann.metadata["consensus"])
+    first = next(iter(results.values()), None)
+    return {
+        "images": list(results),
+        "objects": {k: len(a.objects) for k, a in results.items()},
+        "boxes": {k: len(a.boxes) for k, a in results.items()},
+        "method": method,
+        "min_annotators": None if first is None else first.metadata["consensus"]["min_annotators"],
+    }
