@@ -212,12 +212,22 @@ class DatasetMixin(SessionPart):
         queued = follow() if follow is not None else None
         if queued is not None:
             return self.goto(queued, save=save)
+        assigned = getattr(self, "_next_assigned", None)  # TeamMixin: the annotator's images
+        mine = assigned(1) if assigned is not None else None
+        if mine is not None:
+            return self.goto(mine, save=save)
         cur = -1 if self._index is None else self._index
         return self.goto(min(cur + 1, len(ds) - 1), save=save)
 
     def prev(self, *, save: bool = True) -> DatasetItem:
-        """Show the previous image (saving the current one); stays on the first one."""
+        """Show the previous image (saving the current one); stays on the first one.
+
+        With an assignment (team mode), the current annotator's previous image."""
         self._require_dataset()
+        assigned = getattr(self, "_next_assigned", None)
+        mine = assigned(-1) if assigned is not None else None
+        if mine is not None:
+            return self.goto(mine, save=save)
         cur = 0 if self._index is None else self._index
         return self.goto(max(cur - 1, 0), save=save)
 
@@ -246,8 +256,9 @@ class DatasetMixin(SessionPart):
         before = list(self.layers)
         self._drop_item_layers()
         self._index = j
+        annotator = getattr(self, "_team_store_annotator", lambda: None)()
         try:
-            self.open_store(str(ds[j].path), "r+")
+            self.open_store(str(ds[j].path), "r+", annotator=annotator)
         finally:
             self._item_layers = [ly for ly in self.layers if ly not in before]
 
@@ -258,7 +269,8 @@ class DatasetMixin(SessionPart):
         item = ds[j]
         pixels = ds.read_image(j)
         shape, rgb = image_spatial_shape(pixels)
-        ann = ds.load_annotation(j)
+        load = getattr(self, "_team_load", None)  # TeamMixin: the annotator's own labels
+        ann = load(j) if load is not None else ds.load_annotation(j)
         if ann is None:
             ann = self._blank_annotation(item.key, shape)
         elif tuple(ann.shape) != shape:
@@ -309,7 +321,8 @@ class DatasetMixin(SessionPart):
             self.save_store()
             return str(ds[self._index].path)
         ann = self.to_annotation(image_name=ds[self._index].key)
-        if not (force or ds.has_annotation(self._index) or summarize(ann)["labeled"]):
+        has_saved = getattr(self, "_team_has_saved", ds.has_annotation)
+        if not (force or has_saved(self._index) or summarize(ann)["labeled"]):
             return None
         if self._dataset_read_only:
             raise SessionError(
@@ -317,8 +330,9 @@ class DatasetMixin(SessionPart):
                 path=ds.annotation_dir,
                 field="annotation_dir",
             )
+        save = getattr(self, "_team_save", ds.save_annotation)  # TeamMixin: per annotator
         try:
-            path = ds.save_annotation(self._index, ann)
+            path = save(self._index, ann)
         except OSError as exc:  # disk full, read-only file system: the old file is intact
             raise SessionError(
                 f"cannot save: {exc.strerror or exc}; the previous annotation is unchanged",

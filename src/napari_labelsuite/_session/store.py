@@ -124,23 +124,33 @@ class StoreMixin(SessionPart):
         storage_options: dict | None = None,
         max_in_memory: int = DEFAULT_MAX_IN_MEMORY,
         region: tuple[int, int] = DEFAULT_REGION,
+        annotator: str | None = None,
     ) -> MaskStore:
         """Open a store and show its image, label images and boxes as layers.
 
         Label images larger than ``max_in_memory`` bytes get a read-only multiscale
         overview plus an editable ``region`` (y, x) around the centre of the view.
+        With ``annotator``, only that annotator's label images (``<base>.<annotator>``,
+        created empty when missing) are shown and written, under their own locks.
         """
         self._close_current()
-        st = MaskStore.open(path, mode, storage_options=storage_options, user=self.user)
+        st = MaskStore.open(path, mode, storage_options=storage_options, user=self.user,
+                            annotator=annotator)  # fmt: skip
         if len(st.taxonomy):
             try:  # refused when layers still shown use classes the store lacks
                 self.taxonomy = st.taxonomy.copy()
             except TaxonomyError:
                 st.close()
                 raise
+        shown = getattr(self, "_team_store_labels", None)  # TeamMixin: the annotator's own
+        try:
+            names = shown(st) if shown is not None else st.label_names()
+        except BaseException:
+            st.close()
+            raise
         self._store = st
         self._add_image_layer(st)
-        for name in st.label_names():
+        for name in names:
             la = st.labels(name)
             if la.size * la.dtype.itemsize <= max_in_memory:
                 self._bind_region(name, tuple(slice(0, n) for n in la.shape))

@@ -778,8 +778,20 @@ class MaskStore:
 
     @property
     def annotation_meta(self) -> dict[str, Any]:
-        """Image name, image path, boxes and free metadata (a copy)."""
+        """Image name, image path, boxes and free metadata (a copy); for a store open for
+        an annotator, those kept in the annotator's own label images."""
+        if self.annotator is not None:
+            own = [n for n in self._own_labels() if self._label_meta[n].get("annotation")]
+            return self.label_annotation_meta(own[0]) if own else {}
         return json.loads(json.dumps(self._annotation))
+
+    def _own_labels(self) -> list[str]:
+        """The label images named for this store's annotator (all of them without one)."""
+        if self.annotator is None:
+            return list(self._labels)
+        from ..team.labels import parse_annotator_label_name
+
+        return [n for n in self._labels if parse_annotator_label_name(n)[1] == self.annotator]
 
     def set_annotation_meta(self, meta: dict[str, Any]) -> None:
         """Set the annotation tables; a store open for an annotator keeps them in each of
@@ -1008,13 +1020,13 @@ class MaskStore:
     ) -> ImageAnnotation:
         """The stored document; masks are lazy :class:`LabelArray` objects.
 
-        Without names, the first label image of each role is used.
+        Without names, the first label image of each role is used (of the annotator's
+        own, for a store open for an annotator).
         """
-        semantic = semantic or next((n for n in self._labels if self.role(n) == "semantic"), None)
-        instances = instances or next(
-            (n for n in self._labels if self.role(n) == "instances"), None
-        )
-        meta = dict(self._annotation)
+        own = self._own_labels()
+        semantic = semantic or next((n for n in own if self.role(n) == "semantic"), None)
+        instances = instances or next((n for n in own if self.role(n) == "instances"), None)
+        meta = dict(self.annotation_meta if self.annotator is not None else self._annotation)
         meta.setdefault("image_name", Path(self.path.rstrip("/")).name.split(".")[0])
         meta["shape"] = list(self.shape)
         meta["axes"] = self.axes

@@ -1,0 +1,320 @@
+"""Team labeling: assignments, the current annotator, each annotator's own labels.
+
+A dataset is in *team mode* once it has an assignment (:meth:`TeamMixin.assign`, kept in
+``<annotations>/team/assignments.json``). Then the session shows and saves the current
+annotator's own labels (``<annotations>/annotators/<annotator>/`` for image files,
+``<base>.<annotator>`` label images in mask stores, with a lock per label image), and
+:meth:`~DatasetMixin.next` / :meth:`~DatasetMixin.prev` walk that annotator's images.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..core.annotation import ImageAnnotation
+from ..core.errors import LabelsuiteError, SessionError, TeamError
+from ..core.team import (
+    Assignments,
+    annotator_label_name,
+    assignments_path,
+    has_annotator_annotation,
+    load_annotator_annotation,
+    save_annotator_annotation,
+    stamp_taxonomy_version,
+    validate_annotator,
+)
+from ..core.team.guidelines import annotation_taxonomy_version, outdated_guidelines
+from ..core.team.labels import annotator_sidecar_path, parse_annotator_label_name
+from .host import SessionPart
+
+__all__ = ["TeamMixin", "default_annotator"]
+
+#: environment variable naming the annotator of a session
+ANNOTATOR_ENV = "LABELSUITE_ANNOTATOR"
+
+
+def default_annotator(user: str | None = None) -> str:
+    """``$LABELSUITE_ANNOTATOR``, else the login name made a valid annotator name."""
+    import re
+
+    env = os.environ.get(ANNOTATOR_ENV)
+    if env:
+        return _env_name(env)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", user or "")[:64].lstrip("._-")
+    return name or "annotator"
+
+
+def _env_name(env: str) -> str:
+    try:
+        return validate_annotator(env)
+    except TeamError as exc:
+        raise exc.replace(where=f"${ANNOTATOR_ENV}") from None
+
+
+class TeamMixin(SessionPart):
+    """Assignments, the current annotator and per-annotator labels of a dataset.
+
+    Examples
+    --------
+    In napari's console (``labelsuite`` is the session)::
+
+        labelsuite.open_dataset("plates/")
+        labelsuite.assign(["alice", "bob", "carol"], overlap=0.1, per_image=2, seed=0)
+        labelsuite.set_annotator("alice")       # shows alice's labels, next() follows hers
+        labelsuite.next()                       # saves into annotators/alice/, moves on
+        labelsuite.team_progress()              # {"alice": {"assigned": 38, "done": 1}, ...}
+        labelsuite.annotator_labels("bob")      # bob's labels of this image (or None)
+    """
+
+    def _init_mixin(self) -> None:
+        self._annotator: str | None = None
+        self._assignments_cache: tuple[Any, Assignments] | None = None
+        #: taxonomy version the shown annotation was made under (QC: outdated guidelines)
+        self._shown_taxonomy_version: int | None = None
+
+    # -- the annotator -------------------------------------------------------------------
+    @property
+    def annotator(self) -> str:
+        """Who labels in this session: set with :meth:`set_annotator`; by default
+        ``$LABELSUITE_ANNOTATOR`` or the login name."""
+        if self._annotator is None:
+            self._annotator = default_annotator(self.user)
+        return self._annotator
+
+    def set_annotator(self, name: str) -> str:
+        """Label as ``name`` from now on; the shown image is saved (as the previous
+        annotator) and shown again with ``name``'s own labels.
+
+        The provenance and effort logs name the annotator too (``user`` becomes ``name``).
+
+        Raises
+        ------
+        TeamError
+            When ``name`` is not a valid annotator name, or the dataset's assignment does
+            not list it.
+        """
+        name = validate_annotator(name)
+        asg = self.assignments
+        if asg is not None and name not in asg.annotators:
+            raise TeamError(
+                f"not an annotator of this dataset's assignment (have {asg.annotators})",
+                path=assignments_path(self._require_dataset()),
+                field="annotator",
+                value=name,
+            )
+        ds = self.dataset
+        if ds is not None and self.index is not None:
+            self.save_current()
+        previous = self._annotator
+        self._annotator = name
+        self.user = name
+        if ds is not None and self.index is not None:
+            self._show(self.index)
+        self._record("set_annotator", annotator=name, previous=previous)
+        return name
+
+    # -- assignments -----------------------------------------------------------------------
+    @property
+    def team_mode(self) -> bool:
+        """True when the open dataset has an assignment (labels are kept per annotator)."""
+        ds = self.dataset
+        return ds is not None and assignments_path(ds).is_file()
+
+    @property
+    def assignments(self) -> Assignments | None:
+        """The open dataset's assignment (read from its file), or None."""
+        ds = self.dataset
+        if ds is None:
+            return None
+        p = assignments_path(ds)
+        try:
+            st = p.stat()
+        except OSError:
+            return None
+        stamp = (str(p), st.st_mtime_ns, st.st_size)
+        if self._assignments_cache is not None and self._assignments_cache[0] == stamp:
+            return self._assignments_cache[1]
+        asg = Assignments.load(p, keys=ds.keys())
+        self._assignments_cache = (stamp, asg)
+        return asg
+
+    def assign(
+        self,
+        annotators: list[str] | str,
+        overlap: float = 0.1,
+        per_image: int = 2,
+        seed: int = 0,
+    ) -> Assignments:
+        """Assign the open dataset's images to ``annotators`` and save the assignment.
+
+        Each image gets one annotator; ``round(overlap * n)`` images, drawn with
+        ``seed``, get ``per_image`` (for agreement). The same arguments give the same
+        assignment; annotators' loads differ by at most one image. A new assignment
+        replaces the old one (its ``version`` counts up); labels already saved stay.
+
+        Parameters
+        ----------
+        annotators : list of str or str
+            Names (``"alice,bob"`` is split at commas).
+
+        Raises
+        ------
+        TeamError
+            Bad names, ``overlap`` outside [0, 1], ``per_image`` < 2 with overlap or more
+            than the annotators; nothing is written.
+        """
+        ds = self._require_dataset()
+        if isinstance(annotators, str):
+            annotators = [a.strip() for a in annotators.split(",") if a.strip()]
+        p = assignments_path(ds)
+        version = 1
+        if p.is_file():
+            try:
+                version = Assignments.load(p).version + 1
+            except TeamError:  # an unreadable file is replaced; count on from it
+                version = 2
+        asg = Assignments.create(ds.keys(), list(annotators), overlap, per_image, seed,
+                                 version=version)  # fmt: skip
+        if getattr(self, "_dataset_read_only", None):
+            raise SessionError(
+                "the dataset is open read-only; the assignment was not saved",
+                path=p,
+                field="annotation_dir",
+            )
+        try:
+            asg.save(p)
+        except OSError as exc:
+            raise SessionError(
+                f"cannot save the assignment: {exc.strerror or exc}", path=p
+            ) from exc
+        self._assignments_cache = None
+        counts = asg.counts()
+        self._record(
+            "assign",
+            annotators=asg.annotators,
+            overlap=asg.overlap,
+            per_image=asg.per_image,
+            seed=asg.seed,
+            version=asg.version,
+            images={a: c["total"] for a, c in counts.items()},
+            overlap_images=len(asg.overlap_keys()),
+        )
+        return asg
+
+    def team_progress(self) -> dict[str, dict[str, int]]:
+        """Per annotator: ``{"assigned": n, "done": n}`` (done: saved labels exist).
+
+        The image shown counts as done for the current annotator once saved.
+        """
+        ds = self._require_dataset()
+        asg = self.assignments
+        if asg is None:
+            raise SessionError(
+                "the dataset has no assignment; call assign(annotators) first",
+                path=assignments_path(ds),
+                field="assignments",
+            )
+        index = {k: i for i, k in enumerate(ds.keys())}
+        out: dict[str, dict[str, int]] = {}
+        for a in asg.annotators:
+            keys = asg.items_of(a)
+            done = sum(has_annotator_annotation(ds, index[k], a) for k in keys)
+            out[a] = {"assigned": len(keys), "done": int(done)}
+        return out
+
+    def annotator_labels(self, annotator: str, i: int | None = None) -> ImageAnnotation | None:
+        """``annotator``'s saved labels of image ``i`` (default: the one shown), or None.
+
+        For viewing or comparing; the session's layers are not changed.
+        """
+        ds = self._require_dataset()
+        if i is None:
+            if self.index is None:
+                raise SessionError("no image is shown; give i", field="i")
+            i = self.index
+        return load_annotator_annotation(ds, ds._check(i), validate_annotator(annotator))
+
+    # -- hooks used by DatasetMixin (navigation, loading and saving an item) --------------
+    def _next_assigned(self, step: int) -> int | None:
+        """The index of the current annotator's next (``step=1``) or previous (``-1``)
+        assigned image, None without an assignment (plain navigation)."""
+        asg = self.assignments
+        if asg is None or self.annotator not in asg.annotators:
+            return None
+        ds = self._require_dataset()
+        index = {k: i for i, k in enumerate(ds.keys())}
+        mine = sorted(index[k] for k in asg.items_of(self.annotator))
+        if not mine:
+            return None
+        cur = self.index
+        if step > 0:
+            after = [j for j in mine if cur is None or j > cur]
+            return after[0] if after else (cur if cur in mine else mine[-1])
+        before = [j for j in mine if cur is not None and j < cur]
+        return before[-1] if before else (cur if cur in mine else mine[0])
+
+    def _team_load(self, j: int) -> ImageAnnotation | None:
+        """The annotation to show for image item ``j`` (the annotator's own in team mode)."""
+        ds = self._require_dataset()
+        ann = (
+            load_annotator_annotation(ds, j, self.annotator)
+            if self.team_mode
+            else ds.load_annotation(j)
+        )
+        self._shown_taxonomy_version = (
+            annotation_taxonomy_version(ann) if ann is not None else self.taxonomy.version
+        )
+        return ann
+
+    def _team_has_saved(self, j: int) -> bool:
+        ds = self._require_dataset()
+        if self.team_mode:
+            return annotator_sidecar_path(ds, j, self.annotator).is_file()
+        return ds.has_annotation(j)
+
+    def _team_save(self, j: int, ann: ImageAnnotation) -> Path:
+        """Save image item ``j``: stamped with the taxonomy version, into the annotator's
+        folder in team mode."""
+        ds = self._require_dataset()
+        stamp_taxonomy_version(ann, self.taxonomy)
+        if self.team_mode:
+            path = save_annotator_annotation(ds, j, self.annotator, ann)
+        else:
+            path = ds.save_annotation(j, ann)
+        self._shown_taxonomy_version = self.taxonomy.version
+        return path
+
+    def _team_store_annotator(self) -> str | None:
+        """The annotator whose label images a store item is opened for (team mode)."""
+        return self.annotator if self.team_mode else None
+
+    def _team_store_labels(self, st: Any) -> list[str]:
+        """The label images of an open store to show: in annotator mode the annotator's
+        own, created empty (one per role) when they have none yet."""
+        if st.annotator is None:
+            return list(st.label_names())
+        mine = [n for n in st.label_names() if parse_annotator_label_name(n)[1] == st.annotator]
+        if not mine and not st.read_only:
+            top = max(self.taxonomy.ids(), default=0)
+            st.create_labels(annotator_label_name("semantic", st.annotator),
+                             "uint8" if top < 256 else "uint32", role="semantic")  # fmt: skip
+            st.create_labels(annotator_label_name("instances", st.annotator), "uint32",
+                             role="instances")  # fmt: skip
+            st.save()
+            mine = [
+                n for n in st.label_names() if parse_annotator_label_name(n)[1] == st.annotator
+            ]
+        return mine
+
+    def _outdated_guideline_findings(self, ann: ImageAnnotation) -> list[Any]:
+        """QC: labels of the shown annotation made under an older guideline of their class."""
+        version = self._shown_taxonomy_version
+        if version is None:
+            return []
+        ann.metadata["taxonomy_version"] = version
+        try:
+            return outdated_guidelines(ann, self.taxonomy)
+        except LabelsuiteError:
+            return []

@@ -1,0 +1,212 @@
+"""The session in team mode: assign, annotate as someone, next() follows the assignment,
+each annotator's labels saved apart, team progress, guideline QC (headless)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_labelsuite import LabelSession
+from napari_labelsuite.core.dataset import Dataset
+from napari_labelsuite.core.errors import TeamError
+from napari_labelsuite.core.store import MaskStore
+from napari_labelsuite.core.team import (
+    Assignments,
+    annotator_sidecar_path,
+    assignments_path,
+    load_annotator_annotation,
+)
+
+SHAPE = (24, 32)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "plates"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    for k in range(10):
+        tifffile.imwrite(d / f"img{k}.tif", rng.integers(0, 255, SHAPE, dtype=np.uint8))
+    return d
+
+
+@pytest.fixture
+def session(cells_taxonomy, monkeypatch):
+    monkeypatch.delenv("LABELSUITE_ANNOTATOR", raising=False)
+    return LabelSession(taxonomy=cells_taxonomy, user="lead")
+
+
+def _paint(s: LabelSession, value: int, rows=slice(2, 6)) -> None:
+    layer = s.instances
+    data = np.array(layer.data)
+    data[rows, 3 : 3 + value] = value
+    layer.data = data
+    s.set_objects({value: s.objects(layer).get(value) or _obj()})
+
+
+def _obj():
+    from napari_labelsuite.core.annotation import ObjectInfo
+
+    return ObjectInfo(1)
+
+
+def test_assign_saves_a_reproducible_assignment_with_a_provenance_entry(session, folder):
+    ds = session.open_dataset(folder)
+    asg = session.assign(["alice", "bob"], overlap=0.2, per_image=2, seed=4)
+    p = assignments_path(ds)
+    assert Assignments.load(p, keys=ds.keys()) == asg
+    assert session.assignments == asg
+    assert asg == Assignments.create(ds.keys(), ["alice", "bob"], 0.2, 2, 4)
+    assert len(asg.overlap_keys()) == 2
+    entry = session.provenance()[-1]
+    assert entry["action"] == "assign"
+    assert entry["params"]["images"] == {"alice": 6, "bob": 6}
+    assert entry["params"]["overlap_images"] == 2
+    again = session.assign("alice,bob", overlap=0.2, seed=4)
+    assert again.version == 2 and again.items == asg.items
+
+
+def test_bad_assignments_change_nothing(session, folder):
+    ds = session.open_dataset(folder)
+    session.assign(["alice", "bob"], overlap=0.1)
+    before = assignments_path(ds).read_bytes()
+    for kwargs in ({"overlap": 1.2}, {"overlap": -1}, {"per_image": 1}, {"per_image": 3},
+                   {"annotators": ["alice", "bad/name"]}):  # fmt: skip
+        args = {"annotators": ["alice", "bob"], **kwargs}
+        with pytest.raises(TeamError):
+            session.assign(**args)
+    assert assignments_path(ds).read_bytes() == before
+    with pytest.raises(TeamError, match="not an annotator"):
+        session.set_annotator("mallory")
+
+
+def test_next_and_prev_follow_the_annotators_assignment(session, folder):
+    ds = session.open_dataset(folder)
+    asg = session.assign(["alice", "bob", "carol"], overlap=0.3, seed=2)
+    session.set_annotator("bob")
+    mine = [ds.keys().index(k) for k in asg.items_of("bob")]
+    seen = []
+    for _ in range(len(mine) + 2):  # stays on the last one at the end
+        seen.append(session.next().key)
+    assert seen == [ds[i].key for i in mine] + [ds[mine[-1]].key] * 2
+    back = [session.prev().key for _ in range(len(mine) - 1)]
+    assert back == [ds[i].key for i in reversed(mine[:-1])]
+
+
+def test_each_annotator_saves_and_sees_only_their_own_labels(session, folder):
+    ds = session.open_dataset(folder)
+    asg = session.assign(["alice", "bob"], overlap=1.0, per_image=2, seed=0)  # all shared
+    assert asg.overlap_keys() == ds.keys()
+    session.set_annotator("alice")
+    session.goto(0)
+    _paint(session, 3)
+    session.goto(1)  # saves img0 as alice's
+    session.set_annotator("bob")
+    session.goto(0)
+    assert int(np.asarray(session.instances.data).max()) == 0  # bob starts blank
+    _paint(session, 5)
+    session.save_current()
+    a = load_annotator_annotation(ds, 0, "alice")
+    b = load_annotator_annotation(ds, 0, "bob")
+    assert int(np.asarray(a.instances).max()) == 3
+    assert int(np.asarray(b.instances).max()) == 5
+    assert not ds.has_annotation(0)  # the dataset's own sidecar is never written in team mode
+    # alice sees hers again
+    session.set_annotator("alice")
+    assert int(np.asarray(session.instances.data).max()) == 3
+    other = session.annotator_labels("bob", 0)
+    assert int(np.asarray(other.instances).max()) == 5
+    assert session.annotator_labels("carol", 0) is None
+    # every save records the taxonomy version it was made under
+    doc = json.loads(annotator_sidecar_path(ds, 0, "bob").read_text())
+    assert doc["annotation"]["metadata"]["taxonomy_version"] == session.taxonomy.version
+
+
+def test_team_progress_counts_assigned_and_done_images(session, folder):
+    ds = session.open_dataset(folder)
+    asg = session.assign(["alice", "bob"], overlap=0.0)
+    session.set_annotator("alice")
+    first_two = asg.items_of("alice")[:2]
+    for key in first_two:
+        session.goto(ds.keys().index(key))
+        _paint(session, 2)
+    session.next()
+    prog = session.team_progress()
+    assert prog == {"alice": {"assigned": 5, "done": 2}, "bob": {"assigned": 5, "done": 0}}
+
+
+def test_the_default_annotator_comes_from_the_environment(cells_taxonomy, monkeypatch):
+    monkeypatch.setenv("LABELSUITE_ANNOTATOR", "dana")
+    assert LabelSession(taxonomy=cells_taxonomy, user="lead").annotator == "dana"
+    monkeypatch.delenv("LABELSUITE_ANNOTATOR")
+    assert LabelSession(taxonomy=cells_taxonomy, user="j doe").annotator == "j_doe"
+    monkeypatch.setenv("LABELSUITE_ANNOTATOR", "../x")
+    with pytest.raises(TeamError, match="LABELSUITE_ANNOTATOR"):
+        _ = LabelSession(taxonomy=cells_taxonomy, user="lead").annotator
+
+
+def test_a_hand_edited_assignment_file_is_a_named_error_and_stays_as_is(session, folder):
+    ds = session.open_dataset(folder)
+    session.assign(["alice", "bob"], overlap=0.2)
+    p = assignments_path(ds)
+    doc = json.loads(p.read_text())
+    doc["items"]["img3"] = ["alice", "zed"]
+    p.write_text(json.dumps(doc))
+    before = p.read_bytes()
+    with pytest.raises(TeamError, match="unknown annotator") as info:
+        _ = session.assignments
+    assert info.value.path == str(p)
+    assert p.read_bytes() == before
+
+
+def test_qc_flags_labels_made_under_an_older_guideline(session, folder):
+    session.open_dataset(folder)
+    session.assign(["alice"], overlap=0.0)
+    session.set_annotator("alice")
+    session.goto(0)
+    _paint(session, 2)
+    session.goto(1)
+    session.goto(0)
+    assert [f for f in session.run_checks() if f.check == "outdated_guideline"] == []
+    cls = session.taxonomy[1].name
+    session.taxonomy.update(cls, description="a new rule for this class")
+    found = [f for f in session.run_checks() if f.check == "outdated_guideline"]
+    assert [(f.instance_id, f.class_id) for f in found] == [(2, 1)]
+    session.goto(1)  # saving under the new version clears it
+    session.goto(0)
+    _paint(session, 2)
+    session.save_current()
+    session.goto(0, save=False)
+    assert [f for f in session.run_checks() if f.check == "outdated_guideline"] == []
+
+
+def test_store_items_open_for_the_annotator_with_their_own_label_images(session, tmp_path):
+    d = tmp_path / "stores"
+    d.mkdir()
+    for k in range(2):
+        MaskStore.create(d / f"s{k}.ome.zarr", shape=SHAPE, chunks=(16, 16)).close()
+    ds = session.open_dataset(d)
+    session.assign(["alice", "bob"], overlap=0.0)
+    session.set_annotator("alice")
+    session.goto(0)
+    assert session.store.annotator == "alice"
+    names = sorted(ly.name for ly in session.layers_of_role("instances"))
+    assert names == ["instances.alice"]
+    # another annotator can open the same store at the same time
+    with MaskStore.open(ds[0].path, "r+", annotator="bob") as other:
+        other.create_labels("instances.bob", role="instances")[0:2, 0:2] = 9
+        other.save()
+    layer = session.instances
+    data = np.array(layer.data)
+    data[4:8, 4:8] = 7
+    layer.data = data
+    session.save_current(force=True)
+    session.close_store()
+    with MaskStore.open(ds[0].path) as st:
+        assert int(st.labels("instances.alice")[5, 5]) == 7
+        assert int(st.labels("instances.bob")[0, 0]) == 9
+        assert sorted(st.label_names()) == ["instances.alice", "instances.bob", "semantic.alice"]
+    assert Dataset.open(d).keys() == ds.keys()
