@@ -36,6 +36,7 @@ from ..core.qc import (
     semantic_disagreement,
     write_report,
 )
+from ..core.team.guidelines import outdated_guidelines
 from .events import emit
 from .host import SessionPart
 from .layers import ROLES, _layer_data, role_of
@@ -101,14 +102,19 @@ class QCMixin(SessionPart):
         See :func:`napari_labelsuite.core.qc.check` for the parameters.
         """
         ann = self.to_annotation()
+        outdated = getattr(self, "_outdated_guideline_findings", None)  # TeamMixin
+        guideline = checks is None or "outdated_guideline" in checks
         found = check(
             ann,
             self.taxonomy,
             min_area=min_area,
             box_iou_threshold=box_iou_threshold,
             box_mask_iou=box_mask_iou,
-            checks=checks,
+            checks=None if checks is None else [c for c in checks if c != "outdated_guideline"],
         )
+        if outdated is not None and guideline:
+            # labels made under an older guideline of their class (taxonomy versions)
+            found = [*found, *outdated(ann)]
         self._qc_findings = found
         self._qc_classes = None
         self._record(
@@ -143,6 +149,8 @@ class QCMixin(SessionPart):
             name = ds.relative_name(i)
             if i in anns:
                 part = check_dataset([anns[i]])
+                if i != self.index:  # the shown image: run_checks judges it by its layers
+                    part += outdated_guidelines(anns[i], self.taxonomy)
             else:
                 part = [Finding("unlabeled_image", f"image {name} has no annotation")]
             for f in part:
