@@ -177,3 +177,18 @@ def test_save_adjudicated_writes_the_dataset_annotation_only(session, team_ds):
     session.goto(2)
     with pytest.raises(TeamError, match="fewer than two annotators"):
         session.consensus()
+
+
+def test_qc_report_shows_the_team_agreement_with_its_chart(session, tmp_path):
+    res = session.agreement_by_annotator()
+    html_path = tmp_path / "qc.html"
+    written = session.export_qc_report(html_path)
+    page = html_path.read_text()
+    assert "team_agreement" in page and "per pair and class" in page  # the chart's title
+    assert page.count("<svg") >= 1 and "ana vs bob" in page
+    doc = json.loads(written[0].read_text())
+    assert "chart_svg" not in doc["team_agreement"]
+    assert doc["team_agreement"]["pairs"][0]["kappa"] == pytest.approx(res.pairs[0]["kappa"])
+    md = session.export_qc_report(tmp_path / "qc.md")
+    assert any(p.name == "qc.md" for p in md)
+    assert "chart" in (tmp_path / "qc.md").read_text()

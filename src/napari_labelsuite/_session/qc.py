@@ -596,6 +596,9 @@ class QCMixin(SessionPart):
         }
         if self._qc_agreement is not None:
             report["agreement"] = self._qc_agreement.as_dict()
+        team = getattr(self, "_team_agreement", None)  # AdjudicationMixin
+        if team is not None:
+            report["team_agreement"] = team.report_section(chart=True)
         effort = self.effort()  # EffortMixin: actions and seconds per object, by route
         if len(effort):
             report["effort"] = effort

@@ -19,7 +19,10 @@ import pandas as pd
 from ..errors import QCError
 from ..fileio import atomic_write_text
 
-__all__ = ["report_to_jsonable", "svg_bar_chart", "write_report"]
+__all__ = ["CHART_KEY", "report_to_jsonable", "svg_bar_chart", "write_report"]
+
+#: key of a section's own chart (SVG text), drawn in the page and left out of the JSON
+CHART_KEY = "chart_svg"
 
 
 def _plain(v: Any) -> Any:
@@ -150,16 +153,23 @@ def write_report(report: dict[str, Any], path: str | Path, fmt: str | None = Non
             "the report's folder does not exist", path=path.parent, field="path", value=str(path)
         )
     stem = path.with_suffix("")
+    # a section may bring its own chart as SVG text (CHART_KEY): shown, not in the JSON
+    charts = [c for c in [_chart(report)] if c] + [
+        v[CHART_KEY] for v in report.values() if isinstance(v, dict) and v.get(CHART_KEY)
+    ]
+    report = {
+        k: {kk: vv for kk, vv in v.items() if kk != CHART_KEY} if isinstance(v, dict) else v
+        for k, v in report.items()
+    }
     data = report_to_jsonable(report)
     json_path = stem.with_suffix(".json")
     atomic_write_text(json_path, json.dumps(data, indent=2))
     title = str(report.get("title", "Quality control report"))
-    chart = _chart(report)
     if fmt == "html":
-        page = _html_page(title, report, chart)
+        page = _html_page(title, report, charts)
         page_path = stem.with_suffix(".html")
     else:
-        page = _md_page(title, report, chart, stem)
+        page = _md_page(title, report, charts, stem)
         page_path = stem.with_suffix(".md")
     atomic_write_text(page_path, page)
     return [json_path, page_path]
@@ -191,7 +201,7 @@ def _sections(report: dict[str, Any], prefix: str = ""):
             yield heading, {"value": val}, []
 
 
-def _html_page(title: str, report: dict[str, Any], chart: str | None) -> str:
+def _html_page(title: str, report: dict[str, Any], charts: list[str]) -> str:
     out = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
@@ -199,8 +209,7 @@ def _html_page(title: str, report: dict[str, Any], chart: str | None) -> str:
         "padding:2px 6px;text-align:right}th{background:#eee}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
-    if chart:
-        out.append(chart)
+    out.extend(charts)
     for heading, scalars, tables in _sections(report):
         out.append(f"<h2>{html.escape(heading)}</h2>")
         if scalars:
@@ -213,12 +222,15 @@ def _html_page(title: str, report: dict[str, Any], chart: str | None) -> str:
     return "\n".join(out)
 
 
-def _md_page(title: str, report: dict[str, Any], chart: str | None, stem: Path) -> str:
+def _md_page(title: str, report: dict[str, Any], charts: list[str], stem: Path) -> str:
     out = [f"# {title}", ""]
-    if chart:
-        svg_path = stem.with_name(stem.name + "_chart.svg")
+    for n, chart in enumerate(charts, start=1):
+        svg_path = stem.with_name(stem.name + ("_chart.svg" if n == 1 else f"_chart{n}.svg"))
         atomic_write_text(svg_path, chart)
-        out += [f"![per-class chart]({svg_path.name})", ""]
+        out += [
+            f"![chart]({svg_path.name})" if n > 1 else f"![per-class chart]({svg_path.name})",
+            "",
+        ]
     for heading, scalars, tables in _sections(report):
         out += [f"## {heading}", ""]
         if scalars:

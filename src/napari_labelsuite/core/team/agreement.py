@@ -336,10 +336,21 @@ class TeamAgreement:
         ]
         return "\n".join(lines)
 
-    def report_section(self) -> dict[str, Any]:
-        """The section the QC report shows (tables of pairs, time, flags, guidelines)."""
+    def report_section(self, chart: bool = False) -> dict[str, Any]:
+        """The section the QC report shows (tables of pairs, time, flags, guidelines).
+
+        With ``chart``, also the chart as SVG text (``chart_svg``), which
+        :func:`~napari_labelsuite.core.qc.write_report` draws in the page.
+        """
         d = self.to_dict()
+        extra: dict[str, Any] = {}
+        if chart:
+            from ..qc.report import CHART_KEY
+            from .chart import agreement_chart_svg
+
+            extra[CHART_KEY] = agreement_chart_svg(self)
         return {
+            **extra,
             "images": len(self.images),
             "kappa_threshold": self.kappa_threshold,
             "f1_threshold": self.f1_threshold,
