@@ -32,11 +32,13 @@ from ..core.qc import (
     majority_vote,
     match_boxes,
     match_keypoint_sets,
+    match_polygons,
     semantic_agreement,
     semantic_disagreement,
     write_report,
 )
 from ..core.team.guidelines import outdated_guidelines
+from .augment import polygon_from_record
 from .events import emit
 from .host import SessionPart
 from .layers import ROLES, _layer_data, role_of
@@ -48,8 +50,9 @@ def _is_shapes(layer: Any) -> bool:
     return isinstance(layer, Shapes)
 
 
-#: parts compare_layers compares: the mask/box roles plus rotated boxes and keypoint sets
-COMPARE_KINDS = (*ROLES, "rotated", "keypoints")
+#: parts compare_layers compares: the mask/box roles plus rotated boxes, keypoint sets and
+#: polygons
+COMPARE_KINDS = (*ROLES, "rotated", "keypoints", "polygons")
 #: roles whose objects get a review status by index (set_object_review_status)
 OBJECT_REVIEW_ROLES = ("rotated", "polygons", "keypoints")
 
@@ -419,25 +422,31 @@ class QCMixin(SessionPart):
         iou_threshold: float = 0.5,
         add_layers: bool = True,
         sigmas: dict[int, Any] | None = None,
+        method: str = "raster",
     ) -> dict[str, Any]:
         """Agreement of two or more annotation layers of one image (the first is the reference).
 
         Parameters
         ----------
         *layers : Layer or str
-            Labels layers (semantic or instance), boxes or rotated-boxes Shapes layers, or
-            keypoints Points layers, by object or name.
-        kind : {"semantic", "instances", "boxes", "rotated", "keypoints"}, optional
+            Labels layers (semantic or instance), boxes, rotated-boxes or polygons Shapes
+            layers, or keypoints Points layers, by object or name.
+        kind : {"semantic", "instances", "boxes", "rotated", "keypoints", "polygons"}, optional
             Defaults to the first layer's role (an unmanaged Labels layer counts as
             instances). ``rotated`` matches by the IoU of the rotated rectangles
             (``match_boxes(..., rotated=True)``), ``keypoints`` by OKS
-            (:func:`~napari_labelsuite.core.qc.match_keypoint_sets`).
+            (:func:`~napari_labelsuite.core.qc.match_keypoint_sets`), ``polygons`` by
+            polygon IoU (:func:`~napari_labelsuite.core.qc.match_polygons`: the shapes of
+            one instance on a plane are one object, its holes cut out).
         iou_threshold : float
             Matching threshold for the disagreement map, consensus and boxes (the OKS
             threshold for keypoints).
         sigmas : dict, optional
             Keypoints only: class id -> per-keypoint OKS sigmas. Defaults to the COCO
             person sigmas for 17-keypoint skeletons, else ``core.qc.DEFAULT_KEYPOINT_SIGMA`` each.
+        method : {"raster", "shapely"}
+            Polygons only: the pycocotools raster IoU (COCO's ``segm`` rule), or the
+            exact area IoU with shapely (must be installed).
         add_layers : bool
             Add a "disagreement" Labels layer (where annotators differ; unmatched objects
             highlighted) and a "consensus" layer (majority vote / matched consensus) with
@@ -484,6 +493,18 @@ class QCMixin(SessionPart):
                 m = match_keypoint_sets(klists[0], other, sig, iou_threshold)
                 metrics = {**m.summary(), "per_class": m.extra["per_class"]}
                 pairs.append(PairAgreement(f"{names[0]} vs {names[i]}", kind, metrics))
+        elif kind == "polygons":
+            plists = [[polygon_from_record(d) for d in self.polygons_list(x)] for x in lays]
+            for i, polys in enumerate(plists[1:], start=1):
+                m = match_polygons(plists[0], polys, iou_threshold, method=method)
+                metrics = {
+                    **m.summary(),
+                    "per_class": m.extra["per_class"],
+                    "matched": [[int(x), int(y)] for x, y in zip(m.a, m.b)],
+                    "unmatched_a": m.unmatched_a.tolist(),
+                    "unmatched_b": m.unmatched_b.tolist(),
+                }
+                pairs.append(PairAgreement(f"{names[0]} vs {names[i]}", kind, metrics))
         else:
             data = [_layer_data(x) for x in lays]
             shape = tuple(data[0].shape)
@@ -507,7 +528,7 @@ class QCMixin(SessionPart):
         self._qc_agreement = AgreementResult(tuple(pairs), fleiss, tuple(names), kind)
         self._record(
             "compare_layers", layers=names, kind=kind, iou_threshold=iou_threshold,
-            add_layers=add_layers,
+            add_layers=add_layers, **({"method": method} if kind == "polygons" else {}),
         )  # fmt: skip
         result = self._qc_agreement.as_dict()
         if kind in ("semantic", "instances"):
