@@ -194,6 +194,72 @@ def test_prediction_in_runs_of_pixels_equals_the_forests_own(n_jobs):
     np.testing.assert_array_equal(ours, ref)
 
 
+# -- labels from a coarse grid ------------------------------------------------------------
+@pytest.mark.parametrize("tile", [(50, 60), (37, 41), (128, 128)])
+def test_coarse_labels_do_not_depend_on_the_tiling(tile):
+    img, _, scr = _blobs()
+    whole = PixelClassifier(**SMALL).fit(img, scr)
+    tiled = whole.copy()  # the same forest (training in other blocks samples in another order)
+    tiled.tile = tile
+    np.testing.assert_array_equal(tiled.predict(img), whole.predict(img))
+    region = (slice(17, 101), slice(33, 128))  # odd starts: the grid stays on even pixels
+    np.testing.assert_array_equal(tiled.predict(img, region=region), whole.predict(img)[region])
+
+
+def test_coarse_labels_equal_every_pixel_evaluated_on_the_blobs_with_a_third_of_the_work():
+    img, gt, scr = _blobs()
+    clf = PixelClassifier(**SMALL).fit(img, scr)
+    before = clf.n_evaluated_
+    coarse = clf.predict(img)
+    evaluated = clf.n_evaluated_ - before
+    exact = PixelClassifier(coarse_margin=None, **SMALL).fit(img, scr)
+    before = exact.n_evaluated_
+    full = exact.predict(img)
+    assert exact.n_evaluated_ - before == img.size
+    np.testing.assert_array_equal(full, exact.labels_from_proba(exact.predict_proba(img)))
+    np.testing.assert_array_equal(coarse, full)
+    # the grid (a quarter, plus the one-pixel ring of the block) and the pixels near edges
+    assert img.size / 4 < evaluated < 0.45 * img.size
+
+
+def _line_classifier(margin):
+    """A trained classifier whose forest is replaced by a known rule on the finest
+    Gaussian: p(class 2) = that value clipped to [0, 1]."""
+    img, _, scr = _blobs()
+    clf = PixelClassifier({"kinds": ["intensity"], "sigmas": [0.3]}, coarse_margin=margin, **SMALL)
+    clf.fit(img, scr)
+
+    def rule(planes):
+        p2 = np.clip(planes[0], 0, 1).astype(np.float32)
+        return np.stack([1 - p2, p2], axis=-1)
+
+    clf._proba_planar = rule
+    return clf
+
+
+def test_coarse_grid_rule_on_thin_lines():
+    img = np.zeros((32, 40), np.float32)
+    img[9, 4:36] = 1  # a one-pixel line on an odd row: between grid rows
+    img[20, 4:36] = 1  # the same on an even row: on the grid
+    exact = _line_classifier(None).predict(img)
+    assert (exact[9, 4:36] == 2).all() and (exact[20, 4:36] == 2).all()
+    assert (exact == 2).sum() == 2 * 32
+    coarse = _line_classifier(0.5).predict(img)
+    # rows 8 and 10 are sure of the background (margin 0.992): row 9 takes their label
+    assert (coarse[9] == 1).all()
+    # on the grid row the line is found; its neighbours disagree, so they are evaluated
+    np.testing.assert_array_equal(np.delete(coarse, 9, axis=0), np.delete(exact, 9, axis=0))
+    # a margin above the background's sureness evaluates row 9 and finds the line
+    np.testing.assert_array_equal(_line_classifier(0.995).predict(img), exact)
+
+
+@pytest.mark.parametrize("margin", [-0.1, 1.5, "x"])
+def test_bad_coarse_margin_is_refused(margin):
+    with pytest.raises(ClassifierError) as err:
+        PixelClassifier(coarse_margin=margin)
+    assert err.value.field == "coarse_margin" and err.value.value == margin
+
+
 def test_retraining_after_a_new_stroke_reuses_cached_features():
     img, gt, scr = _blobs()
     clf = PixelClassifier(tile=(64, 64), **SMALL).fit(img, scr)

@@ -58,6 +58,16 @@ def test_round_trip_keeps_predictions_features_and_taxonomy(tmp_path, trained):
     back = load_classifier(path)
     np.testing.assert_array_equal(back.predict(img), clf.predict(img))
     np.testing.assert_array_equal(back.predict_proba(img), clf.predict_proba(img))
+    assert back.coarse_margin == clf.coarse_margin == 0.5
+
+
+def test_round_trip_keeps_exact_labelling(tmp_path, trained):
+    clf, img, _ = trained
+    exact = clf.copy()
+    exact.coarse_margin = None
+    back = load_classifier(exact.save(tmp_path / "exact.lsclf"))
+    assert back.coarse_margin is None
+    np.testing.assert_array_equal(back.predict(img), clf.labels_from_proba(clf.predict_proba(img)))
     assert back.features == clf.features and back.tile == clf.tile
     assert back.taxonomy == clf.taxonomy and back.taxonomy["classes"][1]["name"] == "cell"
     assert back.classes_.tolist() == [1, 2] and back.n_channels_ == 1

@@ -5,7 +5,8 @@ A classifier file (conventionally ``*.lsclf``) is a zip archive of two members:
 ``classifier.json``
     ``{"format": "napari-labelsuite-pixel-classifier", "version": 1, "features": {...},
     "classes": [...], "n_channels": int, "taxonomy": {...} | null, "forest_options": {...},
-    "max_samples_per_class": int, "tile": [...] | null, "sklearn": "<version>"}``
+    "max_samples_per_class": int, "tile": [...] | null, "coarse_margin": float | null,
+    "sklearn": "<version>"}`` (files without ``coarse_margin`` read with the default)
 ``forest.skops``
     The scikit-learn forest in skops' format (a zip of JSON and ``.npy`` arrays).
 
@@ -71,6 +72,7 @@ def classifier_to_bytes(clf: Any) -> bytes:
         "forest_options": {k: _plain(v) for k, v in clf.forest_options.items()},
         "max_samples_per_class": clf.max_samples_per_class,
         "tile": list(clf.tile) if clf.tile else None,
+        "coarse_margin": clf.coarse_margin,
         "training_pixels": {str(k): v for k, v in clf.n_training_pixels_.items()},
         "scribbled_pixels": {str(k): v for k, v in clf.n_scribbled_pixels_.items()},
         "sklearn": sklearn.__version__,
@@ -100,7 +102,7 @@ def classifier_from_bytes(data: bytes, *, source: Any = None) -> Any:
     """Rebuild a classifier from a file's bytes; refuses other files and versions."""
     import skops.io as sio
 
-    from .forest import PixelClassifier
+    from .forest import COARSE_MARGIN, PixelClassifier
 
     where = None if source is None else str(source)
     try:
@@ -172,6 +174,7 @@ def classifier_from_bytes(data: bytes, *, source: Any = None) -> Any:
         features,
         max_samples_per_class=int(meta.get("max_samples_per_class", 10_000)),
         tile=meta.get("tile"),
+        coarse_margin=meta.get("coarse_margin", COARSE_MARGIN),
         **meta.get("forest_options", {}),
     )
     classes = np.asarray(meta["classes"], dtype=np.int64)

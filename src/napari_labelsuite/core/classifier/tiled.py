@@ -64,17 +64,27 @@ class LazyPrediction:
         key = key + (slice(None),) * (self.ndim - len(key))
         region = tuple(slice(*s.indices(n)[:2]) for s, n in zip(key, self.shape))
         out = np.empty([s.stop - s.start for s in region], dtype=self.dtype)
-        for t in iter_tiles(out.shape, self.clf._tile()):
-            block = tuple(slice(r.start + s.start, r.start + s.stop) for r, s in zip(region, t))
-            proba = self.clf.predict_proba_block(self.image, block, cache=False)
-            if self.kind == "labels":
-                out[t] = self.clf.labels_from_proba(proba)
-            else:
+        tiles = list(iter_tiles(out.shape, self.clf._tile()))
+        blocks = [
+            tuple(slice(r.start + s.start, r.start + s.stop) for r, s in zip(region, t))
+            for t in tiles
+        ]
+        if self.kind == "labels":
+            done = self.clf.iter_label_blocks(self.image, blocks, cache=False)
+            for t, (_, labels) in zip(tiles, done):
+                out[t] = labels
+                self._step()
+        else:
+            for t, block in zip(tiles, blocks):
+                proba = self.clf.predict_proba_block(self.image, block, cache=False)
                 out[t] = self.clf.uncertainty_from_proba(proba)
-            self.done += 1
-            if self.progress is not None:
-                self.progress(min(self.done, self._total), self._total)
+                self._step()
         return out
+
+    def _step(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(min(self.done, self._total), self._total)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self[tuple(slice(0, n) for n in self.shape)]
