@@ -112,3 +112,47 @@ def test_bad_model_file_is_a_notification(widget, monkeypatch, tmp_path):
     widget._use_engine()
     assert shown and "missing-encoder.onnx" in shown[0]
     assert widget.session.assist_engine.name == "classical"
+
+
+def test_one_undo_takes_back_the_object_and_its_box(widget):
+    session = widget.session
+    layer = session.instances
+    boxes = session.add_boxes_layer([])
+    session._select(layer)
+    session.set_active_class("nucleus")
+    logged = []
+    session.effort_logged.connect(logged.append)
+    widget._on_click(np.array([40.0, 30.0]))
+    widget._key_accept()
+    iid = int(layer.data.max())
+    rows, cols = np.nonzero(layer.data == iid)
+    (box,) = session.boxes_list(boxes)
+    assert box.instance_id == iid
+    assert box.xyxy == (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+    assert len(logged) == 1  # the accept
+    n_undo = len(layer._undo_history)
+
+    layer.undo()  # what Ctrl-Z on the labels layer calls
+    assert not layer.data.any()
+    assert iid not in session.objects(layer)
+    assert len(boxes.data) == 0 and session.boxes_list(boxes) == []
+    assert len(layer._undo_history) == n_undo - 1  # one step for pixels, row and box
+    assert len(logged) == 1  # removing the box is not a hand deletion
+
+    layer.redo()
+    assert (layer.data == iid).sum() == len(rows)
+    (again,) = session.boxes_list(boxes)
+    assert again.instance_id == iid and again.class_id == 1 and again.xyxy == box.xyxy
+
+
+def test_undo_removes_only_the_box_of_the_undone_object(widget):
+    session = widget.session
+    layer = session.instances
+    boxes = session.add_boxes_layer([])
+    session._select(layer)
+    first = session.segment_object([[40, 30]], [1])
+    second = session.segment_object([[40, 70]], [1])
+    assert [b.instance_id for b in session.boxes_list(boxes)] == [first, second]
+    layer.undo()
+    assert [b.instance_id for b in session.boxes_list(boxes)] == [first]
+    assert (layer.data == first).any() and not (layer.data == second).any()

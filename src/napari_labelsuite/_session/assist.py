@@ -11,6 +11,7 @@ end it.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -229,7 +230,7 @@ class AssistMixin(SessionPart):
         idx = tuple(i + s.start for i, s in zip(np.nonzero(write), window))
         before = self.objects(layer) if managed else {}
         after = dict(before)
-        undo = _TableUndo.of(self, layer) if managed else None
+        undo = _TableUndo.of(self, layer)
         top = undo.top() if undo is not None else None
         if managed and cid is not None:
             attrs = {a.name: a.default_value() for a in self.taxonomy[cid].attributes}
@@ -246,11 +247,11 @@ class AssistMixin(SessionPart):
             # napari writes only the object's pixels (reads and writes the chunks of its
             # bounding box) and maps only the changed part of the view
             layer.data_setitem(idx, iid, refresh=True)
-        if undo is not None:
-            undo.record(top, before, after, action)
         layer.selected_label = iid + 1
-        bbox = self._object_box(idx)
-        self._link_box(layer, bbox, iid, cid)
+        linked = self._link_box(layer, self._object_box(idx), iid, cid)
+        if undo is not None:
+            # one Ctrl-Z on the labels layer takes back the pixels, the row and the box
+            undo.record(top, before, after, action, also=linked)
         self._record(
             action,
             layer=layer.name,
@@ -281,21 +282,40 @@ class AssistMixin(SessionPart):
             float(rows.max() + 1),
         )
 
-    def _link_box(self, layer: Any, bbox: Any, iid: int, cid: int | None) -> None:
-        """Add the object's box to the boxes layer, when there is one of the same ndim."""
+    def _link_box(self, layer: Any, bbox: Any, iid: int, cid: int | None) -> _LinkedBox | None:
+        """Add the object's box to the boxes layer, when there is one of the same ndim.
+
+        Returns what undoes and redoes that box with the object's pixels (None: no box).
+        """
         boxes = self.boxes
         if boxes is None or cid is None or boxes.ndim != layer.ndim:
-            return
+            return None
         from ..core.boxes import xyxy_to_napari
 
         plane, xyxy = bbox
-        verts = xyxy_to_napari(xyxy, plane)
-        frame = boxes.features.copy()
+        verts = np.asarray(xyxy_to_napari(xyxy, plane), float)
+        self._add_linked_box(boxes, verts, iid, cid)
+        return _LinkedBox(self, boxes, verts, iid, cid)
+
+    def _add_linked_box(self, boxes: Any, verts: np.ndarray, iid: int, cid: int) -> None:
         boxes.add_rectangles([verts])
         frame = boxes.features.copy()
         frame.loc[len(frame) - 1, "class_id"] = cid
         frame.loc[len(frame) - 1, "instance_id"] = iid
         self._bind_boxes(boxes, frame)
+
+    def _remove_linked_box(self, boxes: Any, iid: int) -> None:
+        """Remove the boxes of instance ``iid`` (not a hand edit for the effort log)."""
+        frame = boxes.features
+        if "instance_id" not in frame:
+            return
+        rows = {i for i, v in enumerate(frame["instance_id"].tolist()) if v == iid}
+        if not rows:
+            return
+        with self._effort_quiet():
+            boxes.selected_data = rows
+            boxes.remove_selected()
+        self._bind_boxes(boxes)
 
     def segment_object(
         self,
@@ -540,6 +560,29 @@ def _to_layer(
         out.append(slice(lo, hi))
         cut.append(slice(lo - a, hi - a))
     return tuple(out), mask[tuple(cut)]
+
+
+class _LinkedBox:
+    """The box an accepted object added; its labels-layer undo step removes and redoes it.
+
+    Holds the session and the boxes layer weakly: the undo history keeps neither alive.
+    """
+
+    def __init__(
+        self, session: Any, boxes: Any, verts: np.ndarray, iid: int, cid: int
+    ) -> None:
+        self._session = weakref.ref(session)
+        self._boxes = weakref.ref(boxes)
+        self.verts, self.iid, self.cid = verts, int(iid), int(cid)
+
+    def __call__(self, direction: str) -> None:
+        session, boxes = self._session(), self._boxes()
+        if session is None or boxes is None or boxes not in session.layers:
+            return
+        if direction == "undo":
+            session._remove_linked_box(boxes, self.iid)
+        else:
+            session._add_linked_box(boxes, self.verts, self.iid, self.cid)
 
 
 class _Shifted:

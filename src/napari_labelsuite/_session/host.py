@@ -115,6 +115,8 @@ class SessionHost(Protocol):
     add_keypoints_layer: Any
     polygons_from_instances: Any
     polygons_mask: Any
+    _polygons_mask_ids: Any
+    polygons_from_annotation: Any
     add_polygons_layer: Any
 
     # -- store (StoreMixin) -------------------------------------------------------------------
@@ -150,6 +152,7 @@ class SessionHost(Protocol):
     def _watch_effort(self, layer: Any) -> None: ...
 
     _log_effort: Any  # (route, action, *, count, pixels, layer, object_id, class_id, ...)
+    _effort_quiet: Any  # context manager: layer events inside are not hand edits
 
     # -- rotated boxes and keypoints (ObjectsMixin) ------------------------------------------
     rotated_boxes_list: Any

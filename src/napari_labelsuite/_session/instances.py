@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import weakref
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -49,6 +49,8 @@ class _Step:
     action: str
     before: dict[int, ObjectInfo | None]
     after: dict[int, ObjectInfo | None]
+    #: what else the step changed, undone and redone with it: ``also("undo" | "redo")``
+    also: Callable[[str], None] | None = None
 
 
 class _TableUndo:
@@ -98,8 +100,19 @@ class _TableUndo:
         undo, _ = self._deques()
         return undo[-1] if len(undo) else None
 
-    def record(self, previous_top: Any, before: dict, after: dict, action: str) -> None:
-        """Remember the table change of the step just added (if the pixels made one)."""
+    def record(
+        self,
+        previous_top: Any,
+        before: dict,
+        after: dict,
+        action: str,
+        also: Callable[[str], None] | None = None,
+    ) -> None:
+        """Remember the table change of the step just added (if the pixels made one).
+
+        ``also(direction)`` undoes or redoes what else the step changed (e.g. the box an
+        assisted object added to the boxes layer), right after the pixels and the table.
+        """
         top = self.top()
         if top is None or top is previous_top or not len(top):
             return  # no pixel changed: there is no step to undo
@@ -108,7 +121,7 @@ class _TableUndo:
             return  # an atom layout this napari version does not write from data_setitem
         keys = sorted(set(before) | set(after))
         changed = [k for k in keys if before.get(k) != after.get(k)]
-        if not changed:
+        if not changed and also is None:
             return
         self._steps.append(
             _Step(
@@ -116,6 +129,7 @@ class _TableUndo:
                 action=action,
                 before={k: copy.deepcopy(before.get(k)) for k in changed},
                 after={k: copy.deepcopy(after.get(k)) for k in changed},
+                also=also,
             )
         )
 
@@ -152,6 +166,8 @@ class _TableUndo:
         napari_move(layer)
         if step is not None:
             self._apply(layer, step.before if direction == "undo" else step.after, step, direction)
+            if step.also is not None:
+                step.also(direction)
 
     def _apply(self, layer: Any, rows: dict, step: _Step, direction: str) -> None:
         session = self._session()
