@@ -74,8 +74,9 @@ class LabelSession(
     ViewMixin,
     AssistMixin,
     ObjectsMixin,
-    TeamMixin,
+    # before TeamMixin: review mode turns its per-annotator loading and saving off
     AdjudicationMixin,
+    TeamMixin,
 ):
     """Labeling state of one viewer (or of a headless script).
 

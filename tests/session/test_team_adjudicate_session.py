@@ -174,9 +174,20 @@ def test_save_adjudicated_writes_the_dataset_annotation_only(session, team_ds):
     assert np.array_equal(truth.instances > 0, _ann("x", A_OBJ, [1, 1, 1]).instances > 0)
     bob = load_annotator_annotation(ds, 0, "bob")
     assert np.array_equal(bob.instances, _ann("x", B_OBJ, [1, 2, 1]).instances)
-    session.goto(2)
+    session.goto(2)  # saves on the way: in review mode into the reviewed annotation
+    assert not (ds.annotation_dir / "annotators" / "rita").exists()
     with pytest.raises(TeamError, match="fewer than two annotators"):
         session.consensus()
+
+
+def test_review_mode_shows_the_reviewed_annotation_not_the_annotators(session, team_ds):
+    session.set_annotator("ana")
+    assert session.objects()  # ana's own labels of img0
+    session.review(True)
+    assert session.reviewing and not session.team_mode
+    assert session.objects() == {} and not session.instances.data.any()  # nothing reviewed yet
+    session.review(False)
+    assert session.team_mode and len(session.objects()) == 3  # ana's again
 
 
 def test_qc_report_shows_the_team_agreement_with_its_chart(session, tmp_path):

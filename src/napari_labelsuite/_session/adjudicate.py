@@ -1,7 +1,10 @@
 """Session part: agreement by annotator and adjudication of team labels.
 
 The reviewed label image is the dataset's normal annotation of the image shown (its
-managed instance layer); annotators' own labels are read, never written. Every decision is
+managed instance layer); annotators' own labels are read, never written. In *review mode*
+(:meth:`AdjudicationMixin.review`, entered by :meth:`~AdjudicationMixin.show_annotators`
+and :meth:`~AdjudicationMixin.consensus`) images load and save that reviewed annotation
+instead of the current annotator's labels. Every decision is
 one undo step of the instance layer (pixels and table), one provenance entry, one effort
 record (route ``adjudicate``) and one line of ``decisions.jsonl`` beside the assignments.
 
@@ -61,6 +64,39 @@ class AdjudicationMixin(SessionPart):
         self._team_agreement: TeamAgreement | None = None
         #: the pair shown: {"key", "a", "b", "anns": (A, B), "mode", "layers"}
         self._adjudication: dict[str, Any] | None = None
+        self._reviewing = False
+
+    # -- review mode ------------------------------------------------------------------------
+    @property
+    def reviewing(self) -> bool:
+        """True in review mode: images show and save the reviewed annotation (the
+        dataset's own), not the current annotator's labels."""
+        return self._reviewing
+
+    @property
+    def team_mode(self) -> bool:
+        """Per-annotator loading and saving (TeamMixin), off in review mode."""
+        if self._reviewing:
+            return False
+        return bool(getattr(super(), "team_mode", False))
+
+    def review(self, on: bool = True) -> bool:
+        """Enter (or leave) review mode; the image shown is saved, then shown again.
+
+        :meth:`show_annotators` and :meth:`consensus` enter it by themselves.
+        """
+        on = bool(on)
+        if on == self._reviewing:
+            return on
+        if self.dataset is not None and self.index is not None:
+            self.save_current()
+        self._reviewing = on
+        if not on:
+            self._drop_adjudication_layers()
+        if self.dataset is not None and self.index is not None:
+            self._show(self.index)
+        self._record("review", on=on)
+        return on
 
     # -- agreement ------------------------------------------------------------------------
     @property
@@ -198,6 +234,7 @@ class AdjudicationMixin(SessionPart):
             raise TeamError(f"mode must be one of {_MODES}", field="mode", value=mode)
         key, ann_a, ann_b = self._annotator_pair(a, b)
         diff = difference_map(ann_a, ann_b, names=(a, b))  # checks both first
+        self.review(True)
         self._drop_adjudication_layers()
         added: list[Any] = []
         if mode == "side_by_side":
@@ -378,6 +415,7 @@ class AdjudicationMixin(SessionPart):
         result = core_consensus(
             by, method, min_annotators=min_annotators, iou_threshold=iou_threshold, tie=tie
         )
+        self.review(True)
         layer = self.instances
         if result.instances is not None and layer is not None:
             full = tuple(slice(0, s) for s in result.shape)
