@@ -623,6 +623,54 @@ def _add_adjudicate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", metavar="NAME", help="reviewer recorded in the decisions log")
 
 
+def _add_assign(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", help="folder of images or mask stores")
+    p.add_argument(
+        "--annotators", required=True, metavar="A,B,C", help="annotator names, comma-separated"
+    )
+    p.add_argument(
+        "--overlap", type=float, default=0.1, help="fraction of images labelled twice or more"
+    )
+    p.add_argument(
+        "--per-image", type=int, default=2, help="annotators per overlap image (default 2)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random overlap choice")
+    p.add_argument("--user", metavar="NAME", help="who is recorded in the provenance log")
+
+
+def _run_assign(args: argparse.Namespace) -> int:
+    from .core.dataset import Dataset
+    from .core.provenance import ProvenanceLog
+    from .core.team import assign_dataset, assignments_path, parse_annotators
+
+    ds = Dataset.open(args.dataset)
+    asg = assign_dataset(
+        ds, parse_annotators(args.annotators), args.overlap, args.per_image, args.seed
+    )
+    counts = asg.counts()
+    ProvenanceLog(ds.provenance_path).append(
+        _entry(
+            args,
+            "assign",
+            annotators=asg.annotators,
+            overlap=asg.overlap,
+            per_image=asg.per_image,
+            seed=asg.seed,
+            version=asg.version,
+            images={a: c["total"] for a, c in counts.items()},
+            overlap_images=len(asg.overlap_keys()),
+        )
+    )
+    for a, c in counts.items():
+        print(f"{a}: {c['total']} images ({c['single']} alone, {c['overlap']} shared)")
+    print(
+        f"assign: {len(asg.items)} images, {len(asg.overlap_keys())} overlap images with "
+        f"{asg.per_image} annotators each; saved to {assignments_path(ds)} "
+        f"(version {asg.version})"
+    )
+    return 0
+
+
 def _run_adjudicate(args: argparse.Namespace) -> int:
     from .core.dataset import Dataset
     from .core.provenance import ProvenanceLog
@@ -923,6 +971,12 @@ SUBCOMMANDS: dict[str, tuple[str, str, Callable, Callable]] = {
         "napari-labelsuite agree ana/ bob/ --taxonomy classes.yaml --report agreement.html",
         _add_agree,
         _run_agree,
+    ),
+    "assign": (
+        "assign a dataset's images to annotators, with an overlap for agreement",
+        "napari-labelsuite assign plates/ --annotators alice,bob,carol --overlap 0.1",
+        _add_assign,
+        _run_assign,
     ),
     "adjudicate": (
         "write the annotators' consensus as the reviewed annotation of overlap images",

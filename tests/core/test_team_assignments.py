@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from napari_labelsuite.core.errors import TeamError
@@ -143,3 +144,53 @@ def test_a_file_that_is_not_json_is_a_team_error(tmp_path):
     p.write_text("{not json")
     with pytest.raises(TeamError):
         Assignments.load(p)
+
+
+# -- the command line ------------------------------------------------------------------------
+@pytest.fixture
+def image_folder(tmp_path):
+    import tifffile
+
+    d = tmp_path / "plates"
+    d.mkdir()
+    for k in range(20):
+        tifffile.imwrite(d / f"p{k:02d}.tif", np.zeros((8, 8), np.uint8))
+    return d
+
+
+def test_cli_assign_prints_counts_and_saves_the_assignment(image_folder, capsys):
+    from napari_labelsuite.cli import main
+    from napari_labelsuite.core.dataset import Dataset
+    from napari_labelsuite.core.team import assignments_path
+
+    argv = ["assign", str(image_folder), "--annotators", "a,b,c", "--overlap", "0.2",
+            "--per-image", "2", "--seed", "1"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    ds = Dataset.open(image_folder)
+    expected = Assignments.create(ds.keys(), ["a", "b", "c"], 0.2, 2, 1)
+    saved = Assignments.load(assignments_path(ds), keys=ds.keys())
+    assert saved.items == expected.items
+    counts = expected.counts()
+    assert out[:3] == [
+        f"{a}: {c['total']} images ({c['single']} alone, {c['overlap']} shared)"
+        for a, c in counts.items()
+    ]
+    assert out[3].startswith("assign: 20 images, 4 overlap images with 2 annotators each")
+    entry = json.loads(ds.provenance_path.read_text().splitlines()[-1])
+    assert entry["action"] == "assign" and entry["params"]["overlap_images"] == 4
+    # again: the same assignment, next version
+    assert main(argv) == 0
+    assert Assignments.load(assignments_path(ds)).version == 2
+
+
+def test_cli_assign_bad_input_is_one_line_and_writes_nothing(image_folder, capsys):
+    from napari_labelsuite.cli import main
+
+    before = sorted(p.name for p in image_folder.rglob("*"))
+    assert main(["assign", str(image_folder), "--annotators", "a,b", "--overlap", "1.5"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: field 'overlap': overlap must be a fraction in [0, 1] (got 1.5)"
+    assert main(["assign", str(image_folder), "--annotators", "a", "--per-image", "2"]) == 1
+    assert "larger than the number of annotators" in capsys.readouterr().err
+    assert sorted(p.name for p in image_folder.rglob("*")) == before

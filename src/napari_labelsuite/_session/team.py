@@ -18,9 +18,11 @@ from ..core.errors import LabelsuiteError, SessionError, TeamError
 from ..core.team import (
     Assignments,
     annotator_label_name,
+    assign_dataset,
     assignments_path,
     has_annotator_annotation,
     load_annotator_annotation,
+    parse_annotators,
     save_annotator_annotation,
     stamp_taxonomy_version,
     validate_annotator,
@@ -167,16 +169,10 @@ class TeamMixin(SessionPart):
         """
         ds = self._require_dataset()
         if isinstance(annotators, str):
-            annotators = [a.strip() for a in annotators.split(",") if a.strip()]
+            annotators = parse_annotators(annotators)
         p = assignments_path(ds)
-        version = 1
-        if p.is_file():
-            try:
-                version = Assignments.load(p).version + 1
-            except TeamError:  # an unreadable file is replaced; count on from it
-                version = 2
-        asg = Assignments.create(ds.keys(), list(annotators), overlap, per_image, seed,
-                                 version=version)  # fmt: skip
+        # check everything before the dataset's files change
+        Assignments.create(ds.keys(), list(annotators), overlap, per_image, seed)
         if getattr(self, "_dataset_read_only", None):
             raise SessionError(
                 "the dataset is open read-only; the assignment was not saved",
@@ -184,7 +180,7 @@ class TeamMixin(SessionPart):
                 field="annotation_dir",
             )
         try:
-            asg.save(p)
+            asg = assign_dataset(ds, annotators, overlap, per_image, seed)
         except OSError as exc:
             raise SessionError(
                 f"cannot save the assignment: {exc.strerror or exc}", path=p

@@ -30,7 +30,9 @@ from .assignments import (
     ANNOTATOR_PATTERN,
     ASSIGNMENTS_FORMAT,
     Assignments,
+    assign_dataset,
     assignments_path,
+    parse_annotators,
     validate_annotator,
 )
 from .chart import agreement_chart, agreement_chart_svg
@@ -81,6 +83,7 @@ __all__ = [
     "annotator_dir",
     "annotator_label_name",
     "annotator_sidecar_path",
+    "assign_dataset",
     "assignments_path",
     "has_annotator_annotation",
     "list_annotators",
@@ -89,6 +92,7 @@ __all__ = [
     "outdated_classes",
     "outdated_guidelines",
     "parse_annotator_label_name",
+    "parse_annotators",
     "read_annotator_annotation",
     "save_annotator_annotation",
     "stamp_taxonomy_version",

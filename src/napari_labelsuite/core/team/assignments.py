@@ -31,7 +31,9 @@ __all__ = [
     "ASSIGNMENTS_FORMAT",
     "ANNOTATOR_PATTERN",
     "Assignments",
+    "assign_dataset",
     "assignments_path",
+    "parse_annotators",
     "validate_annotator",
 ]
 
@@ -279,6 +281,37 @@ class Assignments:
             raise TeamError("no assignments file", path=p, field="path")
         return cls.from_dict(load_json(p, error=TeamError, unique_keys=True,
                                        what="assignments file"), path=p, keys=keys)  # fmt: skip
+
+
+def assign_dataset(
+    ds: Any,
+    annotators: Iterable[str],
+    overlap: float = 0.1,
+    per_image: int = 2,
+    seed: int = 0,
+) -> Assignments:
+    """Assign the items of dataset ``ds`` and save the assignment with it.
+
+    The one implementation behind ``LabelSession.assign`` and ``napari-labelsuite
+    assign``. A new assignment replaces the old one with the next ``version``; nothing
+    is written when the arguments are bad.
+    """
+    p = assignments_path(ds)
+    version = 1
+    if p.is_file():
+        try:
+            version = Assignments.load(p).version + 1
+        except TeamError:  # an unreadable file is replaced; count on from it
+            version = 2
+    asg = Assignments.create(ds.keys(), list(annotators), overlap, per_image, seed,
+                             version=version)  # fmt: skip
+    asg.save(p)
+    return asg
+
+
+def parse_annotators(text: str) -> list[str]:
+    """``"alice, bob,carol"`` -> ``["alice", "bob", "carol"]`` (names checked later)."""
+    return [a.strip() for a in str(text).split(",") if a.strip()]
 
 
 def _first_duplicate(values: Sequence[str]) -> str | None:
