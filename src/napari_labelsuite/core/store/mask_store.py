@@ -27,6 +27,7 @@ regions were being saved so that an interrupted pyramid update is redone on the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -158,7 +159,9 @@ class MaskStore:
             self._refuse_live_annotators()
             self._recover_journal(repair=repair_journal)
         elif annotator is not None and mode == "r+":
-            self._finalizer = weakref.finalize(self, _release_all, self._label_locks)
+            self._finalizer = weakref.finalize(
+                self, functools.partial(_release_all, self._label_locks)
+            )
             self._open_for_annotator(repair_journal)
 
     # -- construction ------------------------------------------------------------------
