@@ -30,7 +30,9 @@ class FormatsMixin(SessionPart):
 
         Points and polylines go to the formats that hold them (labelme, CVAT; Label
         Studio holds points); for the others they are counted, never silently dropped:
-        ``report.not_written``, a warning and the provenance entry say how many.
+        ``report.not_written``, a warning and the provenance entry say how many. The
+        polygons layer's vertices are what COCO, labelme, CVAT and YOLO-seg write for each
+        object whose mask they still describe exactly (other objects are traced).
 
         Parameters
         ----------
@@ -89,9 +91,27 @@ class FormatsMixin(SessionPart):
             ann.rotated = self.rotated_boxes_list(rot[0])
         if kps and not ann.keypoints:
             ann.keypoints = self.keypoints_list(kps[0])
-        if polys and ann.instances is None and len(polys[0].data):
-            ann.instances, ann.objects = self.polygons_mask(ann.shape, polys[0])
+        if polys and len(polys[0].data):
+            ids = None
+            if ann.instances is None:
+                ann.instances, ann.objects, ids = self._polygons_mask_ids(ann.shape, polys[0])
+            if not ann.polygons:
+                # the outlines as drawn: polygon formats write these vertices (while they
+                # still describe their object's mask) instead of tracing the mask
+                ann.polygons = self._layer_polygons(polys[0], ids)
         return ann
+
+    def _layer_polygons(self, layer: Any, ids: list[int] | None = None) -> list[Any]:
+        """The shapes of a polygons layer as ``core.objects.Polygon`` (with ``ids`` as the
+        instance ids when given: those a mask painted from the layer gave them)."""
+        from ..core.objects import Polygon
+
+        out = []
+        for i, d in enumerate(self.polygons_list(layer)):
+            k = ids[i] if ids is not None else d["instance_id"]
+            out.append(Polygon(d["ring"], d["class_id"], int(k), tuple(d["plane"]),
+                               d["status"], dict(d["attributes"])))  # fmt: skip
+        return out
 
     def read_annotations(
         self,
@@ -130,9 +150,10 @@ class FormatsMixin(SessionPart):
         report : ReadReport, optional
             What the reader found (format, inferences); kept in the provenance entry.
         as_polygons : bool
-            Also show the instances as a polygons layer (pixel-exact outlines, holes as
-            separate rings) to edit as outlines; rotated boxes and keypoint sets always
-            get their own layers.
+            Also show the instances as a polygons layer to edit as outlines: objects the
+            file gives as polygons keep the file's own vertices (``ann.polygons``), the
+            others are traced pixel-exactly (holes as separate rings). Rotated boxes and
+            keypoint sets always get their own layers.
 
         On any error the layers and the taxonomy stay as they were.
         """
@@ -209,7 +230,8 @@ class FormatsMixin(SessionPart):
         replace : bool
             Replace the existing managed layers of the same roles.
         as_polygons : bool
-            Also show the instances as an editable polygons layer (default: masks only).
+            Also show the instances as an editable polygons layer (default: masks only),
+            with the file's own vertices for the objects it gives as polygons.
 
         Returns
         -------
@@ -241,11 +263,12 @@ class FormatsMixin(SessionPart):
             # remembered for export when no image or mask layer tells the image
             layer.metadata[META_KEY].update(image_shape=list(ann.shape), image_name=ann.image_name)
             out.append(layer)
-        if as_polygons and ann.instances is not None:
+        if as_polygons and (ann.instances is not None or ann.polygons):
             if replace:
                 for old in self.layers_of_role("polygons"):
                     self.layers.remove(old)
-            layer = self.polygons_from_instances()
+            # the file's own vertices where it has polygons, traced outlines elsewhere
+            layer = self.polygons_from_annotation(ann)
             layer.metadata[META_KEY].update(image_shape=list(ann.shape), image_name=ann.image_name)
             out.append(layer)
         return out

@@ -43,6 +43,22 @@ def _meta(role: str) -> dict[str, Any]:
     return {META_KEY: {"role": role}}
 
 
+#: polygons-layer column keeping each shape's vertices at full precision (pixel-edge x, y)
+_SOURCE_XY = "source_xy"
+
+
+def _source_vertices(src: Any, data: Any) -> np.ndarray | None:
+    """The exact vertices ``src`` of a polygon while the shape's (float32) ``data`` still
+    holds them, i.e. the shape was not moved or edited; else None."""
+    if not isinstance(src, np.ndarray) or src.ndim != 2 or src.shape[1] != 2:
+        return None
+    yx = np.asarray(data)[:, -2:]
+    if yx.shape != src.shape:
+        return None
+    want = (src[:, ::-1] - 0.5).astype(yx.dtype)
+    return src if np.array_equal(yx, want) else None
+
+
 class ObjectsMixin(SessionPart):
     """Rotated boxes and keypoints: layers, conversions and edits, each one recorded."""
 
@@ -210,79 +226,56 @@ class ObjectsMixin(SessionPart):
         return out
 
     # -- polygons ----------------------------------------------------------------------
-    def polygons_from_instances(self, *, tolerance: float = 0.0, name: str = "polygons") -> Any:
-        """A Shapes layer of polygons (role ``polygons``) outlining every instance, per plane.
+    def _instance_outlines(
+        self, data: Any, objects: dict[int, ObjectInfo], tolerance: float = 0.0,
+        skip: set[tuple[tuple[int, ...], int]] | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Outlines (``add_polygons_layer`` dicts) of every classified instance of ``data``.
 
-        Each shape's features hold ``class``, ``class_id``, ``instance_id``, ``hole`` (the
-        ring is a hole of its instance) and ``status``. ``tolerance`` (pixels) simplifies
-        the outlines; 0 follows the pixel boundary exactly.
+        One plane at a time (lazy stacks stay lazy); ``(plane, id)`` pairs in ``skip`` are
+        left out.
         """
-        from napari.layers import Shapes
-
         from ..core.boxes import object_slices
         from ..core.objects.polygons import mask_to_rings
 
-        inst = self._require("instances")
-        objects = self.objects()
-        attrs = self._attribute_names()
-        data = inst.data[0] if getattr(inst, "multiscale", False) else inst.data
+        out: list[dict[str, Any]] = []
         lead = data.shape[:-2]
-        shapes, rows = [], []
         for plane in np.ndindex(*lead) if lead else [()]:
             arr = np.asarray(data[plane])
             for k, sl in object_slices(arr).items():
                 info = objects.get(k)
                 if info is None or info.class_id not in self.taxonomy:
                     continue
+                if skip and (tuple(plane), int(k)) in skip:
+                    continue
                 for ring in mask_to_rings(arr[sl] == k, tolerance):
-                    yx = ring.xy[:, ::-1] + [sl[0].start - 0.5, sl[1].start - 0.5]
-                    lead_c = np.broadcast_to(np.asarray(plane, float), (len(yx), len(plane)))
-                    shapes.append(np.hstack([lead_c, yx]))
-                    rows.append({"class": self.taxonomy[info.class_id].name,
-                                 "class_id": info.class_id, "instance_id": k,
-                                 "hole": ring.hole, "status": info.status,
-                                 **{a: info.attributes.get(a) for a in attrs}})  # fmt: skip
-        frame = pd.DataFrame(
-            rows, columns=["class", "class_id", "instance_id", "hole", "status", *attrs]
-        )
-        colors = [self.taxonomy[r["class_id"]].color for r in rows] or "yellow"
-        layer = Shapes(
-            shapes, ndim=data.ndim, shape_type="polygon", name=name, features=frame,
-            face_color="transparent", edge_color=colors, edge_width=1,
-            metadata=_meta("polygons"),
-        )  # fmt: skip
-        self.layers.append(layer)
-        # class names, colours and attribute columns follow the taxonomy like the boxes';
-        # a polygon drawn by hand gets the active class, its attribute defaults and "todo"
-        self._bind_layer(layer)
-        self._record("polygons_from_instances", n_polygons=len(shapes), tolerance=tolerance)
-        self._log_effort("instance-tools", "polygon", count=1, layer=layer,
-                         objects=sorted({r["instance_id"] for r in rows}))  # fmt: skip
-        return layer
+                    out.append({"xy": ring.xy + [sl[1].start, sl[0].start],
+                                "class_id": info.class_id, "instance_id": int(k),
+                                "hole": ring.hole, "plane": tuple(plane)})  # fmt: skip
+        return out
 
-    def add_polygons_layer(
-        self, polygons: list[dict[str, Any]], *, objects: dict[int, ObjectInfo] | None = None,
-        name: str = "polygons",
+    def _polygons_layer(
+        self, polygons: list[dict[str, Any]], objects: dict[int, ObjectInfo], name: str,
+        ndim: int, *, check: bool = True,
     ) -> Any:  # fmt: skip
-        """Add a polygons layer (role ``polygons``) from outlines as a file gives them.
+        """A bound polygons Shapes layer of ``polygons``, added to the layers (not recorded).
 
-        Each outline is a dict with ``xy`` (pixel-edge ``x, y`` vertices), ``class_id``,
-        ``instance_id`` and optionally ``hole`` and ``plane``; ``objects`` supplies the
-        status and attributes per instance id. Every outline is checked first
-        (self-intersecting or degenerate polygons, classes outside the taxonomy).
+        Every outline is checked first when ``check`` (self-intersecting or degenerate
+        polygons, classes outside the taxonomy): nothing is added on error.
         """
         from napari.layers import Shapes
 
         from ..core.objects.polygons import check_polygon
 
         attrs = self._attribute_names()
-        objects = objects or {}
-        shapes, rows = [], []
+        shapes: list[np.ndarray] = []
+        rows: list[dict[str, Any]] = []
         for i, p in enumerate(polygons):
-            xy = check_polygon(p.get("xy"), where=f"polygons[{i}]")
+            where = f"polygons[{i}]"
+            xy = check_polygon(p.get("xy"), where=where) if check else np.asarray(p["xy"], float)
             cid: Any = p.get("class_id")
             if cid not in self.taxonomy:
-                raise ObjectKindError("class id is not in the taxonomy", where=f"polygons[{i}]",
+                raise ObjectKindError("class id is not in the taxonomy", where=where,
                                       field="class_id", value=cid)  # fmt: skip
             plane = tuple(float(c) for c in p.get("plane", ()))
             lead = np.broadcast_to(np.asarray(plane, float), (len(xy), len(plane)))
@@ -292,18 +285,100 @@ class ObjectsMixin(SessionPart):
             rows.append({"class": self.taxonomy[int(cid)].name, "class_id": int(cid),
                          "instance_id": k, "hole": bool(p.get("hole", False)),
                          "status": info.status,
-                         **{a: info.attributes.get(a) for a in attrs}})  # fmt: skip
+                         **{a: info.attributes.get(a) for a in attrs},
+                         # napari keeps vertices as float32: the exact ones for read-back
+                         _SOURCE_XY: xy})  # fmt: skip
         frame = pd.DataFrame(
-            rows, columns=["class", "class_id", "instance_id", "hole", "status", *attrs]
-        )
-        nd = 2 + (len(polygons[0].get("plane", ())) if polygons else 0)
+            rows, columns=["class", "class_id", "instance_id", "hole", "status", *attrs,
+                           _SOURCE_XY],
+        )  # fmt: skip
+        colors = [self.taxonomy[r["class_id"]].color for r in rows] or "yellow"
         layer = Shapes(
-            shapes, ndim=nd, shape_type="polygon", name=name, features=frame,
-            face_color="transparent", edge_width=1, metadata=_meta("polygons"),
+            shapes, ndim=ndim, shape_type="polygon", name=name, features=frame,
+            face_color="transparent", edge_color=colors, edge_width=1,
+            metadata=_meta("polygons"),
         )  # fmt: skip
         self.layers.append(layer)
+        # class names, colours and attribute columns follow the taxonomy like the boxes';
+        # a polygon drawn by hand gets the active class, its attribute defaults and "todo"
         self._bind_layer(layer)
-        self._record("add_polygons_layer", name=name, n_polygons=len(shapes))
+        return layer
+
+    def polygons_from_instances(self, *, tolerance: float = 0.0, name: str = "polygons") -> Any:
+        """A Shapes layer of polygons (role ``polygons``) outlining every instance, per plane.
+
+        Each shape's features hold ``class``, ``class_id``, ``instance_id``, ``hole`` (the
+        ring is a hole of its instance) and ``status``. ``tolerance`` (pixels) simplifies
+        the outlines; 0 follows the pixel boundary exactly.
+        """
+        inst = self._require("instances")
+        objects = self.objects()
+        data = inst.data[0] if getattr(inst, "multiscale", False) else inst.data
+        outlines = self._instance_outlines(data, objects, tolerance)
+        # traced rings are simple by construction: no need to check them again
+        layer = self._polygons_layer(outlines, objects, name, data.ndim, check=False)
+        self._record("polygons_from_instances", n_polygons=len(outlines), tolerance=tolerance)
+        self._log_effort("instance-tools", "polygon", count=1, layer=layer,
+                         objects=sorted({p["instance_id"] for p in outlines}))  # fmt: skip
+        return layer
+
+    def add_polygons_layer(
+        self, polygons: list[dict[str, Any]], *, objects: dict[int, ObjectInfo] | None = None,
+        name: str = "polygons", ndim: int | None = None,
+    ) -> Any:  # fmt: skip
+        """Add a polygons layer (role ``polygons``) from outlines as a file gives them.
+
+        Each outline is a dict with ``xy`` (pixel-edge ``x, y`` vertices), ``class_id``,
+        ``instance_id`` and optionally ``hole`` and ``plane``; ``objects`` supplies the
+        status and attributes per instance id. Every outline is checked first
+        (self-intersecting or degenerate polygons, classes outside the taxonomy).
+        ``ndim`` defaults to ``2 + len(plane)`` of the first outline.
+        """
+        nd = ndim if ndim is not None else (
+            2 + (len(polygons[0].get("plane", ())) if polygons else 0))  # fmt: skip
+        layer = self._polygons_layer(list(polygons), objects or {}, name, int(nd))
+        self._record("add_polygons_layer", name=name, n_polygons=len(polygons))
+        return layer
+
+    def polygons_from_annotation(self, ann: Any, *, name: str = "polygons") -> Any:
+        """The polygons layer of an annotation, with the file's own vertices.
+
+        Objects that have polygons in ``ann.polygons`` (read from COCO, labelme, CVAT,
+        YOLO-seg or Label Studio) are shown with exactly those vertices; the other objects
+        of ``ann.instances`` (RLE, masks, circles) are traced from the mask. An object
+        whose file polygons are not simple (self-intersecting, degenerate) is traced from
+        the mask instead, with a warning: its pixels are what the file meant.
+        """
+        import warnings
+
+        from ..core.objects.polygons import check_polygon
+
+        objects = dict(ann.objects)
+        own: dict[tuple[tuple[int, ...], int], list[dict[str, Any]]] = {}
+        bad: set[tuple[tuple[int, ...], int]] = set()
+        for i, p in enumerate(ann.polygons):
+            key = (tuple(p.plane), int(p.instance_id))
+            if not p.instance_id or p.class_id not in self.taxonomy:
+                continue
+            try:
+                xy = check_polygon(p.ring.xy, where=f"{ann.image_name}: polygons[{i}]")
+            except ObjectKindError as exc:
+                warnings.warn(f"{exc}; object {p.instance_id} is traced from its mask",
+                              stacklevel=2)  # fmt: skip
+                bad.add(key)
+                continue
+            outline = {"xy": xy, "class_id": int(p.class_id), "plane": key[0],
+                       "instance_id": int(p.instance_id), "hole": bool(p.ring.hole)}  # fmt: skip
+            own.setdefault(key, []).append(outline)
+        for key in bad:
+            own.pop(key, None)
+        outlines = [o for rings in own.values() for o in rings]
+        if ann.instances is not None:
+            outlines += self._instance_outlines(ann.instances, objects, skip=set(own))
+        layer = self._polygons_layer(outlines, objects, name, len(ann.shape), check=False)
+        self._record("polygons_from_annotation", image_name=ann.image_name,
+                     n_polygons=len(outlines), from_file=sum(map(len, own.values())),
+                     traced=len(outlines) - sum(map(len, own.values())))  # fmt: skip
         return layer
 
     def polygons_list(self, layer: Any = None) -> list[dict[str, Any]]:
@@ -321,8 +396,11 @@ class ObjectsMixin(SessionPart):
         out = []
         for i, v in enumerate(layer.data):
             v = np.asarray(v, float)
-            xy = check_polygon(v[:, -2:][:, ::-1] + 0.5, where=f"{layer.name}: shape {i}")
             row = feats.iloc[i]
+            xy = _source_vertices(row.get(_SOURCE_XY), layer.data[i])
+            if xy is None:
+                xy = v[:, -2:][:, ::-1] + 0.5
+            xy = check_polygon(xy, where=f"{layer.name}: shape {i}")
             out.append({
                 "ring": Ring(xy, hole=not _missing(row.get("hole")) and bool(row.get("hole"))),
                 "plane": tuple(int(round(p)) for p in v[0, :-2]),
@@ -386,14 +464,21 @@ class ObjectsMixin(SessionPart):
         What export writes from a polygons layer when there is no instance layer; the same
         raster as :meth:`polygons_to_instances` on an empty mask of ``shape``.
         """
+        out, objects, _ = self._polygons_mask_ids(shape, layer, dtype=dtype)
+        return out, objects
+
+    def _polygons_mask_ids(
+        self, shape: tuple[int, ...], layer: Any = None, *, dtype: Any = np.int32
+    ) -> tuple[np.ndarray, dict[int, ObjectInfo], list[int]]:
+        """:meth:`polygons_mask` and the instance id each shape of ``layer`` painted."""
         from ..core.instances.edits import InstanceEdit
 
         layer = layer if layer is not None else self._require_role("polygons")
         used = pd.to_numeric(layer.features.get("instance_id"), errors="coerce")
         top = int(used.max()) if used is not None and used.notna().any() else 0
-        patches, objects, _, _ = self._polygon_patches(layer, tuple(shape), dtype, {}, top + 1)
+        patches, objects, _, ids = self._polygon_patches(layer, tuple(shape), dtype, {}, top + 1)
         out = InstanceEdit(patches=patches).apply(np.zeros(shape, dtype), inplace=True)
-        return out, objects
+        return out, objects, ids
 
     def _polygon_patches(
         self, layer: Any, shape: tuple[int, ...], dtype: Any, objects: dict[int, ObjectInfo],
@@ -401,7 +486,7 @@ class ObjectsMixin(SessionPart):
     ) -> tuple[list[Any], dict[int, ObjectInfo], dict[int, int], list[int]]:  # fmt: skip
         """Patches painting the polygons of ``layer`` into a mask of ``shape``, checked first."""
         from ..core.instances.edits import Patch
-        from ..core.objects.polygons import Ring, rings_to_mask
+        from ..core.objects.polygons import rings_raster
 
         polys = self.polygons_list(layer)  # every outline checked before anything changes
         if not polys:
@@ -431,16 +516,12 @@ class ObjectsMixin(SessionPart):
             groups.setdefault((plane, k), []).append(p)
         patches, new_objects, created = [], {}, {}
         for (plane, k), items in groups.items():
-            xy = np.vstack([it["ring"].xy for it in items])
-            x0, y0 = (max(int(np.floor(v)), 0) for v in xy.min(0))
-            x1 = int(min(np.ceil(xy[:, 0].max()), width))
-            y1 = int(min(np.ceil(xy[:, 1].max()), height))
-            if x1 <= x0 or y1 <= y0:
+            # rasterised where the rings lie (pycocotools-exact), over their box only
+            got = rings_raster([it["ring"] for it in items], height, width)
+            if got is None or not got[0].any():
                 continue
-            rings = [Ring(it["ring"].xy - [x0, y0], hole=it["ring"].hole) for it in items]
-            mask = rings_to_mask(rings, y1 - y0, x1 - x0)
-            if not mask.any():
-                continue
+            mask, (rows, cols) = got
+            y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
             pshape = (1,) * len(plane) + mask.shape
             region = (*(slice(c, c + 1) for c in plane), slice(y0, y1), slice(x0, x1))
             patches.append(Patch(region, np.full(pshape, k, dtype), mask.reshape(pshape)))

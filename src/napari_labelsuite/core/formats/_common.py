@@ -495,8 +495,9 @@ def kept_outline(
     """
     if not polygons:
         return None
-    outer = [np.asarray(p.ring.xy, float).ravel() for p in polygons if not p.ring.hole]
-    got = polygons_to_mask(outer, height, width) if outer else None
+    from ..objects.polygons import rings_raster
+
+    got = rings_raster([p.ring for p in polygons], height, width)
     if got is None:
         return None
     m, osl = got
@@ -504,17 +505,6 @@ def kept_outline(
     c0, c1 = min(osl[1].start, sl[1].start), max(osl[1].stop, sl[1].stop)
     ours = np.zeros((r1 - r0, c1 - c0), bool)
     ours[osl[0].start - r0 : osl[0].stop - r0, osl[1].start - c0 : osl[1].stop - c0] = m
-    for p in polygons:
-        if p.ring.hole:
-            hole = polygons_to_mask([np.asarray(p.ring.xy, float).ravel()], height, width)
-            if hole is not None:
-                hm, hsl = hole
-                ra, rb = max(hsl[0].start, r0), min(hsl[0].stop, r1)
-                ca, cb = max(hsl[1].start, c0), min(hsl[1].stop, c1)
-                if rb > ra and cb > ca:
-                    part = hm[ra - hsl[0].start : rb - hsl[0].start,
-                              ca - hsl[1].start : cb - hsl[1].start]  # fmt: skip
-                    ours[ra - r0 : rb - r0, ca - c0 : cb - c0] &= ~part
     want = np.zeros_like(ours)
     want[sl[0].start - r0 : sl[0].stop - r0, sl[1].start - c0 : sl[1].stop - c0] = crop
     return list(polygons) if np.array_equal(ours, want) else None

@@ -15,7 +15,14 @@ import numpy as np
 
 from ..errors import ObjectKindError
 
-__all__ = ["Polygon", "Ring", "check_polygon", "mask_to_rings", "rings_to_mask"]
+__all__ = [
+    "Polygon",
+    "Ring",
+    "check_polygon",
+    "mask_to_rings",
+    "rings_raster",
+    "rings_to_mask",
+]
 
 
 @dataclass
@@ -128,3 +135,37 @@ def rings_to_mask(rings: list[Ring], height: int, width: int) -> np.ndarray:
             else:
                 out[sl] |= crop
     return out
+
+
+def rings_raster(
+    rings: list[Ring], height: int, width: int
+) -> tuple[np.ndarray, tuple[slice, slice]] | None:
+    """Raster of outline rings minus hole rings over the outlines' bounding box.
+
+    The same pixels as :func:`rings_to_mask` on the whole (height, width) image, but only
+    the box is allocated. The rings are rasterised where they lie: shifting float vertices
+    into a crop first changes them in the last bit, which can move pycocotools' pixel
+    decisions. Returns ``(mask, (rows, cols))`` or None when no pixel is inside.
+    """
+    from ..formats._common import polygons_to_mask
+
+    outer = [np.asarray(r.xy, float).ravel() for r in rings if not r.hole]
+    got = polygons_to_mask(outer, height, width) if outer else None
+    if got is None:
+        return None
+    out, (rs, cs) = got
+    out = out.copy()
+    for ring in rings:
+        if not ring.hole:
+            continue
+        hole = polygons_to_mask([np.asarray(ring.xy, float).ravel()], height, width)
+        if hole is None:
+            continue
+        hm, (hr, hc) = hole
+        r0, r1 = max(hr.start, rs.start), min(hr.stop, rs.stop)
+        c0, c1 = max(hc.start, cs.start), min(hc.stop, cs.stop)
+        if r1 > r0 and c1 > c0:
+            out[r0 - rs.start : r1 - rs.start, c0 - cs.start : c1 - cs.start] &= ~hm[
+                r0 - hr.start : r1 - hr.start, c0 - hc.start : c1 - hc.start
+            ]
+    return out, (rs, cs)
