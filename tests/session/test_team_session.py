@@ -210,3 +210,37 @@ def test_store_items_open_for_the_annotator_with_their_own_label_images(session,
         assert int(st.labels("instances.bob")[0, 0]) == 9
         assert sorted(st.label_names()) == ["instances.alice", "instances.bob", "semantic.alice"]
     assert Dataset.open(d).keys() == ds.keys()
+
+
+def test_open_dataset_shows_the_annotators_own_labels(cells_taxonomy, folder, monkeypatch):
+    monkeypatch.setenv("LABELSUITE_ANNOTATOR", "bob")
+    first = LabelSession(taxonomy=cells_taxonomy, user="lead")
+    ds = first.open_dataset(folder)
+    first.assign(["alice", "bob"], overlap=1.0)
+    assert first.annotator == "bob"
+    _paint(first, 4)
+    first.save_current()
+    assert annotator_sidecar_path(ds, 0, "bob").is_file()
+    again = LabelSession(taxonomy=cells_taxonomy, user="lead")
+    again.open_dataset(folder)
+    assert int(np.asarray(again.instances.data).max()) == 4
+    monkeypatch.setenv("LABELSUITE_ANNOTATOR", "alice")
+    other = LabelSession(taxonomy=cells_taxonomy, user="lead")
+    other.open_dataset(folder)
+    assert int(np.asarray(other.instances.data).max()) == 0
+
+
+def test_outdated_labels_lists_each_annotators_saved_labels_of_changed_classes(session, folder):
+    session.open_dataset(folder)
+    session.assign(["alice", "bob"], overlap=1.0)
+    for who, value in (("alice", 2), ("bob", 3)):
+        session.set_annotator(who)
+        session.goto(0)
+        _paint(session, value)
+        session.goto(1)
+    assert session.outdated_labels() == []
+    session.taxonomy.bump(session.taxonomy[1].name)
+    found = session.outdated_labels()
+    assert sorted((f.extra["annotator"], f.instance_id, f.image) for f in found) == [
+        ("alice", 2, "img0.tif"), ("bob", 3, "img0.tif")]  # fmt: skip
+    assert [f.extra["annotator"] for f in session.outdated_labels("bob")] == ["bob"]

@@ -232,6 +232,37 @@ class TeamMixin(SessionPart):
             i = self.index
         return load_annotator_annotation(ds, ds._check(i), validate_annotator(annotator))
 
+    def outdated_labels(self, annotator: str | None = None) -> list[Any]:
+        """QC over the dataset: saved labels made under an older guideline of their class.
+
+        Looks at ``annotator``'s saved annotations (every annotator of the assignment
+        when None; the dataset's own annotations outside team mode). Each finding names
+        the image (``extra["index"]``) and the annotator (``extra["annotator"]``).
+        """
+        from ..core.team import annotator_annotations
+
+        ds = self._require_dataset()
+        if self.index is not None:
+            self.save_current()
+        if not self.team_mode:
+            sources: dict[str | None, dict[int, ImageAnnotation]] = {None: dict(ds.annotations())}
+        else:
+            asg = self.assignments
+            everyone = list(asg.annotators) if asg is not None else []
+            names = [validate_annotator(annotator)] if annotator else everyone
+            sources = {a: annotator_annotations(ds, a) for a in names}
+        found: list[Any] = []
+        for who, anns in sources.items():
+            for i, ann in sorted(anns.items()):
+                for f in outdated_guidelines(ann, self.taxonomy):
+                    f.image = ds.relative_name(i)
+                    f.extra["index"] = i
+                    if who is not None:
+                        f.extra["annotator"] = who
+                    found.append(f)
+        self._record("outdated_labels", annotator=annotator, findings=len(found))
+        return found
+
     # -- hooks used by DatasetMixin (navigation, loading and saving an item) --------------
     def _next_assigned(self, step: int) -> int | None:
         """The index of the current annotator's next (``step=1``) or previous (``-1``)
