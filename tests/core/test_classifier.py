@@ -19,6 +19,7 @@ from napari_labelsuite.core.errors import ClassifierError
 from napari_labelsuite.core.taxonomy import Taxonomy
 
 SMALL = {"n_estimators": 10, "max_depth": 8}
+KINDS_ALL = ("intensity", "gradient", "log", "dog", "hessian", "structure")
 
 
 def _feature(settings: FeatureSettings, img: np.ndarray, name: str) -> np.ndarray:
@@ -104,6 +105,19 @@ def test_blocks_with_halo_equal_the_whole_image_exactly(shape, tile, ndim):
     for region in iter_tiles(shape, tile):
         expected = whole[(slice(None), *region)]
         np.testing.assert_array_equal(block_features(img, region, s), expected)
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [(slice(3, 40), slice(0, 25)), (slice(0, 70), slice(88, 90)), (slice(69, 70), slice(5, 6))],
+)
+def test_features_of_an_inner_region_equal_the_crop_of_the_whole(inner):
+    img = np.random.default_rng(4).random((70, 90)).astype(np.float32)
+    s = FeatureSettings(kinds=KINDS_ALL, sigmas=(0.7, 1.6, 3.0))
+    whole = compute_features(img[..., None], s)
+    np.testing.assert_array_equal(
+        compute_features(img[..., None], s, inner), whole[(slice(None), *inner)]
+    )
 
 
 def test_feature_count_and_names():

@@ -170,10 +170,16 @@ class FeatureSettings:
         for s in self.sigmas:
             total += _radius(math.sqrt(s * s - prev * prev))
             prev = s
-        extra = 2  # second differences
+        return total + self.derivative_reach
+
+    @property
+    def derivative_reach(self) -> int:
+        """Pixels around a pixel that its features read from the Gaussians (differences,
+        and the structure tensor's smoothing of them)."""
+        reach = 2  # second differences
         if "structure" in self.kinds:
-            extra = max(extra, 1 + _radius(self.sigmas[-1] / 2))
-        return total + extra
+            reach = max(reach, 1 + _radius(self.sigmas[-1] / 2))
+        return reach
 
     # -- image geometry ----------------------------------------------------------------
     def spatial_shape(self, shape: Sequence[int], *, field_name: str = "image") -> tuple:
@@ -263,13 +269,19 @@ def _d2(g: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
-def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+def compute_features(
+    block: np.ndarray,
+    settings: FeatureSettings,
+    inner: tuple[slice, ...] | None = None,
+) -> np.ndarray:
     """Features of a channels-last float32 block, feature axis first: ``(n_features,
     *spatial)`` (each feature plane contiguous, the layout the filters write fastest).
 
     The values at a pixel depend only on the pixels within :attr:`FeatureSettings.halo`
     of it (and on the image border, mirrored), so blocks computed with that halo agree
-    exactly with the whole image.
+    exactly with the whole image. ``inner`` (slices of the block) returns only those
+    pixels: the Gaussians run over the whole block, everything derived from them only
+    over ``inner`` and the few pixels around it their stencils reach (same values).
     """
     block = np.asarray(block, dtype=np.float32)
     spatial = block.shape[:-1]
@@ -279,45 +291,56 @@ def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray
             field="features.ndim",
             value=settings.ndim,
         )
+    if inner is None:
+        inner = tuple(slice(0, n) for n in spatial)
+    inner = tuple(slice(*s.indices(n)[:2]) for s, n in zip(inner, spatial))
+    # derivatives read this many pixels beyond ``inner`` (where the block has them)
+    reach = settings.derivative_reach
+    crop = tuple(
+        slice(max(0, s.start - reach), min(n, s.stop + reach)) for s, n in zip(inner, spatial)
+    )
+    ic = tuple(slice(s.start - c.start, s.stop - c.start) for s, c in zip(inner, crop))
     n_ch = block.shape[-1]
-    out = np.empty((settings.n_features(n_ch), *spatial), dtype=np.float32)
+    shape = tuple(s.stop - s.start for s in inner)
+    out = np.empty((settings.n_features(n_ch), *shape), dtype=np.float32)
     k = 0
     axes = range(settings.ndim)
     kinds = settings.kinds
+    need_d1 = any(x in kinds for x in ("gradient", "hessian", "structure"))
+    need_d2 = "log" in kinds or "hessian" in kinds
     for c in range(n_ch):
         raw = np.ascontiguousarray(block[..., c])
         g_prev, s_prev = raw, 0.0
         for s in settings.sigmas:
             step = math.sqrt(s * s - s_prev * s_prev)
             g = ndi.gaussian_filter(g_prev, step, mode="reflect", truncate=_TRUNCATE)
-            need_d1 = any(x in kinds for x in ("gradient", "hessian", "structure"))
-            d1 = [_d1(g, a) for a in axes] if need_d1 else []
-            need_d2 = "log" in kinds or "hessian" in kinds
-            d2 = [_d2(g, a) for a in axes] if need_d2 else []
+            gc = np.ascontiguousarray(g[crop]) if need_d1 or need_d2 else g
+            d1 = [_d1(gc, a) for a in axes] if need_d1 else []
+            d2 = [_d2(gc, a) for a in axes] if need_d2 else []
             for kind in kinds:
                 if kind == "intensity":
-                    out[k] = g
+                    out[k] = g[inner]
                     k += 1
                 elif kind == "gradient":
-                    acc = d1[0] * d1[0]
+                    acc = d1[0][ic] * d1[0][ic]
                     for d in d1[1:]:
-                        acc += d * d
+                        acc += d[ic] * d[ic]
                     np.sqrt(acc, out=out[k])
                     k += 1
                 elif kind == "log":
-                    np.add(d2[0], d2[1], out=out[k])
+                    np.add(d2[0][ic], d2[1][ic], out=out[k])
                     for d in d2[2:]:
-                        out[k] += d
+                        out[k] += d[ic]
                     k += 1
                 elif kind == "dog":
-                    out[k] = g - g_prev
+                    np.subtract(g[inner], g_prev[inner], out=out[k])
                     k += 1
                 elif kind == "hessian":
                     h = [[np.empty(0, np.float32)] * settings.ndim for _ in axes]
                     for i in axes:
-                        h[i][i] = d2[i]
+                        h[i][i] = d2[i][ic]
                         for j in range(i + 1, settings.ndim):
-                            h[i][j] = h[j][i] = _d1(d1[i], j)
+                            h[i][j] = h[j][i] = _d1(d1[i], j)[ic]
                     for ev in _eig_sym(h):
                         out[k] = ev
                         k += 1
@@ -328,7 +351,7 @@ def compute_features(block: np.ndarray, settings: FeatureSettings) -> np.ndarray
                         for j in range(i, settings.ndim):
                             t[i][j] = t[j][i] = ndi.gaussian_filter(
                                 d1[i] * d1[j], outer, mode="reflect", truncate=_TRUNCATE
-                            )
+                            )[ic]
                     for ev in _eig_sym(t):
                         out[k] = ev
                         k += 1
@@ -367,11 +390,11 @@ def block_features(
         slice(r.start - o.start, r.stop - o.start) for r, o in zip(region, outer)
     )
     if cache is None:
-        return compute_features(block, settings)[inner]
+        return compute_features(block, settings, inner[1:])
     key = (settings, tuple((s.start, s.stop) for s in region), _digest(block, outer))
     found = cache.get(key)
     if found is None:
-        found = np.ascontiguousarray(compute_features(block, settings)[inner])
+        found = compute_features(block, settings, inner[1:])
         cache.put(key, found)
     return found
 
