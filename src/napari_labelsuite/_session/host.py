@@ -117,6 +117,7 @@ class SessionHost(Protocol):
     polygons_mask: Any
     _polygons_mask_ids: Any
     polygons_from_annotation: Any
+    _adopt_object_layer: Any
     add_polygons_layer: Any
 
     # -- store (StoreMixin) -------------------------------------------------------------------

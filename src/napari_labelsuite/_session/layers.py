@@ -57,6 +57,8 @@ from .host import SessionPart
 ROLES = ("semantic", "instances", "boxes")
 #: roles of the layers of points and polylines (``ImageAnnotation.metadata`` keys)
 MARK_ROLES = ("points", "polylines")
+#: roles of the object-kind layers (``ObjectsMixin``): polygons, rotated boxes, keypoints
+OBJECT_ROLES = ("polygons", "rotated", "keypoints")
 #: roles whose layers carry a class table per shape or point
 _TABLE_ROLES = ("boxes", "polygons", *MARK_ROLES)
 #: ``layer.metadata`` key under which a managed layer records its role (the one definition)
@@ -98,15 +100,24 @@ class LayersMixin(SessionPart):
         Parameters
         ----------
         layer : napari Labels, Shapes or Points layer
-        role : {"semantic", "instances", "boxes", "points", "polylines"}
+        role : {"semantic", "instances", "boxes", "points", "polylines", "polygons", \
+"rotated", "keypoints"}
+            ``"rotated_boxes"`` is taken for ``"rotated"``. A Shapes layer adopted as
+            polygons or rotated boxes and a Points layer adopted as keypoints get the
+            object columns (class, instance id, angle, keypoint name, visibility ...)
+            filled in; its shapes are checked first (see ``ObjectsMixin``).
         """
         from napari.layers import Labels, Points, Shapes
 
-        if role not in ROLES + MARK_ROLES:
+        role = {"rotated_boxes": "rotated"}.get(role, role)
+        if role not in ROLES + MARK_ROLES + OBJECT_ROLES:
             raise SessionError(
-                f"role must be one of {ROLES + MARK_ROLES}", field="role", value=role
+                f"role must be one of {ROLES + MARK_ROLES + OBJECT_ROLES}",
+                field="role",
+                value=role,
             )
-        want = {"boxes": Shapes, "polylines": Shapes, "points": Points}.get(role, Labels)
+        want = {"boxes": Shapes, "polylines": Shapes, "points": Points, "polygons": Shapes,
+                "rotated": Shapes, "keypoints": Points}.get(role, Labels)  # fmt: skip
         if not isinstance(layer, want):
             raise SessionError(
                 f"a {role} layer must be a {want.__name__} layer",
@@ -114,6 +125,8 @@ class LayersMixin(SessionPart):
                 field="role",
                 value=type(layer).__name__,
             )
+        if role in OBJECT_ROLES:
+            self._adopt_object_layer(layer, role)  # ObjectsMixin: checked, then filled in
         info = dict(layer.metadata.get(META_KEY) or {})
         info["role"] = role
         layer.metadata = {**layer.metadata, META_KEY: info}

@@ -65,6 +65,8 @@ class ObjectsMixin(SessionPart):
     def _init_mixin(self) -> None:
         #: id(layer) -> earlier (data, shape types, features) states, newest last
         self._object_history: dict[int, list[tuple[Any, list[str] | None, pd.DataFrame]]] = {}
+        #: id(layer) -> the listener naming keypoints placed by hand on it
+        self._keypoint_hooks: dict[int, _KeypointFill] = {}
 
     def _remember_objects(self, layer: Any) -> None:
         """Keep the shapes or points of ``layer`` and their features for undo_objects."""
@@ -579,6 +581,7 @@ class ObjectsMixin(SessionPart):
             face_color=colors or "white", size=5, metadata=_meta("keypoints"),
         )  # fmt: skip
         self.layers.append(layer)
+        self._watch_keypoints(layer)  # name keypoints placed by hand
         self._watch_effort(layer)  # EffortMixin: log keypoints placed by hand
         self._record("add_keypoints_layer", name=name, n_objects=len(sets), ndim=nd)
         return layer
@@ -629,6 +632,164 @@ class ObjectsMixin(SessionPart):
         self._log_effort("instance-tools", "correction", count=1, layer=layer,
                          class_id=int(row["class_id"]))  # fmt: skip
 
+    # -- adopting a user's own layers and hand-placed keypoints -----------------------------
+    def _default_class(self, *, skeleton: bool = False) -> int | None:
+        """The active class (with a keypoint skeleton when ``skeleton``), else the first."""
+        ok = [c.id for c in self.taxonomy if not skeleton or c.skeleton is not None]
+        active = self.active_class
+        return active if active in ok else (ok[0] if ok else None)
+
+    def _adopt_object_layer(self, layer: Any, role: str) -> None:
+        """Check a user's Shapes / Points layer for ``role`` and fill in its object columns.
+
+        Polygons: every shape a polygon or rectangle and simple; rotated boxes: every shape
+        4 vertices of a rectangle (its angle is measured); keypoints: points without a
+        keypoint name get one as if placed by hand, in order (see ``_fill_keypoints``).
+        Rows keep the columns they have; a missing class is the active class. Raises
+        before the layer changes.
+        """
+        from ..core.objects.polygons import check_polygon
+
+        feats = layer.features.copy().reset_index(drop=True)
+        n = len(layer.data)
+        where = f"layer '{layer.name}'"
+        if role in ("polygons", "rotated"):
+            ok = ("polygon", "rectangle")
+            for i, t in enumerate(layer.shape_type):
+                if t not in ok:
+                    raise ObjectKindError(f"{role} are drawn as {' or '.join(ok)} shapes",
+                                          where=f"{where}: shape {i}", field="shape_type",
+                                          value=t)  # fmt: skip
+        cid = self._default_class(skeleton=role == "keypoints")
+        if cid is None:
+            raise ObjectKindError("the taxonomy has no class" + (
+                " with a keypoint skeleton" if role == "keypoints" else ""),
+                where=where, field="class_id", value=None)  # fmt: skip
+
+        def column(name: str, default: Any) -> None:
+            if name not in feats.columns:
+                feats[name] = pd.Series([default] * n, dtype=object)
+            else:
+                feats[name] = [default if _missing(v) else v for v in feats[name]]
+
+        if role == "polygons":
+            for i, v in enumerate(layer.data):
+                check_polygon(np.asarray(v, float)[:, -2:][:, ::-1] + 0.5,
+                              where=f"{where}: shape {i}")  # fmt: skip
+            column("class_id", cid)
+            column("instance_id", 0)
+            column("hole", False)
+            column("status", "todo")
+        elif role == "rotated":
+            angles = []
+            for i, v in enumerate(layer.data):
+                v = np.asarray(v, float)
+                if len(v) != 4:
+                    raise ObjectKindError("a rotated box needs 4 vertices",
+                                          where=f"{where}: shape {i}", value=len(v))  # fmt: skip
+                xy = v[:, -2:][:, ::-1] + 0.5
+                angles.append(float(corners_to_rbox(xy[None], where=f"{where}: shape {i}")[0][4]))
+            column("class_id", cid)
+            column("instance_id", 0)
+            feats["angle"] = angles if n else pd.Series([], dtype=float)
+            column("status", "todo")
+            column("difficult", False)
+        else:
+            for col, default in (("class_id", None), ("keypoint", None), ("object", None),
+                                 ("visibility", 2)):  # fmt: skip
+                column(col, default)
+            for col in _BOX_COLS:
+                column(col, np.nan)
+            todo = [i for i in range(n) if _missing(feats.at[i, "keypoint"])]
+            feats, _ = self._fill_keypoints(np.asarray(layer.data, float), feats, todo, None)
+        feats["class_id"] = [int(c) for c in feats["class_id"]]
+        feats["class"] = [self.taxonomy[c].name if c in self.taxonomy else ""
+                          for c in feats["class_id"]]  # fmt: skip
+        layer.features = feats
+        if role == "keypoints":
+            self._watch_keypoints(layer)
+
+    def _watch_keypoints(self, layer: Any) -> None:
+        """Fill the rows of keypoints placed by hand on ``layer`` (idempotent)."""
+        hook = self._keypoint_hooks.get(id(layer))
+        if hook is not None and hook.layer() is layer:
+            return
+        hook = _KeypointFill(self, layer)
+        # first: the effort log reads the object id this fills in
+        layer.events.data.connect(hook, position="first")
+        self._keypoint_hooks[id(layer)] = hook
+
+    def _fill_keypoints(
+        self, data: np.ndarray, feats: pd.DataFrame, rows: list[int], prefer: int | None
+    ) -> tuple[pd.DataFrame, int | None]:
+        """Give rows ``rows`` of a keypoints table an object, class, name and visibility 2.
+
+        Each point joins, in this order: object ``prefer`` (the selected or current one),
+        else the object whose box holds it (the smallest), provided that object is on the
+        point's plane, of the active class and still misses a keypoint; else it starts a
+        new object of the active class (or the first class with a skeleton). It takes the
+        next name of the object's skeleton that has no point yet. Returns the table and
+        the object the last point joined.
+        """
+        active = self._default_class(skeleton=True)
+        feats = feats.copy()
+        for i in rows:
+            plane = tuple(int(round(c)) for c in data[i, :-2])
+            x, y = float(data[i, -1]) + 0.5, float(data[i, -2]) + 0.5
+            done = [r for r in range(len(feats)) if r != i and not _missing(
+                feats.at[r, "keypoint"]) and not _missing(feats.at[r, "object"])]  # fmt: skip
+            objs: dict[int, dict[str, Any]] = {}
+            for r in done:
+                o = objs.setdefault(int(feats.at[r, "object"]), {
+                    "class_id": int(feats.at[r, "class_id"]), "names": set(), "row": r,
+                    "plane": tuple(int(round(c)) for c in data[r, :-2])})  # fmt: skip
+                o["names"].add(feats.at[r, "keypoint"])
+
+            def open_(k: int | None, objs: dict[int, dict[str, Any]] = objs,
+                      plane: tuple[int, ...] = plane) -> bool:  # fmt: skip
+                o = objs.get(k) if k is not None else None
+                if o is None or o["plane"] != plane or o["class_id"] not in self.taxonomy:
+                    return False
+                sk = self.taxonomy[o["class_id"]].skeleton
+                if sk is None or (active is not None and o["class_id"] != active):
+                    return False
+                return len(o["names"] & set(sk.names)) < len(sk.names)
+
+            target = prefer if open_(prefer) else None
+            if target is None:
+                inside = []
+                for k, o in objs.items():
+                    b = [feats.at[o["row"], c] for c in _BOX_COLS]
+                    if open_(k) and not any(_missing(v) for v in b) and (
+                            b[0] <= x <= b[2] and b[1] <= y <= b[3]):  # fmt: skip
+                        inside.append(((b[2] - b[0]) * (b[3] - b[1]), k))
+                target = min(inside)[1] if inside else None
+            if target is None:
+                used = [int(v) for v in feats["object"] if not _missing(v)]
+                target = max(used, default=-1) + 1
+                cid = active
+                box: list[float] = [np.nan] * 4
+                names: set[str] = set()
+            else:
+                cid = objs[target]["class_id"]
+                box = [feats.at[objs[target]["row"], c] for c in _BOX_COLS]
+                names = objs[target]["names"]
+            sk = self.taxonomy[cid].skeleton if cid is not None else None
+            if cid is None or sk is None:
+                continue  # no class with a skeleton: the point stays unnamed
+            name = next(nm for nm in sk.names if nm not in names)
+            row = {"object": int(target), "class_id": int(cid),
+                   "class": self.taxonomy[cid].name, "keypoint": name, "visibility": 2,
+                   **dict(zip(_BOX_COLS, box, strict=True))}  # fmt: skip
+            for col, v in row.items():
+                if col not in feats.columns:
+                    feats[col] = pd.Series([None] * len(feats), dtype=object)
+                elif feats[col].dtype.kind in "iub" and not isinstance(v, (int, np.integer)):
+                    feats[col] = feats[col].astype(object)
+                feats.at[i, col] = v
+            prefer = int(target)
+        return feats, prefer
+
     def _require_role(self, role: str) -> Any:
         for lay in self.layers:
             meta = getattr(lay, "metadata", None) or {}
@@ -636,3 +797,47 @@ class ObjectsMixin(SessionPart):
             if isinstance(info, dict) and info.get("role") == role:
                 return lay
         raise SessionError(f"no {role} layer: add one first", field="role", value=role)
+
+
+class _KeypointFill:
+    """Names keypoints placed by hand on a keypoints layer (object, class, keypoint name,
+    visibility 2); holds the session and the layer weakly.
+
+    The object a new point joins is the one of the points selected when it was placed,
+    else the one the previous point joined (see ``ObjectsMixin._fill_keypoints``).
+    """
+
+    def __init__(self, session: Any, layer: Any) -> None:
+        import weakref
+
+        self.session = weakref.ref(session)
+        self.layer = weakref.ref(layer)
+        self.current: int | None = None
+        self._selected: int | None = None
+
+    def __call__(self, event: Any = None) -> None:
+        session, layer = self.session(), self.layer()
+        if session is None or layer is None:
+            return
+        action = str(getattr(event, "action", ""))
+        feats = layer.features
+        if action == "adding":
+            # the selection before napari replaces it with the new point
+            objs = {feats["object"].iloc[i] for i in layer.selected_data
+                    if "object" in feats and i < len(feats)}  # fmt: skip
+            objs = {o for o in objs if not _missing(o)}
+            self._selected = int(objs.pop()) if len(objs) == 1 else None
+            return
+        if action != "added" or not len(layer.data):
+            return
+        n = len(layer.data)
+        rows = sorted({int(i) % n for i in getattr(event, "data_indices", ()) or ()})
+        prefer = self._selected if self._selected is not None else self.current
+        self._selected = None
+        new, self.current = session._fill_keypoints(
+            np.asarray(layer.data, float), feats.reset_index(drop=True), rows, prefer
+        )
+        layer.features = new
+        colors = np.array(layer.face_color, float)
+        colors[rows] = [0.2, 1, 0.2, 1]  # visible (2), as add_keypoints_layer colours it
+        layer.face_color = colors
