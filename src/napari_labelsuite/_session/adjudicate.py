@@ -169,6 +169,28 @@ class AdjudicationMixin(SessionPart):
         )
         return result
 
+    def agreement_chart(self, path: str | Path, metric: str = "kappa") -> Path:
+        """Write the chart of the last :meth:`agreement_by_annotator` (``.png``/``.svg``)."""
+        from ..core.team.chart import agreement_chart
+
+        if self._team_agreement is None:
+            raise SessionError(
+                "compute the agreement first (agreement_by_annotator)", field="agreement"
+            )
+        written = agreement_chart(self._team_agreement, path, metric)
+        self._record("agreement_chart", path=str(written), metric=metric)
+        return written
+
+    def team_annotators(self) -> list[str]:
+        """Everyone assigned to the open dataset or with saved labels in it (sorted)."""
+        from ..core.team.labels import list_annotators
+
+        ds = self.dataset
+        if ds is None:
+            return []
+        asg = getattr(self, "assignments", None)  # TeamMixin
+        return sorted(set(list_annotators(ds)) | set(asg.annotators if asg else ()))
+
     # -- showing two annotators -------------------------------------------------------------
     def _annotator_pair(self, a: str, b: str) -> tuple[str, ImageAnnotation, ImageAnnotation]:
         from ..core.team.labels import list_annotators, load_annotator_annotation
