@@ -3,7 +3,9 @@
 Every control is one session method: Run checks -> ``run_checks``, Check dataset ->
 ``check_dataset``, clicking a finding ->
 ``go_to_finding``, the status buttons and keys -> ``set_finding_status``, Compare ->
-``compare_layers`` (maps shown with ``show_agreement_maps``), Export -> ``export_qc_report``.
+``compare_layers`` (maps shown with ``show_agreement_maps``; Polygon IoU -> its ``method``),
+Export -> ``export_qc_report``; the object review list -> ``review_queue`` and
+``set_object_review_status``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from qtpy.QtWidgets import (
 
 from .._session.layers import role_of
 from .._session.qc import OBJECT_REVIEW_ROLES
+from ..core.errors import LabelsuiteError
 from ..core.qc import AgreementResult
 from ._base import SessionWidget, short_path
 
@@ -45,6 +48,8 @@ class QualityControlWidget(SessionWidget):
     """Consistency findings as a review queue, annotator agreement and the QC report."""
 
     findings_changed = Signal()
+    #: (message) when a comparison in the worker failed
+    compare_failed = Signal(str)
 
     def __init__(self, viewer: napari.viewer.Viewer, parent=None) -> None:
         super().__init__(viewer, parent)
@@ -92,6 +97,12 @@ class QualityControlWidget(SessionWidget):
         aform.addRow("Reference", self.layer_a)
         self.layer_b.setToolTip("the other annotation")
         aform.addRow("Compare with", self.layer_b)
+        self.polygon_method = QComboBox()
+        self.polygon_method.addItems(["raster", "shapely"])
+        self.polygon_method.setToolTip(
+            "polygons: IoU of the pycocotools raster (COCO's rule) or exact areas (shapely)"
+        )
+        aform.addRow("Polygon IoU", self.polygon_method)
         self.compare_button = QPushButton("Compare")
         self.compare_button.clicked.connect(self.compare)
         aform.addRow(self.compare_button)
@@ -125,6 +136,7 @@ class QualityControlWidget(SessionWidget):
         lay.addStretch(1)
 
         self.findings_changed.connect(self.refresh)
+        self.compare_failed.connect(self.agreement_label.setText)
         self.findings_changed.connect(self._refresh_object_queue)
         # a signal, so a change made in a worker thread refreshes the list in the GUI thread;
         # one stored callable so that it can be disconnected again
@@ -213,8 +225,8 @@ class QualityControlWidget(SessionWidget):
     def _refresh_layers(self, event: Any = None) -> None:
         from napari.layers import Labels, Points, Shapes
 
-        # masks, boxes and rotated boxes (Shapes), keypoints (Points): compare_layers
-        # picks the matching (IoU, rotated IoU, OKS) from the first layer's role
+        # masks, boxes, rotated boxes and polygons (Shapes), keypoints (Points): compare_layers
+        # picks the matching (IoU, rotated IoU, polygon IoU, OKS) from the first layer's role
         names = [
             x.name
             for x in self.viewer.layers
@@ -275,10 +287,18 @@ class QualityControlWidget(SessionWidget):
             self.warn("choose two different layers")
             return None
         self.agreement_label.setText(f"comparing '{a}' with '{b}'…")
-        return self.run_in_worker(
-            self.session.compare_layers, a, b, add_layers=False,
-            on_done=self._show_agreement, description="Comparing",
-        )  # fmt: skip
+        method = self.polygon_method.currentText()
+
+        def work() -> dict[str, Any]:
+            try:
+                return self.session.compare_layers(a, b, add_layers=False, method=method)
+            except LabelsuiteError as exc:
+                # the error itself becomes a notification; the label must not keep saying
+                # "comparing" (a queued signal: this runs in the worker thread)
+                self.compare_failed.emit(f"not compared: {exc}")
+                raise
+
+        return self.run_in_worker(work, on_done=self._show_agreement, description="Comparing")
 
     def _show_agreement(self, result: dict[str, Any]) -> None:
         if result.get("maps"):
