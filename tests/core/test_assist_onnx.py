@@ -7,7 +7,10 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
-from onnx import TensorProto, helper  # noqa: E402
+
+# the tiny models (official decoder names, SAM's own mask post-processing)
+from tiny_sam import tiny_decoder as _decoder  # noqa: E402
+from tiny_sam import tiny_encoder as _encoder  # noqa: E402
 
 from napari_labelsuite.core.assist import (  # noqa: E402
     DECODER_INPUTS,
@@ -17,81 +20,6 @@ from napari_labelsuite.core.assist import (  # noqa: E402
     segment_local,
 )
 from napari_labelsuite.core.errors import AssistError  # noqa: E402
-
-S = 64  # encoder input size of the tiny model (SAM uses 1024)
-
-
-def _encoder(path):
-    """(1, 3, S, S) image -> (1, 4, S/4, S/4) embedding: channel mean, pooled."""
-    w = np.zeros((4, 3, 1, 1), np.float32)
-    w[:, :, 0, 0] = 1 / 3
-    graph = helper.make_graph(
-        [
-            helper.make_node("Conv", ["image", "w"], ["c"]),
-            helper.make_node(
-                "AveragePool", ["c"], ["image_embeddings"], kernel_shape=[4, 4], strides=[4, 4]
-            ),
-        ],
-        "enc",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, S, S])],
-        [
-            helper.make_tensor_value_info(
-                "image_embeddings", TensorProto.FLOAT, [1, 4, S // 4, S // 4]
-            )
-        ],
-        [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel())],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
-
-
-def _decoder(path, drop=()):
-    """Official SAM decoder I/O: masks = embedding channel 0 (thresholded at 0.5), upsampled
-    to orig_im_size; low_res_masks at (S/4)^2; the prompt inputs are accepted."""
-    w = np.zeros((1, 4, 1, 1), np.float32)
-    w[0, 0] = 1
-    nodes = [
-        helper.make_node("Conv", ["image_embeddings", "w"], ["c0"]),
-        helper.make_node("Sub", ["c0", "half"], ["low_res_masks"]),
-        helper.make_node("Cast", ["orig_im_size"], ["hw"], to=TensorProto.INT64),
-        helper.make_node("Concat", ["one_one", "hw"], ["sizes"], axis=0),
-        helper.make_node("Resize", ["low_res_masks", "", "", "sizes"], ["masks"], mode="linear"),
-        helper.make_node(
-            "ReduceMax", ["low_res_masks"], ["iou_predictions"], keepdims=0, axes=[2, 3]
-        ),
-    ]
-    shapes = {
-        "image_embeddings": [1, 4, S // 4, S // 4],
-        "point_coords": [1, "n", 2],
-        "point_labels": [1, "n"],
-        "mask_input": [1, 1, S // 4, S // 4],
-        "has_mask_input": [1],
-        "orig_im_size": [2],
-    }
-    inputs = [
-        helper.make_tensor_value_info(n, TensorProto.FLOAT, shp)
-        for n, shp in shapes.items()
-        if n not in drop
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "dec",
-        inputs,
-        [
-            helper.make_tensor_value_info("masks", TensorProto.FLOAT, [1, 1, "h", "w"]),
-            helper.make_tensor_value_info("iou_predictions", TensorProto.FLOAT, [1, 1]),
-            helper.make_tensor_value_info(
-                "low_res_masks", TensorProto.FLOAT, [1, 1, S // 4, S // 4]
-            ),
-        ],
-        [
-            helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel()),
-            helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
-            helper.make_tensor("one_one", TensorProto.INT64, [2], [1, 1]),
-        ],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
 
 
 @pytest.fixture
@@ -141,7 +69,7 @@ def test_large_image_is_encoded_tile_by_tile(models, tmp_path):
     eng = SamOnnxEngine(enc, dec, cache_dir=False, tile=64, halo=16)
     img = np.zeros((256, 256), np.uint8)
     img[150:180, 140:170] = 200
-    # an inner tile: its region with the halo is square, as the tiny decoder assumes
+    # an inner tile: its region with the halo is square (border tiles: test_assist_onnx_tiles)
     window, mask = segment_local(img, [[165, 155]], [1], engine=eng)
     # only the prompt's tile (with its halo) was encoded and decoded
     assert eng.encoder_runs == 1

@@ -235,7 +235,10 @@ class SamOnnxEngine:
         return encoded
 
     def _dataset_key(self, view: ImageView) -> str:
-        corner = view.read(tuple(slice(0, min(64, n)) for n in view.shape))
+        """The image's name in the cache: its shape, dtype and first plane's corner (every
+        plane of a stack shares it; tiles are keyed by plane)."""
+        first = view.plane((0,) * len(view.lead)) if view.lead else view
+        corner = first.read(tuple(slice(0, min(64, n)) for n in view.shape))
         base = f"{'x'.join(map(str, view.full_spatial_shape))}-{view.dtype.name}"
         return f"{base}-{data_hash(corner)[:12]}"
 
@@ -268,6 +271,7 @@ class SamOnnxEngine:
             tile=self.tile,
             halo=self.halo,
             size=self.input_size,
+            plane=list(encoded.view.lead),
             region=[(s.start, s.stop) for s in region],
         )
         if self.cache is not None:
