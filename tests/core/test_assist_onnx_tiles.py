@@ -179,7 +179,9 @@ def test_session_segments_the_current_plane_with_the_onnx_engine(models, tmp_pat
     s.layers.append(Image(st, name="stack"))
     layer = s.add_instance_layer(np.zeros(st.shape, np.int32))
     s.set_active_class("nucleus")
-    eng = s.set_assist_engine("onnx", encoder=enc, decoder=dec, cache_dir=tmp_path / "c", tile=TILE, halo=HALO)  # fmt: skip
+    eng = s.set_assist_engine(
+        "onnx", encoder=enc, decoder=dec, cache_dir=tmp_path / "c", tile=TILE, halo=HALO
+    )
     seen: list[tuple[int, int]] = []
     s.assist_encode(lambda done, total: seen.append((done, total)), plane=1)
     assert seen == [(1, 2), (2, 2)] and eng.encoder_runs == 2  # plane 1's two tiles
