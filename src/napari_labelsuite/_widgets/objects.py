@@ -11,17 +11,30 @@ Polygons from instances                ``labelsuite.polygons_from_instances()``
 Polygons to instance mask              ``labelsuite.polygons_to_instances()``
 Keypoints: occluded / visible          ``labelsuite.set_keypoint_visibility(i, 1 or 2)``
                                        for each selected point of the keypoints layer
+Undo (and Ctrl-Z on a polygons,        ``labelsuite.undo_objects(layer)`` for the selected
+rotated-boxes or keypoints layer)      object layer
 =====================================  =================================================
+
+napari keeps no undo history for Shapes and Points layers; while the dock is open,
+Ctrl-Z on an object-kind layer undoes the last session edit of that layer (earlier
+bindings of the key are restored when the dock closes).
 """
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import napari
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from .._session.layers import OBJECT_ROLES, role_of
 from ._base import SessionWidget
 
-__all__ = ["ObjectsWidget"]
+__all__ = ["UNDO_KEY", "ObjectsWidget"]
+
+#: the key that undoes the last object edit of the selected object-kind layer
+UNDO_KEY = "Control-z"
 
 
 class ObjectsWidget(SessionWidget):
@@ -57,9 +70,21 @@ class ObjectsWidget(SessionWidget):
         row.addWidget(self.occluded_button)
         row.addWidget(self.visible_button)
         lay.addLayout(row)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip(
+            "Undo the last edit of the selected polygons, rotated-boxes or keypoints layer "
+            f"({UNDO_KEY.replace('Control', 'Ctrl')} on that layer)"
+        )
+        self.undo_button.clicked.connect(lambda: self.undo())
+        lay.addWidget(self.undo_button)
         self.status = QLabel("")
         lay.addWidget(self.status)
         lay.addStretch(1)
+        #: (id(layer)) -> (weak layer, the binding UNDO_KEY had before)
+        self._undo_keys: dict[int, tuple[Any, Any]] = {}
+        self._watched: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.viewer.layers.events.inserted.connect(self._bind_undo_keys)
+        self._bind_undo_keys()
 
     def _rotated_from_instances(self) -> None:
         layer = self.guarded(self.session.rotated_boxes_from_instances)
@@ -89,3 +114,51 @@ class ObjectsWidget(SessionWidget):
         for i in chosen:
             self.guarded(self.session.set_keypoint_visibility, i, v, layer)
         self.status.setText(f"{len(chosen)} keypoints set to visibility {v}")
+
+    # -- undo ------------------------------------------------------------------------------
+    def undo(self, layer: Any = None) -> bool:
+        """Undo the last object edit of ``layer`` (default: the selected layer)."""
+        layer = layer if layer is not None else self.viewer.layers.selection.active
+        if layer is None or role_of(layer) not in OBJECT_ROLES:
+            self.warn("select a polygons, rotated boxes or keypoints layer to undo on")
+            return False
+        done = bool(self.guarded(self.session.undo_objects, layer))
+        self.status.setText(
+            f"undid the last edit of '{layer.name}'" if done
+            else f"nothing to undo on '{layer.name}'"
+        )  # fmt: skip
+        return done
+
+    def _bind_undo_keys(self, event: Any = None) -> None:
+        """Bind UNDO_KEY on every object-kind layer (and on layers adopted later)."""
+        for layer in list(self.viewer.layers):
+            if layer not in self._watched:
+                # a layer adopted with manage_layer gets its role through its metadata
+                layer.events.metadata.connect(self._bind_undo_keys)
+                self._watched.add(layer)
+            if role_of(layer) not in OBJECT_ROLES:
+                continue
+            slot = self._undo_keys.get(id(layer))
+            if slot is not None and slot[0]() is layer:
+                continue
+            ref = weakref.ref(self)
+
+            def on_key(lay: Any, ref: Any = ref) -> None:
+                widget = ref()
+                if widget is not None:
+                    widget.undo(lay)
+
+            previous = layer.bind_key(UNDO_KEY, on_key, overwrite=True)
+            self._undo_keys[id(layer)] = (weakref.ref(layer), previous)
+
+    def _release(self) -> None:
+        """Give the object layers their earlier Ctrl-Z back and stop listening."""
+        super()._release()
+        self.viewer.layers.events.inserted.disconnect(self._bind_undo_keys)
+        for layer in list(self._watched):
+            layer.events.metadata.disconnect(self._bind_undo_keys)
+        for ref, previous in self._undo_keys.values():
+            layer = ref()
+            if layer is not None:
+                layer.bind_key(UNDO_KEY, previous, overwrite=True)
+        self._undo_keys = {}
