@@ -210,3 +210,19 @@ def test_the_taxonomy_version_travels_with_the_sidecar(dataset):
     save_annotator_annotation(dataset, 0, "alice", ann)
     back = load_annotator_annotation(dataset, 0, "alice")
     assert annotation_taxonomy_version(back) == 2
+
+
+def test_a_saved_sidecar_of_another_shape_is_a_team_error_when_loaded(dataset):
+    p = save_annotator_annotation(dataset, 4, "bob", _annotation("img4", 2))
+    # edited by hand into another shape (here: the sidecar of a 16 x 21 image)
+    from napari_labelsuite.core.dataset import save_sidecar
+
+    save_sidecar(_annotation("img4", 2, shape=(16, 21)), p)
+    before = _files(dataset.annotation_dir)
+    with pytest.raises(TeamError, match="another shape") as info:
+        load_annotator_annotation(dataset, 4, "bob")
+    assert info.value.path == str(p)
+    assert info.value.value == (16, 21)
+    with pytest.raises(TeamError):
+        annotator_annotations(dataset, "bob")
+    assert _files(dataset.annotation_dir) == before

@@ -329,3 +329,16 @@ def test_two_annotators_many_saves_over_s3(s3_options):
     print(f"\nS3, {SLOW_N} saves each: {results}")
     assert {a: r[:2] for a, r in results.items()} == {"a": (0, 0), "b": (0, 0)}
     _check_everything_saved(url, SLOW_N, s3_options)
+
+
+def test_reading_an_annotator_label_image_of_another_shape_is_a_team_error(tmp_path):
+    url = _store(tmp_path / "shape_read.ome.zarr")
+    with open_for_annotator(url, "bob") as st:
+        st.create_labels("instances.bob", role="instances")
+        st.save()
+    g = zarr.open_group(url, mode="r+")
+    g["labels/instances.bob"].create_array("0", shape=(30, 60), chunks=(16, 16),
+                                           dtype="uint32", overwrite=True)  # fmt: skip
+    with MaskStore.open(url) as st, pytest.raises(TeamError, match="another shape") as info:
+        read_annotator_annotation(st, "bob")
+    assert info.value.where == "labels/instances.bob"

@@ -244,3 +244,41 @@ def test_outdated_labels_lists_each_annotators_saved_labels_of_changed_classes(s
     assert sorted((f.extra["annotator"], f.instance_id, f.image) for f in found) == [
         ("alice", 2, "img0.tif"), ("bob", 3, "img0.tif")]  # fmt: skip
     assert [f.extra["annotator"] for f in session.outdated_labels("bob")] == ["bob"]
+
+
+def test_an_annotators_sidecar_of_another_shape_is_refused_and_nothing_changes(session, folder):
+    from napari_labelsuite.core.annotation import ImageAnnotation
+    from napari_labelsuite.core.dataset import save_sidecar
+
+    ds = session.open_dataset(folder)
+    session.assign(["alice"], overlap=0.0)
+    session.set_annotator("alice")
+    session.goto(2)
+    _paint(session, 3)
+    session.goto(0)
+    save_sidecar(ImageAnnotation("img2", (5, 5), instances=np.ones((5, 5), np.int32)),
+                 annotator_sidecar_path(ds, 2, "alice"))  # fmt: skip
+    files = {p: p.read_bytes() for p in ds.annotation_dir.rglob("*.json")}
+    shown = np.array(session.instances.data)
+    with pytest.raises(TeamError, match="another shape") as info:
+        session.goto(2)
+    assert info.value.path == str(annotator_sidecar_path(ds, 2, "alice"))
+    assert session.index == 0
+    np.testing.assert_array_equal(session.instances.data, shown)
+    assert {p: p.read_bytes() for p in ds.annotation_dir.rglob("*.json")} == files
+
+
+def test_set_annotator_reopens_a_shown_store_for_the_new_annotator(session, tmp_path):
+    d = tmp_path / "stores"
+    d.mkdir()
+    MaskStore.create(d / "s0.ome.zarr", shape=SHAPE, chunks=(16, 16)).close()
+    session.open_dataset(d)
+    session.assign(["alice", "bob"], overlap=0.0)
+    session.set_annotator("alice")
+    assert session.store.annotator == "alice"
+    session.set_annotator("bob")
+    assert session.store.annotator == "bob"
+    assert [ly.name for ly in session.layers_of_role("instances")] == ["instances.bob"]
+    session.close_store()
+    with MaskStore.open(d / "s0.ome.zarr", "r+"):  # every lock was released
+        pass

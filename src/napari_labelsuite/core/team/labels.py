@@ -59,6 +59,11 @@ def load_annotator_annotation(ds: Dataset, i: int, annotator: str) -> ImageAnnot
     """``annotator``'s saved annotation of item ``i``, or None when there is none.
 
     For a store item the masks are the store's lazy arrays of ``<base>.<annotator>``.
+
+    Raises
+    ------
+    TeamError
+        When the saved annotation (or label image) has another shape than the image.
     """
     i = ds._check(i)
     if ds[i].kind == "store":
@@ -67,7 +72,19 @@ def load_annotator_annotation(ds: Dataset, i: int, annotator: str) -> ImageAnnot
         with MaskStore.open(str(ds[i].path), "r") as st:
             return read_annotator_annotation(st, annotator)
     jp = annotator_sidecar_path(ds, i, annotator)
-    return load_sidecar(jp) if jp.is_file() else None
+    if not jp.is_file():
+        return None
+    ann = load_sidecar(jp)
+    shape = _image_shape(ds, i)
+    if tuple(ann.shape) != shape:
+        raise TeamError(
+            f"{annotator}'s annotation has another shape than the image {shape}",
+            path=jp,
+            where=ds[i].key,
+            field="shape",
+            value=tuple(ann.shape),
+        )
+    return ann
 
 
 def save_annotator_annotation(ds: Dataset, i: int, annotator: str, ann: ImageAnnotation) -> Path:
@@ -190,6 +207,15 @@ def read_annotator_annotation(st: Any, annotator: str) -> ImageAnnotation | None
              if parse_annotator_label_name(n)[1] == annotator}  # fmt: skip
     if not names:
         return None
+    for n in names.values():
+        if tuple(st.labels(n).shape) != tuple(st.shape):
+            raise TeamError(
+                f"annotator label image has another shape than the store {tuple(st.shape)}",
+                path=st.path,
+                where=f"labels/{n}",
+                field="shape",
+                value=tuple(st.labels(n).shape),
+            )
     sem = next((n for b, n in names.items() if st.role(n) == "semantic"), None)
     ins = next((n for b, n in names.items() if st.role(n) == "instances"), None)
     ann = st.read_annotation(semantic=sem, instances=ins)
