@@ -355,7 +355,8 @@ class PixelClassifier:
         region. The ring holds the coarse-grid neighbours of the region's edge pixels;
         training and prediction ask for the same grown blocks, so the cache serves both."""
         grown = grow(region, 1, self.features.spatial_shape(image.shape))
-        return block_features(image, grown, self.features, cache), grown
+        threads = _n_workers(self.forest_options.get("n_jobs"))
+        return block_features(image, grown, self.features, cache, threads=threads), grown
 
     def _proba_of(self, feats: np.ndarray) -> np.ndarray:
         """Probabilities ``(*spatial, n_classes)`` of features ``(F, *spatial)``."""
