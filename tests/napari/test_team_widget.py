@@ -120,6 +120,9 @@ def test_show_pair_and_decide_on_an_object(widget, qtbot, errors):
     assert "bob (B)" in s.layers and "difference ana / bob" not in s.layers
     s.layers["bob (B)"].selected_label = 2  # napari's picker on B's labels
     assert (widget.object_id.value(), widget.source.currentText()) == (2, "B")
+    s.show_annotators("bob", "ana", mode="difference")  # from the console
+    qtbot.waitUntil(lambda: widget.a.currentText() == "bob", timeout=5000)
+    assert (widget.b.currentText(), widget.view.currentText()) == ("ana", "difference")
 
 
 def test_consensus_and_save_reviewed(widget, qtbot):

@@ -228,7 +228,12 @@ class TeamWidget(SessionWidget):
             mode = "reviewing" if s.reviewing else f"labelling as {s.annotator}"
             self.status.setText(f"{overlap} overlap images; {mode}")
         adj = s.adjudication
-        if adj is not None:
+        if adj is not None:  # the pair shown, also when the console chose it
+            for combo, name in ((self.a, adj["a"]), (self.b, adj["b"])):
+                combo.blockSignals(True)
+                combo.setCurrentText(name)
+                combo.blockSignals(False)
+            self.view.setCurrentText(next(k for k, v in VIEWS.items() if v == adj["mode"]))
             counts = ", ".join(f"{k}: {v} px" for k, v in adj["counts"].items())
             self.adjudication.setText(
                 f"{adj['a']} (A) vs {adj['b']} (B) on {adj['key']}: {counts}"
