@@ -156,3 +156,63 @@ def test_undo_removes_only_the_box_of_the_undone_object(widget):
     layer.undo()
     assert [b.instance_id for b in session.boxes_list(boxes)] == [first]
     assert (layer.data == first).any() and not (layer.data == second).any()
+
+
+def test_encode_runs_in_a_worker_one_step_per_tile(widget, tmp_path, qtbot, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from tiny_sam import tiny_decoder, tiny_encoder
+
+    infos = []
+    monkeypatch.setattr(widget, "info", infos.append)
+    session = widget.session
+    # the 80 x 100 image in 64-pixel tiles: 2 x 2 tiles
+    session.set_assist_engine(
+        "onnx",
+        encoder=tiny_encoder(tmp_path / "enc.onnx"),
+        decoder=tiny_decoder(tmp_path / "dec.onnx"),
+        cache_dir=tmp_path / "cache",
+        tile=64,
+        halo=8,
+    )
+    steps = []
+    worker = widget._encode()
+    worker.yielded.connect(steps.append)
+    qtbot.waitUntil(lambda: infos == ["encoded 4 tile(s)"], timeout=30000)
+    assert steps == [1, 1, 1, 1] and session.assist_engine.encoder_runs == 4
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 4
+    widget._on_click(np.array([40.0, 30.0]))  # the click finds the encoded tiles
+    assert session.assist_engine.encoder_runs == 4 and session.candidate.mask.any()
+
+
+def test_encode_with_the_classical_engine_says_it_needs_none(widget, monkeypatch):
+    infos = []
+    monkeypatch.setattr(widget, "info", infos.append)
+    assert widget._encode() is None
+    assert infos == ["the classical engine needs no encoding"]
+
+
+def test_snap_button_tightens_the_selected_box(widget):
+    session = widget.session
+    boxes = session.add_boxes_layer([])
+    boxes.add_rectangles([[[22, 52], [58, 88]]])  # loose around the disc at (40, 70)
+    session.set_box_class("nucleus", [0])
+    boxes.selected_data = {0}
+    widget.snap_btn.click()
+    mask = segment(_image(), [], [], box=(52, 22, 88, 58))
+    rows, cols = np.nonzero(mask)
+    expected = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+    assert session.boxes_list(boxes)[0].xyxy == expected
+    assert "box snapped" in widget.status.text()
+
+
+def test_snap_without_a_selected_box_is_a_notification(widget, monkeypatch):
+    shown = []
+    monkeypatch.setattr("napari_labelsuite._widgets._base.show_error", shown.append)
+    session = widget.session
+    boxes = session.add_boxes_layer([])
+    boxes.add_rectangles([[[22, 52], [58, 88]]])
+    boxes.selected_data = set()
+    before = np.array(boxes.data[0], copy=True)
+    widget.snap_btn.click()
+    assert shown and "no box selected" in shown[0]
+    np.testing.assert_array_equal(boxes.data[0], before)

@@ -137,6 +137,19 @@ class AssistMixin(SessionPart):
             self._assist_encoded[key] = enc
         return enc
 
+    def assist_encoding(self, image: Any = None, plane: Any = None) -> Any:
+        """The engine's encoding of the image (or ``plane`` of a stack), nothing computed yet.
+
+        A model engine's encoding computes its tiles on first use: ``encoding.all_tiles()``
+        lists them and ``encoding.get(i, j)`` computes (or loads) one, which is how the
+        Assist dock encodes in a worker with a progress bar. Prompts on the same image and
+        plane reuse it.
+        """
+        data, ch, _ = self.assist_image(image)
+        pts = [] if plane is None else [[*np.atleast_1d(plane), 0, 0]]
+        view, _, _ = core.prepare(data, pts, None, channel_axis=ch, plane=plane)
+        return self._encoded_for(data, ch, view)
+
     def assist_encode(self, progress: Any = None, image: Any = None, plane: Any = None) -> Any:
         """Encode the image for the engine now (all tiles; ``progress(done, total)``).
 
@@ -144,10 +157,7 @@ class AssistMixin(SessionPart):
         whole image (or ``plane`` of a stack) ahead, e.g. in a worker thread. The classical
         engine needs no encoding.
         """
-        data, ch, _ = self.assist_image(image)
-        pts = [] if plane is None else [[*np.atleast_1d(plane), 0, 0]]
-        view, _, _ = core.prepare(data, pts, None, channel_axis=ch, plane=plane)
-        enc = self._encoded_for(data, ch, view)
+        enc = self.assist_encoding(image, plane)
         if hasattr(enc, "encode_all"):
             enc.encode_all(progress)
         return enc
@@ -568,9 +578,7 @@ class _LinkedBox:
     Holds the session and the boxes layer weakly: the undo history keeps neither alive.
     """
 
-    def __init__(
-        self, session: Any, boxes: Any, verts: np.ndarray, iid: int, cid: int
-    ) -> None:
+    def __init__(self, session: Any, boxes: Any, verts: np.ndarray, iid: int, cid: int) -> None:
         self._session = weakref.ref(session)
         self._boxes = weakref.ref(boxes)
         self.verts, self.iid, self.cid = verts, int(iid), int(cid)

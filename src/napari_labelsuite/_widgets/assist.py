@@ -72,6 +72,9 @@ class AssistWidget(SessionWidget):
         row2.addWidget(self.accept_btn)
         row2.addWidget(self.discard_btn)
         lay.addLayout(row2)
+        self.snap_btn = QPushButton("Snap selected box")
+        self.snap_btn.setToolTip("tighten the selected box of the boxes layer to its object")
+        lay.addWidget(self.snap_btn)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
@@ -82,6 +85,7 @@ class AssistWidget(SessionWidget):
         self.wand_mode.toggled.connect(self._set_wand_mode)
         self.accept_btn.clicked.connect(self._accept)
         self.discard_btn.clicked.connect(self._discard)
+        self.snap_btn.clicked.connect(self._snap_box)
         self._bound_layer: Any = None
         self._previous_keys: dict[str, Any] = {}
         for key, fn in (("Enter", self._key_accept), ("Escape", self._key_discard)):
@@ -103,25 +107,34 @@ class AssistWidget(SessionWidget):
             self.guarded(self.session.set_assist_engine, "classical")
 
     def _encode(self) -> Any:
-        """Encode the whole image (or current plane) in a worker with a progress bar."""
-        plane = self._current_plane()
+        """Encode the whole image (or current plane) in a worker, one bar step per tile."""
+        encoding = self.guarded(self.session.assist_encoding, plane=self._current_plane())
+        if encoding is None:
+            return None
+        if not hasattr(encoding, "all_tiles"):
+            self.info(f"the {self.session.assist_engine.name} engine needs no encoding")
+            return None
+        tiles = encoding.all_tiles()
 
         def work() -> Any:
-            done = [0]
-
-            def progress(n: int, total: int) -> None:
-                done[0] = n
-
-            self.session.assist_encode(progress=progress, plane=plane)
-            yield 1
-            return done[0]
+            for i, j in tiles:
+                encoding.get(i, j)  # computed, or loaded from the embedding cache
+                yield 1
+            return len(tiles)
 
         return self.run_in_worker(
             work,
             description="Encoding image",
-            total=1,
+            total=len(tiles),
             on_done=lambda n: self.info(f"encoded {n} tile(s)"),
         )
+
+    def _snap_box(self) -> None:
+        """Tighten the selected box of the boxes layer to the object inside it."""
+        new = self.guarded(self.session.snap_box)
+        if new is not None:
+            x0, y0, x1, y1 = new
+            self.status.setText(f"box snapped to x {x0:.0f}-{x1:.0f}, y {y0:.0f}-{y1:.0f}")
 
     def _current_plane(self) -> Any:
         layer = self.session.instances
