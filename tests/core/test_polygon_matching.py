@@ -157,3 +157,18 @@ def test_agreement_of_annotations_compares_polygons():
     assert (pair.metrics["tp"], pair.metrics["fn"], pair.metrics["fp"]) == (5, 1, 0)
     assert res.row() == {"polygon_f1@0.5": pytest.approx(10 / 11)}
     assert "polygon F1 0.909" in res.summary()
+
+
+def test_overlapping_parts_count_once_like_pycocotools_merge():
+    mask_utils = pytest.importorskip("pycocotools.mask")
+    rng = np.random.default_rng(7)
+    p1, p2 = _star(rng, 60, 60, 30), _star(rng, 80, 70, 30)  # two parts that overlap
+    q = _star(rng, 70, 65, 35)
+    a = [Polygon(Ring(p1), 1, 5), Polygon(Ring(p2), 1, 5)]
+    b = [Polygon(Ring(q), 1, 1)]
+    _, _, iou = polygon_iou_pairs(polygon_objects(a), polygon_objects(b), 1e-9)
+    merged = mask_utils.merge(
+        mask_utils.frPyObjects([p1.ravel().tolist(), p2.ravel().tolist()], H, W)
+    )
+    ref = mask_utils.iou([merged], mask_utils.frPyObjects([q.ravel().tolist()], H, W), [0])
+    assert iou.tolist() == pytest.approx([float(ref[0, 0])], abs=1e-12)

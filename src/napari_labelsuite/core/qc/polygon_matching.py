@@ -3,7 +3,8 @@
 A polygon object is the rings of one instance on one plane (its outlines minus its holes);
 a shape with ``instance_id == 0`` is an object of its own. The IoU is computed on the
 objects' rasters, the pixel-centre rule of pycocotools (``mask.frPyObjects``) that COCO's
-own ``segm`` evaluation uses, so it equals ``pycocotools.mask.iou`` of the same polygons.
+own ``segm`` evaluation uses, so it equals ``pycocotools.mask.iou`` of the same polygons
+(in an image whose top-left corner is the origin: parts at negative coordinates are cut).
 ``method="shapely"`` computes the exact area IoU instead (needs ``shapely``, the ``peers``
 extra); both use the same candidate search and the same optimal assignment as box matching.
 """
@@ -89,22 +90,83 @@ def polygon_objects(polygons: Sequence[Any], where: str = "polygons") -> list[Po
     return objects
 
 
-def _rasters(objects: Sequence[PolygonObject]) -> tuple[list[np.ndarray], np.ndarray]:
-    """Each object's raster over its pixel box, and the boxes ``(y0, x0, y1, x1)``."""
-    from ..objects.polygons import Ring, rings_to_mask
+@dataclass
+class _Runs:
+    """Disjoint column runs of every object: ``obj``, ``col``, rows ``row0:row1``."""
 
-    masks, boxes = [], np.zeros((len(objects), 4), np.int64)
-    for k, obj in enumerate(objects):
-        xy = np.concatenate([np.asarray(r.xy, float) for r in obj.rings])
-        # an integer shift leaves the pycocotools raster unchanged (vertices scale by 5 and
-        # round), so each object is rasterised in its own small frame
-        x0, y0 = (int(v) for v in np.floor(xy.min(axis=0)))
-        x1, y1 = (int(v) + 1 for v in np.ceil(xy.max(axis=0)))
-        shifted = [Ring(np.asarray(r.xy, float) - [x0, y0], r.hole) for r in obj.rings]
-        m = rings_to_mask(shifted, y1 - y0, x1 - x0)
-        masks.append(m)
-        boxes[k] = (y0, x0, y1, x1)
-    return masks, boxes
+    obj: np.ndarray
+    col: np.ndarray
+    row0: np.ndarray
+    row1: np.ndarray
+    start: np.ndarray  # runs of object k: start[k]:start[k + 1]
+    box: np.ndarray  # (y0, x0, y1, x1) per object (zeros when empty)
+    area: np.ndarray
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, counts)])``, vectorised."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(total)
+
+
+def _object_runs(objects: Sequence[PolygonObject]) -> _Runs:
+    """The pycocotools raster of every object as disjoint column runs, all at once.
+
+    One vectorised rasterisation of all rings gives column runs per ring; a sweep over the
+    run ends of each (object, column) keeps the rows covered by an outline and by no hole,
+    so parts may overlap and holes cut through. Pixels left of or above the origin are cut,
+    as pycocotools cuts them at the image border.
+    """
+    from ..formats.rle import polygon_runs
+
+    n = len(objects)
+    ring_obj = np.repeat(np.arange(n), [len(o.rings) for o in objects])
+    rings = [r for o in objects for r in o.rings]
+    empty = np.zeros(0, np.int64)
+    if not rings:
+        z = np.zeros(n + 1, np.int64)
+        return _Runs(empty, empty, empty, empty, z, np.zeros((n, 4), np.int64), z[:-1])
+    xy = [np.asarray(r.xy, float) for r in rings]
+    top = np.max([a.max(axis=0) for a in xy], axis=0)
+    w, h = int(np.ceil(max(top[0], 0.0))) + 1, int(np.ceil(max(top[1], 0.0))) + 1
+    owner, col, row0, row1 = polygon_runs(xy, h, w)
+    holes = np.array([r.hole for r in rings], bool)
+    if len(rings) == n and not holes.any():
+        # one outline per object: its runs are disjoint and sorted by (object, column) already
+        obj, c, a, b = owner, col, row0, row1
+    else:
+        hole = holes[owner]
+        # run ends as events: +1 / -1 on the outline or the hole count
+        ev_obj = np.repeat(ring_obj[owner], 2)
+        ev_col = np.repeat(col, 2)
+        ev_row = np.column_stack([row0, row1]).ravel()
+        step = np.tile([1, -1], len(owner))
+        d_out = np.where(np.repeat(hole, 2), 0, step)
+        d_hole = np.where(np.repeat(hole, 2), step, 0)
+        order = np.argsort((ev_obj * w + ev_col) * (h + 1) + ev_row, kind="stable")
+        ev_obj, ev_col, ev_row = ev_obj[order], ev_col[order], ev_row[order]
+        # every run closes in its own (object, column) group: the running sums restart at 0
+        n_out, n_hole = np.cumsum(d_out[order]), np.cumsum(d_hole[order])
+        same = (ev_obj[1:] == ev_obj[:-1]) & (ev_col[1:] == ev_col[:-1])
+        keep = same & (n_out[:-1] > 0) & (n_hole[:-1] == 0) & (ev_row[1:] > ev_row[:-1])
+        obj, c = ev_obj[:-1][keep], ev_col[:-1][keep]
+        a, b = ev_row[:-1][keep], ev_row[1:][keep]
+    start = np.searchsorted(obj, np.arange(n + 1))
+    area = np.bincount(obj, b - a, minlength=n).astype(np.int64)
+    box = np.zeros((n, 4), np.int64)
+    has = area > 0
+    lo_r = np.full(n, np.iinfo(np.int64).max)
+    lo_c = lo_r.copy()
+    hi_r = np.full(n, -1)
+    hi_c = hi_r.copy()
+    np.minimum.at(lo_r, obj, a)
+    np.minimum.at(lo_c, obj, c)
+    np.maximum.at(hi_r, obj, b)
+    np.maximum.at(hi_c, obj, c + 1)
+    box[has] = np.column_stack([lo_r, lo_c, hi_r, hi_c])[has]
+    return _Runs(obj, c, a, b, start, box, area)
 
 
 def _overlapping(ba: np.ndarray, bb: np.ndarray, rows_per_step: int = 1024) -> tuple:
@@ -127,22 +189,28 @@ def _overlapping(ba: np.ndarray, bb: np.ndarray, rows_per_step: int = 1024) -> t
 
 
 def _raster_iou(a: Sequence[PolygonObject], b: Sequence[PolygonObject]) -> tuple:
-    ma, ba = _rasters(a)
-    mb, bb = _rasters(b)
-    area_a = np.array([m.sum() for m in ma], np.int64)
-    area_b = np.array([m.sum() for m in mb], np.int64)
-    ia, ib = _overlapping(ba, bb)
-    inter = np.zeros(len(ia), np.int64)
-    for k, (i, j) in enumerate(zip(ia.tolist(), ib.tolist())):
-        y0, x0 = max(ba[i, 0], bb[j, 0]), max(ba[i, 1], bb[j, 1])
-        y1, x1 = min(ba[i, 2], bb[j, 2]), min(ba[i, 3], bb[j, 3])
-        wa = ma[i][y0 - ba[i, 0] : y1 - ba[i, 0], x0 - ba[i, 1] : x1 - ba[i, 1]]
-        wb = mb[j][y0 - bb[j, 0] : y1 - bb[j, 0], x0 - bb[j, 1] : x1 - bb[j, 1]]
-        inter[k] = np.count_nonzero(wa & wb)
-    union = area_a[ia] + area_b[ib] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
-    return ia, ib, iou
+    ra, rb = _object_runs(a), _object_runs(b)
+    ia, ib = _overlapping(ra.box, rb.box)
+    ok = (ra.area[ia] > 0) & (rb.area[ib] > 0)
+    ia, ib = ia[ok], ib[ok]
+    # join the runs of both objects of every pair on (pair, column)
+    n_a = ra.start[ia + 1] - ra.start[ia]
+    n_b = rb.start[ib + 1] - rb.start[ib]
+    run_a, run_b = _ranges(ra.start[ia], n_a), _ranges(rb.start[ib], n_b)
+    pair_a = np.repeat(np.arange(len(ia)), n_a)
+    pair_b = np.repeat(np.arange(len(ib)), n_b)
+    width = int(max(ra.col.max(initial=0), rb.col.max(initial=0))) + 1
+    key_a = pair_a * width + ra.col[run_a]
+    key_b = pair_b * width + rb.col[run_b]  # sorted: pairs in order, columns within
+    lo = np.searchsorted(key_b, key_a, "left")
+    cnt = np.searchsorted(key_b, key_a, "right") - lo
+    ja = np.repeat(np.arange(len(run_a)), cnt)
+    jb = _ranges(lo, cnt)
+    ra_, rb_ = run_a[ja], run_b[jb]
+    overlap = np.minimum(ra.row1[ra_], rb.row1[rb_]) - np.maximum(ra.row0[ra_], rb.row0[rb_])
+    inter = np.bincount(pair_a[ja], np.maximum(overlap, 0), minlength=len(ia))
+    union = ra.area[ia] + rb.area[ib] - inter
+    return ia, ib, inter / np.maximum(union, 1)
 
 
 def _shapely_geometry(obj: PolygonObject) -> Any:
