@@ -10,9 +10,8 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from tiny_sam import tiny_decoder, tiny_encoder  # noqa: E402
-
 from napari_labelsuite.core.assist import SamOnnxEngine, prepare, segment_local  # noqa: E402
+from tiny_sam import tiny_decoder, tiny_encoder  # noqa: E402
 
 
 @pytest.fixture
@@ -189,3 +188,25 @@ def test_session_segments_the_current_plane_with_the_onnx_engine(models, tmp_pat
     assert eng.encoder_runs == 2  # the click reused them
     assert np.flatnonzero((layer.data == iid).any(axis=(1, 2))).tolist() == [1]
     assert _iou(layer.data[1] == iid, st[1] > 0) >= 0.85
+
+
+def test_session_reports_a_corrupt_cache_and_recomputes(models, tmp_path):
+    from napari.layers import Image
+
+    from napari_labelsuite import LabelSession
+    from napari_labelsuite.core.assist import EmbeddingCacheWarning
+
+    enc, dec = models
+    st = _stack()
+    s = LabelSession()
+    s.layers.append(Image(st, name="stack"))
+    s.add_instance_layer(np.zeros(st.shape, np.int32))
+    kw = {"encoder": enc, "decoder": dec, "cache_dir": tmp_path / "c", "tile": TILE, "halo": HALO}
+    s.set_assist_engine("onnx", **kw)
+    s.assist_encode(plane=1)
+    (first, *_) = sorted((tmp_path / "c").rglob("1_0_0.npz"))
+    first.write_bytes(b"garbage")
+    eng = s.set_assist_engine("onnx", **kw)  # a new engine reads the cache again
+    with pytest.warns(EmbeddingCacheWarning, match="1_0_0.npz.*unreadable"):
+        s.preview_object([[1, 40, 55]], [1])
+    assert eng.encoder_runs == 1  # that tile recomputed, the other one never needed
