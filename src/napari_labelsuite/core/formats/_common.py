@@ -19,6 +19,7 @@ from ..boxes import object_slices
 from ..errors import AnnotationError, FormatError
 
 __all__ = [
+    "OutlineIndex",
     "ReadReport",
     "WriteReport",
     "StagedFiles",
@@ -473,41 +474,101 @@ def polygons_to_mask(
     return crop_t.T, (slice(ra, rb), slice(c0, c1))
 
 
-def outline_index(ann: ImageAnnotation) -> dict[tuple[tuple[int, ...], int], list[Any]]:
-    """``ann.polygons`` grouped by ``(plane, instance id)`` (rings of no instance left out)."""
-    out: dict[tuple[tuple[int, ...], int], list[Any]] = {}
-    for p in ann.polygons:
-        if p.instance_id:
-            out.setdefault((tuple(p.plane), int(p.instance_id)), []).append(p)
-    return out
+class OutlineIndex:
+    """An annotation's polygons by plane and instance id, for writers that keep vertices.
+
+    :meth:`kept` tells whether an object's own rings (as read from a file or drawn on the
+    polygons layer) still describe its mask exactly. The rings of a plane are rasterised
+    in one batch (pycocotools' rule) the first time the plane is asked for.
+    """
+
+    def __init__(self, polygons: list[Any], height: int, width: int) -> None:
+        self.height, self.width = int(height), int(width)
+        self._by_plane: dict[tuple[int, ...], dict[int, list[int]]] = {}
+        self._rings: dict[tuple[int, ...], list[Any]] = {}
+        self._runs: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
+        for p in polygons:
+            if not p.instance_id:
+                continue
+            plane = tuple(int(c) for c in p.plane)
+            rings = self._rings.setdefault(plane, [])
+            self._by_plane.setdefault(plane, {}).setdefault(int(p.instance_id), []).append(
+                len(rings)
+            )
+            rings.append(p)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_plane)
+
+    def _plane_runs(self, plane: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+        if plane not in self._runs:
+            from . import rle
+
+            rings = self._rings[plane]
+            owner, col, r0, r1 = rle.polygon_runs(
+                [np.asarray(p.ring.xy, float) for p in rings], self.height, self.width
+            )
+            ids = np.arange(len(rings))
+            lo = np.searchsorted(owner, ids, side="left")
+            hi = np.searchsorted(owner, ids, side="right")
+            self._runs[plane] = (col, r0, r1, lo, hi)
+        return self._runs[plane]
+
+    def kept(
+        self, plane: tuple[int, ...], k: int, crop: np.ndarray, sl: tuple[slice, ...]
+    ) -> list[Any] | None:
+        """The rings of object ``k`` on ``plane`` when their raster (outer rings minus
+        holes) equals its mask ``crop`` at ``sl``; else None (the mask was edited after the
+        rings were read, or another object covers part of it): writers then trace the
+        mask, so what they write always matches it."""
+        from . import rle
+
+        idx = self._by_plane.get(tuple(plane), {}).get(int(k))
+        if not idx:
+            return None
+        rings = self._rings[tuple(plane)]
+        col, r0, r1, lo, hi = self._plane_runs(tuple(plane))
+
+        def runs(hole: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            parts = [np.arange(lo[i], hi[i]) for i in idx if rings[i].ring.hole == hole]
+            sel = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+            return col[sel], r0[sel], r1[sel]
+
+        oc, oa, ob = runs(False)
+        if not oc.size:
+            return None
+        ra, rb = min(int(oa.min()), sl[0].start), max(int(ob.max()), sl[0].stop)
+        ca, cb = min(int(oc.min()), sl[1].start), max(int(oc.max()) + 1, sl[1].stop)
+        rh = rb - ra
+        ours_t = np.zeros((cb - ca, rh), bool)  # column-major, as the runs
+        ours_t.reshape(-1)[rle.run_pixels(oc - ca, oa - ra, ob - ra, rh)] = True
+        hc, ha, hb = runs(True)
+        inside = (hc >= ca) & (hc < cb)
+        ha, hb = np.clip(ha[inside], ra, rb), np.clip(hb[inside], ra, rb)
+        ours_t.reshape(-1)[rle.run_pixels(hc[inside] - ca, ha - ra, hb - ra, rh)] = False
+        want = np.zeros((rh, cb - ca), bool)
+        want[sl[0].start - ra : sl[0].stop - ra, sl[1].start - ca : sl[1].stop - ca] = crop
+        return [rings[i] for i in idx] if np.array_equal(ours_t.T, want) else None
+
+
+def outline_index(ann: ImageAnnotation) -> OutlineIndex:
+    """The :class:`OutlineIndex` of ``ann.polygons``."""
+    h, w = ann.plane_shape
+    return OutlineIndex(ann.polygons, h, w)
 
 
 def kept_outline(
     polygons: list[Any] | None, crop: np.ndarray, sl: tuple[slice, ...], height: int, width: int
 ) -> list[Any] | None:
-    """``polygons`` (one object's rings) when they still describe its pixels exactly.
-
-    Writers of polygon formats write an object's own vertices (as read from a file or
-    drawn on the polygons layer) instead of tracing its mask, but only when the raster of
-    those rings (outer rings minus holes, pycocotools' rule) equals the object's mask
-    ``crop`` at ``sl``: a mask edited after the polygons were read is traced afresh, so
-    what is written always matches the mask. Returns None when the rings do not match.
-    """
+    """``polygons`` (the rings of one object) when their raster equals its mask ``crop``
+    at ``sl`` (see :meth:`OutlineIndex.kept`); else None."""
     if not polygons:
         return None
-    from ..objects.polygons import rings_raster
+    import dataclasses
 
-    got = rings_raster([p.ring for p in polygons], height, width)
-    if got is None:
-        return None
-    m, osl = got
-    r0, r1 = min(osl[0].start, sl[0].start), max(osl[0].stop, sl[0].stop)
-    c0, c1 = min(osl[1].start, sl[1].start), max(osl[1].stop, sl[1].stop)
-    ours = np.zeros((r1 - r0, c1 - c0), bool)
-    ours[osl[0].start - r0 : osl[0].stop - r0, osl[1].start - c0 : osl[1].stop - c0] = m
-    want = np.zeros_like(ours)
-    want[sl[0].start - r0 : sl[0].stop - r0, sl[1].start - c0 : sl[1].stop - c0] = crop
-    return list(polygons) if np.array_equal(ours, want) else None
+    one = [dataclasses.replace(p, instance_id=1, plane=()) for p in polygons]
+    got = OutlineIndex(one, height, width).kept((), 1, crop, sl)
+    return list(polygons) if got is not None else None
 
 
 @contextlib.contextmanager

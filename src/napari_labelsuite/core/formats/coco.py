@@ -53,11 +53,11 @@ from ..taxonomy import Taxonomy
 from ..validate import check_pixels
 from . import rle
 from ._common import (
+    OutlineIndex,
     ReadReport,
     check_annotations,
     has_holes,
     iter_instance_crops,
-    kept_outline,
     mask_polygons,
     outline_index,
     plane_label,
@@ -215,7 +215,7 @@ def _plane_annotations(
     image_id: int,
     next_id: int,
     segmentation: str,
-    outlines: dict[tuple[tuple[int, ...], int], list[Any]] | None = None,
+    outlines: OutlineIndex | None = None,
 ) -> list[dict[str, Any]]:
     h, w = ann.plane_shape
     out: list[dict[str, Any]] = []
@@ -245,7 +245,7 @@ def _plane_annotations(
             }
             own = None
             if segmentation != "rle" and outlines:
-                own = kept_outline(outlines.get((plane, k)), crop, sl, h, w)
+                own = outlines.kept(plane, k, crop, sl)
             if own is not None and not any(p.ring.hole for p in own):
                 # the object's own vertices, unrounded (pycocotools decodes them to the mask)
                 rec["segmentation"] = [[float(v) for v in p.ring.xy.ravel()] for p in own]

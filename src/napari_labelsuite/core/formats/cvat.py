@@ -42,7 +42,6 @@ from ._common import (
     check_annotations,
     has_holes,
     iter_instance_crops,
-    kept_outline,
     mask_polygons,
     outline_index,
     validate_read,
@@ -453,7 +452,7 @@ def to_xml(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> str:
                 name = taxonomy[obj.class_id].name
                 r0, c0 = sl[0].start, sl[1].start
                 attrs = dict(obj.attributes)
-                own = kept_outline(outlines.get(((), k)), crop, sl, h, w)
+                own = outlines.kept((), k, crop, sl)
                 if own is not None and not any(p.ring.hole for p in own):
                     polys = [p.ring.xy for p in own]  # its own vertices (file or drawn)
                 else:

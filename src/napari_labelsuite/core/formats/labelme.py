@@ -49,7 +49,6 @@ from ._common import (
     check_annotations,
     has_holes,
     iter_instance_crops,
-    kept_outline,
     mask_polygons,
     outline_index,
     reading,
@@ -383,7 +382,7 @@ def to_dict(ann: ImageAnnotation, taxonomy: Taxonomy) -> dict[str, Any]:
         for k, sl, obj, crop in iter_instance_crops(ann, labels):
             name = taxonomy[obj.class_id].name
             r0, c0 = sl[0].start, sl[1].start
-            own = kept_outline(outlines.get(((), k)), crop, sl, h, w)
+            own = outlines.kept((), k, crop, sl)
             if own is not None and not any(p.ring.hole for p in own):
                 # the object's own vertices (read from a file or drawn), unrounded
                 gid = k if (len(own) > 1 or k in linked) else None

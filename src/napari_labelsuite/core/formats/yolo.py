@@ -51,7 +51,6 @@ from ._common import (
     StagedFiles,
     check_annotations,
     iter_instance_crops,
-    kept_outline,
     mask_polygons,
     outline_index,
     plane_label,
@@ -203,7 +202,7 @@ def _segment_rows(ann, plane, index, outlines=None) -> tuple[list[str], list[dic
     h, w = ann.plane_shape
     labels = plane_of(ann.instances, plane)
     for k, sl, obj, crop in iter_instance_crops(ann, labels):
-        own = kept_outline((outlines or {}).get((plane, k)), crop, sl, h, w)
+        own = outlines.kept(plane, k, crop, sl) if outlines else None
         if own is not None:  # its own vertices (file or drawn); holes are not written
             polys = [p.ring.xy for p in own if not p.ring.hole]
         else:  # YOLO polygons cannot hold holes
