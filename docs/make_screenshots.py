@@ -6,7 +6,8 @@ few session calls that give it something to show, and the whole window is saved 
 
     xvfb-run -a -s "-screen 0 1600x1200x24" python docs/make_screenshots.py
 
-(``make screenshots`` does exactly this.) Pass widget names to render only some of them.
+(``make screenshots`` does exactly this.) Pass widget names to render only some of them,
+``workflow`` for the README's image, ``objects`` for the object kinds (``objects_*.png``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def _prepare_assist(session: Any) -> None:
     for name in ("classes", "cytoplasm"):
         session.layers[name].visible = False
     session.add_instance_layer()
+    session.add_boxes_layer([])  # accepted objects add their linked boxes here
+    session._select(session.instances)
     session.set_active_class("nucleus")
     clicks = []
     for iid in range(1, 80):  # nuclei that one click gets right, as a user would see
@@ -154,6 +157,170 @@ def make_workflow_screenshot(out_dir: Path = HERE / "images") -> Path:
         viewer.close()
 
 
+# -- object kinds: polygons, rotated boxes, keypoints with a skeleton --------------------------
+OBJECT_TAXONOMY = {
+    "classes": [
+        {"id": 1, "name": "nucleus", "color": "#ffcc00"},
+        {"id": 2, "name": "person", "color": "#33ccff", "keypoints": {
+            "names": ["head", "neck", "left_hand", "right_hand", "hip", "left_foot",
+                      "right_foot"],
+            "edges": [[0, 1], [1, 2], [1, 3], [1, 4], [4, 5], [4, 6]],
+            "flip_pairs": [[2, 3], [5, 6]]}},
+    ]
+}  # fmt: skip
+#: joints of a standing figure relative to its hip, in pixels (x right, y down)
+FIGURE = [(0, -34), (0, -22), (16, -6), (-16, -8), (0, 6), (10, 30), (-10, 30)]
+
+
+def skeleton_lines(session: Any, layer: Any = None) -> Any:
+    """A Shapes layer of the skeleton edges of every keypoint set (console-ready).
+
+    The keypoints layer holds the points; this draws each class's ``edges`` between the
+    labelled keypoints of one object, in the class colour.
+    """
+    import numpy as np
+
+    lines, colors = [], []
+    for kp in session.keypoints_list(layer):
+        sk = session.taxonomy[kp.class_id].skeleton
+        xyv = np.asarray(kp.xyv, float)
+        for i, j in sk.edges:
+            if xyv[i, 2] > 0 and xyv[j, 2] > 0:
+                # pixel-edge (x, y) -> napari (row, col) pixel centres
+                lines.append(xyv[[i, j], 1::-1] - 0.5)
+                colors.append(session.taxonomy[kp.class_id].color)
+    return session.viewer.add_shapes(
+        lines, shape_type="line", edge_color=colors, edge_width=1.5, name="skeleton"
+    )
+
+
+def _figures_image(centres: Sequence[tuple[float, float]], shape=(256, 256)) -> Any:
+    """A blurred drawing of stick figures (the keypoints scene's image)."""
+    import numpy as np
+    from scipy import ndimage as ndi
+    from skimage.draw import disk, line
+
+    img = np.zeros(shape, float)
+    edges = OBJECT_TAXONOMY["classes"][1]["keypoints"]["edges"]
+    for cx, cy in centres:
+        pts = [(cx + dx, cy + dy) for dx, dy in FIGURE]
+        for i, j in edges:
+            rr, cc = line(int(pts[i][1]), int(pts[i][0]), int(pts[j][1]), int(pts[j][0]))
+            img[rr, cc] = 1.0
+        img[disk((pts[0][1], pts[0][0]), 7, shape=shape)] = 1.0
+    img = ndi.gaussian_filter(ndi.grey_dilation(img, size=3), 1.0)
+    rng = np.random.default_rng(0)
+    return (np.clip(img + rng.normal(0, 0.04, shape), 0, 1) * 255).astype(np.uint8)
+
+
+def _object_scene(kind: str) -> tuple[Any, Any]:
+    """A shown viewer with one object kind made through the session, and the session."""
+    import napari
+    import numpy as np
+
+    from napari_labelsuite import LabelSession
+    from napari_labelsuite.core.annotation import ObjectInfo
+    from napari_labelsuite.core.objects import Keypoints, RotatedBox
+    from napari_labelsuite.core.synthetic import make_cells_2d
+    from napari_labelsuite.core.taxonomy import Taxonomy
+
+    viewer = napari.Viewer(title="napari-labelsuite", show=True)
+    viewer.window.resize(*WINDOW)
+    s = LabelSession.attach(viewer)
+    s.taxonomy = Taxonomy.from_dict(OBJECT_TAXONOMY)
+    if kind == "keypoints":
+        centres = [(50.0, 70.0), (128.0, 150.0), (200.0, 90.0)]
+        viewer.add_image(_figures_image(centres), name="figures")
+        sets = []
+        for k, (cx, cy) in enumerate(centres):
+            xyv = np.array([[cx + dx + 0.5, cy + dy + 0.5, 2] for dx, dy in FIGURE], float)
+            if k == 1:
+                xyv[3, 2] = 1  # an occluded right hand
+            sets.append(Keypoints(xyv, 2, box=(cx - 24, cy - 44, cx + 24, cy + 36)))
+        # each figure also gets a rotated box and a polygon around its head (for the
+        # augmentation preview of all three kinds)
+        s.add_rotated_boxes_layer(
+            [RotatedBox(cx + 0.5, cy - 2.0, 44.0, 84.0, 0.0, class_id=2) for cx, cy in centres]
+        )
+        t = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+        s.add_polygons_layer(
+            [
+                {"xy": np.c_[cx + 0.5 + 10 * np.cos(t), cy - 33.5 + 10 * np.sin(t)],
+                 "class_id": 2, "instance_id": k + 1}
+                for k, (cx, cy) in enumerate(centres)
+            ]
+        )  # fmt: skip
+        layer = s.add_keypoints_layer(sets)
+        layer.text = {"string": "{keypoint}", "size": 7, "color": "white",
+                      "anchor": "upper_left", "translation": [-3, 3]}  # fmt: skip
+        skeleton_lines(s, layer)
+        viewer.layers.move(viewer.layers.index(layer), len(viewer.layers) - 1)
+        return viewer, s
+    cells = make_cells_2d(shape=(256, 256), seed=3)
+    viewer.add_image(cells.image[0], name="nuclei")
+    ids = [int(i) for i in np.unique(cells.instances) if i]
+    s.add_instance_layer(cells.instances, objects={i: ObjectInfo(1) for i in ids})
+    s.instances.opacity = 0.3
+    if kind == "polygons":
+        s.polygons_from_instances(tolerance=0.8)
+        s.instances.visible = False
+    else:
+        s.rotated_boxes_from_instances()
+    return viewer, s
+
+
+def make_object_screenshots(out_dir: Path = HERE / "images") -> list[Path]:
+    """``objects_polygons.png``, ``objects_rotated.png``, ``objects_keypoints.png`` (the
+    Object kinds dock beside each) and ``objects_augment.png`` (the preview of all three)."""
+    from qtpy.QtWidgets import QApplication
+
+    from napari_labelsuite._demo import PLUGIN
+    from napari_labelsuite.core.augment import Pipeline
+    from napari_labelsuite.core.augment.transforms import Affine, HorizontalFlip
+
+    written = []
+    for kind in ("polygons", "rotated", "keypoints"):
+        viewer, session = _object_scene(kind)
+        app = QApplication.instance()
+        try:
+            viewer.window.add_plugin_dock_widget(PLUGIN, "Object kinds")
+            _settle(app)
+            viewer.reset_view()
+            if kind == "polygons":  # close enough to see the vertices of one outline
+                layer = session.layers["polygons"]
+                layer.selected_data = {int(len(layer.data) // 2)}
+                layer.mode = "direct"
+                viewer.scene.camera.center = (128.0, 128.0)
+                viewer.scene.camera.zoom *= 1.3
+            _settle(app)
+            path = out_dir / f"objects_{kind}.png"
+            viewer.screenshot(str(path), canvas_only=False)
+            _save_small(path)
+            written.append(path)
+            print(path)
+            if kind == "keypoints":
+                # the augmentation preview moves polygons, rotated boxes and keypoints
+                # (left/right swapped on a mirror) with the image
+                session.layers["skeleton"].visible = False
+                session.layers["keypoints"].text.visible = False
+                _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, "Augmentation preview")
+                session.augment_pipeline = Pipeline(
+                    [HorizontalFlip(p=0.5), Affine(rotate=(-20, 20), p=1.0)]
+                )
+                dock.n.value = 4
+                dock.seed.value = 1
+                dock.preview(block=True)  # the dock brings the grid into view
+                _settle(app)
+                path = out_dir / "objects_augment.png"
+                viewer.screenshot(str(path), canvas_only=False)
+                _save_small(path)
+                written.append(path)
+                print(path)
+        finally:
+            viewer.close()
+    return written
+
+
 def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ()) -> list[Path]:
     """Render every dock widget (or those in ``names``); returns the PNGs written."""
     from qtpy.QtWidgets import QApplication
@@ -200,13 +367,17 @@ def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ())
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "widgets", nargs="*", help="display names or slugs, or 'workflow' (default: all)"
+        "widgets",
+        nargs="*",
+        help="display names or slugs, 'workflow' or 'objects' (default: all)",
     )
     parser.add_argument("--out", type=Path, default=HERE / "images", help="output folder")
     args = parser.parse_args(argv)
     written = make_screenshots(args.out, args.widgets)
     if not args.widgets or "workflow" in args.widgets:
         written.append(make_workflow_screenshot(args.out))
+    if not args.widgets or "objects" in args.widgets:
+        written += make_object_screenshots(args.out)
     return 0 if written else 1
 
 
