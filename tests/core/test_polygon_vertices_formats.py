@@ -196,3 +196,19 @@ def test_kept_outline_needs_the_rings_raster_to_equal_the_mask():
     mask[7, 7] = False
     assert kept_outline(polys, mask[2:8, 2:8], sl, 10, 10) is None
     assert kept_outline([], mask[sl], sl, 10, 10) is None
+
+
+def test_label_studio_polygon_regions_are_written_back_as_polygons(tmp_path):
+    f = tmp_path / "export.json"
+    f.write_text(json.dumps(ls_files._export()))
+    anns, tax = labelstudio.read(f)
+    out = tmp_path / "out.json"
+    labelstudio.write(out, anns, tax)
+    result = json.loads(out.read_text())[0]["annotations"][0]["result"]
+    kinds = {r["id"]: r["type"] for r in result}
+    assert kinds["Pk2"] == "polygonlabels" and kinds["Bk3"] == "brushlabels"
+    (poly,) = [r for r in result if r["type"] == "polygonlabels"]
+    want = [[2.5, 3.3], [40.1, 5.0], [30.0, 60.7], [5.0, 50.0]]
+    np.testing.assert_allclose(poly["value"]["points"], want, rtol=0, atol=1e-12)
+    again, _ = labelstudio.read(out)
+    np.testing.assert_array_equal(np.asarray(again[0].instances), np.asarray(anns[0].instances))

@@ -18,7 +18,9 @@ appearance.
 
 Writing produces the same structure: one task per image with one annotation whose result
 holds a ``brushlabels`` region per instance (exact for any shape), a ``rectanglelabels``
-region per box and a ``keypointlabels`` region per point.
+region per box and a ``keypointlabels`` region per point. An instance with one outline of
+its own (``ann.polygons``: read from a polygon file or drawn) that still describes its
+mask is a ``polygonlabels`` region with those vertices instead.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ from ..fileio import atomic_write_text
 from ..objects.polygons import Polygon, Ring
 from ..taxonomy import Taxonomy
 from . import rle
-from ._common import ReadReport, check_annotations, iter_instance_crops, validate_read
+from ._common import (
+    ReadReport,
+    check_annotations,
+    iter_instance_crops,
+    outline_index,
+    validate_read,
+)
 
 __all__ = ["REGION_TYPES", "brush_decode", "brush_encode", "is_labelstudio", "read", "write"]
 
@@ -465,9 +473,17 @@ def to_list(annotations: list[ImageAnnotation], taxonomy: Taxonomy) -> list[dict
             value[kind] = [taxonomy[cid].name]
             result.append({**base, "id": rid, "type": kind, "value": value})
 
+        outlines = outline_index(ann)
         if ann.instances is not None:
             labels = np.asarray(ann.instances)
             for k, sl, obj, crop in iter_instance_crops(ann, labels):
+                own = outlines.kept((), k, crop, sl) if outlines else None
+                if own is not None and len(own) == 1 and not own[0].ring.hole:
+                    # one outline of its own (read or drawn): a polygon region keeps it
+                    pts = (own[0].ring.xy / [w / 100.0, h / 100.0]).tolist()
+                    rid = obj.attributes.get("region_id") or f"i{k}"
+                    region("polygonlabels", {"points": pts, "closed": True}, obj.class_id, rid)
+                    continue
                 mask = np.zeros((h, w), bool)
                 mask[sl] = crop
                 rid = obj.attributes.get("region_id") or f"i{k}"
