@@ -250,16 +250,33 @@ def _object_scene(kind: str) -> tuple[Any, Any]:
                 for k, (cx, cy) in enumerate(centres)
             ]
         )  # fmt: skip
+        s.layers["rotated boxes"].visible = False  # shown in the preview only
+        s.layers["polygons"].visible = False
         layer = s.add_keypoints_layer(sets)
         layer.text = {"string": "{keypoint}", "size": 7, "color": "white",
                       "anchor": "upper_left", "translation": [-3, 3]}  # fmt: skip
         skeleton_lines(s, layer)
         viewer.layers.move(viewer.layers.index(layer), len(viewer.layers) - 1)
         return viewer, s
-    cells = make_cells_2d(shape=(256, 256), seed=3)
-    viewer.add_image(cells.image[0], name="nuclei")
-    ids = [int(i) for i in np.unique(cells.instances) if i]
-    s.add_instance_layer(cells.instances, objects={i: ObjectInfo(1) for i in ids})
+    if kind == "rotated":  # elongated objects at many angles, as in aerial images
+        from scipy import ndimage as ndi
+        from skimage.draw import ellipse
+
+        rng = np.random.default_rng(4)
+        labels = np.zeros((256, 256), np.int32)
+        for k, (r, c) in enumerate([(50, 50), (60, 140), (45, 215), (130, 70), (135, 170),
+                                    (205, 45), (210, 130), (200, 210)], start=1):  # fmt: skip
+            rr, cc = ellipse(r, c, 12, 32, shape=labels.shape, rotation=rng.uniform(-1.5, 1.5))
+            labels[rr, cc] = k
+        image = ndi.gaussian_filter((labels > 0) * 200.0, 1.5) + rng.normal(20, 8, labels.shape)
+        viewer.add_image(np.clip(image, 0, 255).astype(np.uint8), name="objects")
+        instances = labels
+    else:
+        cells = make_cells_2d(shape=(256, 256), seed=3)
+        viewer.add_image(cells.image[0], name="nuclei")
+        instances = cells.instances
+    ids = [int(i) for i in np.unique(instances) if i]
+    s.add_instance_layer(instances, objects={i: ObjectInfo(1) for i in ids})
     s.instances.opacity = 0.3
     if kind == "polygons":
         s.polygons_from_instances(tolerance=0.8)
