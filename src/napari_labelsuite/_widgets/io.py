@@ -9,9 +9,11 @@ Export              ``export_annotations(path, fmt, report=, segmentation=/task=
                     Label Studio drops polylines)
 Import              ``read_annotations(path, fmt, report=)`` in a worker thread (the
                     format sniffed from the content when "auto"), then
-                    ``show_annotations(annotations, taxonomy, index=, report=)``; together
-                    these are ``import_annotations(path, fmt, index=)``. The message names
-                    the format taken, the counts and what was inferred.
+                    ``show_annotations(annotations, taxonomy, index=, report=,
+                    as_polygons=)``; together these are ``import_annotations(path, fmt,
+                    index=, as_polygons=)``. The message names the format taken, the
+                    counts and what was inferred. "Polygons" also shows the instances on
+                    a polygons layer with the file's own vertices.
 ==================  =================================================================
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 
 import napari
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -40,7 +43,7 @@ from ._base import SessionWidget, short_path
 AUTO = "auto (from path)"
 #: format -> (option name, choices) shown in the options combo box.
 FORMAT_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "coco": ("segmentation", ("rle", "polygon")),
+    "coco": ("segmentation", ("auto", "rle", "polygon")),
     "yolo": ("task", ("detect", "segment")),
     "masks": ("image_format", ("png", "tiff")),
 }
@@ -75,6 +78,12 @@ class ImportExportWidget(SessionWidget):
         self.index_spin.setRange(0, 1_000_000)
         self.index_spin.setToolTip("Which image of a multi-image file to import")
         form.addRow("Image #", self.index_spin)
+        self.polygons_check = QCheckBox("also as a polygons layer")
+        self.polygons_check.setToolTip(
+            "Import: show the instances on a polygons layer too, with the file's own "
+            "vertices (COCO, labelme, CVAT, YOLO-seg, Label Studio polygons)"
+        )
+        form.addRow("Polygons", self.polygons_check)
         self.layout().addLayout(form)
 
         buttons = QHBoxLayout()
@@ -188,6 +197,7 @@ class ImportExportWidget(SessionWidget):
                 replace=replace,
                 source=str(path),
                 report=report,
+                as_polygons=self.polygons_check.isChecked(),
             )
             if layers is None:
                 return
