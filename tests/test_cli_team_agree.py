@@ -76,6 +76,15 @@ def test_agree_by_annotator_prints_pairs_and_writes_csv_and_chart(team_folder, t
     assert chart.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_agree_by_annotator_report_has_the_chart(team_folder, tmp_path, capsys):
+    page = tmp_path / "team.html"
+    assert main(["agree", str(team_folder), "--by-annotator", "--report", str(page)]) == 0
+    html = page.read_text()
+    assert "<svg" in html and "kappa per pair and class" in html
+    doc = json.loads((tmp_path / "team.json").read_text())
+    assert len(doc["team_agreement"]["pairs"]) == 6  # 3 pairs x (all, class 1)
+
+
 def test_agree_by_annotator_json(team_folder, capsys):
     assert main(["agree", str(team_folder), "--by-annotator", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -446,8 +446,9 @@ def _run_split(args: argparse.Namespace) -> int:
 def _add_format_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--segmentation",
-        choices=["rle", "polygon"],
-        help="COCO: how instance masks are written (default rle)",
+        choices=["auto", "rle", "polygon"],
+        help="COCO: how instance masks are written (default auto: an object's own polygons, "
+        "as read from a polygon file, where they still describe its mask, else RLE)",
     )
     p.add_argument(
         "--task", choices=["detect", "segment"], help="YOLO: boxes or outlines (default detect)"
@@ -568,7 +569,10 @@ def _run_agree_by_annotator(args: argparse.Namespace) -> int:
         print(f"csv: {res.write_csv(args.csv)}", file=sys.stderr)
     if args.report:
         written = qc_write_report(
-            {"title": f"Agreement by annotator: {ds.root.name}", "team": res.report_section()},
+            {
+                "title": f"Agreement by annotator: {ds.root.name}",
+                "team_agreement": res.report_section(chart=True),
+            },
             args.report,
         )
         print(f"report: {', '.join(str(w) for w in written)}", file=sys.stderr)

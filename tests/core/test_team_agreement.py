@@ -245,3 +245,34 @@ def test_bad_input_is_a_named_team_error():
         agreement_by_annotator(single)
     with pytest.raises(TeamError, match="bucket"):
         agreement_by_annotator(_team(), bucket=0)
+
+
+def test_dataset_loader_takes_save_times_from_provenance(tmp_path):
+    from napari_labelsuite.core.dataset import Dataset
+    from napari_labelsuite.core.provenance import ProvenanceLog
+    from napari_labelsuite.core.team import dataset_team_annotations, save_annotator_annotation
+
+    for i in range(3):
+        np.save(tmp_path / f"im{i}.npy", np.zeros(SHAPE, np.uint8))
+    ds = Dataset.open(tmp_path)
+    team = _team(n_images=3, annotators=("a", "b"))
+    log = ProvenanceLog(ds.provenance_path)
+    for i, key in enumerate(ds.keys()):
+        for who in ("a", "b"):
+            save_annotator_annotation(ds, i, who, team[f"img{i}"][who])
+            day = 1 if i < 2 else 3
+            log.append({"user": who, "time": f"2026-11-0{day}T10:0{i}:00+00:00",
+                        "action": "save", "params": {}, "image": key})  # fmt: skip
+    anns, times = dataset_team_annotations(ds)
+    assert sorted(anns) == ["im0", "im1", "im2"]
+    assert times["im2"] == {"a": "2026-11-03T10:02:00+00:00", "b": "2026-11-03T10:02:00+00:00"}
+    res = agreement_by_annotator(anns, times=times)
+    assert [(r["bucket"], r["images"]) for r in res.over_time] == [
+        ("2026-11-01", 2),
+        ("2026-11-03", 1),
+    ]
+    assert res.pair_row("a", "b")["pixels_a"] == sum(
+        int((team[f"img{i}"]["a"].instances > 0).sum()) for i in range(3)
+    )
+    with pytest.raises(TeamError, match="unknown annotator.*'zed'"):
+        dataset_team_annotations(ds, ["a", "zed"])

@@ -107,6 +107,12 @@ class _Counts:
         b = sum(n for (_, y), n in self.cm.items() if y == cls)
         return int(a), int(b)
 
+    def foreground(self) -> tuple[int, int]:
+        """Labelled (non-background) pixels of A and of B."""
+        a = sum(n for (x, _), n in self.cm.items() if x != 0)
+        b = sum(n for (_, y), n in self.cm.items() if y != 0)
+        return int(a), int(b)
+
     def detection(self, cls: int | None = None) -> dict[str, float]:
         keys = [cls] if cls is not None else sorted(set(self.tp) | set(self.fp) | set(self.fn))
         tp = sum(self.tp.get(k, 0) for k in keys)
@@ -468,7 +474,7 @@ def agreement_by_annotator(
         for cid in [None, *c.classes()]:
             det = c.detection(cid)
             kappa = c.kappa(cid)
-            pa, pb = c.pixels(cid) if cid is not None else (0, 0)
+            pa, pb = c.pixels(cid) if cid is not None else c.foreground()
             row = {
                 "annotator_a": a,
                 "annotator_b": b,
@@ -561,7 +567,7 @@ def agreement_by_annotator(
 
 def dataset_team_annotations(
     ds: Any, annotators: Sequence[str] | None = None, keys: Sequence[str] | None = None
-) -> tuple[dict[str, dict[str, ImageAnnotation]], dict[str, dict[str, float]]]:
+) -> tuple[dict[str, dict[str, ImageAnnotation]], dict[str, dict[str, Any]]]:
     """The saved labels of each annotator on the dataset's overlap images, and save times.
 
     The overlap images are those the assignments (if any) give two or more annotators,
@@ -579,7 +585,8 @@ def dataset_team_annotations(
     -------
     (annotations, times)
         ``{image key: {annotator: ImageAnnotation}}`` and ``{image key: {annotator:
-        epoch seconds of the save}}`` (the sidecar's modification time; stores: absent).
+        save time}}``: the time of the annotator's last ``save`` of the image in the
+        dataset's provenance log, else the sidecar's modification time.
 
     Raises
     ------
@@ -603,7 +610,8 @@ def dataset_team_annotations(
             )
     wanted = set(known if annotators is None else annotators)
     anns: dict[str, dict[str, ImageAnnotation]] = {}
-    times: dict[str, dict[str, float]] = {}
+    times: dict[str, dict[str, Any]] = {}
+    saved = _save_times(ds)
     for i, item in enumerate(ds):
         if keys is not None and item.key not in keys:
             continue
@@ -617,7 +625,28 @@ def dataset_team_annotations(
                 continue
             ann.image_name = item.key
             anns.setdefault(item.key, {})[w] = ann
+            when: Any = saved.get((item.key, w))
             sidecar = annotator_sidecar_path(ds, i, w)
-            if item.kind == "image" and sidecar.is_file():
-                times.setdefault(item.key, {})[w] = sidecar.stat().st_mtime
+            if when is None and item.kind == "image" and sidecar.is_file():
+                when = sidecar.stat().st_mtime  # saved without the session (a script)
+            if when is not None:
+                times.setdefault(item.key, {})[w] = when
     return anns, times
+
+
+def _save_times(ds: Any) -> dict[tuple[str, str], str]:
+    """(image key, annotator) -> time of the last ``save`` in the dataset's provenance."""
+    from ..provenance import ProvenanceLog
+
+    path = Path(ds.provenance_path)
+    if not path.is_file():
+        return {}
+    try:
+        entries = ProvenanceLog(path).entries(check=False)
+    except Exception:  # a damaged log: fall back to the files' times
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for e in entries:
+        if e.get("action") == "save" and e.get("image") and e.get("user") and e.get("time"):
+            out[(str(e["image"]), str(e["user"]))] = str(e["time"])
+    return out
