@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,10 +251,12 @@ class AssistMixin(SessionPart):
             # the known labels keep their texture values, the object's pixels are mapped
             # by data_setitem below.
             recolor_labels(layer, lambda: self._bind_instances(layer, after))
-        # the paint listener gives the *selected* label a table row: select the new id so
-        # it finds the row made above instead of adding one for an unrelated label
-        layer.selected_label = iid
-        with layer.block_history():
+        # the listener that gives a newly painted *selected* label a table row has nothing
+        # to do (the row is bound above) and must not add one for the selected label;
+        # the other paint listeners (store, undo, effort) still see the step
+        hook = self._paint_hooks.get(id(layer))
+        quiet = layer.events.paint.blocker(hook) if hook is not None else nullcontext()
+        with quiet, layer.block_history():
             # napari writes only the object's pixels (reads and writes the chunks of its
             # bounding box) and maps only the changed part of the view
             layer.data_setitem(idx, iid, refresh=True)

@@ -154,6 +154,7 @@ class SessionHost(Protocol):
 
     _log_effort: Any  # (route, action, *, count, pixels, layer, object_id, class_id, ...)
     _effort_quiet: Any  # context manager: layer events inside are not hand edits
+    _paint_hooks: dict[int, Any]  # id(instance layer) -> its "new painted id" listener
 
     # -- rotated boxes and keypoints (ObjectsMixin) ------------------------------------------
     rotated_boxes_list: Any
