@@ -276,6 +276,44 @@ def test_coarse_grid_rule_on_thin_lines():
     np.testing.assert_array_equal(_line_classifier(0.995).predict(img), exact)
 
 
+def _coarse_reference(p2, margin, region):
+    """The coarse-grid rule pixel by pixel, from the whole image's p(class 2)."""
+    p1 = (1 - p2).astype(np.float32)  # as the rule in _line_classifier gives them
+    lab = np.where(p2 > p1, 2, 1)
+    sure = np.abs(p2 - p1) >= np.float32(margin)
+    out = np.zeros([r.stop - r.start for r in region], np.uint8)
+    for y in range(region[0].start, region[0].stop):
+        for x in range(region[1].start, region[1].stop):
+            ys = [y] if y % 2 == 0 else [v for v in (y - 1, y + 1) if v < p2.shape[0]]
+            xs = [x] if x % 2 == 0 else [v for v in (x - 1, x + 1) if v < p2.shape[1]]
+            cells = [(a, b) for a in ys for b in xs]
+            same = {int(lab[c]) for c in cells}
+            taken = (y % 2 == 0 and x % 2 == 0) or (len(same) == 1 and all(sure[c] for c in cells))
+            out[y - region[0].start, x - region[1].start] = lab[cells[0]] if taken else lab[y, x]
+    return out
+
+
+@pytest.mark.parametrize(("shape", "tile"), [((23, 31), (7, 9)), ((24, 30), (24, 30))])
+def test_coarse_labels_follow_the_rule_pixel_by_pixel(shape, tile):
+    img = np.random.default_rng(7).random(shape).astype(np.float32)
+    clf = _line_classifier(0.3)
+    clf.tile = tile
+    p2 = np.clip(compute_features(img[..., None], clf.features)[0], 0, 1)
+    for region in [(slice(0, shape[0]), slice(0, shape[1])), (slice(3, 20), slice(5, 26))]:
+        np.testing.assert_array_equal(
+            clf.predict(img, region=region), _coarse_reference(p2, 0.3, region)
+        )
+
+
+def test_uncertainty_equals_the_partition_of_the_probabilities():
+    proba = np.random.default_rng(8).random((500, 4)).astype(np.float32)
+    proba[::5, 2] = proba[::5, 0]  # ties
+    top2 = np.partition(proba, 2, axis=-1)[:, -2:]
+    np.testing.assert_array_equal(
+        PixelClassifier.uncertainty_from_proba(proba), (1 - (top2[:, 1] - top2[:, 0]))
+    )
+
+
 @pytest.mark.parametrize("margin", [-0.1, 1.5, "x"])
 def test_bad_coarse_margin_is_refused(margin):
     with pytest.raises(ClassifierError) as err:

@@ -21,7 +21,6 @@ argmax of :meth:`PixelClassifier.predict_proba`, which is always exact).
 from __future__ import annotations
 
 import copy
-import functools
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ClassifierError
-from .features import FeatureCache, FeatureSettings, block_features, grow, iter_tiles
+from .features import FeatureCache, FeatureSettings, _sl, block_features, grow, iter_tiles
 
 __all__ = ["DEFAULT_FOREST", "PixelClassifier", "default_tile"]
 
@@ -406,28 +405,38 @@ class PixelClassifier:
         grid = tuple(slice(f - g.start, None, 2) for f, g in zip(firsts, grown))
         grid_proba = self._proba_of(feats[(slice(None), *grid)])
         grid_index = np.argmax(grid_proba, axis=-1)
-        top2 = np.partition(grid_proba, grid_proba.shape[-1] - 2, axis=-1)[..., -2:]
-        grid_sure = (top2[..., 1] - top2[..., 0]) >= np.float32(self.coarse_margin)
-        # each pixel's grid neighbours along each axis: itself (even) or both sides (odd)
-        lows, highs, even = [], [], []
-        for r, f, n in zip(region, firsts, spatial):
-            c = np.arange(r.start, r.stop)
-            low = (c - c % 2 - f) // 2
-            lows.append(low)
-            highs.append(np.where((c % 2 == 1) & (c + 1 < n), low + 1, low))
-            even.append(c % 2 == 0)
-        first = np.ix_(*lows)
-        index = grid_index[first]
-        agree = grid_sure[first]
-        for corner in itertools.product(*zip(lows, highs)):
-            at = np.ix_(*corner)
-            agree &= grid_sure[at] & (grid_index[at] == index)
-        nd = len(even)
-        on_grid = functools.reduce(
-            np.logical_and,
-            [e.reshape([-1 if a == k else 1 for k in range(nd)]) for a, e in enumerate(even)],
-        )
-        need = np.nonzero(~(agree | on_grid))
+        grid_sure = _margin(grid_proba) >= np.float32(self.coarse_margin)
+        # A pixel's grid neighbours span, along each axis, its own grid index (even
+        # coordinate) or that and the next (odd; only the one before at the image's end).
+        # The pixels of one parity pattern form a strided slice whose neighbour boxes start
+        # at a contiguous range of grid cells; a box agrees when all its cells are sure and
+        # equal, found by pairing neighbouring cells axis by axis. A replicated last slice
+        # makes the box at the image's end a single cell.
+        nd = len(region)
+        edge = [(0, 1)] * nd
+        grid_index = np.pad(grid_index, edge, mode="edge")
+        grid_sure = np.pad(grid_sure, edge, mode="edge")
+        index = np.empty([r.stop - r.start for r in region], dtype=grid_index.dtype)
+        agree = np.empty(index.shape, dtype=bool)
+        for odd in itertools.product((0, 1), repeat=nd):
+            pixels, cells = [], []
+            for r, f, o in zip(region, firsts, odd):
+                c0 = r.start + (o - r.start) % 2  # first coordinate of this parity
+                count = len(range(c0, r.stop, 2))
+                low = (c0 - c0 % 2 - f) // 2
+                pixels.append(slice(c0 - r.start, r.stop - r.start, 2))
+                cells.append(slice(low, low + count + o))  # one more cell where odd
+            if any(sl.start >= sl.stop for sl in pixels):
+                continue
+            lab, sure = grid_index[tuple(cells)], grid_sure[tuple(cells)]
+            for a in range(nd):
+                if odd[a]:
+                    head, tail = _sl(nd, a, slice(None, -1)), _sl(nd, a, slice(1, None))
+                    sure = sure[head] & sure[tail] & (lab[head] == lab[tail])
+                    lab = lab[head]
+            index[tuple(pixels)] = lab
+            agree[tuple(pixels)] = True if not any(odd) else sure
+        need = np.nonzero(~agree)
         if need[0].size:
             offset = [r.start - g.start for r, g in zip(region, grown)]
             rows = feats[(slice(None), *(i + o for i, o in zip(need, offset)))]
@@ -487,8 +496,7 @@ class PixelClassifier:
         """``1 - (p_first - p_second)``: 0 where the forest is sure, 1 where two classes tie."""
         if proba.shape[-1] < 2:
             return np.zeros(proba.shape[:-1], np.float32)
-        top2 = np.partition(proba, proba.shape[-1] - 2, axis=-1)[..., -2:]
-        return (1.0 - (top2[..., 1] - top2[..., 0])).astype(np.float32)
+        return (1.0 - _margin(proba)).astype(np.float32)
 
     def predict(self, image: Any, *, region: Region | None = None) -> np.ndarray:
         """Class-id label image of ``image`` (or of ``region``), block by block."""
@@ -531,6 +539,18 @@ class PixelClassifier:
         state = "untrained" if self.classes_ is None else f"classes={self.classes_.tolist()}"
         kinds, sigmas = self.features.kinds, self.features.sigmas
         return f"PixelClassifier({state}, features={kinds}, sigmas={sigmas})"
+
+
+def _margin(proba: np.ndarray) -> np.ndarray:
+    """Top probability minus the runner-up (classes last; at least two classes), one
+    elementwise pass per class (``np.partition`` over rows of a few values is slow)."""
+    top1 = proba[..., 0].copy()
+    top2 = np.full_like(top1, -np.inf)
+    for c in range(1, proba.shape[-1]):
+        col = proba[..., c]
+        np.maximum(top2, np.minimum(top1, col), out=top2)
+        np.maximum(top1, col, out=top1)
+    return top1 - top2
 
 
 def _n_workers(n_jobs: Any) -> int:
