@@ -729,58 +729,68 @@ class ObjectsMixin(SessionPart):
         point's plane, of the active class and still misses a keypoint; else it starts a
         new object of the active class (or the first class with a skeleton). It takes the
         next name of the object's skeleton that has no point yet. Returns the table and
-        the object the last point joined.
+        the object the last point joined. The other rows are summarised once per call
+        (one pass over the table), so a click on a layer of many objects stays fast.
         """
         active = self._default_class(skeleton=True)
         feats = feats.copy()
+        todo = set(rows)
+        kp = feats["keypoint"].to_numpy(object)
+        ob = feats["object"].to_numpy(object)
+        done = [r for r in range(len(feats)) if r not in todo and not _missing(kp[r])
+                and not _missing(ob[r])]  # fmt: skip
+        # object id -> class, names placed, first row, plane, box (x0, y0, x1, y1)
+        objs: dict[int, dict[str, Any]] = {}
+        cids = feats["class_id"].to_numpy(object)
+        boxes = feats[list(_BOX_COLS)].to_numpy(object) if set(_BOX_COLS) <= set(
+            feats.columns) else np.full((len(feats), 4), np.nan, object)  # fmt: skip
+        for r in done:
+            k = int(ob[r])
+            o = objs.get(k)
+            if o is None:
+                o = objs[k] = {"class_id": int(cids[r]), "names": set(), "row": r,
+                               "plane": tuple(int(round(c)) for c in data[r, :-2]),
+                               "box": [float(v) if not _missing(v) else np.nan
+                                       for v in boxes[r]]}  # fmt: skip
+            o["names"].add(kp[r])
+
+        def is_open(k: int | None, plane: tuple[int, ...]) -> bool:
+            o = objs.get(k) if k is not None else None
+            if o is None or o["plane"] != plane or o["class_id"] not in self.taxonomy:
+                return False
+            sk = self.taxonomy[o["class_id"]].skeleton
+            if sk is None or (active is not None and o["class_id"] != active):
+                return False
+            return len(o["names"] & set(sk.names)) < len(sk.names)
+
+        top = max(objs, default=-1)
         for i in rows:
             plane = tuple(int(round(c)) for c in data[i, :-2])
             x, y = float(data[i, -1]) + 0.5, float(data[i, -2]) + 0.5
-            done = [r for r in range(len(feats)) if r != i and not _missing(
-                feats.at[r, "keypoint"]) and not _missing(feats.at[r, "object"])]  # fmt: skip
-            objs: dict[int, dict[str, Any]] = {}
-            for r in done:
-                o = objs.setdefault(int(feats.at[r, "object"]), {
-                    "class_id": int(feats.at[r, "class_id"]), "names": set(), "row": r,
-                    "plane": tuple(int(round(c)) for c in data[r, :-2])})  # fmt: skip
-                o["names"].add(feats.at[r, "keypoint"])
-
-            def open_(k: int | None, objs: dict[int, dict[str, Any]] = objs,
-                      plane: tuple[int, ...] = plane) -> bool:  # fmt: skip
-                o = objs.get(k) if k is not None else None
-                if o is None or o["plane"] != plane or o["class_id"] not in self.taxonomy:
-                    return False
-                sk = self.taxonomy[o["class_id"]].skeleton
-                if sk is None or (active is not None and o["class_id"] != active):
-                    return False
-                return len(o["names"] & set(sk.names)) < len(sk.names)
-
-            target = prefer if open_(prefer) else None
+            target = prefer if is_open(prefer, plane) else None
             if target is None:
                 inside = []
                 for k, o in objs.items():
-                    b = [feats.at[o["row"], c] for c in _BOX_COLS]
-                    if open_(k) and not any(_missing(v) for v in b) and (
-                            b[0] <= x <= b[2] and b[1] <= y <= b[3]):  # fmt: skip
-                        inside.append(((b[2] - b[0]) * (b[3] - b[1]), k))
+                    b = o["box"]
+                    if b[0] <= x <= b[2] and b[1] <= y <= b[3] and is_open(k, plane):
+                        inside.append(((b[2] - b[0]) * (b[3] - b[1]), k))  # NaN boxes fail
                 target = min(inside)[1] if inside else None
             if target is None:
-                used = [int(v) for v in feats["object"] if not _missing(v)]
-                target = max(used, default=-1) + 1
-                cid = active
-                box: list[float] = [np.nan] * 4
-                names: set[str] = set()
-            else:
-                cid = objs[target]["class_id"]
-                box = [feats.at[objs[target]["row"], c] for c in _BOX_COLS]
-                names = objs[target]["names"]
-            sk = self.taxonomy[cid].skeleton if cid is not None else None
-            if cid is None or sk is None:
-                continue  # no class with a skeleton: the point stays unnamed
-            name = next(nm for nm in sk.names if nm not in names)
-            row = {"object": int(target), "class_id": int(cid),
-                   "class": self.taxonomy[cid].name, "keypoint": name, "visibility": 2,
-                   **dict(zip(_BOX_COLS, box, strict=True))}  # fmt: skip
+                if active is None:
+                    continue  # no class with a skeleton: the point stays unnamed
+                top += 1
+                target = top
+                objs[target] = {"class_id": int(active), "names": set(), "row": i,
+                                "plane": plane, "box": [np.nan] * 4}  # fmt: skip
+            o = objs[target]
+            sk = self.taxonomy[o["class_id"]].skeleton
+            if sk is None:
+                continue
+            name = next(nm for nm in sk.names if nm not in o["names"])
+            o["names"].add(name)
+            row = {"object": int(target), "class_id": o["class_id"],
+                   "class": self.taxonomy[o["class_id"]].name, "keypoint": name,
+                   "visibility": 2, **dict(zip(_BOX_COLS, o["box"], strict=True))}  # fmt: skip
             for col, v in row.items():
                 if col not in feats.columns:
                     feats[col] = pd.Series([None] * len(feats), dtype=object)
