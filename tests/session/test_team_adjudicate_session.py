@@ -129,6 +129,9 @@ def test_difference_layer_and_side_by_side(session):
 def test_adjudicate_object_is_one_undo_step_logged_everywhere(session, team_ds):
     session.consensus("matching", min_annotators=2)
     layer = session.instances
+    layer.undo()  # the consensus is one step too
+    assert not layer.data.any() and session.objects() == {}
+    layer.redo()
     before = np.array(layer.data)
     assert len(session.objects()) == 2  # the 0.8-IoU pair and the class-conflict pair
     session.show_annotators("ana", "bob", mode="difference")

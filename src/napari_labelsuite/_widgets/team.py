@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import napari
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtGui import QPixmap
 from qtpy.QtWidgets import (
     QComboBox,
@@ -74,6 +74,9 @@ def _fill(table: QTableWidget, headers: list[str], rows: list[list[Any]]) -> Non
 class TeamWidget(SessionWidget):
     """Who labels what, how well they agree, and the reviewed truth of the overlap."""
 
+    #: a change was recorded; queued to the GUI thread (the agreement runs in a worker)
+    _recorded = Signal()
+
     def __init__(self, viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(viewer, parent)
         self._build_people()
@@ -85,6 +88,7 @@ class TeamWidget(SessionWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(300)
         self._timer.timeout.connect(self.refresh)
+        self._recorded.connect(self._timer.start)
         self.session.provenance_recorded.connect(self._on_recorded)
         self.refresh()
 
@@ -187,7 +191,7 @@ class TeamWidget(SessionWidget):
 
     # -- reading the session -----------------------------------------------------------
     def _on_recorded(self, entry: Any = None) -> None:
-        self._timer.start()
+        self._recorded.emit()  # from any thread; the timer starts on the GUI thread
 
     def refresh(self) -> None:
         """Read annotators, progress and the pair shown from the session."""
