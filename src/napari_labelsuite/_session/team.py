@@ -267,6 +267,8 @@ class TeamMixin(SessionPart):
     def _next_assigned(self, step: int) -> int | None:
         """The index of the current annotator's next (``step=1``) or previous (``-1``)
         assigned image, None without an assignment (plain navigation)."""
+        if not self.team_mode:  # no assignment, or review mode (AdjudicationMixin)
+            return None
         asg = self.assignments
         if asg is None or self.annotator not in asg.annotators:
             return None
