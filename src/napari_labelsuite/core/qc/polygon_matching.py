@@ -129,7 +129,7 @@ def _object_runs(objects: Sequence[PolygonObject]) -> _Runs:
         z = np.zeros(n + 1, np.int64)
         return _Runs(empty, empty, empty, empty, z, np.zeros((n, 4), np.int64), z[:-1])
     xy = [np.asarray(r.xy, float) for r in rings]
-    top = np.max([a.max(axis=0) for a in xy], axis=0)
+    top = np.concatenate(xy).max(axis=0)
     w, h = int(np.ceil(max(top[0], 0.0))) + 1, int(np.ceil(max(top[1], 0.0))) + 1
     owner, col, row0, row1 = polygon_runs(xy, h, w)
     holes = np.array([r.hole for r in rings], bool)
