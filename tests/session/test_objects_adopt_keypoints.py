@@ -130,3 +130,12 @@ def test_point_added_while_a_point_is_selected_joins_that_object(session) -> Non
     layer.add(np.array([[70.0, 70.0]]))  # outside every box, but object 0 is selected
     row = layer.features.iloc[-1]
     assert (row["object"], row["keypoint"]) == (0, "left_hand")
+
+
+def test_keypoint_clicked_in_add_mode_is_logged_with_its_object_and_class(session) -> None:
+    layer = _person_layer(session)
+    session.set_active_class(2)
+    layer.mode = "add"  # napari's point tool: the effort log counts the click
+    layer.add(np.array([[60.0, 60.0]]))  # outside the box: a new person, object 1
+    rec = session.effort_records()[-1]
+    assert (rec.route, rec.action, rec.object_id, rec.class_id) == ("keypoints", "point", 1, 2)
