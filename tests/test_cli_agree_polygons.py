@@ -46,3 +46,17 @@ def test_agree_on_labelme_folders_matches_polygons(tmp_path, capsys) -> None:
     (row,) = out["images"]
     # one of two outlines matched: F1 = 2 * 1 / (2 * 1 + 1 + 0)
     assert row["polygon_f1@0.5"] == pytest.approx(2 / 3)
+
+
+def test_agree_polygon_iou_option_chooses_raster_or_exact_areas(tmp_path, capsys) -> None:
+    # exact IoU 19.8 * 30 / (1800 - 594) = 0.4925; the pixel rule sees 20 of 40 columns: 0.5
+    moved = (np.array(SQUARE) + [10.2, 0.0]).tolist()
+    for name, shapes in (("ana", [("field", SQUARE)]), ("bob", [("field", moved)])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "img1.json").write_text(json.dumps(_labelme(shapes)))
+    f1 = {}
+    for method in ("raster", "shapely"):
+        args = ["agree", str(tmp_path / "ana"), str(tmp_path / "bob"), "--json"]
+        assert main([*args, "--polygon-iou", method]) == 0
+        f1[method] = json.loads(capsys.readouterr().out)["images"][0]["polygon_f1@0.5"]
+    assert f1 == {"raster": 1.0, "shapely": 0.0}

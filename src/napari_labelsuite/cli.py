@@ -735,6 +735,12 @@ def _add_agree(p: argparse.ArgumentParser) -> None:
         "--report", metavar="PATH", help="write PATH (.html or .md) and a .json beside it"
     )
     p.add_argument("--json", action="store_true", help="print the per-image table as JSON")
+    p.add_argument(
+        "--polygon-iou",
+        choices=("raster", "shapely"),
+        default="raster",
+        help="polygon IoU: pycocotools' pixel rule (default) or exact areas (needs shapely)",
+    )
 
 
 def _run_agree(args: argparse.Namespace) -> int:
@@ -760,7 +766,11 @@ def _run_agree(args: argparse.Namespace) -> int:
         )
     rows = []
     for name in _progress(common, desc="agree"):
-        res = qc.agreement_result([a[name], b[name]], taxonomy if len(taxonomy) else None)
+        res = qc.agreement_result(
+            [a[name], b[name]],
+            taxonomy if len(taxonomy) else None,
+            polygon_method=args.polygon_iou,
+        )
         rows.append({"image": name, **res.row()})
     table = pd.DataFrame(rows)
     means = {c: float(table[c].mean()) for c in table.columns if c != "image"}

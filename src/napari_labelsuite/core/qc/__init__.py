@@ -131,11 +131,14 @@ def agreement_result(
     annotations: Sequence[ImageAnnotation],
     taxonomy: Any = None,
     iou_thresholds: Sequence[float] = tuple(COCO_THRESHOLDS),
+    polygon_method: str = "raster",
 ) -> AgreementResult:
     """Agreement of two or more annotations of one image as an :class:`AgreementResult`.
 
     See :func:`agreement` for the parts compared; pairs are named ``"<image> vs #i"``
-    (semantic) and ``"#i"`` (instances, boxes).
+    (semantic) and ``"#i"`` (instances, boxes, rotated boxes, keypoints, polygons).
+    Polygons are matched by :func:`match_polygons` with ``polygon_method`` (``"raster"``:
+    pycocotools' pixel rule, ``"shapely"``: exact areas).
     """
     anns = list(annotations)
     if len(anns) < 2:
@@ -199,7 +202,7 @@ def agreement_result(
             pairs.append(PairAgreement(f"#{i}", "keypoints", metrics))
     if all(a.polygons for a in anns):
         for i, a in enumerate(others, start=1):
-            m = match_polygons(ref.polygons, a.polygons, thr)
+            m = match_polygons(ref.polygons, a.polygons, thr, method=polygon_method)
             metrics = {**m.summary(), "per_class": m.extra["per_class"]}
             pairs.append(PairAgreement(f"#{i}", "polygons", metrics))
     return AgreementResult(tuple(pairs), fleiss)
