@@ -184,3 +184,25 @@ def test_decision_log_appends_reviewer_and_time(tmp_path):
     (tmp_path / "team" / "decisions.jsonl").write_text(lines[0] + "\n{oops\n")
     with pytest.raises(TeamError, match="line 2"):
         log.entries()
+
+
+def test_decide_object_on_lazy_zarr_labels_matches_numpy():
+    import zarr
+
+    a, b = _pair()
+    reviewed = np.array(a.instances)
+    want = decide_object(reviewed, dict(a.objects), a, b, 1, "merge")
+
+    def lazy(arr):
+        z = zarr.create_array(store={}, shape=arr.shape, chunks=(16, 16), dtype=arr.dtype)
+        z[:] = arr
+        return z
+
+    la = ImageAnnotation("img", SHAPE, instances=lazy(a.instances), objects=a.objects)
+    lb = ImageAnnotation("img", SHAPE, instances=lazy(b.instances), objects=b.objects)
+    got = decide_object(lazy(reviewed), dict(a.objects), la, lb, 1, "merge")
+    assert (
+        got.edit.patches[0].region == want.edit.patches[0].region == (slice(2, 10), slice(2, 12))
+    )
+    assert np.array_equal(got.edit.patches[0].values, want.edit.patches[0].values)
+    assert (got.reviewed_id, got.b_id) == (want.reviewed_id, 5)

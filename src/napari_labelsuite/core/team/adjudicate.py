@@ -171,16 +171,45 @@ class ObjectDecision:
         self.class_id = class_id
 
 
-def _partner(src: np.ndarray, other: np.ndarray, obj: np.ndarray) -> int | None:
-    """The object of ``other`` with the highest IoU with mask ``obj`` (None: no overlap)."""
-    ids, inter = np.unique(other[obj], return_counts=True)
-    keep = ids != 0
-    ids, inter = ids[keep], inter[keep]
-    if not len(ids):
-        return None
-    area = np.array([(other == i).sum() for i in ids])
-    iou = inter / (area + obj.sum() - inter)
-    return int(ids[int(np.argmax(iou))])
+def _extents(arr: Any, ids: Sequence[int]) -> dict[int, tuple[tuple[slice, ...], int]]:
+    """Bounding box and pixel count of each of ``ids`` in ``arr``, read block by block.
+
+    Only one block of a lazy (zarr, dask) array is in memory at a time.
+    """
+    wanted = np.asarray(sorted({int(i) for i in ids if int(i) != 0}), np.int64)
+    lo: dict[int, np.ndarray] = {}
+    hi: dict[int, np.ndarray] = {}
+    area: dict[int, int] = {}
+    if not len(wanted):
+        return {}
+    for sl in iter_blocks(tuple(arr.shape)):
+        block = np.asarray(arr[sl])
+        hit = np.isin(block, wanted)
+        if not hit.any():
+            continue
+        start = np.array([s.start or 0 for s in sl])
+        for v in np.unique(block[hit]):
+            coords = np.nonzero(block == v)
+            first = np.array([c.min() for c in coords]) + start
+            last = np.array([c.max() for c in coords]) + start + 1
+            k = int(v)
+            lo[k] = np.minimum(lo[k], first) if k in lo else first
+            hi[k] = np.maximum(hi[k], last) if k in hi else last
+            area[k] = area.get(k, 0) + int(coords[0].size)
+    return {k: (tuple(slice(int(a), int(b)) for a, b in zip(lo[k], hi[k])), area[k]) for k in area}
+
+
+def _max_id(arr: Any) -> int:
+    """The largest id in ``arr``, read block by block (0 when empty)."""
+    return max((int(np.asarray(arr[sl]).max()) for sl in iter_blocks(tuple(arr.shape))), default=0)
+
+
+def _cover(*boxes: tuple[slice, ...]) -> tuple[slice, ...]:
+    """The smallest box holding all ``boxes``."""
+    nd = len(boxes[0])
+    return tuple(
+        slice(min(b[d].start for b in boxes), max(b[d].stop for b in boxes)) for d in range(nd)
+    )
 
 
 def decide_object(
@@ -241,44 +270,64 @@ def decide_object(
             value=tuple(reviewed.shape),
         )
     src, other = (a, b) if source == "a" else (b, a)
-    src_arr = np.asarray(src.instances)
-    other_arr = np.asarray(other.instances)
-    obj = src_arr == int(object_id)
-    if isinstance(object_id, bool) or not obj.any():
+    found = _extents(src.instances, [object_id]) if not isinstance(object_id, bool) else {}
+    if int(object_id) not in found:
         who = names[0] if source == "a" else names[1]
         raise TeamError(
             f"{who}'s labels have no object with this id", field="object_id", value=object_id
         )
-    partner = _partner(src_arr, other_arr, obj)
-    other_obj = other_arr == partner if partner is not None else np.zeros_like(obj)
-    a_mask, b_mask = (obj, other_obj) if source == "a" else (other_obj, obj)
+    box, obj_area = found[int(object_id)]
+    # the partner: the other's object of highest IoU with this one (its full extent counts)
+    obj = np.asarray(src.instances[box]) == int(object_id)
+    cand, inter = np.unique(np.asarray(other.instances[box])[obj], return_counts=True)
+    inter, cand = inter[cand != 0], cand[cand != 0]
+    partner: int | None = None
+    unit = box
+    if len(cand):
+        ext = _extents(other.instances, cand.tolist())
+        areas = np.array([ext[int(c)][1] for c in cand])
+        best = int(np.argmax(inter / (areas + obj_area - inter)))
+        partner = int(cand[best])
+        unit = _cover(box, ext[partner][0])
+    # reviewed objects mostly inside the unit are replaced (their whole extent is cleared)
+    src_w = np.asarray(src.instances[unit]) == int(object_id)
+    other_w = (
+        np.asarray(other.instances[unit]) == partner
+        if partner is not None
+        else np.zeros_like(src_w)
+    )
+    a_mask, b_mask = (src_w, other_w) if source == "a" else (other_w, src_w)
     a_id, b_id = (object_id, partner) if source == "a" else (partner, object_id)
     union = a_mask | b_mask
-    rev = np.asarray(reviewed)
-    ids, inside = np.unique(rev[union], return_counts=True)
-    replaced = [int(i) for i, n in zip(ids, inside) if i != 0 and n * 2 >= int((rev == i).sum())]
-    clear = union.copy()
+    ids, inside = np.unique(np.asarray(reviewed[unit])[union], return_counts=True)
+    rev_ext = _extents(reviewed, [int(i) for i in ids if i != 0])
+    replaced = [int(i) for i, n in zip(ids, inside) if i != 0 and n * 2 >= rev_ext[int(i)][1]]
+    window = _cover(unit, *(rev_ext[i][0] for i in replaced))
+    rev = np.array(reviewed[window], copy=True)
+    inner = tuple(slice(u.start - w.start, u.stop - w.start) for u, w in zip(unit, window))
+    clear = np.zeros(rev.shape, bool)
+    clear[inner] = union
     for i in replaced:
         clear |= rev == i
+    paint = np.zeros(rev.shape, bool)
     if decision == "accept_a":
-        paint, cid = a_mask, _object_class(a, a_id)
+        paint[inner], cid = a_mask, _object_class(a, a_id)
     elif decision == "accept_b":
-        paint, cid = b_mask, _object_class(b, b_id)
+        paint[inner], cid = b_mask, _object_class(b, b_id)
     elif decision == "merge":
-        paint, cid = union, _object_class(src, object_id)
+        paint[inner], cid = union, _object_class(src, object_id)
     else:
-        paint, cid = np.zeros_like(union), None
+        cid = None
     if not paint.any():
         cid = None
     new_id: int | None = None
     if cid is not None:
-        top = max([int(rev.max()) if rev.size else 0, *map(int, reviewed_objects)], default=0)
+        top = max([_max_id(reviewed), *map(int, reviewed_objects)])
         new_id = min(replaced) if replaced else top + 1
-    window = _bbox(clear)
-    values = np.array(rev[window], copy=True)
-    values[clear[window]] = 0
+    values = rev
+    values[clear] = 0
     if new_id is not None:
-        values[paint[window]] = new_id
+        values[paint] = new_id
     rows: dict[int, ObjectInfo] = {}
     if new_id is not None and cid is not None:
         now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
@@ -303,13 +352,6 @@ def _object_class(ann: ImageAnnotation, oid: int | None) -> int | None:
         return None
     info = ann.objects.get(int(oid))
     return int(info.class_id) if info is not None else None
-
-
-def _bbox(mask: np.ndarray) -> tuple[slice, ...]:
-    found = ndimage.find_objects(mask.astype(np.uint8))
-    if not found or found[0] is None:
-        return tuple(slice(0, 0) for _ in mask.shape)
-    return tuple(found[0])
 
 
 # -- batch consensus -------------------------------------------------------------------
