@@ -255,8 +255,8 @@ def test_neighbour_joined_by_a_bright_bridge_is_split_off():
 
 
 def test_neck_splitting_keeps_only_the_clicked_part():
-    # step 4 of the engine on a dumbbell: the disc across the neck is dropped, the clicked
-    # disc and its half of the bar stay
+    # step 3 of the engine on an evenly bright dumbbell: the disc across the neck is dropped,
+    # the clicked disc and its half of the bar stay
     from napari_labelsuite.core.assist import ClassicalEngine
 
     shape = (96, 128)
@@ -265,6 +265,37 @@ def test_neck_splitting_keeps_only_the_clicked_part():
     bar[45:52, 36:92] = True
     blob = a | b | bar
     s = blob.astype(np.float32)
-    got = ClassicalEngine()._split_necks(blob, np.array([[48, 36]]), s)
+    none = np.empty((0, 2), np.intp)
+    got = ClassicalEngine()._split(blob, s, np.array([[48, 36]]), none, 16.0)
     assert got[a].all() and not got[b].any()
     assert got.sum() < 0.6 * blob.sum()
+
+
+def test_touching_discs_of_equal_brightness_one_click_one_disc():
+    # two overlapping nuclei, same brightness, no valley but the outline's waist
+    shape = (80, 110)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    a, b = _disc(shape, (40, 40), 15), _disc(shape, (40, 66), 15)
+    left = a & (xx < 53)  # the true split follows the bisector of the centres
+    right = b & (xx >= 53)
+    img = _blurred([(a | b, 1.0)], shape)
+    for click, truth in (([40, 40], left), ([40, 66], right)):
+        mask = segment(img, [click], [1])
+        assert _iou(mask, truth) >= 0.9
+
+
+def test_inside_click_on_a_missed_dim_part_brings_it_in():
+    # one nucleus, its right half dim: the first click (bright half) stops at the dim half;
+    # an inside click there brings in the dim part around it (the correction's reach is
+    # half the object's radius) and nothing outside the nucleus
+    shape = (80, 80)
+    obj = _disc(shape, (40, 40), 18)
+    dim = obj & (np.mgrid[: shape[0], : shape[1]][1] >= 44)
+    img = _blurred([(obj, 1.0), (dim, 0.4)], shape, noise=0.01)
+    first = segment(img, [[40, 32]], [1])
+    assert first[dim].mean() < 0.2  # level 0.5 of the bright half leaves the dim half out
+    second = segment(img, [[40, 32], [40, 50]], [1, 1], mask_prior=first)
+    assert second[dim & _disc(shape, (40, 50), 6)].all()
+    assert _iou(second, obj) >= _iou(first, obj) + 0.1
+    assert not (second & ~obj).any()
+    assert second[obj & ~dim].mean() >= first[obj & ~dim].mean()  # bright half kept

@@ -1,23 +1,30 @@
-"""The model-free engine: a marker-controlled watershed learned from the clicks.
+"""The model-free engine: a threshold surface set by the clicks, split from neighbours.
 
 Per prompt, in a window around it (grown while the object touches its edge):
 
-1. the window is smoothed and each pixel projected on the line between an *object* colour
-   (the inside clicks, the previous mask) and a *background* colour (the window's low or
-   high tail, whichever lies farther from the object), giving an object-likeness ``s``
-   (0 background, 1 object) for any number of channels and either polarity;
-2. markers: inside clicks and the core of the previous mask (minus the part nearer to an
-   outside click) are the object; outside clicks, clearly-background pixels and the box
-   outline are background; the centres of *other* bright blobs (peaks of the distance
-   transform of ``s > 1/2`` away from the inside clicks) are neighbours of their own, so
-   touching nuclei are split off;
-3. a watershed on the gradient of ``s`` plus ``1 - s`` floods from the markers, so edges
-   fall on the steepest intensity change and touching objects part at the intensity valley;
-4. the flooded region's bright core (above its own Otsu level) is split at its necks (a
-   watershed on its distance transform from h-maxima) and only the parts holding an inside
-   click are kept, so a neighbour joined across a dim bridge is excluded.
+1. the window is smoothed and each pixel projected on the line between a *background* colour
+   (the window's low or high tail, whichever lies farther from the object) and the colour
+   at the first inside click, giving an object-likeness ``s`` (0 background, 1 the first
+   click) for any number of channels and either polarity;
+2. the object is the connected part of ``s > tau`` that holds the inside clicks. ``tau`` is
+   ``level`` (half-way: fluorescence outlines lie at half the object's brightness) and every
+   further click bends it: a click sets the level at its pixel (a missed pixel gets a level
+   below its own ``s``, as far below as the old level was above it, so the outline moves
+   past the click about as far as the click lay from it; an outside click the other way),
+   and a Gaussian radial-basis surface of width ``reach`` times the object radius
+   interpolates the clicks' levels, so a click moves the outline near it and little
+   elsewhere;
+3. neighbours joined at that level are split off: regional maxima (h-maxima) of brightness
+   plus distance to the edge are the candidate objects, the ones whose basin holds an inside
+   click are the object (with a disc around the first click), the others and every
+   outside click compete with it in a watershed on the brightness gradient (parts meet at
+   the steepest change, so a brighter neighbour stops at its own edge) lowered at the
+   centres of the outline's parts (so evenly bright neighbours part at necks), and only
+   the object's part is kept.
 
-Clicks are markers, so an inside click is always in the result and an outside click never.
+Inside clicks are always in the result and outside clicks never. The result depends on the
+clicks alone (the previous mask is not needed to refine it: the clicks that made it are
+passed again), so a correction never inherits an earlier mistake.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from ._prompt import ImageView, Prompt, Window
 
 __all__ = ["ClassicalEngine"]
 
-_BG, _FG = 1, 2  # watershed marker labels; neighbours get 3, 4, ...
+_OWN = 1  # watershed label of the object; neighbours and outside clicks get 2, 3, ...
 
 
 @dataclass
@@ -48,37 +55,40 @@ class ClassicalEngine:
         Largest window side the engine grows to when the object touches the window's edge.
     sigma : float
         Gaussian smoothing (pixels) before the intensity model.
+    level : float
+        Outline level without corrections, as a share of the first click's object-likeness.
+    reach : float
+        Width of a correction's influence, as a share of the object's radius.
+    extrapolation : float
+        How far past a correction click its level moves the outline, relative to the
+        click's distance from the old outline (in level units).
+    min_step : float
+        Smallest margin between a click's object-likeness and the level it sets.
     split_touching : bool
-        Treat other bright blobs as neighbours to split from.
-    prior_ratio : float
-        On a correction, the previous result stays an object marker where it is this many
-        times nearer to an inside click than to any outside click.
+        Split neighbours joined at the outline level from the object (step 3).
+    split_blur : float
+        Smoothing of the brightness for the split, as a share of the object's radius.
     split_h : float
-        Neck splitting of the result (step 4): the h of the h-maxima as a share of the
-        clicked part's radius; 0 turns it off.
-    split_with_prior : bool
-        Split at necks on corrections too (not only on the first click).
-    split_core : bool
-        Split the result's bright core (above its own Otsu level) rather than the whole
-        result.
+        Depth (brightness share plus distance in radii) a maximum needs to be an object.
+    shape_weight : float
+        Weight of the distance to the edge (necks) beside the brightness in the split.
+    own_seed : float
+        Radius (share of the object's radius) around the first click that is the object's
+        own seed in the split, so a brighter neighbour cannot flood over the click.
     """
 
     margin: int = 48
     max_window: int = 2048
     sigma: float = 1.0
+    level: float = 0.5
+    reach: float = 0.5
+    extrapolation: float = 1.0
+    min_step: float = 0.05
     split_touching: bool = True
-    valley_depth: float = 0.85
-    blob_level: float = 0.5
-    neck_ratio: float = 0.6
-    background_level: float = 0.5
-    intensity_weight: float = 0.25
-    refine_model: bool = False
-    negative_regions: bool = False
-    use_prior: bool = True
-    prior_ratio: float = 2.0
-    split_h: float = 0.05
-    split_with_prior: bool = True
-    split_core: bool = True
+    split_blur: float = 0.5
+    split_h: float = 0.2
+    shape_weight: float = 5.0
+    own_seed: float = 0.5
     name: str = "classical"
 
     # -- engine protocol --------------------------------------------------------------------
@@ -161,32 +171,41 @@ class ClassicalEngine:
 
     # -- the segmentation ------------------------------------------------------------------
     def _segment_window(self, view: ImageView, prompt: Prompt, window: Window) -> np.ndarray:
-
         origin = np.array([s.start for s in window])
         shape = tuple(s.stop - s.start for s in window)
         raw = view.read(window)
         smooth = np.empty_like(raw)
         for c in range(raw.shape[-1]):
             ndi.gaussian_filter(raw[..., c], self.sigma, output=smooth[..., c])
-        pos = _local(prompt.pixel(prompt.positive), origin, shape)
-        neg = _local(prompt.pixel(prompt.negative), origin, shape)
-        prior = None
-        if prompt.prior is not None:
-            prior = np.asarray(prompt.prior[window], dtype=bool)
-            if not prior.any():
-                prior = None
         box = _local_box(prompt, origin, shape)
-
-        fg_pix = [smooth[tuple(p)] for p in pos]
-        if prior is not None:
-            core = ndi.binary_erosion(prior, iterations=1) if prior.sum() > 9 else prior
-            fg_pix.append(smooth[core].mean(axis=0)[None])
-        if not fg_pix:
-            # a box alone: the object is what differs from the box's outline
+        clicks = _local_clicks(prompt, origin, shape)  # in click order
+        pos = np.array([p for p, lab in clicks if lab == 1], np.intp).reshape(-1, len(shape))
+        neg = np.array([p for p, lab in clicks if lab == 0], np.intp).reshape(-1, len(shape))
+        if not len(pos):
+            # a box alone: its dominant object's most interior point is the first click
             pos = self._box_seed(smooth, box)
-            fg_pix = [smooth[tuple(p)] for p in pos]
-        fg_vals = np.vstack([np.atleast_2d(v) for v in fg_pix])
-        fg = fg_vals.mean(axis=0)
+            clicks = [(tuple(int(v) for v in pos[0]), 1), *clicks]
+        s = self._object_likeness(raw, smooth, pos[0])
+        # the uncorrected object gives the radius that scales corrections and the split
+        first = _component(s > self.level, pos[:1])
+        radius = max(float(ndi.distance_transform_edt(first).max()), 2.0)
+        tau = self._level_surface(s, clicks, radius)
+        mask = _component(s > tau, pos)
+        if box is not None:
+            clip = np.zeros(shape, bool)
+            clip[(Ellipsis, box[0], box[1])] = True
+            mask &= clip
+        if self.split_touching:
+            mask = self._split(mask, s, pos, neg, radius)
+        mask = ndi.binary_fill_holes(mask)
+        if neg.size:
+            mask[tuple(neg.T)] = False
+        return _component(mask, pos)
+
+    def _object_likeness(self, raw: np.ndarray, smooth: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """``s``: 0 at the background colour, 1 at the colour around ``ref`` (step 1)."""
+        near = tuple(slice(max(0, int(v) - 1), int(v) + 2) for v in ref)
+        fg = smooth[near].reshape(-1, smooth.shape[-1]).mean(axis=0)
         flat = smooth.reshape(-1, smooth.shape[-1])
         lo, hi = np.percentile(flat, [10, 90], axis=0)
         bg = lo if np.linalg.norm(fg - lo) >= np.linalg.norm(fg - hi) else hi
@@ -196,108 +215,68 @@ class ClassicalEngine:
         noise = float(np.linalg.norm((raw - smooth).reshape(-1, raw.shape[-1]).std(axis=0)))
         if dd <= (1e-6 * scale) ** 2 or np.sqrt(dd) < 3.0 * noise:
             raise _NoContrast
-        s_min = self._s_min(smooth, fg_vals, bg, d)
-        s = np.clip(((smooth - bg) @ d) / dd, -0.5, 1.5).astype(np.float32)
-        mask, fg_mark = self._flood(s, s_min, pos, neg, prior, box)
-        if self.refine_model and mask.any():
-            # second pass: the object's own mean colour replaces the clicked pixels'
-            fg2 = smooth[mask].mean(axis=0)
-            d2 = fg2 - bg
-            dd2 = float(d2 @ d2)
-            if dd2 > (1e-6 * scale) ** 2 and np.sqrt(dd2) >= 3.0 * noise:
-                s = np.clip(((smooth - bg) @ d2) / dd2, -0.5, 1.5).astype(np.float32)
-                s_min = self._s_min(smooth, fg_vals, bg, d2)
-                mask, fg_mark = self._flood(s, s_min, pos, neg, prior, box)
-        if self.split_h > 0 and len(pos) and (prior is None or self.split_with_prior):
-            mask = self._split_necks(mask, pos, s)
-        return mask
+        return (((smooth - bg) @ d) / dd).astype(np.float32)
 
-    def _split_necks(self, mask: np.ndarray, pos: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """The parts of ``mask`` joined to the clicked part only across a neck are dropped.
+    def _level_surface(
+        self, s: np.ndarray, clicks: list[tuple[tuple[int, ...], int]], radius: float
+    ) -> np.ndarray:
+        """The threshold ``tau`` over the window: ``level`` bent by the clicks (step 2)."""
+        width = max(2.0, self.reach * radius)
+        centres: list[tuple[int, ...]] = []
+        targets: list[float] = []
+        for p, lab in clicks[1:]:
+            here = self.level + _rbf(centres, targets, self.level, width, np.array([p]))[0]
+            v = float(s[p])
+            if lab == 1 and v <= here:
+                target = v - max(self.min_step, self.extrapolation * (here - v))
+            elif lab == 0 and v >= here:
+                target = v + max(self.min_step, self.extrapolation * (v - here))
+            else:
+                target = here  # already on the right side: the level stays there
+            centres.append(p)
+            targets.append(target)
+        tau = np.full(s.shape, self.level, np.float32)
+        if centres:
+            grid = np.indices(s.shape, dtype=np.float32).reshape(s.ndim, -1).T
+            tau += _rbf(centres, targets, self.level, width, grid).reshape(s.shape)
+        return tau
 
-        A watershed on the distance transform from its h-maxima (``split_h`` times the
-        clicked part's radius) parts blobs where the outline pinches in; the parts holding an
-        inside click are kept.
-        """
-        from skimage.filters import threshold_otsu
+    def _split(
+        self, mask: np.ndarray, s: np.ndarray, pos: np.ndarray, neg: np.ndarray, radius: float
+    ) -> np.ndarray:
+        """The object's part of ``mask`` once joined neighbours are split off (step 3)."""
+        from skimage.filters import sobel
         from skimage.morphology import h_maxima
         from skimage.segmentation import watershed
 
         if not mask.any():
             return mask
-        core = mask
-        if self.split_core:
-            vals = s[mask]
-            if vals.max() > vals.min():
-                core = mask & (s > threshold_otsu(vals))
-                core[tuple(pos.T)] = True
-        dt = ndi.distance_transform_edt(core)
-        r = max(float(dt[tuple(pos.T)].max()), 2.0)
-        peaks = h_maxima(ndi.gaussian_filter(dt, 1.0), self.split_h * r)
-        markers, n = ndi.label(peaks)
-        if n <= 1:
+        dist = ndi.gaussian_filter(ndi.distance_transform_edt(mask), 1.0)
+        r = min(max(float(dist[tuple(pos[0])]), 2.0), 3.0 * radius)
+        bright = ndi.gaussian_filter(np.clip(s, 0.0, None), max(1.0, self.split_blur * r))
+        ref = max(float(bright[tuple(pos[0])]), 1e-6)
+        score = np.where(mask, bright / ref + self.shape_weight * dist / r, 0.0)
+        peaks, n = ndi.label(h_maxima(score.astype(np.float32), self.split_h) & mask)
+        markers = np.zeros(mask.shape, np.int32)
+        if n:
+            basins = watershed(-score, peaks, mask=mask)
+            own = {int(v) for v in basins[tuple(pos.T)] if v > 0}
+            relabel = np.arange(n + 1, dtype=np.int32) + 1  # others: 2, 3, ...
+            relabel[0] = 0
+            relabel[list(own)] = _OWN
+            markers = relabel[peaks]
+        inside_neg = [q for q in neg if mask[tuple(q)]]
+        for k, q in enumerate(inside_neg):
+            markers[tuple(q)] = n + 2 + k
+        if markers.max() <= _OWN:
             return mask
-        parts = watershed(-dt, markers, mask=mask)
-        keep = np.unique(parts[tuple(pos.T)])
-        keep = keep[keep > 0]
-        return np.isin(parts, keep) if len(keep) else mask
-
-    @staticmethod
-    def _s_min(smooth: np.ndarray, fg_vals: np.ndarray, bg: np.ndarray, d: np.ndarray) -> float:
-        """Object-likeness of the dimmest inside click (capped at 1): thresholds follow it."""
-        dd = float(d @ d)
-        return float(np.clip(min(((v - bg) @ d) / dd for v in fg_vals), 0.05, 1.0))
-
-    def _flood(
-        self,
-        s: np.ndarray,
-        s_min: float,
-        pos: np.ndarray,
-        neg: np.ndarray,
-        prior: np.ndarray | None,
-        box: Window | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from skimage.filters import sobel
-        from skimage.segmentation import watershed
-
-        shape = s.shape
-        markers = np.zeros(shape, np.int32)
-        markers[s < self.background_level * s_min] = _BG
-        if box is not None:
-            outside = np.ones(shape, bool)
-            outside[(Ellipsis, box[0], box[1])] = False
-            markers[outside] = _BG
-        if self.split_touching:
-            self._neighbour_markers(s, s_min, pos, prior, markers)
-        fg_mark = _discs(shape, pos, 1)
-        if prior is not None and self.use_prior:
-            keep = ndi.binary_erosion(prior, iterations=2)
-            if neg.size:
-                keep &= _nearer_to(shape, pos, neg, prior, self.prior_ratio)
-            fg_mark |= keep
-        markers[fg_mark] = _FG
-        # negative_regions: each outside click claims its own region (up to the valley or
-        # edge that parts it from the object) instead of being a background seed
-        if neg.size:
-            if self.negative_regions:
-                for i, p in enumerate(neg):
-                    markers[tuple(p)] = 1000 + i
-            else:
-                markers[_discs(shape, neg, 1)] = _BG
+        markers[tuple(pos.T)] = _OWN
+        near = _discs(mask.shape, pos[:1], max(1, int(self.own_seed * r))) & mask
+        markers[near & (markers == 0)] = _OWN
+        # parts meet on the steepest brightness change or at a neck of the outline
         grad = sobel(s)
-        g99 = float(np.percentile(grad, 99)) + 1e-6
-        land = grad / g99 + self.intensity_weight * (1.0 - np.clip(s, 0.0, 1.0))
-        labels = watershed(land, markers)
-        mask = labels == _FG
-        mask = ndi.binary_fill_holes(mask)
-        if box is not None:
-            clip = np.zeros(shape, bool)
-            clip[(Ellipsis, box[0], box[1])] = True
-            mask &= clip
-        mask = _keep_components(mask, fg_mark)
-        if neg.size:
-            mask[tuple(neg.T)] = False
-        return mask, fg_mark
+        land = grad / (float(np.percentile(grad[mask], 99)) + 1e-6) - 0.5 * dist / r
+        return watershed(land, markers, mask=mask) == _OWN
 
     def _box_seed(self, smooth: np.ndarray, box: Window | None) -> np.ndarray:
         """The most interior point of the dominant object inside a box (no click given)."""
@@ -342,81 +321,50 @@ class ClassicalEngine:
         offset = np.array([0] * len(lead_shape) + [box[0].start, box[1].start])
         return (p + offset)[None]
 
-    def _neighbour_markers(
-        self,
-        s: np.ndarray,
-        s_min: float,
-        pos: np.ndarray,
-        prior: np.ndarray | None,
-        markers: np.ndarray,
-    ) -> None:
-        """Markers at the centres of other bright blobs (touching nuclei split off)."""
-        from skimage.feature import peak_local_max
 
-        if not len(pos):
-            return
-        bright = s > self.blob_level * s_min
-        dt = ndi.distance_transform_edt(bright)
-        r_click = max(float(dt[tuple(pos.T)].max()), 2.0)
-        # blob centres: maxima of the distance to the background and of the smoothed
-        # intensity (touching nuclei of different brightness show in the second)
-        blob = ndi.gaussian_filter(np.clip(s, 0, 1.5), max(1.0, 0.4 * r_click))
-        found = []
-        for score, thr in ((dt, max(2.0, 0.4 * r_click)), (blob, self.blob_level * s_min)):
-            found.append(
-                peak_local_max(
-                    score,
-                    min_distance=max(2, int(0.5 * r_click)),
-                    threshold_abs=thr,
-                    labels=bright.astype(np.int32),
-                    exclude_border=False,
-                )
-            )
-        peaks = np.vstack(found)
-        if not len(peaks):
-            return
-        # a peak is another object when the way from the nearest inside click to it crosses
-        # an intensity valley or a neck of the blob (same-object peaks of noise do not)
-        d2 = ((peaks[:, None, :] - pos[None, :, :]) ** 2).sum(-1)
-        nearest = pos[np.argmin(d2, axis=1)]
-        dist = np.sqrt(d2.min(1))
-        other = np.zeros(len(peaks), bool)
-        for k, (p, c) in enumerate(zip(peaks, nearest)):
-            if dist[k] <= 1.0:
-                continue
-            n = max(int(dist[k] * 2), 4)
-            line = c[:, None] + (p - c)[:, None] * np.linspace(0, 1, n)[None, :]
-            prof = ndi.map_coordinates(blob, line, order=1)
-            dprof = ndi.map_coordinates(dt, line, order=1)
-            other[k] = _dips(prof, self.valley_depth) or _dips(dprof, self.neck_ratio)
-        if prior is not None:
-            other &= ~prior[tuple(peaks.T)]
-        label = 3
-        for p in peaks[other]:
-            if markers[tuple(p)] == 0:
-                markers[tuple(p)] = label
-                label += 1
+def _rbf(
+    centres: list[tuple[int, ...]],
+    targets: list[float],
+    base: float,
+    width: float,
+    at: np.ndarray,
+) -> np.ndarray:
+    """Gaussian radial-basis interpolation of ``targets - base`` at ``centres``, at ``at``."""
+    if not centres:
+        return np.zeros(len(at), np.float32)
+    c = np.asarray(centres, np.float32)
+    gram = np.exp(-((c[:, None] - c[None]) ** 2).sum(-1) / (2 * width * width))
+    w = np.linalg.solve(gram + 1e-3 * np.eye(len(c)), np.asarray(targets) - base)
+    out = np.zeros(len(at), np.float32)
+    for ck, wk in zip(c, w):
+        out += np.float32(wk) * np.exp(-((at - ck) ** 2).sum(-1) / (2 * width * width))
+    return out
 
 
-def _dips(profile: np.ndarray, ratio: float) -> bool:
-    """Whether ``profile`` falls below ``ratio`` times the higher ground on both sides."""
-    i = int(np.argmin(profile))
-    if i == 0 or i == len(profile) - 1:
-        return False
-    return bool(profile[i] < ratio * min(profile[:i].max(), profile[i + 1 :].max()))
+def _local_clicks(
+    prompt: Prompt, origin: np.ndarray, shape: tuple[int, ...]
+) -> list[tuple[tuple[int, ...], int]]:
+    """The clicks inside the window, in window coordinates and in the order given."""
+    loc = prompt.pixel(prompt.points) - origin
+    inside = ((loc >= 0) & (loc < np.asarray(shape))).all(1)
+    return [
+        (tuple(int(v) for v in p), int(lab))
+        for p, lab, ok in zip(loc, prompt.labels, inside)
+        if ok
+    ]
+
+
+def _component(mask: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` (with the points set) that hold one of ``pos``."""
+    mask = mask.copy()
+    mask[tuple(pos.T)] = True
+    lab, _ = ndi.label(mask)
+    keep = np.unique(lab[tuple(pos.T)])
+    return np.isin(lab, keep[keep > 0])
 
 
 class _NoContrast(Exception):
     """Object and background colours cannot be told apart in this window."""
-
-
-def _local(pts: np.ndarray, origin: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Pixel points in window coordinates (those inside the window)."""
-    if not len(pts):
-        return np.empty((0, len(shape)), np.intp)
-    loc = pts - origin
-    inside = ((loc >= 0) & (loc < np.asarray(shape))).all(1)
-    return loc[inside]
 
 
 def _local_box(prompt: Prompt, origin: np.ndarray, shape: tuple[int, ...]) -> Window | None:
@@ -438,28 +386,3 @@ def _discs(shape: tuple[int, ...], pts: np.ndarray, radius: int) -> np.ndarray:
     if radius > 0:
         out = ndi.binary_dilation(out, ndi.generate_binary_structure(len(shape), 1), radius)
     return out
-
-
-def _nearer_to(
-    shape: tuple[int, ...],
-    pos: np.ndarray,
-    neg: np.ndarray,
-    within: np.ndarray,
-    ratio: float = 1.0,
-) -> np.ndarray:
-    """Pixels ``ratio`` times nearer to an inside click than to any outside click."""
-    if not len(pos):
-        return np.ones(shape, bool)
-    dp = ndi.distance_transform_edt(~_discs(shape, pos, 0))
-    dn = ndi.distance_transform_edt(~_discs(shape, neg, 0))
-    return dp * ratio <= dn
-
-
-def _keep_components(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """The connected parts of ``mask`` that hold a seed pixel."""
-    lab, n = ndi.label(mask)
-    if n <= 1:
-        return mask
-    keep = np.unique(lab[seeds & mask])
-    keep = keep[keep > 0]
-    return np.isin(lab, keep)
