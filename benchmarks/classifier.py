@@ -18,6 +18,7 @@ Run: ``python benchmarks/classifier.py [--quick] [--big N]``. Prints, in one run
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -218,11 +219,14 @@ def main() -> None:
         return
     n = 256 if args.quick else 1024
     img, gt, strokes = scene(n)
+    # the wall clock follows the machine's load; the goals count an otherwise idle machine
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if not args.only_big:
         bench_vs_skimage(img, gt, strokes)
         bench_retrain(img, strokes)
         if not args.quick:
             bench_predict_4096(img, strokes)
+        print(f"load average now: {os.getloadavg()[0]:.1f}")
     bench_big(img, strokes, 1024 if args.quick else args.big, args.big_trees)
 
 
