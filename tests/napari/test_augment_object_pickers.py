@@ -94,3 +94,14 @@ def test_a_layer_of_another_kind_is_refused_by_name(scene):
     with pytest.raises(SessionError, match="role must be one of"):
         session.set_augment_object_layer("boxes", "rotated boxes")
     assert session.augment_object_layer("polygons") is tri
+
+
+def test_pickers_follow_layers_added_and_removed(scene):
+    viewer, session, w, tri, sq = scene
+    session.set_augment_object_layer("polygons", sq)
+    viewer.layers.remove(sq)
+    assert w.object_layers["polygons"].choices == ("(none)", "polygons")
+    assert w.object_layers["polygons"].value == "polygons"  # back to the first of the role
+    assert session.augment_object_layer("polygons") is tri
+    session.add_polygons_layer([{"xy": SQUARE, "class_id": 1, "instance_id": 2}], name="late")
+    assert w.object_layers["polygons"].choices == ("(none)", "polygons", "late")
