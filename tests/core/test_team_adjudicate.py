@@ -206,3 +206,21 @@ def test_decide_object_on_lazy_zarr_labels_matches_numpy():
     )
     assert np.array_equal(got.edit.patches[0].values, want.edit.patches[0].values)
     assert (got.reviewed_id, got.b_id) == (want.reviewed_id, 5)
+
+
+def test_lazy_difference_map_of_zarr_labels_is_the_eager_one():
+    import dask.array as da
+    import zarr
+
+    a, b = _pair()
+
+    def lazy(arr):
+        z = zarr.create_array(store={}, shape=arr.shape, chunks=(16, 16), dtype=arr.dtype)
+        z[:] = arr
+        return z
+
+    la = ImageAnnotation("img", SHAPE, instances=lazy(a.instances), objects=a.objects)
+    lb = ImageAnnotation("img", SHAPE, instances=lazy(b.instances), objects=b.objects)
+    got = difference_map(la, lb)
+    assert isinstance(got, da.Array) and got.chunks[0] == (16, 16, 8)
+    assert np.array_equal(got.compute(), difference_map(a, b))

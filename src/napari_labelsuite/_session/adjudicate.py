@@ -287,7 +287,10 @@ class AdjudicationMixin(SessionPart):
             "anns": (ann_a, ann_b),
             "mode": mode,
             "layers": added,
-            "counts": {DIFF_CODES[c]: int((diff == c).sum()) for c in DIFF_CODES},
+            # a lazy map (store labels) is not read whole just to count it
+            "counts": {DIFF_CODES[c]: int((diff == c).sum()) for c in DIFF_CODES}
+            if isinstance(diff, np.ndarray)
+            else None,
         }
         self._record("show_annotators", a=a, b=b, mode=mode, image=key)
         return added

@@ -238,7 +238,11 @@ class TeamWidget(SessionWidget):
                 combo.setCurrentText(name)
                 combo.blockSignals(False)
             self.view.setCurrentText(next(k for k, v in VIEWS.items() if v == adj["mode"]))
-            counts = ", ".join(f"{k}: {v} px" for k, v in adj["counts"].items())
+            counts = (
+                ", ".join(f"{k}: {v} px" for k, v in adj["counts"].items())
+                if adj["counts"] is not None
+                else "differences drawn as you view them"
+            )
             self.adjudication.setText(
                 f"{adj['a']} (A) vs {adj['b']} (B) on {adj['key']}: {counts}"
             )

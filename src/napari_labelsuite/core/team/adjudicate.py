@@ -93,13 +93,18 @@ def difference_map(
     b: ImageAnnotation,
     iou_threshold: float = 0.5,
     names: tuple[str, str] = ("A", "B"),
-) -> np.ndarray:
+    lazy: bool | None = None,
+) -> Any:
     """A uint8 map of where ``a`` and ``b`` disagree (codes :data:`DIFF_CODES`).
 
     3 (class differs): both label the pixel, with different classes. With instances on
     both sides, objects are matched one to one at ``iou_threshold``: 1 (only A) marks
     pixels of an A object that its matched B object (if any) does not cover, 2 (only B)
     the same for B. Without instances: 1 where only A labels the pixel, 2 where only B.
+
+    With ``lazy`` (default: when a mask is not a numpy array, e.g. a store's zarr label
+    image) the map is a dask array computed block by block as it is viewed; the matching
+    itself reads the masks block by block first.
 
     Raises
     ------
@@ -108,18 +113,20 @@ def difference_map(
     """
     _check_pair(a, b, names)
     shape = tuple(a.shape)
-    out = np.zeros(shape, np.uint8)
     both_inst = a.instances is not None and b.instances is not None
+    a_ids = a_partner = b_ids = b_partner = np.zeros(0, np.int64)
     if both_inst:
         m = match_instances(a.instances, b.instances, iou_threshold)
         oa, ob = np.argsort(m.a), np.argsort(m.b)
         a_ids, a_partner = m.a[oa], m.b[oa]
         b_ids, b_partner = m.b[ob], m.a[ob]
-    for sl in iter_blocks(shape):
+
+    def block(sl: tuple[slice, ...]) -> np.ndarray:
         ca, cb = _class_mask(a, sl), _class_mask(b, sl)
         assert ca is not None and cb is not None
         blk = np.zeros(ca.shape, np.uint8)
         if both_inst:
+            assert a.instances is not None and b.instances is not None
             av = np.asarray(a.instances[sl]).astype(np.int64)
             bv = np.asarray(b.instances[sl]).astype(np.int64)
             pa = _lookup(a_ids, a_partner, av, -1)
@@ -130,7 +137,28 @@ def difference_map(
             blk[(cb != 0) & (ca == 0)] = 2
             blk[(ca != 0) & (cb == 0)] = 1
         blk[(ca != 0) & (cb != 0) & (ca != cb)] = 3
-        out[sl] = blk
+        return blk
+
+    masks = [x for x in (a.semantic, a.instances, b.semantic, b.instances) if x is not None]
+    if lazy is None:
+        lazy = not all(isinstance(x, np.ndarray) for x in masks)
+    if lazy:
+        import dask.array as da
+
+        chunks = getattr(a.instances if a.instances is not None else a.semantic, "chunks", None)
+        if not isinstance(chunks, tuple) or len(chunks) != len(shape):
+            chunks = tuple(min(s, 1024) for s in shape)
+
+        def lazy_block(block_info: Any = None) -> np.ndarray:
+            where = block_info[None]["array-location"]
+            return block(tuple(slice(lo, hi) for lo, hi in where))
+
+        return da.map_blocks(
+            lazy_block, dtype=np.uint8, chunks=da.core.normalize_chunks(chunks, shape)
+        )
+    out = np.zeros(shape, np.uint8)
+    for sl in iter_blocks(shape):
+        out[sl] = block(sl)
     return out
 
 
