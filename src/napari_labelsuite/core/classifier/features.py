@@ -274,7 +274,7 @@ def _gaussian(x: np.ndarray, sigma: float, pool: ThreadPoolExecutor | None) -> n
     """``ndimage.gaussian_filter(x, sigma)`` (reflect, truncate 4), the same values; with a
     pool each axis' pass runs as two halves split along another axis, in two threads
     (every line is filtered on its own, and ndimage releases the GIL)."""
-    if pool is None or x.ndim < 2 or min(x.shape) < 64:
+    if pool is None or x.ndim < 2 or min(x.shape) < 2 or x.size < 2**16:
         return ndi.gaussian_filter(x, sigma, mode="reflect", truncate=_TRUNCATE)
     out = np.empty_like(x)
     src = x
