@@ -18,6 +18,7 @@ from napari_labelsuite.core.augment.transforms import (
 )
 from napari_labelsuite.core.errors import AugmentError
 from napari_labelsuite.core.objects import Polygon, Ring, rings_to_mask
+from napari_labelsuite.core.objects.transform import transform_polygons
 
 H, W = 64, 80
 # a non-convex outline (an arrow head), vertices off the pixel grid
@@ -91,26 +92,52 @@ def test_flip_and_quarter_turn_move_vertices_exactly():
     assert _iou(rings_to_mask([out.polygons[0].ring], h2, w2), out.instances == 1) > 0.97
 
 
-def test_polygon_cut_by_the_frame_is_clipped_like_shapely():
+def test_polygon_cut_in_two_by_the_frame_gives_shapelys_two_pieces():
     shapely = pytest.importorskip("shapely")
     # an upside-down U whose bar leaves the top of the frame: two pieces are left
     u = np.array(
         [[10, 2], [40, 2], [40, 40], [32, 40], [32, 10], [18, 10], [18, 40], [10, 40]], float
     )
     pipe = Pipeline([Affine(translate_px_y=(-12, -12))], backend="scipy")
-    _, out, diag = pipe.apply(np.zeros((H, W), np.uint8), _ann(Polygon(Ring(u), 1)), 0)
-    assert diag.polygons_clipped == [0] and diag.polygons_kept == [0]
-    moved = u - [0, 12]
-    ref = shapely.Polygon(moved).intersection(shapely.box(0, 0, W, H))
+    _, out, diag = pipe.apply(np.zeros((H, W), np.uint8), _ann(Polygon(Ring(u), 1, 4)), 0)
+    assert diag.polygons_clipped == [0] and diag.polygons_kept == [0, 0]
+    ref = shapely.Polygon(u - [0, 12]).intersection(shapely.box(0, 0, W, H))
     assert ref.geom_type == "MultiPolygon" and len(ref.geoms) == 2
-    got = out.polygons[0].ring.xy
-    assert polygon_area(got) == pytest.approx(ref.area, abs=1e-9)
-    assert got[:, 1].min() >= 0 and got[:, 1].max() <= H
-    # the raster of the one clipped ring is the raster of shapely's two pieces
-    pieces = np.zeros((H, W), bool)
-    for g in ref.geoms:
-        pieces |= rings_to_mask([Ring(np.asarray(g.exterior.coords)[:-1])], H, W)
-    np.testing.assert_array_equal(rings_to_mask([Ring(got)], H, W), pieces)
+    got = sorted(shapely.Polygon(p.ring.xy).normalize().wkt for p in out.polygons)
+    want = sorted(g.normalize().wkt for g in ref.geoms)
+    assert got == want
+    assert [p.instance_id for p in out.polygons] == [4, 4]  # the pieces of one object
+
+
+def test_clipping_matches_shapely_on_random_outlines():
+    shapely = pytest.importorskip("shapely")
+    rng = np.random.default_rng(5)
+    checked = split = 0
+    for _ in range(400):
+        n = int(rng.integers(5, 25))
+        t = np.sort(rng.uniform(0, 2 * np.pi, n))
+        r = rng.uniform(5, 40) * rng.uniform(0.2, 1.0, n)
+        xy = rng.uniform(-20, 100, 2) + np.c_[r * np.cos(t), r * np.sin(t)]
+        if rng.random() < 0.3:
+            xy = np.round(xy)  # vertices on the pixel grid, some on the frame
+        if rng.random() < 0.5:
+            xy = xy[::-1]
+        if not shapely.Polygon(xy).is_valid:
+            continue
+        ref = shapely.Polygon(xy).intersection(shapely.box(0, 0, W, H))
+        got, _, _ = transform_polygons([Polygon(Ring(xy), 1)], lambda rc: rc, (H, W))
+        assert sum(polygon_area(p.ring.xy) for p in got) == pytest.approx(ref.area, abs=1e-6)
+        pieces = np.zeros((H, W), bool)
+        for g in getattr(ref, "geoms", [ref]):
+            if g.geom_type == "Polygon" and g.area > 0:
+                pieces |= rings_to_mask([Ring(np.asarray(g.exterior.coords)[:-1])], H, W)
+        mine = np.zeros((H, W), bool)
+        for p in got:
+            mine |= rings_to_mask([p.ring], H, W)
+        np.testing.assert_array_equal(mine, pieces)
+        checked += 1
+        split += len(got) > 1
+    assert checked > 250 and split > 20
 
 
 def test_polygon_outside_the_crop_is_dropped_and_holes_stay_holes():

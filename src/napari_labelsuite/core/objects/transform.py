@@ -97,15 +97,121 @@ def _densify(xy: np.ndarray, step: float) -> np.ndarray:
 def _tidy(xy: np.ndarray, eps: float = 1e-9) -> np.ndarray:
     """Drop repeated vertices and vertices on a straight line between their neighbours."""
     while len(xy) >= 3:
+        # repeats first: a vertex next to its own copy would look collinear with it, and
+        # dropping both copies at once would cut a corner off
+        same = np.hypot(*(xy - np.roll(xy, 1, axis=0)).T) <= eps
+        if same.any():
+            xy = xy[~same] if not same.all() else xy[:1]
+            continue
         prev, nxt = np.roll(xy, 1, axis=0), np.roll(xy, -1, axis=0)
-        same = np.hypot(*(xy - prev).T) <= eps
         cross = (xy - prev)[:, 0] * (nxt - xy)[:, 1] - (xy - prev)[:, 1] * (nxt - xy)[:, 0]
-        drop = same | (np.abs(cross) <= eps * np.maximum(1.0, np.abs(xy).max()))
+        drop = np.abs(cross) <= eps * np.maximum(1.0, np.abs(xy).max())
         if not drop.any():
             break
         # each vertex dropped removes a triangle of zero area: the raster stays the same
         xy = xy[~drop]
     return xy
+
+
+def _signed(xy: np.ndarray) -> float:
+    x, y = xy[:, 0], xy[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def _frame_pos(pt: np.ndarray, w: float, h: float) -> float:
+    """Position of a frame point along the frame, (0,0) -> (w,0) -> (w,h) -> (0,h)."""
+    x, y = float(pt[0]), float(pt[1])
+    dist = [abs(y), abs(x - w), abs(y - h), abs(x)]
+    side = int(np.argmin(dist))
+    return [x, w + y, w + h + (w - x), 2 * w + h + (h - y)][side]
+
+
+def _split_at_frame(xy: np.ndarray, w: float, h: float) -> list[np.ndarray] | None:
+    """The pieces of a simple ring inside ``[0, w] x [0, h]``, each its own ring.
+
+    Weiler-Atherton for a rectangular window: the parts of the ring inside the frame are
+    walked in order (Liang-Barsky per edge), and each exit is joined along the frame, in
+    the ring's own orientation, to the next entry. Returns None when the ring never leaves
+    the frame or the walk does not close (the caller keeps the single clipped ring).
+    """
+    n = len(xy)
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] <= w) & (xy[:, 1] >= 0) & (xy[:, 1] <= h)
+    out_idx = np.flatnonzero(~inside)
+    if not len(out_idx):
+        return None
+    start = int(out_idx[0])
+    chains: list[list[np.ndarray]] = []
+    chain: list[np.ndarray] | None = None
+    for k in range(n):
+        a, b = xy[(start + k) % n], xy[(start + k + 1) % n]
+        d = b - a
+        t0, t1 = 0.0, 1.0
+        ok = True
+        for pk, qk in ((-d[0], a[0]), (d[0], w - a[0]), (-d[1], a[1]), (d[1], h - a[1])):
+            if pk == 0:
+                if qk < 0:
+                    ok = False
+                    break
+                continue
+            r = qk / pk
+            if pk < 0:
+                t0 = max(t0, r)
+            else:
+                t1 = min(t1, r)
+        if not ok or t1 - t0 <= 1e-12:
+            if chain is not None:  # left the frame at the vertex the chain ends on
+                chains.append(chain)
+                chain = None
+            continue
+        p0 = np.clip(a + t0 * d, [0, 0], [w, h])
+        p1 = np.clip(a + t1 * d, [0, 0], [w, h])
+        if chain is not None and t0 > 1e-12:  # the chain ended on the frame at a vertex
+            chains.append(chain)
+            chain = None
+        if chain is None:
+            chain = [p0]
+        if t1 < 1 - 1e-12:
+            chain.append(p1)
+            chains.append(chain)
+            chain = None
+        else:
+            chain.append(b.copy())
+    if chain is not None or not chains:
+        return None
+    forward = _signed(xy) > 0  # walk the frame the way the ring turns
+    per = 2 * (w + h)
+    corners = [(0.0, np.array([0.0, 0.0])), (w, np.array([w, 0.0])),
+               (w + h, np.array([w, h])), (2 * w + h, np.array([0.0, h]))]  # fmt: skip
+    entry = [_frame_pos(c[0], w, h) for c in chains]
+    pieces: list[np.ndarray] = []
+    used = [False] * len(chains)
+    for first in range(len(chains)):
+        if used[first]:
+            continue
+        ring: list[np.ndarray] = []
+        j = first
+        for _ in range(len(chains) + 1):
+            used[j] = True
+            ring += chains[j]
+            s_exit = _frame_pos(chains[j][-1], w, h)
+            gaps = [((e - s_exit) if forward else (s_exit - e)) % per for e in entry]
+            nxt = int(np.argmin(gaps))
+            gap = gaps[nxt]
+            for pos, corner in sorted(
+                corners, key=lambda c: ((c[0] - s_exit) if forward else (s_exit - c[0])) % per
+            ):
+                along = ((pos - s_exit) if forward else (s_exit - pos)) % per
+                if 0 < along < gap:
+                    ring.append(corner)
+            if nxt == first:
+                break
+            if used[nxt]:
+                return None
+            j = nxt
+        else:
+            return None
+        pieces.append(np.array(ring))
+    return pieces
 
 
 def transform_polygons(
@@ -124,9 +230,9 @@ def transform_polygons(
     fwd : callable
         The forward map of ``(N, 2)`` input ``(row, col)`` pixel centres.
     out_shape : (int, int)
-        The output frame; rings are clipped to ``[0, w] x [0, h]`` (Sutherland-Hodgman: a
-        ring the frame cuts in several pieces stays one ring joined by zero-area edges
-        along the frame, so its raster is that of the pieces).
+        The output frame; rings are clipped to ``[0, w] x [0, h]``. A ring the frame cuts
+        into several pieces gives one polygon per piece (same class, instance id and
+        attributes: the pieces of one object).
     curved : bool
         The map bends straight lines (an elastic deformation): edges are sampled every
         pixel before mapping, so the outline follows the bent image.
@@ -134,8 +240,9 @@ def transform_polygons(
     Returns
     -------
     (list of Polygon, list of int, list of int)
-        The polygons left, the input index of each, and the input indices of those the
-        frame cut. Polygons with no area left in the frame are dropped.
+        The polygons left, the input index of each (repeated for the pieces of one ring),
+        and the input indices of those the frame cut. Polygons with no area left in the
+        frame are dropped.
     """
     from ..augment.geometry import clip_polygon_to_frame, polygon_area
 
@@ -152,17 +259,25 @@ def transform_polygons(
         area = polygon_area(yx)
         if area <= 1e-9:
             continue
+        pieces = [yx[:, ::-1]]
         if area < polygon_area(moved[:, ::-1]) * (1 - 1e-9):
             clipped.append(i)
-        xy_out = _tidy(np.ascontiguousarray(yx[:, ::-1]))
-        if len(xy_out) < 3:
-            continue
-        if curved:
-            from skimage.measure import approximate_polygon
+            split = _split_at_frame(moved, float(w), float(h))
+            # the pieces must cover what Sutherland-Hodgman's single ring covers
+            if split is not None and len(split) > 1:
+                total = sum(abs(_signed(q)) for q in split if len(q) >= 3)
+                if abs(total - area) <= 1e-6 * max(area, 1.0):
+                    pieces = split
+        for piece in pieces:
+            xy_out = _tidy(np.ascontiguousarray(piece))
+            if len(xy_out) < 3 or abs(_signed(xy_out)) <= 1e-9:
+                continue
+            if curved:
+                from skimage.measure import approximate_polygon
 
-            closed = np.vstack([xy_out, xy_out[:1]])
-            xy_out = approximate_polygon(closed, tolerance=0.05)[:-1]
-        ring = Ring(xy_out, hole=p.ring.hole)
-        out.append(dataclasses.replace(p, ring=ring, attributes=dict(p.attributes)))
-        kept.append(i)
+                closed = np.vstack([xy_out, xy_out[:1]])
+                xy_out = approximate_polygon(closed, tolerance=0.05)[:-1]
+            ring = Ring(xy_out, hole=p.ring.hole)
+            out.append(dataclasses.replace(p, ring=ring, attributes=dict(p.attributes)))
+            kept.append(i)
     return out, kept, clipped
