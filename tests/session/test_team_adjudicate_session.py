@@ -207,3 +207,39 @@ def test_qc_report_shows_the_team_agreement_with_its_chart(session, tmp_path):
     md = session.export_qc_report(tmp_path / "qc.md")
     assert any(p.name == "qc.md" for p in md)
     assert "chart" in (tmp_path / "qc.md").read_text()
+
+
+def test_adjudication_of_a_store_writes_its_reviewed_label_images(tmp_path):
+    from napari_labelsuite.core.store import MaskStore
+    from napari_labelsuite.core.team import open_for_annotator, write_annotator_annotation
+
+    for n in range(2):
+        MaskStore.create(tmp_path / f"s{n}.ome.zarr", image=np.zeros(SHAPE, np.uint8)).close()
+        for who, rects, classes in (("ana", A_OBJ, [1, 1, 1]), ("bob", B_OBJ, [1, 2, 1])):
+            with open_for_annotator(str(tmp_path / f"s{n}.ome.zarr"), who) as st:
+                write_annotator_annotation(st, who, _ann("s", rects, classes))
+    ds = Dataset.open(tmp_path)
+    assignments_path(ds).parent.mkdir(parents=True)
+    keys = [item.key for item in ds]
+    Assignments(["ana", "bob"], {k: ["ana", "bob"] for k in keys}, overlap=1.0,
+                per_image=2).save(assignments_path(ds))  # fmt: skip
+    s = LabelSession(user="rita")
+    s.add_class("cell")
+    s.add_class("debris")
+    s.open_dataset(tmp_path)
+    s.goto(0)
+    assert s.agreement_by_annotator().images == ("s0", "s1")
+    (diff,) = s.show_annotators("ana", "bob", mode="difference")
+    assert s.adjudication["counts"] is None  # store labels: drawn lazily
+    assert int((np.asarray(diff.data) == 3).sum()) == 36
+    assert {ly.name for ly in s.layers} >= {"semantic", "instances"}  # the reviewed ones
+    assert not any("." in ly.name for ly in s.layers if ly.name in ("instances", "semantic"))
+    s.consensus("matching", min_annotators=2)
+    d = s.adjudicate_object(3, "accept_b", source="bob")
+    s.save_adjudicated()
+    s.goto(1)
+    with MaskStore.open(str(tmp_path / "s0.ome.zarr"), "r") as st:
+        reviewed = np.asarray(st.labels("instances")[:])
+        bob = np.asarray(st.labels("instances.bob")[:])
+    assert (reviewed[30:34, 30:34] == d.reviewed_id).all() and (reviewed[2:10, 2:10] > 0).all()
+    assert np.array_equal(bob, _ann("s", B_OBJ, [1, 2, 1]).instances)  # untouched

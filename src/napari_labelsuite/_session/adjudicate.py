@@ -80,6 +80,23 @@ class AdjudicationMixin(SessionPart):
             return False
         return bool(getattr(super(), "team_mode", False))
 
+    def _team_store_labels(self, st: Any) -> list[str]:
+        """In review mode a store shows its reviewed label images (no annotator's),
+        created empty (one per role) when there are none yet; else TeamMixin's choice."""
+        if not self._reviewing:
+            parent = getattr(super(), "_team_store_labels", None)
+            return list(parent(st)) if parent is not None else list(st.label_names())
+        from ..core.team.labels import parse_annotator_label_name
+
+        base = [n for n in st.label_names() if parse_annotator_label_name(n)[1] is None]
+        if not base and not st.read_only:
+            top = max(self.taxonomy.ids(), default=0)
+            st.create_labels("semantic", "uint8" if top < 256 else "uint32", role="semantic")
+            st.create_labels("instances", "uint32", role="instances")
+            st.save()
+            base = [n for n in st.label_names() if parse_annotator_label_name(n)[1] is None]
+        return base
+
     def review(self, on: bool = True) -> bool:
         """Enter (or leave) review mode; the image shown is saved, then shown again.
 
@@ -193,7 +210,7 @@ class AdjudicationMixin(SessionPart):
 
     # -- showing two annotators -------------------------------------------------------------
     def _annotator_pair(self, a: str, b: str) -> tuple[str, ImageAnnotation, ImageAnnotation]:
-        from ..core.team.labels import list_annotators, load_annotator_annotation
+        from ..core.team.labels import load_annotator_annotation
 
         ds = self._require_dataset()
         item = self.current
@@ -201,12 +218,12 @@ class AdjudicationMixin(SessionPart):
             raise SessionError("no image is shown: open a dataset image first", field="index")
         if a == b:
             raise TeamError("pick two different annotators", field="annotators", value=(a, b))
-        known = list_annotators(ds)
+        known = self.team_annotators()
         out = []
         for who in (a, b):
             if who not in known:
                 raise TeamError(
-                    f"unknown annotator {who!r}: this dataset has labels of {known}",
+                    f"unknown annotator {who!r}: this dataset's annotators are {known}",
                     path=ds.annotation_dir,
                     field="annotator",
                     value=who,
@@ -466,15 +483,26 @@ class AdjudicationMixin(SessionPart):
         item = self.current
         if item is None or self._index is None:
             raise SessionError("no image is shown: open a dataset image first", field="index")
-        ann = self.to_annotation(image_name=item.key)
-        ann.metadata["adjudicated"] = {"reviewer": self.user}
-        try:
-            path = ds.save_annotation(self._index, ann)
-        except OSError as exc:
+        if not self._reviewing:
             raise SessionError(
-                f"cannot save: {exc.strerror or exc}; the previous annotation is unchanged",
-                path=exc.filename or ds.sidecar_path(self._index),
-            ) from exc
+                "nothing is under review: show two annotators or make a consensus first "
+                "(or call review())",
+                field="reviewing",
+                value=False,
+            )
+        if item.kind == "store":  # the open store's reviewed label images
+            self.save_current(force=True)
+            path: Any = item.path
+        else:
+            ann = self.to_annotation(image_name=item.key)
+            ann.metadata["adjudicated"] = {"reviewer": self.user}
+            try:
+                path = ds.save_annotation(self._index, ann)
+            except OSError as exc:
+                raise SessionError(
+                    f"cannot save: {exc.strerror or exc}; the previous annotation is unchanged",
+                    path=exc.filename or ds.sidecar_path(self._index),
+                ) from exc
         self._record("save_adjudicated", path=str(path), image=item.key)
         self._decision_log().append(self.user, item.key, "save", path=str(path))
         return str(path)
