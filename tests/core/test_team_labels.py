@@ -226,3 +226,53 @@ def test_a_saved_sidecar_of_another_shape_is_a_team_error_when_loaded(dataset):
     with pytest.raises(TeamError):
         annotator_annotations(dataset, "bob")
     assert _files(dataset.annotation_dir) == before
+
+
+def test_saving_again_keeps_the_version_of_labels_that_did_not_change():
+    from napari_labelsuite.core.team import label_versions, stamp_label_versions
+
+    tax = _taxonomy()
+    inst = np.zeros(SHAPE, np.int32)
+    inst[1:4, 1:4] = 1  # cell
+    inst[6:9, 6:9] = 2  # cell
+    sem = np.zeros(SHAPE, np.uint8)
+    sem[0:2, 10:12] = 1
+    sem[5:7, 15:18] = 2
+    boxes = [Box(0, 0, 3, 3, class_id=1), Box(5, 5, 8, 8, class_id=2)]
+    first = ImageAnnotation("img0", SHAPE, semantic=sem, instances=inst,
+                            objects={1: ObjectInfo(1), 2: ObjectInfo(1)}, boxes=boxes)  # fmt: skip
+    stamp_label_versions(None, first, tax)  # made under version 1
+    tax.update("cell", description="membrane included")  # version 2
+    tax.bump("debris")  # version 3
+    assert {f.instance_id for f in outdated_guidelines(first, tax) if f.instance_id} == {1, 2}
+    # the annotator redraws instance 2, moves box 1 and repaints the debris pixels
+    second = first.copy()
+    second.instances = inst.copy()
+    second.instances[6:9, 6:10] = 2
+    second.semantic = sem.copy()
+    second.semantic[5:7, 15:19] = 2
+    second.boxes = [Box(0, 0, 3, 3, class_id=1), Box(5, 5, 9, 9, class_id=2)]
+    stamp_label_versions(first, second, tax)
+    lv = label_versions(second)
+    assert lv["objects"] == {1: 1, 2: 3}
+    assert lv["boxes"] == [1, 3]
+    assert lv["semantic"] == {2: 3}
+    assert lv["semantic_default"] == 1
+    assert second.metadata["taxonomy_version"] == 3
+    found = outdated_guidelines(second, tax)
+    assert [(f.instance_id, f.box_index, f.class_id) for f in found] == [
+        (1, None, 1), (None, 0, 1), (None, None, 1)]  # fmt: skip
+    # a third save with no change keeps every version as it is
+    third = second.copy()
+    stamp_label_versions(second, third, tax)
+    assert label_versions(third) == lv
+
+
+def test_hand_edited_label_versions_fall_back_to_the_annotation_version():
+    from napari_labelsuite.core.team import label_versions
+
+    ann = _annotation("img0", 2)
+    bad = {"objects": {"2": "x", "nope": 3}, "boxes": "bad", "semantic": [1], "default": -4}
+    ann.metadata.update(taxonomy_version=2, label_versions=bad)
+    assert label_versions(ann) == {"default": 2, "objects": {2: 2}, "boxes": [],
+                                   "semantic": {}, "semantic_default": 2}  # fmt: skip

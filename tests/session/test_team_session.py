@@ -175,11 +175,15 @@ def test_qc_flags_labels_made_under_an_older_guideline(session, folder):
     session.taxonomy.update(cls, description="a new rule for this class")
     found = [f for f in session.run_checks() if f.check == "outdated_guideline"]
     assert [(f.instance_id, f.class_id) for f in found] == [(2, 1)]
-    session.goto(1)  # saving under the new version clears it
+    session.save_current(force=True)  # saving again without a change keeps it flagged
+    session.goto(1)
     session.goto(0)
-    _paint(session, 2)
-    session.save_current()
-    session.goto(0, save=False)
+    found = [f for f in session.run_checks() if f.check == "outdated_guideline"]
+    assert [(f.instance_id, f.class_id) for f in found] == [(2, 1)]
+    _paint(session, 2, rows=slice(2, 9))  # redrawn under the new guideline: not flagged,
+    assert [f for f in session.run_checks() if f.check == "outdated_guideline"] == []
+    session.goto(1)  # ... neither before nor after it is saved
+    session.goto(0)
     assert [f for f in session.run_checks() if f.check == "outdated_guideline"] == []
 
 

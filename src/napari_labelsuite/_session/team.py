@@ -24,10 +24,10 @@ from ..core.team import (
     load_annotator_annotation,
     parse_annotators,
     save_annotator_annotation,
-    stamp_taxonomy_version,
+    stamp_label_versions,
     validate_annotator,
 )
-from ..core.team.guidelines import annotation_taxonomy_version, outdated_guidelines
+from ..core.team.guidelines import outdated_guidelines
 from ..core.team.labels import annotator_sidecar_path, parse_annotator_label_name
 from .host import SessionPart
 
@@ -73,8 +73,9 @@ class TeamMixin(SessionPart):
     def _init_mixin(self) -> None:
         self._annotator: str | None = None
         self._assignments_cache: tuple[Any, Assignments] | None = None
-        #: taxonomy version the shown annotation was made under (QC: outdated guidelines)
-        self._shown_taxonomy_version: int | None = None
+        #: the shown image's annotation as loaded or last saved (masks copied): labels
+        #: unchanged since keep the guideline version they were made under
+        self._shown_saved: ImageAnnotation | None = None
 
     # -- the annotator -------------------------------------------------------------------
     @property
@@ -292,9 +293,7 @@ class TeamMixin(SessionPart):
             if self.team_mode
             else ds.load_annotation(j)
         )
-        self._shown_taxonomy_version = (
-            annotation_taxonomy_version(ann) if ann is not None else self.taxonomy.version
-        )
+        self._shown_saved = None if ann is None else ann.copy(deep_masks=True)
         return ann
 
     def _team_has_saved(self, j: int) -> bool:
@@ -307,12 +306,12 @@ class TeamMixin(SessionPart):
         """Save image item ``j``: stamped with the taxonomy version, into the annotator's
         folder in team mode."""
         ds = self._require_dataset()
-        stamp_taxonomy_version(ann, self.taxonomy)
+        stamp_label_versions(self._shown_saved, ann, self.taxonomy)
         if self.team_mode:
             path = save_annotator_annotation(ds, j, self.annotator, ann)
         else:
             path = ds.save_annotation(j, ann)
-        self._shown_taxonomy_version = self.taxonomy.version
+        self._shown_saved = ann.copy(deep_masks=True)
         return path
 
     def _team_store_annotator(self) -> str | None:
@@ -338,12 +337,19 @@ class TeamMixin(SessionPart):
         return mine
 
     def _outdated_guideline_findings(self, ann: ImageAnnotation) -> list[Any]:
-        """QC: labels of the shown annotation made under an older guideline of their class."""
-        version = self._shown_taxonomy_version
-        if version is None:
-            return []
-        ann.metadata["taxonomy_version"] = version
-        try:
+        """QC: labels of the shown annotation made under an older guideline of their class
+        (labels drawn or changed since it was loaded count as made under the current one)."""
+        ds, i = self.dataset, self.index
+        if ds is not None and i is not None and ds[i].kind == "store":
+            st = self.store
+            meta = st.annotation_meta.get("metadata") if st is not None else None
+            saved = ImageAnnotation(ann.image_name, ann.shape, metadata=dict(meta or {}))
+            ann.metadata.update(saved.metadata)  # stores keep one version per annotation
             return outdated_guidelines(ann, self.taxonomy)
+        if self._shown_saved is None:
+            return []  # nothing saved yet: everything is drawn under the current guideline
+        try:
+            current = stamp_label_versions(self._shown_saved, ann, self.taxonomy)
+            return outdated_guidelines(current, self.taxonomy)
         except LabelsuiteError:
             return []

@@ -37,10 +37,13 @@ from .assignments import (
 )
 from .chart import agreement_chart, agreement_chart_svg
 from .guidelines import (
+    LABEL_VERSIONS_KEY,
     TAXONOMY_VERSION_KEY,
     annotation_taxonomy_version,
+    label_versions,
     outdated_classes,
     outdated_guidelines,
+    stamp_label_versions,
     stamp_taxonomy_version,
 )
 from .labels import (
@@ -76,6 +79,7 @@ __all__ = [
     "difference_map",
     "ANNOTATOR_PATTERN",
     "ASSIGNMENTS_FORMAT",
+    "LABEL_VERSIONS_KEY",
     "TAXONOMY_VERSION_KEY",
     "Assignments",
     "annotation_taxonomy_version",
@@ -86,6 +90,7 @@ __all__ = [
     "assign_dataset",
     "assignments_path",
     "has_annotator_annotation",
+    "label_versions",
     "list_annotators",
     "load_annotator_annotation",
     "open_for_annotator",
@@ -95,6 +100,7 @@ __all__ = [
     "parse_annotators",
     "read_annotator_annotation",
     "save_annotator_annotation",
+    "stamp_label_versions",
     "stamp_taxonomy_version",
     "validate_annotator",
     "write_annotator_annotation",
