@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "camera",
     "canvas_size",
+    "fit_partial_label_updates",
     "is_masked_paint_atom",
     "main_window",
     "paint_atoms",
@@ -127,6 +128,68 @@ def recolor_labels(layer: Labels, set_colormap: Callable[[], None]) -> bool:
         return True
     layer.refresh(extent=False)
     return False
+
+
+def fit_partial_label_updates(viewer: Any, layer: Labels) -> bool:
+    """Let partial updates of ``layer`` reach its texture when napari downsampled it.
+
+    A single-resolution Labels slice larger than the GPU's largest texture (16384 under
+    Mesa) is shown through a texture napari downsamples by striding. napari's handler of
+    partial updates (painting, ``data_setitem``) then re-slices the whole layer: a full
+    read of a large lazy layer per stroke. This replaces that handler, for this layer, by
+    one that writes the strided part of the updated patch into the texture. Returns True
+    when the handler is in place (idempotent), False without a canvas or visual.
+
+    Assumptions (canary ``test_fit_partial_label_updates_writes_the_strided_patch``): the
+    canvas maps layers to visuals in ``window._qt_viewer.canvas.layer_to_visual``; the
+    visual connects ``_on_partial_labels_update`` to ``layer.events.labels_update``
+    (events carry ``data`` and ``offset`` in view pixels) and holds the texture in
+    ``node._texture``; the downsampling steps are ``layer._transforms['tile2data'].scale``
+    on the displayed axes, the texture being ``view[::step, ...]``.
+    """
+    import weakref
+
+    import numpy as np
+
+    window = getattr(unwrap_viewer(viewer), "window", None)
+    canvas = getattr(getattr(window, "_qt_viewer", None), "canvas", None)
+    visuals = getattr(canvas, "layer_to_visual", None)
+    visual = visuals.get(layer) if visuals is not None else None
+    original = getattr(visual, "_on_partial_labels_update", None)
+    if visuals is None or visual is None or original is None:
+        return False
+    if getattr(visual, "_labelsuite_fit", False):
+        return True
+    visual_ref, layer_ref = weakref.ref(visual), weakref.ref(layer)
+
+    def on_update(event: Any) -> None:
+        vis, lay = visual_ref(), layer_ref()
+        if vis is None or lay is None or not lay.loaded:
+            return
+        if visuals.get(lay) is not vis:
+            return  # the layer left the canvas: its visual is closed
+        displayed = list(lay._slice_input.displayed)
+        scale = np.asarray(lay._transforms["tile2data"].scale)[displayed]
+        steps = [max(1, round(float(v))) for v in scale]
+        offset = [int(v) for v in event.offset]
+        raw = lay._slice.image.raw.shape[-len(steps) :]
+        strided = tuple(-(-int(n) // st) for n, st in zip(raw, steps))
+        texture = tuple(vis.node._texture.shape[: len(steps)])
+        if all(st == 1 for st in steps) or len(steps) != len(offset) or texture != strided:
+            original(event)  # not downsampled, or not drawn yet: napari's own handler
+            return
+        first = [(-o) % st for o, st in zip(offset, steps)]
+        patch = np.asarray(event.data)[tuple(slice(k, None, st) for k, st in zip(first, steps))]
+        if patch.size == 0:
+            return
+        at = tuple((o + k) // st for o, k, st in zip(offset, first, steps))
+        vis.node._texture.scale_and_set_data(patch, copy=False, offset=at)
+        vis.node.update()
+
+    layer.events.labels_update.disconnect(original)
+    layer.events.labels_update.connect(on_update)
+    visual._labelsuite_fit = True
+    return True
 
 
 def _texture_kept(old: Any, new: Any, dtype: Any) -> bool:

@@ -213,3 +213,41 @@ def test_recolor_labels_skips_the_refresh_and_keeps_the_view():
     np.testing.assert_array_equal(
         layer._slice.image.view, layer.colormap._data_to_texture(layer.data)
     )
+
+
+def test_fit_partial_label_updates_writes_the_strided_patch(
+    make_napari_viewer, monkeypatch, qtbot
+):
+    # a GPU whose largest 2D texture is 128 pixels: napari shows 300 x 300 labels through
+    # a texture strided by 3 (the real case: 20000^2 with 16384 under Mesa)
+    monkeypatch.setattr("napari._vispy.layers.base.get_max_texture_sizes", lambda: (128, 2048))
+    viewer = make_napari_viewer(show=True)  # the texture gets its shape when drawn
+    layer = viewer.add_labels(np.zeros((300, 300), np.uint32))
+    visual = viewer.window._qt_viewer.canvas.layer_to_visual[layer]
+    qtbot.waitUntil(lambda: visual.node._texture.shape[:2] == (100, 100))  # drawn
+    assert list(layer._transforms["tile2data"].scale) == [3, 3]
+    reslices, writes = [], []
+    real_slice, real_set = layer.set_view_slice, visual.node._texture.scale_and_set_data
+    layer.set_view_slice = lambda *a, **k: (reslices.append(1), real_slice(*a, **k))[1]
+    def spy(data, **kw):  # partial writes carry an offset; redraws of the whole do not
+        if "offset" in kw:
+            writes.append((np.array(data), tuple(kw["offset"])))
+        return real_set(data, **kw)
+
+    monkeypatch.setattr(visual.node._texture, "scale_and_set_data", spy)
+    rows, cols = np.mgrid[40:71, 100:131]
+    layer.data_setitem((rows.ravel(), cols.ravel()), 5)  # napari alone: a full re-slice
+    assert reslices == [1] and writes == []
+    reslices.clear()
+    assert compat.fit_partial_label_updates(viewer, layer) is True
+    assert compat.fit_partial_label_updates(viewer, layer) is True  # once only
+    rows, cols = np.mgrid[152:184, 61:95]
+    layer.data_setitem((rows.ravel(), cols.ravel()), 7)
+    assert reslices == []
+    [(patch, offset)] = writes
+    # texture pixel (i, j) shows view pixel (3i, 3j): rows 153..183, cols 63..93
+    assert offset == (51, 21) and patch.shape == (11, 11)
+    view = layer._slice.image.view
+    np.testing.assert_array_equal(patch, view[153:184:3, 63:95:3])
+    assert (patch == layer.colormap._data_to_texture(np.uint32(7))).all()
+    assert compat.fit_partial_label_updates(object(), layer) is False  # no canvas

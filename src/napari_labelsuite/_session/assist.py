@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._napari_compat import recolor_labels
+from .._napari_compat import fit_partial_label_updates, recolor_labels
 from ..core import assist as core
 from ..core.annotation import ObjectInfo
 from ..core.errors import AssistError, SessionError
@@ -254,6 +254,10 @@ class AssistMixin(SessionPart):
         # the listener that gives a newly painted *selected* label a table row has nothing
         # to do (the row is bound above) and must not add one for the selected label;
         # the other paint listeners (store, undo, effort) still see the step
+        if self.viewer is not None:
+            # a layer larger than the GPU's largest texture: update its strided texture
+            # instead of letting napari re-slice the layer on the partial update
+            fit_partial_label_updates(self.viewer, layer)
         hook = self._paint_hooks.get(id(layer))
         quiet = layer.events.paint.blocker(hook) if hook is not None else nullcontext()
         with quiet, layer.block_history():
