@@ -216,3 +216,27 @@ def test_snap_without_a_selected_box_is_a_notification(widget, monkeypatch):
     widget.snap_btn.click()
     assert shown and "no box selected" in shown[0]
     np.testing.assert_array_equal(boxes.data[0], before)
+
+
+def test_accept_on_a_downsampled_texture_does_not_reslice(make_napari_viewer, monkeypatch, qtbot):
+    # labels larger than the GPU's largest texture (here 64 pixels): napari strides the
+    # texture by 2 and would re-slice the whole layer on every partial update
+    monkeypatch.setattr("napari._vispy.layers.base.get_max_texture_sizes", lambda: (64, 2048))
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(_image(), name="img")
+    session = LabelSession.attach(viewer)
+    session.taxonomy = Taxonomy(NUCLEI_CLASSES, name="cells")
+    layer = session.add_instance_layer(np.zeros((80, 100), np.uint32))
+    session.set_active_class("nucleus")
+    visual = viewer.window._qt_viewer.canvas.layer_to_visual[layer]
+    qtbot.waitUntil(lambda: visual.node._texture.shape[:2] == (40, 50))
+    reslices = []
+    real = layer.set_view_slice
+    layer.set_view_slice = lambda *a, **k: (reslices.append(1), real(*a, **k))[1]
+    session.assist_click((40, 30))
+    iid = session.accept_candidate()
+    assert reslices == []
+    np.testing.assert_array_equal(layer.data == iid, segment(_image(), [[40, 30]], [1]))
+    np.testing.assert_array_equal(
+        layer._slice.image.view, layer.colormap._data_to_texture(layer.data)
+    )
