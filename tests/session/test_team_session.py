@@ -286,3 +286,26 @@ def test_set_annotator_reopens_a_shown_store_for_the_new_annotator(session, tmp_
     session.close_store()
     with MaskStore.open(d / "s0.ome.zarr", "r+"):  # every lock was released
         pass
+
+
+def test_a_store_items_save_records_the_taxonomy_version_for_qc(session, tmp_path):
+    from napari_labelsuite.core.annotation import ObjectInfo
+
+    d = tmp_path / "stores"
+    d.mkdir()
+    MaskStore.create(d / "s0.ome.zarr", shape=SHAPE, chunks=(16, 16)).close()
+    session.open_dataset(d)
+    session.assign(["alice"], overlap=0.0)
+    session.set_annotator("alice")
+    layer = session.instances
+    data = np.array(layer.data)
+    data[4:8, 4:8] = 7
+    layer.data = data
+    session.set_objects({7: ObjectInfo(1)})
+    session.save_current(force=True)
+    with MaskStore.open(d / "s0.ome.zarr") as st:
+        assert st.label_annotation_meta("instances.alice")["metadata"] == {"taxonomy_version": 1}
+    assert [f for f in session.run_checks() if f.check == "outdated_guideline"] == []
+    session.taxonomy.update(session.taxonomy[1].name, description="changed")
+    found = [f for f in session.run_checks() if f.check == "outdated_guideline"]
+    assert [(f.instance_id, f.class_id) for f in found] == [(7, 1)]

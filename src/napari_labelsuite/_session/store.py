@@ -426,8 +426,13 @@ class StoreMixin(SessionPart):
         box = self.boxes
         meta = st.annotation_meta
         boxes = [b.to_dict() for b in self.boxes_list(box)] if box is not None else []
-        if boxes != (meta.get("boxes") or []):
-            meta["boxes"] = boxes
+        changed = boxes != (meta.get("boxes") or [])
+        meta["boxes"] = boxes
+        free = dict(meta.get("metadata") or {})
+        if st.is_dirty or changed:  # what is saved now is made under this taxonomy version
+            changed |= free.get("taxonomy_version") != self.taxonomy.version
+            meta["metadata"] = {**free, "taxonomy_version": self.taxonomy.version}
+        if changed:
             meta.setdefault("image_name", _store_name(st.path))
             meta.setdefault("shape", list(st.shape))
             meta.setdefault("axes", st.axes)
