@@ -9,7 +9,8 @@ same accept goes into that region (paint events push the pixels into the store's
 chunks). One line also shows what accepting cost before the view was mapped locally: the
 full re-slice napari's colormap setter does (the new instance colour).
 
-Run: ``python benchmarks/assist_accept.py [--size 20000] [--objects 8]``
+Run: ``python benchmarks/assist_accept.py [--size 20000] [--objects 8] [--viewer]``
+(``--viewer`` also accepts in a shown napari viewer: ``xvfb-run -a python ...`` headless).
 """
 
 from __future__ import annotations
@@ -82,6 +83,40 @@ def lazy_layer(tmp: Path, n: int, levels: list, centres) -> tuple[list, float, f
     return times, open_s, reslice_s
 
 
+def in_viewer(tmp: Path, n: int, levels: list, centres) -> tuple[list, float, tuple]:
+    """The same accepts in a shown napari viewer (needs a display: run under Xvfb).
+
+    A slice larger than the GPU's largest texture is shown strided; the accept writes its
+    object into that texture instead of letting napari re-slice the layer.
+    """
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_labelsuite import LabelSession
+
+    labels = zarr.create_array(
+        tmp / "labels-viewer.zarr", shape=(n, n), chunks=(512, 512), dtype="uint32"
+    )
+    viewer = napari.Viewer(show=True)
+    viewer.add_image(levels, multiscale=True, name="image")
+    s = LabelSession.attach(viewer)
+    s.taxonomy = _taxonomy()
+    t0 = time.perf_counter()
+    layer = s.add_instance_layer(labels)
+    for _ in range(5):  # drawn: the texture gets its (strided) shape
+        QApplication.processEvents()
+    open_s = time.perf_counter() - t0
+    visual = viewer.window._qt_viewer.canvas.layer_to_visual[layer]
+    texture = tuple(visual.node._texture.shape[:2])
+    s.set_active_class("nucleus")
+    times = []
+    for centre in centres:
+        times += _accepts(s, layer, [centre])
+        QApplication.processEvents()
+    viewer.close()
+    return times, open_s, texture
+
+
 def store_region(tmp: Path, n: int, levels: list, centres) -> list:
     """The peer: the same accepts into the mask store's in-memory edit region."""
     from napari.layers import Image
@@ -110,6 +145,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=20000)
     ap.add_argument("--objects", type=int, default=8)
+    ap.add_argument(
+        "--viewer", action="store_true", help="also accept in a shown viewer (needs a display)"
+    )
     args = ap.parse_args()
     n = args.size
     rng = np.random.default_rng(0)
@@ -126,6 +164,9 @@ def main() -> None:
         (f"zarr-backed layer (napari loaded its slice in {open_s:.0f} s)", lazy),
         ("peer: mask store, 2048^2 in-memory edit region", peer),
     ]
+    if args.viewer:
+        shown, shown_s, texture = in_viewer(tmp, n, levels, centres)
+        rows.append((f"zarr-backed, in a viewer (texture {texture[0]}x{texture[1]})", shown))
     meds = []
     for name, times in rows:
         wall, cpu = [t[0] for t in times], [t[1] for t in times]
