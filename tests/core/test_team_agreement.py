@@ -190,6 +190,7 @@ def test_flags_name_the_annotator_and_class_below_threshold():
     assert ("annotator", "ana") not in flagged
     assert res.guidelines[0]["class"] == "odd"
     assert res.guidelines[0]["guideline"] == "Only discs on odd grid places."
+    assert res.guidelines[0]["guideline_version"] == 1
     assert "guideline of odd" in res.summary()
 
 

@@ -260,7 +260,8 @@ class TeamAgreement:
         ``kind`` (annotator, pair, class), ``name``, ``metric``, ``value``, ``threshold``.
     guidelines : tuple of dict
         The classes with the most disagreement, worst first: ``class_id``, ``class``,
-        ``kappa``, ``f1``, ``guideline``.
+        ``kappa``, ``f1``, ``guideline`` (the class's description) and its
+        ``guideline_version``.
     images : tuple of str
         The overlap images compared.
     """
@@ -378,6 +379,13 @@ def _guideline_of(taxonomy: Any, cid: int) -> str:
         return ""
     c = taxonomy[cid]
     return str(getattr(c, "guideline", "") or getattr(c, "description", "") or "")
+
+
+def _guideline_version(taxonomy: Any, cid: int) -> int | None:
+    if taxonomy is None or cid not in taxonomy:
+        return None
+    v = getattr(taxonomy[cid], "guideline_version", None)
+    return None if v is None else int(v)
 
 
 def _name_of(taxonomy: Any, cid: int) -> str:
@@ -548,6 +556,7 @@ def agreement_by_annotator(
             "kappa": r["kappa"],
             "f1": r["f1"],
             "guideline": _guideline_of(taxonomy, r["class_id"]),
+            "guideline_version": _guideline_version(taxonomy, r["class_id"]),
         }
         for r in worst[: max(int(n_guidelines), 0)]
         if _score(r["kappa"], r["f1"]) < 1.0
