@@ -119,7 +119,8 @@ def test_each_annotator_saves_and_sees_only_their_own_labels(session, folder):
     assert int(np.asarray(session.instances.data).max()) == 3
     other = session.annotator_labels("bob", 0)
     assert int(np.asarray(other.instances).max()) == 5
-    assert session.annotator_labels("carol", 0) is None
+    with pytest.raises(TeamError, match="unknown annotator"):
+        session.annotator_labels("carol", 0)
     # every save records the taxonomy version it was made under
     doc = json.loads(annotator_sidecar_path(ds, 0, "bob").read_text())
     assert doc["annotation"]["metadata"]["taxonomy_version"] == session.taxonomy.version

@@ -225,8 +225,26 @@ class TeamMixin(SessionPart):
         """``annotator``'s saved labels of image ``i`` (default: the one shown), or None.
 
         For viewing or comparing; the session's layers are not changed.
+
+        Raises
+        ------
+        TeamError
+            For a name that is neither in the assignment nor has saved labels.
         """
+        from ..core.team import list_annotators
+
         ds = self._require_dataset()
+        validate_annotator(annotator)
+        asg = self.assignments
+        known = asg is None or annotator in asg.annotators or annotator in list_annotators(ds)
+        if not known:
+            raise TeamError(
+                f"unknown annotator: not in the assignment ({asg.annotators if asg else []}) "
+                "and without saved labels",
+                path=assignments_path(ds),
+                field="annotator",
+                value=annotator,
+            )
         if i is None:
             if self.index is None:
                 raise SessionError("no image is shown; give i", field="i")
