@@ -27,7 +27,15 @@ import numpy as np
 
 from .errors import AnnotationError
 
-__all__ = ["REVIEW_STATUSES", "Box", "ImageAnnotation", "ObjectInfo"]
+__all__ = [
+    "OBJECT_KINDS",
+    "REVIEW_STATUSES",
+    "Box",
+    "ImageAnnotation",
+    "ObjectInfo",
+    "object_kind_from_dict",
+    "object_kind_to_dict",
+]
 
 #: Review states of an object or box, in workflow order.
 REVIEW_STATUSES = ("todo", "approved", "needs-fix")
@@ -316,8 +324,13 @@ class ImageAnnotation:
 
     # -- (de)serialisation of the non-array part --------------------------------------
     def tables_to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of everything except the mask arrays."""
-        return {
+        """JSON-ready dict of everything except the mask arrays.
+
+        Polygons, rotated boxes and keypoint sets are written under ``polygons``,
+        ``rotated`` and ``keypoints`` when there are any (see :func:`object_kind_to_dict`);
+        floats are kept exactly (JSON writes their shortest round-tripping repr).
+        """
+        out: dict[str, Any] = {
             "image_name": self.image_name,
             "shape": list(self.shape),
             "axes": self.axes,
@@ -326,6 +339,11 @@ class ImageAnnotation:
             "boxes": [b.to_dict() for b in self.boxes],
             "metadata": copy.deepcopy(self.metadata),
         }
+        for kind in OBJECT_KINDS:
+            items = getattr(self, kind)
+            if items:
+                out[kind] = [object_kind_to_dict(kind, it) for it in items]
+        return out
 
     @classmethod
     def from_tables_dict(
@@ -342,12 +360,186 @@ class ImageAnnotation:
             boxes=[Box.from_dict(b) for b in d.get("boxes", [])],
             image_path=d.get("image_path"),
             metadata=dict(d.get("metadata") or {}),
+            **{
+                kind: [
+                    object_kind_from_dict(kind, it, where=f"{kind}[{i}]")
+                    for i, it in enumerate(_list_field(d, kind))
+                ]
+                for kind in OBJECT_KINDS
+            },
         )
 
     def copy(self, deep_masks: bool = False) -> ImageAnnotation:
-        """A copy with independent tables; masks are shared unless ``deep_masks``."""
+        """A copy with independent tables (polygons, rotated boxes and keypoint sets
+        included); masks are shared unless ``deep_masks``."""
         sem, ins = self.semantic, self.instances
         if deep_masks:
             sem = None if sem is None else np.array(sem, copy=True)
             ins = None if ins is None else np.array(ins, copy=True)
-        return ImageAnnotation.from_tables_dict(self.tables_to_dict(), semantic=sem, instances=ins)
+        out = ImageAnnotation.from_tables_dict(
+            {k: v for k, v in self.tables_to_dict().items() if k not in OBJECT_KINDS},
+            semantic=sem,
+            instances=ins,
+        )
+        # the objects themselves, not a JSON trip: readers may hold shapes a file gave
+        # (e.g. self-intersecting outlines) that only the session repairs
+        for kind in OBJECT_KINDS:
+            setattr(out, kind, copy.deepcopy(getattr(self, kind)))
+        return out
+
+
+# -- polygons, rotated boxes and keypoint sets as JSON ------------------------------------------
+#: the object-kind tables of an annotation, as attribute and JSON field names
+OBJECT_KINDS = ("polygons", "rotated", "keypoints")
+
+
+def _plain(v: Any) -> Any:
+    """``v`` with numpy scalars and arrays turned into JSON-ready Python values."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def object_kind_to_dict(kind: str, item: Any) -> dict[str, Any]:
+    """JSON-ready dict of one polygon, rotated box or keypoint set (``kind`` as in
+    :data:`OBJECT_KINDS`); :func:`object_kind_from_dict` reads it back exactly.
+
+    Every kind keeps ``class_id``, ``instance_id``, ``plane``, ``status`` and
+    ``attributes``; a polygon adds ``xy`` (pixel-edge vertices) and ``hole``, a rotated
+    box ``xywha``, ``difficult`` and the ``source_corners`` it was read with (or null),
+    a keypoint set ``xyv`` (x, y, visibility per keypoint) and its ``box`` (or null).
+    """
+    common = {
+        "class_id": int(item.class_id),
+        "instance_id": int(item.instance_id),
+        "plane": [int(p) for p in item.plane],
+        "status": str(item.status),
+        "attributes": _plain(dict(item.attributes or {})),
+    }
+    if kind == "polygons":
+        xy = np.asarray(item.ring.xy, float).reshape(-1, 2)
+        return {"xy": xy.tolist(), "hole": bool(item.ring.hole), **common}
+    if kind == "rotated":
+        src = item.source_corners
+        return {
+            "xywha": [float(v) for v in item.xywha],
+            "difficult": bool(item.difficult),
+            "source_corners": None if src is None else np.asarray(src, float).tolist(),
+            **common,
+        }
+    if kind == "keypoints":
+        box = item.box
+        return {
+            "xyv": np.asarray(item.xyv, float).reshape(-1, 3).tolist(),
+            "box": None if box is None else [float(v) for v in box],
+            **common,
+        }
+    raise AnnotationError(f"object kind must be one of {OBJECT_KINDS}", field="kind", value=kind)
+
+
+def _list_field(d: dict[str, Any], name: str) -> list[Any]:
+    v = d.get(name)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise AnnotationError("must be a list", field=name, value=type(v).__name__)
+    return v
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _numbers(d: dict[str, Any], name: str, where: str, shape: tuple[int | None, ...]
+             ) -> np.ndarray:  # fmt: skip
+    """Field ``name`` of ``d`` as a finite float array of ``shape`` (None: any length)."""
+    v = d.get(name)
+    try:
+        a = np.asarray(v, float)
+    except (TypeError, ValueError):
+        raise AnnotationError("must be numbers", where=where, field=name, value=v) from None
+    if a.ndim != len(shape) or any(n is not None and a.shape[i] != n
+                                   for i, n in enumerate(shape)):  # fmt: skip
+        raise AnnotationError(f"must have shape {shape}", where=where, field=name,
+                              value=a.shape)  # fmt: skip
+    if not np.isfinite(a).all():
+        raise AnnotationError("must be finite numbers", where=where, field=name, value=v)
+    return a
+
+
+def object_kind_from_dict(kind: str, d: Any, *, where: str = "") -> Any:
+    """Inverse of :func:`object_kind_to_dict`; every field is checked.
+
+    Raises
+    ------
+    AnnotationError
+        Naming ``where`` and the field: a missing or non-integer class id, a plane that is
+        not a list of integers, a negative instance id, an unknown review status,
+        attributes that are not an object, coordinates that are not finite numbers of the
+        kind's shape, a keypoint visibility outside 0/1/2, a rotated box without area.
+    """
+    from .objects import Keypoints, Polygon, RotatedBox
+    from .objects.polygons import Ring
+
+    where = where or kind
+    if not isinstance(d, dict):
+        raise AnnotationError("must be an object", where=where, value=type(d).__name__)
+    cid: Any = d.get("class_id")
+    k: Any = d.get("instance_id", 0)
+    if not _is_int(cid):
+        raise AnnotationError("must be an integer", where=where, field="class_id", value=cid)
+    if not _is_int(k) or k < 0:
+        raise AnnotationError("must be an integer >= 0", where=where, field="instance_id",
+                              value=k)  # fmt: skip
+    plane = d.get("plane", [])
+    if not isinstance(plane, list) or not all(_is_int(p) for p in plane):
+        raise AnnotationError("must be a list of integers", where=where, field="plane",
+                              value=plane)  # fmt: skip
+    status = d.get("status", "todo")
+    if status not in REVIEW_STATUSES:
+        raise AnnotationError(f"must be one of {REVIEW_STATUSES}", where=where, field="status",
+                              value=status)  # fmt: skip
+    attrs = d.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise AnnotationError("must be an object", where=where, field="attributes",
+                              value=type(attrs).__name__)  # fmt: skip
+    common: dict[str, Any] = {"class_id": int(cid), "instance_id": int(k),
+                              "plane": tuple(int(p) for p in plane), "status": status}  # fmt: skip
+    if kind == "polygons":
+        xy = _numbers(d, "xy", where, (None, 2))
+        if len(xy) < 3:
+            raise AnnotationError("a polygon needs at least 3 points", where=where, field="xy",
+                                  value=len(xy))  # fmt: skip
+        return Polygon(Ring(xy, hole=bool(d.get("hole", False))), attributes=dict(attrs),
+                       **common)  # fmt: skip
+    if kind == "rotated":
+        cx, cy, w, h, a = (float(v) for v in _numbers(d, "xywha", where, (5,)))
+        if not (w > 0 and h > 0):
+            raise AnnotationError("degenerate rotated box: width and height must be > 0",
+                                  where=where, field="xywha", value=[w, h])  # fmt: skip
+        src = None
+        if d.get("source_corners") is not None:
+            src = _numbers(d, "source_corners", where, (4, 2))
+        return RotatedBox(cx, cy, w, h, a, attributes=dict(attrs) if attrs else None,
+                          difficult=bool(d.get("difficult", False)), source_corners=src,
+                          **common)  # fmt: skip
+    if kind == "keypoints":
+        xyv = _numbers(d, "xyv", where, (None, 3))
+        bad = ~np.isin(xyv[:, 2], (0, 1, 2))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise AnnotationError("keypoint visibility must be 0, 1 or 2",
+                                  where=f"{where} keypoint {i}", field="xyv",
+                                  value=float(xyv[i, 2]))  # fmt: skip
+        box = None
+        if d.get("box") is not None:
+            b = _numbers(d, "box", where, (4,))
+            box = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+        return Keypoints(xyv, attributes=dict(attrs), box=box, **common)
+    raise AnnotationError(f"object kind must be one of {OBJECT_KINDS}", field="kind", value=kind)

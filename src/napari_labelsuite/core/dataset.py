@@ -142,7 +142,8 @@ def summarize(ann: ImageAnnotation) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``labeled`` (any object, box, point, polyline or non-zero mask pixel),
+        ``labeled`` (any object, box, point, polyline, polygon, rotated box, keypoint
+        set or non-zero mask pixel),
         ``reviewed`` (there is at least one object or box and none is still ``"todo"``),
         ``n_objects``, ``n_boxes``, one count per review status, ``objects_per_class``
         and ``boxes_per_class`` (class id as str -> count) and ``semantic_pixels``
@@ -168,6 +169,8 @@ def summarize(ann: ImageAnnotation) -> dict[str, Any]:
     n_items = len(statuses)
     # points and polylines (``core.marks``) are labels too: an image holding only them is saved
     n_marks = sum(len(ann.metadata.get(k) or ()) for k in ("points", "polylines"))
+    # so are polygons, rotated boxes and keypoint sets
+    n_marks += len(ann.polygons) + len(ann.rotated) + len(ann.keypoints)
     return {
         "labeled": bool(n_items or semantic_pixels or has_instances or n_marks),
         "reviewed": bool(n_items) and counts["todo"] == 0,
@@ -333,6 +336,9 @@ def load_sidecar(json_path: str | os.PathLike) -> ImageAnnotation:
         arrays = _load_masks(mp)
     try:
         return ImageAnnotation.from_tables_dict(doc["annotation"], **arrays)
+    except AnnotationError as exc:  # a polygon, rotated box or keypoint set is malformed
+        where = f"annotation {exc.where}" if exc.where else "annotation"
+        raise exc.replace(FormatError, path=jp, where=where) from None
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise FormatError(
             f"malformed annotation table: {exc!r}", path=jp, field="annotation"
