@@ -332,6 +332,31 @@ def test_retraining_after_a_new_stroke_reuses_cached_features():
     assert clf.n_scribbled_pixels_[1] == int((scr2 == 1).sum())
 
 
+def test_prediction_reads_the_cache_but_does_not_fill_it():
+    img, _, scr = _blobs()
+    big = np.tile(img, (2, 3))
+    bscr = np.zeros(big.shape, np.uint8)
+    bscr[:128, :128] = scr  # strokes in the first block only
+    clf = PixelClassifier(tile=(128, 128), **SMALL).fit(big, bscr)
+    kept, hits = len(clf.cache), clf.cache.hits
+    labels = clf.predict(big)
+    assert len(clf.cache) == kept == 1 and clf.cache.hits == hits + 1
+    # blocks computed into reused buffers give the labels of one block at a time
+    for region in [(slice(0, 128), slice(128, 256)), (slice(128, 256), slice(256, 384))]:
+        np.testing.assert_array_equal(labels[region], clf.predict_block(big, region))
+
+
+def test_features_into_a_given_array():
+    img = np.random.default_rng(9).random((40, 50)).astype(np.float32)[..., None]
+    s = FeatureSettings(sigmas=(1.0, 2.0))
+    out = np.empty((s.n_features(), 40, 50), np.float32)
+    got = compute_features(img, s, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, compute_features(img, s))
+    with pytest.raises(ValueError, match="shape"):
+        compute_features(img, s, out=out[:, :-1])
+
+
 def test_training_pixels_are_capped_per_class():
     img, _, scr = _blobs()
     clf = PixelClassifier(max_samples_per_class=50, **SMALL).fit(img, scr)

@@ -299,6 +299,7 @@ def compute_features(
     inner: tuple[slice, ...] | None = None,
     *,
     threads: int = 1,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Features of a channels-last float32 block, feature axis first: ``(n_features,
     *spatial)`` (each feature plane contiguous, the layout the filters write fastest).
@@ -308,12 +309,14 @@ def compute_features(
     exactly with the whole image. ``inner`` (slices of the block) returns only those
     pixels: the Gaussians run over the whole block, everything derived from them only
     over ``inner`` and the few pixels around it their stencils reach (same values).
-    ``threads=2`` runs each Gaussian in two threads (same values).
+    ``threads=2`` runs each Gaussian in two threads (same values). ``out``, a float32 array
+    of the result's shape, is written instead of a new array (fresh memory is slow to
+    touch: a pass over many blocks reuses its buffers).
     """
     if threads > 1:
         with ThreadPoolExecutor(2) as pool:
-            return _compute_features(block, settings, inner, pool)
-    return _compute_features(block, settings, inner, None)
+            return _compute_features(block, settings, inner, pool, out)
+    return _compute_features(block, settings, inner, None, out)
 
 
 def _compute_features(
@@ -321,6 +324,7 @@ def _compute_features(
     settings: FeatureSettings,
     inner: tuple[slice, ...] | None,
     pool: ThreadPoolExecutor | None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     block = np.asarray(block, dtype=np.float32)
     spatial = block.shape[:-1]
@@ -341,7 +345,11 @@ def _compute_features(
     ic = tuple(slice(s.start - c.start, s.stop - c.start) for s, c in zip(inner, crop))
     n_ch = block.shape[-1]
     shape = tuple(s.stop - s.start for s in inner)
-    out = np.empty((settings.n_features(n_ch), *shape), dtype=np.float32)
+    want = (settings.n_features(n_ch), *shape)
+    if out is None:
+        out = np.empty(want, dtype=np.float32)
+    elif out.shape != want or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 of shape {want}, not {out.dtype} {out.shape}")
     k = 0
     axes = range(settings.ndim)
     kinds = settings.kinds
@@ -419,9 +427,16 @@ def block_features(
     cache: FeatureCache | None = None,
     *,
     threads: int = 1,
+    store: bool = True,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Features of the pixels in ``region``, ``(n_features, *region_shape)`` (read with a
-    halo; cached by content; ``threads`` as in :func:`compute_features`)."""
+    halo; cached by content; ``threads`` and ``out`` as in :func:`compute_features`).
+
+    ``store=False`` only reads the cache: blocks it does not hold are computed (into
+    ``out``) and not kept, so a pass over a large image neither evicts the blocks worth
+    keeping nor needs fresh memory for every block.
+    """
     spatial = settings.spatial_shape(image.shape)
     outer = grow(region, settings.halo, spatial)
     block = read_block(image, outer, settings)
@@ -429,10 +444,12 @@ def block_features(
         slice(r.start - o.start, r.stop - o.start) for r, o in zip(region, outer)
     )
     if cache is None:
-        return compute_features(block, settings, inner[1:], threads=threads)
+        return compute_features(block, settings, inner[1:], threads=threads, out=out)
     key = (settings, tuple((s.start, s.stop) for s in region), _digest(block, outer))
     found = cache.get(key)
     if found is None:
+        if not store:
+            return compute_features(block, settings, inner[1:], threads=threads, out=out)
         found = compute_features(block, settings, inner[1:], threads=threads)
         cache.put(key, found)
     return found

@@ -348,14 +348,31 @@ class PixelClassifier:
         return out
 
     def _grown_features(
-        self, image: Any, region: Region, cache: FeatureCache | None
+        self,
+        image: Any,
+        region: Region,
+        cache: FeatureCache | None,
+        *,
+        store: bool = True,
+        buffer: np.ndarray | None = None,
     ) -> tuple[np.ndarray, Region]:
         """Features of ``region`` grown by one pixel (clipped at the image) and that grown
         region. The ring holds the coarse-grid neighbours of the region's edge pixels;
-        training and prediction ask for the same grown blocks, so the cache serves both."""
-        grown = grow(region, 1, self.features.spatial_shape(image.shape))
+        training and prediction ask for the same grown blocks, so the cache serves both.
+        ``store`` and a flat float32 ``buffer`` (computed features land in its start) as
+        in :func:`~.features.block_features`."""
+        spatial = self.features.spatial_shape(image.shape)
+        grown = grow(region, 1, spatial)
         threads = _n_workers(self.forest_options.get("n_jobs"))
-        return block_features(image, grown, self.features, cache, threads=threads), grown
+        out = None
+        if buffer is not None:
+            shape = (self.features.n_features(self.features.n_channels(image.shape)),)
+            shape += tuple(g.stop - g.start for g in grown)
+            out = buffer[: int(np.prod(shape))].reshape(shape)
+        feats = block_features(
+            image, grown, self.features, cache, threads=threads, store=store, out=out
+        )
+        return feats, grown
 
     def _proba_of(self, feats: np.ndarray) -> np.ndarray:
         """Probabilities ``(*spatial, n_classes)`` of features ``(F, *spatial)``."""
@@ -447,19 +464,37 @@ class PixelClassifier:
         self, image: Any, regions: Iterable[Region], *, cache: bool = True
     ) -> Iterator[tuple[Region, np.ndarray]]:
         """``(region, labels)`` of each region in turn; the features of the next region are
-        computed in a second thread while the forest labels this one."""
+        computed in a second thread while the forest labels this one.
+
+        The cache (``cache=True``) is only read: a pass over a large image would evict the
+        blocks worth keeping. Blocks it does not hold are computed into two buffers used in
+        turn (touching fresh memory for every block costs as much as a tenth of the work).
+        """
         self._require_trained()
-        store = self.cache if cache else None
+        cached = self.cache if cache else None
         regions = list(regions)
         if len(regions) == 1:
-            yield regions[0], self.predict_block(image, regions[0], cache=cache)
+            feats, grown = self._grown_features(image, regions[0], cached, store=False)
+            yield regions[0], self._labels_from_features(feats, grown, regions[0], image)
             return
+        spatial = self.features.spatial_shape(image.shape)
+        n_feat = self.features.n_features(self.features.n_channels(image.shape))
+        size = n_feat * max(
+            int(np.prod([g.stop - g.start for g in grow(r, 1, spatial)])) for r in regions
+        )
+        buffers = [np.empty(size, np.float32), np.empty(size, np.float32)]
+
+        def features(k: int) -> tuple[np.ndarray, Region]:
+            return self._grown_features(
+                image, regions[k], cached, store=False, buffer=buffers[k % 2]
+            )
+
         with ThreadPoolExecutor(1) as pool:
-            ahead = pool.submit(self._grown_features, image, regions[0], store)
+            ahead = pool.submit(features, 0)
             for k, region in enumerate(regions):
                 feats, grown = ahead.result()
-                if k + 1 < len(regions):
-                    ahead = pool.submit(self._grown_features, image, regions[k + 1], store)
+                if k + 1 < len(regions):  # its buffer held block k - 1, labelled by now
+                    ahead = pool.submit(features, k + 1)
                 yield region, self._labels_from_features(feats, grown, region, image)
                 del feats
 
