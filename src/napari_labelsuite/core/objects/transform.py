@@ -247,14 +247,36 @@ def transform_polygons(
     from ..augment.geometry import clip_polygon_to_frame, polygon_area
 
     h, w = out_shape
-    out, kept, clipped = [], [], []
-    for i, p in enumerate(polygons):
-        xy = np.asarray(p.ring.xy, float).reshape(-1, 2)
-        if len(xy) < 3:
+    out: list[Polygon] = []
+    kept: list[int] = []
+    clipped: list[int] = []
+    rings = [np.asarray(p.ring.xy, float).reshape(-1, 2) for p in polygons]
+    index = [k for k, xy in enumerate(rings) if len(xy) >= 3]
+    if not index:
+        return out, kept, clipped
+    rings = [_densify(rings[k], 1.0) if curved else rings[k] for k in index]
+    # all vertices through the map at once; per-polygon extent and area by segments
+    sizes = np.array([len(xy) for xy in rings])
+    starts = np.cumsum(sizes) - sizes
+    moved_all = _forward_xy(fwd, np.concatenate(rings))
+    lo_all = np.minimum.reduceat(moved_all, starts)
+    hi_all = np.maximum.reduceat(moved_all, starts)
+    nxt = np.arange(len(moved_all)) + 1
+    nxt[starts + sizes - 1] = starts
+    x, y = moved_all[:, 0], moved_all[:, 1]
+    area_all = 0.5 * np.add.reduceat(x * y[nxt] - x[nxt] * y, starts)
+    for k, i in enumerate(index):
+        p = polygons[i]
+        moved = moved_all[starts[k] : starts[k] + sizes[k]]
+        lo, hi = lo_all[k], hi_all[k]
+        if hi[0] <= 0 or hi[1] <= 0 or lo[0] >= w or lo[1] >= h:
+            continue  # entirely outside the frame
+        if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:
+            # entirely inside (most polygons): nothing to clip
+            if abs(area_all[k]) > 1e-9:
+                out.append(_with_ring(p, moved, curved))
+                kept.append(i)
             continue
-        if curved:
-            xy = _densify(xy, 1.0)
-        moved = _forward_xy(fwd, xy)
         yx = clip_polygon_to_frame(moved[:, ::-1], h, w)
         area = polygon_area(yx)
         if area <= 1e-9:
@@ -272,12 +294,16 @@ def transform_polygons(
             xy_out = _tidy(np.ascontiguousarray(piece))
             if len(xy_out) < 3 or abs(_signed(xy_out)) <= 1e-9:
                 continue
-            if curved:
-                from skimage.measure import approximate_polygon
-
-                closed = np.vstack([xy_out, xy_out[:1]])
-                xy_out = approximate_polygon(closed, tolerance=0.05)[:-1]
-            ring = Ring(xy_out, hole=p.ring.hole)
-            out.append(dataclasses.replace(p, ring=ring, attributes=dict(p.attributes)))
+            out.append(_with_ring(p, xy_out, curved))
             kept.append(i)
     return out, kept, clipped
+
+
+def _with_ring(p: Polygon, xy: np.ndarray, curved: bool) -> Polygon:
+    """``p`` with the outline ``xy`` (simplified by 0.05 px after a bending map)."""
+    if curved:
+        from skimage.measure import approximate_polygon
+
+        xy = approximate_polygon(np.vstack([xy, xy[:1]]), tolerance=0.05)[:-1]
+    ring = Ring(np.array(xy, float), hole=p.ring.hole)
+    return dataclasses.replace(p, ring=ring, attributes=dict(p.attributes))
