@@ -340,7 +340,7 @@ class AdjudicationMixin(SessionPart):
         replace_table: bool = False,
     ) -> Any:
         """Write ``edit`` into the reviewed instance layer as one undo step (with table)."""
-        layer = self.instance_target()
+        layer = self._reviewed_layer()
         before = self.objects(layer)
         after = {} if replace_table else {k: v for k, v in before.items() if k not in removed}
         after.update(rows)
@@ -357,6 +357,16 @@ class AdjudicationMixin(SessionPart):
         if undo is not None:
             undo.record(top, before, after, action)
         return layer
+
+    def _reviewed_layer(self) -> Any:
+        """The managed instance layer holding the reviewed labels (never a view layer)."""
+        layer = self.instances
+        if layer is None:
+            raise SessionError(
+                "the image shown has no instance layer for the reviewed labels",
+                field="instances",
+            )
+        return self.instance_target(layer)
 
     def _decision_log(self) -> DecisionLog:
         return DecisionLog(decisions_path(self._require_dataset()))
@@ -386,7 +396,7 @@ class AdjudicationMixin(SessionPart):
         adj = self._require_pair()
         src = {adj["a"]: "a", adj["b"]: "b"}.get(source, source)
         ann_a, ann_b = adj["anns"]
-        layer = self.instance_target()
+        layer = self._reviewed_layer()
         d = decide_object(
             layer.data,
             self.objects(layer),
