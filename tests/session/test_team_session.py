@@ -310,3 +310,17 @@ def test_a_store_items_save_records_the_taxonomy_version_for_qc(session, tmp_pat
     session.taxonomy.update(session.taxonomy[1].name, description="changed")
     found = [f for f in session.run_checks() if f.check == "outdated_guideline"]
     assert [(f.instance_id, f.class_id) for f in found] == [(7, 1)]
+
+
+def test_progress_in_team_mode_shows_the_current_annotators_own_saves(session, folder):
+    ds = session.open_dataset(folder)
+    session.assign(["alice", "bob"], overlap=1.0)
+    session.set_annotator("alice")
+    session.goto(3)
+    _paint(session, 2)
+    session.goto(4)
+    rows = session.progress().set_index("image")
+    assert list(rows.index[rows["saved"]]) == [ds[3].key]
+    assert int(rows.loc[ds[3].key, "n_objects"]) == 1
+    session.set_annotator("bob")
+    assert not session.progress()["saved"].any()

@@ -22,7 +22,10 @@ from ..core.dataset import (
 from ..core.errors import LabelsuiteError, SessionError
 from ..core.provenance import ProvenanceError, ProvenanceLog
 from .host import SessionPart
-from .layers import MARK_ROLES, META_KEY, ROLES, role_of
+from .layers import MARK_ROLES, META_KEY, OBJECT_ROLES, ROLES, role_of
+
+#: features column of a rotated-boxes layer keeping the corners a box was read with
+_SOURCE_CORNERS = "source_corners"
 
 
 def _unwritable(folder: Path) -> str | None:
@@ -244,7 +247,7 @@ class DatasetMixin(SessionPart):
 
     def _drop_item_layers(self) -> None:
         shown = self._item_layers
-        gone = ROLES + MARK_ROLES
+        gone = ROLES + MARK_ROLES + OBJECT_ROLES
         for layer in [ly for ly in self.layers if ly in shown or role_of(ly) in gone]:
             self.layers.remove(layer)
         self._item_layers = []
@@ -282,6 +285,7 @@ class DatasetMixin(SessionPart):
             )
         ann.image_name = item.key
         ann.validate(self.taxonomy)  # before touching any layer: all or nothing
+        self._check_object_kinds(ann)
         check_objects = getattr(self, "_check_objects", None)
         if check_objects is not None:
             check_objects(ann.objects)
@@ -294,6 +298,130 @@ class DatasetMixin(SessionPart):
         )
         self.layers.insert(0, image)  # below the masks; the session's first Image layer
         self._item_layers = [image, *self.load_annotation(ann, replace=True)]
+        self._item_layers += self._show_object_kinds_of(ann)
+
+    # -- polygons, rotated boxes and keypoint sets saved with the image ----------------------
+    def _object_kinds_into(self, ann: ImageAnnotation) -> ImageAnnotation:
+        """Set ``ann.polygons``, ``ann.rotated`` and ``ann.keypoints`` from the first managed
+        layer of each role (as drawn, with class, instance id, plane, review status and the
+        taxonomy's attribute columns); kinds without a layer are left as they are.
+
+        Raises
+        ------
+        ObjectKindError
+            A self-intersecting or degenerate polygon, a shape of the rotated layer that is
+            not 4 vertices, a keypoint name the class does not define (nothing is saved).
+        """
+        from ..core.objects import Polygon
+
+        attrs = _attribute_names(self.taxonomy)
+        polys = self.layers_of_role("polygons")
+        if polys:
+            ann.polygons = [
+                Polygon(d["ring"], d["class_id"], d["instance_id"], tuple(d["plane"]),
+                        d["status"], _plain_dict(d["attributes"]))
+                for d in self.polygons_list(polys[0])
+            ]  # fmt: skip
+        rot = self.layers_of_role("rotated")
+        if rot:
+            boxes = self.rotated_boxes_list(rot[0])
+            feats = rot[0].features.reset_index(drop=True)
+            for i, rb in enumerate(boxes):
+                row = feats.iloc[i] if i < len(feats) else None
+                if row is None:
+                    continue
+                rb.attributes = _row_attributes(row, attrs) or None
+                src = row.get(_SOURCE_CORNERS)
+                if isinstance(src, np.ndarray) and src.shape == (4, 2):
+                    rb.source_corners = src  # kept only while the box still matches them
+            ann.rotated = boxes
+        kps = self.layers_of_role("keypoints")
+        if kps:
+            sets = self.keypoints_list(kps[0])
+            feats = kps[0].features.reset_index(drop=True)
+            firsts = [int(idx[0]) for _, idx in feats.groupby("object", sort=True).indices.items()]
+            for kp, r in zip(sets, firsts, strict=True):
+                row = feats.iloc[r]
+                kp.instance_id = _int_or(row.get("instance_id"), 0)
+                status = row.get("status")
+                kp.status = str(status) if isinstance(status, str) and status else "todo"
+                kp.attributes = _row_attributes(row, attrs)
+            ann.keypoints = sets
+        return ann
+
+    def _check_object_kinds(self, ann: ImageAnnotation) -> None:
+        """Refuse (before any layer changes) object kinds the taxonomy cannot show: a class
+        it lacks, keypoints of a class without a skeleton or with the wrong count."""
+        from ..core.errors import ObjectKindError
+        from ..core.objects import check_keypoints
+
+        for kind in ("polygons", "rotated", "keypoints"):
+            for i, it in enumerate(getattr(ann, kind)):
+                where = f"{ann.image_name}: {kind}[{i}]"
+                if it.class_id not in self.taxonomy:
+                    raise ObjectKindError("class id is not in the taxonomy", where=where,
+                                          field="class_id", value=it.class_id)  # fmt: skip
+                if kind == "keypoints":
+                    sk = self._skeleton_of(it.class_id, where)
+                    check_keypoints(it.xyv, len(sk.names), where=where)
+
+    def _show_object_kinds_of(self, ann: ImageAnnotation) -> list:
+        """Layers of the polygons, rotated boxes and keypoint sets of ``ann``, as they were
+        saved (replacing the managed layers of those roles); the layers added.
+
+        A saved polygon that is not simple (a file's self-intersecting outline) is left
+        out with a warning: its object's pixels stay in the instance mask.
+        """
+        from ..core.errors import ObjectKindError
+        from ..core.objects.polygons import check_polygon
+
+        for role in OBJECT_ROLES:
+            for old in self.layers_of_role(role):
+                self.layers.remove(old)
+        attrs = _attribute_names(self.taxonomy)
+        nd = len(ann.shape)
+        out = []
+        if ann.polygons:
+            outlines, kept = [], []
+            for i, p in enumerate(ann.polygons):
+                try:
+                    xy = check_polygon(p.ring.xy, where=f"{ann.image_name}: polygons[{i}]")
+                except ObjectKindError as exc:
+                    warnings.warn(f"{exc}; not shown as a polygon", stacklevel=3)
+                    continue
+                outlines.append(
+                    {
+                        "xy": xy,
+                        "class_id": int(p.class_id),
+                        "plane": tuple(p.plane),
+                        "instance_id": int(p.instance_id),
+                        "hole": bool(p.ring.hole),
+                    }
+                )
+                kept.append(p)  # fmt: skip
+            layer = self._polygons_layer(outlines, {}, "polygons", nd, check=False)
+            _set_columns(layer, {"status": [p.status for p in kept]},
+                         [p.attributes for p in kept], attrs)  # fmt: skip
+            out.append(layer)
+        if ann.rotated:
+            layer = self.add_rotated_boxes_layer(list(ann.rotated), ndim=nd)
+            src = [None if rb.source_corners is None else np.asarray(rb.source_corners, float)
+                   for rb in ann.rotated]  # fmt: skip
+            _set_columns(layer, {_SOURCE_CORNERS: src},
+                         [rb.attributes or {} for rb in ann.rotated], attrs)  # fmt: skip
+            out.append(layer)
+        if ann.keypoints:
+            layer = self.add_keypoints_layer(list(ann.keypoints), ndim=nd)
+            objs = layer.features["object"].to_numpy(int)
+            sets = ann.keypoints
+            _set_columns(
+                layer,
+                {"instance_id": [int(sets[j].instance_id) for j in objs],
+                 "status": [sets[j].status for j in objs]},
+                [sets[j].attributes for j in objs], attrs,
+            )  # fmt: skip
+            out.append(layer)
+        return out
 
     def _blank_annotation(self, key: str, shape: tuple[int, ...]) -> ImageAnnotation:
         top = max(self.taxonomy.ids(), default=0)
@@ -321,6 +449,7 @@ class DatasetMixin(SessionPart):
             self.save_store()
             return str(ds[self._index].path)
         ann = self.to_annotation(image_name=ds[self._index].key)
+        self._object_kinds_into(ann)
         has_saved = getattr(self, "_team_has_saved", ds.has_annotation)
         if not (force or has_saved(self._index) or summarize(ann)["labeled"]):
             return None
@@ -364,9 +493,13 @@ class DatasetMixin(SessionPart):
         ds = self._require_dataset()
         if i == self._index and getattr(self, "_store", None) is not None:
             self.save_current()
-        with MaskStore.open(str(ds[i].path), "r") as st:
+        annotator = getattr(self, "_team_store_annotator", lambda: None)()  # team: own labels
+        with MaskStore.open(str(ds[i].path), "r", annotator=annotator) as st:
             ann = st.read_annotation()
-            stored = any(st.label_levels(n)[0].nchunks_initialized for n in st.label_names())
+            names = st.label_names()
+            if annotator is not None:
+                names = [n for n in names if n.endswith(f".{annotator}")]
+            stored = any(st.label_levels(n)[0].nchunks_initialized for n in names)
             ann.semantic = ann.instances = None  # never read whole masks for a count
             s = summarize(ann)
         s["labeled"] = bool(s["labeled"] or stored)
@@ -474,6 +607,9 @@ class DatasetMixin(SessionPart):
     def progress(self):
         """Which images are labelled and reviewed: one row per image (a DataFrame).
 
+        With an assignment (team mode), the current annotator's own labels
+        (``team_progress()`` gives every annotator's counts).
+
         Columns: ``image``, ``saved``, ``labeled``, ``reviewed``, ``n_objects``,
         ``n_boxes``, ``todo``, ``approved``, ``needs-fix``. The image shown counts with its
         unsaved changes.
@@ -481,18 +617,22 @@ class DatasetMixin(SessionPart):
         import pandas as pd
 
         ds = self._require_dataset()
+        has_saved = getattr(self, "_team_has_saved", ds.has_annotation)  # team: own labels
         rows = []
         for i, item in enumerate(ds):
             if i == self._index and item.kind == "image":
-                s = summarize(self.to_annotation(image_name=item.key))
+                ann = self.to_annotation(image_name=item.key)
+                self._object_kinds_into(ann)
+                s = summarize(ann)
             elif item.kind == "store":
                 s = self._store_summary(i)
             else:
-                s = ds.saved_summary(i) or summarize(ImageAnnotation(item.key, (1, 1)))
+                saved_summary = getattr(self, "_team_saved_summary", ds.saved_summary)
+                s = saved_summary(i) or summarize(ImageAnnotation(item.key, (1, 1)))
             rows.append(
                 {
                     "image": item.key,
-                    "saved": ds.has_annotation(i) or item.kind == "store",
+                    "saved": has_saved(i) or item.kind == "store",
                     **{
                         k: s.get(k, 0)
                         for k in (
@@ -508,3 +648,52 @@ class DatasetMixin(SessionPart):
                 }
             )
         return pd.DataFrame(rows)
+
+
+# -- helpers of the object-kind layers ---------------------------------------------------------
+def _attribute_names(taxonomy: Any) -> list[str]:
+    """Every attribute name of the taxonomy's classes, in order, once."""
+    names: list[str] = []
+    for c in taxonomy:
+        names += [a.name for a in c.attributes if a.name not in names]
+    return names
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _plain_dict(d: dict[str, Any]) -> dict[str, Any]:
+    return {str(k): _plain(v) for k, v in d.items()}
+
+
+def _int_or(v: Any, default: int) -> int:
+    try:
+        return default if _missing(v) else int(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def _row_attributes(row: Any, names: list[str]) -> dict[str, Any]:
+    """The attribute columns of a features row that hold a value."""
+    return {a: _plain(row[a]) for a in names if a in row.index and not _missing(row[a])}
+
+
+def _set_columns(
+    layer: Any, columns: dict[str, list[Any]], attributes: list[dict[str, Any]], names: list[str]
+) -> None:
+    """Set per-row ``columns`` and the taxonomy's attribute columns of ``layer.features``."""
+    import pandas as pd
+
+    feats = layer.features.copy()
+    n = len(feats)
+    for col, values in columns.items():
+        feats[col] = pd.Series(values if n else [], dtype=object, index=feats.index)
+    for a in names:
+        if a in feats.columns or any(a in d for d in attributes):
+            feats[a] = pd.Series([d.get(a) for d in attributes], dtype=object, index=feats.index)
+    layer.features = feats

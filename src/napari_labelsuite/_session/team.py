@@ -320,6 +320,22 @@ class TeamMixin(SessionPart):
             return annotator_sidecar_path(ds, j, self.annotator).is_file()
         return ds.has_annotation(j)
 
+    def _team_saved_summary(self, j: int) -> dict[str, Any] | None:
+        """The summary of image item ``j``'s saved labels (the annotator's in team mode)."""
+        ds = self._require_dataset()
+        if not self.team_mode:
+            return ds.saved_summary(j)
+        from ..core.dataset import read_sidecar_doc, summarize
+
+        jp = annotator_sidecar_path(ds, j, self.annotator)
+        if not jp.is_file():
+            return None
+        summary = read_sidecar_doc(jp).get("summary")
+        if summary:
+            return dict(summary)
+        ann = load_annotator_annotation(ds, j, self.annotator)
+        return None if ann is None else summarize(ann)
+
     def _team_save(self, j: int, ann: ImageAnnotation) -> Path:
         """Save image item ``j``: stamped with the taxonomy version, into the annotator's
         folder in team mode."""
