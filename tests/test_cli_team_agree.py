@@ -130,3 +130,22 @@ def test_bad_input_one_line_errors(team_folder, tmp_path_factory, capsys):
                  "--min-annotators", "5"]) == 1  # fmt: skip
     assert "min_annotators must be in 1..3" in capsys.readouterr().err
     assert not Dataset.open(team_folder).has_annotation(0)
+
+
+def test_adjudicate_a_dataset_of_stores(tmp_path, capsys):
+    from napari_labelsuite.core.store import MaskStore
+    from napari_labelsuite.core.team import open_for_annotator, write_annotator_annotation
+
+    for n in range(2):
+        MaskStore.create(tmp_path / f"s{n}.ome.zarr", image=np.zeros(SHAPE, np.uint8)).close()
+        for who in ("ana", "bob"):
+            with open_for_annotator(str(tmp_path / f"s{n}.ome.zarr"), who) as st:
+                write_annotator_annotation(st, who, _ann("s", RECTS[who], [1] * len(RECTS[who])))
+    assert main(["adjudicate", str(tmp_path), "--consensus", "matching"]) == 0
+    assert "2 overlap images written" in capsys.readouterr().out
+    with MaskStore.open(str(tmp_path / "s0.ome.zarr"), "r") as st:
+        assert {"instances", "instances.ana", "instances.bob"} <= set(st.label_names())
+        reviewed = np.asarray(st.labels("instances")[:])
+    assert len(set(np.unique(reviewed).tolist()) - {0}) == 2
+    assert main(["adjudicate", str(tmp_path), "--consensus", "matching"]) == 1
+    assert "already have a reviewed annotation" in capsys.readouterr().err

@@ -200,13 +200,12 @@ class AdjudicationMixin(SessionPart):
 
     def team_annotators(self) -> list[str]:
         """Everyone assigned to the open dataset or with saved labels in it (sorted)."""
-        from ..core.team.labels import list_annotators
+        from ..core.team.agreement import known_annotators
 
         ds = self.dataset
         if ds is None:
             return []
-        asg = getattr(self, "assignments", None)  # TeamMixin
-        return sorted(set(list_annotators(ds)) | set(asg.annotators if asg else ()))
+        return known_annotators(ds, getattr(self, "assignments", None))  # TeamMixin
 
     # -- showing two annotators -------------------------------------------------------------
     def _annotator_pair(self, a: str, b: str) -> tuple[str, ImageAnnotation, ImageAnnotation]:

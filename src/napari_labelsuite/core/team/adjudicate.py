@@ -675,6 +675,17 @@ def team_annotations_of(
     return out
 
 
+def _has_reviewed(ds: Any, i: int) -> bool:
+    """Item ``i`` has a reviewed annotation: a sidecar, or a store's own label images."""
+    if ds[i].kind != "store":
+        return bool(ds.has_annotation(i))
+    from ..store import MaskStore
+    from .labels import parse_annotator_label_name
+
+    with MaskStore.open(str(ds[i].path), "r") as st:
+        return any(parse_annotator_label_name(n)[1] is None for n in st.label_names())
+
+
 def consensus_dataset(
     ds: Any,
     method: str = "majority",
@@ -710,7 +721,7 @@ def consensus_dataset(
     check_team_annotations(anns)
     index = {item.key: i for i, item in enumerate(ds)}
     keys = [k for k in index if len(anns.get(k, {})) >= 2]
-    existing = [k for k in keys if ds.has_annotation(index[k])]
+    existing = [k for k in keys if _has_reviewed(ds, index[k])]
     if existing and not force:
         raise TeamError(
             f"{len(existing)} overlap image(s) already have a reviewed annotation; "

@@ -41,6 +41,7 @@ __all__ = [
     "agreement_by_annotator",
     "check_team_annotations",
     "dataset_team_annotations",
+    "known_annotators",
 ]
 
 DEFAULT_KAPPA_THRESHOLD = 0.6
@@ -603,11 +604,11 @@ def dataset_team_annotations(
         An unknown annotator, or an assignments file that does not fit the dataset.
     """
     from .assignments import Assignments, assignments_path
-    from .labels import annotator_sidecar_path, list_annotators, load_annotator_annotation
+    from .labels import annotator_sidecar_path, load_annotator_annotation
 
     path = assignments_path(ds)
     plan = Assignments.load(path, keys=ds.keys()) if path.is_file() else None
-    known = sorted(set(list_annotators(ds)) | set(plan.annotators if plan else ()))
+    known = known_annotators(ds, plan)
     if annotators is not None:
         unknown = [a for a in annotators if a not in known]
         if unknown:
@@ -641,6 +642,28 @@ def dataset_team_annotations(
             if when is not None:
                 times.setdefault(item.key, {})[w] = when
     return anns, times
+
+
+def known_annotators(ds: Any, plan: Any = None) -> list[str]:
+    """Everyone assigned (``plan``, an Assignments) or with saved labels in ``ds``: sidecar
+    folders and store label images (sorted)."""
+    from .labels import list_annotators
+
+    names = set(list_annotators(ds)) | _store_annotators(ds)
+    return sorted(names | set(plan.annotators if plan is not None else ()))
+
+
+def _store_annotators(ds: Any) -> set[str]:
+    """Annotators with label images (``<base>.<annotator>``) in the dataset's stores."""
+    from ..store import MaskStore
+    from .labels import parse_annotator_label_name
+
+    out: set[str] = set()
+    for item in ds:
+        if item.kind == "store":
+            with MaskStore.open(str(item.path), "r") as st:
+                out |= {a for n in st.label_names() if (a := parse_annotator_label_name(n)[1])}
+    return out
 
 
 def _save_times(ds: Any) -> dict[tuple[str, str], str]:
