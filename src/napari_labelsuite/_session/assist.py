@@ -229,6 +229,7 @@ class AssistMixin(SessionPart):
         """Write ``mask`` (free pixels only) as a new instance: one undo step, one entry."""
         managed = role_of(layer) == "instances"
         iid = self.next_instance_id(layer) if managed else int(np.max(layer.data)) + 1
+        window, mask = _crop_to_mask(window, mask)  # read only the object's bounding box
         current = np.asarray(layer.data[window])
         write = mask & (current == 0)
         if not write.any():
@@ -562,6 +563,18 @@ class AssistMixin(SessionPart):
     def _assist_changed(self) -> None:
         for fn in list(self._assist_listeners):
             fn()
+
+
+def _crop_to_mask(window: Window, mask: np.ndarray) -> tuple[Window, np.ndarray]:
+    """``window`` and ``mask`` cut to the mask's bounding box (unchanged when it is empty)."""
+    if not mask.any():
+        return window, mask
+    box = []
+    for ax in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(i for i in range(mask.ndim) if i != ax)))
+        box.append(slice(int(hit[0]), int(hit[-1]) + 1))
+    cut = tuple(slice(w.start + b.start, w.start + b.stop) for w, b in zip(window, box))
+    return cut, mask[tuple(box)]
 
 
 def _to_layer(
