@@ -115,7 +115,6 @@ def _hand_edit(path, edit):
          "unknown annotator"),
         (lambda d: d["items"].__setitem__("ghost.png", ["alice"]), "items",
          "no image of the dataset"),
-        (lambda d: d["items"].pop("img_001.png"), "items", "without an annotator"),
         (lambda d: d["items"].__setitem__("img_002.png", ["bob", "bob"]), "items",
          "listed twice"),
         (lambda d: d["items"].__setitem__("img_003.png", TEAM), "per_image",
@@ -137,6 +136,14 @@ def test_a_hand_edited_inconsistent_file_is_refused_by_name_and_left_as_is(
     assert info.value.field == field
     assert info.value.path == str(p)
     assert p.read_bytes() == before
+
+
+def test_images_added_after_the_assignment_are_simply_not_assigned(tmp_path):
+    p = Assignments.create(KEYS[:10], TEAM, overlap=0.2, seed=0).save(tmp_path / "a.json")
+    a = Assignments.load(p, keys=[*KEYS[:10], "new.png"])
+    assert "new.png" not in a.items
+    assert a.annotators_of("new.png") == []
+    assert sum(len(a.items_of(n)) for n in TEAM) == 8 + 2 * 2
 
 
 def test_a_file_that_is_not_json_is_a_team_error(tmp_path):

@@ -257,10 +257,8 @@ class Assignments:
                 raise bad(f"an image has 1 annotator, or per_image = {per_image} for overlap",
                           "per_image", len(who), where)  # fmt: skip
             out[str(key)] = list(who)
-        if keyset is not None:
-            missing = [k for k in keys or () if k not in out]
-            if missing:
-                raise bad("dataset images without an annotator", "items", missing[:5])
+        # dataset images missing from the file (added after the assignment) are simply
+        # not assigned: assign again to include them
         return cls(names, out, overlap, per_image, seed, version)
 
     @classmethod
