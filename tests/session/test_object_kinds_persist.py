@@ -1,0 +1,123 @@
+"""Polygons, rotated boxes and keypoint sets are saved with the image and shown again."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_labelsuite import LabelSession
+from napari_labelsuite.core.errors import FormatError
+from napari_labelsuite.core.objects import Keypoints, RotatedBox
+from napari_labelsuite.core.taxonomy import Taxonomy
+
+TAX = {
+    "classes": [
+        {"id": 1, "name": "ship", "attributes": [{"name": "occluded", "kind": "bool"}]},
+        {"id": 2, "name": "person", "keypoints": {
+            "names": ["head", "left_hand", "right_hand"], "edges": [[0, 1], [0, 2]],
+            "flip_pairs": [[1, 2]]}},
+    ]
+}  # fmt: skip
+
+POLY = np.array([[2.25, 3.5], [14.0, 3.5], [9.125, 11.75]])
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rng = np.random.default_rng(1)
+    for name in ("a.tif", "b.tif"):
+        tifffile.imwrite(tmp_path / name, rng.integers(0, 255, (24, 30), dtype=np.uint8))
+    return tmp_path
+
+
+@pytest.fixture
+def session(folder) -> LabelSession:
+    s = LabelSession()
+    s.taxonomy = Taxonomy.from_dict(TAX)
+    s.open_dataset(folder)
+    return s
+
+
+def _draw(s: LabelSession) -> None:
+    """Objects of each kind as a person leaves them: reviewed, with attributes."""
+    poly = s.add_polygons_layer([{"xy": POLY, "class_id": 1, "instance_id": 4}])
+    feats = poly.features.copy()
+    feats["occluded"] = [True]
+    poly.features = feats
+    s.set_object_review_status("needs-fix", 0, poly)
+    s.add_rotated_boxes_layer([RotatedBox(15.5, 10.25, 8.0, 3.5, 35.0, 1, difficult=True)])
+    kps = s.add_keypoints_layer([
+        Keypoints(np.array([[5.5, 6.5, 2], [0, 0, 0], [8.5, 9.5, 1]]), 2, box=(2, 3, 12, 14)),
+        Keypoints(np.array([[20.5, 6.5, 1], [22.5, 8.5, 2], [18.5, 8.5, 2]]), 2),
+    ])  # fmt: skip
+    s.set_object_review_status("approved", 1, kps)
+
+
+def _objects(s: LabelSession) -> tuple:
+    ann = s._object_kinds_into(s.to_annotation())
+    polys = [(p.ring.xy.tolist(), p.ring.hole, p.class_id, p.instance_id, p.status,
+              p.attributes) for p in ann.polygons]  # fmt: skip
+    rot = [(rb.class_id, rb.difficult, rb.status, rb.plane) for rb in ann.rotated]
+    corners = [rb.corners() for rb in ann.rotated]
+    kps = [(kp.xyv.tolist(), kp.class_id, kp.status, kp.box) for kp in ann.keypoints]
+    return polys, rot, corners, kps
+
+
+def test_objects_drawn_come_back_after_next_and_prev(session: LabelSession) -> None:
+    _draw(session)
+    before = _objects(session)
+    assert before[0] == [(POLY.tolist(), False, 1, 4, "needs-fix", {"occluded": True})]
+    assert before[3][1][2] == "approved"
+    session.next()
+    assert session.index == 1
+    # the next image shows none of the first image's objects
+    assert not any(session.layers_of_role(r) for r in ("polygons", "rotated", "keypoints"))
+    session.prev()
+    assert session.index == 0
+    after = _objects(session)
+    assert after[0] == before[0] and after[1] == before[1] and after[3] == before[3]
+    np.testing.assert_allclose(after[2][0], before[2][0], rtol=0, atol=1e-9)
+    # the reopened layers are the session's managed ones: editing them still works
+    rot = session.layers_of_role("rotated")[0]
+    assert rot.features["class"].tolist() == ["ship"]
+
+
+def test_the_sidecar_json_holds_every_kind(session: LabelSession) -> None:
+    _draw(session)
+    path = session.save_current()
+    doc = json.loads(open(path).read())["annotation"]
+    assert [
+        (p["xy"], p["instance_id"], p["status"], p["attributes"]) for p in doc["polygons"]
+    ] == [(POLY.tolist(), 4, "needs-fix", {"occluded": True})]
+    (rb,) = doc["rotated"]
+    assert (rb["class_id"], rb["difficult"], rb["status"]) == (1, True, "todo")
+    np.testing.assert_allclose(rb["xywha"], [15.5, 10.25, 8.0, 3.5, 35.0], atol=1e-4)
+    assert [(k["xyv"], k["status"], k["box"]) for k in doc["keypoints"]] == [
+        ([[5.5, 6.5, 2.0], [0.0, 0.0, 0.0], [8.5, 9.5, 1.0]], "todo", [2.0, 3.0, 12.0, 14.0]),
+        ([[20.5, 6.5, 1.0], [22.5, 8.5, 2.0], [18.5, 8.5, 2.0]], "approved", None),
+    ]
+
+
+def test_an_image_with_only_keypoints_is_saved_when_leaving_it(session: LabelSession) -> None:
+    ds = session.dataset
+    session.add_keypoints_layer([Keypoints(np.array([[5.5, 6.5, 2], [0, 0, 0], [0, 0, 0]]), 2)])
+    session.next()
+    assert ds.has_annotation(0) and not ds.has_annotation(1)
+    (kp,) = ds.load_annotation(0).keypoints
+    assert kp.xyv.tolist() == [[5.5, 6.5, 2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_a_malformed_saved_object_leaves_the_shown_image_as_it_was(session) -> None:
+    _draw(session)
+    session.next()
+    path = session.dataset.sidecar_path(0)
+    doc = json.loads(path.read_text())
+    doc["annotation"]["keypoints"][0]["xyv"][0][2] = 7
+    path.write_text(json.dumps(doc))
+    shown = [ly.name for ly in session.layers]
+    with pytest.raises(FormatError, match="visibility"):
+        session.prev()
+    assert session.index == 1 and [ly.name for ly in session.layers] == shown
