@@ -88,7 +88,8 @@ def test_objects_drawn_come_back_after_next_and_prev(session: LabelSession) -> N
 def test_the_sidecar_json_holds_every_kind(session: LabelSession) -> None:
     _draw(session)
     path = session.save_current()
-    doc = json.loads(open(path).read())["annotation"]
+    with open(path) as fh:
+        doc = json.load(fh)["annotation"]
     assert [
         (p["xy"], p["instance_id"], p["status"], p["attributes"]) for p in doc["polygons"]
     ] == [(POLY.tolist(), 4, "needs-fix", {"occluded": True})]
