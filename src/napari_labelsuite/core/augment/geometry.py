@@ -269,4 +269,5 @@ def polygon_area(poly: np.ndarray) -> float:
     if len(poly) < 3:
         return 0.0
     y, x = poly[:, 0], poly[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+    ym, xm = np.concatenate((y[-1:], y[:-1])), np.concatenate((x[-1:], x[:-1]))  # roll by 1
+    return 0.5 * abs(float(np.dot(x, ym) - np.dot(y, xm)))

@@ -85,9 +85,19 @@ def transform_keypoints(
     return out
 
 
+def _nxt(a: np.ndarray) -> np.ndarray:
+    """The next vertex of each vertex of a ring (``np.roll(a, -1, 0)`` without its overhead)."""
+    return np.concatenate((a[1:], a[:1]))
+
+
+def _prv(a: np.ndarray) -> np.ndarray:
+    """The previous vertex of each vertex of a ring (``np.roll(a, 1, 0)``)."""
+    return np.concatenate((a[-1:], a[:-1]))
+
+
 def _densify(xy: np.ndarray, step: float) -> np.ndarray:
     """The closed ring ``xy`` with points added so no edge is longer than ``step``."""
-    nxt = np.roll(xy, -1, axis=0)
+    nxt = _nxt(xy)
     n = np.maximum(np.ceil(np.hypot(*(nxt - xy).T) / step).astype(int), 1)
     t = np.concatenate([np.arange(k) / k for k in n])
     start = np.repeat(xy, n, axis=0)
@@ -99,11 +109,11 @@ def _tidy(xy: np.ndarray, eps: float = 1e-9) -> np.ndarray:
     while len(xy) >= 3:
         # repeats first: a vertex next to its own copy would look collinear with it, and
         # dropping both copies at once would cut a corner off
-        same = np.hypot(*(xy - np.roll(xy, 1, axis=0)).T) <= eps
+        same = np.hypot(*(xy - _prv(xy)).T) <= eps
         if same.any():
             xy = xy[~same] if not same.all() else xy[:1]
             continue
-        prev, nxt = np.roll(xy, 1, axis=0), np.roll(xy, -1, axis=0)
+        prev, nxt = _prv(xy), _nxt(xy)
         cross = (xy - prev)[:, 0] * (nxt - xy)[:, 1] - (xy - prev)[:, 1] * (nxt - xy)[:, 0]
         drop = np.abs(cross) <= eps * np.maximum(1.0, np.abs(xy).max())
         if not drop.any():
@@ -115,7 +125,7 @@ def _tidy(xy: np.ndarray, eps: float = 1e-9) -> np.ndarray:
 
 def _signed(xy: np.ndarray) -> float:
     x, y = xy[:, 0], xy[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+    return 0.5 * float(np.dot(x, _nxt(y)) - np.dot(_nxt(x), y))
 
 
 def _frame_pos(pt: np.ndarray, w: float, h: float) -> float:
@@ -140,42 +150,38 @@ def _split_at_frame(xy: np.ndarray, w: float, h: float) -> list[np.ndarray] | No
     if not len(out_idx):
         return None
     start = int(out_idx[0])
+    # Liang-Barsky for every edge at once: the inside part of edge k is t0[k]..t1[k]
+    a = np.concatenate((xy[start:], xy[:start]))
+    b = _nxt(a)
+    d = b - a
+    pk = np.stack([-d[:, 0], d[:, 0], -d[:, 1], d[:, 1]], axis=1)
+    qk = np.stack([a[:, 0], w - a[:, 0], a[:, 1], h - a[:, 1]], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = qk / pk
+    t0 = np.max(np.where(pk < 0, r, 0.0), axis=1, initial=0.0)
+    t1 = np.min(np.where(pk > 0, r, 1.0), axis=1, initial=1.0)
+    ok = ~((pk == 0) & (qk < 0)).any(axis=1) & (t1 - t0 > 1e-12)
+    p0 = np.clip(a + t0[:, None] * d, [0, 0], [w, h])
+    p1 = np.clip(a + t1[:, None] * d, [0, 0], [w, h])
     chains: list[list[np.ndarray]] = []
     chain: list[np.ndarray] | None = None
     for k in range(n):
-        a, b = xy[(start + k) % n], xy[(start + k + 1) % n]
-        d = b - a
-        t0, t1 = 0.0, 1.0
-        ok = True
-        for pk, qk in ((-d[0], a[0]), (d[0], w - a[0]), (-d[1], a[1]), (d[1], h - a[1])):
-            if pk == 0:
-                if qk < 0:
-                    ok = False
-                    break
-                continue
-            r = qk / pk
-            if pk < 0:
-                t0 = max(t0, r)
-            else:
-                t1 = min(t1, r)
-        if not ok or t1 - t0 <= 1e-12:
+        if not ok[k]:
             if chain is not None:  # left the frame at the vertex the chain ends on
                 chains.append(chain)
                 chain = None
             continue
-        p0 = np.clip(a + t0 * d, [0, 0], [w, h])
-        p1 = np.clip(a + t1 * d, [0, 0], [w, h])
-        if chain is not None and t0 > 1e-12:  # the chain ended on the frame at a vertex
+        if chain is not None and t0[k] > 1e-12:  # the chain ended on the frame at a vertex
             chains.append(chain)
             chain = None
         if chain is None:
-            chain = [p0]
-        if t1 < 1 - 1e-12:
-            chain.append(p1)
+            chain = [p0[k]]
+        if t1[k] < 1 - 1e-12:
+            chain.append(p1[k])
             chains.append(chain)
             chain = None
         else:
-            chain.append(b.copy())
+            chain.append(b[k])
     if chain is not None or not chains:
         return None
     forward = _signed(xy) > 0  # walk the frame the way the ring turns
