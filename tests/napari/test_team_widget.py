@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from napari_labelsuite._widgets import _base
+from napari_labelsuite._widgets import team as team_module
 from napari_labelsuite._widgets.team import TeamWidget
 from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
 from napari_labelsuite.core.team import save_annotator_annotation
@@ -78,7 +79,10 @@ def test_assign_fills_the_progress_table_bad_input_is_a_notification(widget, qtb
     assert (widget.a.currentText(), widget.b.currentText()) == ("ana", "bob")
 
 
-def test_agreement_runs_in_a_worker_and_shows_table_flags_chart(widget, qtbot):
+def test_agreement_runs_in_a_worker_and_shows_table_flags_chart(
+    widget, qtbot, tmp_path_factory, monkeypatch
+):
+    tmp_path = tmp_path_factory.mktemp("chart")
     _assign_and_label(widget, qtbot)
     worker = widget.compute_agreement()
     assert worker is not None
@@ -90,6 +94,12 @@ def test_agreement_runs_in_a_worker_and_shows_table_flags_chart(widget, qtbot):
     assert t.item(0, 2).text() == f"{res.pairs[0]['kappa']:.3f}"
     assert "debris" in widget.flags.text() and "2 overlap images" in widget.flags.text()
     assert not widget.chart.pixmap().isNull()
+    target = tmp_path / "chart.svg"
+    monkeypatch.setattr(
+        team_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "")
+    )
+    widget.agreement_buttons["Save chart..."].click()  # the real button
+    assert "kappa per pair and class" in target.read_text()
 
 
 def test_show_pair_and_decide_on_an_object(widget, qtbot, errors):

@@ -141,8 +141,11 @@ class TeamWidget(SessionWidget):
         self.f1_threshold.setValue(0.7)
         self.add_form([("flag kappa below", self.kappa_threshold),
                        ("flag F1 below", self.f1_threshold)])  # fmt: skip
-        self.add_buttons(
-            [("Compute agreement", self.compute_agreement), ("Save chart...", self.save_chart)]
+        self.agreement_buttons = self.add_buttons(
+            [
+                ("Compute agreement", self.compute_agreement),
+                ("Save chart...", lambda *_: self.save_chart()),  # not clicked(checked)
+            ]
         )
         self.agreement_table = QTableWidget(0, 0)
         self.agreement_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
