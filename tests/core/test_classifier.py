@@ -357,6 +357,26 @@ def test_features_into_a_given_array():
         compute_features(img, s, out=out[:, :-1])
 
 
+def test_large_feature_arrays_are_mapped_pages_freed_with_the_array():
+    import mmap
+    import weakref
+
+    from napari_labelsuite.core.classifier.features import empty_pages
+
+    a = empty_pages((5, 1024, 1024), np.float32)  # 20 MB: mapped
+    assert a.shape == (5, 1024, 1024) and a.dtype == np.float32 and a.flags.writeable
+    a[4, 1023, 1023] = 7
+    assert float(a[4, 1023, 1023]) == 7 and a.flags.c_contiguous
+    base = a
+    while isinstance(base, np.ndarray):
+        base = base.base
+    assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+    mapping = weakref.ref(base.obj)
+    del a, base
+    assert mapping() is None  # unmapped with the array
+    assert empty_pages((3, 4), np.uint8).base is None  # small: plain np.empty
+
+
 def test_training_pixels_are_capped_per_class():
     img, _, scr = _blobs()
     clf = PixelClassifier(max_samples_per_class=50, **SMALL).fit(img, scr)

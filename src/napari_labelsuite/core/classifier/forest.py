@@ -30,7 +30,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import ClassifierError
-from .features import FeatureCache, FeatureSettings, _sl, block_features, grow, iter_tiles
+from .features import (
+    FeatureCache,
+    FeatureSettings,
+    _sl,
+    block_features,
+    empty_pages,
+    grow,
+    iter_tiles,
+)
 
 __all__ = ["DEFAULT_FOREST", "PixelClassifier", "default_tile"]
 
@@ -482,7 +490,7 @@ class PixelClassifier:
         size = n_feat * max(
             int(np.prod([g.stop - g.start for g in grow(r, 1, spatial)])) for r in regions
         )
-        buffers = [np.empty(size, np.float32), np.empty(size, np.float32)]
+        buffers = [empty_pages((size,), np.float32), empty_pages((size,), np.float32)]
 
         def features(k: int) -> tuple[np.ndarray, Region]:
             return self._grown_features(
