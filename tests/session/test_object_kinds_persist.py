@@ -9,8 +9,9 @@ import pytest
 import tifffile
 
 from napari_labelsuite import LabelSession
-from napari_labelsuite.core.errors import FormatError
+from napari_labelsuite.core.errors import FormatError, StoreError
 from napari_labelsuite.core.objects import Keypoints, RotatedBox
+from napari_labelsuite.core.store import MaskStore
 from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
@@ -122,3 +123,63 @@ def test_a_malformed_saved_object_leaves_the_shown_image_as_it_was(session) -> N
     with pytest.raises(FormatError, match="visibility"):
         session.prev()
     assert session.index == 1 and [ly.name for ly in session.layers] == shown
+
+
+# -- mask stores --------------------------------------------------------------------------
+def _store(tmp_path, name: str = "s.ome.zarr") -> str:
+    s = LabelSession()
+    s.taxonomy = Taxonomy.from_dict(TAX)
+    s.add_instance_layer(np.zeros((24, 30), np.int32))
+    path = str(tmp_path / name)
+    s.create_store(path)
+    s.close_store()
+    return path
+
+
+def test_store_saves_the_objects_and_shows_them_when_reopened(tmp_path) -> None:
+    path = _store(tmp_path)
+    s = LabelSession()
+    s.open_store(path)
+    assert not s.layers_of_role("polygons")
+    _draw(s)
+    before = _objects(s)
+    assert s.store_has_unsaved_edits()  # objects alone are edits to save
+    s.save_store()
+    assert not s.store_has_unsaved_edits()
+    s.close_store()
+    meta = MaskStore.open(path, "r").annotation_meta
+    assert [p["status"] for p in meta["polygons"]] == ["needs-fix"]
+    assert [k["status"] for k in meta["keypoints"]] == ["todo", "approved"]
+    t = LabelSession()
+    t.open_store(path)
+    after = _objects(t)
+    assert after[0] == before[0] and after[1] == before[1] and after[3] == before[3]
+    np.testing.assert_allclose(after[2][0], before[2][0], rtol=0, atol=1e-9)
+
+
+def test_objects_in_a_dataset_of_stores_survive_next_and_prev(tmp_path) -> None:
+    _store(tmp_path, "a.ome.zarr")
+    _store(tmp_path, "b.ome.zarr")
+    s = LabelSession()
+    s.open_dataset([tmp_path / "a.ome.zarr", tmp_path / "b.ome.zarr"])
+    _draw(s)
+    before = _objects(s)
+    s.next()
+    assert not any(s.layers_of_role(r) for r in ("polygons", "rotated", "keypoints"))
+    s.prev()
+    after = _objects(s)
+    assert after[0] == before[0] and after[1] == before[1] and after[3] == before[3]
+
+
+def test_a_malformed_object_in_a_store_is_a_store_error_and_adds_no_layer(tmp_path) -> None:
+    path = _store(tmp_path)
+    with MaskStore.open(path, "r+") as st:
+        meta = st.annotation_meta
+        meta["rotated"] = [{"xywha": [1, 2, 0, 3, 0], "class_id": 1}]
+        st.set_annotation_meta(meta)
+        st.save()
+    s = LabelSession()
+    with pytest.raises(StoreError, match="degenerate") as err:
+        s.open_store(path)
+    assert (err.value.where, err.value.field) == ("rotated[0]", "xywha")
+    assert len(s.layers) == 0 and s.store is None

@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from .._napari_compat import camera, is_masked_paint_atom, undo_redo_deques
-from ..core.errors import SessionError, TaxonomyError
+from ..core.annotation import (
+    OBJECT_KINDS,
+    ImageAnnotation,
+    object_kind_from_dict,
+    object_kind_to_dict,
+)
+from ..core.errors import AnnotationError, SessionError, StoreError, TaxonomyError
 from ..core.store import MaskStore, SaveReport
 from .host import SessionPart
 from .layers import META_KEY, role_of
@@ -111,9 +117,53 @@ class StoreMixin(SessionPart):
         st = self._store
         if st is None or st.read_only:
             return False
-        if st.is_dirty:
+        if st.is_dirty or self._object_kinds_differ(st):
             return True
         return any(self._region_differs(r) for r in self._regions.values())
+
+    # -- polygons, rotated boxes and keypoint sets in the store's annotation tables ----------
+    def _stored_object_kinds(self, st: MaskStore) -> ImageAnnotation | None:
+        """The store's saved polygons, rotated boxes and keypoint sets (masks not read),
+        checked against the taxonomy; None when it holds none.
+
+        Raises
+        ------
+        StoreError
+            A malformed saved object, naming the store, the entry and the field.
+        ObjectKindError
+            An object of a class the taxonomy lacks, keypoints that do not fit the skeleton.
+        """
+        meta = st.annotation_meta
+        if not any(meta.get(kind) for kind in OBJECT_KINDS):
+            return None
+        ann = ImageAnnotation(_store_name(st.path), tuple(st.shape), st.axes)
+        try:
+            for kind in OBJECT_KINDS:
+                items = meta.get(kind) or []
+                if not isinstance(items, list):
+                    raise AnnotationError("must be a list", field=kind, value=type(items).__name__)
+                setattr(ann, kind, [object_kind_from_dict(kind, d, where=f"{kind}[{i}]")
+                                    for i, d in enumerate(items)])  # fmt: skip
+        except AnnotationError as exc:
+            raise exc.replace(StoreError, path=st.path) from None
+        self._check_object_kinds(ann)
+        return ann
+
+    def _object_kind_tables(self, st: MaskStore) -> dict[str, list[dict[str, Any]]]:
+        """Kind -> JSON tables of the objects on the managed layer of that role (only the
+        kinds that have a layer: objects of a kind without one are kept as stored)."""
+        ann = ImageAnnotation(_store_name(st.path), tuple(st.shape), st.axes)
+        self._object_kinds_into(ann)
+        return {kind: [object_kind_to_dict(kind, it) for it in getattr(ann, kind)]
+                for kind in OBJECT_KINDS if self.layers_of_role(kind)}  # fmt: skip
+
+    def _object_kinds_differ(self, st: MaskStore) -> bool:
+        """True when the object-kind layers differ from the store's saved tables."""
+        if not any(self.layers_of_role(kind) for kind in OBJECT_KINDS):
+            return False
+        meta = st.annotation_meta
+        tables = self._object_kind_tables(st)
+        return any(items != (meta.get(kind) or []) for kind, items in tables.items())
 
     # -- open / create ---------------------------------------------------------------------
     def open_store(
@@ -145,6 +195,7 @@ class StoreMixin(SessionPart):
         shown = getattr(self, "_team_store_labels", None)  # TeamMixin: the annotator's own
         try:
             names = shown(st) if shown is not None else st.label_names()
+            kinds = self._stored_object_kinds(st)  # checked before any layer is added
         except BaseException:
             st.close()
             raise
@@ -161,6 +212,8 @@ class StoreMixin(SessionPart):
         if boxes:
             ann = st.read_annotation()
             self.add_boxes_layer(ann.boxes, ndim=len(st.shape))
+        if kinds is not None:
+            self._show_object_kinds_of(kinds)
         found = {"notes": list(st.notes)} if st.notes else {}
         self._record("open_store", path=st.path, mode=mode, labels=st.label_names(), **found)
         return st
@@ -428,6 +481,13 @@ class StoreMixin(SessionPart):
         boxes = [b.to_dict() for b in self.boxes_list(box)] if box is not None else []
         changed = boxes != (meta.get("boxes") or [])
         meta["boxes"] = boxes
+        for kind, items in self._object_kind_tables(st).items():
+            if items != (meta.get(kind) or []):
+                changed = True
+            if items:
+                meta[kind] = items
+            else:
+                meta.pop(kind, None)
         free = dict(meta.get("metadata") or {})
         if st.is_dirty or changed:  # what is saved now is made under this taxonomy version
             changed |= free.get("taxonomy_version") != self.taxonomy.version
