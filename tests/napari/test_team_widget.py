@@ -109,8 +109,13 @@ def test_show_pair_and_decide_on_an_object(widget, qtbot, errors):
     s = widget.session
     assert "difference ana / bob" in s.layers and s.reviewing
     assert "only B: 32 px, class differs: 36 px" in widget.adjudication.text()
-    widget.object_id.setValue(3)
-    widget.source.setCurrentText("B")
+    diff = s.layers["difference ana / bob"]
+
+    class Click:  # what napari hands a mouse callback
+        position = (31.0, 31.0)
+
+    diff.mouse_drag_callbacks[-1](diff, Click())  # bob's lone object under the click
+    assert (widget.object_id.value(), widget.source.currentText()) == (3, "B")
     widget.decide("accept_b")
     assert not errors
     assert (s.instances.data[30:34, 30:34] > 0).all()

@@ -117,6 +117,9 @@ def test_difference_layer_and_side_by_side(session):
     assert int((diff.data == 3).sum()) == 36 and int((diff.data == 1).sum()) == 16
     assert int((diff.data == 2).sum()) == 16 + 16
     assert session.adjudication["counts"] == {"only A": 16, "only B": 32, "class differs": 36}
+    assert session.object_at((31, 31)) == ("b", 3)  # only bob has an object there
+    assert session.object_at((5.2, 4.8)) == ("a", 1)
+    assert session.object_at((0, 39)) is None and session.object_at((99, 0)) is None
     layers = session.show_annotators("ana", "bob", mode="side_by_side")
     assert diff not in session.layers  # the previous view is replaced
     names = [ly.name for ly in layers]

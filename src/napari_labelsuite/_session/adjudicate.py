@@ -319,6 +319,23 @@ class AdjudicationMixin(SessionPart):
             return None
         return {k: v for k, v in self._adjudication.items() if k not in ("anns", "layers")}
 
+    def object_at(self, position: Any) -> tuple[str, int] | None:
+        """``(source, object id)`` of the annotators' object at ``position`` (data
+        coordinates of the image shown): A's object when A has one there, else B's; None
+        when neither has. For picking the object to decide on in the difference view."""
+        adj = self._require_pair()
+        idx = tuple(int(round(float(v))) for v in position)
+        ann_a, ann_b = adj["anns"]
+        shape = tuple(ann_a.shape)
+        if len(idx) != len(shape) or any(not 0 <= i < n for i, n in zip(idx, shape)):
+            return None
+        for src, ann in (("a", ann_a), ("b", ann_b)):
+            if ann.instances is not None:
+                v = int(np.asarray(ann.instances[idx]))
+                if v:
+                    return src, v
+        return None
+
     def _require_pair(self) -> dict[str, Any]:
         adj = self._adjudication
         item = self.current

@@ -347,14 +347,32 @@ class TeamWidget(SessionWidget):
             self.b.currentText(),
             mode=VIEWS[self.view.currentText()],
         )
-        for layer in self._watched:
-            layer.events.selected_label.disconnect(self._picked)
-        self._watched = []
+        self._unwatch()
         for layer in layers or []:
-            if hasattr(layer.events, "selected_label") and not layer.name.startswith("difference"):
+            if layer.name.startswith("difference"):
+                # a click on the difference picks the annotators' object under it
+                layer.mouse_drag_callbacks.append(self._clicked)
+                self._watched.append(layer)
+            elif hasattr(layer.events, "selected_label"):
                 layer.events.selected_label.connect(self._picked)
                 self._watched.append(layer)
         self.refresh()
+
+    def _unwatch(self) -> None:
+        for layer in self._watched:
+            if self._clicked in layer.mouse_drag_callbacks:
+                layer.mouse_drag_callbacks.remove(self._clicked)
+            else:
+                layer.events.selected_label.disconnect(self._picked)
+        self._watched = []
+
+    def _clicked(self, layer: Any, event: Any) -> None:
+        """A click on the difference layer: the object under it becomes the object."""
+        found = self.guarded(self.session.object_at, layer.world_to_data(event.position))
+        if found:
+            src, oid = found
+            self.object_id.setValue(oid)
+            self.source.setCurrentText(src.upper())
 
     def _picked(self, event: Any) -> None:
         """An object picked in A's or B's labels (napari's picker) becomes the object."""
@@ -387,8 +405,6 @@ class TeamWidget(SessionWidget):
 
     def _release(self) -> None:
         self.session.provenance_recorded.disconnect(self._on_recorded)
-        for layer in self._watched:
-            layer.events.selected_label.disconnect(self._picked)
-        self._watched = []
+        self._unwatch()
         self._timer.stop()
         super()._release()
