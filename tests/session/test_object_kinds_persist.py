@@ -183,3 +183,15 @@ def test_a_malformed_object_in_a_store_is_a_store_error_and_adds_no_layer(tmp_pa
         s.open_store(path)
     assert (err.value.where, err.value.field) == ("rotated[0]", "xywha")
     assert len(s.layers) == 0 and s.store is None
+
+
+# -- review fixes ----------------------------------------------------------------------------
+def test_the_first_keypoint_set_is_object_0_in_the_layer_and_in_the_effort_log(session) -> None:
+    layer = session.add_keypoints_layer()
+    session.set_active_class(2)
+    layer.mode = "add"  # napari's point tool: the effort log counts the click
+    layer.add(np.array([[6.0, 5.0]]))
+    layer.add(np.array([[7.0, 9.0]]))  # the same person's next keypoint
+    assert layer.features["object"].tolist() == [0, 0]
+    recs = [r for r in session.effort_records() if r.route == "keypoints"]
+    assert [(r.action, r.object_id, r.class_id) for r in recs] == [("point", 0, 2)] * 2

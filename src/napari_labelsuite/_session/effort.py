@@ -408,14 +408,15 @@ class _PaintEffort(_EffortListener):
         )
 
 
-def _feature(layer: Any, column: str, i: int) -> int | None:
-    """Row ``i`` of a numeric features column as an int (None if missing, NaN or 0)."""
+def _feature(layer: Any, column: str, i: int, *, zero: bool = False) -> int | None:
+    """Row ``i`` of a numeric features column as an int (None if missing, NaN or 0;
+    with ``zero``, 0 is a value: keypoint sets are numbered from 0, like shapes)."""
     feats = layer.features
     if column not in feats or not 0 <= i < len(feats):
         return None
     value = feats[column].iloc[i]
     try:
-        return None if pd.isna(value) or not value else int(value)
+        return None if pd.isna(value) or (not value and not zero) else int(value)
     except (TypeError, ValueError):
         return None
 
@@ -510,7 +511,7 @@ class _PointsEffort(_EffortListener):
                 return  # points added from code log their own actions
             for i in sorted({i % len(layer.data) for i in idx}):
                 # a point is an object; a keypoint belongs to its keypoint set
-                obj = i if role == "points" else _feature(layer, "object", i)
+                obj = i if role == "points" else _feature(layer, "object", i, zero=True)
                 session._log_effort(
                     route,
                     "point",
