@@ -105,3 +105,13 @@ def test_pickers_follow_layers_added_and_removed(scene):
     assert session.augment_object_layer("polygons") is tri
     session.add_polygons_layer([{"xy": SQUARE, "class_id": 1, "instance_id": 2}], name="late")
     assert w.object_layers["polygons"].choices == ("(none)", "polygons", "late")
+
+
+def test_a_layer_adopted_as_polygons_joins_the_picker(scene):
+    viewer, session, w, tri, sq = scene
+    mine = viewer.add_shapes([TRIANGLE[:, ::-1] - 0.5], shape_type="polygon", name="mine")
+    assert "mine" not in w.object_layers["polygons"].choices  # not a polygons layer yet
+    session.manage_layer(mine, "polygons")
+    assert "mine" in w.object_layers["polygons"].choices
+    w.object_layers["polygons"].value = "mine"
+    assert session.augment_object_layer("polygons") is mine

@@ -191,6 +191,8 @@ class AugmentWidget(SessionWidget):
         self._refresh_list()
         self.session.pipeline_changed.connect(self._on_pipeline)
         self.session.augment_objects_changed.connect(self._show_object_layers)
+        # a layer adopted with manage_layer gets its role without being inserted
+        self.session.provenance_recorded.connect(self._on_recorded)
 
     # -- layer choices ----------------------------------------------------------------------
     def _layers_of(self, kind: str) -> list:
@@ -226,6 +228,10 @@ class AugmentWidget(SessionWidget):
         if (chosen.name if chosen is not None else _NONE) == value:
             return
         self.guarded(self.session.set_augment_object_layer, role, self._layer(value))
+
+    def _on_recorded(self, entry: dict) -> None:
+        if entry.get("action") == "manage_layer":
+            self._show_object_layers()
 
     def _show_object_layers(self, *_: Any) -> None:
         """Show the session's rotated-box, keypoint and polygon layers for the preview."""
@@ -430,6 +436,7 @@ class AugmentWidget(SessionWidget):
         super()._release()
         self.session.pipeline_changed.disconnect(self._on_pipeline)
         self.session.augment_objects_changed.disconnect(self._show_object_layers)
+        self.session.provenance_recorded.disconnect(self._on_recorded)
         # unconditional: disconnecting a callback that is not connected does nothing
         self.viewer.dims.events.current_step.disconnect(self._on_plane)
         self.viewer.layers.events.inserted.disconnect(self._refresh_layers)
