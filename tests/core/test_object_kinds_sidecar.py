@@ -216,3 +216,47 @@ def test_a_malformed_object_is_a_format_error_naming_file_entry_and_field(
     assert err.value.path == str(jp)
     assert err.value.field == field
     assert err.value.where.startswith(f"annotation {kind}[{index}]")
+
+
+# -- review fix: polygon matching rasterises the rings where they lie ----------------------
+#: float vertices whose pycocotools raster changes by one pixel when the ring is first
+#: shifted by an integer into its bounding box (the last bits of the floats change)
+SHIFT_SENSITIVE = np.array([
+    [323.5752474815994, 490.47406737176516], [313.611282867322, 484.996218744662],
+    [291.4952959573982, 476.5168946882658], [295.83602718576907, 470.0610312256994],
+    [318.6311632008553, 470.90442930407687], [329.01855228495305, 476.9204368903068],
+])  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_polygon_iou_is_pycocotools_iou_on_the_full_frame_for_float_vertices():
+    mask_utils = pytest.importorskip("pycocotools.mask")
+    from napari_labelsuite.core.qc import match_polygons
+
+    H = W = 700
+
+    def coco(xy: np.ndarray) -> np.ndarray:
+        return mask_utils.decode(mask_utils.frPyObjects([xy.ravel().tolist()], H, W))[:, :, 0]
+
+    # the sensitive ring really does change when shifted into its box first
+    x0, y0 = (int(v) for v in np.floor(SHIFT_SENSITIVE.min(axis=0)))
+    moved = SHIFT_SENSITIVE - [x0, y0]
+    crop = mask_utils.decode(mask_utils.frPyObjects([moved.ravel().tolist()], H - y0, W - x0))
+    assert (coco(SHIFT_SENSITIVE)[y0:, x0:] != crop[:, :, 0]).sum() == 1
+    rng = np.random.default_rng(3)
+    rings = [SHIFT_SENSITIVE]
+    for _ in range(30):
+        c, ang = rng.uniform(200, 650, 2), np.sort(rng.uniform(0, 2 * np.pi, 7))
+        r = rng.uniform(3, 25, 7)
+        rings.append(np.column_stack([c[0] + r * np.cos(ang), c[1] + r * np.sin(ang)]))
+    for xy in rings:
+        # against its integer bounding box: the IoU counts every pixel of the raster
+        lo, hi = np.floor(xy.min(axis=0)), np.ceil(xy.max(axis=0))
+        box = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+        got = match_polygons([Polygon(Ring(xy), 1)], [Polygon(Ring(box), 1)], 1e-9)
+        want = mask_utils.iou(
+            [mask_utils.encode(np.asfortranarray(coco(xy)))],
+            [mask_utils.encode(np.asfortranarray(coco(box)))],
+            [0],
+        )[0, 0]
+        assert got.iou.tolist() == [want]
