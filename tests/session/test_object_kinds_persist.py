@@ -195,3 +195,12 @@ def test_the_first_keypoint_set_is_object_0_in_the_layer_and_in_the_effort_log(s
     assert layer.features["object"].tolist() == [0, 0]
     recs = [r for r in session.effort_records() if r.route == "keypoints"]
     assert [(r.action, r.object_id, r.class_id) for r in recs] == [("point", 0, 2)] * 2
+
+
+def test_export_dataset_writes_the_saved_rotated_boxes(session, tmp_path) -> None:
+    session.add_rotated_boxes_layer([RotatedBox(15.5, 10.5, 8.0, 4.0, 0.0, 1, difficult=True)])
+    session.next()  # saved on leaving the image
+    files = session.export_dataset(tmp_path / "out", "dota")
+    (txt,) = [f for f in files if f.name == "a.txt"]
+    assert txt.read_text().split() == ["11.5", "8.5", "19.5", "8.5", "19.5", "12.5", "11.5",
+                                       "12.5", "ship", "1"]  # fmt: skip
