@@ -8,6 +8,7 @@ from .keypoints import (
     flip_keypoints,
     match_keypoints,
     oks,
+    skeleton_segments,
 )
 from .polygons import Polygon, Ring, check_polygon, mask_to_rings, rings_to_mask
 from .rotated import (
@@ -44,4 +45,5 @@ __all__ = [
     "rbox_iou_pairs",
     "rbox_to_corners",
     "rings_to_mask",
+    "skeleton_segments",
 ]

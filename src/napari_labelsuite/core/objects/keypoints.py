@@ -12,7 +12,7 @@ Object keypoint similarity (OKS) follows pycocotools' ``COCOeval.computeOks``:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "flip_keypoints",
     "match_keypoints",
     "oks",
+    "skeleton_segments",
 ]
 
 #: pycocotools' per-keypoint sigmas for the 17 COCO person keypoints
@@ -221,3 +222,111 @@ def match_keypoints(
         out_b.append(ib[c[sel]])
         out_v.append(v[sel])
     return gather_matches(out_a, out_b, out_v)
+
+
+def skeleton_segments(
+    keypoints: Sequence[Keypoints] | np.ndarray,
+    skeletons: Mapping[int, Skeleton],
+    *,
+    objects: Any = None,
+    class_ids: Any = None,
+    keypoint: Any = None,
+    visibility: Any = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The skeleton edges to draw: one segment per edge whose two keypoints are labelled.
+
+    Either a list of :class:`Keypoints` sets, or one row per placed point: ``keypoints``
+    (N, D) coordinates (the leading D - 2 are the plane) with ``objects`` (N,) the set
+    each point belongs to, ``class_ids`` (N,), ``keypoint`` (N,) its index among its
+    class's skeleton names (-1: unknown) and ``visibility`` (N,). An edge ``(p, q)`` of a
+    class in ``skeletons`` is drawn for an object that has points p and q with visibility
+    > 0 on one plane; classes without a skeleton draw nothing. All objects of a class are
+    joined at once (a table of object x keypoint), so many thousand points cost a few
+    array operations.
+
+    Returns
+    -------
+    segments : (M, 2, D) float array
+        The two ends of each edge; for Keypoints sets the coordinates are
+        ``(*plane, x, y)`` (pixel edges, as ``Keypoints.xyv``), for rows the rows of
+        ``keypoints``.
+    class_ids, object_ids : (M,) int arrays
+        The class and the object (index of the set, or ``objects`` value) of each edge.
+    """
+    if objects is None:
+        coords, objects, class_ids, keypoint, visibility = _rows_of_sets(keypoints)
+    else:
+        coords = np.asarray(keypoints, float)
+    n = len(coords)
+    if coords.ndim != 2:
+        raise ObjectKindError("point coordinates must be (N, D)", field="keypoints",
+                              value=coords.shape)  # fmt: skip
+    obj = np.asarray(objects).reshape(-1)
+    cls = np.asarray(class_ids).reshape(-1)
+    kpi = np.asarray(keypoint).reshape(-1)
+    vis = np.asarray(visibility, float).reshape(-1)
+    if not (len(obj) == len(cls) == len(kpi) == len(vis) == n):
+        raise ObjectKindError(
+            "one object, class, keypoint index and visibility per point is needed",
+            field="keypoint", value=(n, len(obj), len(cls), len(kpi), len(vis)),
+        )  # fmt: skip
+    d = coords.shape[1]
+    segs, seg_cls, seg_obj = [], [], []
+    for cid, sk in skeletons.items():
+        if not sk.edges:
+            continue
+        k = len(sk.names)
+        rows = np.flatnonzero((cls == cid) & (vis > 0) & (kpi >= 0) & (kpi < k))
+        if not len(rows):
+            continue
+        uobj, inv = np.unique(obj[rows], return_inverse=True)
+        table = np.full((len(uobj), k), -1, np.intp)  # object x keypoint -> row
+        table[inv, kpi[rows].astype(np.intp)] = rows
+        edges = np.asarray(sk.edges, np.intp)
+        a, b = table[:, edges[:, 0]], table[:, edges[:, 1]]  # (objects, edges)
+        ok = (a >= 0) & (b >= 0)
+        oi, _ = np.nonzero(ok)
+        ra, rb = a[ok], b[ok]
+        if d > 2:  # both ends on one plane
+            same = (np.round(coords[ra, :-2]) == np.round(coords[rb, :-2])).all(axis=1)
+            oi, ra, rb = oi[same], ra[same], rb[same]
+        segs.append(np.stack([coords[ra], coords[rb]], axis=1))
+        seg_cls.append(np.full(len(ra), int(cid)))
+        seg_obj.append(uobj[oi])
+    if not segs:
+        return np.zeros((0, 2, d)), np.zeros(0, int), np.zeros(0, int)
+    return (
+        np.concatenate(segs),
+        np.concatenate(seg_cls).astype(int),
+        np.concatenate(seg_obj).astype(int),
+    )
+
+
+def _rows_of_sets(
+    sets: Sequence[Keypoints] | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Keypoint sets as rows: ``(*plane, x, y)``, object, class, keypoint index, visibility."""
+    coords, obj, cls, kpi, vis = [], [], [], [], []
+    for j, kp in enumerate(sets):
+        if not isinstance(kp, Keypoints):
+            raise ObjectKindError(
+                "keypoints are Keypoints sets, or rows given with objects, class_ids, "
+                "keypoint and visibility", where=f"keypoints[{j}]", value=type(kp).__name__,
+            )  # fmt: skip
+        xyv = check_keypoints(kp.xyv, where=f"keypoints[{j}]")
+        m = len(xyv)
+        plane = np.broadcast_to(np.asarray(kp.plane, float), (m, len(kp.plane)))
+        coords.append(np.hstack([plane, xyv[:, :2]]))
+        obj.append(np.full(m, j))
+        cls.append(np.full(m, int(kp.class_id)))
+        kpi.append(np.arange(m))
+        vis.append(xyv[:, 2])
+    if not coords:
+        z = np.zeros(0)
+        return np.zeros((0, 2)), z, z, z, z
+    if len({c.shape[1] for c in coords}) > 1:
+        planes = sorted({c.shape[1] - 2 for c in coords})
+        raise ObjectKindError("all keypoint sets must have planes of one length",
+                              field="plane", value=planes)  # fmt: skip
+    cat = np.concatenate
+    return cat(coords), cat(obj), cat(cls), cat(kpi), cat(vis)
