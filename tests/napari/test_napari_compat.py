@@ -229,6 +229,7 @@ def test_fit_partial_label_updates_writes_the_strided_patch(
     reslices, writes = [], []
     real_slice, real_set = layer.set_view_slice, visual.node._texture.scale_and_set_data
     layer.set_view_slice = lambda *a, **k: (reslices.append(1), real_slice(*a, **k))[1]
+
     def spy(data, **kw):  # partial writes carry an offset; redraws of the whole do not
         if "offset" in kw:
             writes.append((np.array(data), tuple(kw["offset"])))
