@@ -321,6 +321,18 @@ def test_bad_coarse_margin_is_refused(margin):
     assert err.value.field == "coarse_margin" and err.value.value == margin
 
 
+def test_prediction_of_a_strided_block_equals_its_copy(monkeypatch):
+    from napari_labelsuite.core.classifier import forest as forest_module
+
+    monkeypatch.setattr(forest_module, "PREDICT_ROWS", 500)  # runs of 5 lines, the last of 4
+    img, _, scr = _blobs()
+    clf = PixelClassifier(**SMALL).fit(img, scr)
+    feats = block_features(img, (slice(0, 128), slice(0, 128)), clf.features)
+    view = feats[:, 3:120:2, 5:101]  # strided: runs are copied one at a time
+    flat = np.ascontiguousarray(view).reshape(view.shape[0], -1)
+    np.testing.assert_array_equal(clf._proba_planar(view), clf._proba_planar(flat))
+
+
 def test_retraining_after_a_new_stroke_reuses_cached_features():
     img, gt, scr = _blobs()
     clf = PixelClassifier(tile=(64, 64), **SMALL).fit(img, scr)

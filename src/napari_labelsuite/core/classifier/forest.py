@@ -320,7 +320,8 @@ class PixelClassifier:
 
     # -- prediction --------------------------------------------------------------------
     def _proba_planar(self, planes: np.ndarray) -> np.ndarray:
-        """Probabilities ``(n_pixels, n_classes)`` of features given as ``(F, n_pixels)``.
+        """Probabilities ``(n_pixels, n_classes)`` of features given as ``(F, n_pixels)``
+        or ``(F, *spatial)`` (any strides: pixels in C order; each run is copied alone).
 
         Exactly scikit-learn's ``predict_proba`` (the trees' leaf values summed in float64
         in tree order, divided by the number of trees), computed differently: scikit-learn
@@ -331,21 +332,25 @@ class PixelClassifier:
         and their values are added in place; the runs are spread over ``n_jobs`` threads.
         """
         assert self.classes_ is not None
-        n = planes.shape[1]
+        n_feat, lines = planes.shape[0], planes.shape[1]
+        per_line = int(np.prod(planes.shape[2:]))  # pixels in a slice of the first axis
+        n = lines * per_line
         self.n_evaluated_ += n
         n_classes = len(self.classes_)
         out = np.empty((n, n_classes), dtype=np.float32)
         trees = [(e.tree_, e.tree_.value[:, 0, :n_classes]) for e in self.forest_.estimators_]
+        step = max(1, PREDICT_ROWS // max(per_line, 1))
 
         def run(start: int) -> None:
-            rows = np.ascontiguousarray(planes[:, start : start + PREDICT_ROWS].T)
+            part = planes[:, start : start + step].reshape(n_feat, -1)
+            rows = np.ascontiguousarray(part.T)
             acc = np.zeros((rows.shape[0], n_classes), np.float64)
             for tree, value in trees:
                 acc += np.take(value, tree.apply(rows), axis=0)
             acc /= len(trees)
-            out[start : start + PREDICT_ROWS] = acc
+            out[start * per_line : start * per_line + rows.shape[0]] = acc
 
-        starts = range(0, n, PREDICT_ROWS)
+        starts = range(0, lines, step)
         workers = min(_n_workers(self.forest_options.get("n_jobs")), len(starts))
         if workers <= 1:
             for start in starts:
@@ -384,10 +389,8 @@ class PixelClassifier:
 
     def _proba_of(self, feats: np.ndarray) -> np.ndarray:
         """Probabilities ``(*spatial, n_classes)`` of features ``(F, *spatial)``."""
-        shp = feats.shape[1:]
-        planes = np.ascontiguousarray(feats).reshape(feats.shape[0], -1)
-        proba = self._proba_planar(planes)
-        return proba.reshape(*shp, proba.shape[-1])
+        proba = self._proba_planar(feats)  # strided views are copied run by run
+        return proba.reshape(*feats.shape[1:], proba.shape[-1])
 
     def predict_proba_block(self, image: Any, region: Region, *, cache: bool = True) -> np.ndarray:
         """Class probabilities of the pixels of ``region``: ``(*region_shape, n_classes)``.
