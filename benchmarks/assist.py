@@ -23,7 +23,12 @@
 Goals: NoC@85 <= 3.0, NoC@90 <= 5.0, <= 5% not reaching 0.85, clicks <= 1/3 of polygon
 vertices; classical median <= 100 ms, p95 <= 250 ms; ONNX decode <= 50 ms.
 
-Run: ``python benchmarks/assist.py [--objects N] [--store-size 20000]``
+It also prints where the real image's clicks go: by what the first click got wrong
+(merged a neighbour, leaked into the background, stopped short) and by object size, with
+each group's share of all clicks (``--table`` lists every object).
+
+Run: ``python benchmarks/assist.py [--objects N] [--real-objects N] [--table] [--real-only]
+[--store-size 20000]``
 """
 
 from __future__ import annotations
@@ -53,13 +58,15 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def simulate(image, gt_obj, engine, max_clicks=20, pad=64):
-    """Clicks to IoU 0.85 and 0.90 (None: not reached) and each click's latency."""
+    """Clicks to IoU 0.85 and 0.90 (None: not reached), each click's latency, the IoU after
+    each click and the first click's mask."""
     rows, cols = np.nonzero(gt_obj)
     r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, gt_obj.shape[0])
     c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, gt_obj.shape[1])
     g = gt_obj[r0:r1, c0:c1]  # errors are looked for near the object
-    pts, labels, pred_full, times = [], [], None, []
+    pts, labels, pred_full, times, ious = [], [], None, [], []
     n85 = n90 = None
+    first = None
     for k in range(max_clicks):
         if pred_full is None:
             p, _ = interior(g)
@@ -78,12 +85,15 @@ def simulate(image, gt_obj, engine, max_clicks=20, pad=64):
         )
         times.append(time.perf_counter() - t0)
         v = iou(pred_full, gt_obj)
+        ious.append(v)
+        if first is None:
+            first = pred_full
         if n85 is None and v >= 0.85:
             n85 = k + 1
         if n90 is None and v >= 0.90:
             n90 = k + 1
             break
-    return n85, n90, times
+    return n85, n90, times, ious, first
 
 
 def polygon_vertices(gt_obj: np.ndarray, target: float) -> int | None:
@@ -107,10 +117,11 @@ def run_dataset(name, image, gt, engine, n_objects, rng):
     ids = [i for i in np.unique(gt) if i]
     if n_objects and len(ids) > n_objects:
         ids = sorted(rng.choice(ids, n_objects, replace=False))
-    n85s, n90s, fails, times, v85, v90 = [], [], 0, [], [], []
+    n85s, n90s, fails, times, v85, v90, per_object = [], [], 0, [], [], [], []
     for i in ids:
         obj = gt == i
-        n85, n90, t = simulate(image, obj, engine)
+        n85, n90, t, ious, first = simulate(image, obj, engine)
+        per_object.append(first_click_row(int(i), obj, gt, first, ious, n85, n90))
         n85s.append(n85 or 20)
         n90s.append(n90 or 20)
         fails += n85 is None
@@ -129,8 +140,69 @@ def run_dataset(name, image, gt, engine, n_objects, rng):
         "poly85": float(np.mean(v85)) if v85 else float("nan"),
         "poly90": float(np.mean(v90)) if v90 else float("nan"),
         "times": times,
+        "per_object": per_object,
     }
     return row
+
+
+def first_click_row(i, obj, gt, first, ious, n85, n90):
+    """Where an object's clicks go: its size, IoU after clicks 1-3, and what the first
+    click got wrong (``merged``: took >10% of the object's area from other objects;
+    ``leaked``: >10% from the background; ``short``: missed >10% of the object)."""
+    area = int(obj.sum())
+    fp = first & ~obj
+    other = fp & (gt > 0)
+    kinds = []
+    if other.sum() > 0.1 * area:
+        kinds.append("merged")
+    if (fp & (gt == 0)).sum() > 0.1 * area:
+        kinds.append("leaked")
+    if (obj & ~first).sum() > 0.1 * area:
+        kinds.append("short")
+    after = [ious[k] if k < len(ious) else ious[-1] for k in range(3)]
+    return {
+        "id": i,
+        "area": area,
+        "iou1": after[0],
+        "iou2": after[1],
+        "iou3": after[2],
+        "n85": n85 or 20,
+        "n90": n90 or 20,
+        "first": "+".join(kinds) or "ok",
+    }
+
+
+def print_click_table(row, every=False):
+    """Where the clicks of one image go (by first-click outcome and by object size)."""
+    objs = row["per_object"]
+    total = sum(o["n90"] for o in objs)
+    print(f"\nWhere the clicks go: {row['name']}, {len(objs)} objects, {total} clicks to IoU 0.90")
+    cols = ("objs", "NoC@85", "NoC@90", "never90", "clicks")
+    print(f"{'group':34s} " + " ".join(f"{c:>7s}" for c in cols))
+
+    def line(name, sel):
+        if not sel:
+            return
+        n90 = [o["n90"] for o in sel]
+        print(
+            f"{name:34s} {len(sel):7d} {np.mean([o['n85'] for o in sel]):7.2f} "
+            f"{np.mean(n90):7.2f} {np.mean([v == 20 for v in n90]):7.0%} "
+            f"{sum(n90) / max(total, 1):7.0%}"
+        )
+
+    for kind in sorted({o["first"] for o in objs}):
+        line(f"first click: {kind}", [o for o in objs if o["first"] == kind])
+    for lo, hi in ((0, 150), (150, 300), (300, 450), (450, 600), (600, 10**9)):
+        label = f"area {lo}-{hi}" if hi < 10**9 else f"area >= {lo}"
+        line(label, [o for o in objs if lo <= o["area"] < hi])
+    if every:
+        cols = ("id", "area", "iou1", "iou2", "iou3", "n85", "n90")
+        print(" ".join(f"{c:>5s}" for c in cols) + " first click")
+        for o in sorted(objs, key=lambda o: -o["n90"]):
+            print(
+                f"{o['id']:5d} {o['area']:5d} {o['iou1']:5.2f} {o['iou2']:5.2f} "
+                f"{o['iou3']:5.2f} {o['n85']:5d} {o['n90']:5d} {o['first']}"
+            )
 
 
 def stardist_sample():
@@ -271,34 +343,8 @@ def onnx_decode_latency(n=30):
     return times, encode_s
 
 
-def ms(times, q):
-    return 1000 * float(np.percentile(times, q))
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--objects", type=int, default=60, help="objects per image (0: all)")
-    ap.add_argument("--store-size", type=int, default=20000)
-    ap.add_argument("--store-clicks", type=int, default=40)
-    args = ap.parse_args()
-    rng = np.random.default_rng(0)
-    engine = ClassicalEngine()
-    rows = []
-    real = stardist_sample()
-    if real is None:
-        print("real nuclei: stardist is not installed (pip install stardist); skipped")
-    else:
-        rows.append(
-            run_dataset("real DSB2018 nuclei (stardist)", *real, engine, args.objects, rng)
-        )
-    syn = make_cells_2d((1024, 1024), seed=0)
-    rows.append(
-        run_dataset(
-            "synthetic sample 1024^2", syn.image[0], syn.instances, engine, args.objects, rng
-        )
-    )
-    rows.append(run_dataset("hard synthetic 512^2", *hard_synthetic(), engine, args.objects, rng))
-
+def print_rows(rows):
+    """The clicks-per-object table, beside the polygon vertices a person needs."""
     print("\nClicks per object (simulated annotator, classical engine) vs polygon vertices")
     cols = ["objs", "NoC@85", "NoC@90", ">20@85", "poly@85", "poly@90", "ratio90"]
     widths = [4, 7, 7, 7, 8, 8, 8]
@@ -311,6 +357,48 @@ def main() -> None:
             f"{100 * r['fail']:6.1f}% {r['poly85']:8.1f} {r['poly90']:8.1f} {ratio:8.2f}"
         )
     print("goals: NoC@85 <= 3.0, NoC@90 <= 5.0, <= 5% over 20 clicks, ratio <= 0.33")
+
+
+def ms(times, q):
+    return 1000 * float(np.percentile(times, q))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--objects", type=int, default=60, help="objects per synthetic image (0: all)")
+    ap.add_argument(
+        "--real-objects", type=int, default=0, help="objects of the real image (0: all)"
+    )
+    ap.add_argument("--table", action="store_true", help="also list every real object's clicks")
+    ap.add_argument(
+        "--real-only", action="store_true", help="only the real image's clicks (no latency)"
+    )
+    ap.add_argument("--store-size", type=int, default=20000)
+    ap.add_argument("--store-clicks", type=int, default=40)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    engine = ClassicalEngine()
+    rows = []
+    real = stardist_sample()
+    if real is None:
+        print("real nuclei: stardist is not installed (pip install stardist); skipped")
+    else:
+        rows.append(
+            run_dataset("real DSB2018 nuclei (stardist)", *real, engine, args.real_objects, rng)
+        )
+        print_click_table(rows[-1], every=args.table)
+        if args.real_only:
+            print_rows(rows)
+            return
+    syn = make_cells_2d((1024, 1024), seed=0)
+    rows.append(
+        run_dataset(
+            "synthetic sample 1024^2", syn.image[0], syn.instances, engine, args.objects, rng
+        )
+    )
+    rows.append(run_dataset("hard synthetic 512^2", *hard_synthetic(), engine, args.objects, rng))
+
+    print_rows(rows)
 
     print("\nLatency per click")
     syn_times = rows[-2]["times"]
