@@ -204,3 +204,19 @@ def test_export_dataset_writes_the_saved_rotated_boxes(session, tmp_path) -> Non
     (txt,) = [f for f in files if f.name == "a.txt"]
     assert txt.read_text().split() == ["11.5", "8.5", "19.5", "8.5", "19.5", "12.5", "11.5",
                                        "12.5", "ship", "1"]  # fmt: skip
+
+
+def test_a_keypoint_set_started_by_hand_after_reopening_is_todo_and_unlinked(session) -> None:
+    xyv = np.array([[5.5, 6.5, 2], [0, 0, 0], [0, 0, 0]])
+    session.add_keypoints_layer([Keypoints(xyv, 2, instance_id=7)])
+    kps = session.layers_of_role("keypoints")[0]
+    session.set_object_review_status("approved", 0, kps)
+    session.next()
+    session.prev()
+    kps = session.layers_of_role("keypoints")[0]
+    session.set_active_class(2)
+    kps.add(np.array([[20.0, 25.0]]))  # outside every box: a new person
+    first, new = session._object_kinds_into(session.to_annotation()).keypoints
+    assert (first.instance_id, first.status) == (7, "approved")
+    assert (new.instance_id, new.status, new.attributes) == (0, "todo", {})
+    assert new.xyv.tolist() == [[25.5, 20.5, 2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]

@@ -409,6 +409,8 @@ class DatasetMixin(SessionPart):
                    for rb in ann.rotated]  # fmt: skip
             _set_columns(layer, {_SOURCE_CORNERS: src},
                          [rb.attributes or {} for rb in ann.rotated], attrs)  # fmt: skip
+            _neutral_defaults(layer, {"instance_id": 0, "status": "todo", _SOURCE_CORNERS: None},
+                              attrs)  # fmt: skip
             out.append(layer)
         if ann.keypoints:
             layer = self.add_keypoints_layer(list(ann.keypoints), ndim=nd)
@@ -420,6 +422,7 @@ class DatasetMixin(SessionPart):
                  "status": [sets[j].status for j in objs]},
                 [sets[j].attributes for j in objs], attrs,
             )  # fmt: skip
+            _neutral_defaults(layer, {"instance_id": 0, "status": "todo"}, attrs)
             out.append(layer)
         return out
 
@@ -697,3 +700,14 @@ def _set_columns(
         if a in feats.columns or any(a in d for d in attributes):
             feats[a] = pd.Series([d.get(a) for d in attributes], dtype=object, index=feats.index)
     layer.features = feats
+
+
+def _neutral_defaults(layer: Any, values: dict[str, Any], names: list[str]) -> None:
+    """Defaults of ``layer``'s columns for shapes or points added by hand: ``values`` and
+    no attribute, instead of napari's copy of the last row (a new object would take
+    another object's instance id, review status and attributes)."""
+    table = layer.feature_defaults
+    defaults = table.iloc[0].to_dict() if len(table) else {}
+    defaults.update({c: v for c, v in values.items() if c in layer.features.columns})
+    defaults.update({a: None for a in names if a in layer.features.columns})
+    layer.feature_defaults = defaults

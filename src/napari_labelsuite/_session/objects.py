@@ -32,7 +32,8 @@ __all__ = ["ObjectsMixin"]
 
 _RB_COLUMNS = ("class", "class_id", "instance_id", "angle", "status", "difficult")
 _BOX_COLS = ("box_x0", "box_y0", "box_x1", "box_y1")
-_KP_COLUMNS = ("object", "class", "class_id", "keypoint", "visibility", *_BOX_COLS)
+_KP_COLUMNS = ("object", "class", "class_id", "keypoint", "visibility", *_BOX_COLS,
+               "instance_id", "status")  # fmt: skip
 
 
 def _missing(v: Any) -> bool:
@@ -571,6 +572,8 @@ class ObjectsMixin(SessionPart):
                     "class_id": kp.class_id,
                     "keypoint": sk.names[i],
                     "visibility": int(v),
+                    "instance_id": int(kp.instance_id),
+                    "status": kp.status,
                 }
                 row.update({c: float(b) for c, b in zip(_BOX_COLS, box, strict=True)})  # fmt: skip
                 rows.append(row)
@@ -580,6 +583,13 @@ class ObjectsMixin(SessionPart):
             np.asarray(pts, float).reshape(-1, nd), ndim=nd, name=name, features=frame,
             face_color=colors or "white", size=5, metadata=_meta("keypoints"),
         )  # fmt: skip
+        # a point placed by hand takes its object's link and status from the object's first
+        # point; one starting an object is unlinked and "todo" (not napari's last-row copy)
+        layer.feature_defaults = (
+            {**layer.feature_defaults.iloc[0].to_dict(), "instance_id": 0, "status": "todo"}
+            if len(frame)
+            else layer.feature_defaults
+        )
         self.layers.append(layer)
         self._watch_keypoints(layer)  # name keypoints placed by hand
         self._watch_effort(layer)  # EffortMixin: log keypoints placed by hand
@@ -609,7 +619,10 @@ class ObjectsMixin(SessionPart):
             plane = tuple(int(round(p)) for p in data[idx[0], :-2])
             bx = [float(first[c]) for c in _BOX_COLS]
             box = None if np.isnan(bx).any() else (bx[0], bx[1], bx[2], bx[3])
-            out.append(Keypoints(xyv, cid, plane=plane, box=box))
+            k, status = first.get("instance_id"), first.get("status")
+            status = status if isinstance(status, str) and status else "todo"
+            k = 0 if _missing(k) else int(k)
+            out.append(Keypoints(xyv, cid, plane=plane, box=box, instance_id=k, status=status))
         return out
 
     def set_keypoint_visibility(self, index: int, visibility: int, layer: Any = None) -> None:
