@@ -228,7 +228,8 @@ class AssistMixin(SessionPart):
     ) -> int:
         """Write ``mask`` (free pixels only) as a new instance: one undo step, one entry."""
         managed = role_of(layer) == "instances"
-        iid = self.next_instance_id(layer) if managed else int(np.max(layer.data)) + 1
+        # the data's ids too (read chunk-wise once on a lazy layer, then kept up to date)
+        iid = self.next_instance_id(layer) if managed else self._data_id_top(layer) + 1
         window, mask = _crop_to_mask(window, mask)  # read only the object's bounding box
         current = np.asarray(layer.data[window])
         write = mask & (current == 0)

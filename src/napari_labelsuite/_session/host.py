@@ -110,6 +110,9 @@ class SessionHost(Protocol):
     instance_target: Any
     _apply_edit: Any
 
+    def _data_id_top(self, layer: Any, progress: Any = None) -> int: ...
+    def _prime_id_top(self, layer: Any) -> None: ...
+
     # -- object kinds (ObjectsMixin) ----------------------------------------------------------
     add_rotated_boxes_layer: Any
     add_keypoints_layer: Any

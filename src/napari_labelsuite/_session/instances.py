@@ -183,12 +183,140 @@ class _TableUndo:
         session._record(direction, layer=layer.name, of=step.action, ids=sorted(rows))
 
 
+#: elements one read of the chunk-wise id scan holds (64 MB of uint32)
+_SCAN_ELEMS = 1 << 24
+
+
+def _chunk_shape(data: Any) -> tuple[int, ...] | None:
+    """The chunk edges of a zarr or dask array (None: not chunked)."""
+    chunks = getattr(data, "chunksize", None) or getattr(data, "chunks", None)
+    if chunks is None or len(chunks) != data.ndim:
+        return None
+    if all(isinstance(c, (int, np.integer)) for c in chunks):
+        return tuple(int(c) for c in chunks)
+    return None
+
+
+def chunked_max(data: Any, progress: Callable[[int, int], Any] | None = None) -> int:
+    """The largest value of a lazy array (0 when empty), read chunk-aligned block by block.
+
+    Never holds more than about ``_SCAN_ELEMS`` elements; ``progress(done, total)`` after
+    each block.
+    """
+    from ..core.blocks import iter_blocks
+
+    blocks = list(iter_blocks(tuple(data.shape), _chunk_shape(data), max_elems=_SCAN_ELEMS))
+    top = 0
+    for i, sl in enumerate(blocks):
+        block = np.asarray(data[sl])
+        if block.size:
+            top = max(top, int(block.max()))
+        if progress is not None:
+            progress(i + 1, len(blocks))
+    return top
+
+
+class _IdTop:
+    """An upper bound of the ids in a lazy layer's data, kept up to date on every write.
+
+    Scanned chunk-wise once; every ``data_setitem`` step (napari's paint event, also the
+    session's own tools) raises it to the largest value written; a new ``layer.data``
+    drops it. It never decreases, so an id it gives was never in the data.
+    """
+
+    def __init__(self, layer: Any, top: int, *, ready: bool = True) -> None:
+        self.top = int(top)
+        self.valid = True
+        #: False while a worker still scans the data (``top`` holds only the writes)
+        self.ready = ready
+        self._layer = weakref.ref(layer)
+        layer.events.paint.connect(self._on_paint)
+        layer.events.data.connect(self._on_data)
+
+    def _on_paint(self, event: Any = None) -> None:
+        for atom in getattr(event, "value", None) or ():
+            new = getattr(atom, "new_value", None)
+            if new is None and isinstance(atom, tuple) and len(atom) == 3:
+                new = atom[2]
+            if new is not None and np.size(new):
+                self.top = max(self.top, int(np.max(new)))
+
+    def _on_data(self, event: Any = None) -> None:
+        self.valid = False
+        layer = self._layer()
+        if layer is not None:
+            layer.events.paint.disconnect(self._on_paint)
+            layer.events.data.disconnect(self._on_data)
+
+
 class InstancesMixin(SessionPart):
     """Instance tools (split, merge, relabel, clean) on the session's instance layers, undoable."""
 
     def _init_mixin(self) -> None:
         #: store label image -> the split result already written into it by the worker
         self._store_splits_written: dict[str, Any] = {}
+        #: lazy (zarr/dask) Labels layer -> the bound of the ids in its data
+        self._id_tops: weakref.WeakKeyDictionary[Any, _IdTop] = weakref.WeakKeyDictionary()
+
+    # -- the id source -----------------------------------------------------------------------
+    def scan_instance_ids(
+        self, layer: Any = None, progress: Callable[[int, int], Any] | None = None
+    ) -> int:
+        """The largest id in ``layer``'s data (a Labels layer; default: the instance layer).
+
+        An in-memory layer is read whole. A lazy (zarr/dask) layer is read chunk-wise once
+        (``progress(done, total)`` per block; the GUI runs this in a worker when it adopts
+        a layer) and the result is then kept up to date on every write, so later calls and
+        :meth:`next_instance_id` read no pixels. A layer of an open mask store also counts
+        the ids of the store's instance table (the objects outside the edit region).
+        """
+        layer = self.instance_target(layer)
+        return self._data_id_top(layer, progress)
+
+    def _prime_id_top(self, layer: Any) -> None:
+        """Scan a lazy layer's ids when it is adopted: at once headless, in a worker thread
+        with a viewer (a prompt before the worker is done scans on its own)."""
+        data = _layer_data(layer)
+        if isinstance(data, np.ndarray) or self._id_tops.get(layer) is not None:
+            return
+        if self.viewer is None:
+            self._data_id_top(layer)
+            return
+        from napari.qt.threading import create_worker
+
+        # listening from now on: a write while the worker reads is counted too
+        pending = _IdTop(layer, 0, ready=False)
+        self._id_tops[layer] = pending
+
+        def install(top: int) -> None:
+            if pending.valid:
+                pending.top = max(pending.top, int(top))
+                pending.ready = True
+
+        worker = create_worker(chunked_max, data)
+        worker.returned.connect(install)
+        worker.start()
+
+    def _data_id_top(self, layer: Any, progress: Callable[[int, int], Any] | None = None) -> int:
+        data = _layer_data(layer)
+        top = 0
+        if isinstance(data, np.ndarray):
+            top = int(data.max()) if data.size else 0
+        else:
+            known = self._id_tops.get(layer)
+            if known is not None and known.valid and not known.ready:
+                # asked before the adoption worker is done: scan here (writes are counted)
+                known.top = max(known.top, chunked_max(data, progress))
+                known.ready = True
+            elif known is None or not known.valid:
+                known = _IdTop(layer, chunked_max(data, progress))
+                self._id_tops[layer] = known
+            top = known.top
+        name = (layer.metadata.get(META_KEY) or {}).get("store_label")
+        st = self.store
+        if name is not None and st is not None and name in st.label_names():
+            top = max(top, max(st.objects(name), default=0))
+        return top
 
     # -- targets ---------------------------------------------------------------------------
     def instance_target(self, layer: Any = None) -> Any:
@@ -227,8 +355,7 @@ class InstancesMixin(SessionPart):
     def _next_id(self, layer: Any) -> int:
         if role_of(layer) == "instances":
             return self.next_instance_id(layer)
-        data = layer.data
-        return int(np.max(data)) + 1 if data.size else 1
+        return self._data_id_top(layer) + 1
 
     def _apply_edit(
         self,

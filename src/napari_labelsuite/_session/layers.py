@@ -386,6 +386,7 @@ class LayersMixin(SessionPart):
                 hook = _PaintHook(self, layer)
                 layer.events.paint.connect(hook)
                 self._paint_hooks[id(layer)] = hook
+                self._prime_id_top(layer)  # a lazy mask's ids: scanned once, chunk-wise
         elif role in ("boxes", "polygons"):  # polygons carry the boxes' table
             self._bind_boxes(layer)
         elif role in MARK_ROLES:
@@ -839,13 +840,11 @@ class LayersMixin(SessionPart):
         self._record("set_object_attributes", layer=layer.name, instance_id=iid, **attrs)
 
     def next_instance_id(self, layer: Any = None) -> int:
-        """One more than the largest instance id in the table or (in-memory) mask."""
+        """One more than the largest instance id in the table or the mask (a lazy mask is
+        scanned chunk-wise once, then kept up to date: see ``scan_instance_ids``)."""
         layer = self._require("instances", layer)
         top = max(frame_to_objects(layer.features), default=0)
-        data = _layer_data(layer)
-        if isinstance(data, np.ndarray) and data.size:
-            top = max(top, int(data.max()))
-        return top + 1
+        return max(top, self._data_id_top(layer)) + 1
 
     def _coerce_attrs(self, class_id: int, attrs: dict[str, Any], where: str) -> dict:
         specs = {a.name: a for a in self.taxonomy[class_id].attributes}
