@@ -21,15 +21,30 @@ __all__ = ["ImageView", "Prompt", "Window", "make_prompt", "resolve_channel_axis
 
 
 def resolve_channel_axis(
-    shape: Sequence[int], point_dim: int | None, channel_axis: Any
+    shape: Sequence[int], point_dim: int | None, channel_axis: Any, axes: str | None = None
 ) -> int | None:
     """The channel axis of an image of ``shape`` (None for single-channel images).
 
-    ``channel_axis`` wins when given. Otherwise an image with one axis more than the points
-    have coordinates is multi-channel: the last axis when it has at most 4 entries (RGB,
-    RGBA), else the first when it has at most 16, else the caller must say.
+    ``channel_axis`` wins when given, then the axis names of the file or layer metadata
+    (``axes``, e.g. OME-Zarr ``"zcyx"``: the ``c`` axis). Otherwise an image with one axis
+    more than the points have coordinates is multi-channel: the last axis when it has at
+    most 4 entries (RGB, RGBA), else the one small (at most 16) axis among the first two
+    (``(c, y, x)``, ``(z, c, y, x)``, ``(c, z, y, x)``). Two small leading axes are
+    ambiguous (``z`` or ``c`` first?): an :class:`AssistError` asks for ``channel_axis``.
     """
     ndim = len(shape)
+    if channel_axis is None and axes:
+        names = str(axes).lower()
+        if len(names) != ndim:
+            raise AssistError(
+                f"axis names {axes!r} do not match the image shape {tuple(shape)}",
+                field="axes",
+                value=axes,
+            )
+        if "c" in names:
+            channel_axis = names.index("c")
+        elif point_dim is None or point_dim == ndim:
+            return None
     if channel_axis is not None:
         try:
             ax = int(channel_axis)
@@ -49,11 +64,13 @@ def resolve_channel_axis(
     if ndim == point_dim + 1:
         if shape[-1] <= 4:
             return ndim - 1
-        if shape[0] <= 16:
-            return 0
+        small = [i for i in range(min(2, ndim - 2)) if shape[i] <= 16]
+        if len(small) == 1:
+            return small[0]
+        why = "axes 0 and 1 are both small" if small else "no axis looks like channels"
         raise AssistError(
-            f"cannot tell which axis of the image {tuple(shape)} holds the channels; "
-            "give channel_axis",
+            f"cannot tell which axis of the image {tuple(shape)} holds the channels "
+            f"({why}); give channel_axis (--channel-axis on the command line)",
             field="channel_axis",
             value=None,
         )

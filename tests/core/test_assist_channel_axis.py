@@ -1,0 +1,63 @@
+"""Which axis of an image holds the channels: an explicit axis, then the metadata's axis
+names, then size rules that never take a short z axis for channels silently."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_labelsuite.core.assist import resolve_channel_axis, segment
+from napari_labelsuite.core.errors import AssistError
+
+
+def test_a_short_z_stack_with_channels_is_ambiguous_not_guessed():
+    # (z, c, y, x) with z = 5 used to be read as channels first
+    with pytest.raises(AssistError, match=r"\(5, 2, 64, 64\).*--channel-axis") as info:
+        resolve_channel_axis((5, 2, 64, 64), 3, None)
+    assert info.value.field == "channel_axis"
+
+
+def test_the_one_small_leading_axis_holds_the_channels():
+    assert resolve_channel_axis((40, 2, 64, 64), 3, None) == 1  # (z, c, y, x)
+    assert resolve_channel_axis((2, 40, 64, 64), 3, None) == 0  # (c, z, y, x)
+    assert resolve_channel_axis((3, 64, 64), 2, None) == 0  # (c, y, x)
+    assert resolve_channel_axis((64, 64, 3), 2, None) == 2  # RGB
+
+
+def test_no_small_axis_asks_for_the_axis():
+    with pytest.raises(AssistError, match="no axis looks like channels"):
+        resolve_channel_axis((40, 64, 64), 2, None)
+
+
+def test_metadata_axes_win_over_the_size_rules():
+    assert resolve_channel_axis((5, 2, 64, 64), 3, None, axes="zcyx") == 1
+    assert resolve_channel_axis((5, 2, 64, 64), 3, None, axes="CZYX") == 0
+    # metadata without a channel axis: a 3D image is a volume even with a small last axis
+    assert resolve_channel_axis((30, 64, 3), 3, None, axes="zyx") is None
+
+
+def test_an_explicit_axis_wins_over_metadata():
+    assert resolve_channel_axis((5, 2, 64, 64), 3, 0, axes="zcyx") == 0
+    assert resolve_channel_axis((5, 2, 64, 64), 3, -3) == 1
+
+
+def test_axis_names_of_another_length_are_an_error():
+    with pytest.raises(AssistError, match="'cyx'.*\\(5, 2, 64, 64\\)") as info:
+        resolve_channel_axis((5, 2, 64, 64), 3, None, axes="cyx")
+    assert info.value.field == "axes"
+
+
+def test_segment_of_a_short_zc_stack_needs_the_axis_and_uses_all_channels():
+    # (z, c, y, x): the object is bright in channel 1 only, on plane 2
+    stack = np.zeros((5, 2, 48, 48), np.float32)
+    yy, xx = np.mgrid[:48, :48]
+    disc = (yy - 24) ** 2 + (xx - 24) ** 2 <= 8**2
+    stack[2, 1][disc] = 100.0
+    stack += np.random.default_rng(0).normal(0, 1, stack.shape).astype(np.float32)
+    with pytest.raises(AssistError, match="--channel-axis"):
+        segment(stack, [[2, 24, 24]], [1])
+    mask = segment(stack, [[2, 24, 24]], [1], channel_axis=1)
+    assert mask.shape == (5, 48, 48)
+    assert not mask[[0, 1, 3, 4]].any()  # a 2D prompt segments its plane only
+    inter = (mask[2] & disc).sum()
+    assert inter / (mask[2] | disc).sum() > 0.9
