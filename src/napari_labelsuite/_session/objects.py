@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..core.annotation import ObjectInfo
 from ..core.errors import ObjectKindError, SessionError
-from ..core.objects.keypoints import Keypoints, check_keypoints
+from ..core.objects.keypoints import Keypoints, check_keypoints, skeleton_segments
 from ..core.objects.rotated import RotatedBox, corners_to_rbox, mask_to_rbox
 from .host import SessionPart
 from .layers import META_KEY
@@ -68,6 +68,8 @@ class ObjectsMixin(SessionPart):
         self._object_history: dict[int, list[tuple[Any, list[str] | None, pd.DataFrame]]] = {}
         #: id(layer) -> the listener naming keypoints placed by hand on it
         self._keypoint_hooks: dict[int, _KeypointFill] = {}
+        #: id(keypoints layer) -> the companion layer drawing its skeleton edges
+        self._skeleton_syncs: dict[int, _SkeletonSync] = {}
 
     def _remember_objects(self, layer: Any) -> None:
         """Keep the shapes or points of ``layer`` and their features for undo_objects."""
@@ -593,6 +595,7 @@ class ObjectsMixin(SessionPart):
         self.layers.append(layer)
         self._watch_keypoints(layer)  # name keypoints placed by hand
         self._watch_effort(layer)  # EffortMixin: log keypoints placed by hand
+        self._show_skeleton(layer, True)
         self._record("add_keypoints_layer", name=name, n_objects=len(sets), ndim=nd)
         return layer
 
@@ -721,6 +724,7 @@ class ObjectsMixin(SessionPart):
         layer.features = feats
         if role == "keypoints":
             self._watch_keypoints(layer)
+            self._show_skeleton(layer, True)
 
     def _watch_keypoints(self, layer: Any) -> None:
         """Fill the rows of keypoints placed by hand on ``layer`` (idempotent)."""
@@ -813,6 +817,94 @@ class ObjectsMixin(SessionPart):
             prefer = int(target)
         return feats, prefer
 
+    # -- skeleton edges ----------------------------------------------------------------------
+    def show_skeleton(self, layer: Any = None, visible: bool = True) -> Any:
+        """Show (or hide) the skeleton edges of a keypoints layer.
+
+        The edges live on a companion Vectors layer named ``"<keypoints layer> skeleton"``
+        (below the points): per object, one line for each edge of its class's skeleton
+        whose two keypoints are labelled (visibility > 0) on one plane, in the class
+        colour. It is rebuilt whenever the keypoints layer's points or features change
+        (points placed, moved or deleted, ``set_keypoint_visibility``, ``undo_objects``)
+        or the taxonomy changes; napari cannot edit a Vectors layer. A managed keypoints
+        layer shows its skeleton from the start.
+
+        Parameters
+        ----------
+        layer : napari Points layer, optional
+            Default: the first ``keypoints`` layer.
+        visible : bool
+            False hides the companion layer (it keeps following the points).
+
+        Returns
+        -------
+        napari.layers.Vectors or None
+            The companion layer (None when hiding a layer that never showed one).
+        """
+        layer = layer if layer is not None else self._require_role("keypoints")
+        out = self._show_skeleton(layer, visible)
+        self._record("show_skeleton", layer=layer.name, visible=bool(visible))
+        return out
+
+    def skeleton_layer(self, layer: Any = None) -> Any:
+        """The companion skeleton layer of a keypoints layer (None when it has none)."""
+        layer = layer if layer is not None else self._require_role("keypoints")
+        sync = self._skeleton_syncs.get(id(layer))
+        if sync is None or sync.keypoints() is not layer:
+            return None
+        return sync.vectors if sync.vectors in self.layers else None
+
+    def _show_skeleton(self, layer: Any, visible: bool) -> Any:
+        sync = self._skeleton_syncs.get(id(layer))
+        if sync is None or sync.keypoints() is not layer:
+            if not visible:
+                return None
+            sync = self._skeleton_syncs[id(layer)] = _SkeletonSync(self, layer)
+        vectors = sync.vectors
+        if visible and vectors not in self.layers:
+            sync.update()
+            layers = self.layers
+            # below its points, so the points stay on top and clickable
+            at = layers.index(layer) if layer in layers else len(layers)
+            layers.insert(at, vectors)
+        vectors.visible = bool(visible)
+        return vectors if vectors in self.layers else None
+
+    def _skeleton_vectors(self, layer: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The (M, 2, D) napari vectors (start, direction) of the skeleton edges of a
+        keypoints layer, and their (M, 4) colours."""
+        data = np.asarray(layer.data, float)
+        nd = data.shape[1] if data.ndim == 2 else layer.ndim
+        empty = np.zeros((0, 2, nd)), np.zeros((0, 4))
+        feats = layer.features
+        n = len(data)
+        need = ("object", "class_id", "keypoint", "visibility")
+        if n == 0 or len(feats) != n or not set(need) <= set(feats.columns):
+            return empty  # mid-edit (points before their rows) or not a keypoints table
+        skeletons = {c.id: c.skeleton for c in self.taxonomy if c.skeleton is not None}
+        cls = pd.to_numeric(feats["class_id"], errors="coerce").fillna(-1).to_numpy(int)
+        obj = pd.to_numeric(feats["object"], errors="coerce").fillna(-1).to_numpy(int)
+        vis = pd.to_numeric(feats["visibility"], errors="coerce").fillna(0).to_numpy(float)
+        vis = np.where(obj < 0, 0.0, vis)  # points without an object draw no edge
+        names = feats["keypoint"].to_numpy(object)
+        kpi = np.full(n, -1, int)
+        for cid, sk in skeletons.items():
+            m = cls == cid
+            if m.any():
+                index = {nm: i for i, nm in enumerate(sk.names)}
+                kpi[m] = pd.Series(names[m]).map(index).fillna(-1).to_numpy(int)
+        segs, seg_cls, _ = skeleton_segments(
+            data, skeletons, objects=obj, class_ids=cls, keypoint=kpi, visibility=vis
+        )
+        if not len(segs):
+            return empty
+        vectors = np.stack([segs[:, 0], segs[:, 1] - segs[:, 0]], axis=1)
+        from napari.utils.colormaps.standardize_color import transform_color
+
+        palette = {c: transform_color(self.taxonomy[c].color)[0] for c in np.unique(seg_cls)}
+        colors = np.array([palette[c] for c in seg_cls.tolist()], float)
+        return vectors, colors
+
     def _require_role(self, role: str) -> Any:
         for lay in self.layers:
             meta = getattr(lay, "metadata", None) or {}
@@ -864,3 +956,58 @@ class _KeypointFill:
         colors = np.array(layer.face_color, float)
         colors[rows] = [0.2, 1, 0.2, 1]  # visible (2), as add_keypoints_layer colours it
         layer.face_color = colors
+
+
+class _SkeletonSync:
+    """Keeps a keypoints layer's companion Vectors layer of skeleton edges up to date.
+
+    Holds the session and the keypoints layer weakly (the session holds this object).
+    """
+
+    def __init__(self, session: Any, layer: Any) -> None:
+        import weakref
+
+        from napari.layers import Vectors
+
+        self.session = weakref.ref(session)
+        self.keypoints = weakref.ref(layer)
+        self.vectors = Vectors(
+            np.zeros((0, 2, layer.ndim)), ndim=layer.ndim, name=f"{layer.name} skeleton",
+            edge_width=1.5, vector_style="line", length=1.0,
+        )  # fmt: skip
+        layer.events.data.connect(self._on_data)
+        layer.events.features.connect(self.update)
+        session.taxonomy_changed.connect(self._on_taxonomy)
+        session.layers.events.removed.connect(self._on_removed)
+
+    def _on_data(self, event: Any = None) -> None:
+        # napari announces an edit ("adding", "changing" ...) before it happens
+        if str(getattr(event, "action", "changed")).endswith("ed"):
+            self.update()
+
+    def _on_taxonomy(self, *args: Any) -> None:
+        self.update()
+
+    def _on_removed(self, event: Any = None) -> None:
+        """The keypoints layer left: its skeleton leaves with it."""
+        session, layer = self.session(), self.keypoints()
+        if session is None or layer is None or id(getattr(event, "value", None)) != id(layer):
+            return
+        if self.vectors in session.layers:
+            session.layers.remove(self.vectors)
+        if session._skeleton_syncs.get(id(layer)) is self:
+            del session._skeleton_syncs[id(layer)]
+        layer.events.data.disconnect(self._on_data)
+        layer.events.features.disconnect(self.update)
+        session.taxonomy_changed.disconnect(self._on_taxonomy)
+        session.layers.events.removed.disconnect(self._on_removed)
+
+    def update(self, event: Any = None) -> None:
+        """Rebuild the edges from the points (cheap: a few array operations)."""
+        session, layer = self.session(), self.keypoints()
+        if session is None or layer is None:
+            return
+        vectors, colors = session._skeleton_vectors(layer)
+        self.vectors.data = vectors
+        if len(colors):
+            self.vectors.edge_color = colors

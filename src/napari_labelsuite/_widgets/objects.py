@@ -11,6 +11,7 @@ Polygons from instances                ``labelsuite.polygons_from_instances()``
 Polygons to instance mask              ``labelsuite.polygons_to_instances()``
 Keypoints: occluded / visible          ``labelsuite.set_keypoint_visibility(i, 1 or 2)``
                                        for each selected point of the keypoints layer
+Skeleton edges (checkbox)              ``labelsuite.show_skeleton(visible=True or False)``
 Undo (and Ctrl-Z on a polygons,        ``labelsuite.undo_objects(layer)`` for the selected
 rotated-boxes or keypoints layer)      object layer
 =====================================  =================================================
@@ -26,9 +27,10 @@ import weakref
 from typing import Any
 
 import napari
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from .._session.layers import OBJECT_ROLES, role_of
+from ..core.errors import LabelsuiteError
 from ._base import SessionWidget
 
 __all__ = ["UNDO_KEY", "ObjectsWidget"]
@@ -70,6 +72,13 @@ class ObjectsWidget(SessionWidget):
         row.addWidget(self.occluded_button)
         row.addWidget(self.visible_button)
         lay.addLayout(row)
+        self.skeleton_box = QCheckBox("Skeleton edges")
+        self.skeleton_box.setToolTip(
+            "Draw the class skeleton's edges between the labelled keypoints of each object"
+        )
+        self.skeleton_box.setChecked(True)
+        self.skeleton_box.toggled.connect(self._show_skeleton)
+        lay.addWidget(self.skeleton_box)
         self.undo_button = QPushButton("Undo")
         self.undo_button.setToolTip(
             "Undo the last edit of the selected polygons, rotated-boxes or keypoints layer "
@@ -85,6 +94,11 @@ class ObjectsWidget(SessionWidget):
         self._watched: weakref.WeakSet[Any] = weakref.WeakSet()
         self.viewer.layers.events.inserted.connect(self._bind_undo_keys)
         self._bind_undo_keys()
+        # the checkbox shows the skeleton layer's visibility, also when the console sets it
+        self._skeleton_watched: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.viewer.layers.events.inserted.connect(self._sync_skeleton_box)
+        self.viewer.layers.events.removed.connect(self._sync_skeleton_box)
+        self._sync_skeleton_box()
 
     def _rotated_from_instances(self) -> None:
         layer = self.guarded(self.session.rotated_boxes_from_instances)
@@ -114,6 +128,30 @@ class ObjectsWidget(SessionWidget):
         for i in chosen:
             self.guarded(self.session.set_keypoint_visibility, i, v, layer)
         self.status.setText(f"{len(chosen)} keypoints set to visibility {v}")
+
+    def _show_skeleton(self, visible: bool) -> None:
+        if not visible and not self.session.layers_of_role("keypoints"):
+            return  # nothing to hide
+        layer = self.guarded(self.session.show_skeleton, None, bool(visible))
+        if layer is not None:
+            n = len(layer.data)
+            self.status.setText(f"{n} skeleton edges on '{layer.name}'" if visible
+                                else f"'{layer.name}' hidden")  # fmt: skip
+
+    def _sync_skeleton_box(self, event: Any = None) -> None:
+        """Tick the checkbox when the keypoints layer's skeleton layer is shown."""
+        try:
+            layer = self.session.skeleton_layer()
+        except LabelsuiteError:  # no keypoints layer
+            layer = None
+        if layer is not None and layer not in self._skeleton_watched:
+            layer.events.visible.connect(self._sync_skeleton_box)
+            self._skeleton_watched.add(layer)
+        shown = layer is not None and bool(layer.visible)
+        if layer is not None and shown != self.skeleton_box.isChecked():
+            self.skeleton_box.blockSignals(True)
+            self.skeleton_box.setChecked(shown)
+            self.skeleton_box.blockSignals(False)
 
     # -- undo ------------------------------------------------------------------------------
     def undo(self, layer: Any = None) -> bool:
@@ -155,6 +193,10 @@ class ObjectsWidget(SessionWidget):
         """Give the object layers their earlier Ctrl-Z back and stop listening."""
         super()._release()
         self.viewer.layers.events.inserted.disconnect(self._bind_undo_keys)
+        self.viewer.layers.events.inserted.disconnect(self._sync_skeleton_box)
+        self.viewer.layers.events.removed.disconnect(self._sync_skeleton_box)
+        for layer in list(self._skeleton_watched):
+            layer.events.visible.disconnect(self._sync_skeleton_box)
         for layer in list(self._watched):
             layer.events.metadata.disconnect(self._bind_undo_keys)
         for ref, previous in self._undo_keys.values():

@@ -1,0 +1,144 @@
+"""Skeleton edges drawn by the plugin: a companion Vectors layer that follows the keypoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_labelsuite.core.objects import Keypoints
+from napari_labelsuite.core.taxonomy import Taxonomy
+
+TAX = {
+    "classes": [
+        {"id": 1, "name": "ship", "color": "#ff0000"},
+        {"id": 2, "name": "hand", "color": "#0000ff",
+         "keypoints": {"names": ["wrist", "thumb", "index"], "edges": [[0, 1], [0, 2]]}},
+    ]
+}  # fmt: skip
+
+
+@pytest.fixture
+def widget(make_napari_viewer, monkeypatch):
+    from napari_labelsuite._widgets import _base
+    from napari_labelsuite._widgets.objects import ObjectsWidget
+
+    viewer = make_napari_viewer()
+    w = ObjectsWidget(viewer)
+    w.session.taxonomy = Taxonomy.from_dict(TAX)
+    w.session.set_active_class(2)
+    w.errors = []
+    w.warnings = []
+    monkeypatch.setattr(_base, "show_error", w.errors.append)
+    monkeypatch.setattr(_base, "show_warning", w.warnings.append)
+    return w
+
+
+def _segments(layer):
+    """The skeleton layer's edges as sorted ((start), (end)) tuples in napari coordinates."""
+    d = np.asarray(layer.data, float)
+    return sorted(
+        (tuple(a.tolist()), tuple(b.tolist())) for a, b in zip(d[:, 0], d[:, 0] + d[:, 1],
+                                                               strict=True)
+    )  # fmt: skip
+
+
+def test_managed_keypoints_show_their_skeleton_below_the_points(widget):
+    s = widget.session
+    # wrist (x 5.5, y 5.5) -> napari (5, 5); thumb (x 9.5, y 7.5) -> (7, 9); index unlabelled
+    kp = Keypoints(np.array([[5.5, 5.5, 2], [9.5, 7.5, 1], [0, 0, 0]]), 2)
+    layer = s.add_keypoints_layer([kp])
+    sk = widget.viewer.layers["keypoints skeleton"]
+    assert type(sk).__name__ == "Vectors"
+    assert s.skeleton_layer() is sk
+    assert widget.viewer.layers.index(sk) < widget.viewer.layers.index(layer)
+    assert _segments(sk) == [((5.0, 5.0), (7.0, 9.0))]
+    np.testing.assert_allclose(sk.edge_color, [[0, 0, 1, 1]])  # the class colour
+    assert widget.skeleton_box.isChecked()
+
+
+def test_points_placed_moved_and_deleted_by_hand_redraw_the_edges(widget):
+    s = widget.session
+    layer = s.add_keypoints_layer([Keypoints(np.array([[5.5, 5.5, 2], [9.5, 7.5, 2],
+                                                       [0, 0, 0]]), 2)])  # fmt: skip
+    sk = s.skeleton_layer()
+    layer.selected_data = {0}
+    layer.add([[2.0, 3.0]])  # joins object 0 as its "index" keypoint
+    assert layer.features["keypoint"].tolist()[-1] == "index"
+    assert _segments(sk) == [((5.0, 5.0), (2.0, 3.0)), ((5.0, 5.0), (7.0, 9.0))]
+    moved = np.asarray(layer.data).copy()
+    moved[0] = [4.0, 4.0]  # the wrist moves: both its edges follow
+    layer.data = moved
+    assert _segments(sk) == [((4.0, 4.0), (2.0, 3.0)), ((4.0, 4.0), (7.0, 9.0))]
+    layer.selected_data = {1}  # the thumb is deleted: its edge goes
+    layer.remove_selected()
+    assert _segments(sk) == [((4.0, 4.0), (2.0, 3.0))]
+
+
+def test_visibility_and_undo_redraw_the_edges(widget):
+    s = widget.session
+    layer = s.add_keypoints_layer([Keypoints(np.array([[5.5, 5.5, 2], [9.5, 7.5, 2],
+                                                       [3.5, 2.5, 2]]), 2)])  # fmt: skip
+    sk = s.skeleton_layer()
+    assert len(sk.data) == 2
+    # a keypoint table row without visibility (an unlabelled keypoint) draws no edge
+    feats = layer.features.copy()
+    feats.loc[2, "visibility"] = 0
+    layer.features = feats
+    assert _segments(sk) == [((5.0, 5.0), (7.0, 9.0))]
+    s.set_keypoint_visibility(2, 1, layer)  # labelled again (occluded): drawn again
+    assert _segments(sk) == [((5.0, 5.0), (2.0, 3.0)), ((5.0, 5.0), (7.0, 9.0))]
+    assert s.undo_objects(layer)
+    assert _segments(sk) == [((5.0, 5.0), (7.0, 9.0))]
+
+
+def test_nd_stacks_draw_each_objects_edges_on_its_plane(widget):
+    s = widget.session
+    a = Keypoints(np.array([[5.5, 5.5, 2], [9.5, 7.5, 2], [0, 0, 0]]), 2, plane=(1,))
+    b = Keypoints(np.array([[1.5, 1.5, 2], [0, 0, 0], [3.5, 2.5, 2]]), 2, plane=(3,))
+    layer = s.add_keypoints_layer([a, b])
+    sk = s.skeleton_layer(layer)
+    assert sk.ndim == 3
+    assert _segments(sk) == [
+        ((1.0, 5.0, 5.0), (1.0, 7.0, 9.0)),
+        ((3.0, 1.0, 1.0), (3.0, 2.0, 3.0)),
+    ]
+    moved = np.asarray(layer.data).copy()
+    moved[1, 0] = 2.0  # object a's thumb moved to plane 2: no edge across planes
+    layer.data = moved
+    assert _segments(sk) == [((3.0, 1.0, 1.0), (3.0, 2.0, 3.0))]
+
+
+def test_checkbox_and_console_show_and_hide_the_skeleton(widget):
+    s = widget.session
+    s.add_keypoints_layer([Keypoints(np.array([[5.5, 5.5, 2], [9.5, 7.5, 2], [0, 0, 0]]), 2)])
+    sk = s.skeleton_layer()
+    widget.skeleton_box.setChecked(False)  # the checkbox calls show_skeleton(visible=False)
+    assert not sk.visible
+    assert widget.status.text() == "'keypoints skeleton' hidden"
+    assert s.history()[-1]["action"] == "show_skeleton"
+    s.show_skeleton(visible=True)  # from the console: the checkbox follows
+    assert sk.visible and widget.skeleton_box.isChecked()
+    widget.viewer.layers.remove(sk)  # deleted by the user; the checkbox brings it back
+    widget.skeleton_box.setChecked(False)
+    widget.skeleton_box.setChecked(True)
+    assert s.skeleton_layer() is sk and sk.visible
+    assert widget.status.text() == "1 skeleton edges on 'keypoints skeleton'"
+    assert widget.errors == []
+
+
+def test_skeleton_leaves_with_its_keypoints_and_needs_one(widget):
+    s = widget.session
+    widget.skeleton_box.setChecked(False)
+    widget.skeleton_box.setChecked(True)  # no keypoints layer yet: a notification
+    assert len(widget.errors) == 1 and "keypoints" in widget.errors[0]
+    layer = s.add_keypoints_layer([Keypoints(np.array([[5.5, 5.5, 2], [9.5, 7.5, 2],
+                                                       [0, 0, 0]]), 2)])  # fmt: skip
+    widget.viewer.layers.remove(layer)
+    assert "keypoints skeleton" not in widget.viewer.layers
+
+
+def test_adopted_points_layer_gets_a_skeleton(widget):
+    s = widget.session
+    pts = widget.viewer.add_points([[5.0, 5.0], [7.0, 9.0]], name="mine")
+    s.manage_layer(pts, "keypoints")
+    assert _segments(widget.viewer.layers["mine skeleton"]) == [((5.0, 5.0), (7.0, 9.0))]
