@@ -344,6 +344,14 @@ def _add_embed(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--tile", type=int, default=1024, help="tile size in pixels (default 1024)")
     p.add_argument("--halo", type=int, default=128, help="tile overlap in pixels (default 128)")
+    p.add_argument(
+        "--channel-axis",
+        type=int,
+        default=None,
+        metavar="AXIS",
+        help="the axis holding the channels (default: from the file's axis names, else RGB "
+        "last; a stack whose two leading axes are both short must give it)",
+    )
     _add_scheduler(p)
 
 
@@ -361,10 +369,8 @@ def _run_embed(args: argparse.Namespace) -> int:
     else:
         paths = [str(target)]
     cache = args.cache or os.environ.get("LABELSUITE_EMBEDDING_CACHE")
-    jobs = [
-        (p, str(engine.encoder_path), str(engine.decoder_path), cache, args.tile, args.halo)
-        for p in paths
-    ]
+    enc, dec = str(engine.encoder_path), str(engine.decoder_path)
+    jobs = [(p, enc, dec, cache, args.tile, args.halo, args.channel_axis) for p in paths]
     results = run_batch(
         embed_image,
         jobs,

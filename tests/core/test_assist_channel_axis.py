@@ -61,3 +61,49 @@ def test_segment_of_a_short_zc_stack_needs_the_axis_and_uses_all_channels():
     assert not mask[[0, 1, 3, 4]].any()  # a 2D prompt segments its plane only
     inter = (mask[2] & disc).sum()
     assert inter / (mask[2] | disc).sum() > 0.9
+
+
+def _stack() -> np.ndarray:
+    """A (z, c, y, x) stack with two short leading axes."""
+    stack = np.zeros((5, 2, 48, 48), np.uint8)
+    stack[:, 1, 12:36, 12:36] = 200
+    return stack
+
+
+def _embed(path, tmp_path, *extra):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from napari_labelsuite.cli import main
+    from tiny_sam import tiny_decoder, tiny_encoder
+
+    enc, dec = tiny_encoder(tmp_path / "enc.onnx"), tiny_decoder(tmp_path / "dec.onnx")
+    cache = str(tmp_path / "cache")
+    args = ["embed", str(path), "--encoder", str(enc), "--decoder", str(dec),
+            "--cache", cache, "--tile", "64", "--halo", "16", *extra]  # fmt: skip
+    return main(args)
+
+
+def test_embed_refuses_to_guess_a_short_zc_stack(tmp_path, capsys):
+    path = tmp_path / "zc.npy"
+    np.save(path, _stack())
+    assert _embed(path, tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "(5, 2, 48, 48)" in err and "--channel-axis" in err and "zc.npy" in err
+    assert not list((tmp_path / "cache").rglob("*.npz"))
+
+
+def test_embed_with_channel_axis_encodes_each_z_plane(tmp_path, capsys):
+    path = tmp_path / "zc.npy"
+    np.save(path, _stack())
+    assert _embed(path, tmp_path, "--channel-axis", "1") == 0
+    # 5 planes (z), one 48 x 48 tile each: z was not taken for channels
+    assert "1 images, 5 tiles (5 computed, 0 already cached)" in capsys.readouterr().out
+
+
+def test_embed_takes_the_channel_axis_from_the_tiff_axes(tmp_path, capsys):
+    import tifffile
+
+    path = tmp_path / "zc.tif"
+    tifffile.imwrite(path, _stack(), imagej=True, metadata={"axes": "ZCYX"})
+    assert _embed(path, tmp_path) == 0
+    assert "1 images, 5 tiles (5 computed, 0 already cached)" in capsys.readouterr().out

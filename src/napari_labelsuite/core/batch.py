@@ -414,24 +414,70 @@ def validate_input(
     )
 
 
-def embed_image(job: tuple[str, str, str, str | None, int, int]) -> tuple[str, int, int]:
+def file_axes(path: str) -> str | None:
+    """The axis names a file's metadata gives (lower case, ``c`` for channels and colour
+    samples), or None when it names none (``.npy``, PNG, a TIFF of unknown axes)."""
+    if Path(path).suffix.lower() not in (".tif", ".tiff"):
+        return None
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            axes = tif.series[0].axes.upper()
+    except Exception:  # the pixels are read (and checked) by read_image
+        return None
+    if not axes or "Q" in axes or "I" in axes:  # tifffile: unknown axis
+        return None
+    return axes.replace("S", "C").lower()
+
+
+def embed_channel_axis(
+    shape: tuple[int, ...], channel_axis: int | None, axes: str | None
+) -> int | None:
+    """The channel axis ``embed`` uses: the one given, else the file's axis names, else
+    RGB(A) last on 3-D, none on 2-D and other 3-D (a z stack), the size rules on 4-D (an
+    ambiguous ``(z, c, y, x)`` is an :class:`AssistError` asking for ``--channel-axis``)."""
+    from .assist import resolve_channel_axis
+
+    if channel_axis is not None or axes is not None:
+        return resolve_channel_axis(shape, None, channel_axis, axes=axes)
+    if len(shape) == 3 and shape[-1] in (3, 4):
+        return 2
+    if len(shape) <= 3:
+        return None
+    return resolve_channel_axis(shape, len(shape) - 1, None)
+
+
+def embed_image(job: tuple[Any, ...]) -> tuple[str, int, int]:
     """Encode every tile of one image (each plane of a stack) into the embedding cache.
 
-    Returns ``(path, tiles, tiles computed)``: tiles already cached under a matching
-    signature are not recomputed.
+    ``job`` is ``(path, encoder, decoder, cache, tile, halo[, channel_axis])``. Returns
+    ``(path, tiles, tiles computed)``: tiles already cached under a matching signature are
+    not recomputed.
     """
     from .assist import SamOnnxEngine, prepare
     from .dataset import read_image
+    from .errors import AssistError
 
-    path, encoder, decoder, cache, tile, halo = job
+    path, encoder, decoder, cache, tile, halo = job[:6]
+    given = job[6] if len(job) > 6 else None
     engine = SamOnnxEngine(encoder, decoder, cache_dir=cache, tile=tile, halo=halo)
     image = read_image(path)
-    rgb = image.ndim == 3 and image.shape[-1] in (3, 4)
-    planes = [None] if image.ndim == 2 or rgb else list(range(image.shape[0]))
+    shape = tuple(int(n) for n in image.shape)
+    try:
+        ch = embed_channel_axis(shape, given, file_axes(path))
+    except AssistError as exc:
+        raise exc.replace(path=path) from None
+    spatial = [n for i, n in enumerate(shape) if i != ch]
+    if len(spatial) not in (2, 3):
+        raise AssistError(
+            f"images must have 2 or 3 spatial dimensions (shape {shape})", path=path, field="image"
+        )
+    planes: list[int | None] = [None] if len(spatial) == 2 else list(range(spatial[0]))
     tiles = 0
     for z in planes:
         pts = [] if z is None else [[z, 0, 0]]
-        view, _, _ = prepare(image, pts, None, channel_axis=-1 if rgb else None, plane=z)
+        view, _, _ = prepare(image, pts, None, channel_axis=ch, plane=z)
         encoded = engine.encode(view)
         encoded.encode_all()
         tiles += len(encoded.all_tiles())
