@@ -605,20 +605,23 @@ class ObjectsMixin(SessionPart):
         feats = layer.features.reset_index(drop=True)
         data = np.asarray(layer.data, float)
         out: list[Keypoints] = []
+        # whole columns once: a row lookup per point costs ~0.1 ms (1.6 s for 500 people)
+        names, vis = feats["keypoint"].to_numpy(object), feats["visibility"].to_numpy()
         for obj, idx in feats.groupby("object", sort=True).indices.items():
             first = feats.iloc[idx[0]]
             cid = int(first["class_id"])
             sk = self._skeleton_of(cid, f"object {obj}")
+            where = {nm: i for i, nm in enumerate(sk.names)}
             xyv = np.zeros((len(sk.names), 3))
             for r in idx:
-                name = feats.iloc[r]["keypoint"]
-                if name not in sk.names:
+                name = names[r]
+                if name not in where:
                     raise ObjectKindError(
                         "unknown keypoint name for the class", where=f"object {obj}",
                         field="keypoint", value=name,
                     )  # fmt: skip
                 y, x = data[r, -2:] + 0.5
-                xyv[sk.names.index(name)] = [x, y, int(feats.iloc[r]["visibility"])]
+                xyv[where[name]] = [x, y, int(vis[r])]
             plane = tuple(int(round(p)) for p in data[idx[0], :-2])
             bx = [float(first[c]) for c in _BOX_COLS]
             box = None if np.isnan(bx).any() else (bx[0], bx[1], bx[2], bx[3])
