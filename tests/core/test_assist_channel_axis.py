@@ -107,3 +107,75 @@ def test_embed_takes_the_channel_axis_from_the_tiff_axes(tmp_path, capsys):
     tifffile.imwrite(path, _stack(), imagej=True, metadata={"axes": "ZCYX"})
     assert _embed(path, tmp_path) == 0
     assert "1 images, 5 tiles (5 computed, 0 already cached)" in capsys.readouterr().out
+
+
+# -- the session: an explicit channel_axis, else the layer's or the store's metadata ------
+def _zc_session(cells_taxonomy, **image_kwargs):
+    from napari.layers import Image
+
+    from napari_labelsuite import LabelSession
+
+    stack = np.zeros((5, 2, 48, 48), np.float32)
+    yy, xx = np.mgrid[:48, :48]
+    disc = (yy - 24) ** 2 + (xx - 24) ** 2 <= 8**2
+    stack[2, 1][disc] = 100.0  # visible in channel 1 only
+    stack += np.random.default_rng(1).normal(0, 1, stack.shape).astype(np.float32)
+    s = LabelSession(taxonomy=cells_taxonomy)
+    s.layers.append(Image(stack, name="zc", **image_kwargs))
+    layer = s.add_instance_layer(np.zeros((5, 48, 48), np.uint32))
+    s.set_active_class("nucleus")
+    return s, layer, disc
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+def test_session_refuses_an_ambiguous_stack_and_leaves_the_layer(cells_taxonomy):
+    s, layer, _ = _zc_session(cells_taxonomy)
+    n = len(s._history)
+    with pytest.raises(AssistError, match=r"\(5, 2, 48, 48\).*channel_axis"):
+        s.segment_object([[2, 24, 24]], [1])
+    assert not layer.data.any() and s.objects(layer) == {} and len(s._history) == n
+
+
+def test_session_segment_object_with_channel_axis(cells_taxonomy):
+    s, layer, disc = _zc_session(cells_taxonomy)
+    iid = s.segment_object([[2, 24, 24]], [1], channel_axis=1)
+    assert not (layer.data[[0, 1, 3, 4]] == iid).any()
+    assert _iou(layer.data[2] == iid, disc) > 0.9
+    # click mode keeps the axis of its first prompt
+    s.assist_click([2, 24, 24], channel_axis=1)
+    s.assist_click([2, 5, 5], positive=False)
+    assert s.candidate is not None and s.candidate.channel_axis == 1
+
+
+def test_session_reads_the_channel_axis_from_axis_labels(cells_taxonomy):
+    s, layer, disc = _zc_session(cells_taxonomy, axis_labels=("z", "c", "y", "x"))
+    assert s.assist_image()[1] == 1
+    iid = s.wand([2, 24, 24], tolerance=30)
+    assert _iou(layer.data[2] == iid, disc) > 0.9
+
+
+def test_session_uses_every_channel_of_a_store_image(tmp_path, cells_taxonomy):
+    from napari_labelsuite import LabelSession
+    from napari_labelsuite.core.store import MaskStore
+
+    img = np.zeros((2, 64, 64), np.uint16)
+    yy, xx = np.mgrid[:64, :64]
+    disc = (yy - 30) ** 2 + (xx - 34) ** 2 <= 9**2
+    img[1][disc] = 200  # channel 0 is empty: the object is seen in channel 1 only
+    img += np.random.default_rng(2).integers(0, 3, img.shape, dtype=np.uint16)
+    path = tmp_path / "two.ome.zarr"
+    st = MaskStore.create(path, shape=(64, 64), image=img, chunks=(32, 32))
+    st.taxonomy = cells_taxonomy
+    st.create_labels("cells", dtype="uint32")
+    st.save()
+    st.close()
+    s = LabelSession(taxonomy=cells_taxonomy)
+    s.open_store(str(path))
+    s.set_active_class("nucleus")
+    data, ch, shown = s.assist_image()
+    assert ch == 0 and data.shape == (2, 64, 64) and shown is s.image  # all channels
+    iid = s.segment_object([[30, 34]], [1])
+    assert _iou(s.instances.data == iid, disc) > 0.9

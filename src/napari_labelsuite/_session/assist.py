@@ -41,6 +41,8 @@ class Candidate:
     window: Window | None = None
     mask: np.ndarray | None = None
     latency_ms: float = 0.0
+    #: the image's channel axis the prompts were given with (None: from the metadata)
+    channel_axis: int | None = None
 
     @property
     def n_prompts(self) -> int:
@@ -52,9 +54,11 @@ class AssistMixin(SessionPart):
 
     def _init_mixin(self) -> None:
         self._assist_engine: Any = None
-        self._assist_encoded: dict[tuple[int, tuple[int, ...]], Any] = {}
+        self._assist_encoded: dict[tuple[int, int | None, tuple[int, ...]], Any] = {}
         self._candidate: Candidate | None = None
         self._assist_listeners: list[Callable[[], None]] = []
+        #: (store, its full-resolution image): one array object per open store
+        self._assist_store_image: tuple[Any, Any] | None = None
 
     # -- engine ----------------------------------------------------------------------------
     @property
@@ -101,17 +105,57 @@ class AssistMixin(SessionPart):
         warnings.warn(message, core.EmbeddingCacheWarning, stacklevel=2)
 
     # -- what is segmented -----------------------------------------------------------------
-    def assist_image(self, image: Any = None) -> tuple[Any, int | None, Any]:
+    def assist_image(
+        self, image: Any = None, channel_axis: int | None = None
+    ) -> tuple[Any, int | None, Any]:
         """``(data, channel_axis, layer)`` of the image prompts run on (default: the first
-        Image layer; a multiscale image's full resolution; RGB images have channels last)."""
+        Image layer; a multiscale image's full resolution).
+
+        The channel axis is ``channel_axis`` when given, else what the metadata says: an
+        RGB layer's last axis, an axis labelled ``c`` / ``channel`` (``layer.axis_labels``),
+        and for a layer showing one channel of an open mask store's image (axes with ``c``)
+        the store's whole image with all its channels. Else (None) the size rules of
+        :func:`~napari_labelsuite.core.assist.resolve_channel_axis` decide, and an
+        ambiguous stack is an :class:`AssistError` asking for ``channel_axis``.
+        """
         if image is None:
             image = self.image
         if image is None:
             raise SessionError("there is no image to segment", field="image", value=None)
         if hasattr(image, "data") and hasattr(image, "rgb"):
             data = _layer_data(image)
-            return data, (data.ndim - 1 if image.rgb else None), image
-        return image, None, None
+            if channel_axis is not None:
+                return data, core.resolve_channel_axis(data.shape, None, channel_axis), image
+            if image.rgb:
+                return data, data.ndim - 1, image
+            stored = self._store_channels(image)
+            if stored is not None:
+                return stored[0], stored[1], image
+            return data, _labelled_channel_axis(image), image
+        if channel_axis is not None:
+            channel_axis = core.resolve_channel_axis(np.shape(image), None, channel_axis)
+        return image, channel_axis, None
+
+    def _store_channels(self, image: Any) -> tuple[Any, int] | None:
+        """The open store's whole image and its ``c`` axis when ``image`` is one of the
+        per-channel layers the store is shown as (None otherwise)."""
+        st = self.store
+        if st is None or not st.has_image:
+            return None
+        axes = st.image_axes()
+        if "c" not in axes:
+            return None
+        from .store import _store_name
+
+        name = _store_name(st.path)
+        if image.name != name and not image.name.startswith(f"{name} ["):
+            return None
+        if self._assist_store_image is None or self._assist_store_image[0] is not st:
+            self._assist_store_image = (st, st.image_levels()[0])
+        full, ch = self._assist_store_image[1], axes.index("c")
+        if tuple(np.delete(full.shape, ch)) != tuple(_layer_data(image).shape):
+            return None
+        return full, ch
 
     def _assist_layer(self, layer: Any = None) -> Any:
         from napari.layers import Labels
@@ -131,14 +175,16 @@ class AssistMixin(SessionPart):
         return np.round(np.asarray(origin, float)[-nd:]).astype(int)
 
     def _encoded_for(self, data: Any, channel_axis: int | None, view: Any) -> Any:
-        key = (id(data), view.lead)
+        key = (id(data), channel_axis, view.lead)
         enc = self._assist_encoded.get(key)
         if enc is None or getattr(enc, "view", view).image is not data:
             enc = self.assist_engine.encode(view)
             self._assist_encoded[key] = enc
         return enc
 
-    def assist_encoding(self, image: Any = None, plane: Any = None) -> Any:
+    def assist_encoding(
+        self, image: Any = None, plane: Any = None, *, channel_axis: int | None = None
+    ) -> Any:
         """The engine's encoding of the image (or ``plane`` of a stack), nothing computed yet.
 
         A model engine's encoding computes its tiles on first use: ``encoding.all_tiles()``
@@ -146,19 +192,26 @@ class AssistMixin(SessionPart):
         Assist dock encodes in a worker with a progress bar. Prompts on the same image and
         plane reuse it.
         """
-        data, ch, _ = self.assist_image(image)
+        data, ch, _ = self.assist_image(image, channel_axis)
         pts = [] if plane is None else [[*np.atleast_1d(plane), 0, 0]]
         view, _, _ = core.prepare(data, pts, None, channel_axis=ch, plane=plane)
         return self._encoded_for(data, ch, view)
 
-    def assist_encode(self, progress: Any = None, image: Any = None, plane: Any = None) -> Any:
+    def assist_encode(
+        self,
+        progress: Any = None,
+        image: Any = None,
+        plane: Any = None,
+        *,
+        channel_axis: int | None = None,
+    ) -> Any:
         """Encode the image for the engine now (all tiles; ``progress(done, total)``).
 
         A model engine otherwise encodes the tiles a prompt needs on first use; this runs the
         whole image (or ``plane`` of a stack) ahead, e.g. in a worker thread. The classical
         engine needs no encoding.
         """
-        enc = self.assist_encoding(image, plane)
+        enc = self.assist_encoding(image, plane, channel_axis=channel_axis)
         if hasattr(enc, "encode_all"):
             enc.encode_all(progress)
         return enc
@@ -173,14 +226,16 @@ class AssistMixin(SessionPart):
         plane: Any = None,
         layer: Any = None,
         image: Any = None,
+        channel_axis: int | None = None,
     ) -> tuple[Window, np.ndarray]:
         """``(window, mask)`` of the object a prompt gives, in ``layer``'s pixels; no change.
 
         ``points`` are ``(N, layer.ndim)`` data coordinates of the instance layer; ``box`` is
-        ``(x0, y0, x1, y1)`` on the plane of the points (or ``plane``).
+        ``(x0, y0, x1, y1)`` on the plane of the points (or ``plane``); ``channel_axis``
+        is the image's (default: from its metadata, see :meth:`assist_image`).
         """
         layer = self._assist_layer(layer)
-        data, ch, img_layer = self.assist_image(image)
+        data, ch, img_layer = self.assist_image(image, channel_axis)
         off = self._image_offset(layer, img_layer)
         pts = np.asarray(points, float).reshape(-1, layer.ndim) if len(points) else points
         pts_img = pts + off if len(pts) else pts
@@ -347,6 +402,7 @@ class AssistMixin(SessionPart):
         plane: Any = None,
         layer: Any = None,
         image: Any = None,
+        channel_axis: int | None = None,
     ) -> int:
         """Segment the object a prompt points at and add it as a new instance.
 
@@ -357,6 +413,8 @@ class AssistMixin(SessionPart):
             coordinates (3D: points on one plane segment that plane).
         class_name : str or int, optional
             Its class (default: the active class).
+        channel_axis : int, optional
+            The image's channel axis (default: from its metadata, see :meth:`assist_image`).
 
         Returns
         -------
@@ -367,7 +425,14 @@ class AssistMixin(SessionPart):
         cid = self._class_for(class_name)
         t0 = time.perf_counter()
         window, mask = self.preview_object(
-            points, point_labels, box, mask_prior, plane=plane, layer=layer, image=image
+            points,
+            point_labels,
+            box,
+            mask_prior,
+            plane=plane,
+            layer=layer,
+            image=image,
+            channel_axis=channel_axis,
         )
         ms = (time.perf_counter() - t0) * 1000
         n = len(np.atleast_2d(points)) if len(points) else 0
@@ -395,12 +460,13 @@ class AssistMixin(SessionPart):
         *,
         layer: Any = None,
         image: Any = None,
+        channel_axis: int | None = None,
     ) -> int:
         """Flood-fill from ``point`` (instance-layer coordinates; on the current plane of a
         stack) over pixels within ``tolerance`` and add the region as a new instance."""
         layer = self._assist_layer(layer)
         cid = self._class_for(class_name)
-        data, ch, img_layer = self.assist_image(image)
+        data, ch, img_layer = self.assist_image(image, channel_axis)
         off = self._image_offset(layer, img_layer)
         p = np.asarray(point, float).ravel()
         if p.shape != (layer.ndim,):
@@ -434,19 +500,29 @@ class AssistMixin(SessionPart):
         )
 
     def box_object(
-        self, box: Any, class_name: Any = None, *, plane: Any = None, layer: Any = None
+        self,
+        box: Any,
+        class_name: Any = None,
+        *,
+        plane: Any = None,
+        layer: Any = None,
+        channel_axis: int | None = None,
     ) -> int:
         """Add the dominant object inside ``box`` (x0, y0, x1, y1) as a new instance."""
-        return self.segment_object([], [], box, class_name, plane=plane, layer=layer)
+        return self.segment_object(
+            [], [], box, class_name, plane=plane, layer=layer, channel_axis=channel_axis
+        )
 
-    def snap_box(self, index: int | None = None, *, layer: Any = None) -> tuple[float, ...]:
+    def snap_box(
+        self, index: int | None = None, *, layer: Any = None, channel_axis: int | None = None
+    ) -> tuple[float, ...]:
         """Tighten box ``index`` of the boxes layer (default: the selected one) to its object."""
         boxes = self._require("boxes", layer)
         idx = self._box_indices(boxes, None if index is None else [index])[0]
         from ..core.boxes import napari_to_xyxy, xyxy_to_napari
 
         xyxy, plane = napari_to_xyxy(boxes.data[idx])
-        data, ch, _ = self.assist_image()
+        data, ch, _ = self.assist_image(None, channel_axis)
         view, _, _ = core.prepare(
             data, [], xyxy, channel_axis=ch, plane=tuple(plane) if plane else None
         )
@@ -479,12 +555,22 @@ class AssistMixin(SessionPart):
         """The object being built in click mode (None when there is none)."""
         return self._candidate
 
-    def assist_click(self, point: Any, positive: bool = True, *, layer: Any = None) -> Candidate:
+    def assist_click(
+        self,
+        point: Any,
+        positive: bool = True,
+        *,
+        layer: Any = None,
+        channel_axis: int | None = None,
+    ) -> Candidate:
         """Add a click (instance-layer coordinates) to the candidate and recompute it.
 
-        The previous candidate mask is the prior, so a new click corrects it.
+        The previous candidate mask is the prior, so a new click corrects it. A
+        ``channel_axis`` given with the first prompt holds for the candidate's next ones.
         """
-        cand = self._candidate or Candidate()
+        cand = self._candidate or Candidate(channel_axis=channel_axis)
+        if channel_axis is not None:
+            cand.channel_axis = channel_axis
         p = [float(v) for v in np.asarray(point, float).ravel()]
         pts = [*cand.points, p]
         labels = [*cand.labels, 1 if positive else 0]
@@ -495,9 +581,18 @@ class AssistMixin(SessionPart):
         self._update_candidate(cand, pts, labels, cand.box, prior, layer)
         return cand
 
-    def assist_box(self, box: Any, plane: Any = None, *, layer: Any = None) -> Candidate:
+    def assist_box(
+        self,
+        box: Any,
+        plane: Any = None,
+        *,
+        layer: Any = None,
+        channel_axis: int | None = None,
+    ) -> Candidate:
         """Set the candidate's box (x0, y0, x1, y1) and recompute it."""
-        cand = self._candidate or Candidate()
+        cand = self._candidate or Candidate(channel_axis=channel_axis)
+        if channel_axis is not None:
+            cand.channel_axis = channel_axis
         b = tuple(float(v) for v in np.asarray(box, float).ravel())
         cand.plane = None if plane is None else tuple(int(v) for v in np.atleast_1d(plane))
         self._update_candidate(cand, cand.points, cand.labels, b, None, layer)
@@ -515,6 +610,7 @@ class AssistMixin(SessionPart):
             prior,
             plane=plane,
             layer=layer,
+            channel_axis=cand.channel_axis,
         )
         cand.latency_ms = (time.perf_counter() - t0) * 1000
         cand.points, cand.labels, cand.box = list(pts), list(labels), box
@@ -564,6 +660,13 @@ class AssistMixin(SessionPart):
     def _assist_changed(self) -> None:
         for fn in list(self._assist_listeners):
             fn()
+
+
+def _labelled_channel_axis(layer: Any) -> int | None:
+    """The axis of an Image layer labelled as channels (``c``, ``ch``, ``channel``)."""
+    labels = [str(a).strip().lower() for a in getattr(layer, "axis_labels", ()) or ()]
+    hits = [i for i, a in enumerate(labels) if a in ("c", "ch", "channel", "channels")]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _crop_to_mask(window: Window, mask: np.ndarray) -> tuple[Window, np.ndarray]:
