@@ -7,7 +7,8 @@ few session calls that give it something to show, and the whole window is saved 
     xvfb-run -a -s "-screen 0 1600x1200x24" python docs/make_screenshots.py
 
 (``make screenshots`` does exactly this.) Pass widget names to render only some of them,
-``workflow`` for the README's image, ``objects`` for the object kinds (``objects_*.png``).
+``workflow`` for the README's image, ``objects`` for the object kinds (``objects_*.png``),
+``team`` for the Team dock on a small team dataset (``team*.png``).
 """
 
 from __future__ import annotations
@@ -338,6 +339,111 @@ def make_object_screenshots(out_dir: Path = HERE / "images") -> list[Path]:
     return written
 
 
+TEAM_CROPS = [(0, 0), (0, 256), (256, 0), (256, 256), (512, 512), (512, 768)]
+
+
+def _team_dataset(folder: Path) -> None:
+    """Six 256 x 256 crops of the sample's nuclei channel, assigned to ana, bob and cy with
+    half the images labelled by all three: each annotator's labels are the sample's truth
+    shifted a pixel or two, with a few objects missed, and cy calls most dividing nuclei
+    plain nuclei."""
+    import numpy as np
+
+    from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
+    from napari_labelsuite.core.dataset import Dataset
+    from napari_labelsuite.core.synthetic import make_cells_2d
+    from napari_labelsuite.core.team import (
+        Assignments,
+        assignments_path,
+        save_annotator_annotation,
+    )
+
+    sample = make_cells_2d()
+    rng = np.random.default_rng(0)
+    for n, (y, x) in enumerate(TEAM_CROPS):
+        np.save(folder / f"field{n}.npy", np.asarray(sample.image[0, y : y + 256, x : x + 256]))
+    ds = Dataset.open(folder)
+    plan = Assignments.create(ds.keys(), ["ana", "bob", "cy"], overlap=0.5, per_image=3)
+    assignments_path(ds).parent.mkdir(parents=True, exist_ok=True)
+    plan.save(assignments_path(ds))
+    for i, key in enumerate(ds.keys()):
+        y, x = TEAM_CROPS[i]
+        gt = np.asarray(sample.instances[y : y + 256, x : x + 256])
+        ids = [int(v) for v in np.unique(gt) if v]
+        for who in plan.annotators_of(key):
+            inst = np.zeros_like(gt, dtype=np.int32)
+            objects = {}
+            for v in ids:
+                if rng.random() < 0.07:
+                    continue  # missed
+                dy, dx = rng.integers(-2, 3, 2)
+                inst[np.roll(gt == v, (int(dy), int(dx)), axis=(0, 1))] = v
+                cls = 2 if v % 5 == 0 and not (who == "cy" and rng.random() < 0.7) else 1
+                objects[v] = ObjectInfo(cls)
+            ann = ImageAnnotation(key, gt.shape, instances=inst, objects=objects)
+            save_annotator_annotation(ds, i, who, ann)
+
+
+def make_team_screenshots(out_dir: Path = HERE / "images") -> list[Path]:
+    """``team.png`` (the Team dock, ana and cy side by side), ``team_difference.png`` (their
+    difference) and ``team_agreement.png`` (the agreement chart) on :func:`_team_dataset`."""
+    import tempfile
+
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_labelsuite._demo import PLUGIN
+    from napari_labelsuite.core.taxonomy import Taxonomy
+    from napari_labelsuite.core.team import agreement_chart
+    from napari_labelsuite.session import LabelSession
+
+    written = []
+    with tempfile.TemporaryDirectory(prefix="labelsuite-team-") as tmp:
+        _team_dataset(Path(tmp))
+        viewer = napari.Viewer(title="napari-labelsuite", show=True)
+        s = LabelSession.attach(viewer)
+        try:
+            app = QApplication.instance()
+            viewer.window.resize(*WINDOW)
+            s.user = "rita"
+            s.taxonomy = Taxonomy.from_dict(
+                {"classes": [
+                    {"id": 1, "name": "nucleus", "color": "#1f77b4",
+                     "description": "A whole nucleus, rim included; touching nuclei apart."},
+                    {"id": 2, "name": "dividing", "color": "#d62728",
+                     "description": "Condensed chromatin or two daughter nuclei still joined."},
+                ]}
+            )  # fmt: skip
+            s.open_dataset(tmp)
+            s.goto(s.dataset.keys().index(s.assignments.overlap_keys()[0]))
+            _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Team")
+            result = s.agreement_by_annotator()
+            widget._show_agreement(result)
+            agreement_chart(result, out_dir / "team_agreement.png")
+            written.append(out_dir / "team_agreement.png")
+            for mode, name in (
+                ("side_by_side", "team.png"),
+                ("difference", "team_difference.png"),
+            ):
+                s.show_annotators("ana", "cy", mode=mode)
+                widget.refresh()
+                if mode == "difference":  # the decision buttons at the dock's end
+                    bar = widget.scroll_area.verticalScrollBar()
+                    bar.setValue(bar.maximum())
+                _settle(app)
+                viewer.reset_view()
+                _settle(app)
+                viewer.screenshot(str(out_dir / name), canvas_only=False)
+                _save_small(out_dir / name)
+                written.append(out_dir / name)
+        finally:
+            s.release_annotator_lock()
+            viewer.close()
+    for path in written:
+        print(path)
+    return written
+
+
 def make_screenshots(out_dir: Path = HERE / "images", names: Sequence[str] = ()) -> list[Path]:
     """Render every dock widget (or those in ``names``); returns the PNGs written."""
     from qtpy.QtWidgets import QApplication
@@ -386,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "widgets",
         nargs="*",
-        help="display names or slugs, 'workflow' or 'objects' (default: all)",
+        help="display names or slugs, 'workflow', 'objects' or 'team' (default: all)",
     )
     parser.add_argument("--out", type=Path, default=HERE / "images", help="output folder")
     args = parser.parse_args(argv)
@@ -395,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         written.append(make_workflow_screenshot(args.out))
     if not args.widgets or "objects" in args.widgets:
         written += make_object_screenshots(args.out)
+    if not args.widgets or "team" in args.widgets:
+        written += make_team_screenshots(args.out)
     return 0 if written else 1
 
 
