@@ -220,3 +220,24 @@ def test_a_keypoint_set_started_by_hand_after_reopening_is_todo_and_unlinked(ses
     assert (first.instance_id, first.status) == (7, "approved")
     assert (new.instance_id, new.status, new.attributes) == (0, "todo", {})
     assert new.xyv.tolist() == [[25.5, 20.5, 2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_objects_on_planes_of_a_stack_come_back_on_their_planes(tmp_path) -> None:
+    rng = np.random.default_rng(2)
+    for name in ("a.tif", "b.tif"):
+        stack = rng.integers(0, 255, (3, 24, 30), dtype=np.uint8)
+        tifffile.imwrite(tmp_path / name, stack, photometric="minisblack")
+    s = LabelSession()
+    s.taxonomy = Taxonomy.from_dict(TAX)
+    s.open_dataset(tmp_path)
+    s.add_polygons_layer([{"xy": POLY, "class_id": 1, "instance_id": 2, "plane": (2,)}], ndim=3)
+    s.add_rotated_boxes_layer([RotatedBox(15.5, 10.25, 8.0, 3.5, 35.0, 1, plane=(1,))], ndim=3)
+    xyv = np.array([[5.5, 6.5, 2], [7.5, 8.5, 1], [0, 0, 0]])
+    s.add_keypoints_layer([Keypoints(xyv, 2, plane=(0,)), Keypoints(xyv, 2, plane=(2,))], ndim=3)
+    s.next()
+    s.prev()
+    ann = s._object_kinds_into(s.to_annotation())
+    assert [(p.plane, p.ring.xy.tolist()) for p in ann.polygons] == [((2,), POLY.tolist())]
+    assert [rb.plane for rb in ann.rotated] == [(1,)]
+    assert [(k.plane, k.xyv.tolist()) for k in ann.keypoints] == [
+        ((0,), xyv.tolist()), ((2,), xyv.tolist())]  # fmt: skip
