@@ -38,6 +38,7 @@ __all__ = [
     "recolor_labels",
     "resize_window",
     "shape_drawn_by_hand",
+    "small_vectors_thumbnail",
     "undo_redo_deques",
     "unwrap_viewer",
 ]
@@ -288,6 +289,18 @@ def points_dragged_by_hand(layer: Any) -> bool:
     still set (it is cleared right after); setting ``data`` from code leaves it ``None``.
     """
     return getattr(layer, "_drag_start", None) is not None
+
+
+def small_vectors_thumbnail(layer: Any, n: int = 128) -> None:
+    """Draw at most ``n`` vectors into a Vectors layer's thumbnail.
+
+    Assumption (canary ``test_vectors_thumbnail_draws_at_most_max_vectors``): napari
+    redraws the thumbnail on every ``data`` change from up to ``_max_vectors_thumbnail``
+    (1024) vectors, one Python ``linspace`` each: ~80 ms of a skeleton rebuild of 13,000
+    edges; a thumbnail needs no more than a few hundred.
+    """
+    if hasattr(type(layer), "_max_vectors_thumbnail"):
+        layer._max_vectors_thumbnail = int(n)
 
 
 # -- mouse events -------------------------------------------------------------------------

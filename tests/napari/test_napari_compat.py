@@ -252,3 +252,21 @@ def test_fit_partial_label_updates_writes_the_strided_patch(
     np.testing.assert_array_equal(patch, view[153:184:3, 63:95:3])
     assert (patch == layer.colormap._data_to_texture(np.uint32(7))).all()
     assert compat.fit_partial_label_updates(object(), layer) is False  # no canvas
+
+
+def test_vectors_thumbnail_draws_at_most_max_vectors(monkeypatch):
+    from napari.layers import Vectors
+
+    calls = []
+    real = np.linspace
+
+    def counting(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    start = np.random.default_rng(0).uniform(0, 50, (2000, 2))
+    layer = Vectors(np.stack([start, np.ones((2000, 2))], axis=1))
+    compat.small_vectors_thumbnail(layer, 50)
+    monkeypatch.setattr(np, "linspace", counting)
+    layer.data = layer.data + 1  # a data change redraws the thumbnail
+    assert 0 < len(calls) <= 2 * 50 + 2

@@ -889,13 +889,17 @@ class ObjectsMixin(SessionPart):
         obj = pd.to_numeric(feats["object"], errors="coerce").fillna(-1).to_numpy(int)
         vis = pd.to_numeric(feats["visibility"], errors="coerce").fillna(0).to_numpy(float)
         vis = np.where(obj < 0, 0.0, vis)  # points without an object draw no edge
-        names = feats["keypoint"].to_numpy(object)
-        kpi = np.full(n, -1, int)
-        for cid, sk in skeletons.items():
-            m = cls == cid
-            if m.any():
-                index = {nm: i for i, nm in enumerate(sk.names)}
-                kpi[m] = pd.Series(names[m]).map(index).fillna(-1).to_numpy(int)
+        # keypoint names -> index in the class skeleton, through the few distinct pairs
+        names = feats["keypoint"].to_numpy(object).astype(str)  # missing: "nan"/"None"
+        pairs, inv = np.unique(np.char.add(cls.astype(str), np.char.add(":", names)),
+                               return_inverse=True)  # fmt: skip
+        lookup = np.full(len(pairs), -1, int)
+        for u, pair in enumerate(pairs.tolist()):
+            cid_s, _, name = pair.partition(":")
+            sk = skeletons.get(int(cid_s))
+            if sk is not None and name in sk.names:
+                lookup[u] = sk.names.index(name)
+        kpi = lookup[inv.reshape(-1)]
         segs, seg_cls, _ = skeleton_segments(
             data, skeletons, objects=obj, class_ids=cls, keypoint=kpi, visibility=vis
         )
@@ -978,6 +982,9 @@ class _SkeletonSync:
             np.zeros((0, 2, layer.ndim)), ndim=layer.ndim, name=f"{layer.name} skeleton",
             edge_width=1.5, vector_style="line", length=1.0,
         )  # fmt: skip
+        from .._napari_compat import small_vectors_thumbnail
+
+        small_vectors_thumbnail(self.vectors)  # napari's thumbnail would cost most of a rebuild
         layer.events.data.connect(self._on_data)
         layer.events.features.connect(self.update)
         session.taxonomy_changed.connect(self._on_taxonomy)
