@@ -154,6 +154,52 @@ def test_the_same_annotator_in_a_second_process_gets_a_lock_error(tmp_path):
         p.join(timeout=60)
 
 
+# -- label images created on the first save with edits ----------------------------------------
+def test_a_deferred_label_image_is_written_only_by_the_first_save_with_edits(tmp_path):
+    url = _store(tmp_path / "deferred.ome.zarr")
+    before = _files(Path(url))
+    st = open_for_annotator(url, "alice")
+    sem = st.create_labels("semantic.alice", "uint8", role="semantic", deferred=True)
+    ins = st.create_labels("instances.alice", role="instances", deferred=True)
+    assert st.label_names() == ["semantic.alice", "instances.alice"]
+    assert int(ins[:].max()) == 0 and not st.is_dirty
+    st.save()  # nothing to save: the store stays as it was
+    assert _files(Path(url)) == before
+    with MaskStore.open(url) as other:
+        assert other.label_names() == []
+    ins[4:12, 8:20] = 5
+    st.set_objects("instances.alice", {5: ObjectInfo(1)})
+    st.save()
+    assert ins is st.labels("instances.alice")  # the layers' array object stays the same
+    ins[0, 0] = 6  # and writes to the store from now on
+    st.save()
+    with pytest.raises(StoreError, match="pid"):  # the created images are locked for alice
+        open_for_annotator(url, "alice")
+    st.close()
+    with MaskStore.open(url) as back:
+        assert back.label_names() == ["semantic.alice", "instances.alice"]
+        assert back.role("semantic.alice") == "semantic"
+        assert back.labels("semantic.alice").dtype == np.uint8
+        assert int(np.count_nonzero(back.labels("semantic.alice")[:])) == 0
+        exp = np.zeros(SHAPE, np.uint32)
+        exp[4:12, 8:20] = 5
+        exp[0, 0] = 6
+        np.testing.assert_array_equal(back.labels("instances.alice")[:], exp)
+        np.testing.assert_array_equal(back.label_levels("instances.alice")[1][:], exp[::2, ::2])
+        assert sorted(back.objects("instances.alice")) == [5]
+    assert sem.shape == SHAPE
+
+
+def test_an_unused_deferred_label_image_leaves_the_store_as_it_was(tmp_path):
+    url = _store(tmp_path / "untouched.ome.zarr")
+    before = _files(Path(url))
+    with open_for_annotator(url, "bob") as st:
+        st.create_labels("instances.bob", role="instances", deferred=True)
+        with pytest.raises(StoreError, match="<base>.bob"):
+            st.create_labels("instances.carol", role="instances", deferred=True)
+    assert _files(Path(url)) == before
+
+
 # -- what an annotator may write -----------------------------------------------------------
 def test_an_annotator_writes_only_their_label_images_never_the_root(tmp_path):
     url = _store(tmp_path / "rights.ome.zarr")

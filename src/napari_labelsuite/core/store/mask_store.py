@@ -123,6 +123,8 @@ class MaskStore:
         self.annotator = annotator
         self._storage_options = storage_options
         self._label_locks: dict[str, StoreLock] = {}
+        #: label images added with ``deferred=True``: in memory until a save has edits
+        self._deferred: set[str] = set()
         self._group = group
         self._lock = threading.RLock()
         self._save_lock = threading.Lock()
@@ -408,9 +410,9 @@ class MaskStore:
         self.chunks = tuple(int(arr.chunks[i]) for i in keep)
         self.n_levels = len(ms0["datasets"])
 
-    def _open_node(self, path: str, array: bool = False):
+    def _open_node(self, path: str, array: bool = False, root: zarr.Group | None = None):
         try:
-            node = self._group[path]
+            node = (self._group if root is None else root)[path]
         except Exception as exc:
             raise StoreError(
                 f"missing or unreadable node: {exc}", path=self.path, where=path, field="zarr.json"
@@ -436,8 +438,8 @@ class MaskStore:
             )
         return list(names)
 
-    def _load_label(self, name: str) -> LabelArray:
-        g = self._open_node(f"labels/{name}")
+    def _load_label(self, name: str, root: zarr.Group | None = None) -> LabelArray:
+        g = self._open_node(f"labels/{name}", root=root)
         _check_label_attrs(dict(g.attrs), self._zarr_format, self.path, name)
         ome = _ome(g.attrs, self._zarr_format)
         ms = ome.get("multiscales")
@@ -449,7 +451,8 @@ class MaskStore:
                 field="multiscales",
             )
         levels = [
-            self._open_node(f"labels/{name}/{d['path']}", array=True) for d in ms[0]["datasets"]
+            self._open_node(f"labels/{name}/{d['path']}", array=True, root=root)
+            for d in ms[0]["datasets"]
         ]
         dt = np.dtype(levels[0].dtype)
         _check_label_dtype(dt, self.path, name, "label images must have an integer dtype")
@@ -487,7 +490,7 @@ class MaskStore:
         is open for an annotator who does not hold it."""
         if self.read_only:
             raise StoreError("the store is open read-only", path=self.path, field="mode")
-        if self.annotator is not None and name is not None and name not in self._label_locks:
+        if self.annotator is not None and name is not None and name not in self._writable():
             raise StoreError(
                 f"the store is open for annotator {self.annotator!r}, who writes only their "
                 f"own label images (<base>.{self.annotator}); open it for the annotator of "
@@ -499,6 +502,10 @@ class MaskStore:
             )
 
     # -- annotators ------------------------------------------------------------------------
+    def _writable(self) -> list[str]:
+        """The label images this annotator writes: those held and those deferred."""
+        return [*self._label_locks, *(n for n in self._labels if n in self._deferred)]
+
     def _label_lock(self, name: str, scope: str = "annotator") -> StoreLock:
         return _make_lock(self.path, self.user, self._storage_options, f"labels/{name}", scope)
 
@@ -567,16 +574,7 @@ class MaskStore:
         while the store lock is held; another annotator adding theirs at the same time
         waits (up to ~20 s) instead of failing.
         """
-        from ..team.labels import parse_annotator_label_name
-
-        if parse_annotator_label_name(name)[1] != self.annotator:
-            raise StoreError(
-                f"the store is open for annotator {self.annotator!r}: new label images are "
-                f"named <base>.{self.annotator}",
-                path=self.path,
-                field="name",
-                value=name,
-            )
+        self._check_annotator_name(name)
         la: LabelArray | None = None
         for _ in range(5):
             with self._moment_lock():
@@ -601,6 +599,19 @@ class MaskStore:
             field="labels",
             value=name,
         )
+
+    def _check_annotator_name(self, name: str) -> None:
+        """New label images of a store open for an annotator are named ``<base>.<annotator>``."""
+        from ..team.labels import parse_annotator_label_name
+
+        if parse_annotator_label_name(name)[1] != self.annotator:
+            raise StoreError(
+                f"the store is open for annotator {self.annotator!r}: new label images are "
+                f"named <base>.{self.annotator}",
+                path=self.path,
+                field="name",
+                value=name,
+            )
 
     @contextlib.contextmanager
     def _moment_lock(self, timeout: float = 20.0) -> Iterator[None]:
@@ -688,10 +699,34 @@ class MaskStore:
         return "".join(a["name"] if isinstance(a, dict) else a for a in ms[0].get("axes", []))
 
     def create_labels(
-        self, name: str, dtype: Any = "uint32", *, role: str | None = None, data: Any = None
+        self,
+        name: str,
+        dtype: Any = "uint32",
+        *,
+        role: str | None = None,
+        data: Any = None,
+        deferred: bool = False,
     ) -> LabelArray:
-        """Add an empty label image (a full pyramid of ``n_levels``) and return it."""
+        """Add an empty label image (a full pyramid of ``n_levels``) and return it.
+
+        With ``deferred``, the label image is kept in memory (reads give zeros, edits wait
+        as usual) and written to the store, under its lock, by the first :meth:`save`
+        that has edits or tables for a deferred label image; until then nothing of the
+        store changes, so showing an empty label image to a viewer writes nothing.
+        """
         self._require_writable()
+        if deferred:
+            if name in self._labels or name in self._label_names_from_metadata():
+                raise StoreError("a label image with this name exists", path=self.path,
+                                 field="name", value=name)  # fmt: skip
+            if self.annotator is not None:
+                self._check_annotator_name(name)
+            memory = zarr.group(store=zarr.storage.MemoryStore(), zarr_format=self._zarr_format)
+            la = self._create_labels(name, dtype, role=role, root=memory)
+            self._deferred.add(name)
+            if data is not None:
+                la.write_all(data)
+            return la
         if self.annotator is not None and name not in self._label_locks:
             la = self._add_annotator_label(
                 name, lambda: self._create_labels(name, dtype, role=role)
@@ -704,7 +739,9 @@ class MaskStore:
             la.write_all(data)
         return la
 
-    def _create_labels(self, name: str, dtype: Any, *, role: str | None) -> LabelArray:
+    def _create_labels(
+        self, name: str, dtype: Any, *, role: str | None, root: zarr.Group | None = None
+    ) -> LabelArray:
         if not name or "/" in name or name.startswith("."):
             raise StoreError("invalid label name", path=self.path, field="name", value=name)
         if name in self._labels:
@@ -720,7 +757,7 @@ class MaskStore:
         if role is not None and role not in ROLES:
             raise StoreError(f"role must be one of {ROLES}", path=self.path, field="role",
                              value=role)  # fmt: skip
-        lg = self._group.require_group("labels")
+        lg = (self._group if root is None else root).require_group("labels")
         g = lg.create_group(name, overwrite=True)
         paths = []
         kw = _array_kwargs(self._zarr_format, self.axes)
@@ -739,11 +776,43 @@ class MaskStore:
         attrs: dict[str, Any] = {MARKER: {"role": role}} if role else {MARKER: {}}
         attrs.update(self._format.wrap(ome))
         g.attrs.update(attrs)
+        if root is not None:  # deferred: nothing of the store changes yet
+            return self._load_label(name, root=root)
         names = [*self._label_names_from_metadata(), name]
         lg.attrs.update(self._format.wrap({"labels": names}))
         la = self._load_label(name)
         self._meta_dirty.add(name)  # colours and properties from the taxonomy
         return la
+
+    def _write_deferred(self) -> None:
+        """Create the deferred label images in the store once one of them has edits or
+        tables to save (all of them, so an annotator's roles appear together). The
+        arrays holding the pending edits stay the same objects (layers keep them)."""
+        if not self._deferred:
+            return
+        if not any(self._labels[n].is_dirty or n in self._meta_dirty for n in self._deferred):
+            return
+        order = list(self._labels)
+        for name in [n for n in order if n in self._deferred]:
+            pending, lm = self._labels.pop(name), self._label_meta.pop(name)
+            create = functools.partial(self._create_labels, name, pending.dtype,
+                                       role=lm.get("role"))  # fmt: skip
+            try:
+                if self.annotator is not None:
+                    real = self._add_annotator_label(name, create)
+                else:
+                    real = create()
+            except BaseException:
+                self._labels[name], self._label_meta[name] = pending, lm
+                self._labels = {n: self._labels[n] for n in order if n in self._labels}
+                raise
+            pending.levels, pending._arr = real.levels, real._arr
+            self._labels[name] = pending
+            saved = self._label_meta[name]
+            saved.update({k: lm[k] for k in ("objects", "annotation") if k in lm})
+            self._meta_dirty.add(name)
+            self._deferred.discard(name)
+        self._labels = {n: self._labels[n] for n in order}
 
     # -- tables -------------------------------------------------------------------------
     @property
@@ -801,7 +870,7 @@ class MaskStore:
         the annotator's label images instead of the shared root."""
         self._require_writable()
         if self.annotator is not None:
-            for name in self._label_locks:
+            for name in self._writable():
                 self._label_meta[name]["annotation"] = json.loads(json.dumps(meta))
                 self._meta_dirty.add(name)
             return
@@ -827,6 +896,7 @@ class MaskStore:
         """
         self._require_writable()
         t0 = time.perf_counter()
+        self._write_deferred()
         report = SaveReport()
         with self._save_lock, ThreadPoolExecutor(4) as pool:
             for la in list(self._labels.values()):
