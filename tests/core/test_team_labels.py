@@ -21,8 +21,10 @@ from napari_labelsuite.core.team import (
     annotator_label_name,
     list_annotators,
     load_annotator_annotation,
+    lock_annotator,
     outdated_guidelines,
     parse_annotator_label_name,
+    release_annotator_lock,
     save_annotator_annotation,
     stamp_taxonomy_version,
 )
@@ -96,8 +98,7 @@ def test_an_unknown_annotator_name_is_refused_before_any_file_is_written(dataset
     assert _files(dataset.root) == before
 
 
-def _save_many(root: str, annotator: str, n: int, out) -> None:
-    ds = Dataset.open(root)
+def _save_many(ds: Dataset, annotator: str, n: int) -> int:
     errors = 0
     for k in range(n):
         i = k % len(ds)
@@ -105,31 +106,63 @@ def _save_many(root: str, annotator: str, n: int, out) -> None:
             save_annotator_annotation(ds, i, annotator, _annotation(f"img{i}", 1 + k % 15))
         except Exception:
             errors += 1
-    out.put((annotator, errors))
+    return errors
 
 
-def test_two_annotators_saving_sidecars_concurrently_lose_nothing(dataset):
+def _work_as(root: str, annotator: str, n: int, ready, go, out) -> None:
+    """Worker: hold ``annotator``'s lock on the dataset and save ``n`` sidecars."""
+    ds = Dataset.open(root)
+    lock = lock_annotator(ds, annotator, "worker")
+    ready.set()
+    go.wait(timeout=60)
+    out.put((annotator, _save_many(ds, annotator, n)))
+    release_annotator_lock(lock)
+
+
+def test_two_processes_annotators_locks_and_concurrent_sidecar_saves(dataset):
+    """A spawned process works as alice while this one works as bob: the same annotator
+    is refused with the holder named, distinct ones save at once and lose nothing."""
     ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    n = 50
-    procs = [ctx.Process(target=_save_many, args=(str(dataset.root), a, n, out))
-             for a in ("alice", "bob")]  # fmt: skip
-    for p in procs:
-        p.start()
-    results = dict(out.get(timeout=120) for _ in procs)
-    for p in procs:
+    ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    n = 30
+    p = ctx.Process(target=_work_as, args=(str(dataset.root), "alice", n, ready, go, out))
+    p.start()
+    try:
+        assert ready.wait(timeout=120)
+        with pytest.raises(TeamError, match=f"'worker' on host .*pid {p.pid}") as info:
+            lock_annotator(dataset, "alice", "me")
+        assert info.value.field == "annotator" and info.value.value == "alice"
+        mine = lock_annotator(dataset, "bob", "me")  # distinct annotators never block
+        assert mine is not None
+        go.set()
+        results = {"bob": _save_many(dataset, "bob", n)}
+        results.update([out.get(timeout=120)])
+    finally:
+        go.set()
         p.join(timeout=60)
+    assert p.exitcode == 0
     assert results == {"alice": 0, "bob": 0}
+    release_annotator_lock(mine)
     for a in ("alice", "bob"):
         got = annotator_annotations(dataset, a)
         assert sorted(got) == list(range(6))
         for i, ann in got.items():
             last = max(k for k in range(n) if k % 6 == i)  # each item's last save wins
             np.testing.assert_array_equal(ann.instances, _annotation("x", 1 + last % 15).instances)
-        # no temporary or orphaned masks file is left
+        # no temporary or orphaned masks file, no lock is left
         names = sorted(os.listdir(annotator_dir(dataset, a)))
         assert all(n.endswith((".json", ".npz")) for n in names)
         assert len([n for n in names if n.endswith(".json")]) == 6
+    release_annotator_lock(lock_annotator(dataset, "alice", "me"))  # the worker released it
+
+
+def test_a_folder_holding_only_a_lock_is_no_annotator(dataset):
+    lock = lock_annotator(dataset, "viewer", "me")
+    assert (annotator_dir(dataset, "viewer") / ".labelsuite.lock").is_file()
+    assert list_annotators(dataset) == []
+    assert lock_annotator(dataset, "viewer", "me") is None  # this process holds it already
+    release_annotator_lock(lock)
+    assert not annotator_dir(dataset, "viewer").exists()  # who only looked leaves no trace
 
 
 # -- label image names ----------------------------------------------------------------------

@@ -217,6 +217,77 @@ def test_store_items_open_for_the_annotator_with_their_own_label_images(session,
     assert Dataset.open(d).keys() == ds.keys()
 
 
+def _listing(root) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None
+            for p in sorted(root.rglob("*"))}  # fmt: skip
+
+
+def test_viewing_store_items_in_team_mode_writes_nothing_until_the_first_save(session, tmp_path):
+    d = tmp_path / "stores"
+    d.mkdir()
+    for k in range(2):
+        MaskStore.create(d / f"s{k}.ome.zarr", shape=SHAPE, chunks=(16, 16)).close()
+    session.open_dataset(d)
+    session.assign(["alice", "bob"], overlap=1.0)
+    session.close_store()
+    stores = {k: _listing(d / f"s{k}.ome.zarr") for k in range(2)}
+    session.open_dataset(d)  # as "lead", a reviewer outside the assignment
+    session.goto(1)
+    session.set_annotator("alice")
+    assert [ly.name for ly in session.layers_of_role("instances")] == ["instances.alice"]
+    session.next()
+    session.set_annotator("bob")
+    session.close_store()
+    assert {k: _listing(d / f"s{k}.ome.zarr") for k in range(2)} == stores
+    assert session.team_annotators() == ["alice", "bob"]
+    assert session.team_progress()["alice"] == {"assigned": 2, "done": 0}
+    session.set_annotator("alice")  # the first save creates alice's label images
+    session.goto(0)
+    layer = session.instances
+    data = np.array(layer.data)
+    data[4:8, 4:8] = 7
+    layer.data = data
+    session.next()
+    assert _listing(d / "s1.ome.zarr") == stores[1]
+    with MaskStore.open(d / "s0.ome.zarr") as st:
+        assert st.label_names() == ["semantic.alice", "instances.alice"]
+        assert int(st.labels("instances.alice")[5, 5]) == 7
+    assert session.team_progress()["alice"] == {"assigned": 2, "done": 1}
+
+
+def test_the_session_holds_its_annotators_lock_and_a_held_one_is_refused(session, folder):
+    import os
+    import socket
+
+    from napari_labelsuite.core.store.lock import LockInfo
+
+    ds = session.open_dataset(folder)
+    session.assign(["alice", "bob"], overlap=1.0)
+    session.set_annotator("alice")
+    lock = annotator_sidecar_path(ds, 0, "alice").parent / ".labelsuite.lock"
+    assert json.loads(lock.read_text())["pid"] == os.getpid()
+    _paint(session, 3)
+    # bob is at work in another process (a live pid that is not ours)
+    other = LockInfo("bob", socket.gethostname(), os.getppid(), "2026-01-01T00:00:00", "annotator")
+    held = annotator_sidecar_path(ds, 0, "bob").parent / ".labelsuite.lock"
+    held.parent.mkdir(parents=True)
+    held.write_text(other.to_json())
+    shown = np.array(session.instances.data)
+    with pytest.raises(TeamError, match=f"'bob' on host .*pid {os.getppid()}") as info:
+        session.set_annotator("bob")
+    assert info.value.field == "annotator"
+    assert session.annotator == "alice" and session.index == 0  # nothing changed
+    np.testing.assert_array_equal(session.instances.data, shown)
+    assert not annotator_sidecar_path(ds, 0, "alice").exists()
+    assert held.read_text() == other.to_json() and lock.is_file()
+    held.unlink()
+    session.set_annotator("bob")  # saves alice's image, leaves her lock, takes bob's
+    assert annotator_sidecar_path(ds, 0, "alice").is_file()
+    assert not lock.exists() and json.loads(held.read_text())["pid"] == os.getpid()
+    session.release_annotator_lock()
+    assert not held.exists()
+
+
 def test_open_dataset_shows_the_annotators_own_labels(cells_taxonomy, folder, monkeypatch):
     monkeypatch.setenv("LABELSUITE_ANNOTATOR", "bob")
     first = LabelSession(taxonomy=cells_taxonomy, user="lead")

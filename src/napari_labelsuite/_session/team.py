@@ -5,11 +5,15 @@ A dataset is in *team mode* once it has an assignment (:meth:`TeamMixin.assign`,
 annotator's own labels (``<annotations>/annotators/<annotator>/`` for image files,
 ``<base>.<annotator>`` label images in mask stores, with a lock per label image), and
 :meth:`~DatasetMixin.next` / :meth:`~DatasetMixin.prev` walk that annotator's images.
+While it works as an annotator the session holds that annotator's lock on the dataset
+(``annotators/<annotator>/.labelsuite.lock``): the same annotator in a second process gets
+a :class:`TeamError` naming the holder; distinct annotators never block each other.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,13 @@ from ..core.team import (
     validate_annotator,
 )
 from ..core.team.guidelines import outdated_guidelines
-from ..core.team.labels import annotator_sidecar_path, parse_annotator_label_name
+from ..core.team.labels import (
+    annotator_dir,
+    annotator_sidecar_path,
+    lock_annotator,
+    parse_annotator_label_name,
+    release_annotator_lock,
+)
 from .host import SessionPart
 
 __all__ = ["TeamMixin", "default_annotator"]
@@ -76,6 +86,9 @@ class TeamMixin(SessionPart):
         #: the shown image's annotation as loaded or last saved (masks copied): labels
         #: unchanged since keep the guideline version they were made under
         self._shown_saved: ImageAnnotation | None = None
+        #: (annotator folder, its lock or None when another session of this process holds
+        #: it, the finalizer releasing it) while the session works as that annotator
+        self._annotator_lock: tuple[str, Any, Any] | None = None
 
     # -- the annotator -------------------------------------------------------------------
     @property
@@ -108,8 +121,16 @@ class TeamMixin(SessionPart):
                 value=name,
             )
         ds = self.dataset
-        if ds is not None and self.index is not None:
-            self.save_current()
+        held = self._take_annotator_lock(name)  # before anything changes
+        try:
+            if ds is not None and self.index is not None:
+                self.save_current()
+        except BaseException:
+            if held is not None and held != self._annotator_lock:
+                _release(held)
+            raise
+        if held is not None:
+            self._swap_annotator_lock(held)
         previous = self._annotator
         self._annotator = name
         self.user = name
@@ -282,6 +303,48 @@ class TeamMixin(SessionPart):
         self._record("outdated_labels", annotator=annotator, findings=len(found))
         return found
 
+    # -- the annotator's lock on the dataset ---------------------------------------------------
+    def _take_annotator_lock(self, name: str) -> tuple[str, Any, Any] | None:
+        """The lock of ``name`` on the open dataset: the one held, or newly taken; None
+        outside team mode or on a read-only dataset.
+
+        Raises
+        ------
+        TeamError
+            Another process works as ``name`` on this dataset (named in the message).
+        """
+        ds = self.dataset
+        if ds is None or not self.team_mode or getattr(self, "_dataset_read_only", None):
+            return None
+        folder = str(annotator_dir(ds, name))
+        if self._annotator_lock is not None and self._annotator_lock[0] == folder:
+            return self._annotator_lock
+        lock = lock_annotator(ds, name, self.user)
+        done = weakref.finalize(self, release_annotator_lock, lock) if lock is not None else None
+        return (folder, lock, done)
+
+    def _swap_annotator_lock(self, held: tuple[str, Any, Any]) -> None:
+        """Work under ``held`` from now on; the previous annotator's lock is released."""
+        old, self._annotator_lock = self._annotator_lock, held
+        if old is not None and old is not held and old[0] != held[0]:
+            _release(old)
+
+    def _hold_annotator_lock(self) -> None:
+        """Hold the current annotator's lock while showing or saving their labels (and
+        none outside team mode, e.g. while reviewing)."""
+        held = self._take_annotator_lock(self.annotator)
+        if held is not None:
+            self._swap_annotator_lock(held)
+        elif not self.team_mode:
+            self.release_annotator_lock()
+
+    def release_annotator_lock(self) -> None:
+        """Stop working as the annotator on this dataset: release their lock (it is taken
+        again by the next image shown or saved in team mode)."""
+        held, self._annotator_lock = self._annotator_lock, None
+        if held is not None:
+            _release(held)
+
     # -- hooks used by DatasetMixin (navigation, loading and saving an item) --------------
     def _next_assigned(self, step: int) -> int | None:
         """The index of the current annotator's next (``step=1``) or previous (``-1``)
@@ -306,6 +369,7 @@ class TeamMixin(SessionPart):
     def _team_load(self, j: int) -> ImageAnnotation | None:
         """The annotation to show for image item ``j`` (the annotator's own in team mode)."""
         ds = self._require_dataset()
+        self._hold_annotator_lock()
         ann = (
             load_annotator_annotation(ds, j, self.annotator)
             if self.team_mode
@@ -340,6 +404,7 @@ class TeamMixin(SessionPart):
         """Save image item ``j``: stamped with the taxonomy version, into the annotator's
         folder in team mode."""
         ds = self._require_dataset()
+        self._hold_annotator_lock()
         stamp_label_versions(self._shown_saved, ann, self.taxonomy)
         if self.team_mode:
             path = save_annotator_annotation(ds, j, self.annotator, ann)
@@ -350,21 +415,23 @@ class TeamMixin(SessionPart):
 
     def _team_store_annotator(self) -> str | None:
         """The annotator whose label images a store item is opened for (team mode)."""
+        self._hold_annotator_lock()
         return self.annotator if self.team_mode else None
 
     def _team_store_labels(self, st: Any) -> list[str]:
         """The label images of an open store to show: in annotator mode the annotator's
-        own, created empty (one per role) when they have none yet."""
+        own; when they have none yet, empty ones (one per role) that the store writes only
+        with the first save holding an edit (viewing an image writes nothing)."""
         if st.annotator is None:
             return list(st.label_names())
         mine = [n for n in st.label_names() if parse_annotator_label_name(n)[1] == st.annotator]
         if not mine and not st.read_only:
             top = max(self.taxonomy.ids(), default=0)
             st.create_labels(annotator_label_name("semantic", st.annotator),
-                             "uint8" if top < 256 else "uint32", role="semantic")  # fmt: skip
+                             "uint8" if top < 256 else "uint32", role="semantic",
+                             deferred=True)  # fmt: skip
             st.create_labels(annotator_label_name("instances", st.annotator), "uint32",
-                             role="instances")  # fmt: skip
-            st.save()
+                             role="instances", deferred=True)  # fmt: skip
             mine = [
                 n for n in st.label_names() if parse_annotator_label_name(n)[1] == st.annotator
             ]
@@ -387,3 +454,11 @@ class TeamMixin(SessionPart):
             return outdated_guidelines(current, self.taxonomy)
         except LabelsuiteError:
             return []
+
+
+def _release(held: tuple[str, Any, Any]) -> None:
+    """Release a held annotator lock (and drop its finalizer)."""
+    _, lock, done = held
+    if done is not None:
+        done.detach()
+    release_annotator_lock(lock)

@@ -2,7 +2,10 @@
 
 * A dataset of image files: each annotator's sidecars (the usual format, written with
   :func:`~napari_labelsuite.core.dataset.save_sidecar`) live in
-  ``<annotations>/annotators/<annotator>/``, named like the dataset's own sidecars.
+  ``<annotations>/annotators/<annotator>/``, named like the dataset's own sidecars. A
+  session working as an annotator holds that folder's lock (:func:`lock_annotator`), so the
+  same annotator in a second process gets an error naming the holder instead of silently
+  overwriting; distinct annotators never wait for each other.
 * A mask store: each annotator's label images are named ``<base>.<annotator>``
   (``instances.alice``) with the role of ``base``; opening the store for an annotator
   (:func:`open_for_annotator`) takes the lock of that annotator's label images only, so two
@@ -11,13 +14,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
 from ..annotation import ImageAnnotation
 from ..dataset import Dataset, load_sidecar, save_sidecar
-from ..errors import TeamError
+from ..errors import StoreError, TeamError
+from ..store.lock import LOCK_NAME, StoreLock
 from .assignments import ANNOTATOR_PATTERN, validate_annotator
 
 __all__ = [
@@ -28,8 +34,10 @@ __all__ = [
     "has_annotator_annotation",
     "list_annotators",
     "load_annotator_annotation",
+    "lock_annotator",
     "open_for_annotator",
     "parse_annotator_label_name",
+    "release_annotator_lock",
     "save_annotator_annotation",
 ]
 
@@ -135,13 +143,68 @@ def annotator_annotations(ds: Dataset, annotator: str) -> dict[int, ImageAnnotat
 
 
 def list_annotators(ds: Dataset) -> list[str]:
-    """Annotators with a folder of sidecars in the dataset (sorted)."""
+    """Annotators with saved sidecars in the dataset (sorted); a folder holding only a
+    lock (an annotator who has only looked so far) does not count."""
     root = Path(ds.annotation_dir) / "annotators"
     if not root.is_dir():
         return []
     return sorted(
-        p.name for p in root.iterdir() if p.is_dir() and ANNOTATOR_PATTERN.fullmatch(p.name)
+        p.name
+        for p in root.iterdir()
+        if p.is_dir()
+        and ANNOTATOR_PATTERN.fullmatch(p.name)
+        and any(f.suffix == ".json" and not f.name.startswith(".") for f in p.iterdir())
     )
+
+
+def lock_annotator(ds: Dataset, annotator: str, user: str) -> StoreLock | None:
+    """Take ``annotator``'s lock on dataset ``ds`` (``annotators/<annotator>/.labelsuite.lock``).
+
+    Held while a session works as ``annotator``; release it with
+    :func:`release_annotator_lock`. A lock this process already holds (another session of
+    the same process) is shared: None is returned and nothing is taken. A lock left by a
+    process of this host that no longer runs is taken over.
+
+    Raises
+    ------
+    TeamError
+        When another process works as ``annotator`` on ``ds``; the message names it
+        (user, host, pid, since).
+    """
+    folder = annotator_dir(ds, annotator)
+    lock = StoreLock(str(folder), user, display=str(folder), scope="annotator")
+    try:
+        for attempt in range(3):
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                lock.acquire()
+                break
+            except FileNotFoundError:  # the folder of a lock just released was removed
+                if attempt == 2:
+                    raise
+    except StoreError:
+        held = lock.holder()
+        if held is not None and held.pid == os.getpid() and held.host == socket.gethostname():
+            return None
+        who = held.describe() if held is not None else "a process writing its lock right now"
+        raise TeamError(
+            f"annotator {annotator!r} is at work on this dataset in another session: {who}; "
+            "close it there first, or work as another annotator",
+            path=folder / LOCK_NAME,
+            field="annotator",
+            value=annotator,
+        ) from None
+    return lock
+
+
+def release_annotator_lock(lock: StoreLock | None) -> None:
+    """Release a lock of :func:`lock_annotator`; its folder goes too when nothing else is in
+    it (an annotator who only looked leaves no trace)."""
+    if lock is None:
+        return
+    lock.release()
+    with contextlib.suppress(OSError):  # not empty: sidecars (or another lock) are kept
+        os.rmdir(lock.root)
 
 
 def _image_shape(ds: Dataset, i: int) -> tuple[int, ...]:
