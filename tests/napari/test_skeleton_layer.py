@@ -142,3 +142,21 @@ def test_adopted_points_layer_gets_a_skeleton(widget):
     pts = widget.viewer.add_points([[5.0, 5.0], [7.0, 9.0]], name="mine")
     s.manage_layer(pts, "keypoints")
     assert _segments(widget.viewer.layers["mine skeleton"]) == [((5.0, 5.0), (7.0, 9.0))]
+
+
+def test_a_point_dragged_with_the_select_tool_drags_its_edges(widget):
+    s = widget.session
+    layer = s.add_keypoints_layer(
+        [Keypoints(np.array([[5.5, 5.5, 2], [9.5, 7.5, 2], [0, 0, 0]]), 2)]
+    )
+    sk = s.skeleton_layer()
+    layer.mode = "select"
+    layer.selected_data = {1}
+    # napari's select tool calls _move on every mouse move of a drag (a "changed" event);
+    # the first call (the press on the point) only records where the drag started
+    layer._move({1}, [7.0, 9.0])
+    layer._move({1}, [8.0, 12.0])
+    assert _segments(sk) == [((5.0, 5.0), (8.0, 12.0))]
+    layer._move({1}, [9.0, 13.0])
+    assert _segments(sk) == [((5.0, 5.0), (9.0, 13.0))]
+    layer._drag_start = None  # the release
