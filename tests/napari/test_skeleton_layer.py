@@ -51,6 +51,7 @@ def test_managed_keypoints_show_their_skeleton_below_the_points(widget):
     assert type(sk).__name__ == "Vectors"
     assert s.skeleton_layer() is sk
     assert widget.viewer.layers.index(sk) < widget.viewer.layers.index(layer)
+    assert widget.viewer.layers.selection.active is layer  # still the layer to click on
     assert _segments(sk) == [((5.0, 5.0), (7.0, 9.0))]
     np.testing.assert_allclose(sk.edge_color, [[0, 0, 1, 1]])  # the class colour
     assert widget.skeleton_box.isChecked()

@@ -869,7 +869,11 @@ class ObjectsMixin(SessionPart):
             layers = self.layers
             # below its points, so the points stay on top and clickable
             at = layers.index(layer) if layer in layers else len(layers)
+            selection = getattr(layers, "selection", None)
+            active = selection.active if selection is not None else None
             layers.insert(at, vectors)
+            if selection is not None and active is not None:  # the points stay the one edited
+                selection.active = active
         vectors.visible = bool(visible)
         return vectors if vectors in self.layers else None
 
