@@ -260,3 +260,15 @@ def test_polygon_iou_is_pycocotools_iou_on_the_full_frame_for_float_vertices():
             [0],
         )[0, 0]
         assert got.iou.tolist() == [want]
+
+
+def test_an_image_with_only_object_kinds_is_not_an_unlabeled_image_in_qc():
+    from napari_labelsuite.core.qc.checks import check_dataset
+
+    blank = np.zeros((8, 9), np.int32)
+    for kind in ("polygons", "rotated", "keypoints"):
+        ann = ImageAnnotation("img", (8, 9), instances=blank)
+        assert [f.check for f in check_dataset([ann])] == ["unlabeled_image"]
+        setattr(ann, kind, getattr(_annotation(), kind))
+        assert check_dataset([ann]) == [], kind
+        assert not ann.is_empty() and ann.class_ids() == {getattr(ann, kind)[0].class_id}

@@ -219,13 +219,18 @@ class ImageAnnotation:
 
     # -- content ----------------------------------------------------------------------
     def is_empty(self) -> bool:
-        """True when nothing is annotated (no masks, objects or boxes)."""
-        return self.semantic is None and self.instances is None and not self.boxes
+        """True when nothing is annotated (no masks, objects, boxes, polygons, rotated
+        boxes or keypoint sets)."""
+        kinds = self.polygons or self.rotated or self.keypoints
+        return self.semantic is None and self.instances is None and not (self.boxes or kinds)
 
     def class_ids(self) -> set[int]:
-        """Class ids referenced by objects and boxes (masks are not scanned)."""
+        """Class ids referenced by objects, boxes, polygons, rotated boxes and keypoint
+        sets (masks are not scanned)."""
         ids = {o.class_id for o in self.objects.values()}
         ids.update(b.class_id for b in self.boxes)
+        for kind in OBJECT_KINDS:
+            ids.update(int(it.class_id) for it in getattr(self, kind))
         return ids
 
     def boxes_on_plane(self, plane: tuple[int, ...]) -> list[Box]:

@@ -444,7 +444,7 @@ def check_dataset(
 
 
 def _masks_blank(ann: ImageAnnotation) -> bool:
-    if ann.boxes:
+    if ann.boxes or ann.polygons or ann.rotated or ann.keypoints:
         return False
     for m in (ann.semantic, ann.instances):
         if m is None:
