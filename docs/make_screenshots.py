@@ -173,28 +173,6 @@ OBJECT_TAXONOMY = {
 FIGURE = [(0, -34), (0, -22), (16, -6), (-16, -8), (0, 6), (10, 30), (-10, 30)]
 
 
-def skeleton_lines(session: Any, layer: Any = None) -> Any:
-    """A Shapes layer of the skeleton edges of every keypoint set (console-ready).
-
-    The keypoints layer holds the points; this draws each class's ``edges`` between the
-    labelled keypoints of one object, in the class colour.
-    """
-    import numpy as np
-
-    lines, colors = [], []
-    for kp in session.keypoints_list(layer):
-        sk = session.taxonomy[kp.class_id].skeleton
-        xyv = np.asarray(kp.xyv, float)
-        for i, j in sk.edges:
-            if xyv[i, 2] > 0 and xyv[j, 2] > 0:
-                # pixel-edge (x, y) -> napari (row, col) pixel centres
-                lines.append(xyv[[i, j], 1::-1] - 0.5)
-                colors.append(session.taxonomy[kp.class_id].color)
-    return session.viewer.add_shapes(
-        lines, shape_type="line", edge_color=colors, edge_width=1.5, name="skeleton"
-    )
-
-
 def _figures_image(centres: Sequence[tuple[float, float]], shape=(256, 256)) -> Any:
     """A blurred drawing of stick figures (the keypoints scene's image)."""
     import numpy as np
@@ -256,7 +234,7 @@ def _object_scene(kind: str) -> tuple[Any, Any]:
         layer = s.add_keypoints_layer(sets)
         layer.text = {"string": "{keypoint}", "size": 7, "color": "white",
                       "anchor": "upper_left", "translation": [-3, 3]}  # fmt: skip
-        skeleton_lines(s, layer)
+        # the plugin draws the skeleton's edges on "keypoints skeleton" (show_skeleton)
         viewer.layers.move(viewer.layers.index(layer), len(viewer.layers) - 1)
         return viewer, s
     if kind == "rotated":  # elongated objects at many angles, as in aerial images
@@ -319,7 +297,7 @@ def make_object_screenshots(out_dir: Path = HERE / "images") -> list[Path]:
             if kind == "keypoints":
                 # the augmentation preview moves polygons, rotated boxes and keypoints
                 # (left/right swapped on a mirror) with the image
-                session.layers["skeleton"].visible = False
+                session.show_skeleton(visible=False)  # the dock's "Skeleton edges" box
                 session.layers["keypoints"].text.visible = False
                 _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, "Augmentation preview")
                 session.augment_pipeline = Pipeline(
