@@ -62,7 +62,11 @@ def _assign_and_label(widget, qtbot):
     qtbot.waitUntil(lambda: widget.a.count() == 2, timeout=5000)
 
 
-def test_assign_fills_the_progress_table_bad_input_is_a_notification(widget, qtbot, errors):
+def test_assign_fills_the_progress_table_then_agreement_runs_in_a_worker(
+    widget, qtbot, errors, monkeypatch
+):
+    """Bad input is a notification; the progress table, then the agreement (table, flags,
+    chart, Save chart...) computed in a worker."""
     widget.annotators.setText("ana, ../bob")
     widget.assign()
     assert errors and "../bob" in errors[-1]
@@ -77,13 +81,12 @@ def test_assign_fills_the_progress_table_bad_input_is_a_notification(widget, qtb
     assert "2 overlap images" in widget.status.text()
     assert [widget.a.itemText(i) for i in range(widget.a.count())] == ["ana", "bob"]
     assert (widget.a.currentText(), widget.b.currentText()) == ("ana", "bob")
+    # (one viewer for both: the agreement below runs on this assignment)
+    _agreement_runs_in_a_worker_and_shows_table_flags_chart(widget, qtbot, monkeypatch)
 
 
-def test_agreement_runs_in_a_worker_and_shows_table_flags_chart(
-    widget, qtbot, tmp_path_factory, monkeypatch
-):
-    tmp_path = tmp_path_factory.mktemp("chart")
-    _assign_and_label(widget, qtbot)
+def _agreement_runs_in_a_worker_and_shows_table_flags_chart(widget, qtbot, monkeypatch):
+    tmp_path = widget.session.dataset.root
     worker = widget.compute_agreement()
     assert worker is not None
     qtbot.waitUntil(lambda: widget.agreement_table.rowCount() > 0, timeout=30000)
