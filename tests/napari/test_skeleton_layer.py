@@ -161,3 +161,13 @@ def test_a_point_dragged_with_the_select_tool_drags_its_edges(widget):
     layer._move({1}, [9.0, 13.0])
     assert _segments(sk) == [((5.0, 5.0), (9.0, 13.0))]
     layer._drag_start = None  # the release
+
+
+def test_taxonomy_changes_recolour_and_redraw_the_edges(widget):
+    s = widget.session
+    s.add_keypoints_layer([Keypoints(np.array([[5.5, 5.5, 2], [9.5, 7.5, 2], [3.5, 2.5, 2]]), 2)])
+    sk = s.skeleton_layer()
+    s.recolor_class(2, "#00ff00")
+    np.testing.assert_allclose(sk.edge_color, [[0, 1, 0, 1]] * 2)
+    s.update_class(2, skeleton={"names": ["wrist", "thumb", "index"], "edges": [[1, 2]]})
+    assert _segments(sk) == [((7.0, 9.0), (2.0, 3.0))]
