@@ -244,5 +244,9 @@ def test_adjudication_of_a_store_writes_its_reviewed_label_images(tmp_path):
     with MaskStore.open(str(tmp_path / "s0.ome.zarr"), "r") as st:
         reviewed = np.asarray(st.labels("instances")[:])
         bob = np.asarray(st.labels("instances.bob")[:])
+        # rita only looked at s0 in team mode: no label image of hers
+        assert st.label_names() == ["instances.ana", "instances.bob", "semantic", "instances"]
+    with MaskStore.open(str(tmp_path / "s1.ome.zarr"), "r") as st:  # shown, never edited
+        assert st.label_names() == ["instances.ana", "instances.bob"]
     assert (reviewed[30:34, 30:34] == d.reviewed_id).all() and (reviewed[2:10, 2:10] > 0).all()
     assert np.array_equal(bob, _ann("s", B_OBJ, [1, 2, 1]).instances)  # untouched

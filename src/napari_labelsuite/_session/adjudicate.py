@@ -81,8 +81,9 @@ class AdjudicationMixin(SessionPart):
         return bool(getattr(super(), "team_mode", False))
 
     def _team_store_labels(self, st: Any) -> list[str]:
-        """In review mode a store shows its reviewed label images (no annotator's),
-        created empty (one per role) when there are none yet; else TeamMixin's choice."""
+        """In review mode a store shows its reviewed label images (no annotator's), empty
+        ones (one per role) when there are none yet, which the store writes only with the
+        first save holding an edit; else TeamMixin's choice."""
         if not self._reviewing:
             parent = getattr(super(), "_team_store_labels", None)
             return list(parent(st)) if parent is not None else list(st.label_names())
@@ -91,9 +92,9 @@ class AdjudicationMixin(SessionPart):
         base = [n for n in st.label_names() if parse_annotator_label_name(n)[1] is None]
         if not base and not st.read_only:
             top = max(self.taxonomy.ids(), default=0)
-            st.create_labels("semantic", "uint8" if top < 256 else "uint32", role="semantic")
-            st.create_labels("instances", "uint32", role="instances")
-            st.save()
+            dtype = "uint8" if top < 256 else "uint32"
+            st.create_labels("semantic", dtype, role="semantic", deferred=True)
+            st.create_labels("instances", "uint32", role="instances", deferred=True)
             base = [n for n in st.label_names() if parse_annotator_label_name(n)[1] is None]
         return base
 
