@@ -108,8 +108,10 @@ class TeamMixin(SessionPart):
         Raises
         ------
         TeamError
-            When ``name`` is not a valid annotator name, or the dataset's assignment does
-            not list it.
+            When ``name`` is not a valid annotator name, the dataset's assignment does
+            not list it, or another process works as ``name`` on this dataset (its lock
+            ``annotators/<name>/.labelsuite.lock`` is held; the holder is named). Nothing
+            changes then.
         """
         name = validate_annotator(name)
         asg = self.assignments
