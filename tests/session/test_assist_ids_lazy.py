@@ -180,3 +180,21 @@ def test_store_edit_region_counts_the_store_objects(tmp_path, cells_taxonomy):
     assert not (np.asarray(layer.data) == 77).any()
     s.set_objects({}, layer)  # the region's table lost the row: the store still knows it
     assert s.next_instance_id(layer) == 78
+
+
+def test_an_in_place_large_split_is_counted(tmp_path, session):
+    labels = zarr.create_array(
+        tmp_path / "m.zarr", shape=(96, 128), chunks=(32, 32), dtype="uint32", fill_value=0
+    )
+    merged = np.zeros((96, 128), np.uint32)
+    merged[disk((48, 44), 16, shape=merged.shape)] = 1
+    merged[disk((48, 74), 16, shape=merged.shape)] = 1  # two touching discs, one id
+    labels[:] = merged
+    layer = Labels(labels, name="plain")
+    session.layers.append(layer)
+    assert session.scan_instance_ids(layer) == 1
+    # written chunk by chunk into the zarr array itself, past napari's paint events
+    session.split_touching_large(layer, "inplace", min_distance=5)
+    top = int(labels[:].max())
+    assert top > 1
+    assert session.scan_instance_ids(layer) == top

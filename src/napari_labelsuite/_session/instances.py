@@ -737,6 +737,10 @@ class InstancesMixin(SessionPart):
         objects = core.apply_to_objects(objects, edit) if objects else {}
         if out is data:
             if hasattr(source, "refresh"):
+                # written past napari's paint events: the id bound is read again when asked
+                known = self._id_tops.get(source)
+                if known is not None:
+                    known._on_data()
                 source.refresh()
                 if managed:
                     self.set_objects(objects, source)
