@@ -241,3 +241,16 @@ def test_objects_on_planes_of_a_stack_come_back_on_their_planes(tmp_path) -> Non
     assert [rb.plane for rb in ann.rotated] == [(1,)]
     assert [(k.plane, k.xyv.tolist()) for k in ann.keypoints] == [
         ((0,), xyv.tolist()), ((2,), xyv.tolist())]  # fmt: skip
+
+
+def test_a_rotated_box_keeps_the_corners_it_was_read_with_after_reopening(session) -> None:
+    # as a DOTA file gives them: rounded corners the (cx, cy, w, h, angle) box matches to 1e-4
+    src = np.array([[10.0, 5.0], [18.0, 5.0], [18.0, 9.00004], [10.0, 9.00004]])
+    rb = RotatedBox(14.0, 7.00002, 8.0, 4.00004, 0.0, 1, source_corners=src)
+    assert np.array_equal(rb.corners(), src)
+    session.add_rotated_boxes_layer([rb, RotatedBox(20.5, 15.5, 6.0, 3.0, 10.0, 1)])
+    session.next()
+    session.prev()
+    a, b = session._object_kinds_into(session.to_annotation()).rotated
+    assert np.array_equal(a.corners(), src)  # written back unchanged
+    assert b.source_corners is None

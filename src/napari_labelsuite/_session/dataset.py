@@ -24,9 +24,6 @@ from ..core.provenance import ProvenanceError, ProvenanceLog
 from .host import SessionPart
 from .layers import MARK_ROLES, META_KEY, OBJECT_ROLES, ROLES, role_of
 
-#: features column of a rotated-boxes layer keeping the corners a box was read with
-_SOURCE_CORNERS = "source_corners"
-
 
 def _unwritable(folder: Path) -> str | None:
     """Why ``folder`` (created when missing) cannot take new files, or None."""
@@ -331,9 +328,6 @@ class DatasetMixin(SessionPart):
                 if row is None:
                     continue
                 rb.attributes = _row_attributes(row, attrs) or None
-                src = row.get(_SOURCE_CORNERS)
-                if isinstance(src, np.ndarray) and src.shape == (4, 2):
-                    rb.source_corners = src  # kept only while the box still matches them
             ann.rotated = boxes
         kps = self.layers_of_role("keypoints")
         if kps:
@@ -404,12 +398,10 @@ class DatasetMixin(SessionPart):
                          [p.attributes for p in kept], attrs)  # fmt: skip
             out.append(layer)
         if ann.rotated:
+            # the layer keeps each box's file corners (``source_corners``) itself
             layer = self.add_rotated_boxes_layer(list(ann.rotated), ndim=nd)
-            src = [None if rb.source_corners is None else np.asarray(rb.source_corners, float)
-                   for rb in ann.rotated]  # fmt: skip
-            _set_columns(layer, {_SOURCE_CORNERS: src},
-                         [rb.attributes or {} for rb in ann.rotated], attrs)  # fmt: skip
-            _neutral_defaults(layer, {"instance_id": 0, "status": "todo", _SOURCE_CORNERS: None},
+            _set_columns(layer, {}, [rb.attributes or {} for rb in ann.rotated], attrs)
+            _neutral_defaults(layer, {"instance_id": 0, "status": "todo", "source_corners": None},
                               attrs)  # fmt: skip
             out.append(layer)
         if ann.keypoints:

@@ -30,7 +30,8 @@ from .layers import META_KEY
 
 __all__ = ["ObjectsMixin"]
 
-_RB_COLUMNS = ("class", "class_id", "instance_id", "angle", "status", "difficult")
+_RB_COLUMNS = ("class", "class_id", "instance_id", "angle", "status", "difficult",
+               "source_corners")  # fmt: skip
 _BOX_COLS = ("box_x0", "box_y0", "box_x1", "box_y1")
 _KP_COLUMNS = ("object", "class", "class_id", "keypoint", "visibility", *_BOX_COLS,
                "instance_id", "status")  # fmt: skip
@@ -128,6 +129,14 @@ class ObjectsMixin(SessionPart):
                 "angle": [float(r.angle) for r in rboxes],
                 "status": [r.status for r in rboxes],
                 "difficult": [bool(r.difficult) for r in rboxes],
+                # the corners a file gave, exact: napari keeps vertices as float32
+                "source_corners": pd.Series(
+                    [
+                        None if r.source_corners is None else np.asarray(r.source_corners, float)
+                        for r in rboxes
+                    ],
+                    dtype=object,
+                ),  # fmt: skip
             },
             columns=list(_RB_COLUMNS),
         )
@@ -177,16 +186,18 @@ class ObjectsMixin(SessionPart):
                 raise ObjectKindError("a rotated box needs 4 vertices", where=f"shape {i}",
                                       value=len(v))  # fmt: skip
             plane = tuple(int(round(p)) for p in v[0, :-2])
-            xy = v[:, -2:][:, ::-1] + 0.5
-            rb = corners_to_rbox(xy[None], where=f"shape {i}")[0]
             row = feats.iloc[i] if i < len(feats) else {}
+            # the file's corners while the shape still holds them (not moved or turned)
+            src = _source_vertices(row.get("source_corners"), layer.data[i])
+            xy = src if src is not None else v[:, -2:][:, ::-1] + 0.5
+            rb = corners_to_rbox(xy[None], where=f"shape {i}")[0]
             out.append(
                 RotatedBox(
                     float(rb[0]), float(rb[1]), float(rb[2]), float(rb[3]), float(rb[4]),
                     class_id=int(row.get("class_id", 0) or 0), plane=plane,
                     instance_id=int(row.get("instance_id", 0) or 0),
                     status=str(row.get("status", "todo") or "todo"),
-                    difficult=bool(row.get("difficult", False)),
+                    difficult=bool(row.get("difficult", False)), source_corners=src,
                 )
             )  # fmt: skip
         return out
