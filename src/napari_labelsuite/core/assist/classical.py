@@ -12,8 +12,8 @@ Per prompt, in a window around it (grown while the object touches its edge):
    below its own ``s``, as far below as the old level was above it, so the outline moves
    past the click about as far as the click lay from it; an outside click the other way),
    and a Gaussian radial-basis surface of width ``reach`` times the object radius
-   interpolates the clicks' levels, so a click moves the outline near it and little
-   elsewhere;
+   fits the clicks' levels (closely, ``ridge``-regularised), so a click moves the outline
+   near it and little elsewhere;
 3. neighbours joined at that level are split off: regional maxima (h-maxima) of brightness
    plus distance to the edge are the candidate objects, the ones whose basin holds an inside
    click are the object (with a disc around the first click), the others and every
@@ -64,6 +64,10 @@ class ClassicalEngine:
         click's distance from the old outline (in level units).
     min_step : float
         Smallest margin between a click's object-likeness and the level it sets.
+    ridge : float
+        Regularisation of the level surface: the clicks' levels are met closely, not
+        exactly, so clicks near each other do not make the surface swing (the clicked
+        pixels themselves are always on their side).
     split_touching : bool
         Split neighbours joined at the outline level from the object (step 3).
     split_blur : float
@@ -84,6 +88,7 @@ class ClassicalEngine:
     reach: float = 0.5
     extrapolation: float = 1.0
     min_step: float = 0.05
+    ridge: float = 0.05
     split_touching: bool = True
     split_blur: float = 0.5
     split_h: float = 0.2
@@ -225,7 +230,10 @@ class ClassicalEngine:
         centres: list[tuple[int, ...]] = []
         targets: list[float] = []
         for p, lab in clicks[1:]:
-            here = self.level + _rbf(centres, targets, self.level, width, np.array([p]))[0]
+            here = (
+                self.level
+                + _rbf(centres, targets, self.level, width, np.array([p]), self.ridge)[0]
+            )
             v = float(s[p])
             if lab == 1 and v <= here:
                 target = v - max(self.min_step, self.extrapolation * (here - v))
@@ -238,7 +246,7 @@ class ClassicalEngine:
         tau = np.full(s.shape, self.level, np.float32)
         if centres:
             grid = np.indices(s.shape, dtype=np.float32).reshape(s.ndim, -1).T
-            tau += _rbf(centres, targets, self.level, width, grid).reshape(s.shape)
+            tau += _rbf(centres, targets, self.level, width, grid, self.ridge).reshape(s.shape)
         return tau
 
     def _split(
@@ -328,13 +336,15 @@ def _rbf(
     base: float,
     width: float,
     at: np.ndarray,
+    ridge: float = 1e-3,
 ) -> np.ndarray:
-    """Gaussian radial-basis interpolation of ``targets - base`` at ``centres``, at ``at``."""
+    """Gaussian radial-basis fit (``ridge``-regularised) of ``targets - base`` at
+    ``centres``, evaluated at ``at``."""
     if not centres:
         return np.zeros(len(at), np.float32)
     c = np.asarray(centres, np.float32)
     gram = np.exp(-((c[:, None] - c[None]) ** 2).sum(-1) / (2 * width * width))
-    w = np.linalg.solve(gram + 1e-3 * np.eye(len(c)), np.asarray(targets) - base)
+    w = np.linalg.solve(gram + ridge * np.eye(len(c)), np.asarray(targets) - base)
     out = np.zeros(len(at), np.float32)
     for ck, wk in zip(c, w):
         out += np.float32(wk) * np.exp(-((at - ck) ** 2).sum(-1) / (2 * width * width))
