@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from napari_labelsuite.core.errors import ObjectKindError
 from napari_labelsuite.core.objects import Keypoints
 from napari_labelsuite.core.taxonomy import Taxonomy
 
@@ -136,6 +137,11 @@ def test_skeleton_leaves_with_its_keypoints_and_needs_one(widget):
                                                        [0, 0, 0]]), 2)])  # fmt: skip
     widget.viewer.layers.remove(layer)
     assert "keypoints skeleton" not in widget.viewer.layers
+    shapes = widget.viewer.add_shapes([[[0, 0], [0, 5], [5, 5]]], shape_type="polygon")
+    with pytest.raises(ObjectKindError, match="Points") as err:
+        s.show_skeleton(shapes)
+    assert "layer 'Shapes'" in str(err.value)
+    assert [ly.name for ly in widget.viewer.layers] == ["Shapes"]
 
 
 def test_adopted_points_layer_gets_a_skeleton(widget):

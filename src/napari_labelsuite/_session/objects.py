@@ -855,7 +855,13 @@ class ObjectsMixin(SessionPart):
         napari.layers.Vectors or None
             The companion layer (None when hiding a layer that never showed one).
         """
+        from napari.layers import Points
+
         layer = layer if layer is not None else self._require_role("keypoints")
+        if not isinstance(layer, Points):
+            raise ObjectKindError("skeleton edges are drawn for a keypoints (Points) layer",
+                                  where=f"layer '{getattr(layer, 'name', '?')}'",
+                                  field="layer", value=type(layer).__name__)  # fmt: skip
         out = self._show_skeleton(layer, visible)
         self._record("show_skeleton", layer=layer.name, visible=bool(visible))
         return out
