@@ -8,7 +8,8 @@
   with ``object`` (which keypoint set), ``class_id``, ``keypoint`` (its name in the
   class's skeleton), ``visibility`` (1 or 2) and the object's box (``box_x0`` ...
   ``box_y1``); unlabelled keypoints
-  (v = 0) have no point.
+  (v = 0) have no point. A companion Vectors layer ``"<layer> skeleton"`` draws the class
+  skeleton's edges and follows the points (``show_skeleton``).
 
 Both work on nD stacks: each object lives on one plane (the leading coordinates).
 """
