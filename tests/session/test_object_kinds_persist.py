@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import tifffile
 
@@ -254,3 +255,29 @@ def test_a_rotated_box_keeps_the_corners_it_was_read_with_after_reopening(sessio
     a, b = session._object_kinds_into(session.to_annotation()).rotated
     assert np.array_equal(a.corners(), src)  # written back unchanged
     assert b.source_corners is None
+
+
+def test_keypoint_and_rotated_attributes_survive_and_a_bad_saved_polygon_is_left_out(
+    session,
+) -> None:
+    xyv = np.array([[5.5, 6.5, 2], [0, 0, 0], [0, 0, 0]])
+    session.add_keypoints_layer([Keypoints(xyv, 2)])
+    session.add_rotated_boxes_layer([RotatedBox(15.5, 10.5, 8.0, 4.0, 20.0, 1)])
+    for role in ("keypoints", "rotated"):
+        layer = session.layers_of_role(role)[0]
+        feats = layer.features.copy()
+        feats["occluded"] = pd.Series([True] * len(feats), dtype=object)
+        layer.features = feats
+    session.next()
+    path = session.dataset.sidecar_path(0)
+    doc = json.loads(path.read_text())
+    bow = [[0.0, 0.0], [12.0, 10.0], [12.0, 0.0], [0.0, 4.0]]  # edges cross
+    good = {"xy": POLY.tolist(), "class_id": 1, "instance_id": 2, "status": "approved"}
+    doc["annotation"]["polygons"] = [{"xy": bow, "class_id": 1, "instance_id": 1}, good]
+    path.write_text(json.dumps(doc))
+    with pytest.warns(UserWarning, match=r"polygons\[0\].*self-intersecting.*not shown"):
+        session.prev()
+    ann = session._object_kinds_into(session.to_annotation())
+    assert [k.attributes for k in ann.keypoints] == [{"occluded": True}]
+    assert [rb.attributes for rb in ann.rotated] == [{"occluded": True}]
+    assert [(p.instance_id, p.status) for p in ann.polygons] == [(2, "approved")]

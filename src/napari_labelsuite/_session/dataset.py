@@ -334,12 +334,9 @@ class DatasetMixin(SessionPart):
             sets = self.keypoints_list(kps[0])
             feats = kps[0].features.reset_index(drop=True)
             firsts = [int(idx[0]) for _, idx in feats.groupby("object", sort=True).indices.items()]
+            # keypoints_list reads the instance link and status; the attributes from here
             for kp, r in zip(sets, firsts, strict=True):
-                row = feats.iloc[r]
-                kp.instance_id = _int_or(row.get("instance_id"), 0)
-                status = row.get("status")
-                kp.status = str(status) if isinstance(status, str) and status else "todo"
-                kp.attributes = _row_attributes(row, attrs)
+                kp.attributes = _row_attributes(feats.iloc[r], attrs)
             ann.keypoints = sets
         return ann
 
@@ -392,7 +389,7 @@ class DatasetMixin(SessionPart):
                         "hole": bool(p.ring.hole),
                     }
                 )
-                kept.append(p)  # fmt: skip
+                kept.append(p)
             layer = self._polygons_layer(outlines, {}, "polygons", nd, check=False)
             _set_columns(layer, {"status": [p.status for p in kept]},
                          [p.attributes for p in kept], attrs)  # fmt: skip
@@ -405,15 +402,10 @@ class DatasetMixin(SessionPart):
                               attrs)  # fmt: skip
             out.append(layer)
         if ann.keypoints:
+            # the layer keeps each set's instance link and status itself
             layer = self.add_keypoints_layer(list(ann.keypoints), ndim=nd)
             objs = layer.features["object"].to_numpy(int)
-            sets = ann.keypoints
-            _set_columns(
-                layer,
-                {"instance_id": [int(sets[j].instance_id) for j in objs],
-                 "status": [sets[j].status for j in objs]},
-                [sets[j].attributes for j in objs], attrs,
-            )  # fmt: skip
+            _set_columns(layer, {}, [ann.keypoints[j].attributes for j in objs], attrs)
             _neutral_defaults(layer, {"instance_id": 0, "status": "todo"}, attrs)
             out.append(layer)
         return out
@@ -664,13 +656,6 @@ def _plain(v: Any) -> Any:
 
 def _plain_dict(d: dict[str, Any]) -> dict[str, Any]:
     return {str(k): _plain(v) for k, v in d.items()}
-
-
-def _int_or(v: Any, default: int) -> int:
-    try:
-        return default if _missing(v) else int(v)
-    except (TypeError, ValueError):
-        return default
 
 
 def _row_attributes(row: Any, names: list[str]) -> dict[str, Any]:
