@@ -59,6 +59,12 @@ class AssistMixin(SessionPart):
         self._assist_listeners: list[Callable[[], None]] = []
         #: (store, its full-resolution image): one array object per open store
         self._assist_store_image: tuple[Any, Any] | None = None
+        #: "auto" (the metadata decides), None (no channel axis) or an axis of the image
+        self._assist_channel_setting: int | str | None = "auto"
+        #: the image layers the assist reads (None: the first Image layer and its channels)
+        self._assist_image_layers: list[Any] | None = None
+        #: the split-channel layers read as one array (kept: encodings are keyed by it)
+        self._assist_stack: _ChannelStack | None = None
 
     # -- engine ----------------------------------------------------------------------------
     @property
@@ -105,36 +111,206 @@ class AssistMixin(SessionPart):
         warnings.warn(message, core.EmbeddingCacheWarning, stacklevel=2)
 
     # -- what is segmented -----------------------------------------------------------------
+    @property
+    def assist_channel_axis(self) -> int | str | None:
+        """The Assist channel setting: ``"auto"``, None (no channels) or an image axis.
+
+        Used by every assist method called without ``channel_axis=``; the Assist dock's
+        Channels control shows and sets it.
+        """
+        return self._assist_channel_setting
+
+    def set_assist_channel_axis(self, axis: Any = "auto") -> int | str | None:
+        """Say which axis of the image holds the channels, for every later prompt.
+
+        ``"auto"`` (default): the metadata decides (see :meth:`assist_image`); ``None`` (or
+        ``"none"``): the image has no channel axis; an int: that axis of the image layer.
+        An explicit ``channel_axis=`` of a method call still wins over this setting.
+        """
+        if isinstance(axis, str) and axis.strip().lower() in ("auto", "none"):
+            value: int | str | None = None if axis.strip().lower() == "none" else "auto"
+        elif axis is None:
+            value = None
+        else:
+            try:
+                value = int(axis)
+                ok = float(axis) == value and not isinstance(axis, bool)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise AssistError(
+                    'the channel axis must be "auto", None or an axis number',
+                    field="channel_axis",
+                    value=axis,
+                )
+        self._assist_channel_setting = value
+        self._record("set_assist_channel_axis", channel_axis=value)
+        self._assist_changed()
+        return value
+
+    @property
+    def assist_image_layers(self) -> list[Any] | None:
+        """The image layers chosen with :meth:`set_assist_image_layers` (None: automatic)."""
+        return None if self._assist_image_layers is None else list(self._assist_image_layers)
+
+    def set_assist_image_layers(self, layers: Any = None) -> list[Any] | None:
+        """Read the image from these Image layers (layers or names), one channel each.
+
+        Several layers are the channels of one image, in this order (napari's
+        ``add_image(data, channel_axis=...)`` shows a stack as one layer per channel): they
+        need the same data shape, scale and translate, and no RGB. One layer: the image
+        prompts run on (its channels as the channel setting says). None: automatic (the
+        first Image layer, with its sibling channel layers, see :meth:`assist_image`; one
+        chosen layer is read alone).
+        """
+        if layers is None:
+            chosen = None
+        else:
+            if isinstance(layers, str) or hasattr(layers, "data"):
+                layers = [layers]
+            chosen = [self._image_layer_named(la) for la in layers]
+            if not chosen:
+                raise AssistError(
+                    "give at least one image layer (None: automatic)", field="layers", value=[]
+                )
+            if len(chosen) > 1:
+                _check_channel_layers(chosen)
+        self._assist_image_layers = chosen
+        self._record(
+            "set_assist_image_layers",
+            layers=None if chosen is None else [la.name for la in chosen],
+        )
+        self._assist_changed()
+        return None if chosen is None else list(chosen)
+
+    def _image_layer_named(self, layer: Any) -> Any:
+        from napari.layers import Image
+
+        if isinstance(layer, str):
+            found = next((la for la in self.layers if la.name == layer), None)
+            if found is None:
+                raise AssistError("there is no layer of this name", field="layers", value=layer)
+            layer = found
+        if not isinstance(layer, Image):
+            raise AssistError(
+                "the assist reads Image layers only",
+                where=f"layer '{getattr(layer, 'name', layer)}'",
+                field="layers",
+                value=type(layer).__name__,
+            )
+        return layer
+
     def assist_image(
         self, image: Any = None, channel_axis: int | None = None
     ) -> tuple[Any, int | None, Any]:
-        """``(data, channel_axis, layer)`` of the image prompts run on (default: the first
-        Image layer; a multiscale image's full resolution).
+        """``(data, channel_axis, layer)`` of the image prompts run on (default: the
+        layers of :meth:`set_assist_image_layers`, else the first Image layer; a multiscale
+        image's full resolution).
 
-        The channel axis is ``channel_axis`` when given, else what the metadata says: an
-        RGB layer's last axis, an axis labelled ``c`` / ``channel`` (``layer.axis_labels``),
-        and for a layer showing one channel of an open mask store's image (axes with ``c``)
-        the store's whole image with all its channels. Else (None) the size rules of
-        :func:`~napari_labelsuite.core.assist.resolve_channel_axis` decide, and an
-        ambiguous stack is an :class:`AssistError` asking for ``channel_axis``.
+        The channel axis is ``channel_axis`` when given, else the session's setting
+        (:meth:`set_assist_channel_axis`): an axis, None (no channels), or ``"auto"``,
+        where the metadata decides: an RGB layer's last axis, an axis labelled ``c`` /
+        ``channel`` (``layer.axis_labels``), for a layer showing one channel of an open
+        mask store's image (axes with ``c``) the store's whole image with all its
+        channels, and for a stack napari shows as one layer per channel (sibling Image
+        layers ``name``, ``name [1]``, ... next to each other in the layer list with the
+        same data shape, scale and translate) all those layers as the channels (read
+        window by window: a prompt reads only its window of each). Else (None) the size
+        rules of :func:`~napari_labelsuite.core.assist.resolve_channel_axis` decide, and an
+        ambiguous stack is an :class:`AssistError` asking for the channel axis.
         """
+        setting = self._assist_channel_setting if channel_axis is None else channel_axis
+        chosen_one = False
+        if image is None and self._assist_image_layers is not None:
+            chosen = self._assist_image_layers
+            gone = [la.name for la in chosen if la not in self.layers]
+            if gone:
+                raise AssistError(
+                    "an image layer chosen for the assist was removed; choose again "
+                    "(set_assist_image_layers)",
+                    field="layers",
+                    value=gone[0],
+                )
+            if len(chosen) > 1:
+                _check_channel_layers(chosen)
+                stack = self._channel_stack(chosen)
+                return stack, stack.ndim - 1, chosen[0]
+            image, chosen_one = chosen[0], True
         if image is None:
             image = self.image
         if image is None:
             raise SessionError("there is no image to segment", field="image", value=None)
         if hasattr(image, "data") and hasattr(image, "rgb"):
             data = _layer_data(image)
-            if channel_axis is not None:
-                return data, core.resolve_channel_axis(data.shape, None, channel_axis), image
+            if setting is None:
+                self._check_no_channels(data, image)
+                return data, None, image
+            if setting != "auto":
+                return data, core.resolve_channel_axis(data.shape, None, setting), image
             if image.rgb:
                 return data, data.ndim - 1, image
             stored = self._store_channels(image)
             if stored is not None:
                 return stored[0], stored[1], image
-            return data, _labelled_channel_axis(image), image
-        if channel_axis is not None:
-            channel_axis = core.resolve_channel_axis(np.shape(image), None, channel_axis)
-        return image, channel_axis, None
+            labelled = _labelled_channel_axis(image)
+            if labelled is not None:
+                return data, labelled, image
+            siblings = [image] if chosen_one else self._channel_siblings(image)
+            if len(siblings) > 1:
+                stack = self._channel_stack(siblings)
+                return stack, stack.ndim - 1, siblings[0]
+            return data, None, image
+        if setting is not None and setting != "auto":
+            return image, core.resolve_channel_axis(np.shape(image), None, setting), None
+        return image, None, None
+
+    def _check_no_channels(self, data: Any, image: Any) -> None:
+        """With the channel setting None the image has the instance layer's dimensions."""
+        inst = self.instances
+        if inst is not None and data.ndim != inst.ndim:
+            raise AssistError(
+                f"Channels is 'none' but the image has shape {tuple(data.shape)} and the "
+                f"instance layer {inst.ndim} dimensions: choose the channel axis",
+                where=f"layer '{image.name}'",
+                field="channel_axis",
+                value=None,
+            )
+
+    def _channel_siblings(self, image: Any) -> list[Any]:
+        """``image`` and the Image layers next to it that are its other channels."""
+        from napari.layers import Image
+
+        layers = list(self.layers)
+        if image not in layers or image.rgb:
+            return [image]
+        base = _channel_base(image.name)
+        data = _layer_data(image)
+
+        def sibling(la: Any) -> bool:
+            return (
+                isinstance(la, Image)
+                and not la.rgb
+                and _channel_base(la.name) == base
+                and tuple(_layer_data(la).shape) == tuple(data.shape)
+                and np.allclose(la.scale, image.scale)
+                and np.allclose(la.translate, image.translate)
+            )
+
+        i = j = layers.index(image)
+        while i > 0 and sibling(layers[i - 1]):
+            i -= 1
+        while j + 1 < len(layers) and sibling(layers[j + 1]):
+            j += 1
+        return layers[i : j + 1]
+
+    def _channel_stack(self, layers: list[Any]) -> _ChannelStack:
+        """The layers as one channels-last array (the same object while they hold the
+        same data, so an engine's encoding is reused)."""
+        stack = self._assist_stack
+        if stack is None or not stack.holds(layers):
+            stack = _ChannelStack(layers)
+            self._assist_stack = stack
+        return stack
 
     def _store_channels(self, image: Any) -> tuple[Any, int] | None:
         """The open store's whole image and its ``c`` axis when ``image`` is one of the
@@ -660,6 +836,71 @@ class AssistMixin(SessionPart):
     def _assist_changed(self) -> None:
         for fn in list(self._assist_listeners):
             fn()
+
+
+def _channel_base(name: str) -> str:
+    """A layer name without napari's `` [k]`` suffix (``"img [2]"`` -> ``"img"``)."""
+    import re
+
+    m = re.fullmatch(r"(.*) \[\d+\]", name)
+    return m.group(1) if m else name
+
+
+def _check_channel_layers(layers: list[Any]) -> None:
+    """Layers read as the channels of one image: same shape, scale, translate; no RGB."""
+    first = layers[0]
+    shape = tuple(_layer_data(first).shape)
+    for la in layers:
+        for what, ok, value in (
+            ("rgb", not la.rgb, la.rgb),
+            ("shape", tuple(_layer_data(la).shape) == shape, tuple(_layer_data(la).shape)),
+            ("scale", np.allclose(la.scale, first.scale), tuple(la.scale)),
+            ("translate", np.allclose(la.translate, first.translate), tuple(la.translate)),
+        ):
+            if not ok:
+                raise AssistError(
+                    f"channel layers need the {what} of '{first.name}' (no RGB layers)",
+                    where=f"layer '{la.name}'",
+                    field=what,
+                    value=value,
+                )
+
+
+class _ChannelStack:
+    """Image layers holding one channel each, read as one array with the channels last.
+
+    Indexing reads only the requested window of each layer (numpy, zarr or dask), so a
+    prompt on split-channel layers reads one window per channel.
+    """
+
+    def __init__(self, layers: list[Any]) -> None:
+        self.names = tuple(la.name for la in layers)
+        self._layers = tuple(weakref.ref(la) for la in layers)
+        self.arrays = tuple(_layer_data(la) for la in layers)
+        self.shape = (*(int(n) for n in self.arrays[0].shape), len(self.arrays))
+        self.dtype = np.result_type(*(np.dtype(a.dtype) for a in self.arrays))
+        self.ndim = len(self.shape)
+
+    def holds(self, layers: list[Any]) -> bool:
+        """Whether this stack is ``layers`` with the data they hold now."""
+        return len(layers) == len(self._layers) and all(
+            ref() is la and _layer_data(la) is a
+            for ref, la, a in zip(self._layers, layers, self.arrays)
+        )
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(k is Ellipsis for k in key):
+            i = key.index(Ellipsis)
+            key = key[:i] + (slice(None),) * (self.ndim - len(key) + 1) + key[i + 1 :]
+        key = key + (slice(None),) * (self.ndim - len(key))
+        *spatial, ch = key
+        picked = range(len(self.arrays))[ch]
+        if isinstance(picked, int):
+            return np.asarray(self.arrays[picked][tuple(spatial)])
+        parts = [np.asarray(self.arrays[i][tuple(spatial)]) for i in picked]
+        return np.stack(parts, axis=-1).astype(self.dtype, copy=False)
 
 
 def _labelled_channel_axis(layer: Any) -> int | None:
