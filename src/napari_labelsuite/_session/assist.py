@@ -264,6 +264,29 @@ class AssistMixin(SessionPart):
             return image, core.resolve_channel_axis(np.shape(image), None, setting), None
         return image, None, None
 
+    def assist_channel_summary(self) -> str:
+        """What the assist reads as channels, in words (the Assist dock shows it)."""
+        from ..core.errors import LabelsuiteError
+
+        try:
+            data, ch, layer = self.assist_image()
+        except LabelsuiteError as exc:
+            return exc.message
+        if isinstance(data, _ChannelStack):
+            return f"{len(data.names)} channel layers: {', '.join(data.names)}"
+        shape = tuple(int(n) for n in data.shape)
+        if ch is None:
+            inst = self.instances
+            try:
+                ch = core.resolve_channel_axis(shape, inst.ndim if inst else len(shape), None)
+            except AssistError:
+                return f"image {shape}: which axis holds the channels? Choose it"
+            if ch is None:
+                return f"one channel, image {shape}"
+            return f"axis {ch} by its size: {shape[ch]} channels, image {shape}"
+        name = f" of '{layer.name}'" if layer is not None else ""
+        return f"axis {ch}: {shape[ch]} channels{name}"
+
     def _check_no_channels(self, data: Any, image: Any) -> None:
         """With the channel setting None the image has the instance layer's dimensions."""
         inst = self.instances

@@ -21,9 +21,12 @@ from qtpy.QtWidgets import (
     QPushButton,
 )
 
+from ..core.errors import AssistError
 from ._base import SessionWidget
 
 PREVIEW_NAME = "assist preview"
+#: the name of the channel control, as the notifications say it
+CHANNELS = "Channels"
 _DRAG_PIXELS = 3.0
 
 
@@ -45,6 +48,15 @@ class AssistWidget(SessionWidget):
         self.decoder_edit.setToolTip("SAM-family decoder file (default $LABELSUITE_SAM_DECODER)")
         form.addRow("Encoder", self.encoder_edit)
         form.addRow("Decoder", self.decoder_edit)
+        self.channel_box = QComboBox()
+        self.channel_box.setToolTip(
+            "which axis of the image holds the channels: auto = the metadata decides "
+            "(RGB, an axis labelled c, a store's c axis, napari's one layer per channel)"
+        )
+        form.addRow(CHANNELS, self.channel_box)
+        self.channel_info = QLabel("")
+        self.channel_info.setWordWrap(True)
+        form.addRow("", self.channel_info)
         lay.addLayout(form)
         row = QHBoxLayout()
         self.use_btn = QPushButton("Use engine")
@@ -86,6 +98,10 @@ class AssistWidget(SessionWidget):
         self.accept_btn.clicked.connect(self._accept)
         self.discard_btn.clicked.connect(self._discard)
         self.snap_btn.clicked.connect(self._snap_box)
+        self.channel_box.activated.connect(self._set_channels)
+        self.viewer.layers.events.inserted.connect(self._refresh_channels)
+        self.viewer.layers.events.removed.connect(self._refresh_channels)
+        self.viewer.layers.events.moved.connect(self._refresh_channels)
         self._bound_layer: Any = None
         self._previous_keys: dict[str, Any] = {}
         for key, fn in (("Enter", self._key_accept), ("Escape", self._key_discard)):
@@ -108,7 +124,7 @@ class AssistWidget(SessionWidget):
 
     def _encode(self) -> Any:
         """Encode the whole image (or current plane) in a worker, one bar step per tile."""
-        encoding = self.guarded(self.session.assist_encoding, plane=self._current_plane())
+        encoding = self.prompt(self.session.assist_encoding, None, self._current_plane())
         if encoding is None:
             return None
         if not hasattr(encoding, "all_tiles"):
@@ -131,10 +147,58 @@ class AssistWidget(SessionWidget):
 
     def _snap_box(self) -> None:
         """Tighten the selected box of the boxes layer to the object inside it."""
-        new = self.guarded(self.session.snap_box)
+        new = self.prompt(self.session.snap_box)
         if new is not None:
             x0, y0, x1, y1 = new
             self.status.setText(f"box snapped to x {x0:.0f}-{x1:.0f}, y {y0:.0f}-{y1:.0f}")
+
+    # -- channels ---------------------------------------------------------------------------
+    def _set_channels(self, index: int = -1) -> None:
+        """The Channels combo: ``auto``, ``none`` or ``axis k`` of the image layer."""
+        text = self.channel_box.currentText()
+        value: Any = int(text.split()[-1]) if text.startswith("axis") else text
+        self.guarded(self.session.set_assist_channel_axis, value)
+
+    def _refresh_channels(self, event: Any = None) -> None:
+        """Rebuild the combo from the image layer's dimensions; show the session's setting."""
+        chosen = self.session.assist_image_layers or [self.session.image]
+        layer = chosen[0]
+        ndim = 0
+        if layer is not None:
+            ndim = (layer.data[0] if layer.multiscale else layer.data).ndim
+        setting = self.session.assist_channel_axis
+        items = ["auto", "none", *(f"axis {i}" for i in range(ndim))]
+        current = "none" if setting is None else str(setting)
+        if isinstance(setting, int):
+            current = f"axis {setting}"
+            if current not in items:
+                items.append(current)
+        self.channel_box.blockSignals(True)
+        try:
+            if [self.channel_box.itemText(i) for i in range(self.channel_box.count())] != items:
+                self.channel_box.clear()
+                self.channel_box.addItems(items)
+            self.channel_box.setCurrentText(current)
+        finally:
+            self.channel_box.blockSignals(False)
+        self.channel_info.setText(self.session.assist_channel_summary())
+
+    def prompt(self, fn: Any, *args: Any) -> Any:
+        """Call a prompt method through :meth:`guarded` (errors become notifications)."""
+        return self.guarded(self._naming_the_control, fn, *args)
+
+    def _naming_the_control(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except AssistError as exc:
+            if exc.field != "channel_axis":
+                raise
+            # the console's message asks for channel_axis=; the dock's user has a control
+            raise AssistError(
+                f"{exc.message}: choose the axis in the Assist dock's '{CHANNELS}' control",
+                field="channel_axis",
+                value=self.session.assist_channel_axis,
+            ) from exc
 
     def _current_plane(self) -> Any:
         layer = self.session.instances
@@ -188,16 +252,16 @@ class AssistWidget(SessionWidget):
             self._on_click(start, positive=not shift)
 
     def _on_click(self, point: Any, positive: bool = True) -> None:
-        self.guarded(self.session.assist_click, point, positive)
+        self.prompt(self.session.assist_click, point, positive)
 
     def _on_box(self, start: Any, end: Any) -> None:
         (r0, c0), (r1, c1) = start[-2:], end[-2:]
         box = (min(c0, c1), min(r0, r1), max(c0, c1), max(r0, r1))
         plane = tuple(int(round(v)) for v in start[:-2]) or None
-        self.guarded(self.session.assist_box, box, plane)
+        self.prompt(self.session.assist_box, box, plane)
 
     def _on_wand(self, point: Any) -> None:
-        iid = self.guarded(self.session.wand, point, self.tolerance.value())
+        iid = self.prompt(self.session.wand, point, self.tolerance.value())
         if iid is not None:
             self.status.setText(f"wand: added instance {iid}")
 
@@ -225,6 +289,7 @@ class AssistWidget(SessionWidget):
         return next((la for la in self.viewer.layers if la.name == PREVIEW_NAME), None)
 
     def _refresh(self) -> None:
+        self._refresh_channels()
         cand = self.session.candidate
         layer = self.preview_layer()
         if cand is None or cand.mask is None or cand.window is None:
@@ -256,6 +321,12 @@ class AssistWidget(SessionWidget):
 
     def _release(self) -> None:
         self.session.disconnect_assist(self._refresh)
+        for ev in (
+            self.viewer.layers.events.inserted,
+            self.viewer.layers.events.removed,
+            self.viewer.layers.events.moved,
+        ):
+            ev.disconnect(self._refresh_channels)
         self._bind_mouse(False)
         for key, previous in self._previous_keys.items():
             self.viewer.bind_key(key, previous, overwrite=True)
