@@ -2,7 +2,7 @@
 
 One pair of spawned processes for annotators a and b each add their own label image and
 save N distinct edits into it, at the same time, into a local store and then through
-``s3://`` (moto's server). N is 30 here (8 over S3); ``LABELSUITE_TEAM_SAVES=500 pytest -m
+``s3://`` (moto's server). N is 50 here (12 over S3); ``LABELSUITE_TEAM_SAVES=500 pytest -m
 slow`` runs the issue's 500 saves each (opt-in, not run by default).
 """
 
@@ -129,7 +129,7 @@ def _files(folder: Path) -> dict[Path, bytes]:
 
 # -- two processes, one store -----------------------------------------------------------------
 def test_two_annotator_processes_save_concurrently_locally_and_over_s3(tmp_path, request):
-    """One pair of spawned processes: 30 saves each into one local store, 8 each into one
+    """One pair of spawned processes: 50 saves each into one local store, 12 each into one
     on moto's S3 server, all at once, nothing lost and no lock error; then the same
     annotator in this process is refused while a worker holds its label image (and
     over S3 while this process holds it)."""
@@ -138,9 +138,9 @@ def test_two_annotator_processes_save_concurrently_locally_and_over_s3(tmp_path,
     except pytest.skip.Exception:  # without s3fs/moto the local half still runs
         opts = None
     local = _store(tmp_path / "team.ome.zarr")
-    jobs = [(local, 30, None)]
+    jobs = [(local, 50, None)]
     if opts is not None:
-        jobs.append((_store("s3://team-bucket/concurrent.ome.zarr", opts), 8, opts))
+        jobs.append((_store("s3://team-bucket/concurrent.ome.zarr", opts), 12, opts))
     results = _run_two(jobs, hold_url=local)
     assert {k: r[:2] for k, r in results.items()} == {
         (url, a): (0, 0) for url, _, _ in jobs for a in ("a", "b")
