@@ -136,3 +136,38 @@ def test_channel_setting_holds_for_every_prompt_without_channel_axis(cells_taxon
     with pytest.raises(AssistError, match="axis number"):
         s.set_assist_channel_axis("c")
     assert s.assist_channel_axis == "auto"
+
+
+def test_wand_fills_over_all_channel_layers(cells_taxonomy):
+    from napari_labelsuite.core.assist import wand
+
+    stack = _stack()
+    s = _session(cells_taxonomy, list(stack))
+    iid = s.wand(ONLY_IN_1, 60.0)
+    expected = wand(stack, ONLY_IN_1, 60.0, 1, channel_axis=0)
+    assert 300 < expected.sum() < 600  # the disc, not the flat background
+    np.testing.assert_array_equal(s.instances.data == iid, expected)
+
+
+def test_a_model_encodes_the_split_layers_once(cells_taxonomy, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from tiny_sam import tiny_decoder, tiny_encoder
+
+    s = _session(cells_taxonomy, list(_stack()))
+    s.set_assist_engine(
+        "onnx",
+        encoder=tiny_encoder(tmp_path / "enc.onnx"),
+        decoder=tiny_decoder(tmp_path / "dec.onnx"),
+        cache_dir=tmp_path / "cache",
+        tile=64,
+        halo=8,
+    )
+    s.assist_encode()
+    runs = s.assist_engine.encoder_runs
+    # the layers are one array object while they hold the same data (the encoding's key)
+    assert s.assist_image()[0] is s.assist_image()[0]
+    assert runs == 4  # 80 x 120 in 64-pixel tiles
+    s.assist_click(ONLY_IN_1)
+    s.assist_click((40, 30))
+    # both clicks decode the stored encoding of the two layers: no tile encoded again
+    assert s.assist_engine.encoder_runs == runs and s.candidate.mask.any()
