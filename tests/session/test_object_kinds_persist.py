@@ -281,3 +281,17 @@ def test_keypoint_and_rotated_attributes_survive_and_a_bad_saved_polygon_is_left
     assert [k.attributes for k in ann.keypoints] == [{"occluded": True}]
     assert [rb.attributes for rb in ann.rotated] == [{"occluded": True}]
     assert [(p.instance_id, p.status) for p in ann.polygons] == [(2, "approved")]
+
+
+def test_viewing_a_store_with_objects_is_no_edit(tmp_path) -> None:
+    path = _store(tmp_path)
+    s = LabelSession()
+    s.open_store(path)
+    _draw(s)
+    s.save_store()
+    s.close_store()
+    t = LabelSession()
+    t.open_store(path)
+    assert not t.store_has_unsaved_edits()  # shown as saved: nothing to write
+    t.layers_of_role("rotated")[0].data = [t.layers_of_role("rotated")[0].data[0] + 1.0]
+    assert t.store_has_unsaved_edits()  # a moved box is

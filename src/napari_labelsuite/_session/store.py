@@ -72,6 +72,10 @@ class StoreMixin(SessionPart):
     def _init_mixin(self) -> None:
         self._store: MaskStore | None = None
         self._regions: dict[str, _Region] = {}
+        #: the object-kind tables the layers gave when the store was shown or last saved:
+        #: layers that still give them are unchanged (napari's float32 vertices need not
+        #: give back the stored numbers bit for bit, and viewing must write nothing)
+        self._object_kinds_seen: dict[str, list[dict[str, Any]]] = {}
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -158,12 +162,23 @@ class StoreMixin(SessionPart):
                 for kind in OBJECT_KINDS if self.layers_of_role(kind)}  # fmt: skip
 
     def _object_kinds_differ(self, st: MaskStore) -> bool:
-        """True when the object-kind layers differ from the store's saved tables."""
+        """True when the object-kind layers changed since the store showed or saved them
+        (or, for a layer added since, hold other objects than the store)."""
         if not any(self.layers_of_role(kind) for kind in OBJECT_KINDS):
             return False
+        return bool(self._changed_object_kinds(st))
+
+    def _changed_object_kinds(self, st: MaskStore) -> dict[str, list[dict[str, Any]]]:
+        """The tables of the object-kind layers that changed (see _object_kinds_differ)."""
         meta = st.annotation_meta
-        tables = self._object_kind_tables(st)
-        return any(items != (meta.get(kind) or []) for kind, items in tables.items())
+        seen = self._object_kinds_seen
+        out = {}
+        for kind, items in self._object_kind_tables(st).items():
+            if kind in seen and items == seen[kind]:
+                continue  # as shown: the store keeps its own numbers
+            if items != (meta.get(kind) or []):
+                out[kind] = items
+        return out
 
     # -- open / create ---------------------------------------------------------------------
     def open_store(
@@ -214,6 +229,7 @@ class StoreMixin(SessionPart):
             self.add_boxes_layer(ann.boxes, ndim=len(st.shape))
         if kinds is not None:
             self._show_object_kinds_of(kinds)
+        self._object_kinds_seen = self._object_kind_tables(st)
         found = {"notes": list(st.notes)} if st.notes else {}
         self._record("open_store", path=st.path, mode=mode, labels=st.label_names(), **found)
         return st
@@ -481,9 +497,8 @@ class StoreMixin(SessionPart):
         boxes = [b.to_dict() for b in self.boxes_list(box)] if box is not None else []
         changed = boxes != (meta.get("boxes") or [])
         meta["boxes"] = boxes
-        for kind, items in self._object_kind_tables(st).items():
-            if items != (meta.get(kind) or []):
-                changed = True
+        for kind, items in self._changed_object_kinds(st).items():
+            changed = True
             if items:
                 meta[kind] = items
             else:
@@ -505,6 +520,7 @@ class StoreMixin(SessionPart):
             self._commit_region(region)
         self._sync_tables_to_store()
         report = st.save()
+        self._object_kinds_seen = self._object_kind_tables(st)
         for region in self._regions.values():
             if region.overview is not None:
                 region.overview.refresh()
@@ -552,6 +568,7 @@ class StoreMixin(SessionPart):
         for region in list(self._regions.values()):
             _disconnect(region)
         self._regions.clear()
+        self._object_kinds_seen = {}
         st.close()
         self._store = None
 
