@@ -299,3 +299,20 @@ def test_inside_click_on_a_missed_dim_part_brings_it_in():
     assert _iou(second, obj) >= _iou(first, obj) + 0.1
     assert not (second & ~obj).any()
     assert second[obj & ~dim].mean() >= first[obj & ~dim].mean()  # bright half kept
+
+
+def test_noisy_image_is_smoothed_more_and_the_disc_is_still_found():
+    # noise at a tenth of the contrast: the engine smooths more (noise_smoothing) and the
+    # outline stays on the disc's edge
+    from napari_labelsuite.core.assist import ClassicalEngine
+
+    shape = (90, 90)
+    obj = _disc(shape, (45, 45), 12)
+    img = _blurred([(obj, 1.0)], shape, noise=0.09, seed=1)
+    engine = ClassicalEngine()
+    _, ratio = engine._object_likeness(
+        img[..., None], ndi.gaussian_filter(img, 1.0)[..., None], np.array([45, 45])
+    )
+    assert ratio > 0.05  # the adaptive smoothing is in use
+    mask = segment(img, [[45, 45]], [1], engine=engine)
+    assert _iou(mask, obj) >= 0.95

@@ -2,10 +2,10 @@
 
 Per prompt, in a window around it (grown while the object touches its edge):
 
-1. the window is smoothed and each pixel projected on the line between a *background* colour
-   (the window's low or high tail, whichever lies farther from the object) and the colour
-   at the first inside click, giving an object-likeness ``s`` (0 background, 1 the first
-   click) for any number of channels and either polarity;
+1. the window is smoothed (more when it is noisy) and each pixel projected on the line
+   between a *background* colour (the window's low or high tail, whichever lies farther
+   from the object) and the colour at the first inside click, giving an object-likeness
+   ``s`` (0 background, 1 the first click) for any number of channels and either polarity;
 2. the object is the connected part of ``s > tau`` that holds the inside clicks. ``tau`` is
    ``level`` (half-way: fluorescence outlines lie at half the object's brightness) and every
    further click bends it: a click sets the level at its pixel (a missed pixel gets a level
@@ -68,6 +68,9 @@ class ClassicalEngine:
         Regularisation of the level surface: the clicks' levels are met closely, not
         exactly, so clicks near each other do not make the surface swing (the clicked
         pixels themselves are always on their side).
+    noise_smoothing : float
+        Extra smoothing (pixels) per unit of noise-to-contrast ratio above 0.03 (at most
+        doubling ``sigma``): on noisy images the outline follows the object, not the noise.
     split_touching : bool
         Split neighbours joined at the outline level from the object (step 3).
     split_blur : float
@@ -89,6 +92,7 @@ class ClassicalEngine:
     extrapolation: float = 1.0
     min_step: float = 0.05
     ridge: float = 0.05
+    noise_smoothing: float = 6.0
     split_touching: bool = True
     split_blur: float = 0.5
     split_h: float = 0.2
@@ -190,7 +194,14 @@ class ClassicalEngine:
             # a box alone: its dominant object's most interior point is the first click
             pos = self._box_seed(smooth, box)
             clicks = [(tuple(int(v) for v in pos[0]), 1), *clicks]
-        s = self._object_likeness(raw, smooth, pos[0])
+        s, noise_ratio = self._object_likeness(raw, smooth, pos[0])
+        extra = self.noise_smoothing * max(0.0, noise_ratio - 0.03)
+        if extra > 0:
+            # noisy images: more smoothing, so the outline follows the object, not the noise
+            sig = min(self.sigma + extra, 2.0 * self.sigma)
+            for c in range(raw.shape[-1]):
+                ndi.gaussian_filter(raw[..., c], sig, output=smooth[..., c])
+            s = self._object_likeness(raw, smooth, pos[0])[0]
         # the uncorrected object gives the radius that scales corrections and the split
         first = _component(s > self.level, pos[:1])
         radius = max(float(ndi.distance_transform_edt(first).max()), 2.0)
@@ -207,8 +218,11 @@ class ClassicalEngine:
             mask[tuple(neg.T)] = False
         return _component(mask, pos)
 
-    def _object_likeness(self, raw: np.ndarray, smooth: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        """``s``: 0 at the background colour, 1 at the colour around ``ref`` (step 1)."""
+    def _object_likeness(
+        self, raw: np.ndarray, smooth: np.ndarray, ref: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """``s`` (0 at the background colour, 1 at the colour around ``ref``, step 1) and
+        the noise-to-contrast ratio."""
         near = tuple(slice(max(0, int(v) - 1), int(v) + 2) for v in ref)
         fg = smooth[near].reshape(-1, smooth.shape[-1]).mean(axis=0)
         flat = smooth.reshape(-1, smooth.shape[-1])
@@ -220,7 +234,7 @@ class ClassicalEngine:
         noise = float(np.linalg.norm((raw - smooth).reshape(-1, raw.shape[-1]).std(axis=0)))
         if dd <= (1e-6 * scale) ** 2 or np.sqrt(dd) < 3.0 * noise:
             raise _NoContrast
-        return (((smooth - bg) @ d) / dd).astype(np.float32)
+        return (((smooth - bg) @ d) / dd).astype(np.float32), noise / np.sqrt(dd)
 
     def _level_surface(
         self, s: np.ndarray, clicks: list[tuple[tuple[int, ...], int]], radius: float
