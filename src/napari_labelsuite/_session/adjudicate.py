@@ -46,7 +46,7 @@ from ..core.team.agreement import (
     dataset_team_annotations,
 )
 from .host import SessionPart
-from .instances import _TableUndo
+from .instances import _TableUndo, write_edit_pixels
 
 __all__ = ["DIFF_COLORS", "AdjudicationMixin"]
 
@@ -364,11 +364,7 @@ class AdjudicationMixin(SessionPart):
         self._check_objects(after)  # a class outside the taxonomy: refused before any pixel
         undo = _TableUndo.of(self, layer)
         top = undo.top() if undo is not None else None
-        data = layer.data
-        with layer.block_history():
-            for idx, values in edit.changes(data):
-                layer.data_setitem(idx, values.astype(data.dtype, copy=False), refresh=False)
-        layer.refresh()
+        write_edit_pixels(layer, edit)
         if self.objects(layer) != after:
             self.set_objects(after, layer)
         if undo is not None:

@@ -188,6 +188,19 @@ class _TableUndo:
 _SCAN_ELEMS = 1 << 20
 
 
+def write_edit_pixels(layer: Any, edit: Any) -> None:
+    """Write the pixels ``edit`` changes into the Labels ``layer`` as one napari undo step.
+
+    Only changed pixels go through ``Labels.data_setitem`` (cast to the layer's dtype) inside
+    one ``block_history``; the layer is refreshed once at the end.
+    """
+    data = layer.data
+    with layer.block_history():
+        for idx, values in edit.changes(data):
+            layer.data_setitem(idx, values.astype(data.dtype, copy=False), refresh=False)
+    layer.refresh()
+
+
 def _chunk_shape(data: Any) -> tuple[int, ...] | None:
     """The chunk edges of a zarr or dask array (None: not chunked)."""
     chunks = getattr(data, "chunksize", None) or getattr(data, "chunks", None)
@@ -386,11 +399,7 @@ class InstancesMixin(SessionPart):
             objects.update(copy.deepcopy(new_objects or {}))
         undo = _TableUndo.of(self, layer) if managed else None
         top = undo.top() if undo is not None else None
-        data = layer.data
-        with layer.block_history():
-            for idx, values in edit.changes(data):
-                layer.data_setitem(idx, values.astype(data.dtype, copy=False), refresh=False)
-        layer.refresh()
+        write_edit_pixels(layer, edit)
         if objects is not None:
             # also drops rows the paint listener may have added for the selected label
             if self.objects(layer) != objects:

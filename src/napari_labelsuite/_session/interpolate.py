@@ -35,7 +35,7 @@ from ..core.instances import InstanceEdit
 from ..core.interpolate._common import drain
 from ..core.tables import boxes_frame
 from .host import SessionPart
-from .instances import _TableUndo
+from .instances import _TableUndo, write_edit_pixels
 from .layers import _layer_data, role_of
 
 __all__ = ["InterpolateMixin"]
@@ -125,11 +125,7 @@ class InterpolateMixin(SessionPart):
         after = before if objects is None else objects
         undo = _TableUndo.of(self, layer) if managed and objects is not None else None
         top = undo.top() if undo is not None else None
-        data = layer.data
-        with layer.block_history():
-            for idx, values in edit.changes(data):
-                layer.data_setitem(idx, values.astype(data.dtype, copy=False), refresh=False)
-        layer.refresh()
+        write_edit_pixels(layer, edit)
         if managed and self.objects(layer) != after:
             # the new table, or the old one again if a paint listener added a row
             self._bind_instances(layer, after)
