@@ -657,21 +657,8 @@ def _run_assign(args: argparse.Namespace) -> int:
     asg = assign_dataset(
         ds, parse_annotators(args.annotators), args.overlap, args.per_image, args.seed
     )
-    counts = asg.counts()
-    ProvenanceLog(ds.provenance_path).append(
-        _entry(
-            args,
-            "assign",
-            annotators=asg.annotators,
-            overlap=asg.overlap,
-            per_image=asg.per_image,
-            seed=asg.seed,
-            version=asg.version,
-            images={a: c["total"] for a, c in counts.items()},
-            overlap_images=len(asg.overlap_keys()),
-        )
-    )
-    for a, c in counts.items():
+    ProvenanceLog(ds.provenance_path).append(_entry(args, "assign", **asg.provenance_params()))
+    for a, c in asg.counts().items():
         print(f"{a}: {c['total']} images ({c['single']} alone, {c['overlap']} shared)")
     print(
         f"assign: {len(asg.items)} images, {len(asg.overlap_keys())} overlap images with "

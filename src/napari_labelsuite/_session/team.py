@@ -210,17 +210,7 @@ class TeamMixin(SessionPart):
                 f"cannot save the assignment: {exc.strerror or exc}", path=p
             ) from exc
         self._assignments_cache = None
-        counts = asg.counts()
-        self._record(
-            "assign",
-            annotators=asg.annotators,
-            overlap=asg.overlap,
-            per_image=asg.per_image,
-            seed=asg.seed,
-            version=asg.version,
-            images={a: c["total"] for a, c in counts.items()},
-            overlap_images=len(asg.overlap_keys()),
-        )
+        self._record("assign", **asg.provenance_params())
         return asg
 
     def team_progress(self) -> dict[str, dict[str, int]]:

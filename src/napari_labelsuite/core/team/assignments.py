@@ -176,6 +176,18 @@ class Assignments:
                 out[a][kind] += 1
         return out
 
+    def provenance_params(self) -> dict[str, Any]:
+        """The parameters of the ``assign`` provenance entry (session and CLI record these)."""
+        return {
+            "annotators": self.annotators,
+            "overlap": self.overlap,
+            "per_image": self.per_image,
+            "seed": self.seed,
+            "version": self.version,
+            "images": {a: c["total"] for a, c in self.counts().items()},
+            "overlap_images": len(self.overlap_keys()),
+        }
+
     def _require_known(self, annotator: str) -> str:
         if annotator not in self.annotators:
             raise TeamError(
