@@ -10,35 +10,7 @@ from napari_labelsuite.core.errors import StoreError
 from napari_labelsuite.core.store import MaskStore
 
 pytest.importorskip("s3fs")
-moto_server = pytest.importorskip("moto.moto_server.threaded_moto_server")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_options(s3_endpoint, monkeypatch):
-    import boto3
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    opts = {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
-        "skip_instance_cache": True,
-    }
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    if "labels-bucket" not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
-        client.create_bucket(Bucket="labels-bucket")
-    return opts
+pytest.importorskip("moto.moto_server.threaded_moto_server")
 
 
 def test_create_edit_reopen_over_s3(s3_options, cells_taxonomy):

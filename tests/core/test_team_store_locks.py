@@ -140,7 +140,7 @@ def test_two_annotator_processes_save_concurrently_locally_and_over_s3(tmp_path,
     local = _store(tmp_path / "team.ome.zarr")
     jobs = [(local, 50, None)]
     if opts is not None:
-        jobs.append((_store("s3://team-bucket/concurrent.ome.zarr", opts), 12, opts))
+        jobs.append((_store("s3://labels-bucket/concurrent.ome.zarr", opts), 12, opts))
     results = _run_two(jobs, hold_url=local)
     assert {k: r[:2] for k, r in results.items()} == {
         (url, a): (0, 0) for url, _, _ in jobs for a in ("a", "b")
@@ -347,39 +347,11 @@ def test_two_annotators_many_saves_local(tmp_path):
 
 
 # -- the same over S3 ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    pytest.importorskip("s3fs")
-    moto_server = pytest.importorskip("moto.moto_server.threaded_moto_server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_options(s3_endpoint, monkeypatch):
-    import boto3
-
-    for k, v in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                 ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
-        monkeypatch.setenv(k, v)
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    if "team-bucket" not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
-        client.create_bucket(Bucket="team-bucket")
-    return {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
-        "skip_instance_cache": True,
-    }
-
-
+# s3_endpoint / s3_options: tests/conftest.py
 @pytest.mark.slow
 @pytest.mark.skipif(SLOW_N <= 0, reason="set LABELSUITE_TEAM_SAVES=500 to run")
 def test_two_annotators_many_saves_over_s3(s3_options):
-    url = _store("s3://team-bucket/many.ome.zarr", s3_options)
+    url = _store("s3://labels-bucket/many.ome.zarr", s3_options)
     results = _run_two([(url, SLOW_N, s3_options)])
     print(f"\nS3, {SLOW_N} saves each: {results}")
     assert {k[1]: r[:2] for k, r in results.items()} == {"a": (0, 0), "b": (0, 0)}
