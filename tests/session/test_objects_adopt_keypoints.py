@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 from napari.layers import Points, Shapes
 
-from napari_labelsuite import LabelSession
 from napari_labelsuite.core.errors import ObjectKindError, SessionError
 from napari_labelsuite.core.objects import Keypoints, rbox_to_corners
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
     "classes": [
@@ -23,11 +21,7 @@ TAX = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def session() -> LabelSession:
-    s = LabelSession()
-    s.taxonomy = Taxonomy.from_dict(TAX)
-    return s
+# session: tests/session/conftest.py (a LabelSession with TAX)
 
 
 # -- manage_layer: polygons, rotated boxes, keypoints ---------------------------------------

@@ -24,11 +24,7 @@ TAX = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def session() -> LabelSession:
-    s = LabelSession()
-    s.taxonomy = Taxonomy.from_dict(TAX)
-    return s
+# session: tests/session/conftest.py (a LabelSession with TAX)
 
 
 def _shapely_iou(a: RotatedBox, b: RotatedBox) -> float:

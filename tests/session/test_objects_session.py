@@ -9,7 +9,6 @@ from napari_labelsuite import LabelSession
 from napari_labelsuite.core.annotation import ObjectInfo
 from napari_labelsuite.core.errors import ObjectKindError
 from napari_labelsuite.core.objects import Keypoints, RotatedBox, rbox_to_corners
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
     "classes": [
@@ -21,11 +20,7 @@ TAX = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def session() -> LabelSession:
-    s = LabelSession()
-    s.taxonomy = Taxonomy.from_dict(TAX)
-    return s
+# session: tests/session/conftest.py (a LabelSession with TAX)
 
 
 def test_rotated_boxes_layer_round_trips_and_records(session: LabelSession) -> None:

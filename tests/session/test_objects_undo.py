@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from napari_labelsuite import LabelSession
 from napari_labelsuite.core.annotation import ObjectInfo
 from napari_labelsuite.core.objects import Keypoints, RotatedBox
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
     "classes": [
@@ -18,11 +16,7 @@ TAX = {
 }
 
 
-@pytest.fixture
-def session() -> LabelSession:
-    s = LabelSession()
-    s.taxonomy = Taxonomy.from_dict(TAX)
-    return s
+# session: tests/session/conftest.py (a LabelSession with TAX)
 
 
 def test_undo_keypoint_visibility(session: LabelSession) -> None:

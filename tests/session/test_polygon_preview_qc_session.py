@@ -10,7 +10,6 @@ from napari_labelsuite import LabelSession
 from napari_labelsuite.core.augment import Pipeline
 from napari_labelsuite.core.augment.transforms import VerticalFlip
 from napari_labelsuite.core.errors import ObjectKindError, QCError, SessionError
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 shapely = pytest.importorskip("shapely")
 
@@ -20,11 +19,7 @@ ROAD = np.array([[60.0, 5.0], [90.0, 5.0], [90.0, 20.0], [60.0, 20.0]])
 HOLE = np.array([[20.0, 18.0], [20.0, 26.0], [32.0, 22.0]])
 
 
-@pytest.fixture
-def session() -> LabelSession:
-    s = LabelSession()
-    s.taxonomy = Taxonomy.from_dict(TAX)
-    return s
+# session: tests/session/conftest.py (a LabelSession with TAX)
 
 
 def _layers(session: LabelSession) -> tuple[Shapes, Shapes]:

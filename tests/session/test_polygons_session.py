@@ -9,7 +9,6 @@ from pycocotools import mask as mask_utils
 from napari_labelsuite import LabelSession
 from napari_labelsuite.core.annotation import ObjectInfo
 from napari_labelsuite.core.errors import ObjectKindError
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
     "classes": [
@@ -20,11 +19,7 @@ TAX = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def session() -> LabelSession:
-    s = LabelSession()
-    s.taxonomy = Taxonomy.from_dict(TAX)
-    return s
+# session: tests/session/conftest.py (a LabelSession with TAX)
 
 
 def _stack_with_objects(session: LabelSession) -> np.ndarray:
