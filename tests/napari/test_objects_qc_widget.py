@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_labelsuite._widgets.qc import QualityControlWidget
 from napari_labelsuite.core.objects import Keypoints, RotatedBox
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
     "classes": [
@@ -18,11 +16,8 @@ TAX = {
 
 
 @pytest.fixture
-def widget(make_napari_viewer, qtbot):
-    w = QualityControlWidget(make_napari_viewer())
-    w.session.taxonomy = Taxonomy.from_dict(TAX)
-    yield w
-    w.close_bindings()
+def widget(qc_widget):
+    return qc_widget  # tests/napari/conftest.py
 
 
 def test_compare_keypoint_layers_in_the_dock(widget, qtbot):

@@ -10,7 +10,6 @@ from napari.utils.key_bindings import KeyBinding
 
 from napari_labelsuite.core.annotation import ObjectInfo
 from napari_labelsuite.core.objects import Keypoints
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
     "classes": [
@@ -21,17 +20,8 @@ TAX = {
 
 
 @pytest.fixture
-def widget(make_napari_viewer, monkeypatch):
-    from napari_labelsuite._widgets import _base
-    from napari_labelsuite._widgets.objects import ObjectsWidget
-
-    viewer = make_napari_viewer()
-    w = ObjectsWidget(viewer)
-    w.session.taxonomy = Taxonomy.from_dict(TAX)
-    w.errors, w.warnings = [], []
-    monkeypatch.setattr(_base, "show_error", w.errors.append)
-    monkeypatch.setattr(_base, "show_warning", w.warnings.append)
-    return w
+def widget(objects_widget):
+    return objects_widget  # tests/napari/conftest.py
 
 
 def _ctrl_z(layer):

@@ -7,7 +7,6 @@ import pytest
 
 from napari_labelsuite.core.annotation import ObjectInfo
 from napari_labelsuite.core.objects import Keypoints
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
     "classes": [
@@ -18,18 +17,8 @@ TAX = {
 
 
 @pytest.fixture
-def widget(make_napari_viewer, monkeypatch):
-    from napari_labelsuite._widgets import _base
-    from napari_labelsuite._widgets.objects import ObjectsWidget
-
-    viewer = make_napari_viewer()
-    w = ObjectsWidget(viewer)
-    w.session.taxonomy = Taxonomy.from_dict(TAX)
-    w.errors = []
-    w.warnings = []
-    monkeypatch.setattr(_base, "show_error", w.errors.append)
-    monkeypatch.setattr(_base, "show_warning", w.warnings.append)
-    return w
+def widget(objects_widget):
+    return objects_widget  # tests/napari/conftest.py
 
 
 def test_rotated_boxes_button_adds_one_box_per_instance(widget):

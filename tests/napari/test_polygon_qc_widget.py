@@ -5,20 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_labelsuite._widgets.qc import QualityControlWidget
-from napari_labelsuite.core.taxonomy import Taxonomy
-
 TAX = {"classes": [{"id": 1, "name": "field"}]}
 SQUARE = np.array([[10.0, 10.0], [40.0, 10.0], [40.0, 40.0], [10.0, 40.0]])
 TRIANGLE = np.array([[60.0, 10.0], [80.0, 10.0], [70.0, 30.0]])
 
 
 @pytest.fixture
-def widget(make_napari_viewer, qtbot):
-    w = QualityControlWidget(make_napari_viewer())
-    w.session.taxonomy = Taxonomy.from_dict(TAX)
-    yield w
-    w.close_bindings()
+def widget(qc_widget):
+    return qc_widget  # tests/napari/conftest.py
 
 
 def _two_layers(session):

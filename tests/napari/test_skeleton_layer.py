@@ -7,7 +7,6 @@ import pytest
 
 from napari_labelsuite.core.errors import ObjectKindError
 from napari_labelsuite.core.objects import Keypoints
-from napari_labelsuite.core.taxonomy import Taxonomy
 
 TAX = {
     "classes": [
@@ -19,19 +18,9 @@ TAX = {
 
 
 @pytest.fixture
-def widget(make_napari_viewer, monkeypatch):
-    from napari_labelsuite._widgets import _base
-    from napari_labelsuite._widgets.objects import ObjectsWidget
-
-    viewer = make_napari_viewer()
-    w = ObjectsWidget(viewer)
-    w.session.taxonomy = Taxonomy.from_dict(TAX)
-    w.session.set_active_class(2)
-    w.errors = []
-    w.warnings = []
-    monkeypatch.setattr(_base, "show_error", w.errors.append)
-    monkeypatch.setattr(_base, "show_warning", w.warnings.append)
-    return w
+def widget(objects_widget):
+    objects_widget.session.set_active_class(2)
+    return objects_widget  # tests/napari/conftest.py
 
 
 def _segments(layer):
