@@ -12,12 +12,10 @@ Run: ``python benchmarks/objects.py [n_boxes]``
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import shapely
+from _common import best_of
 
 from napari_labelsuite.core.objects import RotatedBox, match_rboxes, rbox_to_corners
 from napari_labelsuite.core.qc.matching import assign
@@ -42,16 +40,6 @@ def shapely_match(a: np.ndarray, b: np.ndarray, thr: float = 0.5) -> tuple[np.nd
     sel, _ = assign(r, c, v, len(a), len(b))
     o = np.argsort(r[sel], kind="stable")
     return r[sel][o], c[sel][o]
-
-
-def best_of(n: int, fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-    """Shortest wall time of ``n`` runs (the machine may be shared) and the result."""
-    best, out = float("inf"), None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

@@ -12,11 +12,10 @@ Run: ``python benchmarks/polygon_augment.py [n_polygons] [n_variants]``
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _common import best_of
 
 from napari_labelsuite.core.objects import Polygon, Ring, mask_to_rings
 from napari_labelsuite.core.objects.transform import transform_polygons
@@ -82,15 +81,6 @@ def peer(rings: list[np.ndarray], mats: list[np.ndarray]) -> list[Any]:
 def _area(xy: np.ndarray) -> float:
     x, y = xy[:, 0], xy[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
-
-
-def best_of(n: int, fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

@@ -19,11 +19,9 @@ Run: ``python benchmarks/polygon_matching.py [n_polygons]``
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+from _common import best_of
 
 from napari_labelsuite.core.objects import Polygon, Ring
 from napari_labelsuite.core.qc import match_polygons
@@ -72,16 +70,6 @@ def pycocotools_match(a: list[np.ndarray], b: list[np.ndarray], thr: float = 0.5
     iou = mask_utils.iou(ra, rb, [0] * len(rb))
     r, c = np.nonzero(iou > 0)
     return _assign(r, c, iou[r, c], len(a), len(b), thr)
-
-
-def best_of(n: int, fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[float, Any]:
-    """Shortest wall time of ``n`` runs (the machine may be shared) and the result."""
-    best, out = float("inf"), None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn(*args, **kw)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

@@ -18,12 +18,11 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import best_of
 
 from napari_labelsuite.core.formats import coco
 
@@ -48,16 +47,6 @@ def make_doc(n: int, side: int, seed: int = 0) -> dict[str, Any]:
                                            float(y1 - y0)]})  # fmt: skip
     return {"images": [{"id": 1, "file_name": "big.png", "width": side, "height": side}],
             "annotations": anns, "categories": [{"id": 1, "name": "cell"}]}  # fmt: skip
-
-
-def best_of(n: int, fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[float, Any]:
-    """Shortest wall time of ``n`` runs (the machine may be shared) and the result."""
-    best, out = float("inf"), None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn(*args, **kw)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

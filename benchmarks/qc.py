@@ -14,9 +14,8 @@ Run: ``python benchmarks/qc.py``
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from _common import best_of
 from scipy import ndimage as ndi
 from scipy.optimize import linear_sum_assignment
 
@@ -39,16 +38,6 @@ def dense_match(a: np.ndarray, b: np.ndarray, thresh: float = 0.5) -> tuple[int,
     tp = int((iou[r, c] >= thresh).sum())
     present_a, present_b = int((n_a[1:] > 0).sum()), int((n_b[0, 1:] > 0).sum())
     return tp, present_b - tp, present_a - tp
-
-
-def best_of(n: int, fn, *args, **kwargs) -> tuple[float, object]:
-    """Shortest wall time of ``n`` runs (the machine may be shared) and the result."""
-    best, out = float("inf"), None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn(*args, **kwargs)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def perturbed(labels: np.ndarray, seed: int = 1) -> np.ndarray:

@@ -13,11 +13,10 @@ Run: ``python benchmarks/skeleton_edges.py [n_objects]``
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _common import best_of
 
 from napari_labelsuite import LabelSession
 from napari_labelsuite.core.objects import Keypoints, skeleton_segments
@@ -59,16 +58,6 @@ def peer_lines(s: LabelSession, layer: Any) -> Any:
                 lines.append(kp.xyv[[i, j], 1::-1] - 0.5)
                 colors.append(s.taxonomy[kp.class_id].color)
     return Shapes(lines, shape_type="line", edge_color=colors, edge_width=1.5)
-
-
-def best_of(n: int, fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-    """Shortest wall time of ``n`` runs (the machine may be shared) and the result."""
-    best, out = float("inf"), None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:
