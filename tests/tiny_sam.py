@@ -106,3 +106,19 @@ def tiny_decoder(path: Any, drop: tuple[str, ...] = ()) -> Any:
     )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     return path
+
+
+def use_tiny_engine(session: Any, folder: Any, tile: int = 64, halo: int = 8) -> Any:
+    """Set ``session``'s assist engine to the tiny ONNX pair, written into ``folder``.
+
+    The encoder/decoder go to ``folder/enc.onnx`` and ``folder/dec.onnx``, the embedding
+    cache to ``folder/cache``; returns the engine.
+    """
+    return session.set_assist_engine(
+        "onnx",
+        encoder=tiny_encoder(folder / "enc.onnx"),
+        decoder=tiny_decoder(folder / "dec.onnx"),
+        cache_dir=folder / "cache",
+        tile=tile,
+        halo=halo,
+    )

@@ -160,20 +160,13 @@ def test_undo_removes_only_the_box_of_the_undone_object(widget):
 
 def test_encode_runs_in_a_worker_one_step_per_tile(widget, tmp_path, qtbot, monkeypatch):
     pytest.importorskip("onnxruntime")
-    from tiny_sam import tiny_decoder, tiny_encoder
+    from tiny_sam import use_tiny_engine
 
     infos = []
     monkeypatch.setattr(widget, "info", infos.append)
     session = widget.session
     # the 80 x 100 image in 64-pixel tiles: 2 x 2 tiles
-    session.set_assist_engine(
-        "onnx",
-        encoder=tiny_encoder(tmp_path / "enc.onnx"),
-        decoder=tiny_decoder(tmp_path / "dec.onnx"),
-        cache_dir=tmp_path / "cache",
-        tile=64,
-        halo=8,
-    )
+    use_tiny_engine(session, tmp_path)
     steps = []
     worker = widget._encode()
     worker.yielded.connect(steps.append)

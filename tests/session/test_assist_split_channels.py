@@ -151,17 +151,10 @@ def test_wand_fills_over_all_channel_layers(cells_taxonomy):
 
 def test_a_model_encodes_the_split_layers_once(cells_taxonomy, tmp_path):
     pytest.importorskip("onnxruntime")
-    from tiny_sam import tiny_decoder, tiny_encoder
+    from tiny_sam import use_tiny_engine
 
     s = _session(cells_taxonomy, list(_stack()))
-    s.set_assist_engine(
-        "onnx",
-        encoder=tiny_encoder(tmp_path / "enc.onnx"),
-        decoder=tiny_decoder(tmp_path / "dec.onnx"),
-        cache_dir=tmp_path / "cache",
-        tile=64,
-        halo=8,
-    )
+    use_tiny_engine(s, tmp_path)
     s.assist_encode()
     runs = s.assist_engine.encoder_runs
     # the layers are one array object while they hold the same data (the encoding's key)
