@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from napari_labelsuite.cli import main
-from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
+from napari_labelsuite.core.annotation import ImageAnnotation
 from napari_labelsuite.core.dataset import Dataset
 from napari_labelsuite.core.team import (
     Assignments,
@@ -18,17 +18,13 @@ from napari_labelsuite.core.team import (
     load_annotator_annotation,
     save_annotator_annotation,
 )
+from team_data import rect_annotation
 
 SHAPE = (32, 32)
 
 
 def _ann(key: str, rects: list[tuple], classes: list[int]) -> ImageAnnotation:
-    inst = np.zeros(SHAPE, np.int32)
-    for k, (y0, y1, x0, x1) in enumerate(rects, start=1):
-        inst[y0:y1, x0:x1] = k
-    return ImageAnnotation(
-        key, SHAPE, instances=inst, objects={k: ObjectInfo(c) for k, c in enumerate(classes, 1)}
-    )
+    return rect_annotation(key, SHAPE, rects, classes)
 
 
 RECTS = {

@@ -7,7 +7,6 @@ import os
 
 import numpy as np
 import pytest
-import tifffile
 
 from napari_labelsuite.core.annotation import Box, ImageAnnotation, ObjectInfo
 from napari_labelsuite.core.dataset import Dataset, load_sidecar
@@ -28,18 +27,14 @@ from napari_labelsuite.core.team import (
     save_annotator_annotation,
     stamp_taxonomy_version,
 )
+from team_data import write_random_tiffs
 
 SHAPE = (16, 20)
 
 
 @pytest.fixture
 def dataset(tmp_path):
-    d = tmp_path / "imgs"
-    d.mkdir()
-    rng = np.random.default_rng(0)
-    for k in range(6):
-        tifffile.imwrite(d / f"img{k}.tif", rng.integers(0, 255, SHAPE, dtype=np.uint8))
-    return Dataset.open(d)
+    return Dataset.open(write_random_tiffs(tmp_path / "imgs", 6, SHAPE, seed=0))
 
 
 def _annotation(key: str, value: int = 1, shape=SHAPE) -> ImageAnnotation:

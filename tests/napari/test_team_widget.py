@@ -8,8 +8,8 @@ import pytest
 from napari_labelsuite._widgets import _base
 from napari_labelsuite._widgets import team as team_module
 from napari_labelsuite._widgets.team import TeamWidget
-from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
 from napari_labelsuite.core.team import save_annotator_annotation
+from team_data import rect_annotation
 
 SHAPE = (40, 40)
 A_OBJ = [(2, 10, 2, 10), (20, 26, 20, 26)]
@@ -17,12 +17,7 @@ B_OBJ = [(2, 10, 2, 12), (20, 26, 20, 26), (30, 34, 30, 34)]
 
 
 def _ann(key, rects, classes):
-    inst = np.zeros(SHAPE, np.int32)
-    for k, (y0, y1, x0, x1) in enumerate(rects, start=1):
-        inst[y0:y1, x0:x1] = k
-    return ImageAnnotation(
-        key, SHAPE, instances=inst, objects={k: ObjectInfo(c) for k, c in enumerate(classes, 1)}
-    )
+    return rect_annotation(key, SHAPE, rects, classes)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from napari_labelsuite import LabelSession
-from napari_labelsuite.core.annotation import ImageAnnotation, ObjectInfo
+from napari_labelsuite.core.annotation import ImageAnnotation
 from napari_labelsuite.core.dataset import Dataset
 from napari_labelsuite.core.errors import SessionError, TeamError
 from napari_labelsuite.core.team import (
@@ -18,16 +18,13 @@ from napari_labelsuite.core.team import (
     load_annotator_annotation,
     save_annotator_annotation,
 )
+from team_data import rect_annotation
 
 SHAPE = (40, 40)
 
 
 def _ann(key: str, boxes: list[tuple], classes: list[int]) -> ImageAnnotation:
-    inst = np.zeros(SHAPE, np.int32)
-    for k, (y0, y1, x0, x1) in enumerate(boxes, start=1):
-        inst[y0:y1, x0:x1] = k
-    objects = {k: ObjectInfo(c) for k, c in enumerate(classes, start=1)}
-    return ImageAnnotation(key, SHAPE, instances=inst, objects=objects)
+    return rect_annotation(key, SHAPE, boxes, classes)
 
 
 A_OBJ = [(2, 10, 2, 10), (20, 26, 20, 26), (30, 34, 2, 6)]

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import tifffile
 
 from napari_labelsuite import LabelSession
 from napari_labelsuite.core.dataset import Dataset
@@ -19,18 +18,14 @@ from napari_labelsuite.core.team import (
     assignments_path,
     load_annotator_annotation,
 )
+from team_data import write_random_tiffs
 
 SHAPE = (24, 32)
 
 
 @pytest.fixture
 def folder(tmp_path):
-    d = tmp_path / "plates"
-    d.mkdir()
-    rng = np.random.default_rng(1)
-    for k in range(10):
-        tifffile.imwrite(d / f"img{k}.tif", rng.integers(0, 255, SHAPE, dtype=np.uint8))
-    return d
+    return write_random_tiffs(tmp_path / "plates", 10, SHAPE, seed=1)
 
 
 @pytest.fixture
