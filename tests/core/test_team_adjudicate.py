@@ -26,6 +26,20 @@ def _ann(inst: np.ndarray, classes: dict[int, int], name: str = "img") -> ImageA
     )
 
 
+def _zarr(arr: np.ndarray):
+    """``arr`` in an in-memory zarr array of 16 x 16 chunks."""
+    import zarr
+
+    z = zarr.create_array(store={}, shape=arr.shape, chunks=(16, 16), dtype=arr.dtype)
+    z[:] = arr
+    return z
+
+
+def _lazy(ann: ImageAnnotation) -> ImageAnnotation:
+    """``ann`` with its instances in zarr (16 x 16 chunks)."""
+    return ImageAnnotation("img", SHAPE, instances=_zarr(ann.instances), objects=ann.objects)
+
+
 def _pair() -> tuple[ImageAnnotation, ImageAnnotation]:
     """A and B: one shared object drawn a bit differently, one class conflict, one each."""
     a = np.zeros(SHAPE, np.int32)
@@ -187,20 +201,11 @@ def test_decision_log_appends_reviewer_and_time(tmp_path):
 
 
 def test_decide_object_on_lazy_zarr_labels_matches_numpy():
-    import zarr
-
     a, b = _pair()
     reviewed = np.array(a.instances)
     want = decide_object(reviewed, dict(a.objects), a, b, 1, "merge")
-
-    def lazy(arr):
-        z = zarr.create_array(store={}, shape=arr.shape, chunks=(16, 16), dtype=arr.dtype)
-        z[:] = arr
-        return z
-
-    la = ImageAnnotation("img", SHAPE, instances=lazy(a.instances), objects=a.objects)
-    lb = ImageAnnotation("img", SHAPE, instances=lazy(b.instances), objects=b.objects)
-    got = decide_object(lazy(reviewed), dict(a.objects), la, lb, 1, "merge")
+    la, lb = _lazy(a), _lazy(b)
+    got = decide_object(_zarr(reviewed), dict(a.objects), la, lb, 1, "merge")
     assert (
         got.edit.patches[0].region == want.edit.patches[0].region == (slice(2, 10), slice(2, 12))
     )
@@ -210,17 +215,9 @@ def test_decide_object_on_lazy_zarr_labels_matches_numpy():
 
 def test_lazy_difference_map_of_zarr_labels_is_the_eager_one():
     import dask.array as da
-    import zarr
 
     a, b = _pair()
-
-    def lazy(arr):
-        z = zarr.create_array(store={}, shape=arr.shape, chunks=(16, 16), dtype=arr.dtype)
-        z[:] = arr
-        return z
-
-    la = ImageAnnotation("img", SHAPE, instances=lazy(a.instances), objects=a.objects)
-    lb = ImageAnnotation("img", SHAPE, instances=lazy(b.instances), objects=b.objects)
+    la, lb = _lazy(a), _lazy(b)
     got = difference_map(la, lb)
     assert isinstance(got, da.Array) and got.chunks[0] == (16, 16, 8)
     assert np.array_equal(got.compute(), difference_map(a, b))

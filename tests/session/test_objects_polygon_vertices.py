@@ -28,6 +28,15 @@ def _layer_rings(session: LabelSession) -> list[tuple[int, list[list[float]]]]:
     return [(p["instance_id"], p["ring"].xy.tolist()) for p in session.polygons_list()]
 
 
+def _imported(tmp_path, doc: dict) -> LabelSession:
+    """``doc`` written as a COCO file and imported as polygons into a new session."""
+    f = tmp_path / "instances.json"
+    f.write_text(json.dumps(doc))
+    s = LabelSession()
+    s.import_annotations(f, as_polygons=True)
+    return s
+
+
 def _close(got, want) -> None:
     assert [k for k, _ in got] == [k for k, _ in want]
     for (_, g), (_, w) in zip(got, want, strict=True):
@@ -36,10 +45,7 @@ def _close(got, want) -> None:
 
 def test_coco_import_shows_the_files_vertices_and_exports_them(tmp_path):
     doc = coco_files._coco_doc()
-    f = tmp_path / "instances.json"
-    f.write_text(json.dumps(doc))
-    s = LabelSession()
-    s.import_annotations(f, as_polygons=True)
+    s = _imported(tmp_path, doc)
     want = [(k, np.reshape(part, (-1, 2)).tolist())
             for k, a in enumerate(doc["annotations"], start=1)
             for part in a["segmentation"]]  # fmt: skip
@@ -58,10 +64,7 @@ def test_coco_import_shows_the_files_vertices_and_exports_them(tmp_path):
 
 def test_polygons_layer_alone_exports_its_vertices_and_hand_drawn_shapes(tmp_path):
     doc = coco_files._coco_doc()
-    f = tmp_path / "instances.json"
-    f.write_text(json.dumps(doc))
-    s = LabelSession()
-    s.import_annotations(f, as_polygons=True)
+    s = _imported(tmp_path, doc)
     s.layers.remove(s.instances)  # only the outlines remain: they are the objects
     layer = s.layers_of_role("polygons")[0]
     s.set_active_class(2)
