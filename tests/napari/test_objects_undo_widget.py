@@ -10,13 +10,9 @@ from napari.utils.key_bindings import KeyBinding
 
 from napari_labelsuite.core.annotation import ObjectInfo
 from napari_labelsuite.core.objects import Keypoints
+from object_kinds_data import ship_hand_tax
 
-TAX = {
-    "classes": [
-        {"id": 1, "name": "ship"},
-        {"id": 2, "name": "hand", "keypoints": {"names": ["wrist", "thumb"]}},
-    ]
-}
+TAX = ship_hand_tax()
 
 
 @pytest.fixture

@@ -9,16 +9,9 @@ from napari.layers import Points, Shapes
 
 from napari_labelsuite.core.errors import ObjectKindError, SessionError
 from napari_labelsuite.core.objects import Keypoints, rbox_to_corners
+from object_kinds_data import ship_person_tax
 
-TAX = {
-    "classes": [
-        {"id": 1, "name": "ship"},
-        {"id": 2, "name": "person", "keypoints": {
-            "names": ["head", "left_hand", "right_hand"], "edges": [[0, 1], [0, 2]],
-            "flip_pairs": [[1, 2]]}},
-        {"id": 3, "name": "cat", "keypoints": {"names": ["nose", "tail"]}},
-    ]
-}  # fmt: skip
+TAX = ship_person_tax({"id": 3, "name": "cat", "keypoints": {"names": ["nose", "tail"]}})
 
 
 # session: tests/session/conftest.py (a LabelSession with TAX)

@@ -13,15 +13,9 @@ from napari_labelsuite import LabelSession
 from napari_labelsuite.core.errors import SessionError
 from napari_labelsuite.core.objects import Keypoints, RotatedBox
 from napari_labelsuite.core.taxonomy import Taxonomy
+from object_kinds_data import ship_person_tax
 
-TAX = {
-    "classes": [
-        {"id": 1, "name": "ship"},
-        {"id": 2, "name": "person", "keypoints": {
-            "names": ["head", "left_hand", "right_hand"], "edges": [[0, 1], [0, 2]],
-            "flip_pairs": [[1, 2]]}},
-    ]
-}  # fmt: skip
+TAX = ship_person_tax()
 
 
 # session: tests/session/conftest.py (a LabelSession with TAX)

@@ -9,15 +9,9 @@ from napari_labelsuite import LabelSession
 from napari_labelsuite.core.annotation import ObjectInfo
 from napari_labelsuite.core.errors import ObjectKindError
 from napari_labelsuite.core.objects import Keypoints, RotatedBox, rbox_to_corners
+from object_kinds_data import ship_person_tax
 
-TAX = {
-    "classes": [
-        {"id": 1, "name": "ship"},
-        {"id": 2, "name": "person", "keypoints": {
-            "names": ["head", "left_hand", "right_hand"], "edges": [[0, 1], [0, 2]],
-            "flip_pairs": [[1, 2]]}},
-    ]
-}  # fmt: skip
+TAX = ship_person_tax()
 
 
 # session: tests/session/conftest.py (a LabelSession with TAX)
