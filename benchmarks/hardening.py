@@ -26,20 +26,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import best_of
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "tests" / "core"))
 warnings.filterwarnings("ignore", message="This process .* is multi-threaded")
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def crash_trials(root: Path, kills: int) -> None:
@@ -145,8 +137,8 @@ def loader_cost(root: Path) -> None:
     coco.write_text(json.dumps({"images": images, "annotations": anns,
                                 "categories": [{"id": 1, "name": "cell"}]}))  # fmt: skip
     mb = coco.stat().st_size / 2**20
-    ours = best_of(lambda: load_json(coco))
-    peer = best_of(lambda: json.loads(coco.read_bytes()))
+    ours = best_of(3, lambda: load_json(coco))[0]
+    peer = best_of(3, lambda: json.loads(coco.read_bytes()))[0]
     print(
         f"COCO {mb:.0f} MB, {len(anns)} annotations: validate.load_json {ours * 1000:.0f} ms | "
         f"json.loads {peer * 1000:.0f} ms | cost x{ours / peer:.2f}"
@@ -156,8 +148,8 @@ def loader_cost(root: Path) -> None:
                 "parent": None if i < 10 else i % 10 + 1} for i in range(1, 2001)]  # fmt: skip
     tax.write_text(yaml.safe_dump({"classes": classes}))
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    ours = best_of(lambda: load_yaml(tax))
-    peer = best_of(lambda: yaml.load(tax.read_text(), Loader=loader))  # noqa: S506
+    ours = best_of(3, lambda: load_yaml(tax))[0]
+    peer = best_of(3, lambda: yaml.load(tax.read_text(), Loader=loader))[0]  # noqa: S506
     print(
         f"taxonomy YAML, 2000 classes: validate.load_yaml {ours * 1000:.0f} ms | "
         f"yaml.load(CSafeLoader) {peer * 1000:.0f} ms | cost x{ours / peer:.2f}"

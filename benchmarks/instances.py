@@ -20,22 +20,13 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
+from _common import best_of
 from scipy import ndimage as ndi
 
 from napari_labelsuite.core import instances as inst
 from napari_labelsuite.core.synthetic import make_cells_2d
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def blobs(shape, y0=0, x0=0) -> np.ndarray:
@@ -48,31 +39,31 @@ def blobs(shape, y0=0, x0=0) -> np.ndarray:
 
 def bench_components(n: int) -> None:
     mask = blobs((n, n))
-    t_scipy = best_of(lambda: ndi.label(mask))
-    t_ours = best_of(lambda: inst.label_components(mask))
+    t_scipy = best_of(3, lambda: ndi.label(mask))[0]
+    t_ours = best_of(3, lambda: inst.label_components(mask))[0]
     print(f"[components {n}x{n}] scipy.ndimage.label {t_scipy * 1e3:.0f} ms")
     print(f"  ours (label_components)   {t_ours * 1e3:.0f} ms  ratio {t_ours / t_scipy:.2f}")
     try:
         import cc3d
 
-        t_cc3d = best_of(lambda: cc3d.connected_components(mask, connectivity=4))
+        t_cc3d = best_of(3, lambda: cc3d.connected_components(mask, connectivity=4))[0]
         print(f"  cc3d                      {t_cc3d * 1e3:.0f} ms  ratio {t_cc3d / t_scipy:.2f}")
         sem = mask.astype(np.uint8) + (np.arange(n)[None, :] > n // 2)
-        t_sem = best_of(lambda: inst.label_components(sem))
-        t_sem_cc = best_of(lambda: cc3d.connected_components(sem, connectivity=4))
+        t_sem = best_of(3, lambda: inst.label_components(sem))[0]
+        t_sem_cc = best_of(3, lambda: cc3d.connected_components(sem, connectivity=4))[0]
         print(f"  semantic (2 classes): ours {t_sem * 1e3:.0f} ms, cc3d {t_sem_cc * 1e3:.0f} ms")
     except ImportError:
         print("  cc3d not installed")
     lab, _ = ndi.label(mask)
     from skimage.segmentation import relabel_sequential
 
-    t_sk = best_of(lambda: relabel_sequential(lab), 1)
-    t_rel = best_of(lambda: inst.relabel_sequential(lab * 3), 1)
+    t_sk = best_of(1, lambda: relabel_sequential(lab))[0]
+    t_rel = best_of(1, lambda: inst.relabel_sequential(lab * 3))[0]
     print(f"[relabel {n}x{n}] skimage {t_sk * 1e3:.0f} ms, ours {t_rel * 1e3:.0f} ms", end="")
     try:
         import fastremap
 
-        t_fr = best_of(lambda: fastremap.renumber(lab * 3, in_place=False), 1)
+        t_fr = best_of(1, lambda: fastremap.renumber(lab * 3, in_place=False))[0]
         print(f", fastremap {t_fr * 1e3:.0f} ms")
     except ImportError:
         print(", fastremap not installed")
@@ -84,10 +75,10 @@ def bench_split_one(n: int) -> None:
     pair = ((yy - 30) ** 2 + (xx - 30) ** 2 <= 400) | ((yy - 30) ** 2 + (xx - 66) ** 2 <= 400)
     labels[n // 2 : n // 2 + 60, n // 3 : n // 3 + 100][pair] = 5
     labels[:100, :100] = 9  # other content
-    t_full = best_of(lambda: inst.split_touching(labels, ids=[5]))
+    t_full = best_of(3, lambda: inst.split_touching(labels, ids=[5]))[0]
     edit = inst.split_touching(labels, ids=[5])
     box = inst.find_bboxes(labels, [5])[5]
-    t_box = best_of(lambda: inst.split_touching(labels[box], ids=[5], next_id=10))
+    t_box = best_of(3, lambda: inst.split_touching(labels[box], ids=[5], next_id=10))[0]
     print(
         f"[split one object in {n}x{n}] {t_full * 1e3:.1f} ms (goal <= 100 ms; "
         f"{len(edit.parents) + 1} parts); on its bounding box alone {t_box * 1e3:.1f} ms"
@@ -97,7 +88,7 @@ def bench_split_one(n: int) -> None:
 def bench_split_whole(n: int) -> None:
     s = make_cells_2d((n, n), seed=1, density=1.3)
     merged = inst.label_components(s.instances > 0)
-    t = best_of(lambda: inst.split_touching(merged), 1)
+    t = best_of(1, lambda: inst.split_touching(merged))[0]
     out = inst.split_touching(merged).apply(merged)
     print(
         f"[watershed split {n}x{n}] {s.n_instances} true objects, {merged.max()} merged "

@@ -23,18 +23,10 @@ import argparse
 import time
 
 import numpy as np
+from _common import best_of
 from scipy import ndimage as ndi
 
 from napari_labelsuite.core.interpolate import interpolate_slices, track_instances
-
-
-def best_of(repeat, fn, *args, **kw):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn(*args, **kw)
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 # -- ground truth -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import best_of
 
 from napari_labelsuite import LabelSession
 from napari_labelsuite.core.annotation import Box, ImageAnnotation
@@ -51,15 +52,6 @@ def make_objects(n: int, seed: int = 0) -> tuple[list, list, list]:
     return polys, rboxes, kps
 
 
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def core(n: int, folder: Path) -> None:
     polys, rboxes, kps = make_objects(n)
     ann = ImageAnnotation("img", (SIZE, SIZE), polygons=polys, rotated=rboxes, keypoints=kps)
@@ -81,7 +73,7 @@ def core(n: int, folder: Path) -> None:
         plain.write_text(json.dumps(raw))
         json.loads(plain.read_text())
 
-    t_ours, t_floor = best_of(ours), best_of(floor)
+    t_ours, t_floor = best_of(3, ours)[0], best_of(3, floor)[0]
     print(f"core  {n} objects of each kind: save+load {t_ours * 1e3:8.1f} ms, "
           f"plain json {t_floor * 1e3:8.1f} ms, ratio {t_ours / t_floor:5.2f}x")  # fmt: skip
 

@@ -11,28 +11,18 @@ Run: ``python benchmarks/taxonomy.py``
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from _common import best_of
 
 from napari_labelsuite.core.convert import class_counts
 from napari_labelsuite.core.synthetic import make_cells_2d
 
 
-def best_of(fn, repeat: int = 3) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
-
-
 def main() -> None:
     cells = make_cells_2d((4096, 4096), seed=0)
     for label, mask in (("semantic uint8", cells.semantic), ("instances int32", cells.instances)):
-        ours_t, ours = best_of(lambda m=mask: class_counts(m))
-        peer_t, (vals, cnt) = best_of(lambda m=mask: np.unique(m, return_counts=True))
+        ours_t, ours = best_of(3, lambda m=mask: class_counts(m))
+        peer_t, (vals, cnt) = best_of(3, lambda m=mask: np.unique(m, return_counts=True))
         assert ours == dict(zip(vals.tolist(), cnt.tolist())), "counts disagree"
         print(
             f"{label:16s} {mask.shape[0]}x{mask.shape[1]}, {len(ours)} labels: "
