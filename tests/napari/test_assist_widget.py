@@ -170,7 +170,8 @@ def test_encode_runs_in_a_worker_one_step_per_tile(widget, tmp_path, qtbot, monk
     steps = []
     worker = widget._encode()
     worker.yielded.connect(steps.append)
-    qtbot.waitUntil(lambda: infos == ["encoded 4 tile(s)"], timeout=30000)
+    # the last progress step and the final message are separate queued signals
+    qtbot.waitUntil(lambda: infos == ["encoded 4 tile(s)"] and len(steps) == 4, timeout=30000)
     assert steps == [1, 1, 1, 1] and session.assist_engine.encoder_runs == 4
     assert len(list((tmp_path / "cache").rglob("*.npz"))) == 4
     widget._on_click(np.array([40.0, 30.0]))  # the click finds the encoded tiles
