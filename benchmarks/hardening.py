@@ -35,12 +35,15 @@ warnings.filterwarnings("ignore", message="This process .* is multi-threaded")
 
 
 def crash_trials(root: Path, kills: int) -> None:
+    import functools
+
     import test_hardening_exports as ex
     import test_hardening_sigkill as sk
 
     from napari_labelsuite.core import formats
     from napari_labelsuite.core.store import MaskStore
     from napari_labelsuite.core.taxonomy import Taxonomy
+    from sigkill import kill_during
 
     tax = Taxonomy.from_dict({"classes": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]})
     path = str(root / "s.ome.zarr")
@@ -50,7 +53,7 @@ def crash_trials(root: Path, kills: int) -> None:
         span = time.perf_counter() - t0
     wrong_after_repair = needed_repair = 0
     for k in range(kills):
-        sk._kill_after(path, k + 1, span * 1.3 * k / kills)
+        kill_during(functools.partial(sk._write_annotation, path, k + 1), span * 1.3 * k / kills)
         with MaskStore.open(path, "r") as ro:
             needed_repair += not all(sk._pyramid_ok(ro, n) for n in ro.label_names())
         with MaskStore.open(path, "r+") as st:
