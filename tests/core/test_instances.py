@@ -546,3 +546,16 @@ def test_split_touching_default_min_distance_follows_object_size():
     lab[40:45, 40:45] = 3  # 25 px
     assert suggest_min_distance(lab) == round(np.sqrt(400 / np.pi) / 2)
     assert suggest_min_distance(np.zeros((4, 4), np.int32)) == 2
+
+
+def test_chunked_split_touching_picks_min_distance_like_in_memory(zarr_pair, merged_nuclei):
+    """Without ``min_distance`` both choose it from all objects' sizes: the same result."""
+    from napari_labelsuite.core.instances_chunked import split_touching_chunked
+
+    chosen = inst.suggest_min_distance(merged_nuclei)
+    assert chosen != 7  # the old fixed default of the chunked split would differ
+    src, out = zarr_pair(merged_nuclei, np.int32, chunks=(64, 64))
+    edit = split_touching_chunked(src, out, batch_pixels=64 * 64)
+    ref = inst.split_touching(merged_nuclei)
+    assert ref.parents and edit.parents == ref.parents
+    assert np.array_equal(out[:], ref.apply(merged_nuclei))

@@ -676,7 +676,7 @@ class InstancesMixin(SessionPart):
         out: Any,
         *,
         ids: Any = None,
-        min_distance: int = 7,
+        min_distance: int | None = None,
         seeds: Any = None,
         next_id: int | None = None,
         chunks: Any = None,

@@ -29,8 +29,6 @@ from ._base import SessionWidget
 SCOPES = ("selected objects", "current plane", "region", "whole volume")
 PLUGIN = "napari-labelsuite"
 INTERPOLATION_DOCK = "Interpolate / track"
-#: min distance of a chunked split left on "auto" (object sizes would need a full pass)
-LARGE_MIN_DISTANCE = 7
 
 
 class InstancesWidget(SessionWidget):
@@ -264,7 +262,7 @@ class InstancesWidget(SessionWidget):
                 self.session.iter_split_touching_large,
                 labels,
                 out,
-                min_distance=self.min_distance.value() or LARGE_MIN_DISTANCE,
+                min_distance=self.min_distance.value() or None,
                 seeds=seeds,
                 on_done=lambda edit: self.session.finish_large_split(source, out, edit),
                 description="splitting touching objects",

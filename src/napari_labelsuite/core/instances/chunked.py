@@ -39,6 +39,7 @@ from .edits import (
     _split_parts,
     label_components,
     max_size_arg,
+    min_distance_for_areas,
 )
 
 __all__ = [
@@ -314,6 +315,20 @@ def _merge_boxes(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], ndim: i
     return uniq, np.minimum.reduceat(starts, first), np.maximum.reduceat(stops, first)
 
 
+def _merge_counts(parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Pixel counts per object from per-block ``np.unique(..., return_counts=True)``."""
+    if not parts:
+        return np.zeros(0, np.int64)
+    ids = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    if not ids.size:
+        return counts
+    order = np.argsort(ids, kind="stable")
+    ids, counts = ids[order], counts[order]
+    first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    return np.add.reduceat(counts, first)
+
+
 def _seed_map(labels: Any, seeds: Any, wanted: list[int] | None) -> dict[int, list]:
     pts = np.asarray(seeds, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != labels.ndim or not np.isfinite(pts).all():
@@ -357,7 +372,7 @@ def iter_split_touching_chunked(
     labels: Any,
     out: Any,
     ids: Any = None,
-    min_distance: int = 7,
+    min_distance: int | None = None,
     seeds: Any = None,
     *,
     next_id: int | None = None,
@@ -375,7 +390,9 @@ def iter_split_touching_chunked(
         Receives the result; it may be ``labels`` itself (in place). It must hold the new
         ids (``max id + number of new parts``).
     ids, min_distance, seeds
-        As in :func:`napari_labelsuite.core.instances.split_touching`.
+        As in :func:`napari_labelsuite.core.instances.split_touching` (``min_distance``
+        defaults to one chosen from the sizes of all objects, counted in the first pass,
+        as the in-memory split does for the whole image).
     next_id : int, optional
         Smallest id for new parts (e.g. the next free id of an instance table); new ids
         always start above the image's maximum.
@@ -402,7 +419,9 @@ def iter_split_touching_chunked(
     """
     _check_labels(labels, values=False)
     _check_out(labels, out)
-    if not isinstance(min_distance, (int, np.integer)) or min_distance < 1:
+    if min_distance is not None and (
+        not isinstance(min_distance, (int, np.integer)) or min_distance < 1
+    ):
         raise InstanceError(
             "min_distance must be a positive integer", field="min_distance", value=min_distance
         )
@@ -415,15 +434,21 @@ def iter_split_touching_chunked(
     blocks = block_slices(shape, _chunks_of(labels, chunks))
     inplace = out is labels
     found = []
+    counted: list[tuple[np.ndarray, np.ndarray]] = []
     for sl in blocks:
         block = np.asarray(labels[sl])
         _check_labels(block)
         found.append(_block_boxes(block, tuple(s.start for s in sl)))
+        if min_distance is None:
+            counted.append(np.unique(block[block != 0], return_counts=True))
         if not inplace:
             out[sl] = block.astype(out.dtype, copy=False)
         yield 1
     all_ids, starts, stops = _merge_boxes(found, len(shape))
     del found
+    if min_distance is None:
+        min_distance = min_distance_for_areas(_merge_counts(counted), len(shape))
+        del counted
     top = int(all_ids[-1]) if all_ids.size else 0
     # new ids above every id: then no write can change the pixels of an object still to come
     nid = top + 1 if next_id is None else max(int(next_id), top + 1)

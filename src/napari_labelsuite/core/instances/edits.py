@@ -50,6 +50,7 @@ __all__ = [
     "split_by_line",
     "split_disconnected",
     "split_touching",
+    "min_distance_for_areas",
     "suggest_min_distance",
 ]
 
@@ -392,12 +393,17 @@ def suggest_min_distance(labels: Any) -> int:
     """
     lab = np.asarray(labels)
     areas: Any = np.bincount(lab.ravel().astype(np.intp, copy=False)) if lab.size else []
-    areas = np.asarray(areas)[1:]
+    return min_distance_for_areas(np.asarray(areas)[1:], lab.ndim)
+
+
+def min_distance_for_areas(areas: Any, ndim: int) -> int:
+    """:func:`suggest_min_distance` from the objects' pixel counts (zeros are ignored)."""
+    areas = np.asarray(areas)
     areas = areas[areas > 0]
     if not len(areas):
         return 2
     size = float(np.median(areas))
-    radius = np.sqrt(size / np.pi) if lab.ndim < 3 else (3 * size / (4 * np.pi)) ** (1 / 3)
+    radius = np.sqrt(size / np.pi) if ndim < 3 else (3 * size / (4 * np.pi)) ** (1 / 3)
     return max(2, int(round(radius / 2)))
 
 
