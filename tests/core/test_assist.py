@@ -316,3 +316,16 @@ def test_noisy_image_is_smoothed_more_and_the_disc_is_still_found():
     assert ratio > 0.05  # the adaptive smoothing is in use
     mask = segment(img, [[45, 45]], [1], engine=engine)
     assert _iou(mask, obj) >= 0.95
+
+
+@pytest.mark.parametrize("d", [3, 5, 7])
+def test_negative_click_near_the_first_keeps_the_object_around_the_first(d):
+    """A correction next to the first click bends the level near itself, not over the object."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:96, :96]
+    disc = (yy - 48) ** 2 + (xx - 48) ** 2 <= 15**2
+    img = np.where(disc, 200.0, 20.0) + rng.normal(0, 3, (96, 96))
+    m = segment(img, np.array([[48, 48], [48, 48 + d]]), np.array([1, 0]))
+    assert m[48, 48] and not m[48, 48 + d]
+    assert not (m & ~ndi.binary_dilation(disc, iterations=2)).any()
+    assert m.sum() >= 0.6 * disc.sum()  # it used to collapse to the clicked pixel

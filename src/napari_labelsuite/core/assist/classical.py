@@ -243,6 +243,11 @@ class ClassicalEngine:
         width = max(2.0, self.reach * radius)
         centres: list[tuple[int, ...]] = []
         targets: list[float] = []
+        if len(clicks) > 1:
+            # the first click keeps the unbent level: a later click near it bends the level
+            # around itself only, instead of raising it over the whole object
+            centres.append(clicks[0][0])
+            targets.append(self.level)
         for p, lab in clicks[1:]:
             here = (
                 self.level
