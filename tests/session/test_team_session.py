@@ -283,6 +283,40 @@ def test_the_session_holds_its_annotators_lock_and_a_held_one_is_refused(session
     assert not held.exists()
 
 
+def test_open_dataset_whose_annotator_lock_is_held_elsewhere_changes_nothing(
+    session, folder, tmp_path
+):
+    import os
+    import shutil
+    import socket
+
+    from napari_labelsuite.core.store.lock import LockInfo
+
+    ds = session.open_dataset(folder)
+    session.assign(["alice", "bob"], overlap=1.0)
+    session.set_annotator("bob")
+    session.save_current()
+    session.release_annotator_lock()
+    other_folder = tmp_path / "copy"
+    shutil.copytree(folder, other_folder)
+    session.open_dataset(folder)  # back on the first dataset, holding bob's lock there
+    # bob is at work on the copy in another process (a live pid that is not ours)
+    other = Dataset.open(other_folder)
+    held = annotator_sidecar_path(other, 0, "bob").parent / ".labelsuite.lock"
+    held.parent.mkdir(parents=True, exist_ok=True)
+    info = LockInfo("bob", socket.gethostname(), os.getppid(), "2026-01-01T00:00:00", "annotator")
+    held.write_text(info.to_json())
+    shown, index, entries = session.dataset, session.index, len(session.history())
+    layers = [ly.name for ly in session.layers_of_role("instances")]
+    with pytest.raises(TeamError, match=f"pid {os.getppid()}"):
+        session.open_dataset(other_folder)
+    assert session.dataset is shown and session.index == index
+    assert session.dataset.root == ds.root
+    assert len(session.history()) == entries  # no "open_dataset" recorded
+    assert [ly.name for ly in session.layers_of_role("instances")] == layers
+    assert held.read_text() == info.to_json()
+
+
 def test_open_dataset_shows_the_annotators_own_labels(cells_taxonomy, folder, monkeypatch):
     monkeypatch.setenv("LABELSUITE_ANNOTATOR", "bob")
     first = LabelSession(taxonomy=cells_taxonomy, user="lead")

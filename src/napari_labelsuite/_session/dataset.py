@@ -172,6 +172,9 @@ class DatasetMixin(SessionPart):
         if self._dataset is not None and self._index is not None:
             self.save_current()
         read_only = _unwritable(ds.annotation_dir)
+        lock_first = getattr(self, "_lock_before_open", None)  # TeamMixin: annotator's lock
+        if lock_first is not None:
+            lock_first(ds, read_only)
         if read_only:
             warnings.warn(
                 f"{ds.annotation_dir}: the annotation folder cannot be written ({read_only});"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.annotation import ImageAnnotation
+from ..core.dataset import Dataset
 from ..core.errors import LabelsuiteError, SessionError, TeamError
 from ..core.team import (
     Assignments,
@@ -296,17 +297,22 @@ class TeamMixin(SessionPart):
         return found
 
     # -- the annotator's lock on the dataset ---------------------------------------------------
-    def _take_annotator_lock(self, name: str) -> tuple[str, Any, Any] | None:
-        """The lock of ``name`` on the open dataset: the one held, or newly taken; None
-        outside team mode or on a read-only dataset.
+    def _take_annotator_lock(
+        self, name: str, ds: Dataset | None = None, read_only: str | None = None
+    ) -> tuple[str, Any, Any] | None:
+        """The lock of ``name`` on the open dataset (or on ``ds``, about to be opened): the
+        one held, or newly taken; None outside team mode or on a read-only dataset.
 
         Raises
         ------
         TeamError
             Another process works as ``name`` on this dataset (named in the message).
         """
-        ds = self.dataset
-        if ds is None or not self.team_mode or getattr(self, "_dataset_read_only", None):
+        if ds is None:
+            ds = self.dataset
+            if ds is None or not self.team_mode or getattr(self, "_dataset_read_only", None):
+                return None
+        elif read_only or not assignments_path(ds).is_file() or getattr(self, "reviewing", False):
             return None
         folder = str(annotator_dir(ds, name))
         if self._annotator_lock is not None and self._annotator_lock[0] == folder:
@@ -314,6 +320,13 @@ class TeamMixin(SessionPart):
         lock = lock_annotator(ds, name, self.user)
         done = weakref.finalize(self, release_annotator_lock, lock) if lock is not None else None
         return (folder, lock, done)
+
+    def _lock_before_open(self, ds: Dataset, read_only: str | None) -> None:
+        """Take the current annotator's lock on ``ds`` before ``open_dataset`` switches to
+        it, so a lock held by another process refuses the open with nothing changed."""
+        held = self._take_annotator_lock(self.annotator, ds, read_only)
+        if held is not None:
+            self._swap_annotator_lock(held)
 
     def _swap_annotator_lock(self, held: tuple[str, Any, Any]) -> None:
         """Work under ``held`` from now on; the previous annotator's lock is released."""
