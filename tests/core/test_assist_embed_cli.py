@@ -10,10 +10,9 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from tiny_sam import tiny_decoder, tiny_encoder  # noqa: E402
-
 from napari_labelsuite.cli import main  # noqa: E402
 from napari_labelsuite.core.assist import SamOnnxEngine, segment_local  # noqa: E402
+from tiny_sam import tiny_decoder, tiny_encoder  # noqa: E402
 
 
 @pytest.fixture

@@ -9,9 +9,6 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 # the tiny models (official decoder names, SAM's own mask post-processing)
-from tiny_sam import tiny_decoder as _decoder  # noqa: E402
-from tiny_sam import tiny_encoder as _encoder  # noqa: E402
-
 from napari_labelsuite.core.assist import (  # noqa: E402
     DECODER_INPUTS,
     EmbeddingCacheWarning,
@@ -20,6 +17,8 @@ from napari_labelsuite.core.assist import (  # noqa: E402
     segment_local,
 )
 from napari_labelsuite.core.errors import AssistError  # noqa: E402
+from tiny_sam import tiny_decoder as _decoder  # noqa: E402
+from tiny_sam import tiny_encoder as _encoder  # noqa: E402
 
 
 @pytest.fixture
