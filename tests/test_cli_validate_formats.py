@@ -92,3 +92,15 @@ def test_validate_cvat_xml_by_its_root(tmp_path, capsys):
     )
     assert main(["validate", str(tmp_path / "task.xml")]) == 0
     assert "read as cvat: 1 images, 0 instances, 1 boxes" in capsys.readouterr().out
+
+
+def test_validate_takes_every_format_by_name(tmp_path, capsys):
+    """``--kind`` offers the formats added after the first ones (here DOTA)."""
+    (tmp_path / "labelTxt").mkdir()
+    (tmp_path / "images").mkdir()
+    Image.fromarray(np.zeros((30, 40), np.uint8)).save(tmp_path / "images" / "P0001.png")
+    (tmp_path / "labelTxt" / "P0001.txt").write_text(
+        "imagesource:GoogleEarth\ngsd:0.146\n10 5 20 5 20 10 10 10 plane 0\n"
+    )
+    assert main(["validate", str(tmp_path), "--kind", "dota"]) == 0
+    assert "dota" in capsys.readouterr().out

@@ -210,23 +210,7 @@ def _run_open(args: argparse.Namespace) -> int:
 
 
 # -- validate --
-_KINDS = [
-    "auto",
-    "store",
-    "taxonomy",
-    "annotation",
-    "provenance",
-    "dataset",
-    "coco",
-    "coco_panoptic",
-    "coco_results",
-    "yolo",
-    "voc",
-    "masks",
-    "labelme",
-    "cvat",
-    "labelstudio",
-]
+_KINDS = ["auto", "store", "taxonomy", "annotation", "provenance", "dataset", *ANNOTATION_FORMATS]
 
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
