@@ -344,25 +344,8 @@ def match_rboxes(
     assignment maximises the number of matches, then the summed IoU (the same solver as
     axis-aligned ``match_boxes``).
     """
-    from ..qc.matching import assign, gather_matches
-
-    def groups(boxes: Sequence[RotatedBox]) -> dict[tuple[Any, ...], np.ndarray]:
-        g: dict[tuple[Any, ...], list[int]] = {}
-        for i, bx in enumerate(boxes):
-            g.setdefault((tuple(bx.plane), int(bx.class_id) if by_class else 0), []).append(i)
-        return {k: np.asarray(v, np.int64) for k, v in g.items()}
+    from ..qc.matching import match_grouped
 
     xa = np.array([bx.xywha for bx in a], float).reshape(-1, 5)
     xb = np.array([bx.xywha for bx in b], float).reshape(-1, 5)
-    ga, gb = groups(a), groups(b)
-    out_a, out_b, out_v = [], [], []
-    for key, ia in ga.items():
-        ib = gb.get(key)
-        if ib is None:
-            continue
-        r, c, v = rbox_iou_pairs(xa[ia], xb[ib], iou_threshold)
-        sel, _ = assign(r, c, v, len(ia), len(ib))
-        out_a.append(ia[r[sel]])
-        out_b.append(ib[c[sel]])
-        out_v.append(v[sel])
-    return gather_matches(out_a, out_b, out_v)
+    return match_grouped(a, b, xa, xb, rbox_iou_pairs, iou_threshold, by_class)

@@ -322,6 +322,36 @@ def _box_groups(boxes: Sequence[Box], by_class: bool) -> dict[tuple, np.ndarray]
     return {k: np.asarray(v, np.int64) for k, v in groups.items()}
 
 
+def match_grouped(
+    a: Sequence[Any],
+    b: Sequence[Any],
+    xa: np.ndarray,
+    xb: np.ndarray,
+    pairs: Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, ...]],
+    iou_threshold: float,
+    by_class: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-to-one matching of boxes ``a`` and ``b`` (anything with ``plane`` and
+    ``class_id``; geometry rows ``xa`` / ``xb``) within each plane (and class).
+
+    ``pairs(xa_group, xb_group, threshold) -> (rows, cols, iou)`` lists the candidate pairs
+    of one group. Returns matched indices into ``a``, into ``b`` and their IoU (sorted by
+    ``a``).
+    """
+    ga, gb = _box_groups(a, by_class), _box_groups(b, by_class)
+    out_a, out_b, out_iou = [], [], []
+    for key, ia in ga.items():
+        ib = gb.get(key)
+        if ib is None:
+            continue
+        r, c, v = pairs(xa[ia], xb[ib], iou_threshold)
+        sel, _ = assign(r, c, v, len(ia), len(ib))
+        out_a.append(ia[r[sel]])
+        out_b.append(ib[c[sel]])
+        out_iou.append(v[sel])
+    return gather_matches(out_a, out_b, out_iou)
+
+
 def match_boxes(
     a: Sequence[Any],
     b: Sequence[Any],
@@ -337,7 +367,6 @@ def match_boxes(
     rectangles (``core.objects.rbox_iou_pairs``).
     """
     a, b = list(a), list(b)
-    ga, gb = _box_groups(a, by_class), _box_groups(b, by_class)
     if rotated:
         from ..objects.rotated import rbox_iou_pairs
 
@@ -349,17 +378,7 @@ def match_boxes(
         xa = np.array([bx.xyxy for bx in a], float).reshape(-1, 4)
         xb = np.array([bx.xyxy for bx in b], float).reshape(-1, 4)
         pairs = box_iou_pairs
-    out_a, out_b, out_iou = [], [], []
-    for key, ia in ga.items():
-        ib = gb.get(key)
-        if ib is None:
-            continue
-        r, c, v = pairs(xa[ia], xb[ib], iou_threshold)
-        sel, _ = assign(r, c, v, len(ia), len(ib))
-        out_a.append(ia[r[sel]])
-        out_b.append(ib[c[sel]])
-        out_iou.append(v[sel])
-    ma, mb, miou = gather_matches(out_a, out_b, out_iou)
+    ma, mb, miou = match_grouped(a, b, xa, xb, pairs, iou_threshold, by_class)
     res = MatchResult(
         threshold=float(iou_threshold),
         a=ma,
