@@ -17,6 +17,7 @@ Both work on nD stacks: each object lives on one plane (the leading coordinates)
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -214,21 +215,13 @@ class ObjectsMixin(SessionPart):
         inst = self._require("instances")
         objects = self.objects()
         data = inst.data[0] if getattr(inst, "multiscale", False) else inst.data
-        lead = data.shape[:-2]
-        from ..core.boxes import object_slices
-
         boxes: list[RotatedBox] = []
-        for plane in np.ndindex(*lead) if lead else [()]:
-            arr = np.asarray(data[plane])
-            for k, sl in object_slices(arr).items():
-                info = objects.get(k)
-                if info is None or info.class_id not in self.taxonomy:
-                    continue
-                cx, cy, w, h, a = mask_to_rbox(arr[sl] == k, where=f"instance {k}")
-                boxes.append(
-                    RotatedBox(cx + sl[1].start, cy + sl[0].start, w, h, a,
-                               class_id=info.class_id, plane=tuple(plane), instance_id=k)
-                )  # fmt: skip
+        for plane, k, sl, mask, info in self._classified_instances(data, objects):
+            cx, cy, w, h, a = mask_to_rbox(mask, where=f"instance {k}")
+            boxes.append(
+                RotatedBox(cx + sl[1].start, cy + sl[0].start, w, h, a,
+                           class_id=info.class_id, plane=plane, instance_id=k)
+            )  # fmt: skip
         if layer is None:
             out = self.add_rotated_boxes_layer(boxes, name=name, ndim=data.ndim)
         else:
@@ -252,24 +245,32 @@ class ObjectsMixin(SessionPart):
         One plane at a time (lazy stacks stay lazy); ``(plane, id)`` pairs in ``skip`` are
         left out.
         """
-        from ..core.boxes import object_slices
         from ..core.objects.polygons import mask_to_rings
 
         out: list[dict[str, Any]] = []
+        for plane, k, sl, mask, info in self._classified_instances(data, objects):
+            if skip and (plane, k) in skip:
+                continue
+            for ring in mask_to_rings(mask, tolerance):
+                out.append({"xy": ring.xy + [sl[1].start, sl[0].start],
+                            "class_id": info.class_id, "instance_id": k,
+                            "hole": ring.hole, "plane": plane})  # fmt: skip
+        return out
+
+    def _classified_instances(
+        self, data: Any, objects: dict[int, ObjectInfo]
+    ) -> Iterator[tuple[tuple[int, ...], int, tuple[slice, ...], np.ndarray, ObjectInfo]]:
+        """``(plane, id, box slices, mask in the box, info)`` of every instance of ``data``
+        whose class is in the taxonomy, one plane at a time (lazy stacks stay lazy)."""
+        from ..core.boxes import object_slices
+
         lead = data.shape[:-2]
         for plane in np.ndindex(*lead) if lead else [()]:
             arr = np.asarray(data[plane])
             for k, sl in object_slices(arr).items():
                 info = objects.get(k)
-                if info is None or info.class_id not in self.taxonomy:
-                    continue
-                if skip and (tuple(plane), int(k)) in skip:
-                    continue
-                for ring in mask_to_rings(arr[sl] == k, tolerance):
-                    out.append({"xy": ring.xy + [sl[1].start, sl[0].start],
-                                "class_id": info.class_id, "instance_id": int(k),
-                                "hole": ring.hole, "plane": tuple(plane)})  # fmt: skip
-        return out
+                if info is not None and info.class_id in self.taxonomy:
+                    yield tuple(plane), int(k), sl, arr[sl] == k, info
 
     def _polygons_layer(
         self, polygons: list[dict[str, Any]], objects: dict[int, ObjectInfo], name: str,
