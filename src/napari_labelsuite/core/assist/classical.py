@@ -20,16 +20,28 @@ Per prompt, in a window around it (grown while the object touches its edge):
    outside click compete with it in a watershed on the brightness gradient (parts meet at
    the steepest change, so a brighter neighbour stops at its own edge) lowered at the
    centres of the outline's parts (so evenly bright neighbours part at necks), and only
-   the object's part is kept.
+   the object's part is kept;
+4. (2D) a correction that lay on the wrong side of the result it corrected, within
+   ``strip_depth`` radii of its outline, moves the outline along the strip it sits in:
+   the error of a nearly right outline is a thin strip along it, and a level set at the
+   clicked pixel moves little else (the strip's brightness varies along it), so the
+   signed distance to the outline of step 3's result is shifted by a smooth field
+   (Gaussian radial basis of width ``arc`` radii) that puts each such click as deep on
+   its side as it lay on the wrong side; the outline moves about as far past the click
+   as the click lay from it, over an arc around it. Deeper corrections (a missed lobe, a
+   leak, a merged neighbour) are left to steps 2-3.
 
 Inside clicks are always in the result and outside clicks never. The result depends on the
 clicks alone (the previous mask is not needed to refine it: the clicks that made it are
-passed again), so a correction never inherits an earlier mistake.
+passed again), so a correction never inherits an earlier mistake; step 4 measures each
+correction on the result of the clicks before it (the outline the annotator saw), which
+is computed again from those clicks or taken from a small memo of recent results.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,6 +94,15 @@ class ClassicalEngine:
     own_seed : float
         Radius (share of the object's radius) around the first click that is the object's
         own seed in the split, so a brighter neighbour cannot flood over the click.
+    move_outline : bool
+        Move the outline along the strip a correction near it sits in (step 4, 2D).
+    arc : float
+        Width of that move along the outline, as a share of the object's radius.
+    strip_depth : float
+        Deepest correction (share of the object's radius, at least a pixel) that moves the
+        outline so; deeper ones are left to the level surface and the split.
+    memo_size : int
+        Results of click sequences kept, so a session's next click recomputes only itself.
     """
 
     margin: int = 48
@@ -98,7 +119,14 @@ class ClassicalEngine:
     split_h: float = 0.2
     shape_weight: float = 5.0
     own_seed: float = 0.5
+    move_outline: bool = True
+    arc: float = 0.6
+    strip_depth: float = 0.35
+    memo_size: int = 64
     name: str = "classical"
+    _memo: OrderedDict[Any, _Result] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False
+    )
 
     # -- engine protocol --------------------------------------------------------------------
     def encode(self, view: ImageView, progress: Any = None) -> ImageView:
@@ -108,6 +136,14 @@ class ClassicalEngine:
     def decode(self, encoded: ImageView, prompt: Prompt) -> tuple[Window, np.ndarray]:
         """``(window, mask)``: the object in a window of the image (see module doc)."""
         view = encoded
+        start = self._first_correction(prompt)
+        if not self.move_outline or view.ndim != 2 or start >= len(prompt.points):
+            return self._decode_clicks(view, prompt)
+        out = self._corrected(view, prompt, len(prompt.points))
+        return out.window, out.mask
+
+    def _decode_clicks(self, view: ImageView, prompt: Prompt) -> tuple[Window, np.ndarray]:
+        """``(window, mask)`` of steps 1-3 for all clicks at once."""
         window = self._first_window(view, prompt)
         while True:
             try:
@@ -128,6 +164,100 @@ class ClassicalEngine:
             if grown is None:
                 return window, mask
             window = grown
+
+    # -- corrections that move the outline -------------------------------------------------
+    @staticmethod
+    def _first_correction(prompt: Prompt) -> int:
+        """Index of the first click that corrects a result (the clicks before it, with the
+        box, make the first result)."""
+        if prompt.box is not None:
+            return 0
+        positive = np.flatnonzero(prompt.labels == 1)
+        return int(positive[0]) + 1 if len(positive) else len(prompt.labels)
+
+    def _corrected(self, view: ImageView, prompt: Prompt, n: int) -> _Result:
+        """The result of the first ``n`` clicks (step 4): steps 1-3 with all of them, each
+        correction near the outline moving it by the depth it had in the result of the
+        clicks before it. Results of prefixes are memoised (a session adds one click at a
+        time), so each click costs one pass of steps 1-3."""
+        sub = Prompt(prompt.points[:n], prompt.labels[:n], prompt.box)
+        key = (
+            id(view.image),
+            view.lead,
+            view.shape,
+            prompt.box,
+            sub.points.tobytes(),
+            sub.labels.tobytes(),
+        )
+        hit = self._memo.get(key)
+        if hit is not None:
+            self._memo.move_to_end(key)
+            return hit
+        start = self._first_correction(prompt)
+        window, mask = self._decode_clicks(view, sub)
+        depths: tuple[float, ...] = ()
+        if n > start:
+            before = self._corrected(view, prompt, n - 1)
+            last = sub.pixel(sub.points[n - 1])[0]
+            depths = before.depths + (_depth(before, last, int(sub.labels[n - 1])),)
+            window, mask = self._move_outline(sub, window, mask, start, depths)
+        out = _Result(window, mask, depths)
+        self._memo[key] = out
+        while len(self._memo) > self.memo_size:
+            self._memo.popitem(last=False)
+        return out
+
+    def _move_outline(
+        self,
+        prompt: Prompt,
+        window: Window,
+        mask: np.ndarray,
+        start: int,
+        depths: tuple[float, ...],
+    ) -> tuple[Window, np.ndarray]:
+        """``mask`` (steps 1-3 with all clicks) with the outline moved by the corrections
+        from click ``start`` on, whose ``depths`` on the wrong side of the result they
+        corrected are given (step 4).
+
+        A correction that lay within ``strip_depth`` radii of the outline says the outline
+        lies further out (inside click) or in (outside click) along that side, by about
+        twice its depth (the annotator clicks the middle of the error strip). The signed
+        distance to ``mask``'s outline is shifted by a smooth field (Gaussian radial basis
+        of width ``arc`` radii, one-sided: it never takes back what steps 1-3 already
+        moved) that puts each such click as deep on its side as it lay on the wrong side,
+        so the strip around the click moves, not only the clicked pixel. The fit holds
+        all such clicks at once, so a later click does not undo an earlier one.
+        """
+        origin = np.array([s.start for s in window])
+        shape = mask.shape
+        inside = ndi.distance_transform_edt(mask)
+        phi = np.where(mask, inside - 0.5, 0.5 - ndi.distance_transform_edt(~mask))
+        radius = max(float(inside.max()), 2.0)
+        loc = prompt.pixel(prompt.points) - origin
+        centres: list[tuple[int, ...]] = []
+        targets: list[float] = []
+        for j, depth in zip(range(start, len(loc)), depths):
+            q = tuple(int(v) for v in loc[j])
+            if depth <= 0 or depth > max(1.0, self.strip_depth * radius):
+                continue
+            if not all(0 <= v < n for v, n in zip(q, shape)):
+                continue
+            sign = 1.0 if prompt.labels[j] == 1 else -1.0
+            need = sign * depth - float(phi[q])
+            centres.append(q)
+            targets.append(max(need, 0.0) if sign > 0 else min(need, 0.0))
+        if centres and any(targets):
+            width = max(1.0, self.arc * radius)
+            grid = np.indices(shape, dtype=np.float32).reshape(len(shape), -1).T
+            phi = phi + _rbf(centres, targets, 0.0, width, grid, self.ridge).reshape(shape)
+            mask = phi > 0
+            inside_clicks = loc[(prompt.labels == 1) & ((loc >= 0) & (loc < shape)).all(1)]
+            outside_clicks = loc[(prompt.labels == 0) & ((loc >= 0) & (loc < shape)).all(1)]
+            mask = ndi.binary_fill_holes(mask)
+            mask[tuple(outside_clicks.T)] = False
+            if len(inside_clicks):
+                mask = _component(mask, inside_clicks)
+        return window, mask
 
     # -- windows ---------------------------------------------------------------------------
     def _first_window(self, view: ImageView, prompt: Prompt) -> Window:
@@ -381,6 +511,28 @@ def _local_clicks(
         for p, lab, ok in zip(loc, prompt.labels, inside)
         if ok
     ]
+
+
+@dataclass(frozen=True)
+class _Result:
+    """A result in a window, and the depth of each correction on the wrong side of the
+    result it corrected (0 when it was already on its side)."""
+
+    window: Window
+    mask: np.ndarray
+    depths: tuple[float, ...]
+
+
+def _depth(before: _Result, point: np.ndarray, label: int) -> float:
+    """How far ``point`` lies on the wrong side of ``before``'s outline (0: right side)."""
+    p = point.reshape(-1) - np.array([s.start for s in before.window])
+    if not ((p >= 0) & (p < np.array(before.mask.shape))).all():
+        return 0.0
+    q = tuple(int(v) for v in p)
+    if bool(before.mask[q]) == bool(label):
+        return 0.0
+    region = before.mask if before.mask[q] else ~before.mask
+    return float(ndi.distance_transform_edt(region)[q]) - 0.5
 
 
 def _component(mask: np.ndarray, pos: np.ndarray) -> np.ndarray:
