@@ -329,3 +329,23 @@ def test_negative_click_near_the_first_keeps_the_object_around_the_first(d):
     assert m[48, 48] and not m[48, 48 + d]
     assert not (m & ~ndi.binary_dilation(disc, iterations=2)).any()
     assert m.sum() >= 0.6 * disc.sum()  # it used to collapse to the clicked pixel
+
+
+def test_memoised_corrections_follow_the_image_not_its_identity():
+    # step 4 measures a correction on the result of the clicks before it, which the engine
+    # memoises: the same clicks on another image, or on the same array edited in place,
+    # must give what a fresh engine gives
+    from napari_labelsuite.core.assist import ClassicalEngine
+
+    shape = (80, 80)
+    clicks, labels = [[40, 40], [40, 52], [28, 40]], [1, 1, 0]
+    engine = ClassicalEngine()
+    for radius in (12, 9):
+        img = _blurred([(_disc(shape, (40, 40), radius), 1.0)], shape)
+        for n in (1, 2, 3):
+            got = segment(img, clicks[:n], labels[:n], engine=engine)
+            fresh = segment(img, clicks[:n], labels[:n], engine=ClassicalEngine())
+            assert (got == fresh).all()
+        img[:] = _blurred([(_disc(shape, (40, 44), 10), 1.0)], shape)
+        got = segment(img, clicks, labels, engine=engine)
+        assert (got == segment(img, clicks, labels, engine=ClassicalEngine())).all()

@@ -40,7 +40,10 @@ is computed again from those clicks or taken from a small memo of recent results
 
 from __future__ import annotations
 
+import hashlib
+import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,7 +193,7 @@ class ClassicalEngine:
             sub.labels.tobytes(),
         )
         hit = self._memo.get(key)
-        if hit is not None:
+        if hit is not None and hit.image() is view.image and hit.digest == _digest(view, hit):
             self._memo.move_to_end(key)
             return hit
         start = self._first_correction(prompt)
@@ -202,6 +205,11 @@ class ClassicalEngine:
             depths = before.depths + (_depth(before, last, int(sub.labels[n - 1])),)
             window, mask = self._move_outline(sub, window, mask, start, depths)
         out = _Result(window, mask, depths)
+        try:
+            out.image = weakref.ref(view.image)
+        except TypeError:
+            return out  # an image that cannot be watched is not memoised
+        out.digest = _digest(view, out)
         self._memo[key] = out
         while len(self._memo) > self.memo_size:
             self._memo.popitem(last=False)
@@ -513,14 +521,23 @@ def _local_clicks(
     ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Result:
     """A result in a window, and the depth of each correction on the wrong side of the
-    result it corrected (0 when it was already on its side)."""
+    result it corrected (0 when it was already on its side). A memoised result also holds
+    a weak reference to its image and a digest of the window's pixels: it is used again
+    only for the same image with the same pixels."""
 
     window: Window
     mask: np.ndarray
     depths: tuple[float, ...]
+    image: Callable[[], Any] = lambda: None
+    digest: bytes = b""
+
+
+def _digest(view: ImageView, result: _Result) -> bytes:
+    """A digest of the pixels of ``result``'s window."""
+    return hashlib.blake2b(view.read(result.window).tobytes(), digest_size=16).digest()
 
 
 def _depth(before: _Result, point: np.ndarray, label: int) -> float:
