@@ -200,9 +200,14 @@ class ClassicalEngine:
         window, mask = self._decode_clicks(view, sub)
         depths: tuple[float, ...] = ()
         if n > start:
-            before = self._corrected(view, prompt, n - 1)
-            last = sub.pixel(sub.points[n - 1])[0]
-            depths = before.depths + (_depth(before, last, int(sub.labels[n - 1])),)
+            try:
+                before = self._corrected(view, prompt, n - 1)
+            except AssistError:
+                # the clicks before (a box alone) found nothing: no outline to correct
+                depths = (0.0,) * (n - start)
+            else:
+                last = sub.pixel(sub.points[n - 1])[0]
+                depths = before.depths + (_depth(before, last, int(sub.labels[n - 1])),)
             window, mask = self._move_outline(sub, window, mask, start, depths)
         out = _Result(window, mask, depths)
         try:
