@@ -52,6 +52,7 @@ from scipy import ndimage as ndi
 
 from ..errors import AssistError
 from ._prompt import ImageView, Prompt, Window
+from ._star import StarOutline, star_cut
 
 __all__ = ["ClassicalEngine"]
 
@@ -106,6 +107,15 @@ class ClassicalEngine:
         outline so; deeper ones are left to the level surface and the split.
     memo_size : int
         Results of click sequences kept, so a session's next click recomputes only itself.
+    star_cut : bool
+        In 2D without a box, cut the result to the star-convex region the first click's
+        edge allows (step 4).
+    star_margin : float
+        Pixels past the edge (steepest fall) that the cut allows: the outline of a
+        fluorescent object lies a little outside its steepest fall.
+    star_span : float
+        Angle (radians) either side of a later inside click whose rays the click extends
+        past itself.
     """
 
     margin: int = 48
@@ -126,10 +136,14 @@ class ClassicalEngine:
     arc: float = 0.6
     strip_depth: float = 0.35
     memo_size: int = 64
+    star_cut: bool = True
+    star_margin: float = 1.5
+    star_span: float = 0.4
     name: str = "classical"
     _memo: OrderedDict[Any, _Result] = field(
         default_factory=OrderedDict, init=False, repr=False, compare=False
     )
+    _star: StarOutline = field(default_factory=StarOutline, init=False, repr=False, compare=False)
 
     # -- engine protocol --------------------------------------------------------------------
     def encode(self, view: ImageView, progress: Any = None) -> ImageView:
@@ -145,12 +159,15 @@ class ClassicalEngine:
         out = self._corrected(view, prompt, len(prompt.points))
         return out.window, out.mask
 
-    def _decode_clicks(self, view: ImageView, prompt: Prompt) -> tuple[Window, np.ndarray]:
-        """``(window, mask)`` of steps 1-3 for all clicks at once."""
+    def _decode_clicks(
+        self, view: ImageView, prompt: Prompt, rim: np.ndarray | None = None
+    ) -> tuple[Window, np.ndarray]:
+        """``(window, mask)`` of steps 1-3 for all clicks at once; ``rim`` flags the
+        corrections that lay in the strip along the outline they corrected."""
         window = self._first_window(view, prompt)
         while True:
             try:
-                mask = self._segment_window(view, prompt, window)
+                mask = self._segment_window(view, prompt, window, rim)
             except _NoContrast:
                 # the window lies inside the object: look further out
                 bigger = self._expand(view, window)
@@ -197,19 +214,26 @@ class ClassicalEngine:
             self._memo.move_to_end(key)
             return hit
         start = self._first_correction(prompt)
-        window, mask = self._decode_clicks(view, sub)
         depths: tuple[float, ...] = ()
+        rim: tuple[bool, ...] = ()
         if n > start:
             try:
                 before = self._corrected(view, prompt, n - 1)
             except AssistError:
                 # the clicks before (a box alone) found nothing: no outline to correct
                 depths = (0.0,) * (n - start)
+                rim = (False,) * (n - start)
             else:
                 last = sub.pixel(sub.points[n - 1])[0]
-                depths = before.depths + (_depth(before, last, int(sub.labels[n - 1])),)
+                depth = _depth(before, last, int(sub.labels[n - 1]))
+                depths = before.depths + (depth,)
+                rim = before.rim + (0 < depth <= max(1.0, self.strip_depth * before.radius),)
+        flags = np.zeros(n, bool)
+        flags[start:] = rim
+        window, mask = self._decode_clicks(view, sub, flags)
+        if n > start:
             window, mask = self._move_outline(sub, window, mask, start, depths)
-        out = _Result(window, mask, depths)
+        out = _Result(window, mask, depths, rim)
         try:
             out.image = weakref.ref(view.image)
         except TypeError:
@@ -322,7 +346,9 @@ class ClassicalEngine:
         return tuple(new) if changed else None
 
     # -- the segmentation ------------------------------------------------------------------
-    def _segment_window(self, view: ImageView, prompt: Prompt, window: Window) -> np.ndarray:
+    def _segment_window(
+        self, view: ImageView, prompt: Prompt, window: Window, rim: np.ndarray | None = None
+    ) -> np.ndarray:
         origin = np.array([s.start for s in window])
         shape = tuple(s.stop - s.start for s in window)
         raw = view.read(window)
@@ -357,9 +383,41 @@ class ClassicalEngine:
         if self.split_touching:
             mask = self._split(mask, s, pos, neg, radius)
         mask = ndi.binary_fill_holes(mask)
+        if self.star_cut and s.ndim == 2 and box is None:
+            mask = self._star_cut(mask, s, pos, _rim_clicks(prompt, origin, shape, rim))
         if neg.size:
             mask[tuple(neg.T)] = False
         return _component(mask, pos)
+
+    def _star_cut(
+        self, mask: np.ndarray, s: np.ndarray, pos: np.ndarray, rim: np.ndarray
+    ) -> np.ndarray:
+        """``mask`` no further than ``star_margin`` past the object's own edge along rays
+        from the first click (step 4), except within ``arc`` radii of the inside clicks
+        ``rim`` that lay in the strip along the outline they corrected."""
+        # rays long enough to cross the object from a click near its edge
+        radius = max(float(ndi.distance_transform_edt(mask).max()), 2.0)
+        rays = self._star.radii(s, pos[:1], pos[:0], radius)
+        if rays is None:
+            return mask
+        theta, edge = rays
+        if len(pos) > 1:
+            # the later positive clicks lie inside: the edge past them (rays around a
+            # click follow it through the path's jump cost)
+            constrained = self._star.radii(s, pos, pos[:0], radius)
+            if constrained is None:
+                return mask  # not star-convex around the first click
+            edge_past = constrained[1]
+        else:
+            edge_past = edge
+        cut = star_cut(mask, pos[0], pos, theta, edge, edge_past, self.star_margin, self.star_span)
+        if len(rim):
+            # an inside click in the rim strip showed the cut outline right but for its
+            # rim: over the arc step 4 moves, the uncut threshold surface decides
+            near = np.ones(mask.shape, bool)
+            near[tuple(rim.T)] = False
+            cut |= mask & (ndi.distance_transform_edt(near) <= max(1.0, self.arc * radius))
+        return cut
 
     def _object_likeness(
         self, raw: np.ndarray, smooth: np.ndarray, ref: np.ndarray
@@ -536,8 +594,14 @@ class _Result:
     window: Window
     mask: np.ndarray
     depths: tuple[float, ...]
+    rim: tuple[bool, ...] = ()
     image: Callable[[], Any] = lambda: None
     digest: bytes = b""
+
+    @property
+    def radius(self) -> float:
+        """The object's radius (largest distance to its outline, at least 2 pixels)."""
+        return max(float(ndi.distance_transform_edt(self.mask).max()), 2.0)
 
 
 def _digest(view: ImageView, result: _Result) -> bytes:
@@ -555,6 +619,16 @@ def _depth(before: _Result, point: np.ndarray, label: int) -> float:
         return 0.0
     region = before.mask if before.mask[q] else ~before.mask
     return float(ndi.distance_transform_edt(region)[q]) - 0.5
+
+
+def _rim_clicks(
+    prompt: Prompt, origin: np.ndarray, shape: tuple[int, ...], rim: np.ndarray | None
+) -> np.ndarray:
+    """Window positions of the inside clicks flagged in ``rim`` that lie in the window."""
+    if rim is None or not rim.any():
+        return np.zeros((0, len(shape)), np.intp)
+    loc = prompt.pixel(prompt.points[rim & (prompt.labels == 1)]) - origin
+    return loc[((loc >= 0) & (loc < np.array(shape))).all(1)]
 
 
 def _component(mask: np.ndarray, pos: np.ndarray) -> np.ndarray:
