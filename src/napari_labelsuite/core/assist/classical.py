@@ -21,21 +21,36 @@ Per prompt, in a window around it (grown while the object touches its edge):
    the steepest change, so a brighter neighbour stops at its own edge) lowered at the
    centres of the outline's parts (so evenly bright neighbours part at necks), and only
    the object's part is kept;
-4. (2D) a correction that lay on the wrong side of the result it corrected, within
+4. (2D, no box) the result is cut to a star-convex region around the first click: along
+   rays from it the object's own edge is the closed path through the polar image of ``s``
+   (one radius per ray, found by dynamic programming) that follows the steepest fall,
+   does not enclose dark gaps and does not pass a valley (a dip and a rise: a touching
+   neighbour), and the cut allows ``star_margin`` pixels past it. Each ray's level is
+   half-way between the object and that ray's own background, so the halo a bright
+   neighbour lifts the background with is not taken, and a neighbour of the same
+   brightness ends where the valley between them begins. A later inside click moves the
+   edge past itself (the path with the click inside) and the rays around it reach past
+   it; an inside click in the rim strip of the result it corrected (see step 5) shows the
+   cut outline was right but for its rim, so over the arc step 5 moves the uncut result
+   of steps 1-3 is kept;
+5. (2D) a correction that lay on the wrong side of the result it corrected, within
    ``strip_depth`` radii of its outline, moves the outline along the strip it sits in:
    the error of a nearly right outline is a thin strip along it, and a level set at the
    clicked pixel moves little else (the strip's brightness varies along it), so the
-   signed distance to the outline of step 3's result is shifted by a smooth field
+   signed distance to the outline of step 4's result is shifted by a smooth field
    (Gaussian radial basis of width ``arc`` radii) that puts each such click as deep on
    its side as it lay on the wrong side; the outline moves about as far past the click
    as the click lay from it, over an arc around it. Deeper corrections (a missed lobe, a
-   leak, a merged neighbour) are left to steps 2-3.
+   leak, a merged neighbour) are left to steps 2-4.
 
 Inside clicks are always in the result and outside clicks never. The result depends on the
 clicks alone (the previous mask is not needed to refine it: the clicks that made it are
-passed again), so a correction never inherits an earlier mistake; step 4 measures each
+passed again), so a correction never inherits an earlier mistake; steps 4-5 measure each
 correction on the result of the clicks before it (the outline the annotator saw), which
-is computed again from those clicks or taken from a small memo of recent results.
+is computed again from those clicks or taken from a small memo of recent results (used
+again only for the same image with the same pixels in the window).
+
+A 3D window (a volume prompt) gets steps 1-3.
 """
 
 from __future__ import annotations
@@ -99,7 +114,7 @@ class ClassicalEngine:
         Radius (share of the object's radius) around the first click that is the object's
         own seed in the split, so a brighter neighbour cannot flood over the click.
     move_outline : bool
-        Move the outline along the strip a correction near it sits in (step 4, 2D).
+        Move the outline along the strip a correction near it sits in (step 5, 2D).
     arc : float
         Width of that move along the outline, as a share of the object's radius.
     strip_depth : float
@@ -162,7 +177,7 @@ class ClassicalEngine:
     def _decode_clicks(
         self, view: ImageView, prompt: Prompt, rim: np.ndarray | None = None
     ) -> tuple[Window, np.ndarray]:
-        """``(window, mask)`` of steps 1-3 for all clicks at once; ``rim`` flags the
+        """``(window, mask)`` of steps 1-4 for all clicks at once; ``rim`` flags the
         corrections that lay in the strip along the outline they corrected."""
         window = self._first_window(view, prompt)
         while True:
@@ -196,10 +211,11 @@ class ClassicalEngine:
         return int(positive[0]) + 1 if len(positive) else len(prompt.labels)
 
     def _corrected(self, view: ImageView, prompt: Prompt, n: int) -> _Result:
-        """The result of the first ``n`` clicks (step 4): steps 1-3 with all of them, each
+        """The result of the first ``n`` clicks (step 5): steps 1-4 with all of them, each
         correction near the outline moving it by the depth it had in the result of the
-        clicks before it. Results of prefixes are memoised (a session adds one click at a
-        time), so each click costs one pass of steps 1-3."""
+        clicks before it (inside ones also keep the uncut result near them in step 4).
+        Results of prefixes are memoised (a session adds one click at a time), so each
+        click costs one pass of steps 1-4."""
         sub = Prompt(prompt.points[:n], prompt.labels[:n], prompt.box)
         key = (
             id(view.image),
@@ -252,15 +268,15 @@ class ClassicalEngine:
         start: int,
         depths: tuple[float, ...],
     ) -> tuple[Window, np.ndarray]:
-        """``mask`` (steps 1-3 with all clicks) with the outline moved by the corrections
+        """``mask`` (steps 1-4 with all clicks) with the outline moved by the corrections
         from click ``start`` on, whose ``depths`` on the wrong side of the result they
-        corrected are given (step 4).
+        corrected are given (step 5).
 
         A correction that lay within ``strip_depth`` radii of the outline says the outline
         lies further out (inside click) or in (outside click) along that side, by about
         twice its depth (the annotator clicks the middle of the error strip). The signed
         distance to ``mask``'s outline is shifted by a smooth field (Gaussian radial basis
-        of width ``arc`` radii, one-sided: it never takes back what steps 1-3 already
+        of width ``arc`` radii, one-sided: it never takes back what steps 1-4 already
         moved) that puts each such click as deep on its side as it lay on the wrong side,
         so the strip around the click moves, not only the clicked pixel. The fit holds
         all such clicks at once, so a later click does not undo an earlier one.
@@ -413,7 +429,7 @@ class ClassicalEngine:
         cut = star_cut(mask, pos[0], pos, theta, edge, edge_past, self.star_margin, self.star_span)
         if len(rim):
             # an inside click in the rim strip showed the cut outline right but for its
-            # rim: over the arc step 4 moves, the uncut threshold surface decides
+            # rim: over the arc step 5 moves, the uncut threshold surface decides
             near = np.ones(mask.shape, bool)
             near[tuple(rim.T)] = False
             cut |= mask & (ndi.distance_transform_edt(near) <= max(1.0, self.arc * radius))
@@ -586,10 +602,11 @@ def _local_clicks(
 
 @dataclass
 class _Result:
-    """A result in a window, and the depth of each correction on the wrong side of the
-    result it corrected (0 when it was already on its side). A memoised result also holds
-    a weak reference to its image and a digest of the window's pixels: it is used again
-    only for the same image with the same pixels."""
+    """A result in a window, the depth of each correction on the wrong side of the
+    result it corrected (0 when it was already on its side) and whether it lay in the rim
+    strip of that result (``rim``: at most ``strip_depth`` radii deep). A memoised result
+    also holds a weak reference to its image and a digest of the window's pixels: it is
+    used again only for the same image with the same pixels."""
 
     window: Window
     mask: np.ndarray
