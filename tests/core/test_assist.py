@@ -405,3 +405,27 @@ def test_strip_correction_moves_the_outline_along_the_strip():
     assert (moved & away).sum() >= 0.5 * away.sum()
     assert (moved & away).sum() > (plain & away).sum()
     assert not (moved & ~ndi.binary_dilation(outer, iterations=2)).any()
+
+
+def test_star_cut_holds_back_a_neighbour_the_level_and_split_merge():
+    # two tilted ellipses of equal brightness overlapping in a V: the level and the split
+    # take both; the star cut around the first click keeps most of the neighbour out
+    from napari_labelsuite.core.assist import ClassicalEngine
+
+    shape = (100, 100)
+    rr, cc = np.indices(shape)
+
+    def tilted(centre, radii, angle):
+        y, x = rr - centre[0], cc - centre[1]
+        u = np.cos(angle) * y + np.sin(angle) * x
+        v = -np.sin(angle) * y + np.cos(angle) * x
+        return (u / radii[0]) ** 2 + (v / radii[1]) ** 2 <= 1.0
+
+    a = tilted((50, 40), (18, 9), 0.4)
+    b = tilted((50, 58), (18, 9), -0.4) & ~a
+    img = _blurred([(a, 1.0), (b, 1.0)], shape)
+    cut = segment(img, [[50, 40]], [1])
+    uncut = segment(img, [[50, 40]], [1], engine=ClassicalEngine(star_cut=False))
+    assert (uncut & b).sum() >= 0.9 * b.sum()  # merged without the cut
+    assert (cut & b).sum() <= 0.5 * b.sum()
+    assert _iou(cut, a) >= 0.65 and (cut & a).sum() >= 0.95 * (uncut & a).sum()
