@@ -26,8 +26,8 @@ Per prompt, in a window around it (grown while the object touches its edge):
    (one radius per ray, found by dynamic programming) that follows the steepest fall,
    does not enclose dark gaps and does not pass a valley (a dip and a rise: a touching
    neighbour), and the cut allows ``star_margin`` pixels past it. Each ray's level is
-   half-way between the object and that ray's own background, so the halo a bright
-   neighbour lifts the background with is not taken, and a neighbour of the same
+   half-way between the object and that ray's own background, so the halo by which a
+   bright neighbour lifts the background is not taken, and a neighbour of the same
    brightness ends where the valley between them begins. A later inside click moves the
    edge past itself (the path with the click inside) and the rays around it reach past
    it; an inside click in the rim strip of the result it corrected (see step 5) shows the
