@@ -150,6 +150,8 @@ class ClassicalEngine:
     move_outline: bool = True
     arc: float = 0.6
     strip_depth: float = 0.35
+    subpixel: bool = True
+    subpixel_rings: int = 2
     memo_size: int = 64
     star_cut: bool = True
     star_margin: float = 1.5
@@ -170,19 +172,21 @@ class ClassicalEngine:
         view = encoded
         start = self._first_correction(prompt)
         if not self.move_outline or view.ndim != 2 or start >= len(prompt.points):
-            return self._decode_clicks(view, prompt)
+            window, mask, _ = self._decode_clicks(view, prompt)
+            return window, mask
         out = self._corrected(view, prompt, len(prompt.points))
         return out.window, out.mask
 
     def _decode_clicks(
         self, view: ImageView, prompt: Prompt, rim: np.ndarray | None = None
-    ) -> tuple[Window, np.ndarray]:
-        """``(window, mask)`` of steps 1-4 for all clicks at once; ``rim`` flags the
-        corrections that lay in the strip along the outline they corrected."""
+    ) -> tuple[Window, np.ndarray, np.ndarray]:
+        """``(window, mask, s)`` of steps 1-4 for all clicks at once (``s``: the
+        object-likeness in the window); ``rim`` flags the corrections that lay in the
+        strip along the outline they corrected."""
         window = self._first_window(view, prompt)
         while True:
             try:
-                mask = self._segment_window(view, prompt, window, rim)
+                mask, s = self._segment_window(view, prompt, window, rim)
             except _NoContrast:
                 # the window lies inside the object: look further out
                 bigger = self._expand(view, window)
@@ -197,7 +201,7 @@ class ClassicalEngine:
                 continue
             grown = self._grow(view, window, mask)
             if grown is None:
-                return window, mask
+                return window, mask, s
             window = grown
 
     # -- corrections that move the outline -------------------------------------------------
@@ -246,9 +250,9 @@ class ClassicalEngine:
                 rim = before.rim + (0 < depth <= max(1.0, self.strip_depth * before.radius),)
         flags = np.zeros(n, bool)
         flags[start:] = rim
-        window, mask = self._decode_clicks(view, sub, flags)
+        window, mask, s = self._decode_clicks(view, sub, flags)
         if n > start:
-            window, mask = self._move_outline(sub, window, mask, start, depths)
+            window, mask = self._move_outline(sub, window, mask, s, start, depths)
         out = _Result(window, mask, depths, rim)
         try:
             out.image = weakref.ref(view.image)
@@ -265,6 +269,7 @@ class ClassicalEngine:
         prompt: Prompt,
         window: Window,
         mask: np.ndarray,
+        s: np.ndarray,
         start: int,
         depths: tuple[float, ...],
     ) -> tuple[Window, np.ndarray]:
@@ -285,6 +290,8 @@ class ClassicalEngine:
         shape = mask.shape
         inside = ndi.distance_transform_edt(mask)
         phi = np.where(mask, inside - 0.5, 0.5 - ndi.distance_transform_edt(~mask))
+        if self.subpixel:
+            phi = _subpixel_distance(phi, s, mask, self.subpixel_rings)
         radius = max(float(inside.max()), 2.0)
         loc = prompt.pixel(prompt.points) - origin
         centres: list[tuple[int, ...]] = []
@@ -364,7 +371,8 @@ class ClassicalEngine:
     # -- the segmentation ------------------------------------------------------------------
     def _segment_window(
         self, view: ImageView, prompt: Prompt, window: Window, rim: np.ndarray | None = None
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(mask, s)``: the object (steps 1-4) and the object-likeness in ``window``."""
         origin = np.array([s.start for s in window])
         shape = tuple(s.stop - s.start for s in window)
         raw = view.read(window)
@@ -403,7 +411,7 @@ class ClassicalEngine:
             mask = self._star_cut(mask, s, pos, _rim_clicks(prompt, origin, shape, rim))
         if neg.size:
             mask[tuple(neg.T)] = False
-        return _component(mask, pos)
+        return _component(mask, pos), s
 
     def _star_cut(
         self, mask: np.ndarray, s: np.ndarray, pos: np.ndarray, rim: np.ndarray
@@ -646,6 +654,37 @@ def _rim_clicks(
         return np.zeros((0, len(shape)), np.intp)
     loc = prompt.pixel(prompt.points[rim & (prompt.labels == 1)]) - origin
     return loc[((loc >= 0) & (loc < np.array(shape))).all(1)]
+
+
+def _subpixel_distance(
+    phi: np.ndarray, s: np.ndarray, mask: np.ndarray, rings: int
+) -> np.ndarray:
+    """The pixel signed distance ``phi`` refined to a fraction of a pixel near the outline.
+
+    Within ``rings`` pixels of ``mask``'s outline the distance is read from the image: the
+    outline's own level ``t`` (a smooth local average of ``s`` over the pixels on either
+    side of it) and the first-order distance to that level set, ``(s - t) / |grad s|``.
+    Each pixel keeps its ring (the value stays within half a pixel of its pixel distance,
+    so the sign and the order of the rings do not change and the outline is the same), but
+    inside a ring the pixels that are more object-like lie deeper: a shift of a fraction of
+    a pixel then moves the outline over the pixels the image's edge profile puts first.
+    """
+    if s.shape != mask.shape or not mask.any() or mask.all():
+        return phi
+    structure = ndi.generate_binary_structure(mask.ndim, 1)
+    inner = mask & ~ndi.binary_erosion(mask, structure, border_value=1)
+    outer = ~mask & ndi.binary_dilation(mask, structure)
+    both = (inner | outer).astype(np.float32)
+    sf = s.astype(np.float32)
+    width = 2.0
+    t = ndi.gaussian_filter(sf * both, width) / np.maximum(ndi.gaussian_filter(both, width), 1e-6)
+    grad = np.sqrt(sum(g * g for g in np.gradient(sf)))
+    fine = (sf - t) / np.maximum(grad, 1e-3)
+    near = np.abs(phi) <= rings - 0.5
+    refined = np.clip(fine, phi - 0.5, phi + 0.5)
+    # keep the sign strictly (a pixel on the outline stays on its side)
+    refined = np.where(mask, np.maximum(refined, 0.01), np.minimum(refined, -0.01))
+    return np.where(near, refined, phi).astype(np.float32)
 
 
 def _component(mask: np.ndarray, pos: np.ndarray) -> np.ndarray:
