@@ -429,3 +429,27 @@ def test_star_cut_holds_back_a_neighbour_the_level_and_split_merge():
     assert (uncut & b).sum() >= 0.9 * b.sum()  # merged without the cut
     assert (cut & b).sum() <= 0.5 * b.sum()
     assert _iou(cut, a) >= 0.65 and (cut & a).sum() >= 0.95 * (uncut & a).sum()
+
+
+def test_strip_correction_moves_the_outline_by_a_fraction_of_a_pixel():
+    # a disc whose true outline lies 0.7 px further out on its right side than the image's
+    # half-way edge: the first click stops short there by a thin strip; one click in it
+    # moves the outline by a fraction of a pixel along the strip (sub-pixel distance read
+    # from the image), closer to the truth than whole rings of the pixel distance
+    from napari_labelsuite.core.assist import ClassicalEngine
+
+    shape, up, centre, radius = (80, 80), 8, (40.3, 40.6), 12.0
+    fine = (np.indices((shape[0] * up, shape[1] * up)) + 0.5) / up - 0.5
+    disc = np.hypot(fine[0] - centre[0], fine[1] - centre[1]) <= radius
+    img = np.where(disc, 1.0, 0.1).reshape(shape[0], up, shape[1], up).mean((1, 3))
+    img = ndi.gaussian_filter(img, 1.0) + np.random.default_rng(0).normal(0, 0.01, shape)
+    img = img.astype(np.float32)
+    rr, cc = np.indices(shape)
+    truth = np.hypot(rr - centre[0], cc - centre[1]) <= radius + 0.7 * (cc > centre[1] + 4)
+    first = segment(img, [[40, 40]], [1])
+    missed = ndi.distance_transform_edt(truth & ~first)
+    click = [int(v) for v in np.unravel_index(int(np.argmax(missed)), shape)]
+    clicks, labels = [[40, 40], click], [1, 1]
+    sub = segment(img, clicks, labels)
+    pixel = segment(img, clicks, labels, engine=ClassicalEngine(subpixel=False))
+    assert (sub ^ truth).sum() < (pixel ^ truth).sum() < (first ^ truth).sum()

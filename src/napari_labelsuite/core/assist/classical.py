@@ -40,8 +40,13 @@ Per prompt, in a window around it (grown while the object touches its edge):
    signed distance to the outline of step 4's result is shifted by a smooth field
    (Gaussian radial basis of width ``arc`` radii) that puts each such click as deep on
    its side as it lay on the wrong side; the outline moves about as far past the click
-   as the click lay from it, over an arc around it. Deeper corrections (a missed lobe, a
-   leak, a merged neighbour) are left to steps 2-4.
+   as the click lay from it, over an arc around it. Near the outline the signed distance
+   is sub-pixel, read from the image (``(s - t) / |grad s|``, ``t`` the outline's local
+   level, kept within each pixel's ring of the pixel distance), so a shift of a fraction
+   of a pixel moves the outline over the pixels that are most object-like first instead
+   of flipping a whole ring; shifts below ``min_shift`` (the field's far tails) move
+   nothing. Deeper corrections (a missed lobe, a leak, a merged neighbour) are left to
+   steps 2-4.
 
 Inside clicks are always in the result and outside clicks never. The result depends on the
 clicks alone (the previous mask is not needed to refine it: the clicks that made it are
@@ -120,6 +125,15 @@ class ClassicalEngine:
     strip_depth : float
         Deepest correction (share of the object's radius, at least a pixel) that moves the
         outline so; deeper ones are left to the level surface and the split.
+    subpixel : bool
+        In step 5, read the distance to the outline to a fraction of a pixel from the
+        image within ``subpixel_rings`` pixels of it, so a move of a fraction of a pixel
+        takes the pixels the image's edge profile puts first.
+    subpixel_rings : int
+        Rings of pixels on each side of the outline whose distance is so refined.
+    min_shift : float
+        Smallest outline shift (pixels) step 5 applies: the far tails of its smooth field
+        move nothing.
     memo_size : int
         Results of click sequences kept, so a session's next click recomputes only itself.
     star_cut : bool
@@ -152,6 +166,7 @@ class ClassicalEngine:
     strip_depth: float = 0.35
     subpixel: bool = True
     subpixel_rings: int = 2
+    min_shift: float = 0.25
     memo_size: int = 64
     star_cut: bool = True
     star_margin: float = 1.5
@@ -309,7 +324,11 @@ class ClassicalEngine:
         if centres and any(targets):
             width = max(1.0, self.arc * radius)
             grid = np.indices(shape, dtype=np.float32).reshape(len(shape), -1).T
-            phi = phi + _rbf(centres, targets, 0.0, width, grid, self.ridge).reshape(shape)
+            shift = _rbf(centres, targets, 0.0, width, grid, self.ridge).reshape(shape)
+            # the field's far tails move nothing: a pixel next to the outline far from
+            # the clicks has a sub-pixel distance near 0 and would flip at any shift
+            shift = np.where(np.abs(shift) >= self.min_shift, shift, 0.0)
+            phi = phi + shift
             mask = phi > 0
             inside_clicks = loc[(prompt.labels == 1) & ((loc >= 0) & (loc < shape)).all(1)]
             outside_clicks = loc[(prompt.labels == 0) & ((loc >= 0) & (loc < shape)).all(1)]
@@ -656,9 +675,7 @@ def _rim_clicks(
     return loc[((loc >= 0) & (loc < np.array(shape))).all(1)]
 
 
-def _subpixel_distance(
-    phi: np.ndarray, s: np.ndarray, mask: np.ndarray, rings: int
-) -> np.ndarray:
+def _subpixel_distance(phi: np.ndarray, s: np.ndarray, mask: np.ndarray, rings: int) -> np.ndarray:
     """The pixel signed distance ``phi`` refined to a fraction of a pixel near the outline.
 
     Within ``rings`` pixels of ``mask``'s outline the distance is read from the image: the
@@ -676,6 +693,8 @@ def _subpixel_distance(
     outer = ~mask & ndi.binary_dilation(mask, structure)
     both = (inner | outer).astype(np.float32)
     sf = s.astype(np.float32)
+    # the level the outline was drawn at, averaged along it over a few pixels (the level
+    # surface, the split and the star cut each set it in their own place)
     width = 2.0
     t = ndi.gaussian_filter(sf * both, width) / np.maximum(ndi.gaussian_filter(both, width), 1e-6)
     grad = np.sqrt(sum(g * g for g in np.gradient(sf)))
