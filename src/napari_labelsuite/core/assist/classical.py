@@ -187,21 +187,21 @@ class ClassicalEngine:
         view = encoded
         start = self._first_correction(prompt)
         if not self.move_outline or view.ndim != 2 or start >= len(prompt.points):
-            window, mask, _ = self._decode_clicks(view, prompt)
+            window, mask, _, _ = self._decode_clicks(view, prompt)
             return window, mask
         out = self._corrected(view, prompt, len(prompt.points))
         return out.window, out.mask
 
     def _decode_clicks(
         self, view: ImageView, prompt: Prompt, rim: np.ndarray | None = None
-    ) -> tuple[Window, np.ndarray, np.ndarray]:
-        """``(window, mask, s)`` of steps 1-4 for all clicks at once (``s``: the
-        object-likeness in the window); ``rim`` flags the corrections that lay in the
-        strip along the outline they corrected."""
+    ) -> tuple[Window, np.ndarray, np.ndarray, np.ndarray]:
+        """``(window, mask, s, raw)`` of steps 1-4 for all clicks at once (``s``: the
+        object-likeness in the window, ``raw``: its pixels as read); ``rim`` flags the
+        corrections that lay in the strip along the outline they corrected."""
         window = self._first_window(view, prompt)
         while True:
             try:
-                mask, s = self._segment_window(view, prompt, window, rim)
+                mask, s, raw = self._segment_window(view, prompt, window, rim)
             except _NoContrast:
                 # the window lies inside the object: look further out
                 bigger = self._expand(view, window)
@@ -216,7 +216,7 @@ class ClassicalEngine:
                 continue
             grown = self._grow(view, window, mask)
             if grown is None:
-                return window, mask, s
+                return window, mask, s, raw
             window = grown
 
     # -- corrections that move the outline -------------------------------------------------
@@ -245,7 +245,11 @@ class ClassicalEngine:
             sub.labels.tobytes(),
         )
         hit = self._memo.get(key)
-        if hit is not None and hit.image() is view.image and hit.digest == _digest(view, hit):
+        if (
+            hit is not None
+            and hit.image() is view.image
+            and hit.digest == _digest(view.read(hit.window))
+        ):
             self._memo.move_to_end(key)
             return hit
         start = self._first_correction(prompt)
@@ -265,7 +269,7 @@ class ClassicalEngine:
                 rim = before.rim + (0 < depth <= max(1.0, self.strip_depth * before.radius),)
         flags = np.zeros(n, bool)
         flags[start:] = rim
-        window, mask, s = self._decode_clicks(view, sub, flags)
+        window, mask, s, raw = self._decode_clicks(view, sub, flags)
         if n > start:
             window, mask = self._move_outline(sub, window, mask, s, start, depths)
         out = _Result(window, mask, depths, rim)
@@ -273,7 +277,7 @@ class ClassicalEngine:
             out.image = weakref.ref(view.image)
         except TypeError:
             return out  # an image that cannot be watched is not memoised
-        out.digest = _digest(view, out)
+        out.digest = _digest(raw)  # the pixels just read, not a second read
         self._memo[key] = out
         while len(self._memo) > self.memo_size:
             self._memo.popitem(last=False)
@@ -390,8 +394,9 @@ class ClassicalEngine:
     # -- the segmentation ------------------------------------------------------------------
     def _segment_window(
         self, view: ImageView, prompt: Prompt, window: Window, rim: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``(mask, s)``: the object (steps 1-4) and the object-likeness in ``window``."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mask, s, raw)``: the object (steps 1-4), the object-likeness in ``window``
+        and the window's pixels as read."""
         origin = np.array([s.start for s in window])
         shape = tuple(s.stop - s.start for s in window)
         raw = view.read(window)
@@ -430,7 +435,7 @@ class ClassicalEngine:
             mask = self._star_cut(mask, s, pos, _rim_clicks(prompt, origin, shape, rim))
         if neg.size:
             mask[tuple(neg.T)] = False
-        return _component(mask, pos), s
+        return _component(mask, pos), s, raw
 
     def _star_cut(
         self, mask: np.ndarray, s: np.ndarray, pos: np.ndarray, rim: np.ndarray
@@ -648,9 +653,9 @@ class _Result:
         return max(float(ndi.distance_transform_edt(self.mask).max()), 2.0)
 
 
-def _digest(view: ImageView, result: _Result) -> bytes:
-    """A digest of the pixels of ``result``'s window."""
-    return hashlib.blake2b(view.read(result.window).tobytes(), digest_size=16).digest()
+def _digest(pixels: np.ndarray) -> bytes:
+    """A digest of a window's pixels."""
+    return hashlib.blake2b(pixels.tobytes(), digest_size=16).digest()
 
 
 def _depth(before: _Result, point: np.ndarray, label: int) -> float:
