@@ -16,16 +16,14 @@ neighbouring rays close to each other) that is cheapest by dynamic programming:
   robust (median) radius cost quadratically, so one ray does not run into a neighbour or
   a halo while the others stop at the edge.
 
-Clicks are hard constraints on the rays next to them: a positive click lies inside (the
-rays around its direction reach past it), a negative click outside (they stop before it).
-The path search then moves the outline near the click to the best edge on the right side
-of it and neighbouring rays follow through the jump cost, so a thin error strip along the
-outline is closed at its edge by one click. Radii are sub-pixel and the polygon is
-rasterised, so the outline is as precise as the edge.
+Later inside clicks are hard constraints on the rays next to them: the rays around a
+click's direction reach past it. The path search then moves the outline near the click to
+the best edge beyond it and neighbouring rays follow through the jump cost. Radii are
+sub-pixel, so the outline is as precise as the edge. Outside clicks are not constraints
+here: the engine's split deals with them.
 
-A click set the star model cannot meet (a positive click behind a negative one on the
-same ray, a positive click not visible from the first one through the object) returns
-``None``: the caller falls back to its general algorithm.
+An inside click the star model cannot meet (not visible from the first one through the
+object) returns ``None``: the caller falls back to its general algorithm.
 """
 
 from __future__ import annotations
@@ -85,17 +83,15 @@ class StarOutline:
         self,
         s: np.ndarray,
         pos: np.ndarray,
-        neg: np.ndarray,
         radius: float,
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(angles, radii)`` of the outline around ``pos[0]`` (window of ``s``, 2D;
-        ``radius`` is a first guess of the object's radius), or None when the clicks do
-        not fit a star-convex object around ``pos[0]``."""
+        """``(angles, radii)`` of the outline around ``pos[0]`` with the inside clicks
+        ``pos[1:]`` inside it (window of ``s``, 2D; ``radius`` is a first guess of the
+        object's radius), or None when the clicks do not fit a star-convex object around
+        ``pos[0]``."""
         centre = pos[0].astype(np.float64)
-        clicks = [(p, True) for p in pos[1:]] + [(q, False) for q in neg]
         far = max(
-            [3.0 * radius, 8.0]
-            + [float(np.hypot(*(p - centre))) + 3.0 * radius for p, _ in clicks]
+            [3.0 * radius, 8.0] + [float(np.hypot(*(p - centre))) + 3.0 * radius for p in pos[1:]]
         )
         # rays may leave the window (sampled at its edge value); the polygon is clipped
         n_r = int(far / self.step) + 1
@@ -108,25 +104,19 @@ class StarOutline:
         prof = prof.reshape(k, n_r).astype(np.float32)
 
         cost = self._node_cost(prof)
-        lo = np.zeros(k, np.intp)  # feasible radius indices per ray: lo <= m < hi
-        hi = np.full(k, n_r, np.intp)
-        lo[:] = 1
-        for p, inside in clicks:
+        lo = np.ones(k, np.intp)  # feasible radius indices per ray: lo <= m
+        for p in pos[1:]:
             d = p - centre
             r = float(np.hypot(*d))
             a = float(np.arctan2(d[0], d[1])) % (2 * np.pi)
             j = a / (2 * np.pi) * k
             for ray in {int(np.floor(j)) % k, int(np.ceil(j)) % k}:
-                if inside:
-                    lo[ray] = max(lo[ray], int(np.ceil((r + 0.5) / self.step)))
-                else:
-                    hi[ray] = min(hi[ray], int(np.floor((r - 0.5) / self.step)) + 1)
-            if inside and not self._visible(prof, r, j, k):
+                lo[ray] = max(lo[ray], int(np.ceil((r + 0.5) / self.step)))
+            if not self._visible(prof, r, j, k):
                 return None
-        if (lo >= hi).any():
+        if (lo >= n_r).any():
             return None
-        m = np.arange(n_r)
-        allowed = (m[None] >= lo[:, None]) & (m[None] < hi[:, None])
+        allowed = np.arange(n_r)[None] >= lo[:, None]
         cost = np.where(allowed, cost, _INF)
 
         path = self._closed_path(cost, radii)

@@ -445,14 +445,14 @@ class ClassicalEngine:
         ``rim`` that lay in the strip along the outline they corrected."""
         # rays long enough to cross the object from a click near its edge
         radius = max(float(ndi.distance_transform_edt(mask).max()), 2.0)
-        rays = self._star.radii(s, pos[:1], pos[:0], radius)
+        rays = self._star.radii(s, pos[:1], radius)
         if rays is None:
             return mask
         theta, edge = rays
         if len(pos) > 1:
             # the later positive clicks lie inside: the edge past them (rays around a
             # click follow it through the path's jump cost)
-            constrained = self._star.radii(s, pos, pos[:0], radius)
+            constrained = self._star.radii(s, pos, radius)
             if constrained is None:
                 return mask  # not star-convex around the first click
             edge_past = constrained[1]
