@@ -30,8 +30,14 @@ of any outline drawn at one brightness level: for each real object the best of 3
 (the level chosen by looking at the ground truth) with every other object's pixels removed
 (a perfect split), so how many objects one click could reach at best without corrections.
 
+``--jitter N`` measures how far NoC moves on the real image by chance: the same simulation
+on N copies of the image with Gaussian noise of 1% of its intensity range added (seeds 1..N;
+invisible to a person). The click sequence is chaotic (one different pixel early on changes
+every later click), so a change of the engine that moves NoC by less than this spread is not
+evidence either way.
+
 Run: ``python benchmarks/assist.py [--objects N] [--real-objects N] [--table] [--real-only]
-[--store-size 20000]``
+[--jitter N] [--store-size 20000]``
 """
 
 from __future__ import annotations
@@ -400,6 +406,25 @@ def ms(times, q):
     return 1000 * float(np.percentile(times, q))
 
 
+def print_jitter(real, engine, n_objects, seeds, clean):
+    """NoC of the real image with 1% Gaussian noise added, per seed, beside the clean run."""
+    image, gt = real
+    span = float(image.max()) - float(image.min())
+    n85, n90 = [], []
+    for seed in range(1, seeds + 1):
+        noise = np.random.default_rng(seed).normal(0.0, 0.01 * span, image.shape)
+        noisy = image.astype(np.float32) + noise.astype(np.float32)
+        row = run_dataset("jitter", noisy, gt, engine, n_objects, np.random.default_rng(0))
+        n85.append(row["noc85"])
+        n90.append(row["noc90"])
+    print(
+        f"\nChance spread, real image + 1% noise ({seeds} seeds): "
+        f"NoC@85 {' '.join(f'{v:.2f}' for v in n85)} (clean {clean['noc85']:.2f}); "
+        f"NoC@90 {' '.join(f'{v:.2f}' for v in n90)} (clean {clean['noc90']:.2f}); "
+        f"NoC@90 range {min(n90 + [clean['noc90']]):.2f}-{max(n90 + [clean['noc90']]):.2f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=60, help="objects per synthetic image (0: all)")
@@ -409,6 +434,12 @@ def main() -> None:
     ap.add_argument("--table", action="store_true", help="also list every real object's clicks")
     ap.add_argument(
         "--real-only", action="store_true", help="only the real image's clicks (no latency)"
+    )
+    ap.add_argument(
+        "--jitter",
+        type=int,
+        default=0,
+        help="also run the real image with N seeds of 1%% noise (the metric's own spread)",
     )
     ap.add_argument("--store-size", type=int, default=20000)
     ap.add_argument("--store-clicks", type=int, default=40)
@@ -432,6 +463,8 @@ def main() -> None:
             f"{np.mean([o['iou1'] >= 0.90 for o in first]):.0%} of the objects; the best "
             f"single-level outline with a perfect split reaches {c85:.0%} / {c90:.0%}"
         )
+        if args.jitter:
+            print_jitter(real, engine, args.real_objects, args.jitter, rows[-1])
         if args.real_only:
             print_rows(rows)
             return
