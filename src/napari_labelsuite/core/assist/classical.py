@@ -54,17 +54,22 @@ Per prompt, in a window around it (grown while the object touches its edge):
    deepest at the click, no error of the other sign deeper, and the error at the click
    as deep as the click lay on the wrong side. Each candidate pays the pixels by which
    it misses these (summed over the corrections; the variants pay ``choose_prior`` more)
-   and the cheapest wins (ties: the result of steps 1-5). The candidates are that result,
-   its outline shifted by the sub-pixel distances ``choose_shifts``, and, for a
+   and the cheapest wins (ties: the result of steps 1-5) if it explains the clicks to
+   within ``choose_tolerance`` pixels per correction (otherwise the clicks do not follow
+   that rule, e.g. an outside click next to the first, and steps 1-5 decide). The
+   candidates are that result, its outline shifted by the sub-pixel distances
+   ``choose_shifts`` (a shift that cuts a part off through a neck, changing pixels
+   farther from the outline than the shift, is none), and, for a
    correction in the rim strip deeper than ``keep_depth`` radii, the result it corrected
    moved along the strip by that correction alone (step 5 without re-running steps 1-4,
-   whose global changes can contradict what earlier corrections showed). Corrections in
-   one-pixel slivers do not take that variant: there the pixel distances cannot tell the
-   candidates apart, and the global changes of steps 1-4 help more than they harm.
+   whose global changes can contradict what earlier corrections showed). Shallower
+   corrections (slivers about a pixel wide) do not take that variant: there the pixel
+   distances cannot tell it from the others, and the global changes of steps 1-4 help
+   more than they harm.
 
 Inside clicks are always in the result and outside clicks never. The result depends on the
 clicks alone (the previous mask is not needed to refine it: the clicks that made it are
-passed again), so a correction never inherits an earlier mistake; steps 4-5 measure each
+passed again), so a correction never inherits an earlier mistake; steps 4-6 measure each
 correction on the result of the clicks before it (the outline the annotator saw), which
 is computed again from those clicks or taken from a small memo of recent results (used
 again only for the same image with the same pixels in the window); a result keeps the
@@ -161,6 +166,9 @@ class ClassicalEngine:
         ``strip_depth``).
     choose_prior : float
         Pixels of inconsistency a variant pays more than the result of steps 1-5.
+    choose_tolerance : float
+        Largest inconsistency (pixels per correction) of the winning candidate; when no
+        candidate explains the clicks that well, the result of steps 1-5 stays.
     memo_size : int
         Results of click sequences kept, so a session's next click recomputes only itself.
     star_cut : bool
@@ -198,6 +206,7 @@ class ClassicalEngine:
     choose_shifts: tuple[float, ...] = (-1.0, -0.5, 0.5, 1.0)
     keep_depth: float = 0.1
     choose_prior: float = 0.25
+    choose_tolerance: float = 2.0
     memo_size: int = 64
     star_cut: bool = True
     star_margin: float = 1.5
@@ -410,8 +419,8 @@ class ClassicalEngine:
             c[tuple(neg.T)] = False
             return _component(c, pos)
 
-        variants: list[np.ndarray] = []
         radius = max(float(ndi.distance_transform_edt(mask).max()), 2.0)
+        variants: list[np.ndarray] = []
         last = before[-1] if before else None
         if last is not None and self.keep_depth * radius < depths[-1] <= self.strip_depth * radius:
             # the result the last correction corrected, moved along its strip by that
@@ -423,7 +432,12 @@ class ClassicalEngine:
             inside = ndi.distance_transform_edt(mask)
             phi = np.where(mask, inside - 0.5, 0.5 - ndi.distance_transform_edt(~mask))
             phi = _subpixel_distance(phi, s, mask, self.subpixel_rings)
-            variants += [phi + d > 0 for d in self.choose_shifts]
+            for d in self.choose_shifts:
+                shifted = respect(phi + d > 0)
+                # a shifted outline changes pixels within the shift of it only: a shift
+                # that cuts a part off through a neck (or fills a bay) is no candidate
+                if not ((shifted ^ mask) & (np.abs(phi) > abs(d) + 0.5)).any():
+                    variants.append(shifted)
         candidates = [mask]
         for v in variants:
             c = respect(v)
@@ -431,17 +445,23 @@ class ClassicalEngine:
                 candidates.append(c)
         if len(candidates) == 1:
             return mask
-        best, best_score = mask, 0.0
+        best, best_score, counted = mask, 0.0, 0
         for k, c in enumerate(candidates):
             score = 0.0 if k == 0 else self.choose_prior
+            counted = 0
             for j, prev in zip(range(start, len(loc)), before):
                 depth = depths[j - start]
                 if prev is None or not ok[j] or depth <= 0:
                     continue
                 q = tuple(int(v) for v in loc[j])
                 score += _inconsistency(c, prev, q, int(prompt.labels[j]), depth + 0.5)
+                counted += 1
             if k == 0 or score < best_score - 1e-9:
                 best, best_score = c, score
+        if best_score > self.choose_tolerance * max(counted, 1):
+            # no candidate explains the clicks: they do not follow the annotator's rule
+            # (or the candidates all miss the object), so steps 1-5 decide
+            return mask
         return best
 
     # -- windows ---------------------------------------------------------------------------
