@@ -412,6 +412,26 @@ class ClassicalEngine:
         if not len(pos) or not mask.any():
             return mask
         before = [None if r is None else _paste(r[1], r[0], window) for r in seen]
+        evidence = [
+            (tuple(int(v) for v in loc[j]), int(prompt.labels[j]), prev, depths[j - start] + 0.5)
+            for j, prev in zip(range(start, len(loc)), before)
+            if prev is not None and ok[j] and depths[j - start] > 0
+        ]
+        if not evidence:
+            return mask
+
+        def inconsistency(c: np.ndarray, bound: float) -> float:
+            # summed over the corrections, stopping once it reaches ``bound``
+            total = 0.0
+            for q, label, prev, depth in evidence:
+                total += _inconsistency(c, prev, q, label, depth)
+                if total >= bound:
+                    break
+            return total
+
+        best, best_score = mask, inconsistency(mask, np.inf)
+        if best_score <= self.choose_prior:
+            return mask  # no variant can explain the clicks better
 
         def respect(c: np.ndarray) -> np.ndarray:
             # the clicks decide exactly: inside ones in (with their parts), outside ones out
@@ -443,22 +463,12 @@ class ClassicalEngine:
             c = respect(v)
             if not any(np.array_equal(c, o) for o in candidates):
                 candidates.append(c)
-        if len(candidates) == 1:
-            return mask
-        best, best_score, counted = mask, 0.0, 0
-        for k, c in enumerate(candidates):
-            score = 0.0 if k == 0 else self.choose_prior
-            counted = 0
-            for j, prev in zip(range(start, len(loc)), before):
-                depth = depths[j - start]
-                if prev is None or not ok[j] or depth <= 0:
-                    continue
-                q = tuple(int(v) for v in loc[j])
-                score += _inconsistency(c, prev, q, int(prompt.labels[j]), depth + 0.5)
-                counted += 1
-            if k == 0 or score < best_score - 1e-9:
+        for c in candidates[1:]:
+            bound = best_score - self.choose_prior - 1e-9
+            score = self.choose_prior + inconsistency(c, bound)
+            if score < best_score - 1e-9:
                 best, best_score = c, score
-        if best_score > self.choose_tolerance * max(counted, 1):
+        if best_score > self.choose_tolerance * len(evidence):
             # no candidate explains the clicks: they do not follow the annotator's rule
             # (or the candidates all miss the object), so steps 1-5 decide
             return mask
