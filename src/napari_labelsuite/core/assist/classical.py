@@ -57,15 +57,18 @@ Per prompt, in a window around it (grown while the object touches its edge):
    and the cheapest wins (ties: the result of steps 1-5) if it explains the clicks to
    within ``choose_tolerance`` pixels per correction (otherwise the clicks do not follow
    that rule, e.g. an outside click next to the first, and steps 1-5 decide). The
-   candidates are that result, its outline shifted by the sub-pixel distances
-   ``choose_shifts`` (a shift that cuts a part off through a neck, changing pixels
-   farther from the outline than the shift, is none), and, for a
-   correction in the rim strip deeper than ``keep_depth`` radii, the result it corrected
-   moved along the strip by that correction alone (step 5 without re-running steps 1-4,
-   whose global changes can contradict what earlier corrections showed). Shallower
-   corrections (slivers about a pixel wide) do not take that variant: there the pixel
-   distances cannot tell it from the others, and the global changes of steps 1-4 help
-   more than they harm.
+   candidates (built only when that result does not explain the clicks already) are:
+   that result; its outline shifted by the sub-pixel distances ``choose_shifts`` (a
+   shift that cuts a part off through a neck, changing pixels farther from the outline
+   than the shift, is none); that result with its changes from the corrected result that
+   are thicker than the corrected error, away from the click, taken back (that error was
+   the thickest, so elsewhere the object lay within about its depth of the corrected
+   result); and, for a correction in the rim strip deeper than ``keep_depth`` radii, the
+   corrected result moved along the strip by that correction alone (step 5 without
+   re-running steps 1-4, whose global changes can contradict what earlier corrections
+   showed). Shallower corrections (slivers about a pixel wide) do not take that last
+   variant: there the pixel distances cannot tell it from the others, and the global
+   changes of steps 1-4 help more than they harm.
 
 Inside clicks are always in the result and outside clicks never. The result depends on the
 clicks alone (the previous mask is not needed to refine it: the clicks that made it are
@@ -164,6 +167,9 @@ class ClassicalEngine:
         Shallowest correction (share of the object's radius) for which the result it
         corrected, moved along the strip by it alone, is a candidate (up to
         ``strip_depth``).
+    choose_revert : bool
+        A candidate is the result of steps 1-5 with its changes from the corrected result
+        that are thicker than the corrected error (away from the click) taken back.
     choose_prior : float
         Pixels of inconsistency a variant pays more than the result of steps 1-5.
     choose_tolerance : float
@@ -205,6 +211,7 @@ class ClassicalEngine:
     choose: bool = True
     choose_shifts: tuple[float, ...] = (-1.0, -0.5, 0.5, 1.0)
     keep_depth: float = 0.1
+    choose_revert: bool = True
     choose_prior: float = 0.25
     choose_tolerance: float = 2.0
     memo_size: int = 64
@@ -445,9 +452,22 @@ class ClassicalEngine:
         if last is not None and self.keep_depth * radius < depths[-1] <= self.strip_depth * radius:
             # the result the last correction corrected, moved along its strip by that
             # correction alone (step 5 without re-running steps 1-4)
-            variants.append(
-                self._move_outline(prompt, window, last, s, len(loc) - 1, depths[-1:])[1]
-            )
+            moved = self._move_outline(prompt, window, last, s, len(loc) - 1, depths[-1:])[1]
+            variants.append(respect(moved))
+        if last is not None and self.choose_revert:
+            # the result of steps 1-5 with each of its changes from the corrected result that
+            # is thicker than the error the correction was put in (and does not hold the
+            # click) taken back: that error was the thickest, so the object lay within
+            # about its depth of the corrected result everywhere else
+            changed = mask ^ last
+            parts, n_parts = ndi.label(changed)
+            if n_parts:
+                thick = ndi.maximum(_depths(changed), parts, index=np.arange(1, n_parts + 1))
+                back = np.zeros(n_parts + 1, bool)
+                back[1:] = np.asarray(thick) > depths[-1] + 0.5
+                back[parts[tuple(int(v) for v in loc[-1])] if ok[-1] else 0] = False
+                if back.any():
+                    variants.append(respect(np.where(back[parts], last, mask)))
         if self.choose_shifts:
             inside = ndi.distance_transform_edt(mask)
             phi = np.where(mask, inside - 0.5, 0.5 - ndi.distance_transform_edt(~mask))
@@ -459,8 +479,7 @@ class ClassicalEngine:
                 if not ((shifted ^ mask) & (np.abs(phi) > abs(d) + 0.5)).any():
                     variants.append(shifted)
         candidates = [mask]
-        for v in variants:
-            c = respect(v)
+        for c in variants:
             if not any(np.array_equal(c, o) for o in candidates):
                 candidates.append(c)
         for c in candidates[1:]:
