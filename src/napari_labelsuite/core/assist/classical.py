@@ -462,9 +462,9 @@ class ClassicalEngine:
             changed = mask ^ last
             parts, n_parts = ndi.label(changed)
             if n_parts:
-                thick = ndi.maximum(_depths(changed), parts, index=np.arange(1, n_parts + 1))
                 back = np.zeros(n_parts + 1, bool)
-                back[1:] = np.asarray(thick) > depths[-1] + 0.5
+                back[parts[_depths(changed) > depths[-1] + 0.5]] = True
+                back[0] = False
                 back[parts[tuple(int(v) for v in loc[-1])] if ok[-1] else 0] = False
                 if back.any():
                     variants.append(respect(np.where(back[parts], last, mask)))
@@ -844,7 +844,13 @@ def _inconsistency(
     qq = tuple(int(v - a) for v, a in zip(q, lo))
     here = float(dt_same[qq]) if all(0 <= v < n for v, n in zip(qq, dt_same.shape)) else 0.0
     top = float(dt_same.max())
-    top_other = float(_depths(other[crop]).max())
+    top_other = 0.0
+    oth = other[crop]
+    if oth.any():
+        rows, cols = np.flatnonzero(oth.any(1)), np.flatnonzero(oth.any(0))
+        # no deeper than half its bounding box's smaller side: often not deeper than here
+        if min(rows[-1] - rows[0], cols[-1] - cols[0]) / 2 + 1 > here:
+            top_other = float(_depths(oth).max())
     return (top - here) + max(0.0, top_other - here) + max(0.0, depth - here)
 
 
