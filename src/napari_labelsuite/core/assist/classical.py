@@ -787,9 +787,10 @@ def _local_clicks(
 class _Result:
     """A result in a window, the depth of each correction on the wrong side of the
     result it corrected (0 when it was already on its side) and whether it lay in the rim
-    strip of that result (``rim``: at most ``strip_depth`` radii deep). A memoised result
-    also holds a weak reference to its image and a digest of the window's pixels: it is
-    used again only for the same image with the same pixels."""
+    strip of that result (``rim``: at most ``strip_depth`` radii deep), and those results
+    themselves (``seen``: window and mask, or None when there was none; for step 6). A
+    memoised result also holds a weak reference to its image and a digest of the
+    window's pixels: it is used again only for the same image with the same pixels."""
 
     window: Window
     mask: np.ndarray
