@@ -446,7 +446,8 @@ class ClassicalEngine:
             c[tuple(neg.T)] = False
             return _component(c, pos)
 
-        radius = max(float(ndi.distance_transform_edt(mask).max()), 2.0)
+        inside = ndi.distance_transform_edt(mask)
+        radius = max(float(inside.max()), 2.0)
         variants: list[np.ndarray] = []
         last = before[-1] if before else None
         if last is not None and self.keep_depth * radius < depths[-1] <= self.strip_depth * radius:
@@ -469,7 +470,6 @@ class ClassicalEngine:
                 if back.any():
                     variants.append(respect(np.where(back[parts], last, mask)))
         if self.choose_shifts:
-            inside = ndi.distance_transform_edt(mask)
             phi = np.where(mask, inside - 0.5, 0.5 - ndi.distance_transform_edt(~mask))
             phi = _subpixel_distance(phi, s, mask, self.subpixel_rings)
             for d in self.choose_shifts:
