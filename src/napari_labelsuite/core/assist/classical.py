@@ -47,36 +47,13 @@ Per prompt, in a window around it (grown while the object touches its edge):
    of flipping a whole ring; shifts below ``min_shift`` (the field's far tails) move
    nothing. Deeper corrections (a missed lobe, a leak, a merged neighbour) are left to
    steps 2-4.
-6. (2D) the result of a correction is chosen among candidates by what the clicks say. The
-   annotator puts each correction at the most interior point of the larger error of the
-   result it corrected, so a candidate taken as the object must explain every correction
-   so far: against the result each one corrected, the error of the click's sign should be
-   deepest at the click, no error of the other sign deeper, and the error at the click
-   as deep as the click lay on the wrong side. Each candidate pays the pixels by which
-   it misses these (summed over the corrections; the variants pay ``choose_prior`` more)
-   and the cheapest wins (ties: the result of steps 1-5) if it explains the clicks to
-   within ``choose_tolerance`` pixels per correction (otherwise the clicks do not follow
-   that rule, e.g. an outside click next to the first, and steps 1-5 decide). The
-   candidates (built only when that result does not explain the clicks already) are:
-   that result; its outline shifted by the sub-pixel distances ``choose_shifts`` (a
-   shift that cuts a part off through a neck, changing pixels farther from the outline
-   than the shift, is none); that result with its changes from the corrected result that
-   are thicker than the corrected error, away from the click, taken back (that error was
-   the thickest, so elsewhere the object lay within about its depth of the corrected
-   result); and, for a correction in the rim strip deeper than ``keep_depth`` radii, the
-   corrected result moved along the strip by that correction alone (step 5 without
-   re-running steps 1-4, whose global changes can contradict what earlier corrections
-   showed). Shallower corrections (slivers about a pixel wide) do not take that last
-   variant: there the pixel distances cannot tell it from the others, and the global
-   changes of steps 1-4 help more than they harm.
 
 Inside clicks are always in the result and outside clicks never. The result depends on the
 clicks alone (the previous mask is not needed to refine it: the clicks that made it are
-passed again), so a correction never inherits an earlier mistake; steps 4-6 measure each
+passed again), so a correction never inherits an earlier mistake; steps 4-5 measure each
 correction on the result of the clicks before it (the outline the annotator saw), which
 is computed again from those clicks or taken from a small memo of recent results (used
-again only for the same image with the same pixels in the window); a result keeps the
-results each of its corrections corrected, for step 6.
+again only for the same image with the same pixels in the window).
 
 A 3D window (a volume prompt) gets steps 1-3.
 """
@@ -157,24 +134,6 @@ class ClassicalEngine:
     min_shift : float
         Smallest outline shift (pixels) step 5 applies: the far tails of its smooth field
         move nothing.
-    choose : bool
-        Choose a correction's result among candidates by its consistency with all the
-        corrections (step 6, 2D).
-    choose_shifts : tuple of float
-        Signed sub-pixel shifts (pixels, positive: outwards) of the outline that are
-        candidates beside the result of steps 1-5.
-    keep_depth : float
-        Shallowest correction (share of the object's radius) for which the result it
-        corrected, moved along the strip by it alone, is a candidate (up to
-        ``strip_depth``).
-    choose_revert : bool
-        A candidate is the result of steps 1-5 with its changes from the corrected result
-        that are thicker than the corrected error (away from the click) taken back.
-    choose_prior : float
-        Pixels of inconsistency a variant pays more than the result of steps 1-5.
-    choose_tolerance : float
-        Largest inconsistency (pixels per correction) of the winning candidate; when no
-        candidate explains the clicks that well, the result of steps 1-5 stays.
     memo_size : int
         Results of click sequences kept, so a session's next click recomputes only itself.
     star_cut : bool
@@ -208,12 +167,6 @@ class ClassicalEngine:
     subpixel: bool = True
     subpixel_rings: int = 2
     min_shift: float = 0.25
-    choose: bool = True
-    choose_shifts: tuple[float, ...] = (-1.0, -0.5, 0.5, 1.0)
-    keep_depth: float = 0.1
-    choose_revert: bool = True
-    choose_prior: float = 0.25
-    choose_tolerance: float = 2.0
     memo_size: int = 64
     star_cut: bool = True
     star_margin: float = 1.5
@@ -302,7 +255,6 @@ class ClassicalEngine:
         start = self._first_correction(prompt)
         depths: tuple[float, ...] = ()
         rim: tuple[bool, ...] = ()
-        seen: tuple[tuple[Window, np.ndarray] | None, ...] = ()
         if n > start:
             try:
                 before = self._corrected(view, prompt, n - 1)
@@ -310,21 +262,17 @@ class ClassicalEngine:
                 # the clicks before (a box alone) found nothing: no outline to correct
                 depths = (0.0,) * (n - start)
                 rim = (False,) * (n - start)
-                seen = (None,) * (n - start)
             else:
                 last = sub.pixel(sub.points[n - 1])[0]
                 depth = _depth(before, last, int(sub.labels[n - 1]))
                 depths = before.depths + (depth,)
                 rim = before.rim + (0 < depth <= max(1.0, self.strip_depth * before.radius),)
-                seen = before.seen + ((before.window, before.mask),)
         flags = np.zeros(n, bool)
         flags[start:] = rim
         window, mask, s, raw = self._decode_clicks(view, sub, flags)
         if n > start:
             window, mask = self._move_outline(sub, window, mask, s, start, depths)
-            if self.choose:
-                mask = self._choose(sub, window, mask, s, start, depths, seen)
-        out = _Result(window, mask, depths, rim, seen)
+        out = _Result(window, mask, depths, rim)
         try:
             out.image = weakref.ref(view.image)
         except TypeError:
@@ -393,105 +341,6 @@ class ClassicalEngine:
             if len(inside_clicks):
                 mask = _component(mask, inside_clicks)
         return window, mask
-
-    def _choose(
-        self,
-        prompt: Prompt,
-        window: Window,
-        mask: np.ndarray,
-        s: np.ndarray,
-        start: int,
-        depths: tuple[float, ...],
-        seen: tuple[tuple[Window, np.ndarray] | None, ...],
-    ) -> np.ndarray:
-        """Of ``mask`` (steps 1-5) and its variants, the result that, taken as the object,
-        best explains where the annotator put each correction (step 6).
-
-        ``seen`` holds, for each correction from click ``start`` on, the result it
-        corrected (its window and mask) and ``depths`` how deep it lay on the wrong side
-        of it. Ties keep ``mask``."""
-        origin = np.array([sl.start for sl in window])
-        shape = mask.shape
-        loc = prompt.pixel(prompt.points) - origin
-        ok = ((loc >= 0) & (loc < np.array(shape))).all(1)
-        pos = loc[(prompt.labels == 1) & ok]
-        neg = loc[(prompt.labels == 0) & ok]
-        if not len(pos) or not mask.any():
-            return mask
-        before = [None if r is None else _paste(r[1], r[0], window) for r in seen]
-        evidence = [
-            (tuple(int(v) for v in loc[j]), int(prompt.labels[j]), prev, depths[j - start] + 0.5)
-            for j, prev in zip(range(start, len(loc)), before)
-            if prev is not None and ok[j] and depths[j - start] > 0
-        ]
-        if not evidence:
-            return mask
-
-        def inconsistency(c: np.ndarray, bound: float) -> float:
-            # summed over the corrections, stopping once it reaches ``bound``
-            total = 0.0
-            for q, label, prev, depth in evidence:
-                total += _inconsistency(c, prev, q, label, depth)
-                if total >= bound:
-                    break
-            return total
-
-        best, best_score = mask, inconsistency(mask, np.inf)
-        if best_score <= self.choose_prior:
-            return mask  # no variant can explain the clicks better
-
-        def respect(c: np.ndarray) -> np.ndarray:
-            # the clicks decide exactly: inside ones in (with their parts), outside ones out
-            c = ndi.binary_fill_holes(c)
-            c[tuple(neg.T)] = False
-            return _component(c, pos)
-
-        inside = ndi.distance_transform_edt(mask)
-        radius = max(float(inside.max()), 2.0)
-        variants: list[np.ndarray] = []
-        last = before[-1] if before else None
-        if last is not None and self.keep_depth * radius < depths[-1] <= self.strip_depth * radius:
-            # the result the last correction corrected, moved along its strip by that
-            # correction alone (step 5 without re-running steps 1-4)
-            moved = self._move_outline(prompt, window, last, s, len(loc) - 1, depths[-1:])[1]
-            variants.append(respect(moved))
-        if last is not None and self.choose_revert:
-            # the result of steps 1-5 with each of its changes from the corrected result that
-            # is thicker than the error the correction was put in (and does not hold the
-            # click) taken back: that error was the thickest, so the object lay within
-            # about its depth of the corrected result everywhere else
-            changed = mask ^ last
-            parts, n_parts = ndi.label(changed)
-            if n_parts:
-                back = np.zeros(n_parts + 1, bool)
-                back[parts[_depths(changed) > depths[-1] + 0.5]] = True
-                back[0] = False
-                back[parts[tuple(int(v) for v in loc[-1])] if ok[-1] else 0] = False
-                if back.any():
-                    variants.append(respect(np.where(back[parts], last, mask)))
-        if self.choose_shifts:
-            phi = np.where(mask, inside - 0.5, 0.5 - ndi.distance_transform_edt(~mask))
-            phi = _subpixel_distance(phi, s, mask, self.subpixel_rings)
-            for d in self.choose_shifts:
-                shifted = respect(phi + d > 0)
-                # a shifted outline changes pixels within the shift of it only: a shift
-                # that cuts a part off through a neck (or fills a bay) is no candidate
-                if not ((shifted ^ mask) & (np.abs(phi) > abs(d) + 0.5)).any():
-                    variants.append(shifted)
-        candidates = [mask]
-        for c in variants:
-            if not any(np.array_equal(c, o) for o in candidates):
-                candidates.append(c)
-        for c in candidates[1:]:
-            bound = best_score - self.choose_prior - 1e-9
-            score = self.choose_prior + inconsistency(c, bound)
-            if score < best_score - 1e-9:
-                best, best_score = c, score
-        if best_score > self.choose_tolerance * len(evidence):
-            # no candidate explains the clicks: they do not follow the annotator's rule
-            # (or the candidates all miss the object), so steps 1-5 decide
-            return mask
-        return best
 
     # -- windows ---------------------------------------------------------------------------
     def _first_window(self, view: ImageView, prompt: Prompt) -> Window:
@@ -787,16 +636,14 @@ def _local_clicks(
 class _Result:
     """A result in a window, the depth of each correction on the wrong side of the
     result it corrected (0 when it was already on its side) and whether it lay in the rim
-    strip of that result (``rim``: at most ``strip_depth`` radii deep), and those results
-    themselves (``seen``: window and mask, or None when there was none; for step 6). A
-    memoised result also holds a weak reference to its image and a digest of the
-    window's pixels: it is used again only for the same image with the same pixels."""
+    strip of that result (``rim``: at most ``strip_depth`` radii deep). A memoised result
+    also holds a weak reference to its image and a digest of the window's pixels: it is
+    used again only for the same image with the same pixels."""
 
     window: Window
     mask: np.ndarray
     depths: tuple[float, ...]
     rim: tuple[bool, ...] = ()
-    seen: tuple[tuple[Window, np.ndarray] | None, ...] = ()
     image: Callable[[], Any] = lambda: None
     digest: bytes = b""
 
@@ -804,63 +651,6 @@ class _Result:
     def radius(self) -> float:
         """The object's radius (largest distance to its outline, at least 2 pixels)."""
         return max(float(ndi.distance_transform_edt(self.mask).max()), 2.0)
-
-
-def _paste(mask: np.ndarray, window: Window, into: Window) -> np.ndarray:
-    """``mask`` (of ``window``) in the frame of the window ``into`` (False elsewhere)."""
-    shape = tuple(sl.stop - sl.start for sl in into)
-    out = np.zeros(shape, bool)
-    src, dst = [], []
-    for a, b in zip(window, into):
-        lo, hi = max(a.start, b.start), min(a.stop, b.stop)
-        if hi <= lo:
-            return out
-        src.append(slice(lo - a.start, hi - a.start))
-        dst.append(slice(lo - b.start, hi - b.start))
-    out[tuple(dst)] = mask[tuple(src)]
-    return out
-
-
-def _inconsistency(
-    truth: np.ndarray, shown: np.ndarray, q: tuple[int, ...], label: int, depth: float
-) -> float:
-    """How far (pixels) the correction at ``q`` (``label``) on the result ``shown`` lies
-    from where the annotator would have put it if ``truth`` were the object: at the most
-    interior point of the larger error (its distance to the error's edge ``depth`` deep
-    where ``shown`` was wrong), so the sum of how much deeper the error of its own sign
-    reaches elsewhere, how much deeper the error of the other sign reaches, and how much
-    shallower the error is at the click than ``depth`` (0: exactly there)."""
-    miss = truth & ~shown
-    extra = shown & ~truth
-    same, other = (miss, extra) if label == 1 else (extra, miss)
-    err = same | other
-    if not err.any():
-        return depth
-    # distances inside the errors' bounding box (plus a pixel) only: cheap
-    idx = np.argwhere(err)
-    lo = np.maximum(idx.min(0) - 1, 0)
-    hi = idx.max(0) + 2
-    crop = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-    dt_same = _depths(same[crop])
-    qq = tuple(int(v - a) for v, a in zip(q, lo))
-    here = float(dt_same[qq]) if all(0 <= v < n for v, n in zip(qq, dt_same.shape)) else 0.0
-    top = float(dt_same.max())
-    top_other = 0.0
-    oth = other[crop]
-    if oth.any():
-        rows, cols = np.flatnonzero(oth.any(1)), np.flatnonzero(oth.any(0))
-        # no deeper than half its bounding box's smaller side: often not deeper than here
-        if min(rows[-1] - rows[0], cols[-1] - cols[0]) / 2 + 1 > here:
-            top_other = float(_depths(oth).max())
-    return (top - here) + max(0.0, top_other - here) + max(0.0, depth - here)
-
-
-def _depths(region: np.ndarray) -> np.ndarray:
-    """Each pixel's distance to the nearest pixel outside ``region`` (0 outside)."""
-    if not region.any():
-        return np.zeros(region.shape, np.float64)
-    pad = np.pad(region, 1)
-    return ndi.distance_transform_edt(pad)[(slice(1, -1),) * region.ndim]
 
 
 def _digest(pixels: np.ndarray) -> bytes:
