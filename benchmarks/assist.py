@@ -423,44 +423,34 @@ def ms(times, q):
     return 1000 * float(np.percentile(times, q))
 
 
-def print_jitter(real, engine, n_objects, seeds, clean):
-    """NoC of the real image with 1% Gaussian noise added, per seed, beside the clean run."""
+def print_spread(real, engine, n_objects, seeds, clean, loose=False):
+    """NoC of the real image per seed beside the clean, exact run: with 1% Gaussian noise
+    added to the image (seed ``k``), or (``loose``) with the exact image and a less exact
+    annotator (``loose_point`` drawing with seed ``k``)."""
     image, gt = real
     span = float(image.max()) - float(image.min())
     n85, n90 = [], []
     for seed in range(1, seeds + 1):
-        noise = np.random.default_rng(seed).normal(0.0, 0.01 * span, image.shape)
-        noisy = image.astype(np.float32) + noise.astype(np.float32)
-        row = run_dataset("jitter", noisy, gt, engine, n_objects, np.random.default_rng(0))
+        rng = np.random.default_rng(seed)
+        if loose:
+            row = run_dataset("loose", image, gt, engine, n_objects, rng, loose=rng)
+        else:
+            noisy = image.astype(np.float32) + rng.normal(0.0, 0.01 * span, image.shape).astype(
+                np.float32
+            )
+            row = run_dataset("jitter", noisy, gt, engine, n_objects, rng)
         n85.append(row["noc85"])
         n90.append(row["noc90"])
-    print(
-        f"\nChance spread, real image + 1% noise ({seeds} seeds): "
-        f"NoC@85 {' '.join(f'{v:.2f}' for v in n85)} (clean {clean['noc85']:.2f}); "
-        f"NoC@90 {' '.join(f'{v:.2f}' for v in n90)} (clean {clean['noc90']:.2f}); "
-        f"NoC@90 range {min(n90 + [clean['noc90']]):.2f}-{max(n90 + [clean['noc90']]):.2f}"
+    what = (
+        "Less exact annotator, real image (corrections anywhere in the deeper half of the "
+        "larger error)"
+        if loose
+        else "Chance spread, real image + 1% noise"
     )
-
-
-def print_loose(real, engine, n_objects, seeds, clean):
-    """NoC of the real image for a less exact annotator (``loose_point``), per seed."""
-    n85, n90 = [], []
-    for seed in range(1, seeds + 1):
-        row = run_dataset(
-            "loose",
-            *real,
-            engine,
-            n_objects,
-            np.random.default_rng(0),
-            loose=np.random.default_rng(seed),
-        )
-        n85.append(row["noc85"])
-        n90.append(row["noc90"])
     print(
-        f"\nLess exact annotator, real image ({seeds} seeds; corrections anywhere in the deeper "
-        f"half of the larger error): NoC@85 {' '.join(f'{v:.2f}' for v in n85)} "
-        f"(exact {clean['noc85']:.2f}); NoC@90 {' '.join(f'{v:.2f}' for v in n90)} "
-        f"(exact {clean['noc90']:.2f})"
+        f"\n{what}, {seeds} seeds: NoC@85 {' '.join(f'{v:.2f}' for v in n85)} "
+        f"(clean, exact {clean['noc85']:.2f}); NoC@90 {' '.join(f'{v:.2f}' for v in n90)} "
+        f"(clean, exact {clean['noc90']:.2f})"
     )
 
 
@@ -509,9 +499,9 @@ def main() -> None:
             f"single-level outline with a perfect split reaches {c85:.0%} / {c90:.0%}"
         )
         if args.jitter:
-            print_jitter(real, engine, args.real_objects, args.jitter, rows[-1])
+            print_spread(real, engine, args.real_objects, args.jitter, rows[-1])
         if args.loose:
-            print_loose(real, engine, args.real_objects, args.loose, rows[-1])
+            print_spread(real, engine, args.real_objects, args.loose, rows[-1], loose=True)
         if args.real_only:
             print_rows(rows)
             return
