@@ -334,8 +334,7 @@ class ClassicalEngine:
             shift = np.where(np.abs(shift) >= self.min_shift, shift, 0.0)
             phi = phi + shift
             mask = phi > 0
-            inside_clicks = loc[(prompt.labels == 1) & ((loc >= 0) & (loc < shape)).all(1)]
-            outside_clicks = loc[(prompt.labels == 0) & ((loc >= 0) & (loc < shape)).all(1)]
+            inside_clicks, outside_clicks = _by_label(_local_clicks(prompt, origin, shape), shape)
             mask = ndi.binary_fill_holes(mask)
             mask[tuple(outside_clicks.T)] = False
             if len(inside_clicks):
@@ -405,8 +404,7 @@ class ClassicalEngine:
             ndi.gaussian_filter(raw[..., c], self.sigma, output=smooth[..., c])
         box = _local_box(prompt, origin, shape)
         clicks = _local_clicks(prompt, origin, shape)  # in click order
-        pos = np.array([p for p, lab in clicks if lab == 1], np.intp).reshape(-1, len(shape))
-        neg = np.array([p for p, lab in clicks if lab == 0], np.intp).reshape(-1, len(shape))
+        pos, neg = _by_label(clicks, shape)
         if not len(pos):
             # a box alone: its dominant object's most interior point is the first click
             pos = self._box_seed(smooth, box)
@@ -630,6 +628,16 @@ def _local_clicks(
         for p, lab, ok in zip(loc, prompt.labels, inside)
         if ok
     ]
+
+
+def _by_label(
+    clicks: list[tuple[tuple[int, ...], int]], shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(inside, outside)``: the positions of ``_local_clicks``' inside and outside
+    clicks, each an ``(N, ndim)`` array in click order."""
+    pos = np.array([p for p, lab in clicks if lab == 1], np.intp).reshape(-1, len(shape))
+    neg = np.array([p for p, lab in clicks if lab == 0], np.intp).reshape(-1, len(shape))
+    return pos, neg
 
 
 @dataclass
