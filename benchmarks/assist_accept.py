@@ -7,7 +7,8 @@ and objects, is the mask store's path for large labels: the store's label image 
 size is edited through an in-memory 2048^2 region layer over a read-only overview, and the
 same accept goes into that region (paint events push the pixels into the store's dirty
 chunks). One line also shows what accepting cost before the view was mapped locally: the
-full re-slice napari's colormap setter does (the new instance colour).
+full re-slice napari's colormap setter does (the new instance colour). Undo and redo of an
+accept are timed against napari's own ``Labels.undo`` / ``redo`` on the same layer and step.
 
 Run: ``python benchmarks/assist_accept.py [--size 20000] [--objects 8] [--viewer]``
 (``--viewer`` also accepts in a shown napari viewer: ``xvfb-run -a python ...`` headless).
@@ -76,11 +77,38 @@ def lazy_layer(tmp: Path, n: int, levels: list, centres) -> tuple[list, float, f
     times = _accepts(s, layer, centres)
     written = sum(int((labels[r - 48 : r + 48, c - 48 : c + 48] > 0).sum()) for r, c in centres)
     assert written > 500 * len(centres), "the objects did not reach the zarr array"
+    undo = _undo_redo(layer, labels, centres)
     # what each accept cost before: napari's colormap setter re-slices the whole layer
     t0 = time.perf_counter()
     layer.colormap = DirectLabelColormap(color_dict=dict(layer.colormap.color_dict))
     reslice_s = time.perf_counter() - t0
-    return times, open_s, reslice_s
+    return times, open_s, reslice_s, undo
+
+
+def _undo_redo(layer, labels, centres) -> dict[str, list[float]]:
+    """Wall seconds of Ctrl-Z / Ctrl-Shift-Z (``layer.undo`` / ``layer.redo``) of the last
+    accepts, and of napari's own ``Labels.undo`` / ``Labels.redo`` (the peer: a full
+    re-slice each) on the same layer and step."""
+    from napari.layers import Labels
+
+    r, c = centres[-1]
+    box = (slice(r - 48, r + 48), slice(c - 48, c + 48))
+    filled = labels[box].copy()
+    out: dict[str, list[float]] = {"undo": [], "redo": [], "napari undo": [], "napari redo": []}
+
+    def timed(name: str, move, restored: bool) -> None:
+        t0 = time.perf_counter()
+        move()
+        out[name].append(time.perf_counter() - t0)
+        ok = (labels[box] == filled).all() if restored else not labels[box].any()
+        assert ok, f"{name} did not restore the pixels"
+
+    for _ in range(3):
+        timed("undo", layer.undo, False)
+        timed("redo", layer.redo, True)
+    timed("napari undo", lambda: Labels.undo(layer), False)
+    timed("napari redo", lambda: Labels.redo(layer), True)
+    return out
 
 
 def in_viewer(tmp: Path, n: int, levels: list, centres) -> tuple[list, float, tuple]:
@@ -157,7 +185,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="assist-accept-"))
     levels = _image(tmp, n, centres)
 
-    lazy, open_s, reslice_s = lazy_layer(tmp, n, levels, centres)
+    lazy, open_s, reslice_s, undo = lazy_layer(tmp, n, levels, centres)
     peer = store_region(tmp, n, levels, centres)
     print(f"accept into a {n}^2 uint32 instance layer, {args.objects} objects, wall / CPU ms")
     rows = [
@@ -182,6 +210,13 @@ def main() -> None:
     print(
         f"  before (napari re-slices the layer for the new colour): {reslice_s:.1f} s per accept"
     )
+    print("Ctrl-Z / Ctrl-Shift-Z of an accept on the zarr-backed layer, wall ms")
+    for ours, peer in (("undo", "napari undo"), ("redo", "napari redo")):
+        mine, theirs = statistics.median(undo[ours]), statistics.median(undo[peer])
+        print(
+            f"  {ours}: {1000 * mine:8.1f}   peer napari's Labels.{ours.split()[-1]}: "
+            f"{1000 * theirs:8.1f}  -> ratio {theirs / mine:.0f}x faster"
+        )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ __all__ = [
     "polygon_vertices_being_filled",
     "read_only_event",
     "recolor_labels",
+    "replay_labels_history",
     "resize_window",
     "shape_drawn_by_hand",
     "small_vectors_thumbnail",
@@ -107,7 +108,78 @@ def undo_redo_deques(layer: Labels) -> tuple[Any, Any] | None:
     return undo, redo
 
 
-def recolor_labels(layer: Labels, set_colormap: Callable[[], None]) -> bool:
+def replay_labels_history(layer: Labels, undoing: bool) -> None:
+    """``Labels.undo`` (``undoing``) or ``Labels.redo`` that re-maps only the changed box.
+
+    napari's undo and redo write a step's atoms into the data and then refresh the whole
+    layer: on a large lazy (zarr, dask) layer that re-reads and re-maps the whole slice
+    (seconds at 20000^2). Here each atom is written the way napari writes it (the same
+    backend calls), then only the atom's bounding box is read back (basic slicing) into the
+    view and mapped to colours, and the changed part of the texture is updated once at the
+    end. The step moves between the deques exactly as napari moves it (the same atom
+    objects, reversed), so both histories are what napari's methods leave. Falls back to
+    napari's method for views that depend on more than the changed pixels (contours, the
+    selected label alone, a multiscale layer) and for another history layout.
+
+    Assumptions (canary ``test_replay_labels_history_matches_napari_undo``): as for
+    ``undo_redo_deques``; atoms are ``data_setitem`` tuples or masked paint atoms (see
+    ``is_masked_paint_atom``) that ``Labels._replay_masked_atom`` writes; the slice holds
+    ``raw`` data and its colour ``view`` over the displayed axes in ``slice_input.order``;
+    ``_accumulate_updated_slice`` and ``_partial_labels_refresh`` show a changed part.
+    """
+    import numpy as np
+
+    deques = undo_redo_deques(layer)
+    if (
+        deques is None
+        or getattr(layer, "multiscale", False)
+        or getattr(layer, "contour", 0) != 0
+        or getattr(layer, "show_selected_label", False)
+        or not hasattr(layer, "_partial_labels_refresh")
+    ):
+        (type(layer).undo if undoing else type(layer).redo)(layer)
+        return
+    source, target = deques if undoing else deques[::-1]
+    if not len(source):
+        return
+    item = source.pop()
+    target.append(list(reversed(item)))
+    for atom in reversed(item):
+        if is_masked_paint_atom(atom):
+            layer._replay_masked_atom(atom, undoing)
+            box = tuple(atom.slice_key)
+        else:
+            idx, old, new = atom
+            layer.data[idx] = old if undoing else new
+            idx = [np.asarray(i).ravel() for i in idx]
+            if not idx or not idx[0].size:
+                continue
+            box = tuple(slice(int(i.min()), int(i.max()) + 1) for i in idx)
+        _show_box(layer, box)
+    layer._partial_labels_refresh()
+
+
+def _show_box(layer: Labels, box: tuple[slice, ...]) -> None:
+    """Read ``box`` of the data into the layer's current slice and mark it for refresh."""
+    import numpy as np
+
+    slice_input = layer._slice.slice_input
+    point = layer._get_pt_not_disp()
+    if any(not (box[ax].start <= pos < box[ax].stop) for ax, pos in point.items()):
+        return  # the change is in another plane: the next slice reads it
+    shown = [ax for ax in slice_input.order if ax not in point]
+    key = tuple(point[ax] if ax in point else box[ax] for ax in range(len(box)))
+    region = np.asarray(layer.data[key])
+    region = region.transpose([sorted(shown).index(ax) for ax in shown])
+    where = tuple(box[ax] for ax in shown)
+    layer._slice.image.raw[where] = region
+    layer._slice.image.view[where] = layer.colormap._data_to_texture(region)
+    layer._accumulate_updated_slice(box)
+
+
+def recolor_labels(
+    layer: Labels, set_colormap: Callable[[], None], gone: Iterable[int] = ()
+) -> bool:
     """Run ``set_colormap()`` (it assigns ``layer.colormap``) without re-slicing the view.
 
     napari's colormap setter refreshes the whole layer: on a large lazy (zarr, dask) layer
@@ -115,8 +187,10 @@ def recolor_labels(layer: Labels, set_colormap: Callable[[], None]) -> bool:
     in the view keep their texture values under the new colormap (always for 8/16-bit
     labels; for wider ones while the colour-to-texture mapping of the known labels is
     unchanged, e.g. when colours of new labels are added), the view is still right and only
-    pixels written afterwards need mapping, which ``data_setitem`` and ``paint`` do. Returns
-    True when it could skip the refresh, False after a full refresh.
+    pixels written afterwards need mapping, which ``data_setitem`` and ``paint`` do.
+    ``gone``: labels that have no pixels any more (e.g. the object an undo just removed);
+    their texture values need not be kept. Returns True when it could skip the refresh,
+    False after a full refresh.
 
     Assumption (canary ``test_recolor_labels_skips_the_refresh_and_keeps_the_view``):
     ``Layer._block_refresh()`` suppresses ``refresh``; a Labels view holds
@@ -125,7 +199,7 @@ def recolor_labels(layer: Labels, set_colormap: Callable[[], None]) -> bool:
     old = layer.colormap
     with layer._block_refresh():
         set_colormap()
-    if _texture_kept(old, layer.colormap, layer._slice.image.raw.dtype):
+    if _texture_kept(old, layer.colormap, layer._slice.image.raw.dtype, set(gone)):
         return True
     layer.refresh(extent=False)
     return False
@@ -193,8 +267,8 @@ def fit_partial_label_updates(viewer: Any, layer: Labels) -> bool:
     return True
 
 
-def _texture_kept(old: Any, new: Any, dtype: Any) -> bool:
-    """True when every label ``old`` colours maps to the same texture value under ``new``."""
+def _texture_kept(old: Any, new: Any, dtype: Any, gone: set[int] | None = None) -> bool:
+    """True when every label ``old`` colours (but ``gone``) keeps its texture value in ``new``."""
     import numpy as np
     from napari.utils.colormaps import CyclicLabelColormap, DirectLabelColormap
 
@@ -212,7 +286,7 @@ def _texture_kept(old: Any, new: Any, dtype: Any) -> bool:
         return False
     if dtype.itemsize <= 2:
         return True  # the texture is the raw value; only the lookup table changes
-    keys = [k for k in old.color_dict if k is not None]
+    keys = [k for k in old.color_dict if k is not None and k not in (gone or ())]
     try:
         values = np.array([*keys, 0], dtype=dtype)
     except (OverflowError, ValueError):

@@ -90,3 +90,21 @@ def test_show_selected_label_falls_back_to_a_full_refresh(lazy, monkeypatch):
     iid = s.accept_candidate()
     assert reslices  # napari re-slices: the texture values of old labels changed
     assert int((labels[:] == iid).sum()) > 300
+
+
+def test_undo_and_redo_of_an_accept_do_not_reslice(lazy, monkeypatch):
+    s, layer, labels = lazy
+    before = labels[:]
+    s.assist_click((150, 200))
+    iid = s.accept_candidate()
+    after = labels[:]
+    reslices = _count_reslices(layer, monkeypatch)
+    layer.undo()
+    np.testing.assert_array_equal(labels[:], before)
+    np.testing.assert_array_equal(layer._slice.image.view, layer.colormap._data_to_texture(before))
+    assert iid not in s.objects(layer)
+    layer.redo()
+    np.testing.assert_array_equal(labels[:], after)
+    np.testing.assert_array_equal(layer._slice.image.view, layer.colormap._data_to_texture(after))
+    assert s.objects(layer)[iid].class_id == 1
+    assert reslices == []  # napari's undo and the colours of the table re-slice the layer

@@ -14,6 +14,7 @@ what Ctrl-Z / Ctrl-Shift-Z call) bring back the table of that pixel state, see
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from .._napari_compat import undo_redo_deques
+from .._napari_compat import recolor_labels, replay_labels_history, undo_redo_deques
 from ..core import instances as core
 from ..core.annotation import ObjectInfo
 from ..core.errors import InstanceError, SessionError
@@ -71,9 +72,11 @@ class _TableUndo:
         self._session = weakref.ref(session)
         self._layer = weakref.ref(layer)
         self._steps: list[_Step] = []
-        # the class functions, not bound methods: no reference cycle through the layer
-        self._undo = type(layer).undo
-        self._redo = type(layer).redo
+        # plain functions, not bound methods: no reference cycle through the layer. They
+        # are napari's undo and redo but re-map only the changed part of the view (napari's
+        # re-slice the whole layer: seconds on a large lazy one)
+        self._undo = functools.partial(replay_labels_history, undoing=True)
+        self._redo = functools.partial(replay_labels_history, undoing=False)
         layer.undo = self.undo
         layer.redo = self.redo
         layer.events.paint.connect(self._forget_dropped)
@@ -149,11 +152,11 @@ class _TableUndo:
         self._steps = [s for s in self._steps if s.marker() is not None and id(s.marker()) in live]
 
     def undo(self) -> None:
-        """napari's ``Labels.undo``, then the table of the restored pixels."""
+        """napari's ``Labels.undo`` with the table of the restored pixels."""
         self._move(self._undo, 0, "undo")
 
     def redo(self) -> None:
-        """napari's ``Labels.redo``, then the table of the restored pixels."""
+        """napari's ``Labels.redo`` with the table of the restored pixels."""
         self._move(self._redo, 1, "redo")
 
     def _move(self, napari_move: Any, side: int, direction: str) -> None:
@@ -163,11 +166,13 @@ class _TableUndo:
         self._forget_dropped()
         dq = self._deques()[side]
         step = self._step_of(dq[-1]) if len(dq) else None
-        napari_move(layer)
         if step is not None:
+            # the table (and with it the colours) first: the pixels the move writes are
+            # then mapped with the colours of their own state
             self._apply(layer, step.before if direction == "undo" else step.after, step, direction)
-            if step.also is not None:
-                step.also(direction)
+        napari_move(layer)
+        if step is not None and step.also is not None:
+            step.also(direction)
 
     def _apply(self, layer: Any, rows: dict, step: _Step, direction: str) -> None:
         session = self._session()
@@ -179,7 +184,10 @@ class _TableUndo:
                 objects.pop(iid, None)
             elif info.class_id in session.taxonomy:  # a class removed since: keep the row
                 objects[iid] = copy.deepcopy(info)
-        session._bind_instances(layer, objects)
+        # the rows the step removes are objects without pixels now: their colours go, and
+        # the view keeps the others' (no re-slice of the layer for the new colours)
+        gone = [iid for iid, info in rows.items() if info is None]
+        recolor_labels(layer, lambda: session._bind_instances(layer, objects), gone=gone)
         session._record(direction, layer=layer.name, of=step.action, ids=sorted(rows))
 
 
