@@ -9,6 +9,7 @@ from skimage.draw import disk
 from skimage.segmentation import flood
 
 from napari_labelsuite.core.assist import (
+    ClassicalEngine,
     box_to_object,
     segment,
     segment_local,
@@ -453,3 +454,37 @@ def test_strip_correction_moves_the_outline_by_a_fraction_of_a_pixel():
     sub = segment(img, clicks, labels)
     pixel = segment(img, clicks, labels, engine=ClassicalEngine(subpixel=False))
     assert (sub ^ truth).sum() < (pixel ^ truth).sum() < (first ^ truth).sum()
+
+
+def test_a_dim_object_among_bright_ones_is_outlined_not_its_background():
+    # the bright neighbours make the window's bright tail the colour farthest from the dim
+    # object; as the background it would make the dark background more object-like than
+    # the object (it then took the window, or nothing)
+    shape = (140, 140)
+    dim = _disc(shape, (70, 70), 9)
+    img = np.full(shape, 10.0)
+    img[dim] = 100
+    for a in np.linspace(0, 2 * np.pi, 8, endpoint=False):
+        img[disk((70 + 34 * np.sin(a), 70 + 34 * np.cos(a)), 9, shape=shape)] = 250
+    img = ndi.gaussian_filter(img, 1.0)
+    mask = segment(img, [[70, 70]], [1])
+    assert _iou(mask, dim) > 0.9
+    off = ClassicalEngine(check_polarity=False)  # the old rule, for contrast
+    assert _iou(segment(img, [[70, 70]], [1], engine=off), dim) < 0.5
+
+
+def test_an_outside_click_in_a_brighter_neighbour_keeps_the_object():
+    # the click lies in another object far brighter than ours: a level set above it would
+    # lift the level over our object (which then shrank); the split parts the neighbour
+    shape = (120, 120)
+    obj, nb = _disc(shape, (60, 50), 11), _disc(shape, (60, 72), 11)
+    img = np.full(shape, 10.0)
+    img[obj] = 40
+    img[nb & ~obj] = 250
+    img = ndi.gaussian_filter(img, 1.2)
+    clicks, labels = [[60, 50], [60, 69]], [1, 0]
+    for engine, good in ((ClassicalEngine(), True), (ClassicalEngine(brighter_object=0), False)):
+        first = segment(img, clicks[:1], labels[:1], engine=engine)
+        mask = segment(img, clicks, labels, mask_prior=first, engine=engine)
+        assert not mask[60, 69] and not (mask & nb & ~obj).any()
+        assert bool(_iou(mask, obj) > 0.9) == good

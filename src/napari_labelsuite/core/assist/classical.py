@@ -5,7 +5,12 @@ Per prompt, in a window around it (grown while the object touches its edge):
 1. the window is smoothed (more when it is noisy) and each pixel projected on the line
    between a *background* colour (the window's low or high tail, whichever lies farther
    from the object) and the colour at the first inside click, giving an object-likeness
-   ``s`` (0 background, 1 the first click) for any number of channels and either polarity;
+   ``s`` (0 background, 1 the first click) for any number of channels and either polarity.
+   A dim object among bright ones lies nearer the dark tail, so the bright tail is the
+   farther one; taken as the background it would make most of the window (the dark
+   background) more object-like than the clicked object itself. The image then
+   contradicts the click (an object is enclosed by its background, which is most of the
+   window), so the other tail is the background (``check_polarity``);
 2. the object is the connected part of ``s > tau`` that holds the inside clicks. ``tau`` is
    ``level`` (half-way: fluorescence outlines lie at half the object's brightness) and every
    further click bends it: a click sets the level at its pixel (a missed pixel gets a level
@@ -13,7 +18,13 @@ Per prompt, in a window around it (grown while the object touches its edge):
    past the click about as far as the click lay from it; an outside click the other way),
    and a Gaussian radial-basis surface of width ``reach`` times the object radius
    fits the clicks' levels (closely, ``ridge``-regularised), so a click moves the outline
-   near it and little elsewhere;
+   near it and little elsewhere. An outside click that the image calls far more object
+   than the object itself (``s`` at least ``brighter_object``: it differs from the object
+   more than the object from the background) lies in another, brighter object; a level
+   above it would lift the level over the object itself, and the fit would swing past
+   the other clicks' levels between them (taking the background elsewhere). Such a click
+   does not bend the level: the clicks' geometry decides near it (what lies nearer to it
+   than to any other click is outside) and the split (step 3) parts the other object;
 3. neighbours joined at that level are split off: regional maxima (h-maxima) of brightness
    plus distance to the edge are the candidate objects, the ones whose basin holds an inside
    click are the object (with a disc around the first click), the others and every
@@ -157,6 +168,15 @@ class ClassicalEngine:
     star_span : float
         Angle (radians) either side of a later inside click whose rays the click extends
         past itself.
+    check_polarity : bool
+        When the farther colour tail, taken as the background, makes most of the window
+        more object-like than the first click itself, take the other tail (a dim object
+        among brighter ones, step 1).
+    brighter_object : float
+        An outside click at least this object-like (share of the first click's ``s``; 2:
+        it differs from the object more than the object from the background) lies in
+        another, brighter object: it does not bend the level, and the pixels nearer to it
+        than to any other click are outside (step 2; 0: off).
     """
 
     margin: int = 48
@@ -184,6 +204,8 @@ class ClassicalEngine:
     star_cut: bool = True
     star_margin: float = 1.5
     star_span: float = 0.4
+    check_polarity: bool = True
+    brighter_object: float = 2.0
     name: str = "classical"
     _memo: OrderedDict[Any, _Result] = field(
         default_factory=OrderedDict, init=False, repr=False, compare=False
@@ -428,14 +450,15 @@ class ClassicalEngine:
             # a box alone: its dominant object's most interior point is the first click
             pos = self._box_seed(smooth, box)
             clicks = [(tuple(int(v) for v in pos[0]), 1), *clicks]
-        s, noise_ratio = self._object_likeness(raw, smooth, pos[0])
+        s, noise_ratio, side = self._likeness(raw, smooth, pos[0])
         extra = self.noise_smoothing * max(0.0, noise_ratio - 0.03)
         if extra > 0:
             # noisy images: more smoothing, so the outline follows the object, not the noise
+            # (the background stays on the side chosen on the less smoothed image)
             sig = min(self.sigma + extra, 2.0 * self.sigma)
             for c in range(raw.shape[-1]):
                 ndi.gaussian_filter(raw[..., c], sig, output=smooth[..., c])
-            s = self._object_likeness(raw, smooth, pos[0])[0]
+            s = self._likeness(raw, smooth, pos[0], side)[0]
         # the uncorrected object gives the radius that scales corrections and the split
         first = _component(s > self.level, pos[:1])
         radius = max(float(ndi.distance_transform_edt(first).max()), 2.0)
@@ -452,6 +475,12 @@ class ClassicalEngine:
             mask = self._star_cut(mask, s, pos, _rim_clicks(prompt, origin, shape, rim))
         if neg.size:
             mask[tuple(neg.T)] = False
+            other = np.array([self._in_brighter_object(float(s[tuple(q)])) for q in neg])
+            if other.any():
+                # the image contradicts these outside clicks (it shows more object there
+                # than at the object itself): near them the clicks' geometry decides, and
+                # what lies nearer to such a click than to any other click is outside
+                mask &= ~_nearer(neg[other], np.concatenate([pos, neg[~other]]), mask.shape)
         return _component(mask, pos), s, raw
 
     def _star_cut(
@@ -489,18 +518,52 @@ class ClassicalEngine:
     ) -> tuple[np.ndarray, float]:
         """``s`` (0 at the background colour, 1 at the colour around ``ref``, step 1) and
         the noise-to-contrast ratio."""
+        s, ratio, _ = self._likeness(raw, smooth, ref)
+        return s, ratio
+
+    def _likeness(
+        self, raw: np.ndarray, smooth: np.ndarray, ref: np.ndarray, side: int | None = None
+    ) -> tuple[np.ndarray, float, int]:
+        """``(s, noise-to-contrast ratio, side)`` of step 1: ``s`` is 0 at the background
+        colour and 1 at the colour around ``ref``; the background is the window's low
+        (``side`` 0) or high (1) colour tail.
+
+        Without ``side`` the background is the tail farther from the object's colour
+        (either polarity), and the contrast must stand out of the noise. A dim object
+        among brighter ones lies nearer the dark tail, so the bright tail is the farther
+        one; taken as the background it makes most of the window (the dark background)
+        more object-like than the clicked object itself, which contradicts the click: the
+        background is the side most of the window lies on, so the other tail is taken
+        (``check_polarity``). A given ``side`` (chosen on the less smoothed image, whose
+        contrast was checked then) is used as it is."""
         near = tuple(slice(max(0, int(v) - 1), int(v) + 2) for v in ref)
         fg = smooth[near].reshape(-1, smooth.shape[-1]).mean(axis=0)
         flat = smooth.reshape(-1, smooth.shape[-1])
-        lo, hi = np.percentile(flat, [10, 90], axis=0)
-        bg = lo if np.linalg.norm(fg - lo) >= np.linalg.norm(fg - hi) else hi
-        d = fg - bg
-        dd = float(d @ d)
+        tails = np.percentile(flat, [10, 90], axis=0)
         scale = float(np.abs(flat).max()) + 1e-12
         noise = float(np.linalg.norm((raw - smooth).reshape(-1, raw.shape[-1]).std(axis=0)))
-        if dd <= (1e-6 * scale) ** 2 or np.sqrt(dd) < 3.0 * noise:
+
+        def likeness(k: int, check: bool) -> tuple[np.ndarray, float, int] | None:
+            d = fg - tails[k]
+            dd = float(d @ d)
+            if check and (dd <= (1e-6 * scale) ** 2 or np.sqrt(dd) < 3.0 * noise):
+                return None
+            dd = max(dd, 1e-30)
+            return (((smooth - tails[k]) @ d) / dd).astype(np.float32), noise / np.sqrt(dd), k
+
+        if side is not None:
+            out = likeness(side, check=False)
+            assert out is not None
+            return out
+        far = 0 if np.linalg.norm(fg - tails[0]) >= np.linalg.norm(fg - tails[1]) else 1
+        out = likeness(far, check=True)
+        if out is None:
             raise _NoContrast
-        return (((smooth - bg) @ d) / dd).astype(np.float32), noise / np.sqrt(dd)
+        if self.check_polarity and float(np.median(out[0])) > 1.0:
+            other = likeness(1 - far, check=True)
+            if other is not None and float(np.median(other[0])) < self.level:
+                return other
+        return out
 
     def _level_surface(
         self, s: np.ndarray, clicks: list[tuple[tuple[int, ...], int]], radius: float
@@ -520,7 +583,12 @@ class ClassicalEngine:
                 + _rbf(centres, targets, self.level, width, np.array([p]), self.ridge)[0]
             )
             v = float(s[p])
-            if lab == 1 and v <= here:
+            if lab == 0 and self._in_brighter_object(v):
+                # another, brighter object: a level above it would lift the level over the
+                # object itself (and the fit swing past it elsewhere); the split and the
+                # half-way rule part it instead
+                target = here
+            elif lab == 1 and v <= here:
                 target = v - max(self.min_step, self.extrapolation * (here - v))
             elif lab == 0 and v >= here:
                 target = v + max(self.min_step, self.extrapolation * (v - here))
@@ -533,6 +601,11 @@ class ClassicalEngine:
             grid = np.indices(s.shape, dtype=np.float32).reshape(s.ndim, -1).T
             tau += _rbf(centres, targets, self.level, width, grid, self.ridge).reshape(s.shape)
         return tau
+
+    def _in_brighter_object(self, v: float) -> bool:
+        """Whether an outside click of object-likeness ``v`` lies in another, brighter
+        object: it differs from the object more than the object from the background."""
+        return self.brighter_object > 0 and v >= self.brighter_object
 
     def _split(
         self, mask: np.ndarray, s: np.ndarray, pos: np.ndarray, neg: np.ndarray, radius: float
@@ -736,6 +809,18 @@ def _subpixel_distance(phi: np.ndarray, s: np.ndarray, mask: np.ndarray, rings: 
     # keep the sign strictly (a pixel on the outline stays on its side)
     refined = np.where(mask, np.maximum(refined, 0.01), np.minimum(refined, -0.01))
     return np.where(near, refined, phi).astype(np.float32)
+
+
+def _nearer(pts: np.ndarray, others: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Pixels of an image of ``shape`` nearer to one of ``pts`` than to any of ``others``
+    (each an ``(N, ndim)`` array of pixel positions; ``others`` not empty)."""
+
+    def distance(p: np.ndarray) -> np.ndarray:
+        far = np.ones(shape, bool)
+        far[tuple(p.T)] = False
+        return ndi.distance_transform_edt(far)
+
+    return distance(pts) < distance(others)
 
 
 def _component(mask: np.ndarray, pos: np.ndarray) -> np.ndarray:
