@@ -168,8 +168,17 @@ def test_encode_runs_in_a_worker_one_step_per_tile(widget, tmp_path, qtbot, monk
     # the 80 x 100 image in 64-pixel tiles: 2 x 2 tiles
     use_tiny_engine(session, tmp_path)
     steps = []
-    worker = widget._encode()
-    worker.yielded.connect(steps.append)
+    import napari.qt.threading as qt_threading
+
+    create = qt_threading.create_worker
+
+    def counting(*args, **kwargs):  # listens before the worker starts: no step is missed
+        worker = create(*args, **kwargs)
+        worker.yielded.connect(steps.append)
+        return worker
+
+    monkeypatch.setattr(qt_threading, "create_worker", counting)
+    assert widget._encode() is not None
     # the last progress step and the final message are separate queued signals
     qtbot.waitUntil(lambda: infos == ["encoded 4 tile(s)"] and len(steps) == 4, timeout=30000)
     assert steps == [1, 1, 1, 1] and session.assist_engine.encoder_runs == 4
