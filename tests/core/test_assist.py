@@ -488,3 +488,26 @@ def test_an_outside_click_in_a_brighter_neighbour_keeps_the_object():
         mask = segment(img, clicks, labels, mask_prior=first, engine=engine)
         assert not mask[60, 69] and not (mask & nb & ~obj).any()
         assert bool(_iou(mask, obj) > 0.9) == good
+
+
+def test_an_inside_click_past_a_seam_takes_only_its_side_of_the_neighbour():
+    # two touching nuclei of one brightness, a seam (a dip) between them; an inside click
+    # just past the seam marks a missed strip of the object, not the neighbour: it is in
+    # the result, but the neighbour's basin stays a competitor (before: it joined)
+    shape = (120, 140)
+    own, other = _disc(shape, (60, 45), 12), _disc(shape, (60, 70), 12)
+    img = np.full(shape, 10.0)
+    img[own | other] = 100
+    img = ndi.gaussian_filter(img, 1.0)
+    for col in (59, 61):
+        clicks = [[60, 45], [60, col]]
+        taken = {}
+        for name, engine in (
+            ("seam", ClassicalEngine()),
+            ("off", ClassicalEngine(neighbour_valley=0)),
+        ):
+            first = segment(img, clicks[:1], [1], engine=engine)
+            mask = segment(img, clicks, [1, 1], mask_prior=first, engine=engine)
+            assert mask[60, col] and mask[60, 45]
+            taken[name] = int((mask & other & ~own).sum())
+        assert taken["seam"] < 0.1 * other.sum() < 0.15 * other.sum() < taken["off"]

@@ -31,7 +31,13 @@ Per prompt, in a window around it (grown while the object touches its edge):
    outside click compete with it in a watershed on the brightness gradient (parts meet at
    the steepest change, so a brighter neighbour stops at its own edge) lowered at the
    centres of the outline's parts (so evenly bright neighbours part at necks), and only
-   the object's part is kept;
+   the object's part is kept. A later inside click near the outline can sit in a touching
+   neighbour's basin (the outline there is the seam between them) as well as in a missed
+   part of the object itself; the image tells them apart on the way from the first click
+   to the basin's peak: a neighbour lies beyond a seam, a dip of the object-likeness
+   (``neighbour_valley``), the object's own lobe does not. A neighbour's basin stays a
+   competitor and the click, itself a seed of the object, takes only its side of the
+   seam;
 4. (2D, no box) the result is cut to a star-convex region around the first click: along
    rays from it the object's own edge is the closed path through the polar image of ``s``
    (one radius per ray, found by dynamic programming) that follows the steepest fall,
@@ -177,6 +183,11 @@ class ClassicalEngine:
         it differs from the object more than the object from the background) lies in
         another, brighter object: it does not bend the level, and the pixels nearer to it
         than to any other click are outside (step 2; 0: off).
+    neighbour_valley : float
+        In the split (step 3, 2D), a later inside click's basin is the object's own only
+        when the object-likeness along the line from the first click to the basin's peak
+        dips by less than this (a seam deeper than it parts a touching neighbour, which
+        the click then claims only up to the seam; 0: every such basin is own).
     """
 
     margin: int = 48
@@ -206,6 +217,7 @@ class ClassicalEngine:
     star_span: float = 0.4
     check_polarity: bool = True
     brighter_object: float = 2.0
+    neighbour_valley: float = 0.05
     name: str = "classical"
     _memo: OrderedDict[Any, _Result] = field(
         default_factory=OrderedDict, init=False, repr=False, compare=False
@@ -627,6 +639,8 @@ class ClassicalEngine:
         if n:
             basins = watershed(-score, peaks, mask=mask)
             own = {int(v) for v in basins[tuple(pos.T)] if v > 0}
+            if self.neighbour_valley > 0 and s.ndim == 2:
+                own = self._own_basins(s, pos, basins, score, own)
             relabel = np.arange(n + 1, dtype=np.int32) + 1  # others: 2, 3, ...
             relabel[0] = 0
             relabel[list(own)] = _OWN
@@ -643,6 +657,36 @@ class ClassicalEngine:
         grad = sobel(s)
         land = grad / (float(np.percentile(grad[mask], 99)) + 1e-6) - 0.5 * dist / r
         return watershed(land, markers, mask=mask) == _OWN
+
+    def _own_basins(
+        self,
+        s: np.ndarray,
+        pos: np.ndarray,
+        basins: np.ndarray,
+        score: np.ndarray,
+        own: set[int],
+    ) -> set[int]:
+        """The split basins that are the object's own: the first click's, and each basin
+        of a later inside click whose peak the first click reaches without crossing a
+        valley (2D).
+
+        A later inside click near the outline may sit in a touching neighbour's basin
+        (the outline there is the seam between the two); a missed part of the object
+        itself (a lobe) also has a basin of its own. The image tells them apart along the
+        line from the first click (the object's most interior point) to the basin's
+        peak: a neighbour lies beyond a dark seam (object-likeness dips by at least
+        ``neighbour_valley`` below the lower of the highs before and after it), the
+        object's own lobe does not. A neighbour's basin stays a competitor in the
+        watershed; the click itself is the object's seed, so it claims only the part of
+        that basin it floods before the neighbour's peak does (its side of the seam)."""
+        first = int(basins[tuple(pos[0])])
+        keep = {first} if first > 0 else set()
+        for b in own - keep:
+            inner = np.where(basins == b, score, -np.inf)
+            peak = np.array(np.unravel_index(int(np.argmax(inner)), s.shape), np.float64)
+            if _valley_depth(s, pos[0], peak[None])[0] < self.neighbour_valley:
+                keep.add(b)
+        return keep
 
     def _box_seed(self, smooth: np.ndarray, box: Window | None) -> np.ndarray:
         """The most interior point of the dominant object inside a box (no click given)."""
@@ -751,6 +795,24 @@ class _Result:
     def radius(self) -> float:
         """The object's radius (largest distance to its outline, at least 2 pixels)."""
         return max(float(ndi.distance_transform_edt(self.mask).max()), 2.0)
+
+
+def _valley_depth(s: np.ndarray, start: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per end point (an ``(M, 2)`` array), the deepest dip of ``s`` along the straight
+    line from ``start`` to it: how far ``s`` falls below the lower of its highest values
+    before and after (0 when ``s`` only rises or only falls; a seam between two objects
+    is a dip)."""
+    start = np.asarray(start, np.float64)
+    ends = np.asarray(ends, np.float64).reshape(-1, 2)
+    far = float(np.hypot(*(ends - start).T).max()) if len(ends) else 0.0
+    n = max(2, int(np.ceil(2.0 * far)) + 1)
+    t = np.linspace(0.0, 1.0, n)
+    line = start[:, None, None] + (ends - start).T[:, :, None] * t[None, None, :]
+    prof = ndi.map_coordinates(s, line.reshape(2, -1), order=1, mode="nearest")
+    prof = prof.reshape(len(ends), n)
+    before = np.maximum.accumulate(prof, axis=1)
+    after = np.maximum.accumulate(prof[:, ::-1], axis=1)[:, ::-1]
+    return (np.minimum(before, after) - prof).max(axis=1)
 
 
 def _digest(pixels: np.ndarray) -> bytes:
