@@ -311,7 +311,7 @@ def test_noisy_image_is_smoothed_more_and_the_disc_is_still_found():
     obj = _disc(shape, (45, 45), 12)
     img = _blurred([(obj, 1.0)], shape, noise=0.09, seed=1)
     engine = ClassicalEngine()
-    _, ratio = engine._object_likeness(
+    _, ratio, _ = engine._likeness(
         img[..., None], ndi.gaussian_filter(img, 1.0)[..., None], np.array([45, 45])
     )
     assert ratio > 0.05  # the adaptive smoothing is in use

@@ -525,14 +525,6 @@ class ClassicalEngine:
             cut |= mask & (ndi.distance_transform_edt(near) <= max(1.0, self.arc * radius))
         return cut
 
-    def _object_likeness(
-        self, raw: np.ndarray, smooth: np.ndarray, ref: np.ndarray
-    ) -> tuple[np.ndarray, float]:
-        """``s`` (0 at the background colour, 1 at the colour around ``ref``, step 1) and
-        the noise-to-contrast ratio."""
-        s, ratio, _ = self._likeness(raw, smooth, ref)
-        return s, ratio
-
     def _likeness(
         self, raw: np.ndarray, smooth: np.ndarray, ref: np.ndarray, side: int | None = None
     ) -> tuple[np.ndarray, float, int]:
