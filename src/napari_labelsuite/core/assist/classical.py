@@ -676,7 +676,7 @@ class ClassicalEngine:
         for b in own - keep:
             inner = np.where(basins == b, score, -np.inf)
             peak = np.array(np.unravel_index(int(np.argmax(inner)), s.shape), np.float64)
-            if _valley_depth(s, pos[0], peak[None])[0] < self.neighbour_valley:
+            if _valley_depth(s, pos[0], peak) < self.neighbour_valley:
                 keep.add(b)
         return keep
 
@@ -789,22 +789,17 @@ class _Result:
         return max(float(ndi.distance_transform_edt(self.mask).max()), 2.0)
 
 
-def _valley_depth(s: np.ndarray, start: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Per end point (an ``(M, 2)`` array), the deepest dip of ``s`` along the straight
-    line from ``start`` to it: how far ``s`` falls below the lower of its highest values
-    before and after (0 when ``s`` only rises or only falls; a seam between two objects
-    is a dip)."""
-    start = np.asarray(start, np.float64)
-    ends = np.asarray(ends, np.float64).reshape(-1, 2)
-    far = float(np.hypot(*(ends - start).T).max()) if len(ends) else 0.0
-    n = max(2, int(np.ceil(2.0 * far)) + 1)
-    t = np.linspace(0.0, 1.0, n)
-    line = start[:, None, None] + (ends - start).T[:, :, None] * t[None, None, :]
-    prof = ndi.map_coordinates(s, line.reshape(2, -1), order=1, mode="nearest")
-    prof = prof.reshape(len(ends), n)
-    before = np.maximum.accumulate(prof, axis=1)
-    after = np.maximum.accumulate(prof[:, ::-1], axis=1)[:, ::-1]
-    return (np.minimum(before, after) - prof).max(axis=1)
+def _valley_depth(s: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
+    """The deepest dip of ``s`` along the straight line from ``start`` to ``end`` (2D): how
+    far ``s`` falls below the lower of its highest values before and after (0 when ``s``
+    only rises or only falls; a seam between two objects is a dip)."""
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    n = max(2, int(np.ceil(2.0 * float(np.hypot(*(end - start))))) + 1)
+    line = start[:, None] + (end - start)[:, None] * np.linspace(0.0, 1.0, n)[None, :]
+    prof = ndi.map_coordinates(s, line, order=1, mode="nearest")
+    before = np.maximum.accumulate(prof)
+    after = np.maximum.accumulate(prof[::-1])[::-1]
+    return float((np.minimum(before, after) - prof).max())
 
 
 def _digest(pixels: np.ndarray) -> bytes:
