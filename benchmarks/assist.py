@@ -489,7 +489,8 @@ def main() -> None:
     )
     ap.add_argument(
         "--sam-encoder",
-        help="with --sam-decoder: also run the real image with these SAM-family .onnx files",
+        help="also run the real image with these SAM-family .onnx files (with --sam-decoder; "
+        "either may come from $LABELSUITE_SAM_ENCODER / $LABELSUITE_SAM_DECODER)",
     )
     ap.add_argument("--sam-decoder", help="the decoder .onnx file for --sam-encoder")
     ap.add_argument("--store-size", type=int, default=20000)
@@ -512,7 +513,7 @@ def main() -> None:
             sam = SamOnnxEngine(args.sam_encoder, args.sam_decoder, cache_dir=False)
             rows.append(
                 run_dataset(
-                    f"real, SAM ONNX ({Path(args.sam_encoder).name})",
+                    f"real, SAM ONNX ({sam.encoder_path.name})",
                     *real,
                     sam,
                     args.real_objects,
